@@ -1,0 +1,65 @@
+# slotswift build. `make` builds build/slotswift and build/libslotswift.a;
+# `make test` builds and runs every tests/test_*.c; `make asan` does the same under ASan+UBSan.
+CC      ?= cc
+BUILD   ?= build
+OPT     ?= -O2 -g
+CFLAGS  += -std=gnu11 $(OPT) -Wall -Wextra -Wno-unused-parameter -Wno-sign-compare -Iinclude -Isrc -pthread -fno-strict-aliasing
+LDLIBS  += -lm -lpthread
+TOOL_LIBS = -lpcre2-8 -lcjson
+TEST_LIBS = -lcmocka
+
+CORE_SRC  = $(filter-out src/%_avx2.c,$(wildcard src/*.c))
+AVX2_SRC  = $(wildcard src/*_avx2.c)
+TOOL_SRC  = $(wildcard tools/*.c)
+TEST_SRC  = $(wildcard tests/test_*.c)
+
+CORE_OBJ  = $(CORE_SRC:%.c=$(BUILD)/%.o) $(AVX2_SRC:%.c=$(BUILD)/%.o)
+TOOL_OBJ  = $(TOOL_SRC:%.c=$(BUILD)/%.o)
+TEST_BIN  = $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
+HDRS      = $(wildcard include/*.h src/*.h tools/*.h tests/*.h)
+
+all: $(BUILD)/slotswift $(BUILD)/libslotswift.a
+
+$(BUILD)/%.o: %.c $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+# SIMD kernels: compiled for AVX2/FMA/F16C, called only when the CPU has them (runtime check).
+$(BUILD)/src/%_avx2.o: src/%_avx2.c $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -mavx2 -mfma -mf16c -c $< -o $@
+
+$(BUILD)/libslotswift.a: $(CORE_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+# the CLI links the core plus tools/*.c (tokenizer pre-tokenizers use PCRE2, JSON uses cJSON)
+$(BUILD)/slotswift: $(TOOL_OBJ) $(BUILD)/libslotswift.a
+	$(CC) $(CFLAGS) -o $@ $(TOOL_OBJ) $(BUILD)/libslotswift.a $(TOOL_LIBS) $(LDLIBS)
+
+# tests link the library and the tools' objects except main (so commands can be tested in-process)
+TOOL_LIB_OBJ = $(filter-out $(BUILD)/tools/main.o,$(TOOL_OBJ))
+$(BUILD)/tests/%: tests/%.c $(BUILD)/libslotswift.a $(TOOL_LIB_OBJ) $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Itools -o $@ $< $(TOOL_LIB_OBJ) $(BUILD)/libslotswift.a $(TOOL_LIBS) $(TEST_LIBS) $(LDLIBS)
+
+tests: $(TEST_BIN) $(BUILD)/slotswift
+
+test: tests
+	@BUILD=$(BUILD) bash tests/run.sh
+
+asan:
+	$(MAKE) BUILD=build-asan CC=clang OPT="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" test
+
+# libFuzzer targets (clang), run briefly on the seed corpus in CI
+FUZZ_SRC = $(wildcard fuzz/fuzz_*.c)
+fuzz: $(BUILD)/libslotswift.a
+	@mkdir -p build-fuzz
+	for f in $(FUZZ_SRC); do n=$$(basename $$f .c); \
+	  clang -std=gnu11 -O1 -g -Iinclude -Isrc -fsanitize=fuzzer,address,undefined $$f $(filter-out src/%_avx2.c,$(CORE_SRC)) $(AVX2_SRC) -mavx2 -mfma -mf16c -o build-fuzz/$$n $(TOOL_LIBS) -lm -lpthread || exit 1; done
+
+clean:
+	rm -rf build build-asan build-fuzz
+
+.PHONY: all tests test asan fuzz clean
+.SECONDARY:

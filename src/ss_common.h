@@ -1,0 +1,33 @@
+// ss_common.h — small things every module shares: error buffers, checked allocation.
+// Errors are return codes (0 = ok, <0 = error) with a one-line message written into a
+// caller-provided buffer (char *err, size_t errlen); no global state.
+#ifndef SS_COMMON_H
+#define SS_COMMON_H
+#include <stddef.h>
+#include <stdint.h>
+#include <stdbool.h>
+#include <stdarg.h>
+
+#define SS_ERRLEN 512
+
+// write a formatted message into err (if err != NULL); always returns -1 so callers can
+// `return ss_err(err, errlen, "...")`.
+int ss_err(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+// malloc/calloc/realloc that abort with a message on out-of-memory (sizes are checked for overflow)
+void *ss_malloc(size_t n);
+void *ss_calloc(size_t n, size_t size);
+void *ss_realloc(void *p, size_t n);
+char *ss_strdup(const char *s);
+char *ss_strndup(const char *s, size_t n);
+
+// monotonic time in seconds
+double ss_time(void);
+
+// read a whole file into a NUL-terminated buffer; returns NULL and fills err on failure
+char *ss_read_file(const char *path, size_t *len, char *err, size_t errlen);
+
+// write a file atomically: write PATH.tmp.PID, fsync, rename over PATH. Returns 0 or -1 (+err).
+int ss_write_file_atomic(const char *path, const void *data, size_t len, char *err, size_t errlen);
+
+#endif

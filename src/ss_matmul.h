@@ -1,0 +1,31 @@
+// ss_matmul.h — matrix products with quantized weights, threaded.
+#ifndef SS_MATMUL_H
+#define SS_MATMUL_H
+#include "ss_pool.h"
+#include "ss_quant.h"
+
+// A weight matrix W[rows, cols] of any supported type, row-major, rows of ss_row_size(type, cols) bytes.
+typedef struct ss_weight {
+    uint32_t type;
+    int64_t rows, cols;
+    const void *data;
+    size_t row_bytes;
+} ss_weight;
+
+// out[T, rows] = x[T, cols] · W[rows, cols]^T   (activations rounded to ss_vec_dot_type first)
+// `out` rows are ld_out floats apart (ld_out >= W->rows; pass W->rows for dense).
+// Uses a scratch buffer kept in the pool's thread-local arena: no allocation per call after warm-up.
+void ss_matmul(ss_pool *pool, float *out, int64_t ld_out, const float *x, int64_t T, const ss_weight *W);
+
+// out[T, rows] for a subset of W's rows [r0, r1) — used for chunked LM-head passes.
+void ss_matmul_rows(ss_pool *pool, float *out, int64_t ld_out, const float *x, int64_t T,
+                    const ss_weight *W, int64_t r0, int64_t r1);
+
+// y[cols] = W[rows, cols]^T · g[rows]  (transposed mat-vec, f32 accumulation; dequantizes rows)
+// used by SLOT's gradient and by backprop through the LM head.
+void ss_matvec_t(ss_pool *pool, float *y, const float *g, const ss_weight *W);
+
+// dequantize a single row (e.g. the embedding of one token)
+void ss_weight_row(const ss_weight *W, int64_t r, float *y);
+
+#endif

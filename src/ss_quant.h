@@ -1,0 +1,60 @@
+// ss_quant.h — tensor types (ggml ids and block layouts), scalar reference kernels and
+// the fast (SIMD, runtime-dispatched) dot products used by the matmul.
+//
+// Every weight row of a supported type can be: dequantized (ss_dequant_row), dotted with an
+// f32 vector by the scalar reference (ss_dot_ref), and dotted fast after the activation has
+// been converted to the weight's "vec-dot type" (ss_vec_dot_type: Q8_0 for Q4_0/Q4_1/Q5_0/
+// Q5_1/Q8_0, Q8_K for Q4_K/Q5_K/Q6_K, F16 for F16, BF16 for BF16, F32 for F32), which is how
+// llama.cpp rounds activations, so our logits match its to within float reordering.
+#ifndef SS_QUANT_H
+#define SS_QUANT_H
+#include "ss_common.h"
+
+enum ss_type {
+    SS_TYPE_F32 = 0, SS_TYPE_F16 = 1, SS_TYPE_Q4_0 = 2, SS_TYPE_Q4_1 = 3,
+    SS_TYPE_Q5_0 = 6, SS_TYPE_Q5_1 = 7, SS_TYPE_Q8_0 = 8, SS_TYPE_Q8_1 = 9,
+    SS_TYPE_Q2_K = 10, SS_TYPE_Q3_K = 11, SS_TYPE_Q4_K = 12, SS_TYPE_Q5_K = 13,
+    SS_TYPE_Q6_K = 14, SS_TYPE_Q8_K = 15, SS_TYPE_BF16 = 30,
+    SS_TYPE_COUNT = 40,
+};
+
+typedef struct {
+    const char *name;     // "q4_K" etc. as ggml names them; NULL for ids we do not know
+    int    blck;          // elements per block
+    size_t type_size;     // bytes per block
+    bool   supported;     // we can compute with it (weights)
+} ss_type_info_t;
+
+// NULL if the id is outside the table or unnamed
+const ss_type_info_t *ss_type_info(uint32_t type);
+bool   ss_type_supported(uint32_t type);
+const char *ss_type_name(uint32_t type);       // "?" for unknown
+size_t ss_row_size(uint32_t type, int64_t n);  // bytes for n elements (n multiple of blck)
+
+// half / bfloat16 conversions (round to nearest even)
+float    ss_fp16_to_fp32(uint16_t h);
+uint16_t ss_fp32_to_fp16(float f);
+float    ss_bf16_to_fp32(uint16_t h);
+uint16_t ss_fp32_to_bf16(float f);
+
+// ---- scalar reference (plain loops, the definition of each format) ----
+void  ss_dequant_row(uint32_t type, const void *x, float *y, int64_t n);
+// quantize n floats (n multiple of blck) into `type` the way ggml's reference quantizer does
+// (used by gen-model and to quantize activations). Supported for every weight type + Q8_K.
+void  ss_quant_row(uint32_t type, const float *x, void *y, int64_t n);
+// sum_i dequant(w)[i] * x[i], accumulated in double
+float ss_dot_ref(uint32_t type, const void *w, const float *x, int64_t n);
+
+// ---- fast path ----
+uint32_t ss_vec_dot_type(uint32_t wtype);
+// s = dot(w, xq) where w is a row of `wtype` and xq a row of ss_vec_dot_type(wtype); n elements.
+// Uses AVX2/FMA when the CPU has them (chosen once at run time), the scalar path otherwise.
+void  ss_vec_dot(uint32_t wtype, int64_t n, float *s, const void *w, const void *xq);
+// the same, always scalar (reference for the SIMD tests)
+void  ss_vec_dot_scalar(uint32_t wtype, int64_t n, float *s, const void *w, const void *xq);
+// convert an activation row to ss_vec_dot_type(wtype) (SIMD where available)
+void  ss_quant_act(uint32_t wtype, const float *x, void *xq, int64_t n);
+bool  ss_cpu_has_avx2(void);
+void  ss_force_scalar(bool on);   // tests / benchmarks: disable the SIMD path
+
+#endif

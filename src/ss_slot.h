@@ -1,0 +1,42 @@
+// ss_slot.h — SLOT (arXiv 2505.12392): optimize one vector delta[D] added to the final hidden
+// states so that the prompt predicts itself better, with AdamW (PyTorch's definition).
+//
+//   logits_t = (h_t + delta) · W^T          h: [T,D], W: LM head [V,D]
+//   loss     = mean_{t in S} CE(logits_t, y_t)   S = positions 0..T-2 (y_t = token t+1), optionally masked
+//   grad     = W^T · mean_{t in S} (softmax(logits_t) - onehot(y_t))
+// Logits are affine in delta: logits_t = z_t + W·delta with z_t = h_t·W^T computed once, so a step
+// costs one pass over the T×V logits plus two V×D mat-vecs (z is kept in bounded chunks).
+#ifndef SS_SLOT_H
+#define SS_SLOT_H
+#include "ss_matmul.h"
+
+typedef struct {
+    int   steps;          // default 3
+    float lr;             // 0.1
+    float beta1, beta2;   // 0.9, 0.999
+    float eps;            // 1e-5
+    float wd;             // 1e-8 (decoupled: delta *= 1 - lr*wd before the Adam update)
+} ss_slot_params;
+
+void ss_slot_params_default(ss_slot_params *p);
+
+typedef struct {
+    float  *loss_before;  // [steps] loss at delta before each update
+    float   loss_after;   // loss at the final delta
+    double  seconds;
+    size_t  peak_bytes;   // SLOT's own extra memory at its peak
+} ss_slot_result;
+
+// H[T,D] row-major hidden rows (after the output norm), tokens[T], W the LM head.
+// mask: NULL = every position 0..T-2 counts; else mask[t] != 0 selects position t (predicting tokens[t+1]).
+// delta[D] is the output (starts from zero). res->loss_before must hold `steps` floats (or be NULL).
+// Returns 0, or -1 + err (T < 2, no position selected, ...).
+int ss_slot_optimize(const ss_slot_params *p, ss_pool *pool, const float *H, int T, int D,
+                     const int32_t *tokens, const uint8_t *mask, const ss_weight *W,
+                     float *delta, ss_slot_result *res, char *err, size_t errlen);
+
+// loss and gradient at a given delta (for tests: finite differences); grad may be NULL
+double ss_slot_loss_grad(ss_pool *pool, const float *H, int T, int D, const int32_t *tokens,
+                         const uint8_t *mask, const ss_weight *W, const float *delta, float *grad);
+
+#endif

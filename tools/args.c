@@ -1,0 +1,133 @@
+// args.c — shared flag parsing for the slotswift commands.
+#include "args.h"
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <errno.h>
+#include <math.h>
+#include "ss_common.h"
+
+void args_init(ss_args *a) {
+    memset(a, 0, sizeof *a);
+    a->n_predict = 256;
+    ss_sampling_params_default(&a->samp);
+    ss_slot_params_default(&a->slot);
+    a->slot.steps = 0;   // SLOT is off unless --slot-steps is given
+}
+
+int args_need(int argc, char **argv, int *i, const char **out) {
+    if (*i + 1 >= argc) { fprintf(stderr, "slotswift: %s: missing value\n", argv[*i]); return -1; }
+    *out = argv[++*i];
+    return 0;
+}
+
+int args_int(int argc, char **argv, int *i, long lo, long hi, int *out) {
+    const char *flag = argv[*i], *v;
+    if (args_need(argc, argv, i, &v)) return -1;
+    char *end; errno = 0;
+    long x = strtol(v, &end, 10);
+    if (errno || end == v || *end) { fprintf(stderr, "slotswift: %s: '%s' is not an integer\n", flag, v); return -1; }
+    if (x < lo || x > hi) { fprintf(stderr, "slotswift: %s: %ld is out of range [%ld, %ld]\n", flag, x, lo, hi); return -1; }
+    *out = (int)x;
+    return 0;
+}
+
+int args_float(int argc, char **argv, int *i, double lo, double hi, float *out) {
+    const char *flag = argv[*i], *v;
+    if (args_need(argc, argv, i, &v)) return -1;
+    char *end; errno = 0;
+    double x = strtod(v, &end);
+    if (errno || end == v || *end || !isfinite(x)) { fprintf(stderr, "slotswift: %s: '%s' is not a number\n", flag, v); return -1; }
+    if (x < lo || x > hi) { fprintf(stderr, "slotswift: %s: %g is out of range [%g, %g]\n", flag, x, lo, hi); return -1; }
+    *out = (float)x;
+    return 0;
+}
+
+static int args_u64(int argc, char **argv, int *i, uint64_t *out) {
+    const char *flag = argv[*i], *v;
+    if (args_need(argc, argv, i, &v)) return -1;
+    char *end; errno = 0;
+    unsigned long long x = strtoull(v, &end, 10);
+    if (errno || end == v || *end || v[0] == '-') { fprintf(stderr, "slotswift: %s: '%s' is not a non-negative integer\n", flag, v); return -1; }
+    *out = x;
+    return 0;
+}
+
+#define IS(s) (!strcmp(f, s))
+int args_common(ss_args *a, int argc, char **argv, int *i) {
+    const char *f = argv[*i];
+    int r = 0;
+    if (IS("-m") || IS("--model"))          r = args_need(argc, argv, i, &a->model);
+    else if (IS("-p") || IS("--prompt"))    r = args_need(argc, argv, i, &a->prompt);
+    else if (IS("-f") || IS("--file"))      r = args_need(argc, argv, i, &a->prompt_file);
+    else if (IS("--chat"))                  a->chat = true;
+    else if (IS("--system"))                r = args_need(argc, argv, i, &a->system);
+    else if (IS("-n") || IS("--n-predict")) r = args_int(argc, argv, i, -1, 1 << 20, &a->n_predict);
+    else if (IS("-t") || IS("--threads"))   r = args_int(argc, argv, i, 0, 1024, &a->threads);
+    else if (IS("-c") || IS("--ctx-size"))  r = args_int(argc, argv, i, 0, 1 << 22, &a->n_ctx);
+    else if (IS("--kv-f16"))                a->kv_f16 = true;
+    else if (IS("--temp"))                  r = args_float(argc, argv, i, 0, 100, &a->samp.temp);
+    else if (IS("--top-k"))                 r = args_int(argc, argv, i, 0, 1 << 30, &a->samp.top_k);
+    else if (IS("--top-p"))                 r = args_float(argc, argv, i, 0, 1, &a->samp.top_p);
+    else if (IS("--min-p"))                 r = args_float(argc, argv, i, 0, 1, &a->samp.min_p);
+    else if (IS("--repeat-penalty"))        r = args_float(argc, argv, i, 0, 100, &a->samp.repeat_penalty);
+    else if (IS("--repeat-last-n"))         r = args_int(argc, argv, i, 0, 1 << 20, &a->samp.repeat_last_n);
+    else if (IS("--presence-penalty"))      r = args_float(argc, argv, i, -100, 100, &a->samp.presence_penalty);
+    else if (IS("--frequency-penalty"))     r = args_float(argc, argv, i, -100, 100, &a->samp.frequency_penalty);
+    else if (IS("--seed"))                  r = args_u64(argc, argv, i, &a->samp.seed);
+    else if (IS("--ignore-eos"))            a->ignore_eos = true;
+    else if (IS("--stop")) {
+        const char *s;
+        r = args_need(argc, argv, i, &s);
+        if (!r) {
+            if (a->n_stops >= ARGS_MAX_STOPS) { fprintf(stderr, "slotswift: --stop: at most %d stop strings\n", ARGS_MAX_STOPS); return -1; }
+            if (!*s) { fprintf(stderr, "slotswift: --stop: empty stop string\n"); return -1; }
+            a->stops[a->n_stops++] = s;
+        }
+    }
+    else if (IS("--slot-steps"))            r = args_int(argc, argv, i, 0, 1000, &a->slot.steps);
+    else if (IS("--slot-lr"))               r = args_float(argc, argv, i, 0, 1e3, &a->slot.lr);
+    else if (IS("--slot-beta1"))            r = args_float(argc, argv, i, 0, 0.999999, &a->slot.beta1);
+    else if (IS("--slot-beta2"))            r = args_float(argc, argv, i, 0, 0.999999, &a->slot.beta2);
+    else if (IS("--slot-eps"))              r = args_float(argc, argv, i, 1e-30, 1, &a->slot.eps);
+    else if (IS("--slot-wd"))               r = args_float(argc, argv, i, 0, 1e3, &a->slot.wd);
+    else if (IS("--slot-span"))             r = args_need(argc, argv, i, &a->slot_span);
+    else if (IS("-v") || IS("--verbose"))   a->verbose = true;
+    else return 0;
+    if (r) return -1;
+    (*i)++;
+    return 1;
+}
+#undef IS
+
+void args_print_common_help(void) {
+    printf(
+"model / prompt:\n"
+"  -m, --model FILE        GGUF model\n"
+"  -p, --prompt TEXT       prompt text        -f, --file FILE   prompt from a file\n"
+"  --chat                  wrap the prompt in the model's chat template (user message + generation prompt)\n"
+"  --system TEXT           system message (with --chat)\n"
+"  -n, --n-predict N       tokens to generate (default 256, -1 = until end of generation)\n"
+"  -t, --threads N         threads (default: all cores)   -c, --ctx-size N   KV cache tokens\n"
+"  --kv-f16                store the KV cache as F16\n"
+"sampling (llama.cpp names):\n"
+"  --temp T (0 = greedy)  --top-k K  --top-p P  --min-p P  --repeat-penalty R  --repeat-last-n N\n"
+"  --presence-penalty P  --frequency-penalty P  --seed S  --ignore-eos  --stop STRING (repeatable)\n"
+"SLOT (off unless --slot-steps > 0):\n"
+"  --slot-steps S (e.g. 3)  --slot-lr LR (0.1)  --slot-beta1 B (0.9)  --slot-beta2 B (0.999)\n"
+"  --slot-eps E (1e-5)  --slot-wd W (1e-8)  --slot-span SPANS (loss only on these prompt spans:\n"
+"      'user' = the user message's tokens, or token ranges 'A:B,C:D')\n");
+}
+
+char *args_prompt_text(const ss_args *a) {
+    char err[SS_ERRLEN];
+    if (a->prompt && a->prompt_file) { fprintf(stderr, "slotswift: give -p or -f, not both\n"); return NULL; }
+    if (a->prompt) return ss_strdup(a->prompt);
+    if (a->prompt_file) {
+        char *t = ss_read_file(a->prompt_file, NULL, err, sizeof err);
+        if (!t) fprintf(stderr, "slotswift: %s\n", err);
+        return t;
+    }
+    fprintf(stderr, "slotswift: no prompt: give -p TEXT or -f FILE\n");
+    return NULL;
+}

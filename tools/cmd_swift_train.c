@@ -1,0 +1,4 @@
+// cmd_swift_train.c — placeholder until the command is written (prints an error, exits 1)
+#include <stdio.h>
+#include "cmds.h"
+int cmd_swift_train(int argc, char **argv) { (void)argc; (void)argv; fprintf(stderr, "slotswift: 'swift_train' is not implemented yet\n"); return 1; }
