@@ -22,7 +22,9 @@ typedef struct {
     // arrays (type == SS_GGUF_ARRAY):
     uint32_t arr_type;          // element type
     uint64_t arr_n;             // element count
-    const void *arr_data;       // raw little-endian elements inside the mapping (non-string arrays)
+    const void *arr_data;       // raw little-endian elements inside the mapping (all arrays; for
+                                // nested arrays the raw encoding of the inner arrays)
+    size_t arr_bytes;           // bytes at arr_data (raw encoding, strings with their length prefixes)
     ss_gguf_str *arr_str;       // decoded strings (string arrays only; malloc'ed)
 } ss_gguf_kv;
 
@@ -46,6 +48,9 @@ typedef struct ss_gguf {
     ss_gguf_tensor *tensors;
     size_t alignment;
     size_t data_offset;
+    // name -> index hash tables (open addressing, slot = index + 1, 0 = empty; cap a power of two)
+    size_t kv_hcap, t_hcap;
+    size_t *kv_hash, *t_hash;
 } ss_gguf;
 
 // Open and validate. On failure returns -1, *out = NULL, and err holds one line:
@@ -64,7 +69,10 @@ double      ss_gguf_get_float(const ss_gguf *g, const char *key, double def);
 bool        ss_gguf_get_bool(const ss_gguf *g, const char *key, bool def);
 // returns a malloc'ed NUL-terminated copy, or NULL when missing / not a string
 char       *ss_gguf_get_str(const ss_gguf *g, const char *key);
-const char *ss_gguf_vtype_name(uint32_t t);
+const char *ss_gguf_vtype_name(uint32_t t);   // "u32", "string", ... ("?" if unknown)
+size_t      ss_gguf_vtype_size(uint32_t t);   // bytes of a scalar element; 0 for string/array/unknown
+// number of elements of a tensor (ne[0]*ne[1]*ne[2]*ne[3], validated not to overflow)
+int64_t     ss_gguf_tensor_nelements(const ss_gguf_tensor *t);
 
 // ---- writer ----
 typedef struct ss_gguf_writer ss_gguf_writer;
@@ -76,6 +84,9 @@ void ss_gguf_writer_set_u64(ss_gguf_writer *w, const char *key, uint64_t v);
 void ss_gguf_writer_set_f32(ss_gguf_writer *w, const char *key, float v);
 void ss_gguf_writer_set_bool(ss_gguf_writer *w, const char *key, bool v);
 void ss_gguf_writer_set_str(ss_gguf_writer *w, const char *key, const char *v);
+// any scalar type: `value` points to the C value of that type (uint8_t, int16_t, float, double,
+// bool (1 byte), ...); strings: a ss_gguf_str
+void ss_gguf_writer_set_val(ss_gguf_writer *w, const char *key, uint32_t type, const void *value);
 // array of scalars (elem_type a numeric ss_gguf_vtype, data little-endian)
 void ss_gguf_writer_set_arr(ss_gguf_writer *w, const char *key, uint32_t elem_type, const void *data, uint64_t n);
 void ss_gguf_writer_set_arr_str(ss_gguf_writer *w, const char *key, const ss_gguf_str *strs, uint64_t n);
@@ -84,7 +95,19 @@ void ss_gguf_writer_copy_kv(ss_gguf_writer *w, const ss_gguf_kv *kv);
 // add a tensor; `data` (nbytes = ss_row_size(type, ne[0]) * rows) is copied.
 void ss_gguf_writer_add_tensor(ss_gguf_writer *w, const char *name, uint32_t type,
                                uint32_t n_dims, const int64_t *ne, const void *data, size_t nbytes);
-// write the whole file atomically (PATH.tmp then rename); 0 or -1 (+err)
+// add a tensor whose data is produced while the file is written (streaming: a 7B model never
+// has to be in memory). fn is called with consecutive row ranges [row0, row0 + nrows) (a row is
+// ne[0] elements, ss_row_size(type, ne[0]) bytes; rows = ne[1]*ne[2]*ne[3]) and fills dst.
+// It returns 0, or -1 with a message in err (the write is then abandoned, no file is left).
+typedef int (*ss_gguf_rows_fn)(void *user, const char *name, int64_t row0, int64_t nrows,
+                               void *dst, char *err, size_t errlen);
+void ss_gguf_writer_add_tensor_rows(ss_gguf_writer *w, const char *name, uint32_t type,
+                                    uint32_t n_dims, const int64_t *ne, ss_gguf_rows_fn fn, void *user);
+// byte size of the file ss_gguf_writer_write would produce (0 if the writer has an error)
+uint64_t ss_gguf_writer_file_size(ss_gguf_writer *w);
+// Write the whole file atomically (PATH.tmp.PID, fsync, rename); 0 or -1 (+err). Invalid input
+// given to the setters above (bad key, duplicate tensor name, size mismatch) is reported here.
+// Version 3, alignment 32, tensors in the order added, each padded to the alignment.
 int  ss_gguf_writer_write(ss_gguf_writer *w, const char *path, char *err, size_t errlen);
 
 #endif

@@ -17,7 +17,8 @@ typedef struct ss_weight {
 // Uses a scratch buffer kept in the pool's thread-local arena: no allocation per call after warm-up.
 void ss_matmul(ss_pool *pool, float *out, int64_t ld_out, const float *x, int64_t T, const ss_weight *W);
 
-// out[T, rows] for a subset of W's rows [r0, r1) — used for chunked LM-head passes.
+// out[T, r1-r0] for a subset of W's rows [r0, r1) — used for chunked LM-head passes:
+// out[t*ld_out + (r - r0)] = x[t] · W[r]  (ld_out >= r1 - r0).
 void ss_matmul_rows(ss_pool *pool, float *out, int64_t ld_out, const float *x, int64_t T,
                     const ss_weight *W, int64_t r0, int64_t r1);
 

@@ -3,9 +3,9 @@
 //
 // Every weight row of a supported type can be: dequantized (ss_dequant_row), dotted with an
 // f32 vector by the scalar reference (ss_dot_ref), and dotted fast after the activation has
-// been converted to the weight's "vec-dot type" (ss_vec_dot_type: Q8_0 for Q4_0/Q4_1/Q5_0/
-// Q5_1/Q8_0, Q8_K for Q4_K/Q5_K/Q6_K, F16 for F16, BF16 for BF16, F32 for F32), which is how
-// llama.cpp rounds activations, so our logits match its to within float reordering.
+// been converted to the weight's "vec-dot type" (ss_vec_dot_type: Q8_0 for Q4_0/Q5_0/Q8_0,
+// Q8_1 for Q4_1/Q5_1, Q8_K for Q4_K/Q5_K/Q6_K, F16 for F16, BF16 for BF16, F32 for F32), which
+// is how llama.cpp (ggml) rounds activations, so our logits match its to within float reordering.
 #ifndef SS_QUANT_H
 #define SS_QUANT_H
 #include "ss_common.h"
@@ -56,5 +56,41 @@ void  ss_vec_dot_scalar(uint32_t wtype, int64_t n, float *s, const void *w, cons
 void  ss_quant_act(uint32_t wtype, const float *x, void *xq, int64_t n);
 bool  ss_cpu_has_avx2(void);
 void  ss_force_scalar(bool on);   // tests / benchmarks: disable the SIMD path
+
+// the same as ss_vec_dot for nr activation rows at once: s[j] = dot(w, xq + j*xq_stride bytes),
+// j < nr (nr <= SS_VEC_DOT_MAX_NR). The weight blocks are decoded once for all nr rows.
+#define SS_VEC_DOT_MAX_NR 4
+void  ss_vec_dot_n(uint32_t wtype, int64_t n, float *s, const void *w, const void *xq,
+                   size_t xq_stride, int nr);
+
+// ---- block layouts (identical to ggml's; ggml_half = IEEE fp16 bits) ----
+#define SS_QK   32     // block size of Q4_0 .. Q8_1
+#define SS_QK_K 256    // super-block size of the K-quants
+typedef struct { uint16_t d; uint8_t qs[16]; } ss_block_q4_0;                        // 18 B
+typedef struct { uint16_t d, m; uint8_t qs[16]; } ss_block_q4_1;                     // 20 B
+typedef struct { uint16_t d; uint8_t qh[4]; uint8_t qs[16]; } ss_block_q5_0;         // 22 B
+typedef struct { uint16_t d, m; uint8_t qh[4]; uint8_t qs[16]; } ss_block_q5_1;      // 24 B
+typedef struct { uint16_t d; int8_t qs[32]; } ss_block_q8_0;                         // 34 B
+typedef struct { uint16_t d, s; int8_t qs[32]; } ss_block_q8_1;                      // 36 B, s = d*sum(qs)
+typedef struct { uint16_t d, dmin; uint8_t scales[12]; uint8_t qs[128]; } ss_block_q4_K;          // 144 B
+typedef struct { uint16_t d, dmin; uint8_t scales[12]; uint8_t qh[32]; uint8_t qs[128]; } ss_block_q5_K; // 176 B
+typedef struct { uint8_t ql[128]; uint8_t qh[64]; int8_t scales[16]; uint16_t d; } ss_block_q6_K; // 210 B
+typedef struct { float d; int8_t qs[256]; int16_t bsums[16]; } ss_block_q8_K;       // 292 B, bsums = sums of 16
+
+// 6-bit scale and min of sub-block j (0..7) of a Q4_K / Q5_K super-block
+static inline void ss_get_scale_min_k4(int j, const uint8_t *q, uint8_t *sc, uint8_t *m) {
+    if (j < 4) { *sc = q[j] & 63; *m = q[j + 4] & 63; }
+    else {
+        *sc = (uint8_t)((q[j + 4] & 0xF) | ((q[j - 4] >> 6) << 4));
+        *m  = (uint8_t)((q[j + 4] >> 4) | ((q[j] >> 6) << 4));
+    }
+}
+
+// ---- internal: AVX2/FMA/F16C kernels (src/quant_avx2.c), call only if ss_cpu_has_avx2() ----
+// return false if the type has no SIMD kernel (the caller then uses the scalar path)
+bool ss_vec_dot_avx2(uint32_t wtype, int64_t n, float *s, const void *w, const void *xq,
+                     size_t xq_stride, int nr);
+bool ss_quant_act_avx2(uint32_t vtype, const float *x, void *xq, int64_t n);
+void ss_fp16_to_fp32_row_avx2(const uint16_t *x, float *y, int64_t n);
 
 #endif

@@ -39,4 +39,23 @@ int ss_slot_optimize(const ss_slot_params *p, ss_pool *pool, const float *H, int
 double ss_slot_loss_grad(ss_pool *pool, const float *H, int T, int D, const int32_t *tokens,
                          const uint8_t *mask, const ss_weight *W, const float *delta, float *grad);
 
+// ---- tuning / test hooks ----
+// Bound on the logits z[T,V] (f32) kept between steps (default SS_SLOT_MAX_BYTES). When T×V×4 exceeds
+// it, positions are processed in chunks and z is recomputed chunk by chunk at every step.
+// 0 restores the default. Process-wide setting meant for tests and benchmarks.
+#define SS_SLOT_MAX_BYTES ((size_t)256 << 20)
+void ss_slot_set_max_bytes(size_t n);
+// tests: use the scalar kernels even when the CPU has AVX2/FMA
+void ss_slot_force_scalar(bool on);
+
+// ---- internal: AVX2/FMA kernels (src/slot_avx2.c; called only after a runtime CPU check) ----
+// out[r] = x[0..n) · w[r*ldw + 0..n)   for r in [0, nr)    (f32 products, f32 lanes)
+void   ss_slot_dot_rows_avx2(const float *x, const float *w, int64_t ldw, int nr, int64_t n, float *out);
+// l[i] = z[i] + u[i]; returns max_i l[i]
+float  ss_slot_add_max_avx2(const float *z, const float *u, float *l, int64_t n);
+// e[i] = exp(e[i] - m) in place; returns sum_i e[i] (accumulated in double)
+double ss_slot_exp_sum_avx2(float *e, float m, int64_t n);
+// q[i] += a * e[i]   (double accumulators)
+void   ss_slot_axpy_avx2(double *q, double a, const float *e, int64_t n);
+
 #endif

@@ -39,6 +39,10 @@ void ss_swift_head_free(ss_swift_head *h);
 // head file: a small GGUF (tensors swift.W [dim,2] F32, swift.b [2] F32; keys swift.*); atomic write
 int  ss_swift_head_save(const ss_swift_head *h, const char *path, char *err, size_t errlen);
 int  ss_swift_head_load(ss_swift_head *h, const char *path, char *err, size_t errlen);
+// 0 if the head was trained for this model (same fingerprint; its layer spec resolves to the same
+// layers and dimension for these shapes), else -1 with a one-line error naming both models.
+int  ss_swift_head_check_model(const ss_swift_head *h, const char *model_name, uint64_t fingerprint,
+                               int n_layer, int n_embd, int n_vocab, char *err, size_t errlen);
 
 // running reward: add one token's features at a time; the reward is available at every token
 typedef struct { double sum_gr, sum_g, sum_r; int n; } ss_swift_acc;
@@ -70,9 +74,15 @@ typedef struct {
     int   batch;          // examples per step (default 16)
     bool  no_gate;
     bool  progress;       // progress bar + per-epoch lines on stderr
+    // optional: called after every epoch (val_* are NAN when there is no validation set)
+    void (*on_epoch)(void *ud, int epoch, double train_loss, double train_acc, double val_loss, double val_acc);
+    void *on_epoch_ud;
 } ss_swift_train_params;
 
 void ss_swift_train_params_default(ss_swift_train_params *p);
+// "bce" / "hinge" / "pairwise" <-> enum ss_swift_loss; -1 / NULL when unknown
+int         ss_swift_loss_parse(const char *name);
+const char *ss_swift_loss_name(int loss);
 
 typedef struct {
     int    best_epoch, epochs_run;

@@ -1,0 +1,194 @@
+// context.c — inference context: thread pool, paged KV cache, sequences, scratch and output buffers.
+#include "ss_model.h"
+#include "ss_pool.h"
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void ss_ctx_params_default(ss_ctx_params *p) {
+    memset(p, 0, sizeof *p);
+    p->n_seq_max = 64;
+    p->n_batch = 512;
+}
+
+ss_ctx *ss_ctx_new(ss_model *m, const ss_ctx_params *pp, char *err, size_t errlen) {
+    ss_ctx_params p;
+    if (pp) p = *pp; else ss_ctx_params_default(&p);
+    const ss_hparams *hp = &m->hp;
+    if (p.n_ctx <= 0) p.n_ctx = hp->n_ctx_train < 4096 ? hp->n_ctx_train : 4096;
+    if (p.n_seq_max <= 0) p.n_seq_max = 64;
+    if (p.n_batch <= 0) p.n_batch = 512;
+    if (p.n_ctx > (1 << 22) || p.n_seq_max > 4096 || p.n_batch > 65536) {
+        ss_err(err, errlen, "context parameters out of range (n_ctx %d, n_seq_max %d, n_batch %d)", p.n_ctx, p.n_seq_max, p.n_batch);
+        return NULL;
+    }
+    ss_ctx *c = ss_calloc(1, sizeof *c);
+    c->model = m;
+    c->params = p;
+    int kvd = hp->n_head_kv * hp->head_dim;
+    int n_pages = (p.n_ctx + SS_KV_PAGE - 1) / SS_KV_PAGE + p.n_seq_max;
+    if (ss_kv_init(&c->kv, n_pages, hp->n_layer, kvd, p.kv_f16)) {
+        ss_err(err, errlen, "cannot allocate the KV cache (%d tokens)", p.n_ctx);
+        free(c); return NULL;
+    }
+    c->pool = ss_pool_new(p.n_threads);
+    c->params.n_threads = ss_pool_n_threads(c->pool);
+    c->seqs = ss_calloc(p.n_seq_max, sizeof(ss_seq));
+    size_t B = p.n_batch, D = hp->n_embd, HD = (size_t)hp->n_head * hp->head_dim, F = hp->n_ff;
+    size_t DF = D > HD ? D : HD;
+    c->x   = ss_malloc(sizeof(float) * B * D);
+    c->xb  = ss_malloc(sizeof(float) * B * DF);
+    c->q   = ss_malloc(sizeof(float) * B * HD);
+    c->k   = ss_malloc(sizeof(float) * B * kvd);
+    c->v   = ss_malloc(sizeof(float) * B * kvd);
+    c->att = ss_malloc(sizeof(float) * B * HD);
+    c->hb  = ss_malloc(sizeof(float) * B * F);
+    c->hb2 = ss_malloc(sizeof(float) * B * F);
+    c->att_scores = ss_malloc(sizeof(float) * (size_t)c->params.n_threads * (p.n_ctx + 1));
+    c->tmp_idx = ss_malloc(sizeof(int) * (p.n_seq_max > (int)B ? p.n_seq_max : (int)B));
+    return c;
+}
+
+void ss_ctx_free(ss_ctx *c) {
+    if (!c) return;
+    for (int i = 0; i < c->params.n_seq_max; i++) { free(c->seqs[i].pages); free(c->seqs[i].delta); }
+    free(c->seqs);
+    ss_kv_free(&c->kv);
+    ss_pool_free(c->pool);
+    free(c->x); free(c->xb); free(c->q); free(c->k); free(c->v); free(c->att); free(c->hb); free(c->hb2);
+    free(c->att_scores); free(c->tmp_idx);
+    free(c->out_logits_row); free(c->out_hidden_row); free(c->out_layers_row);
+    free(c->logits); free(c->hidden); free(c->layers); free(c->lm_in);
+    free(c->cap_layers);
+    free(c);
+}
+
+const char *ss_ctx_error(const ss_ctx *c) { return c->err; }
+const ss_model *ss_ctx_model(const ss_ctx *c) { return c->model; }
+int ss_ctx_n_ctx(const ss_ctx *c) { return c->params.n_ctx; }
+struct ss_pool *ss_ctx_pool(ss_ctx *c) { return c->pool; }
+
+// ---- sequences ----
+static ss_seq *ctx_seq(const ss_ctx *c, int seq) {
+    if (seq < 0 || seq >= c->params.n_seq_max || !c->seqs[seq].live) return NULL;
+    return &c->seqs[seq];
+}
+
+int ss_seq_new(ss_ctx *c) {
+    for (int i = 0; i < c->params.n_seq_max; i++)
+        if (!c->seqs[i].live) {
+            ss_seq *s = &c->seqs[i];
+            s->live = true; s->len = 0; s->n_pages = 0;
+            free(s->delta); s->delta = NULL;
+            return i;
+        }
+    ss_err(c->err, sizeof c->err, "too many sequences (max %d)", c->params.n_seq_max);
+    return -1;
+}
+
+int ss_seq_fork(ss_ctx *c, int seq) {
+    ss_seq *src = ctx_seq(c, seq);
+    if (!src) { ss_err(c->err, sizeof c->err, "fork: no sequence %d", seq); return -1; }
+    int id = ss_seq_new(c);
+    if (id < 0) return -1;
+    src = &c->seqs[seq];
+    ss_seq *dst = &c->seqs[id];
+    ss_kv_seq_fork(&c->kv, src, dst);
+    if (src->delta) {
+        size_t n = sizeof(float) * c->model->hp.n_embd;
+        dst->delta = ss_malloc(n);
+        memcpy(dst->delta, src->delta, n);
+    }
+    return id;
+}
+
+void ss_seq_free(ss_ctx *c, int seq) {
+    ss_seq *s = ctx_seq(c, seq);
+    if (!s) return;
+    ss_kv_seq_release(&c->kv, s);
+    free(s->delta); s->delta = NULL;
+    s->live = false;
+}
+
+int ss_seq_len(const ss_ctx *c, int seq) {
+    ss_seq *s = ctx_seq(c, seq);
+    return s ? s->len : -1;
+}
+
+int ss_seq_set_delta(ss_ctx *c, int seq, const float *delta) {
+    ss_seq *s = ctx_seq(c, seq);
+    if (!s) return ss_err(c->err, sizeof c->err, "set_delta: no sequence %d", seq);
+    if (!delta) { free(s->delta); s->delta = NULL; return 0; }
+    size_t n = sizeof(float) * c->model->hp.n_embd;
+    if (!s->delta) s->delta = ss_malloc(n);
+    memcpy(s->delta, delta, n);
+    return 0;
+}
+
+const float *ss_seq_delta(const ss_ctx *c, int seq) {
+    ss_seq *s = ctx_seq(c, seq);
+    return s ? s->delta : NULL;
+}
+
+int ss_kv_pages_used(const ss_ctx *c) { return c->kv.n_pages - c->kv.n_free; }
+int ss_kv_pages_total(const ss_ctx *c) { return c->kv.n_pages; }
+
+// ---- layer capture ----
+int ss_ctx_set_layers(ss_ctx *c, const int *layers, int n, bool norm) {
+    for (int i = 0; i < n; i++)
+        if (layers[i] < 0 || layers[i] > c->model->hp.n_layer)
+            return ss_err(c->err, sizeof c->err, "layer %d out of range 0..%d", layers[i], c->model->hp.n_layer);
+    free(c->cap_layers);
+    c->cap_layers = n ? ss_malloc(sizeof(int) * n) : NULL;
+    if (n) memcpy(c->cap_layers, layers, sizeof(int) * n);
+    c->n_cap = n;
+    c->cap_norm = norm;
+    return 0;
+}
+
+int ss_ctx_layers_dim(const ss_ctx *c) { return c->n_cap * c->model->hp.n_embd; }
+
+// ---- batch ----
+ss_batch ss_batch_new(int cap) {
+    ss_batch b;
+    memset(&b, 0, sizeof b);
+    b.cap = cap > 0 ? cap : 1;
+    b.seq = ss_malloc(sizeof(int32_t) * b.cap);
+    b.pos = ss_malloc(sizeof(int32_t) * b.cap);
+    b.tok = ss_malloc(sizeof(ss_token) * b.cap);
+    b.out = ss_malloc(b.cap);
+    return b;
+}
+
+void ss_batch_free(ss_batch *b) {
+    free(b->seq); free(b->pos); free(b->tok); free(b->out);
+    memset(b, 0, sizeof *b);
+}
+
+void ss_batch_clear(ss_batch *b) { b->n = 0; }
+
+void ss_batch_add(ss_batch *b, int seq, int pos, ss_token tok, int out_flags) {
+    if (b->n == b->cap) {
+        b->cap *= 2;
+        b->seq = ss_realloc(b->seq, sizeof(int32_t) * b->cap);
+        b->pos = ss_realloc(b->pos, sizeof(int32_t) * b->cap);
+        b->tok = ss_realloc(b->tok, sizeof(ss_token) * b->cap);
+        b->out = ss_realloc(b->out, b->cap);
+    }
+    b->seq[b->n] = seq; b->pos[b->n] = pos; b->tok[b->n] = tok; b->out[b->n] = (uint8_t)out_flags;
+    b->n++;
+}
+
+// ---- outputs ----
+const float *ss_get_logits(const ss_ctx *c, int i) {
+    if (i < 0 || i >= c->n_out_entries || c->out_logits_row[i] < 0) return NULL;
+    return c->logits + (size_t)c->out_logits_row[i] * c->model->hp.n_vocab;
+}
+const float *ss_get_hidden(const ss_ctx *c, int i) {
+    if (i < 0 || i >= c->n_out_entries || c->out_hidden_row[i] < 0) return NULL;
+    return c->hidden + (size_t)c->out_hidden_row[i] * c->model->hp.n_embd;
+}
+const float *ss_get_layers(const ss_ctx *c, int i) {
+    if (i < 0 || i >= c->n_out_entries || c->out_layers_row[i] < 0) return NULL;
+    return c->layers + (size_t)c->out_layers_row[i] * c->n_cap * c->model->hp.n_embd;
+}

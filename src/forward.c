@@ -1,0 +1,269 @@
+// forward.c — the transformer forward pass over a batch of (sequence, position, token) entries.
+//
+// For B entries (any mix of sequences, prefill and decode), shapes per layer:
+//   x[B,D] += Wo · attention(rope(Wq·n1(x)+bq), rope(Wk·n1(x)+bk), Wv·n1(x)+bv)
+//   x[B,D] += Wdown · (silu(Wgate·n2(x)) * (Wup·n2(x)))
+// then h = norm_out(x) [B,D] and, for entries that ask for logits, logits = (h + delta_seq) · Wout^T.
+// n1, n2, norm_out are RMSNorms: y = x / sqrt(mean(x²) + eps) * w.
+#include "ss_model.h"
+#include "ss_pool.h"
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <math.h>
+
+// y[D] = x[D] / sqrt(mean(x²) + eps) * w[D]   (sum in double, as ggml does)
+static void rmsnorm(float *y, const float *x, const float *w, int D, float eps) {
+    double ss = 0;
+    for (int i = 0; i < D; i++) ss += (double)x[i] * x[i];
+    float scale = 1.0f / sqrtf((float)(ss / D) + eps);
+    for (int i = 0; i < D; i++) y[i] = x[i] * scale * w[i];
+}
+
+// Rotary embedding of one head vector v[hd] at position pos.
+// theta_i = pos * base^(-2i/n_rot) * freq_scale / freq_factor_i   (i = 0 .. n_rot/2-1)
+// neox: rotates pairs (v[i], v[i + n_rot/2]); normal (llama): pairs (v[2i], v[2i+1]).
+static void rope_head(float *v, const float *cs, const float *sn, int n_rot, bool neox) {
+    int half = n_rot / 2;
+    for (int i = 0; i < half; i++) {
+        int a = neox ? i : 2 * i, b = neox ? i + half : 2 * i + 1;
+        float x0 = v[a], x1 = v[b];
+        v[a] = x0 * cs[i] - x1 * sn[i];
+        v[b] = x0 * sn[i] + x1 * cs[i];
+    }
+}
+
+// cos/sin table for one position, computed like ggml (theta advanced by repeated multiplication in float)
+static void rope_table(const ss_model *m, int pos, float *cs, float *sn) {
+    const ss_hparams *hp = &m->hp;
+    float theta_scale = powf(hp->rope_base, -2.0f / m->n_rot);
+    float theta = (float)pos;
+    for (int i = 0; i < m->n_rot / 2; i++) {
+        float th = theta * hp->rope_scale;
+        if (m->rope_freqs) th /= m->rope_freqs[i];
+        cs[i] = cosf(th);
+        sn[i] = sinf(th);
+        theta *= theta_scale;
+    }
+}
+
+// ---- attention, threaded over (entry, head) pairs ----
+typedef struct {
+    ss_ctx *c;
+    const ss_batch *b;
+    int i0, n, layer;
+} attn_job;
+
+static inline float kv_get(const ss_kv *kv, size_t off) {
+    return kv->f16 ? ss_fp16_to_fp32(((const uint16_t *)kv->data)[off]) : ((const float *)kv->data)[off];
+}
+
+static void attn_worker(void *arg, int ith, int nth) {
+    attn_job *j = arg;
+    ss_ctx *c = j->c;
+    const ss_model *m = c->model;
+    const ss_hparams *hp = &m->hp;
+    int H = hp->n_head, hd = hp->head_dim, group = hp->n_head / hp->n_head_kv;
+    int HD = H * hd;
+    float scale = 1.0f / sqrtf((float)hd);
+    float *sc = c->att_scores + (size_t)ith * (c->params.n_ctx + 1);
+    const ss_kv *kv = &c->kv;
+    for (int item = ith; item < j->n * H; item += nth) {
+        int i = item / H, h = item % H, kvh = h / group;
+        int e = j->i0 + i;
+        const ss_seq *s = &c->seqs[j->b->seq[e]];
+        int pos = j->b->pos[e];
+        const float *q = c->q + (size_t)i * HD + h * hd;
+        // scores[t] = q · k_t / sqrt(hd), t = 0..pos
+        float mx = -INFINITY;
+        for (int t = 0; t <= pos; t++) {
+            size_t off = ss_kv_offset(kv, s->pages[t / SS_KV_PAGE], j->layer, 0, t % SS_KV_PAGE) + (size_t)kvh * hd;
+            float d = 0;
+            if (kv->f16) { for (int z = 0; z < hd; z++) d += q[z] * kv_get(kv, off + z); }
+            else { const float *k = (const float *)kv->data + off; for (int z = 0; z < hd; z++) d += q[z] * k[z]; }
+            sc[t] = d * scale;
+            if (sc[t] > mx) mx = sc[t];
+        }
+        double sum = 0;
+        for (int t = 0; t <= pos; t++) { sc[t] = expf(sc[t] - mx); sum += sc[t]; }
+        float inv = (float)(1.0 / sum);
+        // out = Σ_t softmax_t · v_t
+        float *o = c->att + (size_t)i * HD + h * hd;
+        memset(o, 0, sizeof(float) * hd);
+        for (int t = 0; t <= pos; t++) {
+            size_t off = ss_kv_offset(kv, s->pages[t / SS_KV_PAGE], j->layer, 1, t % SS_KV_PAGE) + (size_t)kvh * hd;
+            float p = sc[t] * inv;
+            if (kv->f16) { for (int z = 0; z < hd; z++) o[z] += p * kv_get(kv, off + z); }
+            else { const float *v = (const float *)kv->data + off; for (int z = 0; z < hd; z++) o[z] += p * v[z]; }
+        }
+    }
+}
+
+// store k, v rows of entries [i0, i0+n) into their sequences' pages
+static void kv_store(ss_ctx *c, const ss_batch *b, int i0, int n, int layer) {
+    ss_kv *kv = &c->kv;
+    int kvd = kv->kv_dim;
+    for (int i = 0; i < n; i++) {
+        const ss_seq *s = &c->seqs[b->seq[i0 + i]];
+        int t = b->pos[i0 + i];
+        int page = s->pages[t / SS_KV_PAGE];
+        for (int which = 0; which < 2; which++) {
+            size_t off = ss_kv_offset(kv, page, layer, which, t % SS_KV_PAGE);
+            const float *src = (which ? c->v : c->k) + (size_t)i * kvd;
+            if (kv->f16) { uint16_t *d = (uint16_t *)kv->data + off; for (int z = 0; z < kvd; z++) d[z] = ss_fp32_to_fp16(src[z]); }
+            else memcpy((float *)kv->data + off, src, sizeof(float) * kvd);
+        }
+    }
+}
+
+// copy layer `hf_index` (HF numbering) of entries that want layers, from x[n,D] (normed if asked)
+static void capture_layer(ss_ctx *c, const ss_batch *b, int i0, int n, int hf_index, const float *x, bool already_normed) {
+    const ss_model *m = c->model;
+    int D = m->hp.n_embd;
+    for (int k = 0; k < c->n_cap; k++) {
+        if (c->cap_layers[k] != hf_index) continue;
+        for (int i = 0; i < n; i++) {
+            int row = c->out_layers_row[i0 + i];
+            if (row < 0) continue;
+            float *dst = c->layers + ((size_t)row * c->n_cap + k) * D;
+            if (c->cap_norm && !already_normed) rmsnorm(dst, x + (size_t)i * D, m->output_norm, D, m->hp.rms_eps);
+            else memcpy(dst, x + (size_t)i * D, sizeof(float) * D);
+        }
+    }
+}
+
+static void forward_chunk(ss_ctx *c, const ss_batch *b, int i0, int n) {
+    const ss_model *m = c->model;
+    const ss_hparams *hp = &m->hp;
+    int D = hp->n_embd, hd = hp->head_dim, H = hp->n_head, Hkv = hp->n_head_kv;
+    int HD = H * hd, KVD = Hkv * hd, F = hp->n_ff;
+    float *x = c->x, *xb = c->xb;
+    float cs[512], sn[512];
+
+    // x[i] = token embedding
+    for (int i = 0; i < n; i++) ss_weight_row(&m->tok_embd, b->tok[i0 + i], x + (size_t)i * D);
+    capture_layer(c, b, i0, n, 0, x, false);
+
+    for (int l = 0; l < hp->n_layer; l++) {
+        const ss_layer *L = &m->layers[l];
+        // ---- attention block ----
+        for (int i = 0; i < n; i++) rmsnorm(xb + (size_t)i * D, x + (size_t)i * D, L->attn_norm, D, hp->rms_eps);
+        ss_matmul(c->pool, c->q, HD, xb, n, &L->wq);    // q[n,HD] = xb[n,D] · Wq[HD,D]^T
+        ss_matmul(c->pool, c->k, KVD, xb, n, &L->wk);   // k[n,KVD]
+        ss_matmul(c->pool, c->v, KVD, xb, n, &L->wv);   // v[n,KVD]
+        for (int i = 0; i < n; i++) {
+            float *q = c->q + (size_t)i * HD, *k = c->k + (size_t)i * KVD, *v = c->v + (size_t)i * KVD;
+            if (L->bq) {
+                for (int z = 0; z < HD; z++) q[z] += L->bq[z];
+                for (int z = 0; z < KVD; z++) k[z] += L->bk[z];
+                for (int z = 0; z < KVD; z++) v[z] += L->bv[z];
+            }
+            rope_table(m, b->pos[i0 + i], cs, sn);
+            for (int h = 0; h < H; h++) rope_head(q + h * hd, cs, sn, m->n_rot, hp->rope_neox);
+            for (int h = 0; h < Hkv; h++) rope_head(k + h * hd, cs, sn, m->n_rot, hp->rope_neox);
+        }
+        kv_store(c, b, i0, n, l);
+        attn_job job = { c, b, i0, n, l };
+        ss_pool_run(c->pool, attn_worker, &job);
+        ss_matmul(c->pool, xb, D, c->att, n, &L->wo);   // xb[n,D] = att[n,HD] · Wo[D,HD]^T
+        for (size_t z = 0; z < (size_t)n * D; z++) x[z] += xb[z];
+
+        // ---- feed-forward block (SwiGLU) ----
+        for (int i = 0; i < n; i++) rmsnorm(xb + (size_t)i * D, x + (size_t)i * D, L->ffn_norm, D, hp->rms_eps);
+        ss_matmul(c->pool, c->hb, F, xb, n, &L->w_gate);  // gate[n,F]
+        ss_matmul(c->pool, c->hb2, F, xb, n, &L->w_up);   // up[n,F]
+        for (size_t z = 0; z < (size_t)n * F; z++) {
+            float g = c->hb[z];
+            c->hb[z] = g / (1.0f + expf(-g)) * c->hb2[z];  // silu(gate) * up
+        }
+        ss_matmul(c->pool, xb, D, c->hb, n, &L->w_down);  // xb[n,D] = h[n,F] · Wdown[D,F]^T
+        for (size_t z = 0; z < (size_t)n * D; z++) x[z] += xb[z];
+        if (l + 1 < hp->n_layer) capture_layer(c, b, i0, n, l + 1, x, false);
+    }
+
+    // ---- output norm, hidden outputs, LM head for the entries that want logits ----
+    for (int i = 0; i < n; i++) rmsnorm(xb + (size_t)i * D, x + (size_t)i * D, m->output_norm, D, hp->rms_eps);
+    capture_layer(c, b, i0, n, hp->n_layer, xb, true);
+    int n_lm = 0;
+    for (int i = 0; i < n; i++) {
+        int e = i0 + i;
+        const float *h = xb + (size_t)i * D;
+        if (c->out_hidden_row[e] >= 0) memcpy(c->hidden + (size_t)c->out_hidden_row[e] * D, h, sizeof(float) * D);
+        if (c->out_logits_row[e] >= 0) {
+            // lm_in row = h + delta (SLOT) ; rows collected densely, then one matmul
+            float *dst = c->lm_in + (size_t)n_lm * D;
+            const float *delta = c->seqs[b->seq[e]].delta;
+            for (int z = 0; z < D; z++) dst[z] = h[z] + (delta ? delta[z] : 0.0f);
+            c->tmp_idx[n_lm++] = c->out_logits_row[e];
+        }
+    }
+    if (n_lm) {
+        // logits rows of this chunk are consecutive (assigned in entry order)
+        float *out = c->logits + (size_t)c->tmp_idx[0] * hp->n_vocab;
+        ss_matmul(c->pool, out, hp->n_vocab, c->lm_in, n_lm, &m->output);  // logits[n_lm,V] = lm_in · Wout^T
+    }
+}
+
+static void *grow(void *p, size_t *cap, size_t need) {
+    if (need <= *cap) return p;
+    free(p);
+    *cap = need;
+    return ss_malloc(need);
+}
+
+int ss_decode(ss_ctx *c, const ss_batch *b) {
+    const ss_model *m = c->model;
+    const ss_hparams *hp = &m->hp;
+    int nseq = c->params.n_seq_max;
+    c->err[0] = 0;
+    if (b->n <= 0) return ss_err(c->err, sizeof c->err, "decode: empty batch");
+    // validate: live sequences, tokens in range, positions continue each sequence in order
+    int *next = c->tmp_idx;  // reuse as per-sequence next position (size >= n_seq_max)
+    for (int s = 0; s < nseq; s++) next[s] = c->seqs[s].live ? c->seqs[s].len : -1;
+    for (int i = 0; i < b->n; i++) {
+        int s = b->seq[i];
+        if (s < 0 || s >= nseq || !c->seqs[s].live) return ss_err(c->err, sizeof c->err, "decode: entry %d: no sequence %d", i, s);
+        if (b->tok[i] < 0 || b->tok[i] >= hp->n_vocab)
+            return ss_err(c->err, sizeof c->err, "decode: entry %d: token %d out of range [0, %d)", i, b->tok[i], hp->n_vocab);
+        if (b->pos[i] != next[s])
+            return ss_err(c->err, sizeof c->err, "decode: entry %d: sequence %d expects position %d, got %d", i, s, next[s], b->pos[i]);
+        if (next[s] + 1 > c->params.n_ctx)
+            return ss_err(c->err, sizeof c->err, "context full: sequence %d would exceed %d tokens (use a larger -c)", s, c->params.n_ctx);
+        next[s]++;
+    }
+    int pages = 0;
+    for (int s = 0; s < nseq; s++)
+        if (next[s] >= 0 && next[s] > c->seqs[s].len) pages += ss_kv_pages_needed(&c->kv, &c->seqs[s], next[s] - c->seqs[s].len);
+    if (pages > c->kv.n_free)
+        return ss_err(c->err, sizeof c->err, "KV cache full: %d more pages needed, %d free (use a larger -c)", pages, c->kv.n_free);
+    for (int s = 0; s < nseq; s++)
+        if (next[s] >= 0 && next[s] > c->seqs[s].len) ss_kv_seq_grow(&c->kv, &c->seqs[s], next[s] - c->seqs[s].len);
+
+    // output rows
+    if (b->n > c->out_cap) {
+        c->out_cap = b->n;
+        c->out_logits_row = ss_realloc(c->out_logits_row, sizeof(int) * b->n);
+        c->out_hidden_row = ss_realloc(c->out_hidden_row, sizeof(int) * b->n);
+        c->out_layers_row = ss_realloc(c->out_layers_row, sizeof(int) * b->n);
+    }
+    int nl = 0, nh = 0, ny = 0;
+    for (int i = 0; i < b->n; i++) {
+        c->out_logits_row[i] = (b->out[i] & SS_OUT_LOGITS) ? nl++ : -1;
+        c->out_hidden_row[i] = (b->out[i] & SS_OUT_HIDDEN) ? nh++ : -1;
+        c->out_layers_row[i] = ((b->out[i] & SS_OUT_LAYERS) && c->n_cap) ? ny++ : -1;
+    }
+    c->n_out_entries = b->n;
+    size_t D = hp->n_embd, V = hp->n_vocab;
+    c->logits = grow(c->logits, &c->logits_cap, sizeof(float) * V * nl);
+    c->hidden = grow(c->hidden, &c->hidden_cap, sizeof(float) * D * nh);
+    c->layers = grow(c->layers, &c->layers_cap, sizeof(float) * D * c->n_cap * ny);
+    size_t lm_rows = nl < c->params.n_batch ? nl : c->params.n_batch;
+    c->lm_in = grow(c->lm_in, &c->lm_in_cap, sizeof(float) * D * lm_rows);
+
+    for (int i0 = 0; i0 < b->n; i0 += c->params.n_batch) {
+        int n = b->n - i0 < c->params.n_batch ? b->n - i0 : c->params.n_batch;
+        forward_chunk(c, b, i0, n);
+    }
+    for (int i = 0; i < b->n; i++) c->seqs[b->seq[i]].len = b->pos[i] + 1;
+    return 0;
+}

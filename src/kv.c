@@ -1,0 +1,85 @@
+// kv.c — paged KV cache: fixed pool of pages of SS_KV_PAGE tokens, refcounted so that forked
+// sequences share their common prefix; the partially filled last page is copied on write.
+#include "ss_model.h"
+#include <stdlib.h>
+#include <string.h>
+
+int ss_kv_init(ss_kv *kv, int n_pages, int n_layer, int kv_dim, bool f16) {
+    memset(kv, 0, sizeof *kv);
+    kv->n_pages = n_pages; kv->n_layer = n_layer; kv->kv_dim = kv_dim; kv->f16 = f16;
+    kv->page_elems = (size_t)n_layer * 2 * SS_KV_PAGE * kv_dim;
+    size_t esz = f16 ? 2 : 4;
+    kv->data = calloc((size_t)n_pages * kv->page_elems, esz);
+    if (!kv->data) return -1;
+    kv->refcnt = ss_calloc(n_pages, sizeof(int));
+    kv->free_list = ss_malloc(sizeof(int) * n_pages);
+    // free list as a stack, lowest page on top
+    for (int i = 0; i < n_pages; i++) kv->free_list[i] = n_pages - 1 - i;
+    kv->n_free = n_pages;
+    return 0;
+}
+
+void ss_kv_free(ss_kv *kv) {
+    free(kv->data); free(kv->refcnt); free(kv->free_list);
+    memset(kv, 0, sizeof *kv);
+}
+
+int ss_kv_alloc_page(ss_kv *kv) {
+    if (kv->n_free == 0) return -1;
+    int p = kv->free_list[--kv->n_free];
+    kv->refcnt[p] = 1;
+    return p;
+}
+
+void ss_kv_unref(ss_kv *kv, int page) {
+    if (--kv->refcnt[page] == 0) kv->free_list[kv->n_free++] = page;
+}
+
+int ss_kv_pages_needed(const ss_kv *kv, const ss_seq *s, int n) {
+    if (n <= 0) return 0;
+    int have = s->n_pages;                                   // pages covering [0, len)
+    int need = (s->len + n + SS_KV_PAGE - 1) / SS_KV_PAGE;   // pages covering [0, len+n)
+    int extra = need - have;
+    // writing into a shared, partially filled last page requires a private copy
+    if (s->len % SS_KV_PAGE && kv->refcnt[s->pages[have - 1]] > 1) extra++;
+    return extra;
+}
+
+static void seq_push_page(ss_seq *s, int p) {
+    if (s->n_pages == s->cap_pages) {
+        s->cap_pages = s->cap_pages ? s->cap_pages * 2 : 8;
+        s->pages = ss_realloc(s->pages, sizeof(int) * s->cap_pages);
+    }
+    s->pages[s->n_pages++] = p;
+}
+
+void ss_kv_seq_grow(ss_kv *kv, ss_seq *s, int n) {
+    if (n <= 0) return;
+    size_t esz = kv->f16 ? 2 : 4;
+    if (s->len % SS_KV_PAGE) {
+        int last = s->pages[s->n_pages - 1];
+        if (kv->refcnt[last] > 1) {                          // copy-on-write
+            int p = ss_kv_alloc_page(kv);
+            memcpy((char *)kv->data + (size_t)p * kv->page_elems * esz,
+                   (char *)kv->data + (size_t)last * kv->page_elems * esz, kv->page_elems * esz);
+            ss_kv_unref(kv, last);
+            s->pages[s->n_pages - 1] = p;
+        }
+    }
+    int need = (s->len + n + SS_KV_PAGE - 1) / SS_KV_PAGE;
+    while (s->n_pages < need) seq_push_page(s, ss_kv_alloc_page(kv));
+}
+
+void ss_kv_seq_release(ss_kv *kv, ss_seq *s) {
+    for (int i = 0; i < s->n_pages; i++) ss_kv_unref(kv, s->pages[i]);
+    s->n_pages = 0;
+    s->len = 0;
+}
+
+void ss_kv_seq_fork(ss_kv *kv, const ss_seq *src, ss_seq *dst) {
+    for (int i = 0; i < src->n_pages; i++) {
+        kv->refcnt[src->pages[i]]++;
+        seq_push_page(dst, src->pages[i]);
+    }
+    dst->len = src->len;
+}

@@ -1,0 +1,224 @@
+// model.c — load a GGUF llama / qwen2 model: hyperparameters from metadata, weights mapped (not copied).
+#include "ss_model.h"
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <math.h>
+
+// ---- metadata helpers ----
+static int64_t model_key_int(const ss_gguf *g, const char *arch, const char *suffix, int64_t def) {
+    char key[256];
+    snprintf(key, sizeof key, "%s.%s", arch, suffix);
+    return ss_gguf_get_int(g, key, def);
+}
+static double model_key_float(const ss_gguf *g, const char *arch, const char *suffix, double def) {
+    char key[256];
+    snprintf(key, sizeof key, "%s.%s", arch, suffix);
+    return ss_gguf_get_float(g, key, def);
+}
+
+// Look up tensor `name`; check type is supported and shape is [cols, rows] (ne0 = cols).
+// rows < 0 means "any" (returned through the weight).
+static int model_weight(ss_model *m, ss_weight *w, const char *name, int64_t cols, int64_t rows,
+                        bool optional, char *err, size_t errlen) {
+    const ss_gguf_tensor *t = ss_gguf_find_tensor(m->gguf, name);
+    memset(w, 0, sizeof *w);
+    if (!t) {
+        if (optional) return 0;
+        return ss_err(err, errlen, "%s: missing tensor '%s'", m->path, name);
+    }
+    if (!ss_type_supported(t->type))
+        return ss_err(err, errlen, "%s: tensor '%s': unsupported tensor type %s (id %u)", m->path, name,
+                      ss_type_name(t->type), t->type);
+    int64_t r = t->n_dims >= 2 ? t->ne[1] : 1;
+    if (t->n_dims > 2 || t->ne[0] != cols || (rows >= 0 && r != rows))
+        return ss_err(err, errlen, "%s: tensor '%s': shape [%lld, %lld] but expected [%lld, %lld]", m->path, name,
+                      (long long)t->ne[0], (long long)r, (long long)cols, (long long)rows);
+    w->type = t->type; w->rows = r; w->cols = cols; w->data = t->data;
+    w->row_bytes = ss_row_size(t->type, cols);
+    return 0;
+}
+
+// a 1-D vector tensor converted to f32 (norm weights, biases): small, copied
+static int model_vec(ss_model *m, float **out, const char *name, int64_t n, bool optional, char *err, size_t errlen) {
+    ss_weight w;
+    *out = NULL;
+    const ss_gguf_tensor *t = ss_gguf_find_tensor(m->gguf, name);
+    if (!t) {
+        if (optional) return 0;
+        return ss_err(err, errlen, "%s: missing tensor '%s'", m->path, name);
+    }
+    if (t->n_dims != 1) return ss_err(err, errlen, "%s: tensor '%s': expected a vector of %lld", m->path, name, (long long)n);
+    if (model_weight(m, &w, name, n, 1, false, err, errlen)) return -1;
+    *out = ss_malloc(sizeof(float) * n);
+    ss_dequant_row(w.type, w.data, *out, n);
+    return 0;
+}
+
+static uint64_t fnv1a(uint64_t h, const void *p, size_t n) {
+    const uint8_t *b = p;
+    for (size_t i = 0; i < n; i++) { h ^= b[i]; h *= 1099511628211ULL; }
+    return h;
+}
+
+// fingerprint: names, types and shapes of all tensors + samples of the LM head's bytes
+static uint64_t model_fingerprint(const ss_model *m) {
+    uint64_t h = 1469598103934665603ULL;
+    for (uint64_t i = 0; i < m->gguf->n_tensors; i++) {
+        const ss_gguf_tensor *t = &m->gguf->tensors[i];
+        h = fnv1a(h, t->name, strlen(t->name));
+        h = fnv1a(h, &t->type, sizeof t->type);
+        h = fnv1a(h, t->ne, sizeof t->ne);
+    }
+    const ss_weight *w = &m->output;
+    size_t total = (size_t)w->rows * w->row_bytes;
+    size_t chunk = 4096, step = total / 64 + 1;
+    for (size_t off = 0; off < total; off += step)
+        h = fnv1a(h, (const uint8_t *)w->data + off, off + chunk <= total ? chunk : total - off);
+    return h;
+}
+
+ss_model *ss_model_load(const char *path, char *err, size_t errlen) {
+    ss_model *m = ss_calloc(1, sizeof *m);
+    m->path = ss_strdup(path);
+    if (ss_gguf_open(&m->gguf, path, err, errlen)) goto fail;
+    const ss_gguf *g = m->gguf;
+    ss_hparams *hp = &m->hp;
+
+    char *arch = ss_gguf_get_str(g, "general.architecture");
+    if (!arch) { ss_err(err, errlen, "%s: missing key general.architecture", path); goto fail; }
+    if (!strcmp(arch, "llama")) hp->arch = SS_ARCH_LLAMA;
+    else if (!strcmp(arch, "qwen2")) hp->arch = SS_ARCH_QWEN2;
+    else {
+        ss_err(err, errlen, "%s: general.architecture: unsupported architecture '%s' (supported: llama, qwen2)", path, arch);
+        free(arch); goto fail;
+    }
+    m->name = ss_gguf_get_str(g, "general.name");
+    if (!m->name) {
+        const char *base = strrchr(path, '/');
+        m->name = ss_strdup(base ? base + 1 : path);
+    }
+
+    hp->n_embd      = (int)model_key_int(g, arch, "embedding_length", -1);
+    hp->n_layer     = (int)model_key_int(g, arch, "block_count", -1);
+    hp->n_ff        = (int)model_key_int(g, arch, "feed_forward_length", -1);
+    hp->n_head      = (int)model_key_int(g, arch, "attention.head_count", -1);
+    hp->n_head_kv   = (int)model_key_int(g, arch, "attention.head_count_kv", hp->n_head);
+    hp->n_ctx_train = (int)model_key_int(g, arch, "context_length", 2048);
+    hp->rms_eps     = (float)model_key_float(g, arch, "attention.layer_norm_rms_epsilon", 1e-5);
+    hp->rope_base   = (float)model_key_float(g, arch, "rope.freq_base", 10000.0);
+    hp->rope_neox   = hp->arch == SS_ARCH_QWEN2;
+    hp->rope_scale  = 1.0f;
+    {
+        char key[256];
+        snprintf(key, sizeof key, "%s.rope.scaling.type", arch);
+        char *st = ss_gguf_get_str(g, key);
+        double factor = model_key_float(g, arch, "rope.scaling.factor", 0.0);
+        if (st && strcmp(st, "none") && strcmp(st, "linear") && strcmp(st, "llama3")) {
+            ss_err(err, errlen, "%s: %s: unsupported rope scaling '%s'", path, key, st);
+            free(st); free(arch); goto fail;
+        }
+        if (st && !strcmp(st, "linear") && factor > 0) hp->rope_scale = (float)(1.0 / factor);
+        free(st);
+    }
+    struct { const char *what; int v; } req[] = {
+        {"embedding_length", hp->n_embd}, {"block_count", hp->n_layer}, {"feed_forward_length", hp->n_ff},
+        {"attention.head_count", hp->n_head}, {"attention.head_count_kv", hp->n_head_kv},
+    };
+    for (size_t i = 0; i < sizeof req / sizeof req[0]; i++)
+        if (req[i].v <= 0 || req[i].v > (1 << 20)) {
+            ss_err(err, errlen, "%s: %s.%s: missing or invalid (%d)", path, arch, req[i].what, req[i].v);
+            free(arch); goto fail;
+        }
+    if (hp->n_embd % hp->n_head || hp->n_head % hp->n_head_kv) {
+        ss_err(err, errlen, "%s: %s.attention.head_count: %d heads / %d kv heads do not divide embedding %d",
+               path, arch, hp->n_head, hp->n_head_kv, hp->n_embd);
+        free(arch); goto fail;
+    }
+    hp->head_dim = (int)model_key_int(g, arch, "attention.key_length", hp->n_embd / hp->n_head);
+    m->n_rot = (int)model_key_int(g, arch, "rope.dimension_count", hp->head_dim);
+    if (hp->head_dim <= 0 || hp->head_dim % 2 || m->n_rot <= 0 || m->n_rot > hp->head_dim || m->n_rot % 2) {
+        ss_err(err, errlen, "%s: %s: invalid head dim %d / rope dims %d", path, arch, hp->head_dim, m->n_rot);
+        free(arch); goto fail;
+    }
+    if (!(hp->rms_eps > 0) || !(hp->rope_base > 0)) {
+        ss_err(err, errlen, "%s: %s: invalid rms epsilon or rope base", path, arch);
+        free(arch); goto fail;
+    }
+    free(arch);
+
+    int D = hp->n_embd, HD = hp->n_head * hp->head_dim, KVD = hp->n_head_kv * hp->head_dim, F = hp->n_ff;
+    if (model_weight(m, &m->tok_embd, "token_embd.weight", D, -1, false, err, errlen)) goto fail;
+    hp->n_vocab = (int)m->tok_embd.rows;
+    if (model_weight(m, &m->output, "output.weight", D, hp->n_vocab, true, err, errlen)) goto fail;
+    hp->tied_output = m->output.data == NULL;
+    if (hp->tied_output) m->output = m->tok_embd;
+    if (model_vec(m, &m->output_norm, "output_norm.weight", D, false, err, errlen)) goto fail;
+    if (ss_gguf_find_tensor(g, "rope_freqs.weight")) {
+        if (model_vec(m, &m->rope_freqs, "rope_freqs.weight", m->n_rot / 2, false, err, errlen)) goto fail;
+        hp->rope_llama3 = 1;
+    }
+
+    m->layers = ss_calloc(hp->n_layer, sizeof(ss_layer));
+    for (int l = 0; l < hp->n_layer; l++) {
+        ss_layer *L = &m->layers[l];
+        char n[128];
+#define W(field, suffix, cols, rows) snprintf(n, sizeof n, "blk.%d." suffix, l); \
+        if (model_weight(m, &L->field, n, cols, rows, false, err, errlen)) goto fail;
+#define V(field, suffix, len, opt) snprintf(n, sizeof n, "blk.%d." suffix, l); \
+        if (model_vec(m, &L->field, n, len, opt, err, errlen)) goto fail;
+        V(attn_norm, "attn_norm.weight", D, false)
+        W(wq, "attn_q.weight", D, HD)
+        W(wk, "attn_k.weight", D, KVD)
+        W(wv, "attn_v.weight", D, KVD)
+        W(wo, "attn_output.weight", HD, D)
+        V(ffn_norm, "ffn_norm.weight", D, false)
+        W(w_gate, "ffn_gate.weight", D, F)
+        W(w_up, "ffn_up.weight", D, F)
+        W(w_down, "ffn_down.weight", F, D)
+        bool need_bias = hp->arch == SS_ARCH_QWEN2;
+        V(bq, "attn_q.bias", HD, !need_bias)
+        V(bk, "attn_k.bias", KVD, !need_bias)
+        V(bv, "attn_v.bias", KVD, !need_bias)
+#undef W
+#undef V
+        if (L->bq) hp->has_qkv_bias = 1;
+    }
+
+    if (ss_vocab_load(&m->vocab, g, err, errlen)) goto fail;
+    if (ss_vocab_n_tokens(m->vocab) > hp->n_vocab) {
+        ss_err(err, errlen, "%s: tokenizer has %d tokens but token_embd.weight has %d rows", path,
+               ss_vocab_n_tokens(m->vocab), hp->n_vocab);
+        goto fail;
+    }
+    m->fingerprint = model_fingerprint(m);
+    return m;
+fail:
+    ss_model_free(m);
+    return NULL;
+}
+
+void ss_model_free(ss_model *m) {
+    if (!m) return;
+    if (m->layers) {
+        for (int l = 0; l < m->hp.n_layer; l++) {
+            ss_layer *L = &m->layers[l];
+            free(L->attn_norm); free(L->ffn_norm); free(L->bq); free(L->bk); free(L->bv);
+        }
+        free(m->layers);
+    }
+    free(m->output_norm); free(m->rope_freqs);
+    if (m->vocab) ss_vocab_free(m->vocab);
+    if (m->gguf) ss_gguf_close(m->gguf);
+    free(m->path); free(m->name);
+    free(m);
+}
+
+const ss_hparams *ss_model_hparams(const ss_model *m) { return &m->hp; }
+const char *ss_model_name(const ss_model *m) { return m->name; }
+const char *ss_model_path(const ss_model *m) { return m->path; }
+const char *ss_model_arch_name(const ss_model *m) { return m->hp.arch == SS_ARCH_QWEN2 ? "qwen2" : "llama"; }
+uint64_t ss_model_fingerprint(const ss_model *m) { return m->fingerprint; }
+const struct ss_vocab *ss_model_vocab(const ss_model *m) { return m->vocab; }
+const struct ss_gguf *ss_model_gguf(const ss_model *m) { return m->gguf; }
+const ss_weight *ss_model_lm_head(const ss_model *m) { return &m->output; }

@@ -1,0 +1,126 @@
+// slot_avx2.c — AVX2/FMA kernels for SLOT's passes over the logits (src/slot.c calls them only
+// when the CPU has AVX2 and FMA). Each has a scalar twin in slot.c that defines the same math.
+#include "ss_slot.h"
+#include <immintrin.h>
+#include <math.h>
+
+static inline float slot_hsum_ps(__m256 v) {
+    __m128 lo = _mm256_castps256_ps128(v), hi = _mm256_extractf128_ps(v, 1);
+    lo = _mm_add_ps(lo, hi);
+    lo = _mm_add_ps(lo, _mm_movehl_ps(lo, lo));
+    lo = _mm_add_ss(lo, _mm_movehdup_ps(lo));
+    return _mm_cvtss_f32(lo);
+}
+
+static inline double slot_hsum_pd(__m256d v) {
+    __m128d lo = _mm256_castpd256_pd128(v), hi = _mm256_extractf128_pd(v, 1);
+    lo = _mm_add_pd(lo, hi);
+    return _mm_cvtsd_f64(lo) + _mm_cvtsd_f64(_mm_unpackhi_pd(lo, lo));
+}
+
+// out[r] = x · w_r, four rows at a time so each load of x feeds four FMAs
+void ss_slot_dot_rows_avx2(const float *x, const float *w, int64_t ldw, int nr, int64_t n, float *out) {
+    const int64_t n8 = n & ~(int64_t)7;
+    int r = 0;
+    for (; r + 4 <= nr; r += 4) {
+        const float *w0 = w + (int64_t)r * ldw, *w1 = w0 + ldw, *w2 = w1 + ldw, *w3 = w2 + ldw;
+        __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
+        __m256 a2 = _mm256_setzero_ps(), a3 = _mm256_setzero_ps();
+        for (int64_t i = 0; i < n8; i += 8) {
+            __m256 xv = _mm256_loadu_ps(x + i);
+            a0 = _mm256_fmadd_ps(xv, _mm256_loadu_ps(w0 + i), a0);
+            a1 = _mm256_fmadd_ps(xv, _mm256_loadu_ps(w1 + i), a1);
+            a2 = _mm256_fmadd_ps(xv, _mm256_loadu_ps(w2 + i), a2);
+            a3 = _mm256_fmadd_ps(xv, _mm256_loadu_ps(w3 + i), a3);
+        }
+        float s0 = slot_hsum_ps(a0), s1 = slot_hsum_ps(a1), s2 = slot_hsum_ps(a2), s3 = slot_hsum_ps(a3);
+        for (int64_t i = n8; i < n; i++) {
+            s0 += x[i] * w0[i]; s1 += x[i] * w1[i]; s2 += x[i] * w2[i]; s3 += x[i] * w3[i];
+        }
+        out[r] = s0; out[r + 1] = s1; out[r + 2] = s2; out[r + 3] = s3;
+    }
+    for (; r < nr; r++) {
+        const float *w0 = w + (int64_t)r * ldw;
+        __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
+        int64_t i = 0;
+        for (; i + 16 <= n8; i += 16) {
+            a0 = _mm256_fmadd_ps(_mm256_loadu_ps(x + i), _mm256_loadu_ps(w0 + i), a0);
+            a1 = _mm256_fmadd_ps(_mm256_loadu_ps(x + i + 8), _mm256_loadu_ps(w0 + i + 8), a1);
+        }
+        for (; i < n8; i += 8) a0 = _mm256_fmadd_ps(_mm256_loadu_ps(x + i), _mm256_loadu_ps(w0 + i), a0);
+        float s = slot_hsum_ps(_mm256_add_ps(a0, a1));
+        for (; i < n; i++) s += x[i] * w0[i];
+        out[r] = s;
+    }
+}
+
+// l = z + u, returns max(l)
+float ss_slot_add_max_avx2(const float *z, const float *u, float *l, int64_t n) {
+    const int64_t n8 = n & ~(int64_t)7;
+    __m256 mx = _mm256_set1_ps(-INFINITY);
+    for (int64_t i = 0; i < n8; i += 8) {
+        __m256 v = _mm256_add_ps(_mm256_loadu_ps(z + i), _mm256_loadu_ps(u + i));
+        _mm256_storeu_ps(l + i, v);
+        mx = _mm256_max_ps(mx, v);
+    }
+    __m128 m4 = _mm_max_ps(_mm256_castps256_ps128(mx), _mm256_extractf128_ps(mx, 1));
+    m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
+    m4 = _mm_max_ss(m4, _mm_movehdup_ps(m4));
+    float m = _mm_cvtss_f32(m4);
+    for (int64_t i = n8; i < n; i++) {
+        l[i] = z[i] + u[i];
+        if (l[i] > m) m = l[i];
+    }
+    return m;
+}
+
+// exp(x) for x <= 0 (Cephes expf: x = n ln2 + r, |r| <= ln2/2, degree-6 polynomial in r,
+// 2^n put into the exponent bits; about 1 ulp). x < -87 gives 0 (exp(-87) < 2e-38: the sums it
+// enters are >= 1, since the maximum contributes exp(0) = 1).
+static inline __m256 slot_exp_ps(__m256 x) {
+    const __m256 lo = _mm256_set1_ps(-87.0f);
+    __m256 under = _mm256_cmp_ps(x, lo, _CMP_LT_OQ);
+    x = _mm256_max_ps(x, lo);
+    __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
+                               _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
+    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
+    __m256 p = _mm256_set1_ps(1.9875691500e-4f);
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.3981999507e-3f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(8.3334519073e-3f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.1665795894e-2f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459e-1f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201e-1f));
+    p = _mm256_fmadd_ps(p, _mm256_mul_ps(r, r), _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
+    __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
+    __m256 y = _mm256_mul_ps(p, _mm256_castsi256_ps(e));
+    return _mm256_andnot_ps(under, y);
+}
+
+double ss_slot_exp_sum_avx2(float *e, float m, int64_t n) {
+    const int64_t n8 = n & ~(int64_t)7;
+    const __m256 mv = _mm256_set1_ps(m);
+    __m256d s0 = _mm256_setzero_pd(), s1 = _mm256_setzero_pd();
+    for (int64_t i = 0; i < n8; i += 8) {
+        __m256 v = slot_exp_ps(_mm256_sub_ps(_mm256_loadu_ps(e + i), mv));
+        _mm256_storeu_ps(e + i, v);
+        s0 = _mm256_add_pd(s0, _mm256_cvtps_pd(_mm256_castps256_ps128(v)));
+        s1 = _mm256_add_pd(s1, _mm256_cvtps_pd(_mm256_extractf128_ps(v, 1)));
+    }
+    double s = slot_hsum_pd(_mm256_add_pd(s0, s1));
+    for (int64_t i = n8; i < n; i++) {
+        e[i] = expf(e[i] - m);
+        s += e[i];
+    }
+    return s;
+}
+
+void ss_slot_axpy_avx2(double *q, double a, const float *e, int64_t n) {
+    const int64_t n4 = n & ~(int64_t)3;
+    const __m256d av = _mm256_set1_pd(a);
+    for (int64_t i = 0; i < n4; i += 4) {
+        __m256d ev = _mm256_cvtps_pd(_mm_loadu_ps(e + i));
+        _mm256_storeu_pd(q + i, _mm256_fmadd_pd(av, ev, _mm256_loadu_pd(q + i)));
+    }
+    for (int64_t i = n4; i < n; i++) q[i] += a * e[i];
+}

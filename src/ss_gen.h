@@ -1,0 +1,56 @@
+// ss_gen.h — the generation loop shared by generate, bon, eval and swift-collect:
+// prefill the prompt once, optionally run SLOT on its hidden states, fork into N candidates that
+// decode together in one batch per step, sample, stop, and capture SWIFT features of every
+// generated token while generating (the end-of-generation token is fed once more for its features).
+#ifndef SS_GEN_H
+#define SS_GEN_H
+#include "slotswift.h"
+#include "ss_sampling.h"
+#include "ss_slot.h"
+#include "ss_swift.h"
+
+typedef struct {
+    int   n_predict;                  // max new tokens per candidate
+    int   n_cand;                     // N candidates (1 = plain generation)
+    bool  ignore_eos;
+    const char *const *stops; int n_stops;
+    ss_sampling_params samp;          // candidate i draws with seed samp.seed + i
+    ss_slot_params slot;              // steps 0 = SLOT off
+    const uint8_t *slot_mask;         // NULL = every prompt position
+    const ss_swift_spec *feat;        // features to capture (NULL = none)
+    const ss_swift_head *head;        // reward head (needs feat = &head->spec)
+    bool  keep_features;              // keep each candidate's feature rows (swift-collect)
+    bool  features_f16;               // ... stored as F16
+    void (*on_piece)(void *ud, int cand, const char *s, int n);   // streaming text
+    void *ud;
+} ss_gen_params;
+
+void ss_gen_params_default(ss_gen_params *p);
+
+enum ss_finish { SS_FINISH_LENGTH = 0, SS_FINISH_EOG = 1, SS_FINISH_STOP = 2, SS_FINISH_CTX = 3 };
+
+typedef struct {
+    char    *text;                    // generated text (a matched stop string is cut off)
+    int32_t *tokens; int n_tokens;    // sampled tokens (incl. the end-of-generation token)
+    double   logprob_sum;             // Σ log p(token) under the raw model distribution
+    int      finish;                  // enum ss_finish
+    float    swift;                   // reward (head given)
+    void    *features; int n_feat_rows;   // [n_feat_rows, dim] F32 or F16 (keep_features)
+} ss_gen_cand;
+
+typedef struct {
+    int      n_prompt;
+    ss_gen_cand *cand; int n_cand;
+    double   t_prompt, t_slot, t_gen, t_swift;   // seconds
+    int      n_gen_tokens;            // tokens decoded after the prompt (all candidates)
+    float   *slot_losses;             // [slot.steps] loss before each step
+    float    slot_loss_after;
+    size_t   slot_peak_bytes;
+} ss_gen_result;
+
+// Runs on fresh sequences of c (freed before returning). Returns 0, or -1 + err.
+int  ss_gen_run(ss_ctx *c, const int32_t *prompt, int n_prompt, const ss_gen_params *p,
+                ss_gen_result *r, char *err, size_t errlen);
+void ss_gen_result_free(ss_gen_result *r);
+
+#endif

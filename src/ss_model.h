@@ -1,0 +1,94 @@
+// ss_model.h — internal structs of the model (weights), the paged KV cache and the context.
+#ifndef SS_MODEL_H
+#define SS_MODEL_H
+#include "slotswift.h"
+#include "ss_gguf.h"
+#include "ss_matmul.h"
+#include "ss_vocab.h"
+
+typedef struct {
+    float    *attn_norm;              // [D]
+    ss_weight wq, wk, wv, wo;         // [H*hd, D], [Hkv*hd, D], [Hkv*hd, D], [D, H*hd]
+    float    *bq, *bk, *bv;           // qwen2 only, else NULL
+    float    *ffn_norm;               // [D]
+    ss_weight w_gate, w_up, w_down;   // [F, D], [F, D], [D, F]
+} ss_layer;
+
+struct ss_model {
+    char       *path, *name;
+    ss_gguf    *gguf;
+    ss_vocab   *vocab;
+    ss_hparams  hp;
+    int         n_rot;                // rotary dims (= head_dim unless rope.dimension_count says less)
+    ss_weight   tok_embd;             // [V, D]
+    ss_weight   output;               // [V, D] (= tok_embd when tied)
+    float      *output_norm;          // [D]
+    float      *rope_freqs;           // [n_rot/2] llama3 frequency factors, or NULL
+    ss_layer   *layers;
+    uint64_t    fingerprint;
+};
+
+// ---- paged KV cache ----
+// Pages of SS_KV_PAGE tokens hold K and V of every layer: page layout [layer][2][SS_KV_PAGE][kv_dim].
+// A sequence is a list of pages; fork shares pages (refcount), the partially filled last page
+// is copied on the first write (copy-on-write).
+#define SS_KV_PAGE 32
+
+typedef struct {
+    int      n_pages, n_layer, kv_dim;
+    bool     f16;
+    size_t   page_elems;              // n_layer * 2 * SS_KV_PAGE * kv_dim
+    void    *data;                    // n_pages * page_elems (float or uint16_t)
+    int     *refcnt;                  // [n_pages]
+    int     *free_list; int n_free;
+} ss_kv;
+
+typedef struct {
+    bool   live;
+    int    len;                       // tokens stored
+    int   *pages; int n_pages, cap_pages;
+    float *delta;                     // [D] SLOT vector or NULL
+} ss_seq;
+
+int   ss_kv_init(ss_kv *kv, int n_pages, int n_layer, int kv_dim, bool f16);
+void  ss_kv_free(ss_kv *kv);
+int   ss_kv_alloc_page(ss_kv *kv);            // -1 if none free
+void  ss_kv_unref(ss_kv *kv, int page);
+// pointer to K (which=0) or V (which=1) of token slot `slot` (0..SS_KV_PAGE-1) of layer l in page p
+static inline size_t ss_kv_offset(const ss_kv *kv, int p, int l, int which, int slot) {
+    return (size_t)p * kv->page_elems + (((size_t)l * 2 + which) * SS_KV_PAGE + slot) * kv->kv_dim;
+}
+// pages a sequence needs to grow from len to len+n (including a copy-on-write of a shared last page)
+int   ss_kv_pages_needed(const ss_kv *kv, const ss_seq *s, int n);
+// make room for n more tokens (allocates pages, does copy-on-write); caller checked availability
+void  ss_kv_seq_grow(ss_kv *kv, ss_seq *s, int n);
+void  ss_kv_seq_release(ss_kv *kv, ss_seq *s);
+void  ss_kv_seq_fork(ss_kv *kv, const ss_seq *src, ss_seq *dst);
+
+// ---- context ----
+struct ss_ctx {
+    ss_model     *model;
+    ss_ctx_params params;
+    ss_pool      *pool;
+    ss_kv         kv;
+    ss_seq       *seqs;               // [n_seq_max]
+    char          err[SS_ERRLEN];
+    // captured layers
+    int          *cap_layers; int n_cap; bool cap_norm;
+    // scratch (sized for n_batch entries)
+    float *x, *xb, *q, *k, *v, *att, *hb, *hb2;   // [B,D] [B,D] [B,H*hd] [B,kvd] [B,kvd] [B,H*hd] [B,F] [B,F]
+    float *att_scores;                // [n_threads, n_ctx]
+    int   *tmp_idx;                   // [B]
+    // outputs of the last decode
+    int    n_out_entries;             // entries of the last batch
+    int   *out_logits_row;            // [cap] row into logits or -1
+    int   *out_hidden_row;            // [cap]
+    int   *out_layers_row;            // [cap]
+    float *logits;  size_t logits_cap;   // rows × V
+    float *hidden;  size_t hidden_cap;   // rows × D
+    float *layers;  size_t layers_cap;   // rows × n_cap*D
+    int    out_cap;
+    float *lm_in;   size_t lm_in_cap;    // rows × D (normed + delta) for the LM head
+};
+
+#endif

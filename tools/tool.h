@@ -1,0 +1,22 @@
+// tool.h — helpers shared by the commands: load model + context from flags, build the prompt
+// (raw or through the chat template) and tokenize it, print JSON numbers.
+#ifndef SS_TOOL_H
+#define SS_TOOL_H
+#include <stdio.h>
+#include "args.h"
+#include "ss_model.h"
+#include "ss_vocab.h"
+#include "ss_chat.h"
+
+// load the model of a->model and a context sized for n_seq sequences; prints the error and returns -1
+int  tool_load(const ss_args *a, int n_seq, ss_model **m, ss_ctx **c);
+// Render `user` (+ a->system) with the model's chat template when a->chat, else use it raw.
+// Returns malloc'ed text, NULL on error (printed).
+char *tool_render_prompt(const ss_model *m, const ss_args *a, const char *user);
+// Tokenize a prompt as llama.cpp does for the golden files: control tokens parsed, the model's
+// default BOS (not added twice when the text already starts with it). *n receives the count.
+int32_t *tool_tokenize_prompt(const ss_model *m, const char *text, int *n);
+// %.9g with JSON-safe non-finite values
+void tool_json_float(FILE *f, double x);
+
+#endif
