@@ -9,7 +9,8 @@ char *ss_answer_extract(const char *text);
 // The reference answer of a dataset row: GSM8K "... #### N" -> "N"; MATH: the `answer` field as is.
 char *ss_answer_reference_gsm8k(const char *answer_field);
 // Equal as answers: numerically when both parse as numbers ("1,000" == "1000.0" == "$1000",
-// "3/4" == "0.75", "\frac{3}{4}" == "3/4", "50\%" == "50"), else as strings after normalising
+// "3/4" == "0.75", "\frac{3}{4}" == "3/4", "50\%" == "50"; within 1e-6 relative and 0.005 absolute,
+// so "1450000" != "1450001"), else as strings after normalising
 // whitespace, "\left", "\right", "\!", "\text{...}" wrappers and surrounding $.
 bool  ss_answer_equal(const char *a, const char *b);
 // parse a number with the rules above; false if `s` is not a number

@@ -21,7 +21,7 @@ typedef struct {
 int ss_swift_spec_parse(ss_swift_spec *s, const char *spec, bool norm, bool logits,
                         int n_layer, int n_embd, int n_vocab, char *err, size_t errlen);
 
-typedef struct {
+typedef struct ss_swift_head {
     ss_swift_spec spec;
     int     dim;
     float  *W;            // [2, dim]: row 0 = gate, row 1 = reward

@@ -94,24 +94,33 @@ static double ref_loss_grad(const problem *p, const uint8_t *mask, const double 
     return loss / n;
 }
 
-// torch.optim.AdamW in float64 on the reference loss
-static void ref_adamw(const problem *p, const uint8_t *mask, int steps, double lr, double *delta,
-                      double *loss_before, double *loss_after) {
+// torch.optim.AdamW in float64 on the reference loss (prm: steps, lr, betas, eps, wd)
+static void ref_adamw_p(const problem *p, const uint8_t *mask, const ss_slot_params *prm, double *delta,
+                        double *loss_before, double *loss_after) {
+    const int steps = prm->steps;
+    const double lr = prm->lr, b1 = prm->beta1, b2 = prm->beta2, eps = prm->eps, wd = prm->wd;
     int D = p->D;
     double *m = calloc(D, sizeof(double)), *v = calloc(D, sizeof(double)), *g = malloc(sizeof(double) * D);
     memset(delta, 0, sizeof(double) * D);
     for (int k = 1; k <= steps; k++) {
         loss_before[k - 1] = ref_loss_grad(p, mask, delta, g);
         for (int d = 0; d < D; d++) {
-            delta[d] *= 1 - lr * 1e-8;
-            m[d] = 0.9 * m[d] + 0.1 * g[d];
-            v[d] = 0.999 * v[d] + 0.001 * g[d] * g[d];
-            double mh = m[d] / (1 - pow(0.9, k)), vh = v[d] / (1 - pow(0.999, k));
-            delta[d] -= lr * mh / (sqrt(vh) + 1e-5);
+            delta[d] *= 1 - lr * wd;
+            m[d] = b1 * m[d] + (1 - b1) * g[d];
+            v[d] = b2 * v[d] + (1 - b2) * g[d] * g[d];
+            double mh = m[d] / (1 - pow(b1, k)), vh = v[d] / (1 - pow(b2, k));
+            delta[d] -= lr * mh / (sqrt(vh) + eps);
         }
     }
     *loss_after = ref_loss_grad(p, mask, delta, NULL);
     free(m); free(v); free(g);
+}
+
+// the defaults: betas 0.9/0.999, eps 1e-5, wd 1e-8
+static void ref_adamw(const problem *p, const uint8_t *mask, int steps, double lr, double *delta,
+                      double *loss_before, double *loss_after) {
+    ss_slot_params prm = { .steps = steps, .lr = (float)lr, .beta1 = 0.9f, .beta2 = 0.999f, .eps = 1e-5f, .wd = 1e-8f };
+    ref_adamw_p(p, mask, &prm, delta, loss_before, loss_after);
 }
 
 static double rel(double a, double b) { return fabs(a - b) / fmax(fabs(b), 1e-30); }
@@ -190,6 +199,16 @@ static void test_adamw_vs_ref(void **st) {
     for (int d = 0; d < 32; d++) assert_true(fabs(delta[d] - rdelta[d]) <= 1e-5 * dmax);
     assert_true(res.peak_bytes > 0);
     assert_true(res.seconds >= 0);
+    // other hyper-parameters, with a weight decay large enough to matter
+    ss_slot_params q = { .steps = 5, .lr = 0.3f, .beta1 = 0.8f, .beta2 = 0.99f, .eps = 1e-3f, .wd = 0.5f };
+    assert_int_equal(ss_slot_optimize(&q, NULL, p.H, p.T, p.D, p.tok, NULL, &p.W, delta, &res, err, sizeof err), 0);
+    double rlb5[5];
+    ref_adamw_p(&p, NULL, &q, rdelta, rlb5, &rla);
+    for (int k = 0; k < 5; k++) assert_true(rel(lb[k], rlb5[k]) < 1e-5);
+    assert_true(rel(res.loss_after, rla) < 1e-5);
+    dmax = 0;
+    for (int d = 0; d < 32; d++) dmax = fmax(dmax, fabs(rdelta[d]));
+    for (int d = 0; d < 32; d++) assert_true(fabs(delta[d] - rdelta[d]) <= 1e-5 * dmax);
     free_problem(&p);
 }
 
@@ -305,6 +324,52 @@ static void test_threads_and_scalar(void **st) {
     assert_runs_close(&four, &one, 40, 1e-6);
     assert_runs_close(&scal, &one, 40, 1e-5);
     free_problem(&p);
+}
+
+// ---------------------------------------------------------------- AVX2 kernels vs double
+
+static void test_kernels(void **st) {
+    (void)st;
+    if (!(__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))) skip();
+    enum { N = 4099 };   // not a multiple of 8: tails
+    float *e = malloc(sizeof(float) * N), *z = malloc(sizeof(float) * N), *u = malloc(sizeof(float) * N);
+    double *q = malloc(sizeof(double) * N);
+    // exp over [-100, 0] (the kernel's domain: x - max), every ulp-ish step near 0 and the cut-off
+    double worst = 0, sum = 0;
+    for (int i = 0; i < N; i++) {
+        z[i] = (float)(-100.0 * i / (N - 1));
+        if (i < 64) z[i] = -(float)i * 1e-7f;
+        e[i] = z[i] + 3.0f;
+    }
+    double s = ss_slot_exp_sum_avx2(e, 3.0f, N);
+    for (int i = 0; i < N; i++) {
+        double ref = exp((double)z[i]);
+        sum += ref;
+        if (z[i] > -87) worst = fmax(worst, fabs(e[i] - ref) / ref);
+        else assert_true(e[i] >= 0 && e[i] <= 2e-38);
+    }
+    assert_true(worst < 4e-7);             // ~3 float ulps
+    assert_true(rel(s, sum) < 1e-7);
+    // l = z + u and its max
+    for (int i = 0; i < N; i++) { z[i] = (float)(10 * rnd()); u[i] = (float)rnd(); }
+    z[N - 1] = 50;                         // the max in the scalar tail
+    float m = ss_slot_add_max_avx2(z, u, e, N);
+    for (int i = 0; i < N; i++) assert_true(e[i] == z[i] + u[i]);
+    assert_true(m == z[N - 1] + u[N - 1]);
+    // q += a e
+    for (int i = 0; i < N; i++) q[i] = i;
+    ss_slot_axpy_avx2(q, 0.25, u, N);
+    for (int i = 0; i < N; i++) assert_true(fabs(q[i] - (i + 0.25 * (double)u[i])) < 1e-12 * (i + 1));
+    // dots of 7 rows (4 + 3) with n = 37 (tails), stride 41
+    float w[7 * 41], out[7];
+    for (int i = 0; i < 7 * 41; i++) w[i] = (float)rnd();
+    ss_slot_dot_rows_avx2(u, w, 41, 7, 37, out);
+    for (int r = 0; r < 7; r++) {
+        double ref = 0, mag = 0;
+        for (int i = 0; i < 37; i++) { ref += (double)u[i] * w[r * 41 + i]; mag += fabs((double)u[i] * w[r * 41 + i]); }
+        assert_true(fabs(out[r] - ref) < 1e-6 * mag);
+    }
+    free(e); free(z); free(u); free(q);
 }
 
 // ---------------------------------------------------------------- bad input
@@ -563,6 +628,7 @@ int main(void) {
         cmocka_unit_test(test_mask),
         cmocka_unit_test(test_chunked),
         cmocka_unit_test(test_threads_and_scalar),
+        cmocka_unit_test(test_kernels),
         cmocka_unit_test(test_bad_input),
         cmocka_unit_test(test_golden),
     };

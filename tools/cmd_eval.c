@@ -1,4 +1,311 @@
-// cmd_eval.c — placeholder until the command is written (prints an error, exits 1)
-#include <stdio.h>
+// cmd_eval.c — `slotswift eval -m MODEL --data FILE.jsonl [--chat] [--system TEXT] [--limit K]
+//     [sampling flags, --seed] [SLOT flags] [-N N --select ... --swift HEAD.gguf] --out RESULTS.jsonl`
+// One result line per question is appended (and fsynced) as it finishes; a rerun resumes after the
+// last complete line. Question i draws with seed (--seed + i*1000003) + candidate index, so results
+// do not depend on resuming. At the end: a table on stderr and one JSON summary line on stdout.
+#include <stdlib.h>
+#include <string.h>
+#include <math.h>
+#include <unistd.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <cjson/cJSON.h>
 #include "cmds.h"
-int cmd_eval(int argc, char **argv) { (void)argc; (void)argv; fprintf(stderr, "slotswift: 'eval' is not implemented yet\n"); return 1; }
+#include "tool.h"
+#include "slot_span.h"
+#include "select.h"
+#include "ss_answer.h"
+#include "ss_swift.h"
+
+static void eval_usage(void) {
+    printf("usage: slotswift eval -m MODEL --data FILE.jsonl --out RESULTS.jsonl [--chat] [--system TEXT] [--limit K]\n"
+           "                      [-N N] [--select swift|vote|first|logprob] [--swift HEAD.gguf] [--subsets S] [flags]\n"
+           "  greedy with --temp 0; with N > 1 the N candidates of a question decode together.\n\n");
+    args_print_common_help();
+}
+
+// ---- resume: keep complete, parseable lines; truncate a torn last line ----
+static int eval_resume(const char *path, bool *done, int n_items) {
+    char err[SS_ERRLEN];
+    size_t len;
+    struct stat st;
+    if (stat(path, &st) != 0) return 0;
+    char *buf = ss_read_file(path, &len, err, sizeof err);
+    if (!buf) { fprintf(stderr, "slotswift eval: %s\n", err); return -1; }
+    size_t good = 0;
+    int n_done = 0;
+    char *p = buf;
+    while (p < buf + len) {
+        char *e = memchr(p, '\n', buf + len - p);
+        if (!e) break;                         // torn last line (no newline): dropped
+        *e = 0;
+        cJSON *o = cJSON_Parse(p);
+        cJSON *ix = o ? cJSON_GetObjectItem(o, "index") : NULL;
+        if (!cJSON_IsNumber(ix)) { cJSON_Delete(o); break; }
+        int i = ix->valueint;
+        if (i >= 0 && i < n_items && !done[i]) { done[i] = true; n_done++; }
+        cJSON_Delete(o);
+        good = e + 1 - buf;
+        p = e + 1;
+    }
+    free(buf);
+    if (good < len) {
+        if (truncate(path, good) != 0) { fprintf(stderr, "slotswift eval: %s: cannot truncate a torn line\n", path); return -1; }
+        fprintf(stderr, "slotswift eval: %s: dropped an incomplete last line\n", path);
+    }
+    return n_done;
+}
+
+// ---- summary over the result file ----
+typedef struct { int n; char **ans; bool *ok; ss_gen_cand *c; } qres;
+
+static int cmp_int(const void *a, const void *b) { return *(const int *)a - *(const int *)b; }
+
+static double binom_ratio(int n, int c, int k) {   // C(n-c, k) / C(n, k)
+    if (n - c < k) return 0.0;
+    double r = 1.0;
+    for (int i = 0; i < k; i++) r *= (double)(n - c - i) / (n - i);
+    return r;
+}
+
+static void eval_summary(const char *path, int N, int method, const bool *in_set, int n_items, int subsets, uint64_t seed) {
+    char err[SS_ERRLEN];
+    size_t len;
+    char *buf = ss_read_file(path, &len, err, sizeof err);
+    if (!buf) { fprintf(stderr, "slotswift eval: %s\n", err); return; }
+    int nq = 0, cap = 64, n_correct = 0;
+    double secs = 0, toks = 0, mean_sample = 0;
+    qres *Q = ss_malloc(sizeof(qres) * cap);
+    char *p = buf;
+    while (*p) {
+        char *e = strchr(p, '\n');
+        if (e) *e = 0;
+        cJSON *o = cJSON_Parse(p);
+        cJSON *ix = o ? cJSON_GetObjectItem(o, "index") : NULL;
+        if (cJSON_IsNumber(ix) && ix->valueint >= 0 && ix->valueint < n_items && in_set[ix->valueint]) {
+            n_correct += cJSON_IsTrue(cJSON_GetObjectItem(o, "correct"));
+            secs += cJSON_GetObjectItem(o, "seconds")->valuedouble;
+            toks += cJSON_GetObjectItem(o, "tokens")->valuedouble;
+            cJSON *cs = cJSON_GetObjectItem(o, "candidates");
+            int n = cJSON_GetArraySize(cs);
+            if (nq == cap) { cap *= 2; Q = ss_realloc(Q, sizeof(qres) * cap); }
+            qres *q = &Q[nq++];
+            q->n = n;
+            q->ans = ss_calloc(n, sizeof(char *));
+            q->ok = ss_calloc(n, sizeof(bool));
+            q->c = ss_calloc(n, sizeof(ss_gen_cand));
+            int nc = 0;
+            for (int j = 0; j < n; j++) {
+                cJSON *cj = cJSON_GetArrayItem(cs, j), *an = cJSON_GetObjectItem(cj, "answer"), *sw = cJSON_GetObjectItem(cj, "swift");
+                q->ans[j] = cJSON_IsString(an) ? ss_strdup(an->valuestring) : NULL;
+                q->ok[j] = cJSON_IsTrue(cJSON_GetObjectItem(cj, "correct"));
+                q->c[j].n_tokens = 1;
+                q->c[j].logprob_sum = cJSON_GetObjectItem(cj, "logprob_mean")->valuedouble;
+                q->c[j].swift = cJSON_IsNumber(sw) ? (float)sw->valuedouble : 0.0f;
+                nc += q->ok[j];
+            }
+            mean_sample += n ? (double)nc / n : 0;
+        }
+        cJSON_Delete(o);
+        if (!e) break;
+        p = e + 1;
+    }
+    free(buf);
+    if (nq == 0) { fprintf(stderr, "slotswift eval: no results\n"); free(Q); return; }
+    printf("{\"n\":%d,\"accuracy\":", nq); tool_json_float(stdout, (double)n_correct / nq);
+    fprintf(stderr, "\n== eval: %d questions ==\naccuracy (%s%s): %.4f\n", nq, N > 1 ? "selected by " : "",
+            N > 1 ? select_name(method) : "single sample", (double)n_correct / nq);
+    if (N > 1) {
+        int ks[32], nk = 0;
+        for (int k = 1; k < N; k *= 2) ks[nk++] = k;
+        ks[nk++] = N;
+        double pass[32] = {0}, vote[32] = {0}, sel[32] = {0}, pass_r[32] = {0}, vote_r[32] = {0}, sel_r[32] = {0};
+        ss_rng rng;
+        ss_rng_seed(&rng, seed ^ 0x5eed);
+        int *idx = ss_malloc(sizeof(int) * N);
+        for (int qi = 0; qi < nq; qi++) {
+            qres *q = &Q[qi];
+            int nc = 0;
+            for (int j = 0; j < q->n; j++) nc += q->ok[j];
+            for (int a = 0; a < nk; a++) {
+                int k = ks[a] < q->n ? ks[a] : q->n;
+                // first k candidates (as the reference computes it)
+                for (int j = 0; j < k; j++) idx[j] = j;
+                bool any = false;
+                for (int j = 0; j < k; j++) any |= q->ok[j];
+                pass[a] += any;
+                vote[a] += q->ok[select_pick_subset(SEL_VOTE, q->c, q->ans, idx, k)];
+                sel[a] += q->ok[select_pick_subset(method, q->c, q->ans, idx, k)];
+                // averaged over random k-subsets (pass@k exactly: 1 - C(n-c,k)/C(n,k))
+                pass_r[a] += 1.0 - binom_ratio(q->n, nc, k);
+                double v = 0, s = 0;
+                for (int r = 0; r < subsets; r++) {
+                    for (int j = 0; j < q->n; j++) idx[j] = j;
+                    for (int j = 0; j < k; j++) {     // partial Fisher-Yates
+                        int t = j + (int)(ss_rng_u64(&rng) % (uint64_t)(q->n - j));
+                        int tmp = idx[j]; idx[j] = idx[t]; idx[t] = tmp;
+                    }
+                    qsort(idx, k, sizeof(int), cmp_int);   // ties break toward the lower index, as on first-k
+                    v += q->ok[select_pick_subset(SEL_VOTE, q->c, q->ans, idx, k)];
+                    s += q->ok[select_pick_subset(method, q->c, q->ans, idx, k)];
+                }
+                vote_r[a] += v / subsets;
+                sel_r[a] += s / subsets;
+            }
+        }
+        free(idx);
+        printf(",\"mean_sample_accuracy\":"); tool_json_float(stdout, mean_sample / nq);
+        const char *names[6] = { "pass_at_k", "vote_at_k", "selected_at_k", "pass_at_k_avg", "vote_at_k_avg", "selected_at_k_avg" };
+        double *vals[6] = { pass, vote, sel, pass_r, vote_r, sel_r };
+        for (int t = 0; t < 6; t++) {
+            printf(",\"%s\":{", names[t]);
+            for (int a = 0; a < nk; a++) { printf(a ? ",\"%d\":" : "\"%d\":", ks[a]); tool_json_float(stdout, vals[t][a] / nq); }
+            printf("}");
+        }
+        fprintf(stderr, "mean single-sample accuracy: %.4f\n", mean_sample / nq);
+        fprintf(stderr, "%4s | %8s %8s %10s | %12s %12s %14s\n", "k", "pass@k", "vote@k", "select@k", "pass@k(avg)", "vote@k(avg)", "select@k(avg)");
+        for (int a = 0; a < nk; a++)
+            fprintf(stderr, "%4d | %8.4f %8.4f %10.4f | %12.4f %12.4f %14.4f\n", ks[a], pass[a] / nq, vote[a] / nq,
+                    sel[a] / nq, pass_r[a] / nq, vote_r[a] / nq, sel_r[a] / nq);
+    }
+    printf(",\"sec_per_question\":"); tool_json_float(stdout, secs / nq);
+    printf(",\"tokens_per_question\":"); tool_json_float(stdout, toks / nq);
+    printf("}\n");
+    fprintf(stderr, "seconds per question: %.3f, tokens per question: %.1f\n", secs / nq, toks / nq);
+    for (int qi = 0; qi < nq; qi++) {
+        for (int j = 0; j < Q[qi].n; j++) free(Q[qi].ans[j]);
+        free(Q[qi].ans); free(Q[qi].ok); free(Q[qi].c);
+    }
+    free(Q);
+}
+
+int cmd_eval(int argc, char **argv) {
+    ss_args a;
+    args_init(&a);
+    int N = 1, method = -1, limit = -1, subsets = 64;
+    const char *data = NULL, *out = NULL, *head_path = NULL, *v;
+    for (int i = 1; i < argc;) {
+        int r = args_common(&a, argc, argv, &i);
+        if (r < 0) return 2;
+        if (r > 0) continue;
+        const char *f = argv[i];
+        if (!strcmp(f, "-N")) { if (args_int(argc, argv, &i, 1, 1024, &N)) return 2; }
+        else if (!strcmp(f, "--data")) { if (args_need(argc, argv, &i, &data)) return 2; }
+        else if (!strcmp(f, "--out")) { if (args_need(argc, argv, &i, &out)) return 2; }
+        else if (!strcmp(f, "--limit")) { if (args_int(argc, argv, &i, 0, 1 << 30, &limit)) return 2; }
+        else if (!strcmp(f, "--subsets")) { if (args_int(argc, argv, &i, 1, 1 << 20, &subsets)) return 2; }
+        else if (!strcmp(f, "--swift")) { if (args_need(argc, argv, &i, &head_path)) return 2; }
+        else if (!strcmp(f, "--select")) {
+            if (args_need(argc, argv, &i, &v)) return 2;
+            if ((method = select_parse(v)) < 0) { fprintf(stderr, "slotswift eval: --select: unknown method '%s' (swift, vote, first, logprob)\n", v); return 2; }
+        }
+        else if (!strcmp(f, "-h") || !strcmp(f, "--help")) { eval_usage(); return 0; }
+        else { fprintf(stderr, "slotswift eval: unknown flag '%s'\n", f); return 2; }
+        i++;
+    }
+    if (!data || !out) { fprintf(stderr, "slotswift eval: --data FILE.jsonl and --out RESULTS.jsonl are required\n"); return 2; }
+    if (a.prompt || a.prompt_file) { fprintf(stderr, "slotswift eval: prompts come from --data, not -p/-f\n"); return 2; }
+    if (method < 0) method = head_path ? SEL_SWIFT : N > 1 ? SEL_VOTE : SEL_FIRST;
+    if (method == SEL_SWIFT && !head_path) { fprintf(stderr, "slotswift eval: --select swift needs --swift HEAD.gguf\n"); return 2; }
+    tool_item *items;
+    int n_items = tool_read_dataset(data, &items);
+    if (n_items < 0) return 1;
+    int n_read = n_items;
+    if (limit >= 0 && limit < n_items) n_items = limit;
+    bool *done = ss_calloc(n_items + 1, sizeof(bool));
+    int n_done = eval_resume(out, done, n_items);
+    if (n_done < 0) { tool_free_dataset(items, n_read); free(done); return 1; }
+    bool *in_set = ss_malloc(n_items + 1);
+    memset(in_set, 1, n_items + 1);
+    if (a.n_ctx == 0) a.n_ctx = 4096;
+    ss_model *m; ss_ctx *c;
+    if (tool_load(&a, N, &m, &c)) { tool_free_dataset(items, n_read); free(done); free(in_set); return 1; }
+    int rc = 1;
+    ss_swift_head head;
+    bool have_head = false;
+    int fd = -1;
+    if (head_path) { if (tool_load_head(m, head_path, &head)) goto done; have_head = true; }
+    fd = open(out, O_WRONLY | O_CREAT | O_APPEND, 0644);
+    if (fd < 0) { fprintf(stderr, "slotswift eval: %s: cannot open for writing\n", out); goto done; }
+    if (n_done) fprintf(stderr, "slotswift eval: resuming: %d of %d questions already in %s\n", n_done, n_items, out);
+    double t_start = ss_time();
+    int n_run = 0, todo = n_items - n_done, n_ok = 0;
+    for (int qi = 0; qi < n_items; qi++) {
+        if (done[qi]) continue;
+        char err[SS_ERRLEN];
+        double tq = ss_time();
+        char *prompt = tool_render_prompt(m, &a, items[qi].question);
+        if (!prompt) goto done;
+        int T;
+        int32_t *toks = tool_tokenize_prompt(m, prompt, &T);
+        uint8_t *mask = NULL;
+        if (a.slot.steps > 0) {
+            mask = slot_span_mask(m, &a, items[qi].question, prompt, toks, T, err, sizeof err);
+            if (a.slot_span && !mask) { fprintf(stderr, "slotswift eval: question %d: --slot-span: %s\n", qi, err); free(prompt); free(toks); goto done; }
+        }
+        ss_gen_params gp;
+        ss_gen_params_default(&gp);
+        gp.n_predict = a.n_predict < 0 ? ss_ctx_n_ctx(c) : a.n_predict;
+        gp.n_cand = N;
+        gp.ignore_eos = a.ignore_eos;
+        gp.stops = a.stops; gp.n_stops = a.n_stops;
+        gp.samp = a.samp;
+        gp.samp.seed = a.samp.seed + (uint64_t)qi * 1000003ULL;
+        gp.slot = a.slot;
+        gp.slot_mask = mask;
+        if (have_head) { gp.feat = &head.spec; gp.head = &head; }
+        ss_gen_result res;
+        int r = ss_gen_run(c, toks, T, &gp, &res, err, sizeof err);
+        free(prompt); free(toks); free(mask);
+        if (r) { fprintf(stderr, "\nslotswift eval: question %d: %s\n", qi, err); goto done; }
+        cand_info ci;
+        cand_info_fill(&ci, res.cand, N);
+        int sel = select_pick(method, res.cand, &ci, N);
+        int total_tokens = 0;
+        for (int j = 0; j < N; j++) total_tokens += res.cand[j].n_tokens;
+        bool sel_ok = ci.answer[sel] && ss_answer_equal(ci.answer[sel], items[qi].reference);
+        n_ok += sel_ok;
+        // one line, written with a single write() and fsynced: a crash leaves at most a torn last line
+        char *line = NULL; size_t line_len = 0;
+        FILE *mf = open_memstream(&line, &line_len);
+        fprintf(mf, "{\"index\":%d,\"reference\":", qi); tool_json_str(mf, items[qi].reference);
+        fprintf(mf, ",\"selected\":%d,\"select\":\"%s\",\"answer\":", sel, select_name(method)); tool_json_str(mf, ci.answer[sel]);
+        fprintf(mf, ",\"correct\":%s,\"tokens\":%d,\"seconds\":", sel_ok ? "true" : "false", total_tokens);
+        tool_json_float(mf, ss_time() - tq);
+        fprintf(mf, ",\"n_prompt\":%d", T);
+        if (a.slot.steps > 0) { fprintf(mf, ",\"slot_loss\":["); tool_json_float(mf, res.slot_losses[0]); fprintf(mf, ","); tool_json_float(mf, res.slot_loss_after); fprintf(mf, "]"); }
+        fprintf(mf, ",\"text\":"); tool_json_str(mf, res.cand[sel].text);
+        fprintf(mf, ",\"candidates\":[");
+        for (int j = 0; j < N; j++) {
+            bool ok = ci.answer[j] && ss_answer_equal(ci.answer[j], items[qi].reference);
+            fprintf(mf, j ? ",{\"answer\":" : "{\"answer\":"); tool_json_str(mf, ci.answer[j]);
+            fprintf(mf, ",\"correct\":%s,\"tokens\":%d,\"logprob_mean\":", ok ? "true" : "false", res.cand[j].n_tokens);
+            tool_json_float(mf, ci.logprob_mean[j]);
+            fprintf(mf, ",\"swift\":"); if (have_head) tool_json_float(mf, res.cand[j].swift); else fprintf(mf, "null");
+            fprintf(mf, ",\"votes\":%d", ci.votes[j]);
+            if (N > 1) { fprintf(mf, ",\"text\":"); tool_json_str(mf, res.cand[j].text); }
+            fprintf(mf, "}");
+        }
+        fprintf(mf, "]}\n");
+        fclose(mf);
+        ssize_t w = write(fd, line, line_len);
+        free(line);
+        cand_info_free(&ci, N);
+        ss_gen_result_free(&res);
+        if (w != (ssize_t)line_len || fsync(fd) != 0) { fprintf(stderr, "\nslotswift eval: %s: write failed\n", out); goto done; }
+        n_run++;
+        char extra[64];
+        snprintf(extra, sizeof extra, "acc %.3f", (double)n_ok / n_run);
+        tool_progress("eval", n_run, todo, t_start, extra);
+    }
+    close(fd); fd = -1;
+    eval_summary(out, N, method, in_set, n_items, subsets, a.samp.seed);
+    rc = 0;
+done:
+    if (fd >= 0) close(fd);
+    if (have_head) ss_swift_head_free(&head);
+    tool_free_dataset(items, n_read);
+    free(done); free(in_set);
+    ss_ctx_free(c); ss_model_free(m);
+    return rc;
+}

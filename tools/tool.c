@@ -3,6 +3,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <math.h>
+#include <unistd.h>
+#include <cjson/cJSON.h>
+#include "ss_answer.h"
 
 int tool_load(const ss_args *a, int n_seq, ss_model **m, ss_ctx **c) {
     char err[SS_ERRLEN];
@@ -70,4 +73,94 @@ int32_t *tool_tokenize_prompt(const ss_model *m, const char *text, int *n) {
 void tool_json_float(FILE *f, double x) {
     if (isnan(x) || isinf(x)) fputs("null", f);
     else fprintf(f, "%.9g", x);
+}
+
+void tool_json_str(FILE *f, const char *s) {
+    if (!s) { fputs("null", f); return; }
+    fputc('"', f);
+    const unsigned char *p = (const unsigned char *)s;
+    while (*p) {
+        unsigned char ch = *p;
+        if (ch == '"' || ch == '\\') { fputc('\\', f); fputc(ch, f); p++; }
+        else if (ch == '\n') { fputs("\\n", f); p++; }
+        else if (ch == '\t') { fputs("\\t", f); p++; }
+        else if (ch == '\r') { fputs("\\r", f); p++; }
+        else if (ch < 0x20) { fprintf(f, "\\u%04x", ch); p++; }
+        else if (ch < 0x80) { fputc(ch, f); p++; }
+        else {
+            // copy a well-formed UTF-8 sequence, else emit U+FFFD for the byte
+            int n = ch >= 0xF0 && ch < 0xF5 ? 4 : ch >= 0xE0 ? 3 : ch >= 0xC2 && ch < 0xE0 ? 2 : 0;
+            int ok = n > 0;
+            for (int k = 1; ok && k < n; k++) ok = (p[k] & 0xC0) == 0x80;
+            if (ok) { fwrite(p, 1, n, f); p += n; }
+            else { fputs("\\ufffd", f); p++; }
+        }
+    }
+    fputc('"', f);
+}
+
+int tool_read_dataset(const char *path, tool_item **items) {
+    char err[SS_ERRLEN];
+    size_t len;
+    char *buf = ss_read_file(path, &len, err, sizeof err);
+    if (!buf) { fprintf(stderr, "slotswift: %s\n", err); return -1; }
+    int n = 0, cap = 256, line = 0;
+    tool_item *it = ss_malloc(sizeof(tool_item) * cap);
+    char *p = buf;
+    while (*p) {
+        char *e = strchr(p, '\n');
+        if (e) *e = 0;
+        line++;
+        char *q = p;
+        while (*q == ' ' || *q == '\t' || *q == '\r') q++;
+        if (*q) {
+            cJSON *o = cJSON_Parse(q);
+            cJSON *qq = o ? cJSON_GetObjectItem(o, "question") : NULL;
+            if (!qq && o) qq = cJSON_GetObjectItem(o, "problem");
+            cJSON *aa = o ? cJSON_GetObjectItem(o, "answer") : NULL;
+            if (!o || !cJSON_IsString(qq) || !cJSON_IsString(aa)) {
+                fprintf(stderr, "slotswift: %s: line %d: %s\n", path, line,
+                        !o ? "invalid JSON" : "expected string fields 'question' (or 'problem') and 'answer'");
+                cJSON_Delete(o);
+                tool_free_dataset(it, n); free(buf);
+                return -1;
+            }
+            bool gsm = cJSON_GetObjectItem(o, "question") != NULL;
+            char *ref = gsm ? ss_answer_reference_gsm8k(aa->valuestring) : ss_strdup(aa->valuestring);
+            if (!ref) {
+                fprintf(stderr, "slotswift: %s: line %d: field 'answer' has no '#### N' final answer\n", path, line);
+                cJSON_Delete(o); tool_free_dataset(it, n); free(buf);
+                return -1;
+            }
+            if (n == cap) { cap *= 2; it = ss_realloc(it, sizeof(tool_item) * cap); }
+            it[n].question = ss_strdup(qq->valuestring);
+            it[n].reference = ref;
+            n++;
+            cJSON_Delete(o);
+        }
+        if (!e) break;
+        p = e + 1;
+    }
+    free(buf);
+    *items = it;
+    return n;
+}
+
+void tool_free_dataset(tool_item *items, int n) {
+    for (int i = 0; i < n; i++) { free(items[i].question); free(items[i].reference); }
+    free(items);
+}
+
+void tool_progress(const char *label, int done, int total, double t_start, const char *extra) {
+    if (total <= 0) return;
+    double el = ss_time() - t_start;
+    double eta = done > 0 ? el / done * (total - done) : 0;
+    int w = 30, fill = (int)((double)done / total * w);
+    char bar[64];
+    for (int i = 0; i < w; i++) bar[i] = i < fill ? '=' : i == fill ? '>' : ' ';
+    bar[w] = 0;
+    fprintf(stderr, "\r%s [%s] %d/%d %s ETA %dm%02ds   ", label, bar, done, total, extra ? extra : "",
+            (int)eta / 60, (int)eta % 60);
+    if (done == total) fprintf(stderr, "\n");
+    fflush(stderr);
 }

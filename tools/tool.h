@@ -18,5 +18,17 @@ char *tool_render_prompt(const ss_model *m, const ss_args *a, const char *user);
 int32_t *tool_tokenize_prompt(const ss_model *m, const char *text, int *n);
 // %.9g with JSON-safe non-finite values
 void tool_json_float(FILE *f, double x);
+// a JSON string literal (quotes and escapes; invalid UTF-8 bytes become U+FFFD)
+void tool_json_str(FILE *f, const char *s);
 
+struct ss_swift_head;
+// load a SWIFT head file and check it was trained for model m (prints the error)
+int tool_load_head(const ss_model *m, const char *path, struct ss_swift_head *head);
+// one dataset question: GSM8K (question, answer "... #### N") or MATH (problem, answer)
+typedef struct { char *question; char *reference; } tool_item;
+// read a jsonl dataset; returns count or -1 (error printed naming the file and line)
+int  tool_read_dataset(const char *path, tool_item **items);
+void tool_free_dataset(tool_item *items, int n);
+// progress bar with ETA on stderr: "label [=====>   ] done/total  extra  ETA 1m02s"
+void tool_progress(const char *label, int done, int total, double t_start, const char *extra);
 #endif
