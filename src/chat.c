@@ -339,3 +339,96 @@ bad:
     toks_clear(&toks); free(toks.v); free(out.p);
     return NULL;
 }
+
+// ---------------------------------------------------------------------------------------------
+// template variants: what a recognised template prints for [system?, user, assistant, user, ...]
+
+enum {
+    CV_NONE = 0,
+    CV_CHATML,          // <|im_start|>role\ncontent<|im_end|>\n ; optional default system, optional bos
+    CV_QWEN25,          // Qwen2.5 tool-aware ChatML (same output without tools), default system
+    CV_LLAMA30,         // Llama 3: bos, header, content|trim, <|eot_id|>
+    CV_LLAMA31,         // Llama 3.1/3.2/3.3: system header with knowledge cutoff and date
+    CV_LLAMA2,          // Llama 2 chat: <s>[INST] <<SYS>>\n...\n<</SYS>>\n\n... [/INST] ... </s>
+    CV_MISTRAL_V1,      // bos [INST] u [/INST]a</s>  (no system role)
+    CV_MISTRAL_V1S,     // bos ' [INST] ' (system in the first user turn) ' [/INST]' ' 'a</s>
+    CV_MISTRAL_V3,      // bos [INST] (system in the last user turn) u[/INST] ' 'a|trim</s>
+    CV_MISTRAL_NEMO,    // bos [INST](system in the last user turn)u[/INST]a</s>
+    CV_GEMMA2,          // <start_of_turn>user\n...<end_of_turn>\n (system role raises)
+    CV_GEMMA3,          // Gemma 3: system + "\n\n" prefixed to the first user turn
+    CV_PHI35,           // <|system|>\n...<|end|>\n<|user|>\n...<|end|>\n<|assistant|>\n ; eos if no gen
+    CV_PHI3_MINI,       // <|user|>\n...<|end|>\n<|assistant|>\n (system dropped, always a gen prompt)
+    CV_PHI3_SMALL,      // <|role|>\n...<|end|>\n for every role ; eos if no gen
+    CV_DSR1,            // DeepSeek-R1 (distills): bos system <｜User｜>u<｜Assistant｜>a<｜end▁of▁sentence｜>
+};
+
+static const char *chat_variant_names[] = {
+    "unknown", "chatml", "qwen2.5", "llama3", "llama3.1", "llama2", "mistral-v1", "mistral-v1-system",
+    "mistral-v3", "mistral-nemo", "gemma2", "gemma3", "phi3.5", "phi3-mini", "phi3-small", "deepseek-r1",
+};
+
+typedef struct {
+    int variant;
+    bool bos;           // prints bos_token first
+    bool gen_always;    // prints the generation prompt even without add_generation_prompt
+    bool split_think;   // DeepSeek: assistant content = content.split('</think>')[-1]
+    bool user_eos;      // DeepSeek (llama.cpp template): '<｜end▁of▁sentence｜>' after user turns
+    char *default_sys;  // ChatML: system message printed when there is none (NULL: none)
+    char *date;         // Llama 3.1: fixed date_string (NULL: from date_fmt)
+    char *date_fmt;     // Llama 3.1: strftime_now(fmt) when the template calls it
+    char *gen;          // DeepSeek: the generation prompt literal
+} chat_spec;
+
+static void chat_spec_free(chat_spec *s) {
+    free(s->default_sys); free(s->date); free(s->date_fmt); free(s->gen);
+    memset(s, 0, sizeof *s);
+}
+
+// undo chat_put_lit's escapes on the body of a canonical literal
+static char *chat_unescape(const char *s, size_t n) {
+    sbuf b = {0};
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == '\\' && i + 1 < n) {
+            char e = s[++i];
+            sb_putc(&b, e == 'n' ? '\n' : e == 'r' ? '\r' : e == 't' ? '\t' : e);
+        } else sb_putc(&b, s[i]);
+    }
+    return sb_take(&b);
+}
+
+// Match pattern p against s[0..n) exactly (whole = true) or as a prefix (whole = false). The byte
+// '\x01' in p matches the body of a canonical literal (no unescaped quote), captured into *cap.
+#define SLOT "\x01"
+static bool chat_match_at(const char *s, size_t n, const char *p, bool whole, size_t *end, char **cap) {
+    const char *slot = strchr(p, '\x01');
+    size_t pre = slot ? (size_t)(slot - p) : strlen(p);
+    if (pre > n || memcmp(s, p, pre) != 0) return false;
+    if (!slot) {
+        if (whole && pre != n) return false;
+        if (end) *end = pre;
+        return true;
+    }
+    // the slot: shortest body after which the rest matches
+    for (size_t j = pre; j <= n; j++) {
+        if (j > pre && s[j - 1] == '\'' && (j - 1 == pre || s[j - 2] != '\\')) break;  // left the literal
+        size_t e2;
+        if (chat_match_at(s + j, n - j, slot + 1, whole, &e2, NULL)) {
+            if (cap) *cap = chat_unescape(s + pre, j - pre);
+            if (end) *end = j + e2;
+            return true;
+        }
+    }
+    return false;
+}
+
+// find pattern p anywhere in canonical c; returns its offset or -1
+static long chat_find(const char *c, const char *p, char **cap) {
+    size_t n = strlen(c);
+    size_t pre = strcspn(p, "\x01");
+    for (size_t i = 0; i + pre <= n; i++) {
+        if (pre && memcmp(c + i, p, pre) != 0) continue;
+        size_t e;
+        if (chat_match_at(c + i, n - i, p, false, &e, cap)) return (long)i;
+    }
+    return -1;
+}

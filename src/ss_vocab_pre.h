@@ -48,5 +48,7 @@ int      ss_vocab_utf8_encode(uint32_t cpt, char *out);
 // GPT-2 byte-to-unicode: the code point standing for byte b, and the inverse (-1 if none)
 uint32_t ss_vocab_byte_to_cpt(uint8_t b);
 int      ss_vocab_cpt_to_byte(uint32_t cpt);
+// grow an array to hold `need` elements (capacity doubles); returns the (moved) array
+void    *ss_vocab_grow(void *p, size_t *cap, size_t need, size_t elem);
 
 #endif
