@@ -35,7 +35,8 @@ int ss_slot_optimize(const ss_slot_params *p, ss_pool *pool, const float *H, int
                      const int32_t *tokens, const uint8_t *mask, const ss_weight *W,
                      float *delta, ss_slot_result *res, char *err, size_t errlen);
 
-// loss and gradient at a given delta (for tests: finite differences); grad may be NULL
+// loss and gradient at a given delta (for tests: finite differences); delta NULL = zero; grad may be NULL.
+// Same inputs and checks as ss_slot_optimize; returns NAN on bad input.
 double ss_slot_loss_grad(ss_pool *pool, const float *H, int T, int D, const int32_t *tokens,
                          const uint8_t *mask, const ss_weight *W, const float *delta, float *grad);
 

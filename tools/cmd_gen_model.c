@@ -45,6 +45,8 @@ typedef struct {
     int llama3_rope;            // rope_freqs.weight with these llama3 scaling parameters:
     double rope_factor, rope_low, rope_high;
     int rope_orig_ctx;
+    int head_dim;               // 0: n_embd / n_head
+    const float *rope_freqs;    // --shape-from: the source file's rope_freqs.weight (F32), else NULL
 } gm_shape;
 
 static const gm_shape gm_shapes[] = {
@@ -73,6 +75,8 @@ static const gm_ftype gm_ftypes[] = {
     { "q6_k",   18, SS_TYPE_Q6_K, 0 },
 };
 #define GM_N_FTYPES (int)(sizeof gm_ftypes / sizeof gm_ftypes[0])
+
+static int gm_head_dim(const gm_shape *s) { return s->head_dim ? s->head_dim : s->n_embd / s->n_head; }
 
 static bool gm_is_quantized(uint32_t t) { return t != SS_TYPE_F32 && t != SS_TYPE_F16 && t != SS_TYPE_BF16; }
 
@@ -158,7 +162,7 @@ static void gm_add(gm_plan *p, const char *name, int kind, int layer, int64_t ne
 // tensors in llama.cpp's order: the global ones by name, then each layer's by name.
 // Shapes are ggml's: ne[0] = input (row length), ne[1] = output.
 static void gm_make_plan(gm_plan *p, const gm_shape *s, int64_t n_vocab) {
-    int64_t D = s->n_embd, hd = s->n_embd / s->n_head, Q = s->n_head * hd, KV = s->n_head_kv * hd, F = s->n_ff;
+    int64_t D = s->n_embd, hd = gm_head_dim(s), Q = s->n_head * hd, KV = s->n_head_kv * hd, F = s->n_ff;
     if (!s->tied) gm_add(p, "output.weight", GM_MATRIX, -1, D, n_vocab);
     gm_add(p, "output_norm.weight", GM_NORM, -1, D, 0);
     if (s->llama3_rope) gm_add(p, "rope_freqs.weight", GM_ROPE_FREQS, -1, hd / 2, 0);
@@ -221,7 +225,8 @@ static float gm_normal(gm_rng *r) {
 // freq_i = base^(-2i/hd); wavelen = 2 pi / freq; factor 1 for short wavelengths, `factor` for long,
 // a smooth interpolation between
 static void gm_rope_freqs(const gm_shape *s, float *out, int64_t n) {
-    int hd = s->n_embd / s->n_head;
+    if (s->rope_freqs) { memcpy(out, s->rope_freqs, (size_t)n * sizeof(float)); return; }
+    int hd = gm_head_dim(s);
     double low_wavelen = s->rope_orig_ctx / s->rope_low, high_wavelen = s->rope_orig_ctx / s->rope_high;
     for (int64_t i = 0; i < n; i++) {
         double freq = 1.0 / pow(s->rope_base, (double)(2 * i) / hd);
@@ -403,7 +408,7 @@ int cmd_gen_model(int argc, char **argv) {
     ss_gguf_writer_set_f32(w, GM_KEY("rope.freq_base"), (float)s->rope_base);
     ss_gguf_writer_set_f32(w, GM_KEY("attention.layer_norm_rms_epsilon"), (float)s->rms_eps);
     if (!strcmp(s->arch, "llama")) {
-        int hd = s->n_embd / s->n_head;
+        int hd = gm_head_dim(s);
         ss_gguf_writer_set_u32(w, GM_KEY("attention.key_length"), (uint32_t)hd);
         ss_gguf_writer_set_u32(w, GM_KEY("attention.value_length"), (uint32_t)hd);
         ss_gguf_writer_set_u32(w, GM_KEY("vocab_size"), (uint32_t)n_vocab);
