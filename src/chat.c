@@ -432,3 +432,452 @@ static long chat_find(const char *c, const char *p, char **cap) {
     }
     return -1;
 }
+
+// ---- whole-template patterns (canonical form, after an optional leading {{bos_token}})
+
+typedef struct { int variant; bool gen_always; const char *pat; } chat_whole;
+
+#define CHATML_MSG "{{'<|im_start|>'+message.role+'\\n'+message.content+'<|im_end|>\\n'}}"
+#define CHATML_GEN "{%if add_generation_prompt%}{{'<|im_start|>assistant\\n'}}{%endif%}"
+#define L3_BODY "{%set loop_messages=messages%}{%for message in loop_messages%}" \
+    "{%set content='<|start_header_id|>'+message.role+'<|end_header_id|>\\n\\n'+message.content|trim+'<|eot_id|>'%}" \
+    "{%if loop.index0==0%}{%set content=bos_token+content%}{%endif%}{{content}}{%endfor%}"
+#define L3_GEN "{{'<|start_header_id|>assistant<|end_header_id|>\\n\\n'}}"
+#define ALTERNATE "{%if(message.role=='user')!=(loop.index0%2==0)%}{{raise_exception('Conversation roles must alternate user/assistant/user/assistant/...')}}{%endif%}"
+#define PHI_GEN_EOS "{%if add_generation_prompt%}{{'<|assistant|>\\n'}}{%else%}{{eos_token}}{%endif%}"
+
+static const chat_whole chat_wholes[] = {
+    {CV_CHATML, false, "{%for message in messages%}" CHATML_MSG "{%endfor%}" CHATML_GEN},
+    {CV_CHATML, false, "{%for message in messages%}{%if loop.first and messages[0].role!='system'%}"
+                       "{{'<|im_start|>system\\n" SLOT "<|im_end|>\\n'}}{%endif%}" CHATML_MSG "{%endfor%}" CHATML_GEN},
+    {CV_LLAMA30, false, L3_BODY "{%if add_generation_prompt%}" L3_GEN "{%endif%}"},
+    {CV_LLAMA30, true,  L3_BODY L3_GEN},
+    {CV_LLAMA2, false,
+     "{%if messages[0].role=='system'%}{%set loop_messages=messages[1:]%}{%set system_message=messages[0].content%}"
+     "{%else%}{%set loop_messages=messages%}{%set system_message=false%}{%endif%}{%for message in loop_messages%}" ALTERNATE
+     "{%if loop.index0==0 and system_message!=false%}{%set content='<<SYS>>\\n'+system_message+'\\n<</SYS>>\\n\\n'+message.content%}"
+     "{%else%}{%set content=message.content%}{%endif%}{%if message.role=='user'%}{{bos_token+'[INST] '+content.strip()+' [/INST]'}}"
+     "{%elif message.role=='assistant'%}{{' '+content.strip()+' '+eos_token}}{%endif%}{%endfor%}"},
+    {CV_MISTRAL_V1, false,
+     "{%for message in messages%}" ALTERNATE "{%if message.role=='user'%}{{'[INST] '+message.content+' [/INST]'}}"
+     "{%elif message.role=='assistant'%}{{message.content+eos_token}}{%else%}{{raise_exception('Only user and assistant roles are supported!')}}"
+     "{%endif%}{%endfor%}"},
+    {CV_MISTRAL_V1S, false,
+     "{%if messages[0].role=='system'%}{%set system_message=messages[0].content%}{%set loop_messages=messages[1:]%}"
+     "{%else%}{%set loop_messages=messages%}{%endif%}{{bos_token}}{%for message in loop_messages%}"
+     "{%if(message.role=='user')!=(loop.index0%2==0)%}{{raise_exception('After the optional system message, conversation roles must alternate user/assistant/user/assistant/...')}}{%endif%}"
+     "{%if message.role=='user'%}{%if loop.first and system_message is defined%}{{' [INST] '+system_message+'\\n\\n'+message.content+' [/INST]'}}"
+     "{%else%}{{' [INST] '+message.content+' [/INST]'}}{%endif%}{%elif message.role=='assistant'%}{{' '+message.content+eos_token}}"
+     "{%else%}{{raise_exception('Only user and assistant roles are supported, with the exception of an initial optional system message!')}}{%endif%}{%endfor%}"},
+    {CV_GEMMA2, false,
+     "{%if messages[0].role=='system'%}{{raise_exception('System role not supported')}}{%endif%}{%for message in messages%}" ALTERNATE
+     "{%if(message.role=='assistant')%}{%set role='model'%}{%else%}{%set role=message.role%}{%endif%}"
+     "{{'<start_of_turn>'+role+'\\n'+message.content|trim+'<end_of_turn>\\n'}}{%endfor%}"
+     "{%if add_generation_prompt%}{{'<start_of_turn>model\\n'}}{%endif%}"},
+    {CV_PHI35, false,
+     "{%for message in messages%}{%if message.role=='system'and message.content%}{{'<|system|>\\n'+message.content+'<|end|>\\n'}}"
+     "{%elif message.role=='user'%}{{'<|user|>\\n'+message.content+'<|end|>\\n'}}{%elif message.role=='assistant'%}"
+     "{{'<|assistant|>\\n'+message.content+'<|end|>\\n'}}{%endif%}{%endfor%}" PHI_GEN_EOS},
+    {CV_PHI3_MINI, false,
+     "{%for message in messages%}{%if(message.role=='user')%}{{'<|user|>\\n'+message.content+'<|end|>\\n<|assistant|>\\n'}}"
+     "{%elif(message.role=='assistant')%}{{message.content+'<|end|>\\n'}}{%endif%}{%endfor%}"},
+    {CV_PHI3_SMALL, false,
+     "{%for message in messages%}{{'<|'+message.role+'|>\\n'+message.content+'<|end|>\\n'}}{%endfor%}" PHI_GEN_EOS},
+};
+
+// ---- snippet checks for the large tool-aware templates
+
+static bool has(const char *c, const char *p) { return chat_find(c, p, NULL) >= 0; }
+static bool starts(const char *c, const char *p) { return strncmp(c, p, strlen(p)) == 0; }
+static bool ends(const char *c, const char *p) {
+    size_t n = strlen(c), m = strlen(p);
+    return n >= m && memcmp(c + n - m, p, m) == 0;
+}
+
+// c ends with pattern p (which may hold a slot, captured into *cap)
+static bool chat_ends_slot(const char *c, const char *p, char **cap) {
+    size_t n = strlen(c), e;
+    for (size_t i = 0; i < n; i++)
+        if (c[i] == p[0] && chat_match_at(c + i, n - i, p, true, &e, cap)) return true;
+    return false;
+}
+
+static bool chat_detect_qwen25(const char *c, chat_spec *sp) {
+    if (!starts(c, "{%if tools%}") || !ends(c, "{%endfor%}" CHATML_GEN)) return false;
+    if (strstr(c, "<think>") || strstr(c, "reasoning_content")) return false;
+    char *d = NULL;
+    if (chat_find(c, "{%else%}{%if messages[0].role=='system'%}{{'<|im_start|>system\\n'+messages[0].content+'<|im_end|>\\n'}}"
+                     "{%else%}{{'<|im_start|>system\\n" SLOT "<|im_end|>\\n'}}{%endif%}{%endif%}{%for message in messages%}"
+                     "{%if(message.role=='user')or(message.role=='system'and not loop.first)or(message.role=='assistant'and not message.tool_calls)%}"
+                     CHATML_MSG "{%elif message.role=='assistant'%}", &d) < 0) return false;
+    sp->variant = CV_QWEN25;
+    sp->default_sys = d;
+    return true;
+}
+
+static bool chat_detect_llama31(const char *c, chat_spec *sp) {
+    if (!starts(c, "{{bos_token}}")) return false;
+    if (!ends(c, "{%endfor%}{%if add_generation_prompt%}" L3_GEN "{%endif%}")) return false;
+    if (!has(c, "{%if not tools is defined%}{%set tools=none%}{%endif%}")) return false;
+    const char *sys = "{%if messages[0].role=='system'%}{%set system_message=messages[0].content|trim%}{%set messages=messages[1:]%}"
+                      "{%else%}{%set system_message=''%}{%endif%}{{'<|start_header_id|>system<|end_header_id|>\\n\\n'}}";
+    const char *env1 = "{%if builtin_tools is defined or tools is not none%}{{'Environment: ipython\\n'}}{%endif%}"
+                       "{%if builtin_tools is defined%}{{'Tools: '+builtin_tools|reject('equalto','code_interpreter')|join(', ')+'\\n\\n'}}{%endif%}";
+    const char *env2 = "{%if tools is not none%}{{'Environment: ipython\\n'}}{%endif%}";
+    const char *date = "{{'Cutting Knowledge Date: December 2023\\n'}}{{'Today Date: '+date_string+'\\n\\n'}}"
+                       "{%if tools is not none and not tools_in_user_message%}";
+    bool ok = false;
+    for (int k = 0; k < 2 && !ok; k++) {
+        sbuf b = {0};
+        sb_puts(&b, sys); sb_puts(&b, k == 0 ? env1 : env2); sb_puts(&b, date);
+        ok = has(c, b.p);
+        free(b.p);
+    }
+    if (!ok) return false;
+    if (!has(c, "{{system_message}}{{'<|eot_id|>'}}{%if tools_in_user_message and not tools is none%}")) return false;
+    if (!has(c, "{%for message in messages%}{%if not(message.role=='ipython'or message.role=='tool'or'tool_calls'in message)%}"
+                "{{'<|start_header_id|>'+message.role+'<|end_header_id|>\\n\\n'+message.content|trim+'<|eot_id|>'}}{%elif")) return false;
+    char *v = NULL;
+    if (chat_find(c, "{%if not date_string is defined%}{%if strftime_now is defined%}{%set date_string=strftime_now('" SLOT "')%}", &v) >= 0)
+        sp->date_fmt = v;
+    else if (chat_find(c, "{%if not date_string is defined%}{%set date_string='" SLOT "'%}{%endif%}", &v) >= 0)
+        sp->date = v;
+    else return false;
+    sp->variant = CV_LLAMA31;
+    return true;
+}
+
+static bool chat_detect_mistral3(const char *c, chat_spec *sp) {
+    if (!starts(c, "{%if messages[0].role=='system'%}{%set system_message=messages[0].content%}{%set loop_messages=messages[1:]%}"
+                   "{%else%}{%set loop_messages=messages%}{%endif%}")) return false;
+    if (!ends(c, "{%endif%}{%endfor%}")) return false;
+    if (!has(c, "{%if not tools is defined%}{%set tools=none%}{%endif%}")) return false;
+    if (!has(c, "{{bos_token}}{%for message in loop_messages%}{%if message.role=='user'%}{%if tools is not none and(message==user_messages[-1])%}")) return false;
+    if (has(c, "{%if loop.last and system_message is defined%}{{'[INST]'+system_message+'\\n\\n'+message.content+'[/INST]'}}"
+               "{%else%}{{'[INST]'+message.content+'[/INST]'}}{%endif%}{%elif") &&
+        has(c, "{%elif message.role=='assistant'%}{{message.content+eos_token}}{%elif")) {
+        sp->variant = CV_MISTRAL_NEMO;
+        return true;
+    }
+    if (has(c, "{%if loop.last and system_message is defined%}{{'[INST] '+system_message+'\\n\\n'+message.content+'[/INST]'}}"
+               "{%else%}{{'[INST] '+message.content+'[/INST]'}}{%endif%}{%elif") &&
+        has(c, "{%elif message.role=='assistant'%}{{' '+message.content|trim+eos_token}}{%elif")) {
+        sp->variant = CV_MISTRAL_V3;
+        return true;
+    }
+    return false;
+}
+
+static bool chat_detect_gemma3(const char *c, chat_spec *sp) {
+    if (!starts(c, "{{bos_token}}{%if messages[0].role=='system'%}")) return false;
+    if (!ends(c, "{{'<end_of_turn>\\n'}}{%endfor%}{%if add_generation_prompt%}{{'<start_of_turn>model\\n'}}{%endif%}")) return false;
+    if (!has(c, "{%if messages[0].content is string%}{%set first_user_prefix=messages[0].content+'\\n\\n'%}{%else%}")) return false;
+    if (!has(c, "{%set first_user_prefix=''%}{%set loop_messages=messages%}{%endif%}{%for message in loop_messages%}" ALTERNATE
+                "{%if(message.role=='assistant')%}{%set role='model'%}{%else%}{%set role=message.role%}{%endif%}"
+                "{{'<start_of_turn>'+role+'\\n'+(first_user_prefix if loop.first else'')}}"
+                "{%if message.content is string%}{{message.content|trim}}{%elif")) return false;
+    sp->variant = CV_GEMMA3;
+    sp->bos = true;
+    return true;
+}
+
+static bool chat_detect_deepseek(const char *c, chat_spec *sp) {
+    if (!has(c, "{%for message in messages%}{%if message.role=='system'%}{%set ns.system_prompt=message.content%}{%endif%}{%endfor%}{{bos_token}}"))
+        return false;
+    const char *split = "{%set content=message.content%}{%if'</think>'in content%}{%set content=content.split('</think>')[-1]%}{%endif%}"
+                        "{{'<｜Assistant｜>'+content+'<｜end▁of▁sentence｜>'}}{%endif%}";
+    char *g = NULL;
+    if (has(c, "{{bos_token}}{{ns.system_prompt}}{%for message in messages%}{%if message.role=='user'%}{%set ns.is_tool=false%}"
+               "{{'<｜User｜>'+message.content}}{%endif%}")) {
+        // DeepSeek-R1 distills (and V3): <｜User｜> without an end marker
+        if (has(c, split)) sp->split_think = true;
+        else if (!has(c, "{%else%}{{'<｜Assistant｜>'+message.content+'<｜end▁of▁sentence｜>'}}{%endif%}{%endif%}")) return false;
+        if (!chat_ends_slot(c, "{%endfor%}{%if ns.is_tool%}{{'<｜tool▁outputs▁end｜>'}}{%endif%}"
+                               "{%if add_generation_prompt and not ns.is_tool%}{{'" SLOT "'}}{%endif%}", &g)) return false;
+    } else if (has(c, "{%endif%}{{ns.system_prompt}}{%macro flush_tool_outputs()%}") &&
+               has(c, "{%if message.role=='user'%}{{'<｜User｜>'+message.content+'<｜end▁of▁sentence｜>'}}{%endif%}") &&
+               has(c, "{{flush_tool_outputs()}}" "{%set content=message.content%}")) {
+        // llama.cpp's DeepSeek-R1 template: <｜User｜>...<｜end▁of▁sentence｜>
+        if (!has(c, split)) return false;
+        sp->split_think = true;
+        sp->user_eos = true;
+        if (!chat_ends_slot(c, "{%endfor%}{{flush_tool_outputs()}}{%if add_generation_prompt and not ns.is_tool_outputs%}"
+                               "{{'" SLOT "'}}{%endif%}", &g)) return false;
+    } else return false;
+    sp->variant = CV_DSR1;
+    sp->gen = g;
+    sp->bos = true;
+    return true;
+}
+
+// Recognise a template; fills *sp (free with chat_spec_free). Returns the family.
+static int chat_analyze(const char *src, chat_spec *sp) {
+    memset(sp, 0, sizeof *sp);
+    if (!src || !*src) return SS_CHAT_UNKNOWN;
+    char *c = ss_chat_canonical(src);
+    if (!c) return SS_CHAT_UNKNOWN;
+    const char *body = c;
+    bool bos = false;
+    if (starts(body, "{{bos_token}}")) { body += strlen("{{bos_token}}"); bos = true; }
+    for (size_t i = 0; i < sizeof chat_wholes / sizeof chat_wholes[0] && !sp->variant; i++) {
+        char *cap = NULL;
+        size_t e;
+        if (chat_match_at(body, strlen(body), chat_wholes[i].pat, true, &e, &cap)) {
+            sp->variant = chat_wholes[i].variant;
+            sp->gen_always = chat_wholes[i].gen_always;
+            sp->bos = bos;
+            sp->default_sys = cap;
+        }
+    }
+    if (!sp->variant && !chat_detect_qwen25(c, sp) && !chat_detect_llama31(c, sp) && !chat_detect_mistral3(c, sp) &&
+        !chat_detect_gemma3(c, sp) && !chat_detect_deepseek(c, sp))
+        chat_spec_free(sp);
+    free(c);
+    switch (sp->variant) {
+    case CV_CHATML: case CV_QWEN25: return SS_CHAT_CHATML;
+    case CV_LLAMA30: case CV_LLAMA31: return SS_CHAT_LLAMA3;
+    case CV_LLAMA2: return SS_CHAT_LLAMA2;
+    case CV_MISTRAL_V1: case CV_MISTRAL_V1S: case CV_MISTRAL_V3: case CV_MISTRAL_NEMO: return SS_CHAT_MISTRAL;
+    case CV_GEMMA2: case CV_GEMMA3: return SS_CHAT_GEMMA;
+    case CV_PHI35: case CV_PHI3_MINI: case CV_PHI3_SMALL: return SS_CHAT_PHI3;
+    case CV_DSR1: return SS_CHAT_DEEPSEEK_R1;
+    default: return SS_CHAT_UNKNOWN;
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// public API
+
+static const char *chat_family_names[] = {"unknown", "chatml", "llama3", "llama2", "mistral", "gemma", "phi3", "deepseek-r1"};
+
+const char *ss_chat_family_name(int family) {
+    if (family < 0 || family > SS_CHAT_DEEPSEEK_R1) return "unknown";
+    return chat_family_names[family];
+}
+
+int ss_chat_family_from_name(const char *name) {
+    if (!name) return SS_CHAT_UNKNOWN;
+    for (int f = SS_CHAT_CHATML; f <= SS_CHAT_DEEPSEEK_R1; f++)
+        if (strcmp(name, chat_family_names[f]) == 0) return f;
+    return SS_CHAT_UNKNOWN;
+}
+
+int ss_chat_detect(const char *tmpl_src) {
+    chat_spec sp;
+    int f = chat_analyze(tmpl_src, &sp);
+    chat_spec_free(&sp);
+    return f;
+}
+
+const char *ss_chat_detect_variant(const char *tmpl_src) {
+    chat_spec sp;
+    chat_analyze(tmpl_src, &sp);
+    int v = sp.variant;
+    chat_spec_free(&sp);
+    return v ? chat_variant_names[v] : NULL;
+}
+
+// the variant used for a family named without a template (see ss_chat.h)
+static void chat_default_spec(int family, chat_spec *sp) {
+    memset(sp, 0, sizeof *sp);
+    switch (family) {
+    case SS_CHAT_CHATML:      sp->variant = CV_CHATML; break;
+    case SS_CHAT_LLAMA3:      sp->variant = CV_LLAMA30; sp->bos = true; break;
+    case SS_CHAT_LLAMA2:      sp->variant = CV_LLAMA2; break;
+    case SS_CHAT_MISTRAL:     sp->variant = CV_MISTRAL_NEMO; break;
+    case SS_CHAT_GEMMA:       sp->variant = CV_GEMMA3; sp->bos = true; break;
+    case SS_CHAT_PHI3:        sp->variant = CV_PHI35; break;
+    case SS_CHAT_DEEPSEEK_R1: sp->variant = CV_DSR1; sp->bos = true; sp->split_think = true;
+                              sp->gen = ss_strdup("<｜Assistant｜><think>\n"); break;
+    default: break;
+    }
+}
+
+// content.split('</think>')[-1]
+static const char *chat_after_think(const char *s) {
+    const char *p;
+    while ((p = strstr(s, "</think>")) != NULL) s = p + strlen("</think>");
+    return s;
+}
+
+static void chat_date(const chat_spec *sp, const char *date_override, char *out, size_t n) {
+    if (date_override) { snprintf(out, n, "%s", date_override); return; }
+    if (sp->date) { snprintf(out, n, "%s", sp->date); return; }
+    time_t t = time(NULL);
+    struct tm tm;
+    localtime_r(&t, &tm);
+    if (strftime(out, n, sp->date_fmt ? sp->date_fmt : "%d %b %Y", &tm) == 0) out[0] = 0;
+}
+
+static char *chat_render_spec(const chat_spec *sp, const ss_chat_msg *msgs, int n_msgs, bool add_gen,
+                              const char *bos, const char *eos, const char *date_override,
+                              char *err, size_t errlen) {
+    if (!bos) bos = "";
+    if (!eos) eos = "";
+    if (!msgs || n_msgs <= 0) { ss_err(err, errlen, "chat: no messages"); return NULL; }
+    // the conversations we render: [system], user, assistant, user, ... (alternating, user first)
+    const char *S = NULL;
+    int first = 0;
+    for (int i = 0; i < n_msgs; i++) {
+        if (!msgs[i].role || !msgs[i].content) { ss_err(err, errlen, "chat: message %d has no role or content", i); return NULL; }
+        const char *r = msgs[i].role;
+        if (i == 0 && strcmp(r, "system") == 0) { S = msgs[0].content; first = 1; continue; }
+        const char *want = ((i - first) % 2 == 0) ? "user" : "assistant";
+        if (strcmp(r, want) != 0) {
+            ss_err(err, errlen, "chat: message %d has role '%s' where '%s' was expected (an optional system message, then user/assistant alternating)", i, r, want);
+            return NULL;
+        }
+    }
+    const ss_chat_msg *L = msgs + first;           // loop messages (without the system message)
+    int m = n_msgs - first;
+    sbuf b = {0};
+    switch (sp->variant) {
+    case CV_CHATML: case CV_QWEN25:
+        if (sp->bos) sb_puts(&b, bos);
+        if (S || sp->default_sys) {
+            sb_puts(&b, "<|im_start|>system\n"); sb_puts(&b, S ? S : sp->default_sys); sb_puts(&b, "<|im_end|>\n");
+        }
+        for (int i = 0; i < m; i++) {
+            sb_puts(&b, "<|im_start|>"); sb_puts(&b, L[i].role); sb_puts(&b, "\n");
+            sb_puts(&b, L[i].content); sb_puts(&b, "<|im_end|>\n");
+        }
+        if (add_gen) sb_puts(&b, "<|im_start|>assistant\n");
+        break;
+    case CV_LLAMA30:
+        // every message (the system one included): header, content|trim, <|eot_id|>; bos before the first
+        for (int i = 0; i < n_msgs; i++) {
+            if (i == 0) sb_puts(&b, bos);
+            sb_puts(&b, "<|start_header_id|>"); sb_puts(&b, msgs[i].role); sb_puts(&b, "<|end_header_id|>\n\n");
+            sb_put_stripped(&b, msgs[i].content); sb_puts(&b, "<|eot_id|>");
+        }
+        if (add_gen || sp->gen_always) sb_puts(&b, "<|start_header_id|>assistant<|end_header_id|>\n\n");
+        break;
+    case CV_LLAMA31: {
+        char date[128];
+        chat_date(sp, date_override, date, sizeof date);
+        sb_puts(&b, bos);
+        sb_puts(&b, "<|start_header_id|>system<|end_header_id|>\n\n");
+        sb_puts(&b, "Cutting Knowledge Date: December 2023\nToday Date: "); sb_puts(&b, date); sb_puts(&b, "\n\n");
+        if (S) sb_put_stripped(&b, S);
+        sb_puts(&b, "<|eot_id|>");
+        for (int i = 0; i < m; i++) {
+            sb_puts(&b, "<|start_header_id|>"); sb_puts(&b, L[i].role); sb_puts(&b, "<|end_header_id|>\n\n");
+            sb_put_stripped(&b, L[i].content); sb_puts(&b, "<|eot_id|>");
+        }
+        if (add_gen) sb_puts(&b, "<|start_header_id|>assistant<|end_header_id|>\n\n");
+        break;
+    }
+    case CV_LLAMA2:
+        // content = (first turn and a system message ? "<<SYS>>\n" S "\n<</SYS>>\n\n" : "") + content, then .strip()
+        for (int i = 0; i < m; i++) {
+            sbuf c = {0};
+            if (i == 0 && S) { sb_puts(&c, "<<SYS>>\n"); sb_puts(&c, S); sb_puts(&c, "\n<</SYS>>\n\n"); }
+            sb_puts(&c, L[i].content);
+            if (i % 2 == 0) { sb_puts(&b, bos); sb_puts(&b, "[INST] "); sb_put_stripped(&b, c.p); sb_puts(&b, " [/INST]"); }
+            else { sb_puts(&b, " "); sb_put_stripped(&b, c.p); sb_puts(&b, " "); sb_puts(&b, eos); }
+            free(c.p);
+        }
+        break;
+    case CV_MISTRAL_V1:
+        if (S) { free(b.p); ss_err(err, errlen, "chat: this template has no system role (it raises 'Conversation roles must alternate')"); return NULL; }
+        if (sp->bos) sb_puts(&b, bos);
+        for (int i = 0; i < m; i++) {
+            if (i % 2 == 0) { sb_puts(&b, "[INST] "); sb_puts(&b, L[i].content); sb_puts(&b, " [/INST]"); }
+            else { sb_puts(&b, L[i].content); sb_puts(&b, eos); }
+        }
+        break;
+    case CV_MISTRAL_V1S: case CV_MISTRAL_V3: case CV_MISTRAL_NEMO: {
+        // v1: system in the first user turn; v3 / Nemo: in the last message, if that is a user turn
+        bool v1 = sp->variant == CV_MISTRAL_V1S, v3 = sp->variant == CV_MISTRAL_V3;
+        const char *inst = v1 ? " [INST] " : v3 ? "[INST] " : "[INST]";
+        const char *end = v1 ? " [/INST]" : "[/INST]";
+        sb_puts(&b, bos);
+        for (int i = 0; i < m; i++) {
+            if (i % 2 == 0) {
+                sb_puts(&b, inst);
+                if (S && (v1 ? i == 0 : i == m - 1)) { sb_puts(&b, S); sb_puts(&b, "\n\n"); }
+                sb_puts(&b, L[i].content); sb_puts(&b, end);
+            } else if (v3) { sb_puts(&b, " "); sb_put_stripped(&b, L[i].content); sb_puts(&b, eos); }
+            else { if (v1) sb_puts(&b, " "); sb_puts(&b, L[i].content); sb_puts(&b, eos); }
+        }
+        break;
+    }
+    case CV_GEMMA2: case CV_GEMMA3:
+        if (S && sp->variant == CV_GEMMA2) { free(b.p); ss_err(err, errlen, "chat: this template raises 'System role not supported'"); return NULL; }
+        if (sp->bos) sb_puts(&b, bos);
+        for (int i = 0; i < m; i++) {
+            sb_puts(&b, i % 2 == 0 ? "<start_of_turn>user\n" : "<start_of_turn>model\n");
+            if (i == 0 && S) { sb_puts(&b, S); sb_puts(&b, "\n\n"); }
+            sb_put_stripped(&b, L[i].content); sb_puts(&b, "<end_of_turn>\n");
+        }
+        if (add_gen) sb_puts(&b, "<start_of_turn>model\n");
+        break;
+    case CV_PHI35: case CV_PHI3_SMALL:
+        if (sp->bos) sb_puts(&b, bos);
+        for (int i = 0; i < n_msgs; i++) {
+            if (sp->variant == CV_PHI35 && i == 0 && S && !*S) continue;   // empty system content: skipped
+            sb_puts(&b, "<|"); sb_puts(&b, msgs[i].role); sb_puts(&b, "|>\n");
+            sb_puts(&b, msgs[i].content); sb_puts(&b, "<|end|>\n");
+        }
+        sb_puts(&b, add_gen ? "<|assistant|>\n" : eos);
+        break;
+    case CV_PHI3_MINI:
+        if (sp->bos) sb_puts(&b, bos);
+        for (int i = 0; i < m; i++) {
+            if (i % 2 == 0) { sb_puts(&b, "<|user|>\n"); sb_puts(&b, L[i].content); sb_puts(&b, "<|end|>\n<|assistant|>\n"); }
+            else { sb_puts(&b, L[i].content); sb_puts(&b, "<|end|>\n"); }
+        }
+        break;
+    case CV_DSR1:
+        sb_puts(&b, bos);
+        if (S) sb_puts(&b, S);
+        for (int i = 0; i < m; i++) {
+            if (i % 2 == 0) {
+                sb_puts(&b, "<｜User｜>"); sb_puts(&b, L[i].content);
+                if (sp->user_eos) sb_puts(&b, "<｜end▁of▁sentence｜>");
+            } else {
+                sb_puts(&b, "<｜Assistant｜>");
+                sb_puts(&b, sp->split_think ? chat_after_think(L[i].content) : L[i].content);
+                sb_puts(&b, "<｜end▁of▁sentence｜>");
+            }
+        }
+        if (add_gen && sp->gen) sb_puts(&b, sp->gen);
+        break;
+    default:
+        free(b.p);
+        ss_err(err, errlen, "chat: unknown chat template family");
+        return NULL;
+    }
+    return sb_take(&b);
+}
+
+char *ss_chat_render_ex(int family, const char *tmpl_src, const ss_chat_msg *msgs, int n_msgs, bool add_gen,
+                        const char *bos, const char *eos, const char *date_string, char *err, size_t errlen) {
+    chat_spec sp;
+    int detected = chat_analyze(tmpl_src, &sp);
+    if (family == SS_CHAT_UNKNOWN) {
+        chat_spec_free(&sp);
+        if (tmpl_src && *tmpl_src)
+            ss_err(err, errlen, "chat: unsupported chat template (not one of chatml, llama3, llama2, mistral, gemma, phi3, deepseek-r1); "
+                               "choose a family by name");
+        else ss_err(err, errlen, "chat: no chat template and no family given");
+        return NULL;
+    }
+    if (family < SS_CHAT_CHATML || family > SS_CHAT_DEEPSEEK_R1) {
+        chat_spec_free(&sp);
+        ss_err(err, errlen, "chat: invalid chat family %d", family);
+        return NULL;
+    }
+    if (detected != family) {           // no template, or the caller chose another family by name
+        chat_spec_free(&sp);
+        chat_default_spec(family, &sp);
+    }
+    char *r = chat_render_spec(&sp, msgs, n_msgs, add_gen, bos, eos, date_string, err, errlen);
+    chat_spec_free(&sp);
+    return r;
+}
+
+char *ss_chat_render(int family, const char *tmpl_src, const ss_chat_msg *msgs, int n_msgs,
+                     bool add_gen, const char *bos, const char *eos, char *err, size_t errlen) {
+    return ss_chat_render_ex(family, tmpl_src, msgs, n_msgs, add_gen, bos, eos, NULL, err, errlen);
+}

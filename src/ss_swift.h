@@ -89,7 +89,15 @@ typedef struct {
     double train_loss, val_loss, train_acc, val_acc;   // at the best epoch
 } ss_swift_train_result;
 
-// train h (already initialised with its spec) on ex[n]; keeps the best validation epoch's weights
+// the validation split used by ss_swift_train: the distinct question ids are shuffled (seeded) and
+// the first round(val_frac * n_questions) (at least 1 and at most n_questions - 1 when val_frac > 0
+// and there are 2+ questions) are validation. Fills is_val[n]; returns the number of val questions.
+int ss_swift_split(const ss_swift_example *ex, int n, float val_frac, uint64_t seed, bool *is_val);
+
+// Train h (initialised with its spec) on ex[n]. The weights are re-initialised from the seed like
+// torch's nn.Linear (U(-1/sqrt(dim), 1/sqrt(dim))); the best validation epoch's weights are kept
+// (the last epoch's without validation data). Accuracy: R > 0 <=> correct (bce, hinge), or the
+// fraction of (correct, wrong) pairs with R_pos > R_neg (pairwise). Fills h->train_info / val_metrics.
 int ss_swift_train(ss_swift_head *h, const ss_swift_example *ex, int n, const ss_swift_train_params *p,
                    ss_swift_train_result *res, char *err, size_t errlen);
 // loss over examples (and gradient wrt W,b if gW/gb non-NULL) — for the finite-difference test

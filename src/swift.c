@@ -478,6 +478,33 @@ static void swift_progress(int epoch, int epochs, int step, int steps, double t0
     fprintf(stderr, "\r[%s] %3d%% epoch %d/%d step %d/%d ETA %s   ", b, (int)(frac * 100), epoch, epochs, step, steps, eta);
 }
 
+int ss_swift_split(const ss_swift_example *ex, int n, float val_frac, uint64_t seed, bool *is_val) {
+    // distinct question ids, shuffled; the first round(val_frac * nq) are validation
+    int *qs = ss_malloc((n > 0 ? n : 1) * sizeof(int));
+    for (int i = 0; i < n; i++) qs[i] = ex[i].question;
+    qsort(qs, n, sizeof(int), swift_cmp_int);
+    int nq = 0;
+    for (int i = 0; i < n; i++) if (i == 0 || qs[i] != qs[nq - 1]) qs[nq++] = qs[i];
+    int n_val_q = (int)floor(val_frac * nq + 0.5);
+    if (val_frac > 0 && n_val_q == 0 && nq >= 2) n_val_q = 1;
+    if (n_val_q >= nq) n_val_q = nq > 0 ? nq - 1 : 0;
+    int *perm = ss_malloc((nq > 0 ? nq : 1) * sizeof(int));
+    for (int i = 0; i < nq; i++) perm[i] = i;
+    uint64_t rng = seed ^ 0x5B11754B11755B11ULL;
+    for (int i = nq - 1; i > 0; i--) {
+        int j = (int)(swift_rand(&rng) % (uint64_t)(i + 1));
+        int t = perm[i]; perm[i] = perm[j]; perm[j] = t;
+    }
+    bool *qval = ss_calloc(nq > 0 ? nq : 1, sizeof(bool));
+    for (int i = 0; i < n_val_q; i++) qval[perm[i]] = true;
+    for (int i = 0; i < n; i++) {
+        int *f = bsearch(&ex[i].question, qs, nq, sizeof(int), swift_cmp_int);
+        is_val[i] = qval[f - qs];
+    }
+    free(perm); free(qval); free(qs);
+    return n_val_q;
+}
+
 int ss_swift_train(ss_swift_head *h, const ss_swift_example *ex, int n, const ss_swift_train_params *p,
                    ss_swift_train_result *res, char *err, size_t errlen) {
     const int F = h->dim;
@@ -511,31 +538,14 @@ int ss_swift_train(ss_swift_head *h, const ss_swift_example *ex, int n, const ss
     }
     if (h->no_gate) { memset(h->W, 0, F * sizeof(float)); h->b[0] = 0; }
 
-    // validation split by question: shuffle the distinct question ids, the first round(val_frac * nq) are val
+    // validation split by question
+    bool *is_val = ss_calloc(n, sizeof(bool));
+    int n_val_q = ss_swift_split(ex, n, p->val_frac, p->seed, is_val), n_val_ex = 0, nq = 0;
+    for (int i = 0; i < n; i++) n_val_ex += is_val[i];
     int *qs = ss_malloc(n * sizeof(int));
     for (int i = 0; i < n; i++) qs[i] = ex[i].question;
     qsort(qs, n, sizeof(int), swift_cmp_int);
-    int nq = 0;
     for (int i = 0; i < n; i++) if (i == 0 || qs[i] != qs[nq - 1]) qs[nq++] = qs[i];
-    int n_val_q = (int)floor(p->val_frac * nq + 0.5);
-    if (p->val_frac > 0 && n_val_q == 0 && nq >= 2) n_val_q = 1;
-    if (n_val_q >= nq) n_val_q = nq - 1;
-    int *perm = ss_malloc(nq * sizeof(int));
-    for (int i = 0; i < nq; i++) perm[i] = i;
-    for (int i = nq - 1; i > 0; i--) {
-        int j = (int)(swift_rand(&rng) % (uint64_t)(i + 1));
-        int t = perm[i]; perm[i] = perm[j]; perm[j] = t;
-    }
-    bool *qval = ss_calloc(nq, sizeof(bool));
-    for (int i = 0; i < n_val_q; i++) qval[perm[i]] = true;
-    bool *is_val = ss_calloc(n, sizeof(bool));
-    int n_val_ex = 0;
-    for (int i = 0; i < n; i++) {
-        int *f = bsearch(&ex[i].question, qs, nq, sizeof(int), swift_cmp_int);
-        is_val[i] = qval[f - qs];
-        n_val_ex += is_val[i];
-    }
-    free(perm); free(qval);
 
     swift_unit *tu, *vu;
     int ntu = swift_make_units(ex, n, p->loss, is_val, false, &tu);

@@ -428,7 +428,7 @@ static void test_quant_roundtrip(void **state) {
         double rb = type == SS_TYPE_F32 ? 0 : type == SS_TYPE_F16 ? 3e-4 : type == SS_TYPE_BF16 ? 3e-3 :
                     type == SS_TYPE_Q4_0 ? 0.12 : type == SS_TYPE_Q4_1 ? 0.10 : type == SS_TYPE_Q5_0 ? 0.06 :
                     type == SS_TYPE_Q5_1 ? 0.05 : type == SS_TYPE_Q4_K ? 0.10 : type == SS_TYPE_Q5_K ? 0.05 :
-                    type == SS_TYPE_Q6_K ? 0.025 : 0.01;
+                    type == SS_TYPE_Q6_K ? 0.025 : type == SS_TYPE_Q8_K ? 0.02 : 0.01;
         if (rel > rb) fail_msg("%s: relative rms error %.4g > %.4g", ss_type_name(type), rel, rb);
         // all-zero input quantizes to exact zeros
         memset(x, 0, 256 * sizeof(float));
@@ -441,13 +441,24 @@ static void test_quant_roundtrip(void **state) {
 
 // ------------------------------------------------------------------------------------ dot products
 
-// float64 dot of the dequantized rows
+// float64 dot of the dequantized rows. Q8_1 activations carry s = fp16(d*sum(q)), which the
+// Q4_1/Q5_1 kernels use for the m term (as ggml does): sum_i m*x_i is taken as m*s.
 static double dot_deq(uint32_t wt, const void *w, uint32_t vt, const void *xq, int64_t n, double *abs_sum) {
     float *a = malloc(n * sizeof(float)), *b = malloc(n * sizeof(float));
     ss_dequant_row(wt, w, a, n);
     ss_dequant_row(vt, xq, b, n);
     double s = 0, as = 0;
     for (int64_t i = 0; i < n; i++) { s += (double)a[i] * b[i]; as += fabs((double)a[i] * b[i]); }
+    if (vt == SS_TYPE_Q8_1) {
+        const ss_block_q8_1 *y = xq;
+        for (int64_t bi = 0; bi < n / 32; bi++) {
+            uint16_t mh;   // m of the Q4_1 / Q5_1 block: second fp16 of the block
+            memcpy(&mh, (const uint8_t *)w + bi * ss_type_info(wt)->type_size + 2, 2);
+            int sq = 0;
+            for (int j = 0; j < 32; j++) sq += y[bi].qs[j];
+            s += (double)ss_fp16_to_fp32(mh) * ((double)ss_fp16_to_fp32(y[bi].s) - (double)ss_fp16_to_fp32(y[bi].d) * sq);
+        }
+    }
     free(a); free(b);
     if (abs_sum) *abs_sum = as;
     return s;

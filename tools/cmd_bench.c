@@ -1,4 +1,231 @@
-// cmd_bench.c — placeholder until the command is written (prints an error, exits 1)
-#include <stdio.h>
+// cmd_bench.c — `slotswift bench -m MODEL [-p 128] [-n 64] [-b 1,8] [-t 2] [-r 3] [--json] [--kv-f16]
+//                [--slot-steps S [--slot-prompt 150] [--slot-gen 256]]`
+// Prompt processing (pp), generation (tg) and batched generation (tgNxbB: B sequences decoding
+// together after one shared prompt) in tokens/s, mean ± sd over repeats; in the same run the
+// machine's streaming read bandwidth and FMA peak, and what each test achieves as a fraction of
+// them; peak RSS. With --slot-steps: SLOT's overhead on a generation, as a ratio.
+#include <stdlib.h>
+#include <string.h>
+#include <math.h>
 #include "cmds.h"
-int cmd_bench(int argc, char **argv) { (void)argc; (void)argv; fprintf(stderr, "slotswift: 'bench' is not implemented yet\n"); return 1; }
+#include "tool.h"
+#include "ss_bench.h"
+#include "ss_gen.h"
+
+typedef struct { const char *name; double mean, sd; double gbs, gflops; } brow;
+
+static const char *ftype_name(int64_t ft) {
+    switch (ft) {
+    case 0: return "F32"; case 1: return "F16"; case 2: return "Q4_0"; case 3: return "Q4_1";
+    case 7: return "Q8_0"; case 8: return "Q5_0"; case 9: return "Q5_1"; case 10: return "Q2_K";
+    case 11: return "Q3_K_S"; case 12: return "Q3_K_M"; case 13: return "Q3_K_L"; case 14: return "Q4_K_S";
+    case 15: return "Q4_K_M"; case 16: return "Q5_K_S"; case 17: return "Q5_K_M"; case 18: return "Q6_K";
+    case 32: return "BF16"; default: return "?";
+    }
+}
+
+static void stats(const double *x, int n, double *mean, double *sd) {
+    double s = 0, q = 0;
+    for (int i = 0; i < n; i++) s += x[i];
+    *mean = s / n;
+    for (int i = 0; i < n; i++) q += (x[i] - *mean) * (x[i] - *mean);
+    *sd = n > 1 ? sqrt(q / (n - 1)) : 0;
+}
+
+static uint64_t bench_rng = 88172645463325252ULL;
+static int32_t rand_tok(int V) {   // xorshift: reproducible random prompt tokens
+    bench_rng ^= bench_rng << 13; bench_rng ^= bench_rng >> 7; bench_rng ^= bench_rng << 17;
+    return (int32_t)(bench_rng % (uint64_t)V);
+}
+
+// prefill p tokens in one sequence; returns seconds (sequence freed)
+static double run_pp(ss_ctx *c, ss_batch *b, int p, int V) {
+    int s = ss_seq_new(c);
+    ss_batch_clear(b);
+    for (int i = 0; i < p; i++) ss_batch_add(b, s, i, rand_tok(V), i == p - 1 ? SS_OUT_LOGITS : 0);
+    double t = ss_time();
+    int r = ss_decode(c, b);
+    t = ss_time() - t;
+    ss_seq_free(c, s);
+    return r ? -1 : t;
+}
+
+// B sequences after a shared prompt of p tokens (p = 0: from an empty context), n decode steps; seconds
+static double run_tg(ss_ctx *c, ss_batch *b, int p, int n, int B, int V) {
+    int seqs[1024];
+    seqs[0] = ss_seq_new(c);
+    if (p > 0) {
+        ss_batch_clear(b);
+        for (int i = 0; i < p; i++) ss_batch_add(b, seqs[0], i, rand_tok(V), 0);
+        if (ss_decode(c, b)) return -1;
+    }
+    for (int k = 1; k < B; k++) seqs[k] = ss_seq_fork(c, seqs[0]);
+    int32_t tok[1024];
+    for (int k = 0; k < B; k++) tok[k] = rand_tok(V);
+    double t = ss_time();
+    for (int step = 0; step < n; step++) {
+        ss_batch_clear(b);
+        for (int k = 0; k < B; k++) ss_batch_add(b, seqs[k], p + step, tok[k], SS_OUT_LOGITS);
+        if (ss_decode(c, b)) return -1;
+        for (int k = 0; k < B; k++) tok[k] = ss_argmax(ss_get_logits(c, k), V);
+    }
+    t = ss_time() - t;
+    for (int k = 0; k < B; k++) ss_seq_free(c, seqs[k]);
+    return t;
+}
+
+int cmd_bench(int argc, char **argv) {
+    ss_args a;
+    args_init(&a);
+    int pp = 128, tg = 64, reps = 3, slot_prompt = 150, slot_gen = 256;
+    int bs[16] = { 1, 8 }, nbs = 2;
+    bool json = false;
+    for (int i = 1; i < argc;) {
+        const char *f = argv[i], *v;
+        if (!strcmp(f, "-p")) { if (args_int(argc, argv, &i, 0, 1 << 16, &pp)) return 2; }
+        else if (!strcmp(f, "-n")) { if (args_int(argc, argv, &i, 0, 1 << 16, &tg)) return 2; }
+        else if (!strcmp(f, "-r")) { if (args_int(argc, argv, &i, 1, 1000, &reps)) return 2; }
+        else if (!strcmp(f, "--slot-prompt")) { if (args_int(argc, argv, &i, 2, 1 << 16, &slot_prompt)) return 2; }
+        else if (!strcmp(f, "--slot-gen")) { if (args_int(argc, argv, &i, 1, 1 << 16, &slot_gen)) return 2; }
+        else if (!strcmp(f, "-b")) {
+            if (args_need(argc, argv, &i, &v)) return 2;
+            nbs = 0;
+            for (const char *p = v; *p;) {
+                char *end;
+                long x = strtol(p, &end, 10);
+                if (end == p || x < 1 || x > 1000 || nbs == 16 || (*end && *end != ',')) {
+                    fprintf(stderr, "slotswift bench: -b: expected a list of batch sizes like 1,8 (1..1000), got '%s'\n", v);
+                    return 2;
+                }
+                bs[nbs++] = (int)x;
+                p = *end ? end + 1 : end;
+            }
+        }
+        else if (!strcmp(f, "--json")) json = true;
+        else if (!strcmp(f, "-h") || !strcmp(f, "--help")) {
+            printf("usage: slotswift bench -m MODEL [-p 128] [-n 64] [-b 1,8] [-t THREADS] [-r 3] [--json] [--kv-f16]\n"
+                   "                        [--slot-steps S [--slot-lr LR] [--slot-prompt 150] [--slot-gen 256]]\n");
+            return 0;
+        }
+        else {
+            int r = args_common(&a, argc, argv, &i);
+            if (r < 0) return 2;
+            if (r == 0) { fprintf(stderr, "slotswift bench: unknown flag '%s'\n", f); return 2; }
+            continue;
+        }
+        i++;
+    }
+    int maxb = 1;
+    for (int k = 0; k < nbs; k++) if (bs[k] > maxb) maxb = bs[k];
+    if (a.n_ctx == 0) {
+        int need = pp + tg * maxb + 64;
+        if (slot_prompt + slot_gen + 64 > need) need = slot_prompt + slot_gen + 64;
+        a.n_ctx = need > 4096 ? need : 4096;
+    }
+    ss_model *m; ss_ctx *c;
+    if (tool_load(&a, maxb, &m, &c)) return 1;
+    const ss_hparams *hp = ss_model_hparams(m);
+    int V = hp->n_vocab;
+    const char *type = ftype_name(ss_gguf_get_int(ss_model_gguf(m), "general.file_type", -1));
+    int threads = c->params.n_threads;
+    ss_batch b = ss_batch_new(pp > maxb ? pp : maxb);
+
+    double wb = (double)ss_bench_weight_bytes(m), fpt = 2 * ss_bench_flops_per_token(m);
+
+    brow rows[32];
+    int nr = 0;
+    double *x = ss_malloc(sizeof(double) * reps);
+    char names[32][32];
+    if (pp > 0) {
+        run_pp(c, &b, pp < 16 ? pp : 16, V);   // warm-up
+        for (int r = 0; r < reps; r++) { double t = run_pp(c, &b, pp, V); if (t < 0) goto fail; x[r] = pp / t; }
+        snprintf(names[nr], 32, "pp%d", pp);
+        brow *row = &rows[nr]; row->name = names[nr]; nr++;
+        stats(x, reps, &row->mean, &row->sd);
+        row->gflops = row->mean * fpt / 1e9; row->gbs = 0;
+    }
+    if (tg > 0) {
+        for (int k = 0; k < nbs; k++) {
+            int B = bs[k];
+            run_tg(c, &b, B > 1 ? pp : 0, 4, B, V);   // warm-up
+            for (int r = 0; r < reps; r++) { double t = run_tg(c, &b, B > 1 ? pp : 0, tg, B, V); if (t < 0) goto fail; x[r] = (double)B * tg / t; }
+            if (B == 1) snprintf(names[nr], 32, "tg%d", tg); else snprintf(names[nr], 32, "tg%dxb%d", tg, B);
+            brow *row = &rows[nr]; row->name = names[nr]; nr++;
+            stats(x, reps, &row->mean, &row->sd);
+            row->gbs = row->mean / B * wb / 1e9;      // weights are read once per step
+            row->gflops = row->mean * fpt / 1e9;
+        }
+    }
+    double slot_ratio = -1, t_base = 0, t_slot = 0, slot_mb = 0;
+    if (a.slot.steps > 0) {
+        // same prompt and greedy generation with and without SLOT, alternating, median of reps
+        int32_t *prompt = ss_malloc(sizeof(int32_t) * slot_prompt);
+        for (int i = 0; i < slot_prompt; i++) prompt[i] = rand_tok(V);
+        double *tb = ss_malloc(sizeof(double) * reps), *ts = ss_malloc(sizeof(double) * reps);
+        char err[SS_ERRLEN];
+        for (int r = 0; r < reps; r++) {
+            for (int with = 0; with < 2; with++) {
+                ss_gen_params gp;
+                ss_gen_params_default(&gp);
+                gp.n_predict = slot_gen; gp.ignore_eos = true; gp.samp.temp = 0;
+                if (with) gp.slot = a.slot;
+                ss_gen_result res;
+                double t = ss_time();
+                if (ss_gen_run(c, prompt, slot_prompt, &gp, &res, err, sizeof err)) { fprintf(stderr, "slotswift bench: %s\n", err); goto fail; }
+                t = ss_time() - t;
+                if (with) { ts[r] = t; slot_mb = res.slot_peak_bytes / 1e6; } else tb[r] = t;
+                ss_gen_result_free(&res);
+            }
+        }
+        double sd;
+        stats(tb, reps, &t_base, &sd);
+        stats(ts, reps, &t_slot, &sd);
+        slot_ratio = (t_slot - t_base) / t_base;
+        free(prompt); free(tb); free(ts);
+    }
+    size_t rss = ss_bench_peak_rss();   // before the bandwidth test's 512 MB buffer
+    // the machine, measured in the same run with the same threads
+    double bw = ss_bench_read_bw(ss_ctx_pool(c), (size_t)512 << 20, 5);
+    double peak = ss_bench_fma_peak(ss_ctx_pool(c));
+    for (int i = 0; i < nr; i++) if (rows[i].gbs > 0 && rows[i].gbs < 1e-9) rows[i].gbs = 0;
+    const char *mname = ss_model_name(m);
+    if (json) {
+        for (int i = 0; i < nr; i++) {
+            printf("{\"model\":"); tool_json_str(stdout, mname);
+            printf(",\"type\":\"%s\",\"threads\":%d,\"test\":\"%s\",\"t_s_mean\":%.3f,\"t_s_sd\":%.3f", type, threads, rows[i].name, rows[i].mean, rows[i].sd);
+            printf(",\"gb_s\":%.3f,\"bw_frac\":%.4f,\"gflop_s\":%.3f,\"flop_frac\":%.4f,\"machine_bw_gb_s\":%.3f,\"machine_fma_gflop_s\":%.3f,\"peak_rss_mb\":%.1f}\n",
+                   rows[i].gbs, bw > 0 ? rows[i].gbs / bw : 0, rows[i].gflops, peak > 0 ? rows[i].gflops / peak : 0, bw, peak, rss / 1e6);
+        }
+        if (slot_ratio > -1) {
+            printf("{\"model\":"); tool_json_str(stdout, mname);
+            printf(",\"type\":\"%s\",\"threads\":%d,\"test\":\"slot%d_p%d_g%d\",\"t_base_s\":%.4f,\"t_slot_s\":%.4f,\"slot_overhead\":%.4f,\"slot_extra_mb\":%.1f}\n",
+                   type, threads, a.slot.steps, slot_prompt, slot_gen, t_base, t_slot, slot_ratio, slot_mb);
+        }
+    } else {
+        printf("| %-24s | %8s | %-7s | %7s | %-10s | %16s | %8s | %8s |\n", "model", "size MB", "type", "threads", "test", "t/s", "GB/s", "GFLOP/s");
+        printf("|%.26s|%.10s|%.9s|%.9s|%.12s|%.18s|%.10s|%.10s|\n", "--------------------------", "----------", "---------", "---------",
+               "------------", "------------------", "----------", "----------");
+        for (int i = 0; i < nr; i++)
+            printf("| %-24.24s | %8.1f | %-7s | %7d | %-10s | %8.2f ± %5.2f | %8.2f | %8.1f |\n", mname, (double)m->gguf->size / 1e6, type,
+                   threads, rows[i].name, rows[i].mean, rows[i].sd, rows[i].gbs, rows[i].gflops);
+        printf("\nmachine: streaming read %.1f GB/s, FMA peak %.1f GFLOP/s (%d threads)\n", bw, peak, threads);
+        for (int i = 0; i < nr; i++) {
+            if (rows[i].gbs > 0) printf("  %-10s %5.1f%% of read bandwidth (%.1f MB of weights per step)\n", rows[i].name, 100 * rows[i].gbs / bw, wb / 1e6);
+            else printf("  %-10s %5.1f%% of FMA peak\n", rows[i].name, 100 * rows[i].gflops / peak);
+        }
+        if (slot_ratio > -1)
+            printf("SLOT %d steps, prompt %d, generate %d: %.3f s vs %.3f s without: overhead %.2f%% (extra memory %.1f MB)\n",
+                   a.slot.steps, slot_prompt, slot_gen, t_slot, t_base, 100 * slot_ratio, slot_mb);
+        printf("peak RSS %.1f MB (model file %.1f MB)\n", rss / 1e6, (double)m->gguf->size / 1e6);
+    }
+    free(x);
+    ss_batch_free(&b);
+    ss_ctx_free(c); ss_model_free(m);
+    return 0;
+fail:
+    fprintf(stderr, "slotswift bench: %s\n", ss_ctx_error(c));
+    free(x);
+    ss_batch_free(&b);
+    ss_ctx_free(c); ss_model_free(m);
+    return 1;
+}

@@ -50,11 +50,23 @@ typedef struct {
 } gm_shape;
 
 static const gm_shape gm_shapes[] = {
-    { "qwen2.5-0.5b", "qwen2", "Qwen2.5-0.5B", "qwen2", 151936,  896, 24, 14, 2,  4864,  32768, 1e6, 1e-6, 1, 1, 0, 0, 0, 0, 0 },
-    { "qwen2.5-1.5b", "qwen2", "Qwen2.5-1.5B", "qwen2", 151936, 1536, 28, 12, 2,  8960,  32768, 1e6, 1e-6, 1, 1, 0, 0, 0, 0, 0 },
-    { "qwen2.5-7b",   "qwen2", "Qwen2.5-7B",   "qwen2", 152064, 3584, 28, 28, 4, 18944,  32768, 1e6, 1e-6, 0, 1, 0, 0, 0, 0, 0 },
-    { "llama3.2-1b",  "llama", "Llama-3.2-1B", "llama-bpe", 128256, 2048, 16, 32, 8, 8192, 131072, 500000, 1e-5, 1, 0, 1, 32, 1, 4, 8192 },
-    { "tiny",         "qwen2", "tiny-qwen2",   NULL,    0,        64,  2,  4, 2,   128,   2048, 1e6, 1e-6, 1, 1, 0, 0, 0, 0, 0 },
+    { .like = "qwen2.5-0.5b", .arch = "qwen2", .name = "Qwen2.5-0.5B", .vocab_pre = "qwen2", .n_vocab = 151936,
+      .n_embd = 896, .n_layer = 24, .n_head = 14, .n_head_kv = 2, .n_ff = 4864, .n_ctx = 32768,
+      .rope_base = 1e6, .rms_eps = 1e-6, .tied = 1, .qkv_bias = 1 },
+    { .like = "qwen2.5-1.5b", .arch = "qwen2", .name = "Qwen2.5-1.5B", .vocab_pre = "qwen2", .n_vocab = 151936,
+      .n_embd = 1536, .n_layer = 28, .n_head = 12, .n_head_kv = 2, .n_ff = 8960, .n_ctx = 32768,
+      .rope_base = 1e6, .rms_eps = 1e-6, .tied = 1, .qkv_bias = 1 },
+    { .like = "qwen2.5-7b", .arch = "qwen2", .name = "Qwen2.5-7B", .vocab_pre = "qwen2", .n_vocab = 152064,
+      .n_embd = 3584, .n_layer = 28, .n_head = 28, .n_head_kv = 4, .n_ff = 18944, .n_ctx = 32768,
+      .rope_base = 1e6, .rms_eps = 1e-6, .tied = 0, .qkv_bias = 1 },
+    { .like = "llama3.2-1b", .arch = "llama", .name = "Llama-3.2-1B", .vocab_pre = "llama-bpe", .n_vocab = 128256,
+      .n_embd = 2048, .n_layer = 16, .n_head = 32, .n_head_kv = 8, .n_ff = 8192, .n_ctx = 131072,
+      .rope_base = 500000, .rms_eps = 1e-5, .tied = 1, .qkv_bias = 0,
+      .llama3_rope = 1, .rope_factor = 32, .rope_low = 1, .rope_high = 4, .rope_orig_ctx = 8192 },
+    // small qwen2 for tests; the vocab size is whatever --vocab-from has
+    { .like = "tiny", .arch = "qwen2", .name = "tiny-qwen2", .vocab_pre = NULL, .n_vocab = 0,
+      .n_embd = 64, .n_layer = 2, .n_head = 4, .n_head_kv = 2, .n_ff = 128, .n_ctx = 2048,
+      .rope_base = 1e6, .rms_eps = 1e-6, .tied = 1, .qkv_bias = 1 },
 };
 #define GM_N_SHAPES (int)(sizeof gm_shapes / sizeof gm_shapes[0])
 
@@ -306,7 +318,7 @@ static int gm_rows(void *user, const char *name, int64_t row0, int64_t nrows, vo
 
 static void gm_usage(FILE *f) {
     fprintf(f,
-        "usage: slotswift gen-model --like SHAPE --type TYPE --vocab-from GGUF -o OUT.gguf [flags]\n"
+        "usage: slotswift gen-model --like SHAPE|--shape-from GGUF --type TYPE --vocab-from GGUF -o OUT.gguf [flags]\n"
         "  write a random-weight GGUF with the tensor names, shapes and per-tensor types of a real model\n"
         "  --like SHAPE       ");
     for (int i = 0; i < GM_N_SHAPES; i++) fprintf(f, "%s%s", i ? "|" : "", gm_shapes[i].like);
@@ -321,14 +333,63 @@ static void gm_usage(FILE *f) {
         "  -v                 also print the tensor list\n");
 }
 
+// --shape-from: the hyperparameters and tensor layout of an existing llama/qwen2 GGUF
+static int gm_shape_from(gm_shape *s, const ss_gguf *g, char **name, char *err, size_t errlen) {
+    char *arch = ss_gguf_get_str(g, "general.architecture");
+    memset(s, 0, sizeof *s);
+    if (!arch || (strcmp(arch, "llama") && strcmp(arch, "qwen2"))) {
+        ss_err(err, errlen, "%s: general.architecture: %s%s%s (supported: llama, qwen2)", g->path,
+               arch ? "unsupported architecture '" : "missing", arch ? arch : "", arch ? "'" : "");
+        free(arch);
+        return -1;
+    }
+    s->arch = !strcmp(arch, "llama") ? "llama" : "qwen2";
+    free(arch);
+    char key[160];
+#define GM_INT(suffix, def) (snprintf(key, sizeof key, "%s.%s", s->arch, suffix), ss_gguf_get_int(g, key, def))
+#define GM_FLT(suffix, def) (snprintf(key, sizeof key, "%s.%s", s->arch, suffix), ss_gguf_get_float(g, key, def))
+    int64_t v[6] = { GM_INT("embedding_length", -1), GM_INT("block_count", -1), GM_INT("attention.head_count", -1),
+                     GM_INT("feed_forward_length", -1), GM_INT("context_length", 2048), 0 };
+    v[5] = GM_INT("attention.head_count_kv", v[2]);
+    for (int i = 0; i < 6; i++)
+        if (v[i] <= 0 || v[i] > (1 << 24)) return ss_err(err, errlen, "%s: %s: missing or invalid hyperparameters", g->path, s->arch);
+    s->n_embd = (int)v[0]; s->n_layer = (int)v[1]; s->n_head = (int)v[2]; s->n_ff = (int)v[3];
+    s->n_ctx = (int)v[4]; s->n_head_kv = (int)v[5];
+    int64_t hd = GM_INT("attention.key_length", s->n_embd / s->n_head);
+    s->rope_base = GM_FLT("rope.freq_base", 10000.0);
+    s->rms_eps = GM_FLT("attention.layer_norm_rms_epsilon", 1e-5);
+#undef GM_INT
+#undef GM_FLT
+    if (s->n_head % s->n_head_kv || hd <= 0 || hd > 4096)
+        return ss_err(err, errlen, "%s: %s: invalid head counts", g->path, s->arch);
+    s->head_dim = (int)hd;
+    const ss_gguf_tensor *emb = ss_gguf_find_tensor(g, "token_embd.weight");
+    if (!emb || emb->ne[0] != s->n_embd) return ss_err(err, errlen, "%s: tensor 'token_embd.weight': missing or wrong shape", g->path);
+    s->n_vocab = (int)emb->ne[1];
+    s->tied = ss_gguf_find_tensor(g, "output.weight") == NULL;
+    s->qkv_bias = ss_gguf_find_tensor(g, "blk.0.attn_q.bias") != NULL;
+    const ss_gguf_tensor *rf = ss_gguf_find_tensor(g, "rope_freqs.weight");
+    if (rf) {
+        if (rf->type != SS_TYPE_F32 || rf->ne[0] != hd / 2 || rf->n_dims != 1)
+            return ss_err(err, errlen, "%s: tensor 'rope_freqs.weight': expected F32 [%lld]", g->path, (long long)(hd / 2));
+        s->llama3_rope = 1;
+        s->rope_freqs = rf->data;
+    }
+    *name = ss_gguf_get_str(g, "general.name");
+    s->name = *name ? *name : "model";
+    s->like = "shape-from";
+    return 0;
+}
+
 int cmd_gen_model(int argc, char **argv) {
-    const char *like = NULL, *type = NULL, *vocab_path = NULL, *out = NULL;
+    const char *like = NULL, *shape_path = NULL, *type = NULL, *vocab_path = NULL, *out = NULL;
     uint64_t seed = 1;
     int threads = 0, dry_run = 0, verbose = 0;
     for (int i = 1; i < argc; i++) {
         const char *f = argv[i];
         if (!strcmp(f, "-h") || !strcmp(f, "--help")) { gm_usage(stdout); return 0; }
         else if (!strcmp(f, "--like")) { if (args_need(argc, argv, &i, &like)) return 2; }
+        else if (!strcmp(f, "--shape-from")) { if (args_need(argc, argv, &i, &shape_path)) return 2; }
         else if (!strcmp(f, "--type")) { if (args_need(argc, argv, &i, &type)) return 2; }
         else if (!strcmp(f, "--vocab-from")) { if (args_need(argc, argv, &i, &vocab_path)) return 2; }
         else if (!strcmp(f, "-o") || !strcmp(f, "--output")) { if (args_need(argc, argv, &i, &out)) return 2; }
@@ -351,28 +412,54 @@ int cmd_gen_model(int argc, char **argv) {
             return 2;
         }
     }
-    if (!like || !type || !vocab_path || (!out && !dry_run)) {
-        fprintf(stderr, "slotswift: gen-model: --like, --type, --vocab-from and -o are required (try --help)\n");
+    if (!like == !shape_path) {
+        fprintf(stderr, "slotswift: gen-model: give exactly one of --like and --shape-from (try --help)\n");
+        return 2;
+    }
+    if (!vocab_path) vocab_path = shape_path;
+    if (!type || !vocab_path || (!out && !dry_run)) {
+        fprintf(stderr, "slotswift: gen-model: --type, --vocab-from and -o are required (try --help)\n");
         return 2;
     }
     const gm_shape *s = NULL;
     const gm_ftype *ft = NULL;
-    for (int i = 0; i < GM_N_SHAPES; i++) if (!strcmp(like, gm_shapes[i].like)) s = &gm_shapes[i];
+    if (like) {
+        for (int i = 0; i < GM_N_SHAPES; i++) if (!strcmp(like, gm_shapes[i].like)) s = &gm_shapes[i];
+        if (!s) { fprintf(stderr, "slotswift: --like: unknown shape '%s' (try --help)\n", like); return 2; }
+    }
     for (int i = 0; i < GM_N_FTYPES; i++) if (!strcmp(type, gm_ftypes[i].name)) ft = &gm_ftypes[i];
-    if (!s) { fprintf(stderr, "slotswift: --like: unknown shape '%s' (try --help)\n", like); return 2; }
     if (!ft) { fprintf(stderr, "slotswift: --type: unknown type '%s' (try --help)\n", type); return 2; }
+    char err[SS_ERRLEN];
+    ss_gguf *sg = NULL;          // --shape-from file (kept open: rope_freqs points into it)
+    gm_shape custom;
+    char *custom_name = NULL;
+    if (shape_path) {
+        if (ss_gguf_open(&sg, shape_path, err, sizeof err) ||
+            gm_shape_from(&custom, sg, &custom_name, err, sizeof err)) {
+            fprintf(stderr, "slotswift: %s\n", err);
+            ss_gguf_close(sg);
+            return 1;
+        }
+        s = &custom;
+    }
     if (threads <= 0) {
         long n = sysconf(_SC_NPROCESSORS_ONLN);
         threads = n > 0 ? (int)(n < 64 ? n : 64) : 1;
     }
 
-    char err[SS_ERRLEN];
     ss_gguf *vg = NULL;
-    if (ss_gguf_open(&vg, vocab_path, err, sizeof err)) { fprintf(stderr, "slotswift: %s\n", err); return 1; }
+    if (ss_gguf_open(&vg, vocab_path, err, sizeof err)) {
+        fprintf(stderr, "slotswift: %s\n", err);
+        ss_gguf_close(sg);
+        free(custom_name);
+        return 1;
+    }
     const ss_gguf_kv *tok = ss_gguf_find(vg, "tokenizer.ggml.tokens");
     if (!tok || tok->type != SS_GGUF_ARRAY || tok->arr_type != SS_GGUF_STRING || tok->arr_n == 0 || tok->arr_n > (1u << 24)) {
         fprintf(stderr, "slotswift: %s: tokenizer.ggml.tokens: missing or not a non-empty string array\n", vocab_path);
         ss_gguf_close(vg);
+        ss_gguf_close(sg);
+        free(custom_name);
         return 1;
     }
     int64_t n_tok = (int64_t)tok->arr_n, n_vocab = n_tok;
@@ -487,5 +574,7 @@ done:
     free(pad_strs);
     free(pad_text);
     ss_gguf_close(vg);
+    ss_gguf_close(sg);
+    free(custom_name);
     return rc;
 }

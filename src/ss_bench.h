@@ -1,0 +1,19 @@
+// ss_bench.h — measurements of the machine for the bench command: streaming read bandwidth and
+// FMA peak, with the same thread pool the engine uses.
+#ifndef SS_BENCH_H
+#define SS_BENCH_H
+#include "ss_pool.h"
+
+// GB/s reading a buffer of `bytes` (>> last-level cache) with all pool threads; best of `reps`
+double ss_bench_read_bw(ss_pool *pool, size_t bytes, int reps);
+// GFLOP/s of independent FMA chains on all pool threads (AVX2 when available, else scalar)
+double ss_bench_fma_peak(ss_pool *pool);
+// peak resident set size of this process in bytes
+size_t ss_bench_peak_rss(void);
+// bytes of weights read per decoded token (all matrices incl. embedding row and LM head)
+struct ss_model;
+size_t ss_bench_weight_bytes(const struct ss_model *m);
+// multiply-adds per token of the matrices (2 × this = FLOPs per token, without attention)
+double ss_bench_flops_per_token(const struct ss_model *m);
+
+#endif

@@ -1,0 +1,360 @@
+// test_matmul.c — thread pool and threaded matrix products (src/pool.c, src/matmul.c):
+//  - pool: every thread index runs exactly once per ss_pool_run, thousands of back-to-back runs,
+//    sleeping workers wake up, NULL pool / 1 thread run inline;
+//  - ss_matmul / ss_matmul_rows against a naive loop (float64 dot of the dequantized weight row
+//    with the f32 activation: ss_dot_ref semantics) within the activation rounding bound, and
+//    against per-row ss_vec_dot_scalar on the same rounded activations (float reordering only),
+//    for every weight type, odd shapes, T = 1..9 and 1..4 threads, scalar and SIMD;
+//  - ss_matvec_t against a float64 loop; identical for every thread count;
+//  - ss_weight_row == ss_dequant_row of the row;
+//  - golden: logits = hidden · W_out^T of llama.cpp's reference outputs (../shared/golden).
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <math.h>
+#include <stdatomic.h>
+#include <cjson/cJSON.h>
+#include "ss_matmul.h"
+#include "ss_gguf.h"
+
+static uint64_t rng_state = 0x2545F4914F6CDD1Dull;
+static uint64_t rnd_u64(void) {
+    rng_state ^= rng_state << 13; rng_state ^= rng_state >> 7; rng_state ^= rng_state << 17;
+    return rng_state;
+}
+static double rnd_uniform(void) { return (double)(rnd_u64() >> 11) / (double)(1ull << 53); }
+static double rnd_normal(void) {
+    double u = rnd_uniform(), v = rnd_uniform();
+    return sqrt(-2.0 * log(u + 1e-300)) * cos(6.283185307179586 * v);
+}
+
+// ------------------------------------------------------------------------------------ pool
+
+typedef struct {
+    atomic_int count[16];
+    atomic_int total;
+    int nth_seen;
+} pool_probe;
+
+static void probe_fn(void *arg, int ith, int nth) {
+    pool_probe *p = arg;
+    atomic_fetch_add(&p->count[ith], 1);
+    atomic_fetch_add(&p->total, 1);
+    p->nth_seen = nth;   // same value from every thread
+}
+
+static void test_pool(void **state) {
+    (void)state;
+    for (int n = 1; n <= 4; n++) {
+        ss_pool *pool = ss_pool_new(n);
+        assert_int_equal(ss_pool_n_threads(pool), n);
+        pool_probe p;
+        memset(&p, 0, sizeof p);
+        const int runs = 5000;
+        for (int r = 0; r < runs; r++) {
+            ss_pool_run(pool, probe_fn, &p);
+            // every thread finished before ss_pool_run returned
+            assert_int_equal(atomic_load(&p.total), (r + 1) * n);
+        }
+        for (int i = 0; i < n; i++) assert_int_equal(atomic_load(&p.count[i]), runs);
+        assert_int_equal(p.nth_seen, n);
+        // let the workers fall asleep (spin time is ~50 us), then they must wake up
+        struct timespec ts = {0, 5 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+        ss_pool_run(pool, probe_fn, &p);
+        assert_int_equal(atomic_load(&p.total), (runs + 1) * n);
+        // scratch: grow-only, aligned, keeps content when not grown
+        uint8_t *s1 = ss_pool_scratch(pool, 0, 100);
+        assert_non_null(s1);
+        assert_int_equal((uintptr_t)s1 % 64, 0);
+        s1[99] = 7;
+        assert_ptr_equal(ss_pool_scratch(pool, 0, 50), s1);
+        assert_int_equal(s1[99], 7);
+        assert_non_null(ss_pool_scratch(pool, 3, 1 << 20));
+        assert_null(ss_pool_scratch(pool, SS_POOL_SCRATCH_SLOTS, 10));
+        ss_pool_free(pool);
+    }
+    // NULL pool: runs inline as thread 0 of 1
+    pool_probe p;
+    memset(&p, 0, sizeof p);
+    ss_pool_run(NULL, probe_fn, &p);
+    assert_int_equal(atomic_load(&p.count[0]), 1);
+    assert_int_equal(p.nth_seen, 1);
+    assert_int_equal(ss_pool_n_threads(NULL), 1);
+    assert_null(ss_pool_scratch(NULL, 0, 10));
+    // default size = cores
+    ss_pool *pool = ss_pool_new(0);
+    assert_int_equal(ss_pool_n_threads(pool), ss_n_cores());
+    ss_pool_free(pool);
+    ss_pool_free(NULL);
+    // create / destroy immediately, repeatedly (no job ever run)
+    for (int i = 0; i < 20; i++) ss_pool_free(ss_pool_new(3));
+}
+
+// ------------------------------------------------------------------------------------ matmul
+
+static const uint32_t types[] = {
+    SS_TYPE_F32, SS_TYPE_F16, SS_TYPE_BF16, SS_TYPE_Q4_0, SS_TYPE_Q4_1, SS_TYPE_Q5_0,
+    SS_TYPE_Q5_1, SS_TYPE_Q8_0, SS_TYPE_Q4_K, SS_TYPE_Q5_K, SS_TYPE_Q6_K,
+};
+#define N_TYPES (int)(sizeof types / sizeof types[0])
+
+typedef struct {
+    ss_weight W;
+    void *data;
+    float *deq;     // [rows, cols] dequantized
+} wmat;
+
+static wmat make_weight(uint32_t type, int64_t rows, int64_t cols) {
+    wmat m;
+    size_t rb = ss_row_size(type, cols);
+    m.data = malloc(rb * rows);
+    m.deq = malloc(sizeof(float) * rows * cols);
+    float *tmp = malloc(sizeof(float) * cols);
+    for (int64_t r = 0; r < rows; r++) {
+        double s = 0.02 + rnd_uniform();
+        for (int64_t c = 0; c < cols; c++) tmp[c] = (float)(s * rnd_normal());
+        ss_quant_row(type, tmp, (uint8_t *)m.data + r * rb, cols);
+        ss_dequant_row(type, (uint8_t *)m.data + r * rb, m.deq + r * cols, cols);
+    }
+    free(tmp);
+    m.W = (ss_weight){type, rows, cols, m.data, rb};
+    return m;
+}
+
+static void free_weight(wmat *m) { free(m->data); free(m->deq); }
+
+// activation rounding bound of one element of x rounded to the vec-dot type: half a step of
+// the block's 8-bit grid (+ fp16 error of the scale), or the f16/bf16 half ulp
+static void act_bounds(uint32_t vt, const float *x, int64_t n, double *eb) {
+    int blk = vt == SS_TYPE_Q8_K ? 256 : vt == SS_TYPE_Q8_0 || vt == SS_TYPE_Q8_1 ? 32 : 1;
+    for (int64_t b = 0; b < n; b += blk) {
+        double amax = 0;
+        for (int64_t i = b; i < b + blk; i++) amax = fmax(amax, fabs(x[i]));
+        for (int64_t i = b; i < b + blk; i++)
+            eb[i] = vt == SS_TYPE_F32 ? 0 : vt == SS_TYPE_F16 ? fabs(x[i]) / 2048 + 0x1p-25 :
+                    vt == SS_TYPE_BF16 ? fabs(x[i]) / 256 : amax / 127 * (0.5 + 127.0 / 2048) + 1e-7 * amax;
+    }
+}
+
+// out[t, r - r0] (ld_out) vs references, for rows [r0, r1)
+static void check_out(const wmat *m, const float *x, int64_t T, const float *out, int64_t ld_out,
+                      int64_t r0, int64_t r1, const char *what) {
+    const ss_weight *W = &m->W;
+    const int64_t cols = W->cols;
+    uint32_t vt = ss_vec_dot_type(W->type);
+    double *eb = malloc(sizeof(double) * cols);
+    uint8_t *xq = malloc(ss_row_size(SS_TYPE_F32, cols) + 64);
+    for (int64_t t = 0; t < T; t++) {
+        const float *xt = x + t * cols;
+        act_bounds(vt, xt, cols, eb);
+        ss_quant_act(W->type, xt, xq, cols);
+        for (int64_t r = r0; r < r1; r++) {
+            const float *wr = m->deq + r * cols;
+            double ref = 0, bnd = 0, as = 0;
+            for (int64_t c = 0; c < cols; c++) {
+                ref += (double)wr[c] * xt[c];
+                bnd += fabs(wr[c]) * eb[c];
+                as += fabs((double)wr[c] * xt[c]);
+            }
+            float got = out[t * ld_out + (r - r0)];
+            if (fabs(got - ref) > bnd * 1.001 + 1e-5 * as + 1e-30)
+                fail_msg("%s %s [%lld x %lld] T=%lld: out[%lld,%lld] = %.9g, naive %.9g, bound %.3g",
+                         what, ss_type_name(W->type), (long long)W->rows, (long long)cols, (long long)T,
+                         (long long)t, (long long)r, got, ref, bnd);
+            float sv;
+            ss_vec_dot_scalar(W->type, cols, &sv, (const uint8_t *)W->data + r * W->row_bytes, xq);
+            if (fabs(got - sv) > 1e-5 * as + 1e-30)
+                fail_msg("%s %s: out[%lld,%lld] = %.9g, scalar vec_dot %.9g", what, ss_type_name(W->type),
+                         (long long)t, (long long)r, got, sv);
+        }
+    }
+    free(eb);
+    free(xq);
+}
+
+static void test_matmul(void **state) {
+    (void)state;
+    ss_pool *pools[5] = {NULL, ss_pool_new(1), ss_pool_new(2), ss_pool_new(3), ss_pool_new(4)};
+    static const int64_t Ts[] = {1, 2, 3, 5, 9};
+    for (int ti = 0; ti < N_TYPES; ti++) {
+        uint32_t type = types[ti];
+        int blk = ss_type_info(type)->blck;
+        int64_t cols = blk == 256 ? 512 : blk == 32 ? 96 : 75;   // odd block counts
+        int64_t rows = 37 + ti * 13;
+        if (ti % 3 == 0) { cols *= 3; rows += 100; }            // large enough to be threaded
+        wmat m = make_weight(type, rows, cols);
+        for (int k = 0; k < 5; k++) {
+            int64_t T = Ts[k];
+            float *x = malloc(sizeof(float) * T * cols);
+            for (int64_t i = 0; i < T * cols; i++) x[i] = (float)rnd_normal();
+            for (int simd = 0; simd < 2; simd++) {
+                ss_force_scalar(!simd);
+                for (int pi = 0; pi < 5; pi++) {
+                    const int64_t ld = rows + 3;
+                    float *out = malloc(sizeof(float) * T * ld);
+                    for (int64_t i = 0; i < T * ld; i++) out[i] = NAN;
+                    ss_matmul(pools[pi], out, ld, x, T, &m.W);
+                    check_out(&m, x, T, out, ld, 0, rows, "matmul");
+                    for (int64_t t = 0; t < T; t++)              // padding untouched
+                        for (int64_t j = rows; j < ld; j++) assert_true(isnan(out[t * ld + j]));
+                    // a sub-range of rows into a chunk buffer
+                    int64_t r0 = rows / 3, r1 = rows - 2, ldc = r1 - r0;
+                    for (int64_t i = 0; i < T * ld; i++) out[i] = NAN;
+                    ss_matmul_rows(pools[pi], out, ldc, x, T, &m.W, r0, r1);
+                    check_out(&m, x, T, out, ldc, r0, r1, "matmul_rows");
+                    free(out);
+                }
+            }
+            ss_force_scalar(false);
+            free(x);
+        }
+        free_weight(&m);
+    }
+    for (int i = 1; i < 5; i++) ss_pool_free(pools[i]);
+}
+
+// larger shape with many activation rows (exercises chunking and tiling); every thread count
+// gives bit-identical output (each out element is one vec_dot call)
+static void test_matmul_tiled(void **state) {
+    (void)state;
+    const int64_t rows = 300, cols = 1024, T = 21;
+    ss_pool *p1 = ss_pool_new(1), *p3 = ss_pool_new(3);
+    uint32_t tt[] = {SS_TYPE_Q4_K, SS_TYPE_Q8_0, SS_TYPE_F16};
+    for (int k = 0; k < 3; k++) {
+        wmat m = make_weight(tt[k], rows, cols);
+        float *x = malloc(sizeof(float) * T * cols), *o1 = malloc(sizeof(float) * T * rows), *o3 = malloc(sizeof(float) * T * rows);
+        for (int64_t i = 0; i < T * cols; i++) x[i] = (float)rnd_normal();
+        ss_matmul(p1, o1, rows, x, T, &m.W);
+        ss_matmul(p3, o3, rows, x, T, &m.W);
+        check_out(&m, x, T, o3, rows, 0, rows, "tiled");
+        assert_memory_equal(o1, o3, sizeof(float) * T * rows);
+        free(x); free(o1); free(o3);
+        free_weight(&m);
+    }
+    ss_pool_free(p1);
+    ss_pool_free(p3);
+}
+
+// y[cols] = W^T g against a float64 loop, every thread count identical
+static void test_matvec_t(void **state) {
+    (void)state;
+    ss_pool *pools[4] = {NULL, ss_pool_new(2), ss_pool_new(3), ss_pool_new(4)};
+    for (int ti = 0; ti < N_TYPES; ti++) {
+        uint32_t type = types[ti];
+        int blk = ss_type_info(type)->blck;
+        int64_t cols = blk == 256 ? 768 : blk == 32 ? 160 : 131, rows = 150 + ti;
+        wmat m = make_weight(type, rows, cols);
+        float *g = malloc(sizeof(float) * rows);
+        for (int64_t r = 0; r < rows; r++) g[r] = (r % 7 == 3) ? 0.0f : (float)rnd_normal();
+        float *y0 = malloc(sizeof(float) * cols), *y = malloc(sizeof(float) * cols);
+        for (int pi = 0; pi < 4; pi++) {
+            for (int64_t c = 0; c < cols; c++) y[c] = NAN;
+            ss_matvec_t(pools[pi], y, g, &m.W);
+            for (int64_t c = 0; c < cols; c++) {
+                double ref = 0, as = 0;
+                for (int64_t r = 0; r < rows; r++) { ref += (double)g[r] * m.deq[r * cols + c]; as += fabs((double)g[r] * m.deq[r * cols + c]); }
+                if (fabs(y[c] - ref) > 1e-5 * as + 1e-30)
+                    fail_msg("matvec_t %s: y[%lld] = %.9g, float64 %.9g", ss_type_name(type), (long long)c, y[c], ref);
+            }
+            if (pi == 0) memcpy(y0, y, sizeof(float) * cols);
+            else assert_memory_equal(y0, y, sizeof(float) * cols);
+        }
+        // ss_weight_row
+        for (int64_t r = 0; r < rows; r += 17) {
+            ss_weight_row(&m.W, r, y);
+            assert_memory_equal(y, m.deq + r * cols, sizeof(float) * cols);
+        }
+        free(g); free(y0); free(y);
+        free_weight(&m);
+    }
+    for (int i = 1; i < 4; i++) ss_pool_free(pools[i]);
+}
+
+// ------------------------------------------------------------------------------------ golden
+
+// logits = hidden · W_out^T, with W_out the model's output matrix (token_embd when tied), for
+// llama.cpp's final hidden states: the top-8 logits it reports must be reproduced. llama.cpp
+// rounded `hidden` to the vec-dot type as we do, so the difference is float reordering
+// (tolerance: 1e-4 relative to sum |w_i h_i|).
+static void check_golden(const char *json_path, const char *model_path) {
+    char err[SS_ERRLEN];
+    size_t len;
+    char *txt = ss_read_file(json_path, &len, err, sizeof err);
+    if (!txt) { fprintf(stderr, "note: %s (skipped)\n", err); return; }
+    ss_gguf *g = NULL;
+    if (ss_gguf_open(&g, model_path, err, sizeof err) != 0) { fprintf(stderr, "note: %s (skipped)\n", err); free(txt); return; }
+    cJSON *j = cJSON_Parse(txt);
+    assert_non_null(j);
+    const ss_gguf_tensor *t = ss_gguf_find_tensor(g, "output.weight");
+    if (!t) t = ss_gguf_find_tensor(g, "token_embd.weight");
+    assert_non_null(t);
+    const int64_t D = t->ne[0], V = t->ne[1];
+    assert_int_equal(cJSON_GetObjectItem(j, "n_embd")->valueint, D);
+    ss_weight W = {t->type, V, D, t->data, ss_row_size(t->type, D)};
+    cJSON *hidden = cJSON_GetObjectItem(j, "hidden"), *topk = cJSON_GetObjectItem(j, "topk");
+    const int T = cJSON_GetArraySize(hidden);
+    assert_true(T > 0 && T == cJSON_GetArraySize(topk));
+    float *h = malloc(sizeof(float) * D * T), *logits = malloc(sizeof(float) * V * T);
+    for (int p = 0; p < T; p++) {
+        cJSON *row = cJSON_GetArrayItem(hidden, p);
+        assert_int_equal(cJSON_GetArraySize(row), D);
+        for (int64_t c = 0; c < D; c++) h[p * D + c] = (float)cJSON_GetArrayItem(row, (int)c)->valuedouble;
+    }
+    ss_pool *pool = ss_pool_new(2);
+    ss_matmul(pool, logits, V, h, T, &W);
+    ss_pool_free(pool);
+    float *wr = malloc(sizeof(float) * D);
+    double worst = 0;
+    for (int p = 0; p < T; p++) {
+        cJSON *tk = cJSON_GetArrayItem(topk, p);
+        for (int k = 0; k < cJSON_GetArraySize(tk); k++) {
+            cJSON *e = cJSON_GetArrayItem(tk, k);
+            int id = cJSON_GetArrayItem(e, 0)->valueint;
+            double want = cJSON_GetArrayItem(e, 1)->valuedouble;
+            ss_weight_row(&W, id, wr);
+            double as = 0;
+            for (int64_t c = 0; c < D; c++) as += fabs((double)wr[c] * h[p * D + c]);
+            double got = logits[(int64_t)p * V + id], rel = fabs(got - want) / as;
+            if (rel > worst) worst = rel;
+            if (rel > 1e-4)
+                fail_msg("%s: position %d token %d: logit %.7g, llama.cpp %.7g (sum|w h| %.3g)", json_path, p, id, got, want, as);
+        }
+    }
+    fprintf(stderr, "  %s (%s head): worst |diff| / sum|w h| = %.2g\n", json_path, ss_type_name(t->type), worst);
+    free(h); free(logits); free(wr);
+    cJSON_Delete(j);
+    ss_gguf_close(g);
+    free(txt);
+}
+
+static void test_golden_lm_head(void **state) {
+    (void)state;
+    static const char *models[] = {
+        "stories260K-f32", "stories260K-f16", "llama-synth-mini-bf16", "llama-synth-mini-q4_0",
+        "llama-synth-mini-q4_k_m", "llama-synth-mini-q5_k_m", "qwen2-synth-tiny-q4_k_m",
+    };
+    static const char *prompts[] = {"story2", "story2", "story2", "story2", "story2", "story2", "unicode"};
+    for (size_t i = 0; i < sizeof models / sizeof models[0]; i++) {
+        char jp[256], mp[256];
+        snprintf(jp, sizeof jp, "../shared/golden/%s.%s.json", models[i], prompts[i]);
+        snprintf(mp, sizeof mp, "../shared/models/%s.gguf", models[i]);
+        check_golden(jp, mp);
+    }
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_pool),
+        cmocka_unit_test(test_matmul),
+        cmocka_unit_test(test_matmul_tiled),
+        cmocka_unit_test(test_matvec_t),
+        cmocka_unit_test(test_golden_lm_head),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
