@@ -11,6 +11,7 @@
 #include "slot_span.h"
 #include "ss_answer.h"
 #include "ss_featstore.h"
+#include "ss_gen.h"
 
 int cmd_swift_collect(int argc, char **argv) {
     ss_args a;
