@@ -55,7 +55,7 @@ typedef struct {
     int   n_seq_max;      // max live sequences (default 64)
     int   n_batch;        // max entries per ss_decode call (default 512)
     int   n_threads;      // <= 0: all cores
-    int   kv_f16;         // store K/V as F16
+    int   kv_f16;         // store K/V as F16 (default 1, as llama.cpp; 0 = F32)
 } ss_ctx_params;
 
 void    ss_ctx_params_default(ss_ctx_params *p);

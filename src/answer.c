@@ -46,6 +46,22 @@ static long match_brace(const char *s, long open) {
     return -1;
 }
 
+// match_brace for every '{' of s at once (one stack pass, so that scanning a text with many
+// unclosed groups stays linear): m[i] = index past the matching '}', or -1. malloc'ed.
+static long *brace_table(const char *s) {
+    long n = (long)strlen(s), top = 0;
+    long *m = ss_malloc((size_t)(n + 1) * sizeof(long)), *stack = ss_malloc((size_t)(n + 1) * sizeof(long));
+    for (long i = 0; i < n; i++) {
+        m[i] = -1;
+        if (s[i] == '\\' && s[i + 1]) { m[++i] = -1; continue; }
+        if (s[i] == '{') stack[top++] = i;
+        else if (s[i] == '}' && top > 0) m[stack[--top]] = i + 1;
+    }
+    m[n] = -1;
+    free(stack);
+    return m;
+}
+
 // ---------------------------------------------------------------- extraction
 
 // a number starting at s[i] (s[i] is a digit, or '.' followed by a digit): its end, and whether
@@ -91,6 +107,7 @@ char *ss_answer_extract(const char *text) {
     if (!text) return NULL;
     // the last \boxed / \fbox whose argument is complete
     long n = (long)strlen(text);
+    long *mt = NULL;
     for (long i = n - 1; i >= 0; i--) {
         const char *p = text + i;
         size_t kw = starts(p, "\\boxed") ? 6 : starts(p, "\\fbox") ? 5 : 0;
@@ -98,16 +115,19 @@ char *ss_answer_extract(const char *text) {
         long j = i + (long)kw;
         while (text[j] == ' ') j++;
         if (text[j] == '{') {
-            long e = match_brace(text, j);
+            if (!mt) mt = brace_table(text);
+            long e = mt[j];
             if (e < 0) continue;   // truncated: try an earlier one
+            free(mt);
             return ss_strndup(text + j + 1, (size_t)(e - j - 2));
         }
         if (j > i + (long)kw) {   // "\boxed 5": up to the next space or '$'
             long e = j;
             while (text[e] && !isspace((unsigned char)text[e]) && text[e] != '$') e++;
-            if (e > j) return ss_strndup(text + j, (size_t)(e - j));
+            if (e > j) { free(mt); return ss_strndup(text + j, (size_t)(e - j)); }
         }
     }
+    free(mt);
     return extract_last_number(text);
 }
 
@@ -165,9 +185,10 @@ static char *remove_cmd(char *s, const char *name) {
 static char *unwrap_cmd(char *s, const char *name) {
     answer_buf b = { 0 };
     size_t k = strlen(name);
+    long *mt = brace_table(s);
     for (long i = 0; s[i];) {
         if (s[i] == '\\' && !strncmp(s + i + 1, name, k) && s[i + 1 + k] == '{') {
-            long open = i + 1 + (long)k, e = match_brace(s, open);
+            long open = i + 1 + (long)k, e = mt[open];
             if (e > 0) {
                 buf_putn(&b, s + open + 1, (size_t)(e - open - 2));
                 i = e;
@@ -176,13 +197,17 @@ static char *unwrap_cmd(char *s, const char *name) {
         }
         buf_putc(&b, s[i++]);
     }
+    free(mt);
     free(s);
     return buf_done(&b);
 }
 
-// \frac ab -> \frac{a}{b}, \sqrt2 -> \sqrt{2}: brace single-character arguments
-static char *brace_args(char *s) {
+// \frac ab -> \frac{a}{b}, \sqrt2 -> \sqrt{2}: brace single-character arguments (nested groups
+// too, up to a sane depth)
+static char *brace_args(char *s, int depth) {
+    if (depth > 16) return s;
     answer_buf b = { 0 };
+    long *mt = brace_table(s);
     for (long i = 0; s[i];) {
         int nargs = starts(s + i, "\\frac") && !isalpha((unsigned char)s[i + 5]) ? 2 :
                     starts(s + i, "\\sqrt") && !isalpha((unsigned char)s[i + 5]) ? 1 : 0;
@@ -191,9 +216,9 @@ static char *brace_args(char *s) {
         i += 5;
         for (int a = 0; a < nargs && s[i]; a++) {
             if (s[i] == '{') {
-                long e = match_brace(s, i);
+                long e = mt[i];
                 if (e < 0) break;
-                char *inner = brace_args(ss_strndup(s + i + 1, (size_t)(e - i - 2)));   // nested \frac12
+                char *inner = brace_args(ss_strndup(s + i + 1, (size_t)(e - i - 2)), depth + 1);   // nested \frac12
                 buf_putc(&b, '{');
                 buf_putn(&b, inner, strlen(inner));
                 buf_putc(&b, '}');
@@ -208,9 +233,9 @@ static char *brace_args(char *s) {
             }
         }
     }
+    free(mt);
     free(s);
-    char *r = buf_done(&b);
-    return r;
+    return buf_done(&b);
 }
 
 static char *answer_normalize(const char *in) {
@@ -263,7 +288,7 @@ static char *answer_normalize(const char *in) {
     s = unwrap_cmd(s, "textrm");
     s = unwrap_cmd(s, "mbox");
     s = unwrap_cmd(s, "mathrm");
-    s = brace_args(s);
+    s = brace_args(s, 0);
     // trailing sentence period
     size_t n = strlen(s);
     while (n && s[n - 1] == '.') s[--n] = 0;

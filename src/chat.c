@@ -369,7 +369,7 @@ static const char *chat_variant_names[] = {
 
 typedef struct {
     int variant;
-    bool bos;           // prints bos_token first
+    int n_bos;          // bos_token printed this many times first
     bool gen_always;    // prints the generation prompt even without add_generation_prompt
     bool split_think;   // DeepSeek: assistant content = content.split('</think>')[-1]
     bool user_eos;      // DeepSeek (llama.cpp template): '<｜end▁of▁sentence｜>' after user turns
@@ -396,46 +396,115 @@ static char *chat_unescape(const char *s, size_t n) {
     return sb_take(&b);
 }
 
-// Match pattern p against s[0..n) exactly (whole = true) or as a prefix (whole = false). The byte
-// '\x01' in p matches the body of a canonical literal (no unescaped quote), captured into *cap.
+// ---- matching a canonical template against a pattern
+//
+// A pattern is canonical text with holes:
+//   SLOT  '\x01'  the body (or part of the body) of one literal; captured, in order
+//   SKIP  '\x02'  any sequence of complete statements (if/for/macro/... blocks balanced) that
+//                 contains no else/elif/end tag of the enclosing block: the body of a branch
+//   CHAIN '\x03'  the same, but else/elif of the enclosing block allowed: the rest of an if-chain
+// Holes stand for code that does not run without tools for our conversations (a branch whose
+// condition is false, the remaining branches of an if-chain whose first branch is taken).
 #define SLOT "\x01"
-static bool chat_match_at(const char *s, size_t n, const char *p, bool whole, size_t *end, char **cap) {
-    const char *slot = strchr(p, '\x01');
-    size_t pre = slot ? (size_t)(slot - p) : strlen(p);
-    if (pre > n || memcmp(s, p, pre) != 0) return false;
-    if (!slot) {
-        if (whole && pre != n) return false;
-        if (end) *end = pre;
-        return true;
+#define SKIP "\x02"
+#define CHAIN "\x03"
+#define CHAT_MAX_CAPS 2
+
+// end of the tag starting at c[i] ("{{" or "{%"), literals skipped; 0 if malformed
+static size_t chat_tag_end(const char *c, size_t n, size_t i) {
+    if (i + 1 >= n || c[i] != '{' || (c[i + 1] != '{' && c[i + 1] != '%')) return 0;
+    char close = c[i + 1] == '{' ? '}' : '%';
+    for (size_t j = i + 2; j < n; j++) {
+        if (c[j] == '\'') {                          // a canonical literal
+            for (j++; j < n && c[j] != '\''; j++) if (c[j] == '\\') j++;
+            if (j >= n) return 0;
+            continue;
+        }
+        if (c[j] == close && j + 1 < n && c[j + 1] == '}') return j + 2;
     }
-    // the slot: shortest body after which the rest matches
-    for (size_t j = pre; j <= n; j++) {
-        if (j > pre && s[j - 1] == '\'' && (j - 1 == pre || s[j - 2] != '\\')) break;  // left the literal
-        size_t e2;
-        if (chat_match_at(s + j, n - j, slot + 1, whole, &e2, NULL)) {
-            if (cap) *cap = chat_unescape(s + pre, j - pre);
-            if (end) *end = j + e2;
-            return true;
+    return 0;
+}
+
+// block structure of a {%...%} tag: +1 opens a block, -1 closes one, 2 else/elif, 0 other
+static int chat_tag_kind(const char *c, size_t i, size_t e) {
+    if (c[i + 1] != '%') return 0;
+    const char *w = c + i + 2;
+    size_t wl = 0;
+    while (i + 2 + wl < e && (isalpha((unsigned char)w[wl]) || w[wl] == '_')) wl++;
+    static const char *open[] = {"if", "for", "macro", "call", "filter", "block", "with", "raw", NULL};
+    for (int k = 0; open[k]; k++) if (wl == strlen(open[k]) && memcmp(w, open[k], wl) == 0) return 1;
+    if (wl >= 3 && memcmp(w, "end", 3) == 0) return -1;
+    if ((wl == 4 && memcmp(w, "else", 4) == 0) || (wl == 4 && memcmp(w, "elif", 4) == 0)) return 2;
+    if (wl == 3 && memcmp(w, "set", 3) == 0) {       // {%set x%}...{%endset%} is a block, {%set x=...%} not
+        bool in_lit = false;
+        for (const char *q = w; q < c + e - 2; q++) {
+            if (*q == '\'' && (q == w || q[-1] != '\\')) in_lit = !in_lit;
+            if (!in_lit && *q == '=') return 0;
+        }
+        return 1;
+    }
+    return 0;
+}
+
+typedef struct { const char *s; size_t n; char *cap[CHAT_MAX_CAPS]; int ncap; } chat_m;
+
+static bool chat_match_rec(chat_m *m, size_t i, const char *p) {
+    for (;;) {
+        // literal run of the pattern
+        size_t lit = strcspn(p, SLOT SKIP CHAIN);
+        if (lit) {
+            if (i + lit > m->n || memcmp(m->s + i, p, lit) != 0) return false;
+            i += lit; p += lit;
+        }
+        if (!*p) return i == m->n;
+        if (*p == '\x01') {
+            // body of the current literal: shortest prefix after which the rest matches
+            for (size_t j = i;; ) {
+                if (chat_match_rec(m, j, p + 1)) {
+                    if (m->ncap < CHAT_MAX_CAPS) {
+                        // captures are collected innermost-last: shift so they end up in pattern order
+                        memmove(m->cap + 1, m->cap, (size_t)m->ncap * sizeof m->cap[0]);
+                        m->cap[0] = chat_unescape(m->s + i, j - i);
+                        m->ncap++;
+                    }
+                    return true;
+                }
+                if (j >= m->n || m->s[j] == '\'') return false;
+                j += (m->s[j] == '\\' && j + 1 < m->n) ? 2 : 1;
+            }
+        }
+        // SKIP / CHAIN: whole statements, balanced
+        bool chain = *p == '\x03';
+        int depth = 0;
+        for (size_t j = i;; ) {
+            if (depth == 0 && chat_match_rec(m, j, p + 1)) return true;
+            if (j >= m->n) return false;
+            size_t e = chat_tag_end(m->s, m->n, j);
+            if (!e) return false;
+            int k = chat_tag_kind(m->s, j, e);
+            if (k == 1) depth++;
+            else if (k == -1) { if (depth == 0) return false; depth--; }
+            else if (k == 2 && depth == 0 && !chain) return false;
+            j = e;
         }
     }
-    return false;
 }
 
-// find pattern p anywhere in canonical c; returns its offset or -1
-static long chat_find(const char *c, const char *p, char **cap) {
-    size_t n = strlen(c);
-    size_t pre = strcspn(p, "\x01");
-    for (size_t i = 0; i + pre <= n; i++) {
-        if (pre && memcmp(c + i, p, pre) != 0) continue;
-        size_t e;
-        if (chat_match_at(c + i, n - i, p, false, &e, cap)) return (long)i;
-    }
-    return -1;
+// does the canonical template c match pattern p as a whole? captures into cap[] (malloc'ed)
+static bool chat_match(const char *c, const char *p, char **cap) {
+    chat_m m = {.s = c, .n = strlen(c)};
+    bool ok = chat_match_rec(&m, 0, p);
+    for (int k = 0; k < m.ncap; k++) { if (ok && cap) cap[k] = m.cap[k]; else free(m.cap[k]); }
+    return ok;
 }
 
-// ---- whole-template patterns (canonical form, after an optional leading {{bos_token}})
+// ---- the known templates, in canonical form (after an optional leading {{bos_token}})
 
-typedef struct { int variant; bool gen_always; const char *pat; } chat_whole;
+enum {                         // what a pattern's captures are, and flags
+    P_GEN_ALWAYS = 1, P_BOS_INSIDE = 2, P_SPLIT = 4, P_USER_EOS = 8,
+    P_CAP_SYS = 16, P_CAP_DATE = 32, P_CAP_FMT = 64, P_CAP_GEN = 128,
+};
+typedef struct { int variant, flags; const char *pat; } chat_pattern;
 
 #define CHATML_MSG "{{'<|im_start|>'+message.role+'\\n'+message.content+'<|im_end|>\\n'}}"
 #define CHATML_GEN "{%if add_generation_prompt%}{{'<|im_start|>assistant\\n'}}{%endif%}"
@@ -443,172 +512,130 @@ typedef struct { int variant; bool gen_always; const char *pat; } chat_whole;
     "{%set content='<|start_header_id|>'+message.role+'<|end_header_id|>\\n\\n'+message.content|trim+'<|eot_id|>'%}" \
     "{%if loop.index0==0%}{%set content=bos_token+content%}{%endif%}{{content}}{%endfor%}"
 #define L3_GEN "{{'<|start_header_id|>assistant<|end_header_id|>\\n\\n'}}"
-#define ALTERNATE "{%if(message.role=='user')!=(loop.index0%2==0)%}{{raise_exception('Conversation roles must alternate user/assistant/user/assistant/...')}}{%endif%}"
+#define ALTERNATE "{%if(message.role=='user')!=(loop.index0%2==0)%}" SKIP "{%endif%}"
 #define PHI_GEN_EOS "{%if add_generation_prompt%}{{'<|assistant|>\\n'}}{%else%}{{eos_token}}{%endif%}"
 
-static const chat_whole chat_wholes[] = {
-    {CV_CHATML, false, "{%for message in messages%}" CHATML_MSG "{%endfor%}" CHATML_GEN},
-    {CV_CHATML, false, "{%for message in messages%}{%if loop.first and messages[0].role!='system'%}"
-                       "{{'<|im_start|>system\\n" SLOT "<|im_end|>\\n'}}{%endif%}" CHATML_MSG "{%endfor%}" CHATML_GEN},
-    {CV_LLAMA30, false, L3_BODY "{%if add_generation_prompt%}" L3_GEN "{%endif%}"},
-    {CV_LLAMA30, true,  L3_BODY L3_GEN},
-    {CV_LLAMA2, false,
+// Llama 3.1 / 3.2 / 3.3 (date: fixed in 3.1 and 3.3, strftime_now in 3.2; builtin_tools in 3.1 and 3.3)
+#define L31_HEAD "{%if custom_tools is defined%}" SKIP "{%endif%}" \
+    "{%if not tools_in_user_message is defined%}{%set tools_in_user_message=true%}{%endif%}"
+#define L31_DATE_FIXED "{%if not date_string is defined%}{%set date_string='" SLOT "'%}{%endif%}"
+#define L31_DATE_NOW "{%if not date_string is defined%}{%if strftime_now is defined%}{%set date_string=strftime_now('" SLOT "')%}" \
+    "{%else%}" SKIP "{%endif%}{%endif%}"
+#define L31_SYS "{%if not tools is defined%}{%set tools=none%}{%endif%}" \
+    "{%if messages[0].role=='system'%}{%set system_message=messages[0].content|trim%}{%set messages=messages[1:]%}" \
+    "{%else%}{%set system_message=''%}{%endif%}{{'<|start_header_id|>system<|end_header_id|>\\n\\n'}}"
+#define L31_ENV_BUILTIN "{%if builtin_tools is defined or tools is not none%}" SKIP "{%endif%}{%if builtin_tools is defined%}" SKIP "{%endif%}"
+#define L31_ENV "{%if tools is not none%}" SKIP "{%endif%}"
+#define L31_TAIL "{{'Cutting Knowledge Date: December 2023\\n'}}{{'Today Date: '+date_string+'\\n\\n'}}" \
+    "{%if tools is not none and not tools_in_user_message%}" SKIP "{%endif%}{{system_message}}{{'<|eot_id|>'}}" \
+    "{%if tools_in_user_message and not tools is none%}" SKIP "{%endif%}" \
+    "{%for message in messages%}{%if not(message.role=='ipython'or message.role=='tool'or'tool_calls'in message)%}" \
+    "{{'<|start_header_id|>'+message.role+'<|end_header_id|>\\n\\n'+message.content|trim+'<|eot_id|>'}}{%elif'tool_calls'in message%}" CHAIN \
+    "{%endif%}{%endfor%}{%if add_generation_prompt%}" L3_GEN "{%endif%}"
+
+// Mistral v3 (7B v0.3, Large 2407) and Nemo ("v3-tekken"): same structure, different spacing
+#define MV3_HEAD "{%if messages[0].role=='system'%}{%set system_message=messages[0].content%}{%set loop_messages=messages[1:]%}" \
+    "{%else%}{%set loop_messages=messages%}{%endif%}{%if not tools is defined%}{%set tools=none%}{%endif%}" \
+    "{%set user_messages=loop_messages|selectattr('role','equalto','user')|list%}{%set ns=namespace()%}{%set ns.index=0%}" \
+    "{%for message in loop_messages%}{%if not(message.role=='tool'or message.role=='tool_results'or" \
+    "(message.tool_calls is defined and message.tool_calls is not none))%}{%if(message.role=='user')!=(ns.index%2==0)%}" SKIP \
+    "{%endif%}{%set ns.index=ns.index+1%}{%endif%}{%endfor%}" \
+    "{{bos_token}}{%for message in loop_messages%}{%if message.role=='user'%}{%if tools is not none and(message==user_messages[-1])%}" SKIP "{%endif%}"
+#define MV3_USER(I) "{%if loop.last and system_message is defined%}{{'" I "'+system_message+'\\n\\n'+message.content+'[/INST]'}}" \
+    "{%else%}{{'" I "'+message.content+'[/INST]'}}{%endif%}"
+#define MV3_TOOLCALLS1 "{%elif(message.tool_calls is defined and message.tool_calls is not none)%}" SKIP
+#define MV3_TOOLCALLS2 "{%elif message.tool_calls is defined and message.tool_calls is not none%}" SKIP
+#define MV3_TAIL "{%elif message.role=='tool_results'or message.role=='tool'%}" CHAIN "{%endif%}{%endfor%}"
+#define NEMO_ASSIST "{%elif message.role=='assistant'%}{{message.content+eos_token}}"
+#define V3_ASSIST "{%elif message.role=='assistant'%}{{' '+message.content|trim+eos_token}}"
+
+// Gemma 3
+#define GEMMA3 "{%if messages[0].role=='system'%}{%if messages[0].content is string%}" \
+    "{%set first_user_prefix=messages[0].content+'\\n\\n'%}{%else%}" SKIP "{%endif%}{%set loop_messages=messages[1:]%}" \
+    "{%else%}{%set first_user_prefix=''%}{%set loop_messages=messages%}{%endif%}{%for message in loop_messages%}" ALTERNATE \
+    "{%if(message.role=='assistant')%}{%set role='model'%}{%else%}{%set role=message.role%}{%endif%}" \
+    "{{'<start_of_turn>'+role+'\\n'+(first_user_prefix if loop.first else'')}}" \
+    "{%if message.content is string%}{{message.content|trim}}{%elif message.content is iterable%}" CHAIN \
+    "{%endif%}{{'<end_of_turn>\\n'}}{%endfor%}{%if add_generation_prompt%}{{'<start_of_turn>model\\n'}}{%endif%}"
+
+// DeepSeek-R1 distills (and V3: no </think> split; first release: no "<think>\n")
+#define DS_HEAD(NS) "{%if not add_generation_prompt is defined%}{%set add_generation_prompt=false%}{%endif%}" \
+    "{%set ns=namespace(" NS ",is_output_first=true,system_prompt='')%}" \
+    "{%for message in messages%}{%if message.role=='system'%}{%set ns.system_prompt=message.content%}{%endif%}{%endfor%}{{bos_token}}"
+#define DS_SPLIT "{%set content=message.content%}{%if'</think>'in content%}{%set content=content.split('</think>')[-1]%}{%endif%}" \
+    "{{'<｜Assistant｜>'+content+'<｜end▁of▁sentence｜>'}}"
+#define DS_NOSPLIT "{{'<｜Assistant｜>'+message.content+'<｜end▁of▁sentence｜>'}}"
+#define DS_DISTILL(ASSIST) DS_HEAD("is_first=false,is_tool=false") "{{ns.system_prompt}}" \
+    "{%for message in messages%}{%if message.role=='user'%}{%set ns.is_tool=false%}{{'<｜User｜>'+message.content}}{%endif%}" \
+    "{%if message.role=='assistant'and message.content is none%}" SKIP "{%endif%}" \
+    "{%if message.role=='assistant'and message.content is not none%}{%if ns.is_tool%}" SKIP "{%else%}" ASSIST "{%endif%}{%endif%}" \
+    "{%if message.role=='tool'%}" SKIP "{%endif%}{%endfor%}{%if ns.is_tool%}" SKIP "{%endif%}" \
+    "{%if add_generation_prompt and not ns.is_tool%}{{'" SLOT "'}}{%endif%}"
+#define DS_LLAMACPP DS_HEAD("is_first=false,is_tool_outputs=false") "{%if tools%}" SKIP "{%endif%}{{ns.system_prompt}}" \
+    "{%macro flush_tool_outputs()%}{%if ns.is_tool_outputs%}" SKIP "{%endif%}{%endmacro%}{{flush_tool_outputs()}}" \
+    "{%for message in messages%}{%if message.role!='tool'%}{{flush_tool_outputs()}}{%endif%}" \
+    "{%if message.role=='user'%}{{'<｜User｜>'+message.content+'<｜end▁of▁sentence｜>'}}{%endif%}" \
+    "{%if message.role=='assistant'and message.content is none%}" SKIP "{%endif%}" \
+    "{%if message.role=='assistant'and message.content is not none%}{{flush_tool_outputs()}}" DS_SPLIT "{%endif%}" \
+    "{%if message.role=='tool'%}" SKIP "{%endif%}{%endfor%}{{flush_tool_outputs()}}" \
+    "{%if add_generation_prompt and not ns.is_tool_outputs%}{{'" SLOT "'}}{%endif%}"
+
+static const chat_pattern chat_patterns[] = {
+    {CV_CHATML, 0, "{%for message in messages%}" CHATML_MSG "{%endfor%}" CHATML_GEN},
+    {CV_CHATML, P_CAP_SYS, "{%for message in messages%}{%if loop.first and messages[0].role!='system'%}"
+                           "{{'<|im_start|>system\\n" SLOT "<|im_end|>\\n'}}{%endif%}" CHATML_MSG "{%endfor%}" CHATML_GEN},
+    {CV_QWEN25, P_CAP_SYS,
+     "{%if tools%}" SKIP "{%else%}{%if messages[0].role=='system'%}{{'<|im_start|>system\\n'+messages[0].content+'<|im_end|>\\n'}}"
+     "{%else%}{{'<|im_start|>system\\n" SLOT "<|im_end|>\\n'}}{%endif%}{%endif%}{%for message in messages%}"
+     "{%if(message.role=='user')or(message.role=='system'and not loop.first)or(message.role=='assistant'and not message.tool_calls)%}"
+     CHATML_MSG "{%elif message.role=='assistant'%}" CHAIN "{%endif%}{%endfor%}" CHATML_GEN},
+    {CV_LLAMA30, 0, L3_BODY "{%if add_generation_prompt%}" L3_GEN "{%endif%}"},
+    {CV_LLAMA30, P_GEN_ALWAYS, L3_BODY L3_GEN},
+    {CV_LLAMA31, P_CAP_DATE, L31_HEAD L31_DATE_FIXED L31_SYS L31_ENV_BUILTIN L31_TAIL},
+    {CV_LLAMA31, P_CAP_DATE, L31_HEAD L31_DATE_FIXED L31_SYS L31_ENV L31_TAIL},
+    {CV_LLAMA31, P_CAP_FMT, L31_HEAD L31_DATE_NOW L31_SYS L31_ENV_BUILTIN L31_TAIL},
+    {CV_LLAMA31, P_CAP_FMT, L31_HEAD L31_DATE_NOW L31_SYS L31_ENV L31_TAIL},
+    {CV_LLAMA2, 0,
      "{%if messages[0].role=='system'%}{%set loop_messages=messages[1:]%}{%set system_message=messages[0].content%}"
      "{%else%}{%set loop_messages=messages%}{%set system_message=false%}{%endif%}{%for message in loop_messages%}" ALTERNATE
      "{%if loop.index0==0 and system_message!=false%}{%set content='<<SYS>>\\n'+system_message+'\\n<</SYS>>\\n\\n'+message.content%}"
      "{%else%}{%set content=message.content%}{%endif%}{%if message.role=='user'%}{{bos_token+'[INST] '+content.strip()+' [/INST]'}}"
      "{%elif message.role=='assistant'%}{{' '+content.strip()+' '+eos_token}}{%endif%}{%endfor%}"},
-    {CV_MISTRAL_V1, false,
-     "{%for message in messages%}" ALTERNATE "{%if message.role=='user'%}{{'[INST] '+message.content+' [/INST]'}}"
-     "{%elif message.role=='assistant'%}{{message.content+eos_token}}{%else%}{{raise_exception('Only user and assistant roles are supported!')}}"
-     "{%endif%}{%endfor%}"},
-    {CV_MISTRAL_V1S, false,
+    {CV_MISTRAL_V1, 0,
+     "{%for message in messages%}{%if(message.role=='user')!=(loop.index0%2==0)%}"
+     "{{raise_exception('Conversation roles must alternate user/assistant/user/assistant/...')}}{%endif%}"
+     "{%if message.role=='user'%}{{'[INST] '+message.content+' [/INST]'}}"
+     "{%elif message.role=='assistant'%}{{message.content+eos_token}}{%else%}" SKIP "{%endif%}{%endfor%}"},
+    {CV_MISTRAL_V1S, P_BOS_INSIDE,
      "{%if messages[0].role=='system'%}{%set system_message=messages[0].content%}{%set loop_messages=messages[1:]%}"
-     "{%else%}{%set loop_messages=messages%}{%endif%}{{bos_token}}{%for message in loop_messages%}"
-     "{%if(message.role=='user')!=(loop.index0%2==0)%}{{raise_exception('After the optional system message, conversation roles must alternate user/assistant/user/assistant/...')}}{%endif%}"
+     "{%else%}{%set loop_messages=messages%}{%endif%}{{bos_token}}{%for message in loop_messages%}" ALTERNATE
      "{%if message.role=='user'%}{%if loop.first and system_message is defined%}{{' [INST] '+system_message+'\\n\\n'+message.content+' [/INST]'}}"
      "{%else%}{{' [INST] '+message.content+' [/INST]'}}{%endif%}{%elif message.role=='assistant'%}{{' '+message.content+eos_token}}"
-     "{%else%}{{raise_exception('Only user and assistant roles are supported, with the exception of an initial optional system message!')}}{%endif%}{%endfor%}"},
-    {CV_GEMMA2, false,
-     "{%if messages[0].role=='system'%}{{raise_exception('System role not supported')}}{%endif%}{%for message in messages%}" ALTERNATE
+     "{%else%}" SKIP "{%endif%}{%endfor%}"},
+    {CV_MISTRAL_NEMO, P_BOS_INSIDE, MV3_HEAD MV3_USER("[INST]") MV3_TOOLCALLS1 NEMO_ASSIST MV3_TAIL},
+    {CV_MISTRAL_NEMO, P_BOS_INSIDE, MV3_HEAD MV3_USER("[INST]") MV3_TOOLCALLS2 NEMO_ASSIST MV3_TAIL},
+    {CV_MISTRAL_V3, P_BOS_INSIDE, MV3_HEAD MV3_USER("[INST] ") MV3_TOOLCALLS1 V3_ASSIST MV3_TAIL},
+    {CV_MISTRAL_V3, P_BOS_INSIDE, MV3_HEAD MV3_USER("[INST] ") MV3_TOOLCALLS2 V3_ASSIST MV3_TAIL},
+    {CV_GEMMA2, 0,
+     "{%if messages[0].role=='system'%}{{raise_exception('System role not supported')}}{%endif%}{%for message in messages%}"
+     "{%if(message.role=='user')!=(loop.index0%2==0)%}{{raise_exception('Conversation roles must alternate user/assistant/user/assistant/...')}}{%endif%}"
      "{%if(message.role=='assistant')%}{%set role='model'%}{%else%}{%set role=message.role%}{%endif%}"
      "{{'<start_of_turn>'+role+'\\n'+message.content|trim+'<end_of_turn>\\n'}}{%endfor%}"
      "{%if add_generation_prompt%}{{'<start_of_turn>model\\n'}}{%endif%}"},
-    {CV_PHI35, false,
+    {CV_GEMMA3, 0, GEMMA3},
+    {CV_PHI35, 0,
      "{%for message in messages%}{%if message.role=='system'and message.content%}{{'<|system|>\\n'+message.content+'<|end|>\\n'}}"
      "{%elif message.role=='user'%}{{'<|user|>\\n'+message.content+'<|end|>\\n'}}{%elif message.role=='assistant'%}"
      "{{'<|assistant|>\\n'+message.content+'<|end|>\\n'}}{%endif%}{%endfor%}" PHI_GEN_EOS},
-    {CV_PHI3_MINI, false,
+    {CV_PHI3_MINI, 0,
      "{%for message in messages%}{%if(message.role=='user')%}{{'<|user|>\\n'+message.content+'<|end|>\\n<|assistant|>\\n'}}"
      "{%elif(message.role=='assistant')%}{{message.content+'<|end|>\\n'}}{%endif%}{%endfor%}"},
-    {CV_PHI3_SMALL, false,
+    {CV_PHI3_SMALL, 0,
      "{%for message in messages%}{{'<|'+message.role+'|>\\n'+message.content+'<|end|>\\n'}}{%endfor%}" PHI_GEN_EOS},
+    {CV_DSR1, P_BOS_INSIDE | P_SPLIT | P_CAP_GEN, DS_DISTILL(DS_SPLIT)},
+    {CV_DSR1, P_BOS_INSIDE | P_CAP_GEN, DS_DISTILL(DS_NOSPLIT)},
+    {CV_DSR1, P_BOS_INSIDE | P_SPLIT | P_USER_EOS | P_CAP_GEN, DS_LLAMACPP},
 };
-
-// ---- snippet checks for the large tool-aware templates
-
-static bool has(const char *c, const char *p) { return chat_find(c, p, NULL) >= 0; }
-static bool starts(const char *c, const char *p) { return strncmp(c, p, strlen(p)) == 0; }
-static bool ends(const char *c, const char *p) {
-    size_t n = strlen(c), m = strlen(p);
-    return n >= m && memcmp(c + n - m, p, m) == 0;
-}
-
-// c ends with pattern p (which may hold a slot, captured into *cap)
-static bool chat_ends_slot(const char *c, const char *p, char **cap) {
-    size_t n = strlen(c), e;
-    for (size_t i = 0; i < n; i++)
-        if (c[i] == p[0] && chat_match_at(c + i, n - i, p, true, &e, cap)) return true;
-    return false;
-}
-
-static bool chat_detect_qwen25(const char *c, chat_spec *sp) {
-    if (!starts(c, "{%if tools%}") || !ends(c, "{%endfor%}" CHATML_GEN)) return false;
-    if (strstr(c, "<think>") || strstr(c, "reasoning_content")) return false;
-    char *d = NULL;
-    if (chat_find(c, "{%else%}{%if messages[0].role=='system'%}{{'<|im_start|>system\\n'+messages[0].content+'<|im_end|>\\n'}}"
-                     "{%else%}{{'<|im_start|>system\\n" SLOT "<|im_end|>\\n'}}{%endif%}{%endif%}{%for message in messages%}"
-                     "{%if(message.role=='user')or(message.role=='system'and not loop.first)or(message.role=='assistant'and not message.tool_calls)%}"
-                     CHATML_MSG "{%elif message.role=='assistant'%}", &d) < 0) return false;
-    sp->variant = CV_QWEN25;
-    sp->default_sys = d;
-    return true;
-}
-
-static bool chat_detect_llama31(const char *c, chat_spec *sp) {
-    if (!starts(c, "{{bos_token}}")) return false;
-    if (!ends(c, "{%endfor%}{%if add_generation_prompt%}" L3_GEN "{%endif%}")) return false;
-    if (!has(c, "{%if not tools is defined%}{%set tools=none%}{%endif%}")) return false;
-    const char *sys = "{%if messages[0].role=='system'%}{%set system_message=messages[0].content|trim%}{%set messages=messages[1:]%}"
-                      "{%else%}{%set system_message=''%}{%endif%}{{'<|start_header_id|>system<|end_header_id|>\\n\\n'}}";
-    const char *env1 = "{%if builtin_tools is defined or tools is not none%}{{'Environment: ipython\\n'}}{%endif%}"
-                       "{%if builtin_tools is defined%}{{'Tools: '+builtin_tools|reject('equalto','code_interpreter')|join(', ')+'\\n\\n'}}{%endif%}";
-    const char *env2 = "{%if tools is not none%}{{'Environment: ipython\\n'}}{%endif%}";
-    const char *date = "{{'Cutting Knowledge Date: December 2023\\n'}}{{'Today Date: '+date_string+'\\n\\n'}}"
-                       "{%if tools is not none and not tools_in_user_message%}";
-    bool ok = false;
-    for (int k = 0; k < 2 && !ok; k++) {
-        sbuf b = {0};
-        sb_puts(&b, sys); sb_puts(&b, k == 0 ? env1 : env2); sb_puts(&b, date);
-        ok = has(c, b.p);
-        free(b.p);
-    }
-    if (!ok) return false;
-    if (!has(c, "{{system_message}}{{'<|eot_id|>'}}{%if tools_in_user_message and not tools is none%}")) return false;
-    if (!has(c, "{%for message in messages%}{%if not(message.role=='ipython'or message.role=='tool'or'tool_calls'in message)%}"
-                "{{'<|start_header_id|>'+message.role+'<|end_header_id|>\\n\\n'+message.content|trim+'<|eot_id|>'}}{%elif")) return false;
-    char *v = NULL;
-    if (chat_find(c, "{%if not date_string is defined%}{%if strftime_now is defined%}{%set date_string=strftime_now('" SLOT "')%}", &v) >= 0)
-        sp->date_fmt = v;
-    else if (chat_find(c, "{%if not date_string is defined%}{%set date_string='" SLOT "'%}{%endif%}", &v) >= 0)
-        sp->date = v;
-    else return false;
-    sp->variant = CV_LLAMA31;
-    return true;
-}
-
-static bool chat_detect_mistral3(const char *c, chat_spec *sp) {
-    if (!starts(c, "{%if messages[0].role=='system'%}{%set system_message=messages[0].content%}{%set loop_messages=messages[1:]%}"
-                   "{%else%}{%set loop_messages=messages%}{%endif%}")) return false;
-    if (!ends(c, "{%endif%}{%endfor%}")) return false;
-    if (!has(c, "{%if not tools is defined%}{%set tools=none%}{%endif%}")) return false;
-    if (!has(c, "{{bos_token}}{%for message in loop_messages%}{%if message.role=='user'%}{%if tools is not none and(message==user_messages[-1])%}")) return false;
-    if (has(c, "{%if loop.last and system_message is defined%}{{'[INST]'+system_message+'\\n\\n'+message.content+'[/INST]'}}"
-               "{%else%}{{'[INST]'+message.content+'[/INST]'}}{%endif%}{%elif") &&
-        has(c, "{%elif message.role=='assistant'%}{{message.content+eos_token}}{%elif")) {
-        sp->variant = CV_MISTRAL_NEMO;
-        return true;
-    }
-    if (has(c, "{%if loop.last and system_message is defined%}{{'[INST] '+system_message+'\\n\\n'+message.content+'[/INST]'}}"
-               "{%else%}{{'[INST] '+message.content+'[/INST]'}}{%endif%}{%elif") &&
-        has(c, "{%elif message.role=='assistant'%}{{' '+message.content|trim+eos_token}}{%elif")) {
-        sp->variant = CV_MISTRAL_V3;
-        return true;
-    }
-    return false;
-}
-
-static bool chat_detect_gemma3(const char *c, chat_spec *sp) {
-    if (!starts(c, "{{bos_token}}{%if messages[0].role=='system'%}")) return false;
-    if (!ends(c, "{{'<end_of_turn>\\n'}}{%endfor%}{%if add_generation_prompt%}{{'<start_of_turn>model\\n'}}{%endif%}")) return false;
-    if (!has(c, "{%if messages[0].content is string%}{%set first_user_prefix=messages[0].content+'\\n\\n'%}{%else%}")) return false;
-    if (!has(c, "{%set first_user_prefix=''%}{%set loop_messages=messages%}{%endif%}{%for message in loop_messages%}" ALTERNATE
-                "{%if(message.role=='assistant')%}{%set role='model'%}{%else%}{%set role=message.role%}{%endif%}"
-                "{{'<start_of_turn>'+role+'\\n'+(first_user_prefix if loop.first else'')}}"
-                "{%if message.content is string%}{{message.content|trim}}{%elif")) return false;
-    sp->variant = CV_GEMMA3;
-    sp->bos = true;
-    return true;
-}
-
-static bool chat_detect_deepseek(const char *c, chat_spec *sp) {
-    if (!has(c, "{%for message in messages%}{%if message.role=='system'%}{%set ns.system_prompt=message.content%}{%endif%}{%endfor%}{{bos_token}}"))
-        return false;
-    const char *split = "{%set content=message.content%}{%if'</think>'in content%}{%set content=content.split('</think>')[-1]%}{%endif%}"
-                        "{{'<｜Assistant｜>'+content+'<｜end▁of▁sentence｜>'}}{%endif%}";
-    char *g = NULL;
-    if (has(c, "{{bos_token}}{{ns.system_prompt}}{%for message in messages%}{%if message.role=='user'%}{%set ns.is_tool=false%}"
-               "{{'<｜User｜>'+message.content}}{%endif%}")) {
-        // DeepSeek-R1 distills (and V3): <｜User｜> without an end marker
-        if (has(c, split)) sp->split_think = true;
-        else if (!has(c, "{%else%}{{'<｜Assistant｜>'+message.content+'<｜end▁of▁sentence｜>'}}{%endif%}{%endif%}")) return false;
-        if (!chat_ends_slot(c, "{%endfor%}{%if ns.is_tool%}{{'<｜tool▁outputs▁end｜>'}}{%endif%}"
-                               "{%if add_generation_prompt and not ns.is_tool%}{{'" SLOT "'}}{%endif%}", &g)) return false;
-    } else if (has(c, "{%endif%}{{ns.system_prompt}}{%macro flush_tool_outputs()%}") &&
-               has(c, "{%if message.role=='user'%}{{'<｜User｜>'+message.content+'<｜end▁of▁sentence｜>'}}{%endif%}") &&
-               has(c, "{{flush_tool_outputs()}}" "{%set content=message.content%}")) {
-        // llama.cpp's DeepSeek-R1 template: <｜User｜>...<｜end▁of▁sentence｜>
-        if (!has(c, split)) return false;
-        sp->split_think = true;
-        sp->user_eos = true;
-        if (!chat_ends_slot(c, "{%endfor%}{{flush_tool_outputs()}}{%if add_generation_prompt and not ns.is_tool_outputs%}"
-                               "{{'" SLOT "'}}{%endif%}", &g)) return false;
-    } else return false;
-    sp->variant = CV_DSR1;
-    sp->gen = g;
-    sp->bos = true;
-    return true;
-}
 
 // Recognise a template; fills *sp (free with chat_spec_free). Returns the family.
 static int chat_analyze(const char *src, chat_spec *sp) {
@@ -617,21 +644,23 @@ static int chat_analyze(const char *src, chat_spec *sp) {
     char *c = ss_chat_canonical(src);
     if (!c) return SS_CHAT_UNKNOWN;
     const char *body = c;
-    bool bos = false;
-    if (starts(body, "{{bos_token}}")) { body += strlen("{{bos_token}}"); bos = true; }
-    for (size_t i = 0; i < sizeof chat_wholes / sizeof chat_wholes[0] && !sp->variant; i++) {
-        char *cap = NULL;
-        size_t e;
-        if (chat_match_at(body, strlen(body), chat_wholes[i].pat, true, &e, &cap)) {
-            sp->variant = chat_wholes[i].variant;
-            sp->gen_always = chat_wholes[i].gen_always;
-            sp->bos = bos;
-            sp->default_sys = cap;
-        }
+    int n_bos = 0;
+    if (strncmp(body, "{{bos_token}}", 13) == 0) { body += 13; n_bos = 1; }
+    for (size_t i = 0; i < sizeof chat_patterns / sizeof chat_patterns[0]; i++) {
+        const chat_pattern *P = &chat_patterns[i];
+        char *cap[CHAT_MAX_CAPS] = {0};
+        if (!chat_match(body, P->pat, cap)) continue;
+        sp->variant = P->variant;
+        sp->n_bos = n_bos + ((P->flags & P_BOS_INSIDE) ? 1 : 0);
+        sp->gen_always = P->flags & P_GEN_ALWAYS;
+        sp->split_think = P->flags & P_SPLIT;
+        sp->user_eos = P->flags & P_USER_EOS;
+        char **dst = (P->flags & P_CAP_SYS) ? &sp->default_sys : (P->flags & P_CAP_DATE) ? &sp->date :
+                     (P->flags & P_CAP_FMT) ? &sp->date_fmt : (P->flags & P_CAP_GEN) ? &sp->gen : NULL;
+        if (dst) { *dst = cap[0]; cap[0] = NULL; }
+        for (int k = 0; k < CHAT_MAX_CAPS; k++) free(cap[k]);
+        break;
     }
-    if (!sp->variant && !chat_detect_qwen25(c, sp) && !chat_detect_llama31(c, sp) && !chat_detect_mistral3(c, sp) &&
-        !chat_detect_gemma3(c, sp) && !chat_detect_deepseek(c, sp))
-        chat_spec_free(sp);
     free(c);
     switch (sp->variant) {
     case CV_CHATML: case CV_QWEN25: return SS_CHAT_CHATML;
@@ -682,12 +711,12 @@ static void chat_default_spec(int family, chat_spec *sp) {
     memset(sp, 0, sizeof *sp);
     switch (family) {
     case SS_CHAT_CHATML:      sp->variant = CV_CHATML; break;
-    case SS_CHAT_LLAMA3:      sp->variant = CV_LLAMA30; sp->bos = true; break;
+    case SS_CHAT_LLAMA3:      sp->variant = CV_LLAMA30; break;
     case SS_CHAT_LLAMA2:      sp->variant = CV_LLAMA2; break;
-    case SS_CHAT_MISTRAL:     sp->variant = CV_MISTRAL_NEMO; break;
-    case SS_CHAT_GEMMA:       sp->variant = CV_GEMMA3; sp->bos = true; break;
+    case SS_CHAT_MISTRAL:     sp->variant = CV_MISTRAL_NEMO; sp->n_bos = 1; break;
+    case SS_CHAT_GEMMA:       sp->variant = CV_GEMMA3; sp->n_bos = 1; break;
     case SS_CHAT_PHI3:        sp->variant = CV_PHI35; break;
-    case SS_CHAT_DEEPSEEK_R1: sp->variant = CV_DSR1; sp->bos = true; sp->split_think = true;
+    case SS_CHAT_DEEPSEEK_R1: sp->variant = CV_DSR1; sp->n_bos = 1; sp->split_think = true;
                               sp->gen = ss_strdup("<｜Assistant｜><think>\n"); break;
     default: break;
     }
@@ -700,17 +729,17 @@ static const char *chat_after_think(const char *s) {
     return s;
 }
 
-static void chat_date(const chat_spec *sp, const char *date_override, char *out, size_t n) {
-    if (date_override) { snprintf(out, n, "%s", date_override); return; }
+// Llama 3.1 date_string: the template's fixed date, or strftime_now(fmt) at `now` (NULL: current local time)
+static void chat_date(const chat_spec *sp, const struct tm *now, char *out, size_t n) {
     if (sp->date) { snprintf(out, n, "%s", sp->date); return; }
-    time_t t = time(NULL);
     struct tm tm;
-    localtime_r(&t, &tm);
+    if (now) tm = *now;
+    else { time_t t = time(NULL); localtime_r(&t, &tm); }
     if (strftime(out, n, sp->date_fmt ? sp->date_fmt : "%d %b %Y", &tm) == 0) out[0] = 0;
 }
 
 static char *chat_render_spec(const chat_spec *sp, const ss_chat_msg *msgs, int n_msgs, bool add_gen,
-                              const char *bos, const char *eos, const char *date_override,
+                              const char *bos, const char *eos, const struct tm *now,
                               char *err, size_t errlen) {
     if (!bos) bos = "";
     if (!eos) eos = "";
@@ -731,9 +760,9 @@ static char *chat_render_spec(const chat_spec *sp, const ss_chat_msg *msgs, int 
     const ss_chat_msg *L = msgs + first;           // loop messages (without the system message)
     int m = n_msgs - first;
     sbuf b = {0};
+    for (int k = 0; k < sp->n_bos; k++) sb_puts(&b, bos);
     switch (sp->variant) {
     case CV_CHATML: case CV_QWEN25:
-        if (sp->bos) sb_puts(&b, bos);
         if (S || sp->default_sys) {
             sb_puts(&b, "<|im_start|>system\n"); sb_puts(&b, S ? S : sp->default_sys); sb_puts(&b, "<|im_end|>\n");
         }
@@ -754,8 +783,7 @@ static char *chat_render_spec(const chat_spec *sp, const ss_chat_msg *msgs, int 
         break;
     case CV_LLAMA31: {
         char date[128];
-        chat_date(sp, date_override, date, sizeof date);
-        sb_puts(&b, bos);
+        chat_date(sp, now, date, sizeof date);
         sb_puts(&b, "<|start_header_id|>system<|end_header_id|>\n\n");
         sb_puts(&b, "Cutting Knowledge Date: December 2023\nToday Date: "); sb_puts(&b, date); sb_puts(&b, "\n\n");
         if (S) sb_put_stripped(&b, S);
@@ -780,7 +808,6 @@ static char *chat_render_spec(const chat_spec *sp, const ss_chat_msg *msgs, int 
         break;
     case CV_MISTRAL_V1:
         if (S) { free(b.p); ss_err(err, errlen, "chat: this template has no system role (it raises 'Conversation roles must alternate')"); return NULL; }
-        if (sp->bos) sb_puts(&b, bos);
         for (int i = 0; i < m; i++) {
             if (i % 2 == 0) { sb_puts(&b, "[INST] "); sb_puts(&b, L[i].content); sb_puts(&b, " [/INST]"); }
             else { sb_puts(&b, L[i].content); sb_puts(&b, eos); }
@@ -791,7 +818,6 @@ static char *chat_render_spec(const chat_spec *sp, const ss_chat_msg *msgs, int 
         bool v1 = sp->variant == CV_MISTRAL_V1S, v3 = sp->variant == CV_MISTRAL_V3;
         const char *inst = v1 ? " [INST] " : v3 ? "[INST] " : "[INST]";
         const char *end = v1 ? " [/INST]" : "[/INST]";
-        sb_puts(&b, bos);
         for (int i = 0; i < m; i++) {
             if (i % 2 == 0) {
                 sb_puts(&b, inst);
@@ -804,7 +830,6 @@ static char *chat_render_spec(const chat_spec *sp, const ss_chat_msg *msgs, int 
     }
     case CV_GEMMA2: case CV_GEMMA3:
         if (S && sp->variant == CV_GEMMA2) { free(b.p); ss_err(err, errlen, "chat: this template raises 'System role not supported'"); return NULL; }
-        if (sp->bos) sb_puts(&b, bos);
         for (int i = 0; i < m; i++) {
             sb_puts(&b, i % 2 == 0 ? "<start_of_turn>user\n" : "<start_of_turn>model\n");
             if (i == 0 && S) { sb_puts(&b, S); sb_puts(&b, "\n\n"); }
@@ -813,7 +838,6 @@ static char *chat_render_spec(const chat_spec *sp, const ss_chat_msg *msgs, int 
         if (add_gen) sb_puts(&b, "<start_of_turn>model\n");
         break;
     case CV_PHI35: case CV_PHI3_SMALL:
-        if (sp->bos) sb_puts(&b, bos);
         for (int i = 0; i < n_msgs; i++) {
             if (sp->variant == CV_PHI35 && i == 0 && S && !*S) continue;   // empty system content: skipped
             sb_puts(&b, "<|"); sb_puts(&b, msgs[i].role); sb_puts(&b, "|>\n");
@@ -822,14 +846,12 @@ static char *chat_render_spec(const chat_spec *sp, const ss_chat_msg *msgs, int 
         sb_puts(&b, add_gen ? "<|assistant|>\n" : eos);
         break;
     case CV_PHI3_MINI:
-        if (sp->bos) sb_puts(&b, bos);
         for (int i = 0; i < m; i++) {
             if (i % 2 == 0) { sb_puts(&b, "<|user|>\n"); sb_puts(&b, L[i].content); sb_puts(&b, "<|end|>\n<|assistant|>\n"); }
             else { sb_puts(&b, L[i].content); sb_puts(&b, "<|end|>\n"); }
         }
         break;
     case CV_DSR1:
-        sb_puts(&b, bos);
         if (S) sb_puts(&b, S);
         for (int i = 0; i < m; i++) {
             if (i % 2 == 0) {
@@ -852,7 +874,7 @@ static char *chat_render_spec(const chat_spec *sp, const ss_chat_msg *msgs, int 
 }
 
 char *ss_chat_render_ex(int family, const char *tmpl_src, const ss_chat_msg *msgs, int n_msgs, bool add_gen,
-                        const char *bos, const char *eos, const char *date_string, char *err, size_t errlen) {
+                        const char *bos, const char *eos, const struct tm *now, char *err, size_t errlen) {
     chat_spec sp;
     int detected = chat_analyze(tmpl_src, &sp);
     if (family == SS_CHAT_UNKNOWN) {
@@ -872,7 +894,7 @@ char *ss_chat_render_ex(int family, const char *tmpl_src, const ss_chat_msg *msg
         chat_spec_free(&sp);
         chat_default_spec(family, &sp);
     }
-    char *r = chat_render_spec(&sp, msgs, n_msgs, add_gen, bos, eos, date_string, err, errlen);
+    char *r = chat_render_spec(&sp, msgs, n_msgs, add_gen, bos, eos, now, err, errlen);
     chat_spec_free(&sp);
     return r;
 }

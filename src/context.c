@@ -9,6 +9,7 @@ void ss_ctx_params_default(ss_ctx_params *p) {
     memset(p, 0, sizeof *p);
     p->n_seq_max = 64;
     p->n_batch = 512;
+    p->kv_f16 = 1;        // as llama.cpp: F16 K/V (half the memory; products rounded like ggml's)
 }
 
 ss_ctx *ss_ctx_new(ss_model *m, const ss_ctx_params *pp, char *err, size_t errlen) {

@@ -259,7 +259,7 @@ static int fs_note(ss_featstore *fs, int q, int c, int n_cand, char *why, size_t
 
 static void fs_forget_all(ss_featstore *fs) {
     for (int i = 0; i < fs->n_qs; i++) free(fs->qs[i].seen);
-    memset(fs->qs, 0, fs->n_qs * sizeof *fs->qs);
+    if (fs->qs) memset(fs->qs, 0, fs->n_qs * sizeof *fs->qs);
     fs->count = 0;
 }
 

@@ -58,6 +58,9 @@ static inline float kv_get(const ss_kv *kv, size_t off) {
     return kv->f16 ? ss_fp16_to_fp32(((const uint16_t *)kv->data)[off]) : ((const float *)kv->data)[off];
 }
 
+// With an F16 cache, products are done as llama.cpp does them: q is rounded to F16 before q·k,
+// and the softmax weights are rounded to F16 before Σ p_t v_t (ggml converts the activation
+// operand of an F16 product to F16).
 static void attn_worker(void *arg, int ith, int nth) {
     attn_job *j = arg;
     ss_ctx *c = j->c;
@@ -68,12 +71,17 @@ static void attn_worker(void *arg, int ith, int nth) {
     float scale = 1.0f / sqrtf((float)hd);
     float *sc = c->att_scores + (size_t)ith * (c->params.n_ctx + 1);
     const ss_kv *kv = &c->kv;
+    float qr[1024];
     for (int item = ith; item < j->n * H; item += nth) {
         int i = item / H, h = item % H, kvh = h / group;
         int e = j->i0 + i;
         const ss_seq *s = &c->seqs[j->b->seq[e]];
         int pos = j->b->pos[e];
         const float *q = c->q + (size_t)i * HD + h * hd;
+        if (kv->f16) {
+            for (int z = 0; z < hd; z++) qr[z] = ss_fp16_to_fp32(ss_fp32_to_fp16(q[z]));
+            q = qr;
+        }
         // scores[t] = q · k_t / sqrt(hd), t = 0..pos
         float mx = -INFINITY;
         for (int t = 0; t <= pos; t++) {
@@ -93,7 +101,7 @@ static void attn_worker(void *arg, int ith, int nth) {
         for (int t = 0; t <= pos; t++) {
             size_t off = ss_kv_offset(kv, s->pages[t / SS_KV_PAGE], j->layer, 1, t % SS_KV_PAGE) + (size_t)kvh * hd;
             float p = sc[t] * inv;
-            if (kv->f16) { for (int z = 0; z < hd; z++) o[z] += p * kv_get(kv, off + z); }
+            if (kv->f16) { p = ss_fp16_to_fp32(ss_fp32_to_fp16(p)); for (int z = 0; z < hd; z++) o[z] += p * kv_get(kv, off + z); }
             else { const float *v = (const float *)kv->data + off; for (int z = 0; z < hd; z++) o[z] += p * v[z]; }
         }
     }

@@ -232,7 +232,9 @@ static int gguf_skip_array(gguf_rd *r, int depth) {
 static int gguf_read_value(gguf_rd *r, ss_gguf_kv *kv) {
     size_t off = r->pos;
     uint32_t t = kv->type;
-    if (t >= GGUF_N_VTYPES) return gguf_fail(r, off - 4, "key '%s': unknown value type %u", kv->key, t);
+    char key[300];   // printable key for messages
+    gguf_printable(key, sizeof key, kv->key, strlen(kv->key));
+    if (t >= GGUF_N_VTYPES) return gguf_fail(r, off - 4, "key '%s': unknown value type %u", key, t);
     if (t == SS_GGUF_STRING) return gguf_str(r, &kv->v.s, "string value");
     if (t != SS_GGUF_ARRAY) {
         if (gguf_need(r, gguf_vtypes[t].size, "value")) return -1;
@@ -243,14 +245,14 @@ static int gguf_read_value(gguf_rd *r, ss_gguf_kv *kv) {
     uint64_t n;
     if (gguf_u32(r, &kv->arr_type, "array element type") || gguf_u64(r, &n, "array length")) return -1;
     uint32_t at = kv->arr_type;
-    if (at >= GGUF_N_VTYPES) return gguf_fail(r, off, "key '%s': unknown array element type %u", kv->key, at);
+    if (at >= GGUF_N_VTYPES) return gguf_fail(r, off, "key '%s': unknown array element type %u", key, at);
     kv->arr_n = n;
     kv->arr_data = r->p + r->pos;
     size_t start = r->pos;
     if (at == SS_GGUF_STRING) {
         if (n > gguf_left(r) / 8)
             return gguf_fail(r, off, "key '%s': array of %llu strings exceeds the %zu bytes left in the file",
-                             kv->key, (unsigned long long)n, gguf_left(r));
+                             key, (unsigned long long)n, gguf_left(r));
         kv->arr_str = ss_malloc((size_t)(n ? n : 1) * sizeof(ss_gguf_str));
         for (uint64_t i = 0; i < n; i++)
             if (gguf_str(r, &kv->arr_str[i], "array string")) return -1;
@@ -258,14 +260,14 @@ static int gguf_read_value(gguf_rd *r, ss_gguf_kv *kv) {
         // arrays of arrays: validated and skipped (no reader needs them); raw bytes kept for copies
         if (n > gguf_left(r) / 12)
             return gguf_fail(r, off, "key '%s': array of %llu arrays exceeds the %zu bytes left in the file",
-                             kv->key, (unsigned long long)n, gguf_left(r));
+                             key, (unsigned long long)n, gguf_left(r));
         for (uint64_t i = 0; i < n; i++)
             if (gguf_skip_array(r, 2)) return -1;
     } else {
         size_t es = gguf_vtypes[at].size;
         if (n > gguf_left(r) / es)
             return gguf_fail(r, off, "key '%s': array of %llu %s exceeds the %zu bytes left in the file",
-                             kv->key, (unsigned long long)n, gguf_vtypes[at].name, gguf_left(r));
+                             key, (unsigned long long)n, gguf_vtypes[at].name, gguf_left(r));
         r->pos += (size_t)n * es;
     }
     kv->arr_bytes = r->pos - start;

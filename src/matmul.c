@@ -144,8 +144,7 @@ static void mvt_fn(void *arg, int ith, int nth) {
         for (int64_t c = c0; c < c1; c += m->unit) {
             int64_t len = c1 - c < m->unit ? c1 - c : m->unit;
             ss_dequant_row(W->type, row + (size_t)(c / ti->blck) * ti->type_size, buf, len);
-            float *yc = m->y + c;
-            for (int64_t j = 0; j < len; j++) yc[j] += gr * buf[j];
+            ss_axpy(gr, buf, m->y + c, len);
         }
     }
 }

@@ -261,7 +261,10 @@ static void dequant_q8_K(const ss_block_q8_K *x, float *y, int64_t nb) {
         for (int j = 0; j < SS_QK_K; j++) y[j] = x[i].d * x[i].qs[j];
 }
 
+static inline bool use_simd(void);
+
 void ss_dequant_row(uint32_t type, const void *x, float *y, int64_t n) {
+    if (use_simd() && ss_dequant_row_avx2(type, x, y, n)) return;
     switch (type) {
     case SS_TYPE_F32:  memcpy(y, x, (size_t)n * sizeof(float)); break;
     case SS_TYPE_F16:  { const uint16_t *h = x; for (int64_t i = 0; i < n; i++) y[i] = H2F(h[i]); } break;
@@ -900,15 +903,29 @@ static void quant_act_scalar(uint32_t vtype, const float *x, void *xq, int64_t n
 static int ss_simd_state = -1;     // cached CPU check: 1 = AVX2+FMA+F16C, 0 = no
 static bool ss_scalar_forced = false;
 
+#if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
+// AVX2 + FMA + F16C, and the OS saves the YMM registers (XCR0 bits 1, 2)
+static int cpu_check_avx2(void) {
+    unsigned a, b, c, d;
+    if (!__get_cpuid(1, &a, &b, &c, &d)) return 0;
+    const bool fma = c & (1u << 12), osxsave = c & (1u << 27), avx = c & (1u << 28), f16c = c & (1u << 29);
+    if (!(fma && osxsave && avx && f16c)) return 0;
+    unsigned xlo, xhi;
+    __asm__ volatile("xgetbv" : "=a"(xlo), "=d"(xhi) : "c"(0));
+    if ((xlo & 6) != 6) return 0;
+    if (__get_cpuid_max(0, NULL) < 7) return 0;
+    __cpuid_count(7, 0, a, b, c, d);
+    return (b & (1u << 5)) ? 1 : 0;
+}
+#else
+static int cpu_check_avx2(void) { return 0; }
+#endif
+
 bool ss_cpu_has_avx2(void) {
     int s = __atomic_load_n(&ss_simd_state, __ATOMIC_RELAXED);
     if (s < 0) {
-#if defined(__x86_64__) || defined(__i386__)
-        __builtin_cpu_init();
-        s = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
-#else
-        s = 0;
-#endif
+        s = cpu_check_avx2();
         __atomic_store_n(&ss_simd_state, s, __ATOMIC_RELAXED);
     }
     return s == 1;
@@ -930,6 +947,11 @@ void ss_vec_dot_n(uint32_t wtype, int64_t n, float *s, const void *w, const void
     if (use_simd() && ss_vec_dot_avx2(wtype, n, s, w, xq, xq_stride, nr)) return;
     for (int j = 0; j < nr; j++)
         ss_vec_dot_scalar(wtype, n, &s[j], w, (const uint8_t *)xq + (size_t)j * xq_stride);
+}
+
+void ss_axpy(float a, const float *x, float *y, int64_t n) {
+    if (use_simd()) { ss_axpy_avx2(a, x, y, n); return; }
+    for (int64_t i = 0; i < n; i++) y[i] += a * x[i];
 }
 
 void ss_quant_act(uint32_t wtype, const float *x, void *xq, int64_t n) {

@@ -1,20 +1,621 @@
 // quant_avx2.c — AVX2/FMA/F16C kernels (compiled with -mavx2 -mfma -mf16c; called only after
 // ss_cpu_has_avx2()). Each returns false for types it does not handle (scalar path is used).
+//
+// Dot products: one weight row against nr (1..SS_VEC_DOT_MAX_NR) activation rows; every
+// weight block is decoded into registers once and multiplied with the nr activation blocks.
+// Integer parts are exact (same integers as the scalar kernels); only the float accumulation
+// order differs from src/quant.c. Byte products use maddubs (unsigned x signed -> int16 pairs,
+// no saturation for our ranges: at most 2*63*127 = 16002) and madd (int16 pairs -> int32).
+//
+// Activation conversion (Q8_0, Q8_1, Q8_K, F16, BF16) is bit-identical to the scalar one.
 #include "ss_quant.h"
 #include <immintrin.h>
+#include <string.h>
+
+#define NRMAX SS_VEC_DOT_MAX_NR
+#define ALWAYS_INLINE inline __attribute__((always_inline))
+
+static ALWAYS_INLINE float hsum_ps(__m256 x) {
+    __m128 r = _mm_add_ps(_mm256_castps256_ps128(x), _mm256_extractf128_ps(x, 1));
+    r = _mm_add_ps(r, _mm_movehl_ps(r, r));
+    r = _mm_add_ss(r, _mm_movehdup_ps(r));
+    return _mm_cvtss_f32(r);
+}
+
+static ALWAYS_INLINE int hsum_epi32_128(__m128i x) {
+    x = _mm_add_epi32(x, _mm_shuffle_epi32(x, _MM_SHUFFLE(1, 0, 3, 2)));
+    x = _mm_add_epi32(x, _mm_shuffle_epi32(x, _MM_SHUFFLE(2, 3, 0, 1)));
+    return _mm_cvtsi128_si32(x);
+}
+
+static ALWAYS_INLINE float h2f(uint16_t h) { return _cvtsh_ss(h); }
+
+// 16 bytes of packed nibbles -> 32 bytes: bytes 0..15 = low nibbles, 16..31 = high nibbles
+static ALWAYS_INLINE __m256i unpack_nibbles(const uint8_t *qs) {
+    __m128i t = _mm_loadu_si128((const __m128i *)qs);
+    __m256i b = _mm256_set_m128i(_mm_srli_epi16(t, 4), t);
+    return _mm256_and_si256(b, _mm256_set1_epi8(0x0F));
+}
+
+// 32 bits (little-endian qh[4]) -> 32 bytes, byte j = 0xFF if bit j is set else 0
+static ALWAYS_INLINE __m256i bits_to_bytes(const uint8_t *qh) {
+    uint32_t x32;
+    memcpy(&x32, qh, 4);
+    const __m256i shuf = _mm256_setr_epi64x(0x0000000000000000LL, 0x0101010101010101LL,
+                                            0x0202020202020202LL, 0x0303030303030303LL);
+    __m256i bytes = _mm256_shuffle_epi8(_mm256_set1_epi32((int)x32), shuf);   // byte j = qh[j/8]
+    bytes = _mm256_or_si256(bytes, _mm256_set1_epi64x(0x7fbfdfeff7fbfdfeLL)); // all bits but j%8
+    return _mm256_cmpeq_epi8(bytes, _mm256_set1_epi64x(-1));
+}
+
+// sum of products of signed bytes, per group of 4 -> 8 int32 (x may be -128, y may not)
+static ALWAYS_INLINE __m256i dot_i8(__m256i x, __m256i y) {
+    __m256i ax = _mm256_sign_epi8(x, x), sy = _mm256_sign_epi8(y, x);
+    return _mm256_madd_epi16(_mm256_maddubs_epi16(ax, sy), _mm256_set1_epi16(1));
+}
+
+// unsigned bytes (0..63) times signed bytes, per group of 4 -> 8 int32
+static ALWAYS_INLINE __m256i dot_u8i8(__m256i ux, __m256i y) {
+    return _mm256_madd_epi16(_mm256_maddubs_epi16(ux, y), _mm256_set1_epi16(1));
+}
+
+// ------------------------------------------------------------------------------ 32-blocks
+
+// Q4_0 / Q5_0 / Q8_0 against Q8_0: sum_blocks dx*dy * sum(qx*qy), qx signed
+static ALWAYS_INLINE void dot_q4_0(int nr, int64_t nb, float *s, const ss_block_q4_0 *x, const uint8_t *y, size_t ys) {
+    __m256 acc[NRMAX];
+    for (int r = 0; r < nr; r++) acc[r] = _mm256_setzero_ps();
+    for (int64_t i = 0; i < nb; i++) {
+        const float dx = h2f(x[i].d);
+        const __m256i qx = _mm256_sub_epi8(unpack_nibbles(x[i].qs), _mm256_set1_epi8(8));
+        for (int r = 0; r < nr; r++) {
+            const ss_block_q8_0 *b = (const ss_block_q8_0 *)(y + r * ys) + i;
+            __m256i p = dot_i8(qx, _mm256_loadu_si256((const __m256i *)b->qs));
+            acc[r] = _mm256_fmadd_ps(_mm256_set1_ps(dx * h2f(b->d)), _mm256_cvtepi32_ps(p), acc[r]);
+        }
+    }
+    for (int r = 0; r < nr; r++) s[r] = hsum_ps(acc[r]);
+}
+
+static ALWAYS_INLINE void dot_q5_0(int nr, int64_t nb, float *s, const ss_block_q5_0 *x, const uint8_t *y, size_t ys) {
+    __m256 acc[NRMAX];
+    for (int r = 0; r < nr; r++) acc[r] = _mm256_setzero_ps();
+    for (int64_t i = 0; i < nb; i++) {
+        const float dx = h2f(x[i].d);
+        // q - 16 = nibble - 16 + 16*hbit: set the top nibble (0xF0) where the 5th bit is 0
+        __m256i hi = _mm256_andnot_si256(bits_to_bytes(x[i].qh), _mm256_set1_epi8((char)0xF0));
+        const __m256i qx = _mm256_or_si256(unpack_nibbles(x[i].qs), hi);
+        for (int r = 0; r < nr; r++) {
+            const ss_block_q8_0 *b = (const ss_block_q8_0 *)(y + r * ys) + i;
+            __m256i p = dot_i8(qx, _mm256_loadu_si256((const __m256i *)b->qs));
+            acc[r] = _mm256_fmadd_ps(_mm256_set1_ps(dx * h2f(b->d)), _mm256_cvtepi32_ps(p), acc[r]);
+        }
+    }
+    for (int r = 0; r < nr; r++) s[r] = hsum_ps(acc[r]);
+}
+
+static ALWAYS_INLINE void dot_q8_0(int nr, int64_t nb, float *s, const ss_block_q8_0 *x, const uint8_t *y, size_t ys) {
+    __m256 acc[NRMAX];
+    for (int r = 0; r < nr; r++) acc[r] = _mm256_setzero_ps();
+    for (int64_t i = 0; i < nb; i++) {
+        const float dx = h2f(x[i].d);
+        const __m256i qx = _mm256_loadu_si256((const __m256i *)x[i].qs);
+        for (int r = 0; r < nr; r++) {
+            const ss_block_q8_0 *b = (const ss_block_q8_0 *)(y + r * ys) + i;
+            __m256i p = dot_i8(qx, _mm256_loadu_si256((const __m256i *)b->qs));
+            acc[r] = _mm256_fmadd_ps(_mm256_set1_ps(dx * h2f(b->d)), _mm256_cvtepi32_ps(p), acc[r]);
+        }
+    }
+    for (int r = 0; r < nr; r++) s[r] = hsum_ps(acc[r]);
+}
+
+// Q4_1 / Q5_1 against Q8_1: sum_blocks dx*dy * sum(qx*qy) + m * s_y, qx unsigned
+static ALWAYS_INLINE void dot_q4_1(int nr, int64_t nb, float *s, const ss_block_q4_1 *x, const uint8_t *y, size_t ys) {
+    __m256 acc[NRMAX];
+    float summ[NRMAX];
+    for (int r = 0; r < nr; r++) { acc[r] = _mm256_setzero_ps(); summ[r] = 0; }
+    for (int64_t i = 0; i < nb; i++) {
+        const float dx = h2f(x[i].d), mx = h2f(x[i].m);
+        const __m256i qx = unpack_nibbles(x[i].qs);
+        for (int r = 0; r < nr; r++) {
+            const ss_block_q8_1 *b = (const ss_block_q8_1 *)(y + r * ys) + i;
+            __m256i p = dot_u8i8(qx, _mm256_loadu_si256((const __m256i *)b->qs));
+            acc[r] = _mm256_fmadd_ps(_mm256_set1_ps(dx * h2f(b->d)), _mm256_cvtepi32_ps(p), acc[r]);
+            summ[r] += mx * h2f(b->s);
+        }
+    }
+    for (int r = 0; r < nr; r++) s[r] = hsum_ps(acc[r]) + summ[r];
+}
+
+static ALWAYS_INLINE void dot_q5_1(int nr, int64_t nb, float *s, const ss_block_q5_1 *x, const uint8_t *y, size_t ys) {
+    __m256 acc[NRMAX];
+    float summ[NRMAX];
+    for (int r = 0; r < nr; r++) { acc[r] = _mm256_setzero_ps(); summ[r] = 0; }
+    for (int64_t i = 0; i < nb; i++) {
+        const float dx = h2f(x[i].d), mx = h2f(x[i].m);
+        __m256i hi = _mm256_and_si256(bits_to_bytes(x[i].qh), _mm256_set1_epi8(0x10));
+        const __m256i qx = _mm256_or_si256(unpack_nibbles(x[i].qs), hi);
+        for (int r = 0; r < nr; r++) {
+            const ss_block_q8_1 *b = (const ss_block_q8_1 *)(y + r * ys) + i;
+            __m256i p = dot_u8i8(qx, _mm256_loadu_si256((const __m256i *)b->qs));
+            acc[r] = _mm256_fmadd_ps(_mm256_set1_ps(dx * h2f(b->d)), _mm256_cvtepi32_ps(p), acc[r]);
+            summ[r] += mx * h2f(b->s);
+        }
+    }
+    for (int r = 0; r < nr; r++) s[r] = hsum_ps(acc[r]) + summ[r];
+}
+
+// ------------------------------------------------------------------------------ K-quants
+
+// the 12 packed bytes -> sc[0..7] (bytes 0..7) and m[0..7] (bytes 8..15), as ss_get_scale_min_k4
+static ALWAYS_INLINE void unpack_scales_k4(const uint8_t *scales, uint32_t utmp[4]) {
+    const uint32_t kmask1 = 0x3f3f3f3f, kmask2 = 0x0f0f0f0f, kmask3 = 0x03030303;
+    memcpy(utmp, scales, 12);
+    utmp[3] = ((utmp[2] >> 4) & kmask2) | (((utmp[1] >> 6) & kmask3) << 4);   // m[4..7]
+    const uint32_t uaux = utmp[1] & kmask1;                                     // m[0..3]
+    utmp[1] = (utmp[2] & kmask2) | (((utmp[0] >> 6) & kmask3) << 4);           // sc[4..7]
+    utmp[2] = uaux;
+    utmp[0] &= kmask1;                                                          // sc[0..3]
+}
+
+// sum_j m_j * (bsums[2j] + bsums[2j+1]) for j = 0..7
+static ALWAYS_INLINE int k_min_sum(const uint8_t *mins8, const int16_t *bsums) {
+    __m128i m16 = _mm_cvtepu8_epi16(_mm_loadl_epi64((const __m128i *)mins8));
+    __m128i b0 = _mm_loadu_si128((const __m128i *)bsums), b1 = _mm_loadu_si128((const __m128i *)(bsums + 8));
+    __m128i bs = _mm_hadd_epi16(b0, b1);                 // sums of pairs: sub-blocks of 32
+    return hsum_epi32_128(_mm_madd_epi16(m16, bs));
+}
+
+// Q4_K / Q5_K against Q8_K: per super-block d*dy*sum_j sc_j (q.qy)_j - dmin*dy*sum_j m_j sum(qy)_j
+static ALWAYS_INLINE void dot_q4_K(int nr, int64_t nb, float *s, const ss_block_q4_K *x, const uint8_t *y, size_t ys) {
+    __m256 acc[NRMAX];
+    float accm[NRMAX];
+    for (int r = 0; r < nr; r++) { acc[r] = _mm256_setzero_ps(); accm[r] = 0; }
+    const __m256i m4 = _mm256_set1_epi8(0xF);
+    for (int64_t i = 0; i < nb; i++) {
+        const float d = h2f(x[i].d), dmin = h2f(x[i].dmin);
+        uint32_t utmp[4];
+        unpack_scales_k4(x[i].scales, utmp);
+        const uint8_t *sc = (const uint8_t *)utmp, *mn = sc + 8;
+        __m256i sumi[NRMAX];
+        for (int r = 0; r < nr; r++) sumi[r] = _mm256_setzero_si256();
+        for (int g = 0; g < 4; g++) {
+            const __m256i q4 = _mm256_loadu_si256((const __m256i *)(x[i].qs + 32 * g));
+            const __m256i q4l = _mm256_and_si256(q4, m4), q4h = _mm256_and_si256(_mm256_srli_epi16(q4, 4), m4);
+            const __m256i scl = _mm256_set1_epi16(sc[2 * g]), sch = _mm256_set1_epi16(sc[2 * g + 1]);
+            for (int r = 0; r < nr; r++) {
+                const int8_t *q8 = ((const ss_block_q8_K *)(y + r * ys))[i].qs + 64 * g;
+                __m256i pl = _mm256_maddubs_epi16(q4l, _mm256_loadu_si256((const __m256i *)q8));
+                __m256i ph = _mm256_maddubs_epi16(q4h, _mm256_loadu_si256((const __m256i *)(q8 + 32)));
+                sumi[r] = _mm256_add_epi32(sumi[r], _mm256_add_epi32(_mm256_madd_epi16(scl, pl), _mm256_madd_epi16(sch, ph)));
+            }
+        }
+        for (int r = 0; r < nr; r++) {
+            const ss_block_q8_K *b = (const ss_block_q8_K *)(y + r * ys) + i;
+            acc[r] = _mm256_fmadd_ps(_mm256_set1_ps(d * b->d), _mm256_cvtepi32_ps(sumi[r]), acc[r]);
+            accm[r] += dmin * b->d * (float)k_min_sum(mn, b->bsums);
+        }
+    }
+    for (int r = 0; r < nr; r++) s[r] = hsum_ps(acc[r]) - accm[r];
+}
+
+static ALWAYS_INLINE void dot_q5_K(int nr, int64_t nb, float *s, const ss_block_q5_K *x, const uint8_t *y, size_t ys) {
+    __m256 acc[NRMAX];
+    float accm[NRMAX];
+    for (int r = 0; r < nr; r++) { acc[r] = _mm256_setzero_ps(); accm[r] = 0; }
+    const __m256i m4 = _mm256_set1_epi8(0xF), one = _mm256_set1_epi8(1);
+    for (int64_t i = 0; i < nb; i++) {
+        const float d = h2f(x[i].d), dmin = h2f(x[i].dmin);
+        uint32_t utmp[4];
+        unpack_scales_k4(x[i].scales, utmp);
+        const uint8_t *sc = (const uint8_t *)utmp, *mn = sc + 8;
+        const __m256i hbits = _mm256_loadu_si256((const __m256i *)x[i].qh);
+        __m256i sumi[NRMAX];
+        for (int r = 0; r < nr; r++) sumi[r] = _mm256_setzero_si256();
+        for (int g = 0; g < 4; g++) {
+            const __m256i q4 = _mm256_loadu_si256((const __m256i *)(x[i].qs + 32 * g));
+            // 5th bit of sub-block 2g / 2g+1 is bit 2g / 2g+1 of qh[l]
+            __m256i hl = _mm256_slli_epi16(_mm256_and_si256(_mm256_srl_epi16(hbits, _mm_cvtsi32_si128(2 * g)), one), 4);
+            __m256i hh = _mm256_slli_epi16(_mm256_and_si256(_mm256_srl_epi16(hbits, _mm_cvtsi32_si128(2 * g + 1)), one), 4);
+            const __m256i q5l = _mm256_or_si256(_mm256_and_si256(q4, m4), hl);
+            const __m256i q5h = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(q4, 4), m4), hh);
+            const __m256i scl = _mm256_set1_epi16(sc[2 * g]), sch = _mm256_set1_epi16(sc[2 * g + 1]);
+            for (int r = 0; r < nr; r++) {
+                const int8_t *q8 = ((const ss_block_q8_K *)(y + r * ys))[i].qs + 64 * g;
+                __m256i pl = _mm256_maddubs_epi16(q5l, _mm256_loadu_si256((const __m256i *)q8));
+                __m256i ph = _mm256_maddubs_epi16(q5h, _mm256_loadu_si256((const __m256i *)(q8 + 32)));
+                sumi[r] = _mm256_add_epi32(sumi[r], _mm256_add_epi32(_mm256_madd_epi16(scl, pl), _mm256_madd_epi16(sch, ph)));
+            }
+        }
+        for (int r = 0; r < nr; r++) {
+            const ss_block_q8_K *b = (const ss_block_q8_K *)(y + r * ys) + i;
+            acc[r] = _mm256_fmadd_ps(_mm256_set1_ps(d * b->d), _mm256_cvtepi32_ps(sumi[r]), acc[r]);
+            accm[r] += dmin * b->d * (float)k_min_sum(mn, b->bsums);
+        }
+    }
+    for (int r = 0; r < nr; r++) s[r] = hsum_ps(acc[r]) - accm[r];
+}
+
+// Q6_K against Q8_K: d*dy * sum_{16 sub-blocks} sc_j sum (q-32)*qy, with q in 0..63 unsigned and
+// the -32 applied as maddubs(q, qy) - maddubs(32, qy)
+static ALWAYS_INLINE void dot_q6_K(int nr, int64_t nb, float *s, const ss_block_q6_K *x, const uint8_t *y, size_t ys) {
+    __m256 acc[NRMAX];
+    for (int r = 0; r < nr; r++) acc[r] = _mm256_setzero_ps();
+    const __m256i m4 = _mm256_set1_epi8(0xF), m2 = _mm256_set1_epi8(3), m32 = _mm256_set1_epi8(32);
+    for (int64_t i = 0; i < nb; i++) {
+        const float d = h2f(x[i].d);
+        __m256i sumi[NRMAX];
+        for (int r = 0; r < nr; r++) sumi[r] = _mm256_setzero_si256();
+        for (int h = 0; h < 2; h++) {
+            const __m256i ql0 = _mm256_loadu_si256((const __m256i *)(x[i].ql + 64 * h));
+            const __m256i ql1 = _mm256_loadu_si256((const __m256i *)(x[i].ql + 64 * h + 32));
+            const __m256i qh = _mm256_loadu_si256((const __m256i *)(x[i].qh + 32 * h));
+            __m256i q[4];
+            q[0] = _mm256_or_si256(_mm256_and_si256(ql0, m4), _mm256_slli_epi16(_mm256_and_si256(qh, m2), 4));
+            q[1] = _mm256_or_si256(_mm256_and_si256(ql1, m4), _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2), m2), 4));
+            q[2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql0, 4), m4), _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 4), m2), 4));
+            q[3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql1, 4), m4), _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 6), m2), 4));
+            const int8_t *sc = x[i].scales + 8 * h;
+            for (int k = 0; k < 4; k++) {
+                // values 32k..32k+15 use scale sc[2k], 32k+16..32k+31 use sc[2k+1]
+                const __m256i scv = _mm256_set_m128i(_mm_set1_epi16(sc[2 * k + 1]), _mm_set1_epi16(sc[2 * k]));
+                for (int r = 0; r < nr; r++) {
+                    const int8_t *q8 = ((const ss_block_q8_K *)(y + r * ys))[i].qs + 128 * h + 32 * k;
+                    const __m256i qy = _mm256_loadu_si256((const __m256i *)q8);
+                    __m256i p = _mm256_sub_epi16(_mm256_maddubs_epi16(q[k], qy), _mm256_maddubs_epi16(m32, qy));
+                    sumi[r] = _mm256_add_epi32(sumi[r], _mm256_madd_epi16(scv, p));
+                }
+            }
+        }
+        for (int r = 0; r < nr; r++) {
+            const ss_block_q8_K *b = (const ss_block_q8_K *)(y + r * ys) + i;
+            acc[r] = _mm256_fmadd_ps(_mm256_set1_ps(d * b->d), _mm256_cvtepi32_ps(sumi[r]), acc[r]);
+        }
+    }
+    for (int r = 0; r < nr; r++) s[r] = hsum_ps(acc[r]);
+}
+
+// ------------------------------------------------------------------------------ float types
+
+static ALWAYS_INLINE __m256 load_f32(const void *p) { return _mm256_loadu_ps((const float *)p); }
+static ALWAYS_INLINE __m256 load_f16(const void *p) { return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)p)); }
+static ALWAYS_INLINE __m256 load_bf16(const void *p) {
+    return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)p)), 16));
+}
+
+// kind 0 = f32, 1 = f16, 2 = bf16; element size es; 16 elements per step in two accumulators
+static ALWAYS_INLINE __m256 load_kind(int kind, const uint8_t *p) {
+    return kind == 0 ? load_f32(p) : kind == 1 ? load_f16(p) : load_bf16(p);
+}
+static ALWAYS_INLINE float scalar_kind(int kind, const uint8_t *p) {
+    if (kind == 0) { float f; memcpy(&f, p, 4); return f; }
+    uint16_t h; memcpy(&h, p, 2);
+    return kind == 1 ? h2f(h) : ss_bf16_to_fp32(h);
+}
+
+static ALWAYS_INLINE void dot_float(int kind, int nr, int64_t n, float *s, const uint8_t *x, const uint8_t *y, size_t ys) {
+    const int es = kind == 0 ? 4 : 2;
+    __m256 a0[NRMAX], a1[NRMAX];
+    for (int r = 0; r < nr; r++) { a0[r] = _mm256_setzero_ps(); a1[r] = _mm256_setzero_ps(); }
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        const __m256 w0 = load_kind(kind, x + i * es), w1 = load_kind(kind, x + (i + 8) * es);
+        for (int r = 0; r < nr; r++) {
+            a0[r] = _mm256_fmadd_ps(w0, load_kind(kind, y + r * ys + i * es), a0[r]);
+            a1[r] = _mm256_fmadd_ps(w1, load_kind(kind, y + r * ys + (i + 8) * es), a1[r]);
+        }
+    }
+    for (int r = 0; r < nr; r++) {
+        float sum = hsum_ps(_mm256_add_ps(a0[r], a1[r]));
+        for (int64_t j = i; j < n; j++) sum += scalar_kind(kind, x + j * es) * scalar_kind(kind, y + r * ys + j * es);
+        s[r] = sum;
+    }
+}
+
+// ------------------------------------------------------------------------------ dispatch
+
+#define DISPATCH_NR(call)                                  \
+    switch (nr) {                                          \
+    case 1: { const int NR = 1; call; } break;             \
+    case 2: { const int NR = 2; call; } break;             \
+    case 3: { const int NR = 3; call; } break;             \
+    default: { const int NR = 4; call; } break;            \
+    }
 
 bool ss_vec_dot_avx2(uint32_t wtype, int64_t n, float *s, const void *w, const void *xq,
                      size_t xq_stride, int nr) {
-    return false;
+    const uint8_t *y = xq;
+    if (nr < 1) return true;
+    if (nr > NRMAX) {                     // split larger requests
+        for (int r = 0; r < nr; r += NRMAX)
+            ss_vec_dot_avx2(wtype, n, s + r, w, y + r * xq_stride, xq_stride, nr - r < NRMAX ? nr - r : NRMAX);
+        return true;
+    }
+    switch (wtype) {
+    case SS_TYPE_F32:  DISPATCH_NR(dot_float(0, NR, n, s, w, y, xq_stride)); return true;
+    case SS_TYPE_F16:  DISPATCH_NR(dot_float(1, NR, n, s, w, y, xq_stride)); return true;
+    case SS_TYPE_BF16: DISPATCH_NR(dot_float(2, NR, n, s, w, y, xq_stride)); return true;
+    case SS_TYPE_Q4_0: DISPATCH_NR(dot_q4_0(NR, n / SS_QK, s, w, y, xq_stride)); return true;
+    case SS_TYPE_Q4_1: DISPATCH_NR(dot_q4_1(NR, n / SS_QK, s, w, y, xq_stride)); return true;
+    case SS_TYPE_Q5_0: DISPATCH_NR(dot_q5_0(NR, n / SS_QK, s, w, y, xq_stride)); return true;
+    case SS_TYPE_Q5_1: DISPATCH_NR(dot_q5_1(NR, n / SS_QK, s, w, y, xq_stride)); return true;
+    case SS_TYPE_Q8_0: DISPATCH_NR(dot_q8_0(NR, n / SS_QK, s, w, y, xq_stride)); return true;
+    case SS_TYPE_Q4_K: DISPATCH_NR(dot_q4_K(NR, n / SS_QK_K, s, w, y, xq_stride)); return true;
+    case SS_TYPE_Q5_K: DISPATCH_NR(dot_q5_K(NR, n / SS_QK_K, s, w, y, xq_stride)); return true;
+    case SS_TYPE_Q6_K: DISPATCH_NR(dot_q6_K(NR, n / SS_QK_K, s, w, y, xq_stride)); return true;
+    default: return false;
+    }
+}
+
+// ------------------------------------------------------------------------------ activation conversion
+
+static ALWAYS_INLINE float hmax_ps(__m256 x) {
+    __m128 r = _mm_max_ps(_mm256_castps256_ps128(x), _mm256_extractf128_ps(x, 1));
+    r = _mm_max_ps(r, _mm_movehl_ps(r, r));
+    r = _mm_max_ss(r, _mm_movehdup_ps(r));
+    return _mm_cvtss_f32(r);
+}
+
+// 32 floats times id, rounded half-to-even, -> 32 int8 stored at q; returns sum of the ints
+static ALWAYS_INLINE int round_store_32(const __m256 v[4], float id, int8_t *q) {
+    const __m256 mul = _mm256_set1_ps(id);
+    __m256i i0 = _mm256_cvtps_epi32(_mm256_round_ps(_mm256_mul_ps(v[0], mul), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+    __m256i i1 = _mm256_cvtps_epi32(_mm256_round_ps(_mm256_mul_ps(v[1], mul), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+    __m256i i2 = _mm256_cvtps_epi32(_mm256_round_ps(_mm256_mul_ps(v[2], mul), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+    __m256i i3 = _mm256_cvtps_epi32(_mm256_round_ps(_mm256_mul_ps(v[3], mul), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+    __m256i sum = _mm256_add_epi32(_mm256_add_epi32(i0, i1), _mm256_add_epi32(i2, i3));
+    __m128i s4 = _mm_add_epi32(_mm256_castsi256_si128(sum), _mm256_extracti128_si256(sum, 1));
+    // int32 -> int16 -> int8 (packs interleave the 128-bit lanes; undo with a permute)
+    __m256i p = _mm256_packs_epi16(_mm256_packs_epi32(i0, i1), _mm256_packs_epi32(i2, i3));
+    p = _mm256_permutevar8x32_epi32(p, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+    _mm256_storeu_si256((__m256i *)q, p);
+    return hsum_epi32_128(s4);
+}
+
+// Q8_0 / Q8_1 (as ggml's AVX2 quantize_row_q8_0/_1): d = amax/127, q = rne(x * 127/amax)
+static void quant_q8_0_avx2(const float *x, ss_block_q8_0 *y, int64_t nb, ss_block_q8_1 *y1) {
+    const __m256 sign = _mm256_set1_ps(-0.0f);
+    for (int64_t i = 0; i < nb; i++, x += SS_QK) {
+        __m256 v[4];
+        __m256 amax = _mm256_setzero_ps();
+        for (int k = 0; k < 4; k++) {
+            v[k] = _mm256_loadu_ps(x + 8 * k);
+            amax = _mm256_max_ps(amax, _mm256_andnot_ps(sign, v[k]));
+        }
+        const float m = hmax_ps(amax);
+        const float d = m / 127.f, id = m != 0.0f ? 127.f / m : 0.0f;
+        if (y1) {
+            int sum = round_store_32(v, id, y1[i].qs);
+            y1[i].d = ss_fp32_to_fp16(d);
+            y1[i].s = ss_fp32_to_fp16((float)sum * d);
+        } else {
+            round_store_32(v, id, y[i].qs);
+            y[i].d = ss_fp32_to_fp16(d);
+        }
+    }
+}
+
+// Q8_K (ggml's quantize_row_q8_K_ref): max = the value of largest magnitude (first one),
+// iscale = -127/max, q = min(127, rne(iscale*x)), d = 1/iscale, bsums of 16
+static void quant_q8_K_avx2(const float *x, ss_block_q8_K *y, int64_t nb) {
+    const __m256 sign = _mm256_set1_ps(-0.0f);
+    for (int64_t i = 0; i < nb; i++, x += SS_QK_K) {
+        __m256 amaxv = _mm256_setzero_ps();
+        for (int k = 0; k < SS_QK_K; k += 8) amaxv = _mm256_max_ps(amaxv, _mm256_andnot_ps(sign, _mm256_loadu_ps(x + k)));
+        const float amax = hmax_ps(amaxv);
+        if (amax == 0.0f) {
+            memset(&y[i], 0, sizeof y[i]);
+            continue;
+        }
+        float max = 0;
+        for (int k = 0; k < SS_QK_K; k++)
+            if (__builtin_fabsf(x[k]) == amax) { max = x[k]; break; }
+        const float iscale = -127.f / max;
+        for (int k = 0; k < SS_QK_K; k += 32) {
+            __m256 v[4] = {_mm256_loadu_ps(x + k), _mm256_loadu_ps(x + k + 8), _mm256_loadu_ps(x + k + 16), _mm256_loadu_ps(x + k + 24)};
+            round_store_32(v, iscale, y[i].qs + k);   // |iscale*x| <= 127: packs never saturate
+        }
+        for (int j = 0; j < SS_QK_K / 16; j++) {
+            __m128i q = _mm_loadu_si128((const __m128i *)(y[i].qs + 16 * j));
+            __m128i s16 = _mm_madd_epi16(_mm_cvtepi8_epi16(q), _mm_set1_epi16(1));
+            s16 = _mm_add_epi32(s16, _mm_madd_epi16(_mm_cvtepi8_epi16(_mm_srli_si128(q, 8)), _mm_set1_epi16(1)));
+            y[i].bsums[j] = (int16_t)hsum_epi32_128(s16);
+        }
+        y[i].d = 1 / iscale;
+    }
+}
+
+static void quant_f16_avx2(const float *x, uint16_t *y, int64_t n) {
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        _mm_storeu_si128((__m128i *)(y + i), _mm256_cvtps_ph(_mm256_loadu_ps(x + i), _MM_FROUND_TO_NEAREST_INT));
+    for (; i < n; i++) y[i] = ss_fp32_to_fp16(x[i]);
+}
+
+// bf16 = round-to-nearest-even of the top 16 bits; NaN -> quiet NaN
+static void quant_bf16_avx2(const float *x, uint16_t *y, int64_t n) {
+    int64_t i = 0;
+    const __m256i abs_mask = _mm256_set1_epi32(0x7fffffff), inf = _mm256_set1_epi32(0x7f800000);
+    for (; i + 16 <= n; i += 16) {
+        __m256i r[2];
+        for (int k = 0; k < 2; k++) {
+            __m256i u = _mm256_loadu_si256((const __m256i *)(x + i + 8 * k));
+            __m256i odd = _mm256_and_si256(_mm256_srli_epi32(u, 16), _mm256_set1_epi32(1));
+            __m256i rounded = _mm256_srli_epi32(_mm256_add_epi32(u, _mm256_add_epi32(_mm256_set1_epi32(0x7fff), odd)), 16);
+            __m256i nan = _mm256_or_si256(_mm256_srli_epi32(u, 16), _mm256_set1_epi32(64));
+            __m256i is_nan = _mm256_cmpgt_epi32(_mm256_and_si256(u, abs_mask), inf);
+            r[k] = _mm256_blendv_epi8(rounded, nan, is_nan);
+        }
+        __m256i p = _mm256_permute4x64_epi64(_mm256_packus_epi32(r[0], r[1]), _MM_SHUFFLE(3, 1, 2, 0));
+        _mm256_storeu_si256((__m256i *)(y + i), p);
+    }
+    for (; i < n; i++) y[i] = ss_fp32_to_bf16(x[i]);
 }
 
 bool ss_quant_act_avx2(uint32_t vtype, const float *x, void *xq, int64_t n) {
-    return false;
+    switch (vtype) {
+    case SS_TYPE_Q8_0: quant_q8_0_avx2(x, xq, n / SS_QK, NULL); return true;
+    case SS_TYPE_Q8_1: quant_q8_0_avx2(x, NULL, n / SS_QK, xq); return true;
+    case SS_TYPE_Q8_K: quant_q8_K_avx2(x, xq, n / SS_QK_K); return true;
+    case SS_TYPE_F16:  quant_f16_avx2(x, xq, n); return true;
+    case SS_TYPE_BF16: quant_bf16_avx2(x, xq, n); return true;
+    default: return false;
+    }
 }
 
 void ss_fp16_to_fp32_row_avx2(const uint16_t *x, float *y, int64_t n) {
     int64_t i = 0;
-    for (; i + 8 <= n; i += 8)
-        _mm256_storeu_ps(y + i, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(x + i))));
+    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(y + i, load_f16(x + i));
     for (; i < n; i++) y[i] = _cvtsh_ss(x[i]);
+}
+
+// ------------------------------------------------------------------------------ dequantization
+// Bit-identical to the scalar loops of src/quant.c: the same float operations in the same order
+// (y = (d*sc)*q, then + m or - m), so FMA contraction must stay off here.
+#if defined(__clang__)
+#pragma clang fp contract(off)          // (clang: to the end of the file)
+#else
+#pragma GCC push_options
+#pragma GCC optimize("fp-contract=off")
+#endif
+
+// y[0..31] = q[k]*d (+ m) for 32 signed bytes q; d_lo for elements 0..15, d_hi for 16..31
+static ALWAYS_INLINE void store_deq32(float *y, __m256i q, __m256 d_lo, __m256 d_hi, __m256 m_lo, __m256 m_hi, int add_m) {
+    const __m128i lo = _mm256_castsi256_si128(q), hi = _mm256_extracti128_si256(q, 1);
+    __m256 v0 = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(lo)), d_lo);
+    __m256 v1 = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(lo, 8))), d_lo);
+    __m256 v2 = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(hi)), d_hi);
+    __m256 v3 = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(hi, 8))), d_hi);
+    if (add_m) {
+        v0 = _mm256_add_ps(v0, m_lo); v1 = _mm256_add_ps(v1, m_lo);
+        v2 = _mm256_add_ps(v2, m_hi); v3 = _mm256_add_ps(v3, m_hi);
+    }
+    _mm256_storeu_ps(y, v0); _mm256_storeu_ps(y + 8, v1); _mm256_storeu_ps(y + 16, v2); _mm256_storeu_ps(y + 24, v3);
+}
+
+static void deq_q4_0(const ss_block_q4_0 *x, float *y, int64_t nb) {
+    const __m256 z = _mm256_setzero_ps();
+    for (int64_t i = 0; i < nb; i++, y += SS_QK) {
+        const __m256 d = _mm256_set1_ps(h2f(x[i].d));
+        store_deq32(y, _mm256_sub_epi8(unpack_nibbles(x[i].qs), _mm256_set1_epi8(8)), d, d, z, z, 0);
+    }
+}
+
+static void deq_q4_1(const ss_block_q4_1 *x, float *y, int64_t nb) {
+    for (int64_t i = 0; i < nb; i++, y += SS_QK) {
+        const __m256 d = _mm256_set1_ps(h2f(x[i].d)), m = _mm256_set1_ps(h2f(x[i].m));
+        store_deq32(y, unpack_nibbles(x[i].qs), d, d, m, m, 1);
+    }
+}
+
+static void deq_q5_0(const ss_block_q5_0 *x, float *y, int64_t nb) {
+    const __m256 z = _mm256_setzero_ps();
+    for (int64_t i = 0; i < nb; i++, y += SS_QK) {
+        const __m256 d = _mm256_set1_ps(h2f(x[i].d));
+        __m256i hi = _mm256_andnot_si256(bits_to_bytes(x[i].qh), _mm256_set1_epi8((char)0xF0));
+        store_deq32(y, _mm256_or_si256(unpack_nibbles(x[i].qs), hi), d, d, z, z, 0);
+    }
+}
+
+static void deq_q5_1(const ss_block_q5_1 *x, float *y, int64_t nb) {
+    for (int64_t i = 0; i < nb; i++, y += SS_QK) {
+        const __m256 d = _mm256_set1_ps(h2f(x[i].d)), m = _mm256_set1_ps(h2f(x[i].m));
+        __m256i hi = _mm256_and_si256(bits_to_bytes(x[i].qh), _mm256_set1_epi8(0x10));
+        store_deq32(y, _mm256_or_si256(unpack_nibbles(x[i].qs), hi), d, d, m, m, 1);
+    }
+}
+
+static void deq_q8_0(const ss_block_q8_0 *x, float *y, int64_t nb) {
+    const __m256 z = _mm256_setzero_ps();
+    for (int64_t i = 0; i < nb; i++, y += SS_QK) {
+        const __m256 d = _mm256_set1_ps(h2f(x[i].d));
+        store_deq32(y, _mm256_loadu_si256((const __m256i *)x[i].qs), d, d, z, z, 0);
+    }
+}
+
+// Q4_K / Q5_K: y = (d*sc_j)*q - dmin*m_j, written as + (-(dmin*m_j)) (identical in IEEE)
+static void deq_q45_K(const uint8_t *blocks, size_t bsize, int five, float *y, int64_t nb) {
+    const __m256i m4 = _mm256_set1_epi8(0xF), one = _mm256_set1_epi8(1);
+    for (int64_t i = 0; i < nb; i++) {
+        const uint8_t *b = blocks + i * bsize;
+        uint16_t dh, mh;
+        memcpy(&dh, b, 2); memcpy(&mh, b + 2, 2);
+        const float d = h2f(dh), dmin = h2f(mh);
+        uint32_t utmp[4];
+        unpack_scales_k4(b + 4, utmp);
+        const uint8_t *sc = (const uint8_t *)utmp, *mn = sc + 8;
+        const uint8_t *qs = b + 16 + (five ? 32 : 0);
+        const __m256i hbits = five ? _mm256_loadu_si256((const __m256i *)(b + 16)) : _mm256_setzero_si256();
+        for (int g = 0; g < 4; g++, y += 64) {
+            const __m256i q4 = _mm256_loadu_si256((const __m256i *)(qs + 32 * g));
+            __m256i ql = _mm256_and_si256(q4, m4), qh = _mm256_and_si256(_mm256_srli_epi16(q4, 4), m4);
+            if (five) {
+                ql = _mm256_or_si256(ql, _mm256_slli_epi16(_mm256_and_si256(_mm256_srl_epi16(hbits, _mm_cvtsi32_si128(2 * g)), one), 4));
+                qh = _mm256_or_si256(qh, _mm256_slli_epi16(_mm256_and_si256(_mm256_srl_epi16(hbits, _mm_cvtsi32_si128(2 * g + 1)), one), 4));
+            }
+            const __m256 d1 = _mm256_set1_ps(d * sc[2 * g]), m1 = _mm256_set1_ps(-(dmin * mn[2 * g]));
+            const __m256 d2 = _mm256_set1_ps(d * sc[2 * g + 1]), m2 = _mm256_set1_ps(-(dmin * mn[2 * g + 1]));
+            store_deq32(y, ql, d1, d1, m1, m1, 1);
+            store_deq32(y + 32, qh, d2, d2, m2, m2, 1);
+        }
+    }
+}
+
+// Q6_K: y = (d*sc_j)*(q-32), 16 values per scale
+static void deq_q6_K(const ss_block_q6_K *x, float *y, int64_t nb) {
+    const __m256i m4 = _mm256_set1_epi8(0xF), m2 = _mm256_set1_epi8(3), m32 = _mm256_set1_epi8(32);
+    const __m256 z = _mm256_setzero_ps();
+    for (int64_t i = 0; i < nb; i++) {
+        const float d = h2f(x[i].d);
+        for (int h = 0; h < 2; h++, y += 128) {
+            const __m256i ql0 = _mm256_loadu_si256((const __m256i *)(x[i].ql + 64 * h));
+            const __m256i ql1 = _mm256_loadu_si256((const __m256i *)(x[i].ql + 64 * h + 32));
+            const __m256i qh = _mm256_loadu_si256((const __m256i *)(x[i].qh + 32 * h));
+            __m256i q[4];
+            q[0] = _mm256_or_si256(_mm256_and_si256(ql0, m4), _mm256_slli_epi16(_mm256_and_si256(qh, m2), 4));
+            q[1] = _mm256_or_si256(_mm256_and_si256(ql1, m4), _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2), m2), 4));
+            q[2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql0, 4), m4), _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 4), m2), 4));
+            q[3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql1, 4), m4), _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 6), m2), 4));
+            const int8_t *sc = x[i].scales + 8 * h;
+            for (int k = 0; k < 4; k++)
+                store_deq32(y + 32 * k, _mm256_sub_epi8(q[k], m32), _mm256_set1_ps(d * sc[2 * k]),
+                            _mm256_set1_ps(d * sc[2 * k + 1]), z, z, 0);
+        }
+    }
+}
+
+static void deq_bf16(const uint16_t *x, float *y, int64_t n) {
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(y + i, load_bf16(x + i));
+    for (; i < n; i++) y[i] = ss_bf16_to_fp32(x[i]);
+}
+
+bool ss_dequant_row_avx2(uint32_t type, const void *x, float *y, int64_t n) {
+    switch (type) {
+    case SS_TYPE_F16:  ss_fp16_to_fp32_row_avx2(x, y, n); return true;
+    case SS_TYPE_BF16: deq_bf16(x, y, n); return true;
+    case SS_TYPE_Q4_0: deq_q4_0(x, y, n / SS_QK); return true;
+    case SS_TYPE_Q4_1: deq_q4_1(x, y, n / SS_QK); return true;
+    case SS_TYPE_Q5_0: deq_q5_0(x, y, n / SS_QK); return true;
+    case SS_TYPE_Q5_1: deq_q5_1(x, y, n / SS_QK); return true;
+    case SS_TYPE_Q8_0: deq_q8_0(x, y, n / SS_QK); return true;
+    case SS_TYPE_Q4_K: deq_q45_K(x, sizeof(ss_block_q4_K), 0, y, n / SS_QK_K); return true;
+    case SS_TYPE_Q5_K: deq_q45_K(x, sizeof(ss_block_q5_K), 1, y, n / SS_QK_K); return true;
+    case SS_TYPE_Q6_K: deq_q6_K(x, y, n / SS_QK_K); return true;
+    default: return false;
+    }
+}
+
+#if !defined(__clang__)
+#pragma GCC pop_options
+#endif
+
+// y[i] += a * x[i] (fused multiply-add everywhere, also in the tail, so a given element gets the
+// same operation wherever the vector loop starts)
+void ss_axpy_avx2(float a, const float *x, float *y, int64_t n) {
+    const __m256 va = _mm256_set1_ps(a);
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        _mm256_storeu_ps(y + i, _mm256_fmadd_ps(va, _mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i)));
+    for (; i < n; i++) y[i] = __builtin_fmaf(a, x[i], y[i]);
 }

@@ -4,6 +4,7 @@
 #ifndef SS_CHAT_H
 #define SS_CHAT_H
 #include "ss_common.h"
+#include <time.h>
 
 enum ss_chat_family {
     SS_CHAT_UNKNOWN = 0,
@@ -42,10 +43,10 @@ char *ss_chat_render(int family, const char *tmpl_src, const ss_chat_msg *msgs, 
 //   chatml = plain ChatML (no default system), llama3 = Llama 3 (bos, content|trim), llama2 =
 //   Llama-2-chat, mistral = Mistral Nemo (v3-tekken), gemma = Gemma 3 (system merged into the
 //   first user turn), phi3 = Phi-3.5, deepseek-r1 = DeepSeek-R1 distills ("<｜Assistant｜><think>\n").
-// - Llama 3.2-style templates call strftime_now("%d %b %Y"): today's local date is used unless
-//   date_string is given (ss_chat_render_ex); Llama 3.1/3.3 print their fixed "26 Jul 2024".
+// - Llama 3.2-style templates call strftime_now("%d %b %Y"): `now` (ss_chat_render_ex) is the
+//   local time it sees, NULL = the current time. Llama 3.1/3.3 print their fixed "26 Jul 2024".
 char *ss_chat_render_ex(int family, const char *tmpl_src, const ss_chat_msg *msgs, int n_msgs,
-                        bool add_gen, const char *bos, const char *eos, const char *date_string,
+                        bool add_gen, const char *bos, const char *eos, const struct tm *now,
                         char *err, size_t errlen);
 
 // the detected variant ("qwen2.5", "chatml", "llama3.1", "mistral-nemo", "gemma2", "phi3-mini", ...)

@@ -38,6 +38,7 @@ float    ss_bf16_to_fp32(uint16_t h);
 uint16_t ss_fp32_to_bf16(float f);
 
 // ---- scalar reference (plain loops, the definition of each format) ----
+// (ss_dequant_row uses AVX2 when available; the result is bit-identical to the scalar loop)
 void  ss_dequant_row(uint32_t type, const void *x, float *y, int64_t n);
 // quantize n floats (n multiple of blck) into `type` the way ggml's reference quantizer does
 // (used by gen-model and to quantize activations). Supported for every weight type + Q8_K.
@@ -92,5 +93,10 @@ bool ss_vec_dot_avx2(uint32_t wtype, int64_t n, float *s, const void *w, const v
                      size_t xq_stride, int nr);
 bool ss_quant_act_avx2(uint32_t vtype, const float *x, void *xq, int64_t n);
 void ss_fp16_to_fp32_row_avx2(const uint16_t *x, float *y, int64_t n);
+bool ss_dequant_row_avx2(uint32_t type, const void *x, float *y, int64_t n);   // bit-identical to scalar
+void ss_axpy_avx2(float a, const float *x, float *y, int64_t n);               // y += a*x (fused)
+
+// y[0..n) += a * x[0..n) (AVX2 FMA when available, plain loop otherwise)
+void ss_axpy(float a, const float *x, float *y, int64_t n);
 
 #endif

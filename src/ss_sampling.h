@@ -28,10 +28,16 @@ void        ss_sampler_free(ss_sampler *s);
 void        ss_sampler_reseed(ss_sampler *s, uint64_t seed);
 // the token history the penalties see (call for every accepted token, prompt included if wanted)
 void        ss_sampler_accept(ss_sampler *s, int32_t tok);
-void        ss_sampler_reset(ss_sampler *s);
+void        ss_sampler_reset(ss_sampler *s);   // forget the history and restart the RNG at the seed
 // pick a token from logits[n_vocab] (logits are not modified); *logprob (optional) receives
 // log softmax(raw logits)[tok] — the model's own log-probability, before any transformation.
 int32_t     ss_sampler_sample(ss_sampler *s, const float *logits, float *logprob);
-int32_t     ss_argmax(const float *x, int n);
+int32_t     ss_argmax(const float *x, int n);   // first maximum (lowest id); NaN ignored
+
+// The distribution the next ss_sampler_sample would draw from (penalties, top-k, top-p, min-p,
+// temperature applied): writes up to `max` (token id, probability) pairs, in draw order (by
+// descending logit when top-k or top-p is on, else by id); returns the number of candidates.
+// temp <= 0: the single argmax with probability 1. Does not advance the RNG.
+int         ss_sampler_dist(ss_sampler *s, const float *logits, int32_t *ids, float *probs, int max);
 
 #endif

@@ -85,8 +85,10 @@ int         ss_swift_loss_parse(const char *name);
 const char *ss_swift_loss_name(int loss);
 
 typedef struct {
-    int    best_epoch, epochs_run;
-    double train_loss, val_loss, train_acc, val_acc;   // at the best epoch
+    int    best_epoch, epochs_run;                     // 1-based
+    // at the best epoch: train_* are the running means over that epoch's steps (as the reference
+    // reports them), val_* are computed after the epoch (NAN without validation data)
+    double train_loss, val_loss, train_acc, val_acc;
 } ss_swift_train_result;
 
 // the validation split used by ss_swift_train: the distinct question ids are shuffled (seeded) and

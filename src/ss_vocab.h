@@ -21,6 +21,8 @@ const char *ss_vocab_pre_name(const ss_vocab *v);     // tokenizer.ggml.pre or "
 int32_t     ss_vocab_bos(const ss_vocab *v);          // -1 if none
 int32_t     ss_vocab_eos(const ss_vocab *v);          // -1 if none
 bool        ss_vocab_add_bos(const ss_vocab *v);      // the model's default BOS handling
+bool        ss_vocab_add_eos(const ss_vocab *v);      // tokenizer.ggml.add_eos_token (ss_tokenize never adds EOS)
+int32_t     ss_vocab_eot(const ss_vocab *v);          // end-of-turn token (key or text such as <|im_end|>), -1 if none
 bool        ss_vocab_is_eog(const ss_vocab *v, int32_t id);   // eos, eot, <|im_end|>, <|eot_id|>, ...
 bool        ss_vocab_is_control(const ss_vocab *v, int32_t id);
 const char *ss_vocab_token_text(const ss_vocab *v, int32_t id);  // raw vocab string (NUL-terminated)
@@ -38,10 +40,16 @@ int  ss_tokenize(const ss_vocab *v, const char *text, size_t len, bool add_bos, 
 int  ss_token_to_piece(const ss_vocab *v, int32_t id, char *buf, int buflen, bool render_special);
 
 // Streaming detokenizer: holds back incomplete UTF-8 sequences so a stream never prints half
-// a character. (SPM: also drops the leading space of the first piece when the prompt had BOS,
-// as llama.cpp does.)
-typedef struct { char pending[8]; int n_pending; } ss_detok;
-// append the bytes of `id` that complete characters to out (returns count, out must hold >= 64+piece)
+// a character. Control tokens print nothing (use ss_token_to_piece to show them).
+// A zero-initialized ss_detok continues a text (every piece verbatim: use it for generated tokens).
+// ss_detok_begin() starts a text from its first token as llama.cpp's llama_detokenize does:
+// for SPM vocabs (add_space_prefix) one leading space of the first token's piece is dropped, so
+// detokenizing ss_tokenize(text, add_bos = false) gives back `text`; when the first token is BOS
+// it consumes that rule and the space of the next piece stays (as llama.cpp).
+typedef struct { char pending[8]; int n_pending; int lstrip; } ss_detok;
+void ss_detok_begin(ss_detok *d, const ss_vocab *v);
+// append the bytes of `id` that complete characters to out and return their count. If outlen is
+// too small (it must hold 4 + piece bytes), nothing is consumed and -(bytes needed) is returned.
 int  ss_detok_push(ss_detok *d, const ss_vocab *v, int32_t id, char *out, int outlen);
 int  ss_detok_flush(ss_detok *d, char *out, int outlen);   // remaining bytes at end of stream
 

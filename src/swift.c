@@ -25,6 +25,7 @@
 #include <math.h>
 #include <ctype.h>
 #include <errno.h>
+#include <unistd.h>
 
 // ---------------------------------------------------------------- layer spec
 
@@ -467,15 +468,18 @@ static void swift_fmt_eta(char *buf, size_t n, double sec) {
     else snprintf(buf, n, "%lds", s);
 }
 
-static void swift_progress(int epoch, int epochs, int step, int steps, double t0, long done, long total) {
-    double el = ss_time() - t0, frac = total > 0 ? (double)done / total : 1.0;
+// "swift-train [=====>    ] 120/800 epoch 3/40 ETA 1m02s" on stderr (only on a terminal)
+static void swift_progress(int epoch, int epochs, double t0, long done, long total) {
+    if (!isatty(2) || total <= 0) return;
+    double el = ss_time() - t0;
     char eta[32];
     swift_fmt_eta(eta, sizeof eta, done > 0 ? el / done * (total - done) : NAN);
-    int bar = 30, fill = (int)(frac * bar);
-    char b[40];
-    for (int i = 0; i < bar; i++) b[i] = i < fill ? '#' : '.';
-    b[bar] = 0;
-    fprintf(stderr, "\r[%s] %3d%% epoch %d/%d step %d/%d ETA %s   ", b, (int)(frac * 100), epoch, epochs, step, steps, eta);
+    int w = 30, fill = (int)((double)done / total * w);
+    char bar[40];
+    for (int i = 0; i < w; i++) bar[i] = i < fill ? '=' : i == fill ? '>' : ' ';
+    bar[w] = 0;
+    fprintf(stderr, "\rswift-train [%s] %ld/%ld epoch %d/%d ETA %s   ", bar, done, total, epoch, epochs, eta);
+    fflush(stderr);
 }
 
 int ss_swift_split(const ss_swift_example *ex, int n, float val_frac, uint64_t seed, bool *is_val) {
@@ -586,7 +590,7 @@ int ss_swift_train(ss_swift_head *h, const ss_swift_example *ex, int n, const ss
         swift_shuffle_units(tu, ntu, &rng);
         double tr_sum = 0;
         long tr_correct = 0;
-        for (int s0 = 0, k = 0; s0 < ntu; s0 += p->batch, k++) {
+        for (int s0 = 0; s0 < ntu; s0 += p->batch) {
             int nb = ntu - s0 < p->batch ? ntu - s0 : p->batch, corr;
             tr_sum += swift_eval_units(&w, ex, tu + s0, nb, p->loss, true, &corr);
             tr_correct += corr;
@@ -607,7 +611,7 @@ int ss_swift_train(ss_swift_head *h, const ss_swift_example *ex, int n, const ss
             done_steps++;
             if (p->progress && ss_time() - last_draw > 0.2) {
                 last_draw = ss_time();
-                swift_progress(epoch, p->epochs, k + 1, steps_per_epoch, t0, done_steps, total_steps);
+                swift_progress(epoch, p->epochs, t0, done_steps, total_steps);
             }
         }
         double tr_loss = tr_sum / ntu, tr_acc = (double)tr_correct / ntu;
@@ -636,8 +640,8 @@ int ss_swift_train(ss_swift_head *h, const ss_swift_example *ex, int n, const ss
             char vl[32], va[32];
             swift_fmt_num(vl, sizeof vl, va_loss);
             swift_fmt_num(va, sizeof va, va_acc);
-            fprintf(stderr, "\r\033[Kepoch %d/%d  train loss %.5f acc %.4f  val loss %s acc %s%s\n",
-                    epoch, p->epochs, tr_loss, tr_acc, vl, va, improved && have_val ? "  (best)" : "");
+            fprintf(stderr, "%sepoch %d/%d  train loss %.5f acc %.4f  val loss %s acc %s%s\n",
+                    isatty(2) ? "\r\033[K" : "", epoch, p->epochs, tr_loss, tr_acc, vl, va, improved && have_val ? "  (best)" : "");
         }
         epochs_run = epoch;
         if (p->on_epoch) p->on_epoch(p->on_epoch_ud, epoch, tr_loss, tr_acc, va_loss, va_acc);

@@ -7,6 +7,7 @@
 //        alphabet; in each word the adjacent pair of lowest merge rank is merged, repeatedly.
 //   Special tokens: before either, the text is cut at the control / user-defined token texts it
 //        contains (longest token first, as llama.cpp's tokenizer_st_partition).
+#define _GNU_SOURCE   // memmem, qsort_r
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +22,9 @@ enum {
     ATTR_EOG = 1 << 15,
 };
 
+// hash table slot: id (-1 = empty) and the hash's upper 32 bits (compared before the text)
+typedef struct { int32_t id; uint32_t tag; } ht_slot;
+
 struct ss_vocab {
     int kind;                                   // SS_VOCAB_SPM / SS_VOCAB_BPE
     char *model_name, *pre_name;
@@ -29,11 +33,11 @@ struct ss_vocab {
     float *score;
     uint16_t *attr;
     char *piece; uint32_t *piece_off, *piece_len;   // bytes of each token (control text included)
-    int32_t *tok_ht; uint32_t tok_mask;         // open addressing: text -> id
+    ht_slot *tok_ht; uint32_t tok_mask;         // open addressing: text -> id
     // BPE merges "left right", rank = index
     int32_t n_merges;
     char *merge_text; uint32_t *merge_off, *merge_llen, *merge_rlen;
-    int32_t *merge_ht; uint32_t merge_mask;
+    ht_slot *merge_ht; uint32_t merge_mask;
     int32_t bos, eos, eot, eom, unk, sep, pad;
     int32_t fim_pre, fim_suf, fim_mid, fim_pad, fim_rep, fim_sep;
     bool add_bos, add_eos, add_space_prefix, ignore_merges;
@@ -61,30 +65,62 @@ static uint32_t table_size(size_t n) {           // power of two >= 2n
 }
 
 static int32_t tok_find(const ss_vocab *v, const char *s, size_t n) {
-    uint32_t i = hash_slot(hash_bytes(HASH_SEED, s, n), v->tok_mask);
-    for (;; i = (i + 1) & v->tok_mask) {
-        int32_t id = v->tok_ht[i];
-        if (id < 0) return -1;
-        if (v->text_len[id] == n && !memcmp(v->text + v->text_off[id], s, n)) return id;
+    uint64_t h = hash_bytes(HASH_SEED, s, n);
+    uint32_t tag = (uint32_t)(h >> 32);
+    for (uint32_t i = hash_slot(h, v->tok_mask);; i = (i + 1) & v->tok_mask) {
+        ht_slot e = v->tok_ht[i];
+        if (e.id < 0) return -1;
+        if (e.tag == tag && v->text_len[e.id] == n && !memcmp(v->text + v->text_off[e.id], s, n)) return e.id;
     }
 }
 
 static uint64_t merge_hash(const char *l, size_t ln, const char *r, size_t rn) {
     uint64_t h = hash_bytes(HASH_SEED, l, ln);
-    h = hash_bytes(h ^ 0xff, "", 0) * 0x100000001b3ULL;
+    h = (h ^ 0xff) * 0x100000001b3ULL;                  // separator, so ("ab","c") != ("a","bc")
     return hash_bytes(h, r, rn);
 }
 
 // rank of the merge (l, r), or -1
+static bool merge_is(const ss_vocab *v, int32_t m, const char *l, size_t ln, const char *r, size_t rn) {
+    const char *t = v->merge_text + v->merge_off[m];
+    return v->merge_llen[m] == ln && v->merge_rlen[m] == rn && !memcmp(t, l, ln) && !memcmp(t + ln + 1, r, rn);
+}
+
 static int32_t merge_find(const ss_vocab *v, const char *l, size_t ln, const char *r, size_t rn) {
-    uint32_t i = hash_slot(merge_hash(l, ln, r, rn), v->merge_mask);
-    for (;; i = (i + 1) & v->merge_mask) {
-        int32_t m = v->merge_ht[i];
-        if (m < 0) return -1;
-        const char *t = v->merge_text + v->merge_off[m];
-        if (v->merge_llen[m] == ln && v->merge_rlen[m] == rn &&
-            !memcmp(t, l, ln) && !memcmp(t + ln + 1, r, rn)) return m;
+    uint64_t h = merge_hash(l, ln, r, rn);
+    uint32_t tag = (uint32_t)(h >> 32);
+    for (uint32_t i = hash_slot(h, v->merge_mask);; i = (i + 1) & v->merge_mask) {
+        ht_slot e = v->merge_ht[i];
+        if (e.id < 0) return -1;
+        if (e.tag == tag && merge_is(v, e.id, l, ln, r, rn)) return e.id;
     }
+}
+
+// Insert `id` with hash h unless an equal key is there (same(v, other id, id) says so): returns
+// the id already present, or -1 after inserting. Hashes are computed in a first pass so that the
+// slots can be prefetched a few entries ahead (the tables are MBs: the probes are cache misses).
+static int32_t ht_insert(ht_slot *ht, uint32_t mask, uint64_t h, int32_t id,
+                         bool (*same)(const ss_vocab *, int32_t, int32_t), const ss_vocab *v) {
+    uint32_t tag = (uint32_t)(h >> 32);
+    for (uint32_t i = hash_slot(h, mask);; i = (i + 1) & mask) {
+        if (ht[i].id < 0) { ht[i] = (ht_slot){id, tag}; return -1; }
+        if (ht[i].tag == tag && same(v, ht[i].id, id)) return ht[i].id;
+    }
+}
+
+static bool same_token(const ss_vocab *v, int32_t a, int32_t b) {
+    return v->text_len[a] == v->text_len[b] && !memcmp(v->text + v->text_off[a], v->text + v->text_off[b], v->text_len[a]);
+}
+
+static bool same_merge(const ss_vocab *v, int32_t a, int32_t b) {
+    const char *t = v->merge_text + v->merge_off[b];
+    return merge_is(v, a, t, v->merge_llen[b], t + v->merge_llen[b] + 1, v->merge_rlen[b]);
+}
+
+static ht_slot *ht_new(uint32_t size) {
+    ht_slot *ht = ss_malloc((size_t)size * sizeof(ht_slot));
+    for (uint32_t i = 0; i < size; i++) ht[i] = (ht_slot){-1, 0};
+    return ht;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -213,7 +249,7 @@ static void build_piece(const ss_vocab *v, int32_t id, char **buf, size_t *len, 
     const char *t = v->text + v->text_off[id];
     size_t n = v->text_len[id];
     uint16_t a = v->attr[id];
-    *buf = ss_vocab_grow(*buf, cap, *len + 16 * n + 64, 1);
+    *buf = ss_vocab_grow(*buf, cap, *len + n * (n + 24) + 64, 1);   // worst case: [UNK_BYTE..] per char
     char *o = *buf + *len;
     size_t k = 0;
     if (a & (ATTR_UNKNOWN | ATTR_CONTROL | ATTR_USER_DEFINED)) {
@@ -252,6 +288,7 @@ int ss_vocab_load(ss_vocab **out, const ss_gguf *g, char *err, size_t errlen) {
     ss_vocab *v = ss_calloc(1, sizeof *v);
     const ss_gguf_kv *kt, *ks, *ky, *km = NULL;
     char *gname = NULL;
+    uint64_t *hashes = NULL;
 
     // tokenizer kind and pre-tokenizer
     if (load_str(g, "tokenizer.ggml.model", &v->model_name, err, errlen)) goto fail;
@@ -279,8 +316,8 @@ int ss_vocab_load(ss_vocab **out, const ss_gguf *g, char *err, size_t errlen) {
     if (total > UINT32_MAX) { ss_err(err, errlen, "%s: tokenizer.ggml.tokens: strings too large", path); goto fail; }
     v->text = ss_malloc(total);
     v->tok_mask = table_size(n) - 1;
-    v->tok_ht = ss_malloc((size_t)(v->tok_mask + 1) * sizeof(int32_t));
-    memset(v->tok_ht, 0xff, (size_t)(v->tok_mask + 1) * sizeof(int32_t));
+    v->tok_ht = ht_new(v->tok_mask + 1);
+    hashes = ss_malloc((size_t)n * sizeof(uint64_t));
     size_t off = 0;
     for (int32_t i = 0; i < n; i++) {
         const ss_gguf_str *s = &kt->arr_str[i];
@@ -290,17 +327,7 @@ int ss_vocab_load(ss_vocab **out, const ss_gguf *g, char *err, size_t errlen) {
         else memcpy(v->text + off, s->ptr, len);
         v->text[off + len] = 0;
         v->text_len[i] = (uint32_t)len;
-        // insert into the hash table; a duplicate is an error (llama.cpp refuses it too)
-        const char *t = v->text + off;
-        uint32_t h = hash_slot(hash_bytes(HASH_SEED, t, len), v->tok_mask);
-        for (;; h = (h + 1) & v->tok_mask) {
-            int32_t id = v->tok_ht[h];
-            if (id < 0) { v->tok_ht[h] = i; break; }
-            if (v->text_len[id] == len && !memcmp(v->text + v->text_off[id], t, len)) {
-                ss_err(err, errlen, "%s: tokenizer.ggml.tokens[%d]: duplicate token '%.64s' (also id %d)", path, (int)i, t, (int)id);
-                goto fail;
-            }
-        }
+        hashes[i] = hash_bytes(HASH_SEED, v->text + off, len);
         off += len + 1;
         v->score[i] = !ks ? 0.0f : ks->arr_type == SS_GGUF_FLOAT32 ? rd_f32(ks->arr_data, i) : (float)rd_i32(ks->arr_data, i);
         uint16_t a = ATTR_NORMAL;
@@ -317,6 +344,16 @@ int ss_vocab_load(ss_vocab **out, const ss_gguf *g, char *err, size_t errlen) {
         }
         v->attr[i] = a;
     }
+    // text -> id; a duplicate is an error (llama.cpp refuses it too)
+    for (int32_t i = 0; i < n; i++) {
+        if (i + 8 < n) __builtin_prefetch(&v->tok_ht[hash_slot(hashes[i + 8], v->tok_mask)]);
+        int32_t other = ht_insert(v->tok_ht, v->tok_mask, hashes[i], i, same_token, v);
+        if (other >= 0) {
+            ss_err(err, errlen, "%s: tokenizer.ggml.tokens[%d]: duplicate token '%.64s' (also id %d)",
+                   path, (int)i, v->text + v->text_off[i], (int)other);
+            goto fail;
+        }
+    }
 
     // BPE merges and pre-tokenizer
     ss_vocab_pre_info pinfo = {0};
@@ -332,8 +369,8 @@ int ss_vocab_load(ss_vocab **out, const ss_gguf *g, char *err, size_t errlen) {
         v->merge_llen = ss_malloc((v->n_merges + 1) * sizeof(uint32_t));
         v->merge_rlen = ss_malloc((v->n_merges + 1) * sizeof(uint32_t));
         v->merge_mask = table_size(v->n_merges) - 1;
-        v->merge_ht = ss_malloc((size_t)(v->merge_mask + 1) * sizeof(int32_t));
-        memset(v->merge_ht, 0xff, (size_t)(v->merge_mask + 1) * sizeof(int32_t));
+        v->merge_ht = ht_new(v->merge_mask + 1);
+        hashes = ss_realloc(hashes, (size_t)(v->n_merges + 1) * sizeof(uint64_t));
         size_t mo = 0;
         for (int32_t i = 0; i < v->n_merges; i++) {
             const ss_gguf_str *s = &km->arr_str[i];
@@ -352,14 +389,12 @@ int ss_vocab_load(ss_vocab **out, const ss_gguf *g, char *err, size_t errlen) {
             v->merge_rlen[i] = (uint32_t)rn;
             const char *l = v->merge_text + mo, *r = l + ln + 1;
             mo += s->len + 1;
-            // insert unless the pair is already there (the first rank wins, as emplace does)
-            uint32_t h = hash_slot(merge_hash(l, ln, r, rn), v->merge_mask);
-            for (;; h = (h + 1) & v->merge_mask) {
-                int32_t m = v->merge_ht[h];
-                if (m < 0) { v->merge_ht[h] = i; break; }
-                const char *t = v->merge_text + v->merge_off[m];
-                if (v->merge_llen[m] == ln && v->merge_rlen[m] == rn && !memcmp(t, l, ln) && !memcmp(t + ln + 1, r, rn)) break;
-            }
+            hashes[i] = merge_hash(l, ln, r, rn);
+        }
+        // (left, right) -> rank; a repeated pair keeps its first rank (as std::map::emplace)
+        for (int32_t i = 0; i < v->n_merges; i++) {
+            if (i + 8 < v->n_merges) __builtin_prefetch(&v->merge_ht[hash_slot(hashes[i + 8], v->merge_mask)]);
+            ht_insert(v->merge_ht, v->merge_mask, hashes[i], i, same_merge, v);
         }
         char perr[256];
         if (ss_vocab_pre_create(&v->pre, v->pre_name, &pinfo, perr, sizeof perr)) {
@@ -497,9 +532,11 @@ int ss_vocab_load(ss_vocab **out, const ss_gguf *g, char *err, size_t errlen) {
         if (!v->piece) v->piece = ss_malloc(1);
     }
 
+    free(hashes);
     *out = v;
     return 0;
 fail:
+    free(hashes);
     free(gname);
     ss_vocab_free(v);
     return -1;
@@ -763,7 +800,7 @@ static const char *piece_of(const ss_vocab *v, int32_t id, bool render_special, 
 int ss_token_to_piece(const ss_vocab *v, int32_t id, char *buf, int buflen, bool render_special) {
     size_t n;
     const char *p = piece_of(v, id, render_special, &n);
-    if ((size_t)buflen >= n && n) memcpy(buf, p, n);
+    if (buflen >= 0 && (size_t)buflen >= n && n) memcpy(buf, p, n);
     return (int)n;
 }
 

@@ -17,6 +17,7 @@
 
 static void expect_extract(const char *text, const char *want) {
     char *got = ss_answer_extract(text);
+    if (!text) text = "(null)";
     if (!want) {
         if (got) fail_msg("extract(%s) = '%s', want NULL", text, got);
         return;
@@ -207,7 +208,7 @@ static void test_gsm8k_data(void **st) {
         assert_non_null(ans);
         char *ref = ss_answer_reference_gsm8k(ans);
         assert_non_null(ref);
-        long long want;
+        long long want = 0;
         double got;
         assert_true(plain_int(ref, &want));
         with_commas += strchr(ref, ',') != NULL;
@@ -268,6 +269,50 @@ static void test_math500_data(void **st) {
     free_lines(&L);
 }
 
+// random LaTeX-ish garbage and deep nesting: no crash, no hang (ASan/UBSan in `make asan`)
+static void test_robust(void **st) {
+    (void)st;
+    static const char *pieces[] = { "\\boxed{", "\\fbox", "{", "}", "\\frac", "\\dfrac", "12", "3", ",", ".", "-",
+                                    "$", "\\$", "%", "\\%", "\\text{", "\\text{ ", "\\left", "\\right", "(", ")",
+                                    "/", "\\!", " ", "=", "x", "^\\circ", "\\sqrt", "\\", "{,}", "#### " };
+    const int np = sizeof pieces / sizeof pieces[0];
+    uint64_t r = 7;
+    char buf[512];
+    for (int it = 0; it < 3000; it++) {
+        size_t n = 0;
+        int k = 1 + (int)(r % 30);
+        for (int j = 0; j < k; j++) {
+            r = r * 6364136223846793005ULL + 1442695040888963407ULL;
+            const char *p = pieces[(r >> 33) % np];
+            size_t l = strlen(p);
+            if (n + l + 1 >= sizeof buf) break;
+            memcpy(buf + n, p, l);
+            n += l;
+        }
+        buf[n] = 0;
+        char *e = ss_answer_extract(buf);
+        double v;
+        ss_answer_number(buf, &v);
+        (void)ss_answer_equal(buf, e ? e : "");
+        char *ref = ss_answer_reference_gsm8k(buf);
+        free(ref);
+        free(e);
+    }
+    // 20000 nested \frac{ groups, closed and unclosed
+    size_t N = 20000;
+    char *deep = malloc(N * 7 + N + 16);
+    size_t n = 0;
+    for (size_t i = 0; i < N; i++) { memcpy(deep + n, "\\frac{", 6); n += 6; }
+    deep[n] = 0;
+    char *e = ss_answer_extract(deep);
+    free(e);
+    assert_false(ss_answer_number(deep, NULL));
+    for (size_t i = 0; i < N; i++) deep[n++] = '}';
+    deep[n] = 0;
+    assert_false(ss_answer_equal(deep, "1"));
+    free(deep);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_extract_boxed),
@@ -277,6 +322,7 @@ int main(void) {
         cmocka_unit_test(test_reference_gsm8k),
         cmocka_unit_test(test_gsm8k_data),
         cmocka_unit_test(test_math500_data),
+        cmocka_unit_test(test_robust),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -190,7 +190,7 @@ static void test_fp16(void **state) {
     assert_true(ss_fp16_to_fp32(0x0001) == 0x1p-24f);
     assert_true(isinf(ss_fp16_to_fp32(0x7c00)));
     // against the CPU's F16C conversion (an independent implementation)
-    if (__builtin_cpu_supports("f16c")) {
+    if (ss_cpu_has_avx2()) {   // implies F16C
         for (uint32_t h = 0; h < 65536; h++) {
             float a = ss_fp16_to_fp32((uint16_t)h), b = hw_h2f((uint16_t)h);
             if (isnan(b)) assert_true(isnan(a));
@@ -286,7 +286,7 @@ static double elem(uint32_t type, const void *row, int64_t k) {
 
 static void test_dequant_formulas(void **state) {
     (void)state;
-    if (!__builtin_cpu_supports("f16c")) { fprintf(stderr, "note: no F16C, skipped\n"); return; }
+    if (!ss_cpu_has_avx2()) { fprintf(stderr, "note: no F16C, skipped\n"); return; }   // implies F16C
     static const uint32_t types[] = {
         SS_TYPE_F32, SS_TYPE_F16, SS_TYPE_BF16, SS_TYPE_Q4_0, SS_TYPE_Q4_1, SS_TYPE_Q5_0, SS_TYPE_Q5_1,
         SS_TYPE_Q8_0, SS_TYPE_Q8_1, SS_TYPE_Q4_K, SS_TYPE_Q5_K, SS_TYPE_Q6_K, SS_TYPE_Q8_K,
@@ -309,6 +309,51 @@ static void test_dequant_formulas(void **state) {
     }
     free(row);
     free(y);
+}
+
+// the AVX2 dequantization is bit-identical to the scalar loops (including the sign of zeros)
+static void test_dequant_simd_exact(void **state) {
+    (void)state;
+    if (!have_simd()) return;
+    const int64_t n = 2048;
+    uint8_t *row = malloc(ss_row_size(SS_TYPE_F32, n));
+    float *a = malloc(n * sizeof(float)), *b = malloc(n * sizeof(float));
+    for (int wi = 0; wi < N_WTYPES; wi++) {
+        for (int rep = 0; rep < 20; rep++) {
+            random_row(weight_types[wi], row, n);
+            if (rep == 0 && weight_types[wi] != SS_TYPE_F32)   // zero scales: -0.0 * q etc.
+                for (size_t i = 0; i < ss_row_size(weight_types[wi], n); i += 2) if (rnd_uniform() < 0.3) row[i] = row[i + 1] = 0;
+            ss_dequant_row(weight_types[wi], row, a, n);
+            ss_force_scalar(true);
+            ss_dequant_row(weight_types[wi], row, b, n);
+            ss_force_scalar(false);
+            for (int64_t k = 0; k < n; k++)
+                if (fbits(a[k]) != fbits(b[k]) && !(isnan(a[k]) && isnan(b[k])))
+                    fail_msg("%s: element %lld: SIMD %a, scalar %a", ss_type_name(weight_types[wi]), (long long)k, a[k], b[k]);
+        }
+    }
+    // odd lengths for the float types
+    for (int64_t m = 1; m < 40; m++) {
+        random_row(SS_TYPE_BF16, row, m);
+        ss_dequant_row(SS_TYPE_BF16, row, a, m);
+        ss_dequant_row(SS_TYPE_F16, row, b, m);
+        for (int64_t k = 0; k < m; k++) {
+            uint16_t h; memcpy(&h, row + 2 * k, 2);
+            assert_int_equal(fbits(a[k]), (uint32_t)h << 16);
+            assert_int_equal(fbits(b[k]), fbits(hw_h2f(h)));
+        }
+    }
+    // ss_axpy: y += a*x, SIMD (fused) vs scalar within one rounding
+    for (int64_t m = 1; m < 70; m += 7) {
+        float y1[70], y2[70], xx[70];
+        for (int k = 0; k < m; k++) { xx[k] = (float)rnd_normal(); y1[k] = y2[k] = (float)rnd_normal(); }
+        ss_axpy(0.37f, xx, y1, m);
+        ss_force_scalar(true);
+        ss_axpy(0.37f, xx, y2, m);
+        ss_force_scalar(false);
+        for (int k = 0; k < m; k++) assert_true(fabsf(y1[k] - y2[k]) <= 1e-6f * (fabsf(y2[k]) + fabsf(0.37f * xx[k])));
+    }
+    free(row); free(a); free(b);
 }
 
 // ------------------------------------------------------------------------------------ model files written by llama.cpp
@@ -602,6 +647,7 @@ int main(void) {
         cmocka_unit_test(test_fp16),
         cmocka_unit_test(test_bf16),
         cmocka_unit_test(test_dequant_formulas),
+        cmocka_unit_test(test_dequant_simd_exact),
         cmocka_unit_test(test_model_files),
         cmocka_unit_test(test_quant_roundtrip),
         cmocka_unit_test(test_dot_ref),

@@ -65,7 +65,8 @@ int args_common(ss_args *a, int argc, char **argv, int *i) {
     else if (IS("-n") || IS("--n-predict")) r = args_int(argc, argv, i, -1, 1 << 20, &a->n_predict);
     else if (IS("-t") || IS("--threads"))   r = args_int(argc, argv, i, 0, 1024, &a->threads);
     else if (IS("-c") || IS("--ctx-size"))  r = args_int(argc, argv, i, 0, 1 << 22, &a->n_ctx);
-    else if (IS("--kv-f16"))                a->kv_f16 = true;
+    else if (IS("--kv-f32"))                a->kv_f32 = true;
+    else if (IS("--kv-f16"))                a->kv_f32 = false;
     else if (IS("--temp"))                  r = args_float(argc, argv, i, 0, 100, &a->samp.temp);
     else if (IS("--top-k"))                 r = args_int(argc, argv, i, 0, 1 << 30, &a->samp.top_k);
     else if (IS("--top-p"))                 r = args_float(argc, argv, i, 0, 1, &a->samp.top_p);
@@ -109,7 +110,7 @@ void args_print_common_help(void) {
 "  --system TEXT           system message (with --chat)\n"
 "  -n, --n-predict N       tokens to generate (default 256, -1 = until end of generation)\n"
 "  -t, --threads N         threads (default: all cores)   -c, --ctx-size N   KV cache tokens\n"
-"  --kv-f16                store the KV cache as F16\n"
+"  --kv-f32                keep the KV cache in F32 (default F16, as llama.cpp)\n"
 "sampling (llama.cpp names):\n"
 "  --temp T (0 = greedy)  --top-k K  --top-p P  --min-p P  --repeat-penalty R  --repeat-last-n N\n"
 "  --presence-penalty P  --frequency-penalty P  --seed S  --ignore-eos  --stop STRING (repeatable)\n"

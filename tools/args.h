@@ -18,7 +18,7 @@ typedef struct {
     int   n_predict;            // -n (default 256; -1 = until end of generation / context)
     int   threads;              // -t (0 = all cores)
     int   n_ctx;                // -c (0 = model default)
-    bool  kv_f16;               // --kv-f16
+    bool  kv_f32;               // --kv-f32 (default: F16 K/V cache, as llama.cpp)
     ss_sampling_params samp;    // --temp --top-k --top-p --min-p --repeat-penalty --repeat-last-n
                                 // --presence-penalty --frequency-penalty --seed
     bool  ignore_eos;           // --ignore-eos

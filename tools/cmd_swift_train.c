@@ -1,4 +1,142 @@
-// cmd_swift_train.c — placeholder until the command is written (prints an error, exits 1)
+// cmd_swift_train.c — `slotswift swift-train --in DIR --out HEAD.gguf [flags]`: train a SWIFT reward
+// head on a feature store written by swift-collect (format: src/ss_featstore.h) and write it as a
+// small GGUF with its provenance (model name / fingerprint / layer spec from DIR/meta.json, the
+// training settings, the validation metrics). Progress and per-epoch lines on stderr, a one-line
+// summary on stdout. Exit codes: 0 ok, 1 bad data / training failure / write error, 2 bad flags.
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <errno.h>
+#include <math.h>
+#include <unistd.h>
+#include <cjson/cJSON.h>
 #include "cmds.h"
-int cmd_swift_train(int argc, char **argv) { (void)argc; (void)argv; fprintf(stderr, "slotswift: 'swift_train' is not implemented yet\n"); return 1; }
+#include "args.h"
+#include "ss_swift.h"
+#include "ss_featstore.h"
+
+static void swift_train_usage(FILE *f) {
+    fprintf(f,
+"usage: slotswift swift-train --in DIR --out HEAD.gguf [flags]\n"
+"  --in DIR            feature store written by swift-collect (meta.json, index.jsonl, features.bin)\n"
+"  --out FILE          the head file to write (GGUF, written atomically)\n"
+"  --loss L            bce (default) | hinge | pairwise\n"
+"  --lr LR             AdamW learning rate (default 1e-4)\n"
+"  --wd WD             AdamW decoupled weight decay (default 1e-5)\n"
+"  --epochs N          maximum epochs (default 40)\n"
+"  --val F             fraction of questions held out for validation (default 0.2; 0 = none)\n"
+"  --patience N        stop after N epochs without a better validation loss (default 3; 0 = never)\n"
+"  --batch B           examples (pairs for pairwise) per step (default 16)\n"
+"  --seed S            seed of the init, the split and the shuffles (default 42)\n"
+"  --no-gate           plain mean of the token rewards (no gate)\n"
+"  -q, --quiet         no progress / per-epoch lines\n"
+"The weights of the epoch with the best validation loss are kept.\n");
+}
+
+static int swift_train_seed(int argc, char **argv, int *i, uint64_t *out) {
+    const char *flag = argv[*i], *v;
+    if (args_need(argc, argv, i, &v)) return -1;
+    char *end;
+    errno = 0;
+    unsigned long long x = strtoull(v, &end, 10);
+    if (errno || end == v || *end || v[0] == '-') {
+        fprintf(stderr, "slotswift: %s: '%s' is not a non-negative integer\n", flag, v);
+        return -1;
+    }
+    *out = x;
+    return 0;
+}
+
+// train_info + {"data": DIR, "dtype": ...} when it fits the head's buffer
+static void swift_train_add_provenance(ss_swift_head *h, const char *dir, const ss_featstore_data *d) {
+    cJSON *o = cJSON_Parse(h->train_info);
+    if (!o) return;
+    cJSON_AddStringToObject(o, "data", dir);
+    cJSON_AddStringToObject(o, "dtype", d->meta.f16 ? "f16" : "f32");
+    char *s = cJSON_PrintUnformatted(o);
+    if (s && strlen(s) < sizeof h->train_info) strcpy(h->train_info, s);
+    free(s);
+    cJSON_Delete(o);
+}
+
+int cmd_swift_train(int argc, char **argv) {
+    const char *in = NULL, *out = NULL, *loss = "bce";
+    ss_swift_train_params p;
+    ss_swift_train_params_default(&p);
+    p.progress = true;
+    for (int i = 1; i < argc; i++) {
+        const char *f = argv[i];
+        int r = 0;
+        if (!strcmp(f, "-h") || !strcmp(f, "--help")) { swift_train_usage(stdout); return 0; }
+        else if (!strcmp(f, "--in")) r = args_need(argc, argv, &i, &in);
+        else if (!strcmp(f, "--out")) r = args_need(argc, argv, &i, &out);
+        else if (!strcmp(f, "--loss")) r = args_need(argc, argv, &i, &loss);
+        else if (!strcmp(f, "--lr")) r = args_float(argc, argv, &i, 1e-12, 10, &p.lr);
+        else if (!strcmp(f, "--wd")) r = args_float(argc, argv, &i, 0, 10, &p.wd);
+        else if (!strcmp(f, "--epochs")) r = args_int(argc, argv, &i, 1, 1000000, &p.epochs);
+        else if (!strcmp(f, "--val")) r = args_float(argc, argv, &i, 0, 0.95, &p.val_frac);
+        else if (!strcmp(f, "--patience")) r = args_int(argc, argv, &i, 0, 1000000, &p.patience);
+        else if (!strcmp(f, "--batch")) r = args_int(argc, argv, &i, 1, 1 << 20, &p.batch);
+        else if (!strcmp(f, "--seed")) r = swift_train_seed(argc, argv, &i, &p.seed);
+        else if (!strcmp(f, "--no-gate")) p.no_gate = true;
+        else if (!strcmp(f, "-q") || !strcmp(f, "--quiet")) p.progress = false;
+        else { fprintf(stderr, "slotswift: swift-train: unknown flag '%s' (see --help)\n", f); return 2; }
+        if (r) return 2;
+    }
+    if (!in) { fprintf(stderr, "slotswift: swift-train: missing --in DIR (a feature store from swift-collect)\n"); return 2; }
+    if (!out) { fprintf(stderr, "slotswift: swift-train: missing --out HEAD.gguf\n"); return 2; }
+    p.loss = ss_swift_loss_parse(loss);
+    if (p.loss < 0) { fprintf(stderr, "slotswift: --loss: '%s' is not bce, hinge or pairwise\n", loss); return 2; }
+
+    // fail before training when the head cannot be written: its directory must exist and be writable
+    char *odir = ss_strdup(out), *slash = strrchr(odir, '/');
+    if (slash) slash[slash == odir ? 1 : 0] = 0;
+    int ok = access(slash ? odir : ".", W_OK) == 0;
+    if (!ok) fprintf(stderr, "slotswift: --out %s: directory '%s' does not exist or is not writable\n", out, slash ? odir : ".");
+    free(odir);
+    if (!ok) return 1;
+
+    char err[SS_ERRLEN];
+    ss_featstore_data d;
+    if (ss_featstore_read(&d, in, err, sizeof err)) { fprintf(stderr, "slotswift: %s\n", err); return 1; }
+    if (d.n == 0) {
+        fprintf(stderr, "slotswift: %s: the feature store holds no candidates\n", in);
+        ss_featstore_data_free(&d);
+        return 1;
+    }
+    long tokens = 0;
+    int n_correct = 0;
+    for (int i = 0; i < d.n; i++) { tokens += d.examples[i].T; n_correct += d.examples[i].label > 0.5; }
+    if (p.progress)
+        fprintf(stderr, "swift-train: %s: %d candidates of %d questions (%.1f%% correct), %ld tokens, model '%s', layers '%s'%s, dim %d, %s\n",
+                in, d.n, d.n_questions, 100.0 * n_correct / d.n, tokens, d.meta.model_name, d.meta.spec.layers,
+                d.meta.spec.norm ? " (normed)" : "", d.meta.spec.dim, d.meta.f16 ? "f16" : "f32");
+
+    ss_swift_head h;
+    ss_swift_head_init(&h, &d.meta.spec);
+    snprintf(h.model_name, sizeof h.model_name, "%s", d.meta.model_name);
+    h.model_fingerprint = d.meta.model_fingerprint;
+    ss_swift_train_result res;
+    double t0 = ss_time();
+    int rc = 1;
+    if (ss_swift_train(&h, d.examples, d.n, &p, &res, err, sizeof err)) {
+        fprintf(stderr, "slotswift: %s\n", err);
+        goto done;
+    }
+    swift_train_add_provenance(&h, in, &d);
+    if (ss_swift_head_save(&h, out, err, sizeof err)) {
+        fprintf(stderr, "slotswift: %s\n", err);
+        goto done;
+    }
+    char vl[32], va[32];
+    if (isfinite(res.val_loss)) snprintf(vl, sizeof vl, "%.5f", res.val_loss); else snprintf(vl, sizeof vl, "n/a");
+    if (isfinite(res.val_acc)) snprintf(va, sizeof va, "%.4f", res.val_acc); else snprintf(va, sizeof va, "n/a");
+    printf("swift-train: wrote %s: loss %s, best epoch %d of %d run, train loss %.5f acc %.4f, val loss %s acc %s, dim %d, %.1fs\n",
+           out, ss_swift_loss_name(p.loss), res.best_epoch, res.epochs_run, res.train_loss, res.train_acc, vl, va,
+           h.dim, ss_time() - t0);
+    rc = 0;
+done:
+    ss_swift_head_free(&h);
+    ss_featstore_data_free(&d);
+    return rc;
+}
