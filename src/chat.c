@@ -268,6 +268,7 @@ static void chat_put_lit(sbuf *b, const char *s, size_t n) {
 }
 
 static void chat_put_toks(sbuf *b, const chat_toks *t) {
+    if (t->n > 0 && t->v[0].type == TK_OP && (t->v[0].s[0] == '-' || t->v[0].s[0] == '+')) sb_putc(b, ' ');  // not "{{-"
     for (int i = 0; i < t->n; i++) {
         const chat_tok *k = &t->v[i];
         if (k->type == TK_STR) { chat_put_lit(b, k->s, k->n); continue; }

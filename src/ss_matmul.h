@@ -22,6 +22,14 @@ void ss_matmul(ss_pool *pool, float *out, int64_t ld_out, const float *x, int64_
 void ss_matmul_rows(ss_pool *pool, float *out, int64_t ld_out, const float *x, int64_t T,
                     const ss_weight *W, int64_t r0, int64_t r1);
 
+// Several products sharing the input (e.g. Q, K, V or gate, up), in one pass over the pool with
+// the activations converted once per distinct vec-dot type:
+//   out[i][T, W[i]->rows] = x[T, cols] · W[i]^T   (rows ld_out[i] floats apart; same cols for all)
+// Results are identical to n separate ss_matmul calls.
+#define SS_MATMUL_MAX 8     // matrices per pass (more are done in several passes)
+void ss_matmul_multi(ss_pool *pool, int n, float *const out[], const int64_t ld_out[], const float *x,
+                     int64_t T, const ss_weight *const W[]);
+
 // y[cols] = W[rows, cols]^T · g[rows]  (transposed mat-vec, f32 accumulation; dequantizes rows)
 // used by SLOT's gradient and by backprop through the LM head.
 void ss_matvec_t(ss_pool *pool, float *y, const float *g, const ss_weight *W);

@@ -300,7 +300,8 @@ int ss_vocab_load(ss_vocab **out, const ss_gguf *g, char *err, size_t errlen) {
     if (!v->pre_name || !*v->pre_name) { free(v->pre_name); v->pre_name = ss_strdup("default"); }
 
     // token strings, scores, types
-    if (load_arr(g, "tokenizer.ggml.tokens", SS_GGUF_STRING, SS_GGUF_STRING, 1, true, &kt, err, errlen)) goto fail;
+    if (load_arr(g, "tokenizer.ggml.tokens", SS_GGUF_STRING, SS_GGUF_STRING, 0, true, &kt, err, errlen)) goto fail;
+    if (kt->arr_n == 0) { ss_err(err, errlen, "%s: tokenizer.ggml.tokens: empty", path); goto fail; }
     if (kt->arr_n > (1u << 30)) { ss_err(err, errlen, "%s: tokenizer.ggml.tokens: %llu tokens is too many", path, (unsigned long long)kt->arr_n); goto fail; }
     v->n = (int32_t)kt->arr_n;
     if (load_arr(g, "tokenizer.ggml.scores", SS_GGUF_FLOAT32, SS_GGUF_INT32, kt->arr_n, false, &ks, err, errlen)) goto fail;

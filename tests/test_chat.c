@@ -461,6 +461,47 @@ static void test_templates_vs_jinja(void **st) {
     tmpls_free(&T);
 }
 
+// The canonical form is itself a Jinja template: Jinja must render it exactly as the original
+// (this checks whitespace control, literal escapes, folding and x['k'] -> x.k on every template,
+// supported or not).
+static void test_canonical_renders_same(void **st) {
+    (void)st;
+    tmpls T = {0};
+    collect_templates(&T);
+    cJSON *jobs = cJSON_CreateArray();
+    int n_t = 0;
+    for (int t = 0; t < T.n; t++) {
+        char *c = ss_chat_canonical(T.v[t].src);
+        if (!c) continue;
+        for (int k = 0; k < N_CONVS; k++)
+            for (int g = 0; g < 2; g++) {
+                cJSON_AddItemToArray(jobs, render_job(T.v[t].src, &convs[k], g == 0, FIXED_DATE_ISO));
+                cJSON_AddItemToArray(jobs, render_job(c, &convs[k], g == 0, FIXED_DATE_ISO));
+            }
+        free(c);
+        n_t++;
+    }
+    cJSON *res = ref_run(jobs);
+    int fails = 0, n_same = 0, n_raise = 0;
+    for (int i = 0; i + 1 < cJSON_GetArraySize(res); i += 2) {
+        cJSON *a = cJSON_GetArrayItem(res, i), *b = cJSON_GetArrayItem(res, i + 1);
+        bool oka = cJSON_IsTrue(cJSON_GetObjectItem(a, "ok")), okb = cJSON_IsTrue(cJSON_GetObjectItem(b, "ok"));
+        if (!oka && !okb) { n_raise++; continue; }
+        const char *ta = oka ? cJSON_GetObjectItem(a, "text")->valuestring : cJSON_GetObjectItem(a, "error")->valuestring;
+        const char *tb = okb ? cJSON_GetObjectItem(b, "text")->valuestring : cJSON_GetObjectItem(b, "error")->valuestring;
+        if (oka != okb || strcmp(ta, tb) != 0) {
+            const char *tpl = cJSON_GetObjectItem(cJSON_GetArrayItem(jobs, i + 1), "template")->valuestring;
+            printf("CANONICAL DIFFERS (job %d):\n--- original:\n%s\n--- canonical:\n%s\n--- canonical template:\n%.400s\n", i, ta, tb, tpl);
+            fails++;
+        } else n_same++;
+    }
+    printf("%d templates: canonical form renders identically in %d cases (%d raise in both)\n", n_t, n_same, n_raise);
+    assert_int_equal(fails, 0);
+    assert_true(n_same >= 35 * N_CONVS);
+    cJSON_Delete(jobs); cJSON_Delete(res);
+    tmpls_free(&T);
+}
+
 // Mutation test: small edits of every supported template (a literal changed, an output statement
 // added, a filter changed, bos/eos swapped, a condition flipped). A mutant is either reported unknown or rendered exactly
 // as Jinja renders it; mutants Jinja cannot even parse are skipped.
@@ -775,6 +816,7 @@ int main(void) {
         cmocka_unit_test(test_family_names),
         cmocka_unit_test(test_golden_prompts),
         cmocka_unit_test(test_today),
+        cmocka_unit_test(test_canonical_renders_same),
         cmocka_unit_test(test_templates_vs_jinja),
         cmocka_unit_test(test_mutants),
     };

@@ -277,7 +277,7 @@ static tb one_tensor(uint32_t n_dims, const uint64_t *ne, uint32_t type, uint64_
 }
 
 static void test_tensor_infos(void **state) {
-    uint64_t ne[4] = {32, 2, 1, 1};
+    uint64_t ne[5] = {32, 2, 1, 1, 1};
     tb b = one_tensor(2, ne, SS_TYPE_F32, 0, 256);
     ss_gguf_close(expect_ok(b.p, b.n)); free(b.p);
     b = one_tensor(2, ne, SS_TYPE_F32, 0, 255);                 // one byte short

@@ -5,6 +5,7 @@
 //    with the f32 activation: ss_dot_ref semantics) within the activation rounding bound, and
 //    against per-row ss_vec_dot_scalar on the same rounded activations (float reordering only),
 //    for every weight type, odd shapes, T = 1..9 and 1..4 threads, scalar and SIMD;
+//  - ss_matmul_multi == separate ss_matmul calls;
 //  - ss_matvec_t against a float64 loop; identical for every thread count;
 //  - ss_weight_row == ss_dequant_row of the row;
 //  - golden: logits = hidden · W_out^T of llama.cpp's reference outputs (../shared/golden).
@@ -244,6 +245,43 @@ static void test_matmul_tiled(void **state) {
     ss_pool_free(p3);
 }
 
+// ss_matmul_multi == separate ss_matmul calls (bit-identical), mixed weight types sharing cols
+static void test_matmul_multi(void **state) {
+    (void)state;
+    const int64_t cols = 512;
+    static const uint32_t mt[] = {SS_TYPE_Q4_K, SS_TYPE_Q6_K, SS_TYPE_Q8_0, SS_TYPE_F32, SS_TYPE_F16,
+                                  SS_TYPE_Q4_1, SS_TYPE_BF16, SS_TYPE_Q5_0, SS_TYPE_Q5_K, SS_TYPE_Q4_0};
+    const int n = (int)(sizeof mt / sizeof mt[0]);   // > SS_MATMUL_MAX: two passes
+    ss_pool *pools[3] = {NULL, ss_pool_new(2), ss_pool_new(3)};
+    wmat m[10];
+    const ss_weight *W[10];
+    float *out[10], *ref[10];
+    int64_t ld[10];
+    for (int i = 0; i < n; i++) { m[i] = make_weight(mt[i], 40 + 7 * i, cols); W[i] = &m[i].W; }
+    for (int64_t T = 1; T <= 6; T += 5) {
+        float *x = malloc(sizeof(float) * T * cols);
+        for (int64_t k = 0; k < T * cols; k++) x[k] = (float)rnd_normal();
+        for (int pi = 0; pi < 3; pi++) {
+            for (int i = 0; i < n; i++) {
+                ld[i] = W[i]->rows + i;
+                out[i] = malloc(sizeof(float) * T * ld[i]);
+                ref[i] = malloc(sizeof(float) * T * ld[i]);
+                for (int64_t k = 0; k < T * ld[i]; k++) out[i][k] = ref[i][k] = 0.5f;
+                ss_matmul(pools[pi], ref[i], ld[i], x, T, W[i]);
+            }
+            ss_matmul_multi(pools[pi], n, out, ld, x, T, W);
+            for (int i = 0; i < n; i++) {
+                assert_memory_equal(out[i], ref[i], sizeof(float) * T * ld[i]);
+                check_out(&m[i], x, T, out[i], ld[i], 0, W[i]->rows, "matmul_multi");
+                free(out[i]); free(ref[i]);
+            }
+        }
+        free(x);
+    }
+    for (int i = 0; i < n; i++) free_weight(&m[i]);
+    for (int i = 1; i < 3; i++) ss_pool_free(pools[i]);
+}
+
 // y[cols] = W^T g against a float64 loop, every thread count identical
 static void test_matvec_t(void **state) {
     (void)state;
@@ -372,6 +410,7 @@ int main(void) {
         cmocka_unit_test(test_pool),
         cmocka_unit_test(test_matmul),
         cmocka_unit_test(test_matmul_tiled),
+        cmocka_unit_test(test_matmul_multi),
         cmocka_unit_test(test_matvec_t),
         cmocka_unit_test(test_golden_lm_head),
     };

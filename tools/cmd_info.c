@@ -200,7 +200,8 @@ int cmd_info(int argc, char **argv) {
         printf("file:            %s (%.2f MB, GGUF v%u)\n", path, g->size / 1e6, g->version);
         printf("name:            %s\n", name ? name : "(none)");
         printf("architecture:    %s\n", m.arch);
-        printf("file type:       %s (%lld)\n", info_ftype_name(m.file_type), (long long)m.file_type);
+        if (m.file_type < 0) printf("file type:       not set\n");
+        else printf("file type:       %s (%lld)\n", info_ftype_name(m.file_type), (long long)m.file_type);
         printf("n_vocab:         %lld\n", (long long)m.n_vocab);
         printf("n_embd:          %lld\n", (long long)m.n_embd);
         printf("n_layer:         %lld\n", (long long)m.n_layer);
