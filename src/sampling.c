@@ -11,9 +11,10 @@
 //   temperature p_t = softmax(l_t / temp) over what is left; draw u ~ U[0,1) (xoshiro256**)
 //
 // All scratch buffers are sized n_vocab and allocated once in ss_sampler_new: sampling a token
-// allocates nothing. top-k uses a size-k min-heap (O(V log k)), top-p without top-k collects
-// the tokens above a logit threshold (lowered until they hold top_p of the mass) and sorts only
-// those, min-p alone is a single threshold pass; a full sort of the vocabulary never happens.
+// allocates nothing. top-k uses a size-k min-heap (O(V log k)); top-p without top-k buckets the
+// tokens by logit (1/16 nat wide bins below the maximum), finds the bucket where the cumulative
+// mass reaches top_p and sorts only that bucket; min-p alone is one threshold pass. A full sort of
+// the vocabulary never happens.
 #include "ss_sampling.h"
 #include <math.h>
 #include <float.h>
@@ -95,7 +96,13 @@ struct ss_sampler {
     smp_cand *cand;                  // [V] candidates
     float *prob;                     // [V] final probabilities of cand[0..n_cand)
     int n_cand;
+    float *wtok;                     // [V] exp(l - max) per token (top-p without top-k)
+    double *bin_mass;                // [SMP_NBIN] top-p buckets
+    int32_t *bin_n;
 };
+
+#define SMP_NBIN 4096                // buckets of 1/16 nat: 256 nats below the maximum, then one more
+#define SMP_BIN_SCALE 16.0f
 
 static bool smp_penalties_on(const ss_sampling_params *p) {
     return p->repeat_last_n != 0 &&
@@ -125,6 +132,9 @@ ss_sampler *ss_sampler_new(const ss_sampling_params *p, int n_vocab) {
     s->work = ss_malloc((size_t)n_vocab * sizeof *s->work);
     s->cand = ss_malloc((size_t)n_vocab * sizeof *s->cand);
     s->prob = ss_malloc((size_t)n_vocab * sizeof *s->prob);
+    s->wtok = ss_malloc((size_t)n_vocab * sizeof *s->wtok);
+    s->bin_mass = ss_malloc(SMP_NBIN * sizeof *s->bin_mass);
+    s->bin_n = ss_malloc(SMP_NBIN * sizeof *s->bin_n);
     return s;
 }
 
@@ -132,6 +142,7 @@ void ss_sampler_free(ss_sampler *s) {
     if (!s) return;
     free(s->ring); free(s->count); free(s->distinct); free(s->distinct_pos);
     free(s->work); free(s->cand); free(s->prob);
+    free(s->wtok); free(s->bin_mass); free(s->bin_n);
     free(s);
 }
 
@@ -268,25 +279,54 @@ static int smp_top_p_sorted(const smp_cand *c, int n, double z, float top_p) {
     return n;
 }
 
-// top-p over the whole vocabulary without sorting it: collect the logits above a threshold,
-// lowering it until the collected tokens hold at least top_p of the mass; only those are sorted
-// (every token left out comes after all of them in the sorted order, so the cut is the same).
+// exp(l - m) in float (m: the maximum; exp(+inf - +inf) taken as 1)
+static inline float smp_expf(float l, float m) { return l == m ? 1.0f : expf(l - m); }
+
+// top-p over the whole vocabulary without sorting it. Every token goes to bucket
+// b = floor((l_max - l) * 16) (clamped), which preserves the descending order between buckets;
+// the bucket where the cumulative mass reaches top_p is the only one sorted. The kept tokens go to
+// cand[] by bucket (ids ascending inside a bucket), the boundary bucket in sorted order.
 static int smp_top_p_all(ss_sampler *s, const float *l, float top_p) {
     const int V = s->n_vocab;
     float m = smp_max(l, V);
-    if (m == -INFINITY) return 0;       // all -inf or NaN
+    if (m == -INFINITY) return 0;                    // all -inf or NaN
     double z = 0.0;
-    for (int i = 0; i < V; i++) if (!isnan(l[i])) z += smp_expd(l[i], m);
-    for (float drop = 8.0f;; drop *= 2.0f) {
-        float thr = (drop > 1e30f || !isfinite(m)) ? -INFINITY : m - drop;
-        int n = smp_collect(s, l, thr);
-        double mass = 0.0;
-        for (int i = 0; i < n; i++) mass += smp_expd(s->cand[i].l, m);
-        if (mass / z >= (double)top_p || thr == -INFINITY) {
-            qsort(s->cand, (size_t)n, sizeof *s->cand, smp_cmp);
-            return smp_top_p_sorted(s->cand, n, z, top_p);
-        }
+    memset(s->bin_mass, 0, SMP_NBIN * sizeof *s->bin_mass);
+    memset(s->bin_n, 0, SMP_NBIN * sizeof *s->bin_n);
+    for (int i = 0; i < V; i++) {
+        if (isnan(l[i])) { s->wtok[i] = -1.0f; continue; }
+        float w = smp_expf(l[i], m);
+        s->wtok[i] = w;
+        z += w;
+        float d = (m - l[i]) * SMP_BIN_SCALE;
+        int b = (l[i] == m) ? 0 : (d < (float)(SMP_NBIN - 1) ? (int)d : SMP_NBIN - 1);
+        s->bin_mass[b] += w;
+        s->bin_n[b]++;
     }
+    // the boundary bucket: the first where the cumulative mass reaches top_p
+    double target = (double)top_p * z, cum = 0.0;
+    int bb = SMP_NBIN - 1;
+    for (int b = 0; b < SMP_NBIN; b++) {
+        if (cum + s->bin_mass[b] >= target) { bb = b; break; }
+        cum += s->bin_mass[b];
+    }
+    // tokens above the boundary bucket (all kept), then the boundary bucket's tokens
+    int n_above = 0;
+    for (int b = 0; b < bb; b++) n_above += s->bin_n[b];
+    int na = 0, nb = n_above;
+    for (int i = 0; i < V; i++) {
+        if (s->wtok[i] < 0.0f) continue;
+        float d = (m - l[i]) * SMP_BIN_SCALE;
+        int b = (l[i] == m) ? 0 : (d < (float)(SMP_NBIN - 1) ? (int)d : SMP_NBIN - 1);
+        if (b < bb) { s->cand[na].l = l[i]; s->cand[na].id = i; na++; }
+        else if (b == bb) { s->cand[nb].l = l[i]; s->cand[nb].id = i; nb++; }
+    }
+    qsort(s->cand + n_above, (size_t)(nb - n_above), sizeof *s->cand, smp_cmp);
+    for (int i = n_above; i < nb; i++) {
+        cum += s->wtok[s->cand[i].id];
+        if (cum >= target) return i + 1;
+    }
+    return nb;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -296,10 +336,8 @@ static void smp_build(ss_sampler *s, const float *l) {
     const ss_sampling_params *p = &s->p;
     const int V = s->n_vocab;
     int n;
-    bool sorted;
     if (p->top_k > 0 && p->top_k < V) {
-        n = smp_top_k(s, l, p->top_k);
-        sorted = true;
+        n = smp_top_k(s, l, p->top_k);                       // sorted
         if (p->top_p < 1.0f && n > 0) {
             double z = 0.0;
             for (int i = 0; i < n; i++) z += smp_expd(s->cand[i].l, s->cand[0].l);
@@ -307,32 +345,34 @@ static void smp_build(ss_sampler *s, const float *l) {
         }
     } else if (p->top_p < 1.0f) {
         n = smp_top_p_all(s, l, p->top_p);
-        sorted = true;
     } else {
         float m = smp_max(l, V);
         float thr = -INFINITY;
         if (p->min_p > 0.0f) thr = m + logf(p->min_p);        // min-p folded into the collection
         n = smp_collect(s, l, thr);
-        sorted = false;
         if (n == 0) n = smp_collect(s, l, -INFINITY);
     }
-    // min-p: l >= l_max + log(min_p) (the first / largest candidate is always kept)
-    if (p->min_p > 0.0f && n > 0 && sorted) {
-        float thr = s->cand[0].l + logf(p->min_p);
-        int k = 1;
-        while (k < n && s->cand[k].l >= thr) k++;
+    // min-p: keep l >= l_max + log(min_p), in place (the maximum always stays)
+    if (p->min_p > 0.0f && n > 0) {
+        float m = -INFINITY;
+        for (int i = 0; i < n; i++) if (s->cand[i].l > m) m = s->cand[i].l;
+        const float thr = m + logf(p->min_p);
+        int k = 0;
+        for (int i = 0; i < n; i++) if (s->cand[i].l >= thr) s->cand[k++] = s->cand[i];
         n = k;
     }
-    // temperature, softmax
+    // temperature, softmax: p_i = exp((l_i - l_max) / temp) / z
     float m = -INFINITY;
     for (int i = 0; i < n; i++) if (s->cand[i].l > m) m = s->cand[i].l;
+    const float inv_t = 1.0f / p->temp;
     double z = 0.0;
     for (int i = 0; i < n; i++) {
-        double w = s->cand[i].l == m ? 1.0 : exp(((double)s->cand[i].l - (double)m) / (double)p->temp);
-        s->prob[i] = (float)w;
+        float w = s->cand[i].l == m ? 1.0f : expf((s->cand[i].l - m) * inv_t);
+        s->prob[i] = w;
         z += w;
     }
-    for (int i = 0; i < n; i++) s->prob[i] = (float)((double)s->prob[i] / z);
+    const float inv_z = (float)(1.0 / z);
+    for (int i = 0; i < n; i++) s->prob[i] *= inv_z;
     s->n_cand = n;
 }
 
@@ -340,7 +380,7 @@ static double smp_log_softmax_at(const float *l, int V, int32_t tok) {
     float m = smp_max(l, V);
     if (!isfinite(m)) return (l[tok] == m) ? 0.0 : -INFINITY;
     double z = 0.0;
-    for (int i = 0; i < V; i++) if (!isnan(l[i])) z += exp((double)l[i] - (double)m);
+    for (int i = 0; i < V; i++) if (!isnan(l[i])) z += expf(l[i] - m);
     return ((double)l[tok] - (double)m) - log(z);
 }
 

@@ -41,7 +41,7 @@ uint16_t ss_fp32_to_bf16(float f);
 // (ss_dequant_row uses AVX2 when available; the result is bit-identical to the scalar loop)
 void  ss_dequant_row(uint32_t type, const void *x, float *y, int64_t n);
 // quantize n floats (n multiple of blck) into `type` the way ggml's reference quantizer does
-// (used by gen-model and to quantize activations). Supported for every weight type + Q8_K.
+// (used by gen-model). Supported for every weight type + Q8_1 + Q8_K; other types: no-op.
 void  ss_quant_row(uint32_t type, const float *x, void *y, int64_t n);
 // sum_i dequant(w)[i] * x[i], accumulated in double
 float ss_dot_ref(uint32_t type, const void *w, const float *x, int64_t n);
@@ -53,7 +53,10 @@ uint32_t ss_vec_dot_type(uint32_t wtype);
 void  ss_vec_dot(uint32_t wtype, int64_t n, float *s, const void *w, const void *xq);
 // the same, always scalar (reference for the SIMD tests)
 void  ss_vec_dot_scalar(uint32_t wtype, int64_t n, float *s, const void *w, const void *xq);
-// convert an activation row to ss_vec_dot_type(wtype) (SIMD where available)
+// convert an activation row to ss_vec_dot_type(wtype) (SIMD where available; bit-identical to
+// the scalar path). Q8_0/Q8_1 round as ggml's x86 quantize_row_q8_0/_1 do (d = amax/127,
+// q = round-half-even(x*127/amax)); ss_quant_row's Q8_0/Q8_1 is ggml's *_ref (q = roundf(x/d)).
+// Q8_K is ggml's quantize_row_q8_K_ref (which x86 llama.cpp uses for activations).
 void  ss_quant_act(uint32_t wtype, const float *x, void *xq, int64_t n);
 bool  ss_cpu_has_avx2(void);
 void  ss_force_scalar(bool on);   // tests / benchmarks: disable the SIMD path

@@ -35,8 +35,9 @@ int32_t     ss_sampler_sample(ss_sampler *s, const float *logits, float *logprob
 int32_t     ss_argmax(const float *x, int n);   // first maximum (lowest id); NaN ignored
 
 // The distribution the next ss_sampler_sample would draw from (penalties, top-k, top-p, min-p,
-// temperature applied): writes up to `max` (token id, probability) pairs, in draw order (by
-// descending logit when top-k or top-p is on, else by id); returns the number of candidates.
+// temperature applied): writes up to `max` (token id, probability) pairs, in draw order
+// (descending logit when top-k is on; otherwise by id, except that with top-p the tokens of the
+// cut's boundary bucket come last, by descending logit); returns the number of candidates.
 // temp <= 0: the single argmax with probability 1. Does not advance the RNG.
 int         ss_sampler_dist(ss_sampler *s, const float *logits, int32_t *ids, float *probs, int max);
 

@@ -10,7 +10,10 @@ typedef struct ss_vocab ss_vocab;
 
 enum ss_vocab_kind { SS_VOCAB_SPM = 1, SS_VOCAB_BPE = 2 };
 
-// load from an open GGUF; -1 + err ("PATH: tokenizer.ggml.xxx: reason") on bad/missing data
+// load from an open GGUF; -1 + err ("PATH: tokenizer.ggml.xxx: reason") on bad/missing data.
+// Everything is copied: the GGUF may be closed afterwards. Special token ids outside the vocab
+// are ignored (the default stays), as llama.cpp does. The vocab is read-only after loading:
+// any number of threads may tokenize with it at once.
 int  ss_vocab_load(ss_vocab **out, const ss_gguf *g, char *err, size_t errlen);
 void ss_vocab_free(ss_vocab *v);
 
@@ -29,7 +32,9 @@ const char *ss_vocab_token_text(const ss_vocab *v, int32_t id);  // raw vocab st
 int32_t     ss_vocab_find(const ss_vocab *v, const char *text);  // exact token text -> id, or -1
 
 // Tokenize text[0..len). add_bos: prepend BOS (callers pass ss_vocab_add_bos(v) for the default);
-// parse_special: control/user-defined token texts written in the text are those tokens.
+// parse_special: control token texts written in the text are those tokens (user-defined tokens
+// are always matched, as llama.cpp does). Invalid UTF-8 never fails: BPE reads an invalid byte
+// as U+FFFD, SPM gives it its <0xXX> byte token.
 // Returns the number of tokens (may exceed max: then only the first max are written, call again).
 int  ss_tokenize(const ss_vocab *v, const char *text, size_t len, bool add_bos, bool parse_special,
                  int32_t *out, int max);

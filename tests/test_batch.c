@@ -52,7 +52,7 @@ static void alone(ss_model *m, const int32_t *toks, int n, const float *delta, f
     if (delta) ss_seq_set_delta(c, s, delta);
     for (int i = 0; i < n; i++) ss_batch_add(&b, s, i, toks[i], i == n - 1 ? SS_OUT_LOGITS : 0);
     assert_int_equal(ss_decode(c, &b), 0);
-    memcpy(out, ss_get_logits(c, 0), sizeof(float) * m->hp.n_vocab);
+    memcpy(out, ss_get_logits(c, n - 1), sizeof(float) * m->hp.n_vocab);
     ss_batch_free(&b);
     ss_ctx_free(c);
 }

@@ -158,14 +158,14 @@ static void test_distribution_exact(void **st) {
             if (n != n_ref) fail_msg("V=%d k=%d p=%g min_p=%g T=%g: %d candidates, reference %d", V, ks[a], ps[b], mps[c], ts[d], n, n_ref);
             for (int i = 0; i < V; i++) ours[i] = -1.0;
             double sum = 0.0;
-            bool sorted = (ks[a] > 0 && ks[a] < V) || ps[b] < 1.0f;
+            bool sorted = ks[a] > 0 && ks[a] < V, by_id = !sorted && ps[b] >= 1.0f;
             for (int i = 0; i < n; i++) {
                 assert_true(ids[i] >= 0 && ids[i] < V);
                 assert_true(ours[ids[i]] == -1.0);               // no duplicates
                 ours[ids[i]] = pr[i];
                 sum += pr[i];
                 if (i > 0 && sorted) assert_true(l[ids[i - 1]] > l[ids[i]] || (l[ids[i - 1]] == l[ids[i]] && ids[i - 1] < ids[i]));
-                if (i > 0 && !sorted) assert_true(ids[i - 1] < ids[i]);
+                if (i > 0 && by_id) assert_true(ids[i - 1] < ids[i]);
             }
             assert_true(fabs(sum - 1.0) < 1e-5);
             for (int i = 0; i < V; i++) {

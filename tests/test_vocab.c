@@ -364,7 +364,7 @@ static void test_stream_emoji(void **state) {
 
 static void test_invalid_utf8(void **state) {
     static const char *bad[] = {
-        "\x80", "a\x80" "b", "\xff", "\xc3", "\xe2\x82", "\xf0\x9f\x99", "\xc0\x80", "\xed\xa0\x80",
+        "\x80", ("a\x80" "b"), "\xff", "\xc3", "\xe2\x82", "\xf0\x9f\x99", "\xc0\x80", "\xed\xa0\x80",
         "\xf4\x90\x80\x80", "\xf8\x88\x80\x80\x80", "<|im_start|\xff>", "\xe2\x96", " \xe2\x96\x81\xff ",
     };
     for (int f = 0; f < N_VOCABS; f++) {
@@ -394,7 +394,7 @@ static void test_invalid_utf8(void **state) {
     }
     // BPE: an invalid byte is tokenized as U+FFFD (EF BF BD)
     loaded q = load_vocab(TOKDIR "ggml-vocab-qwen2.gguf");
-    const char *pairs[][2] = {{"\xff", "\xef\xbf\xbd"}, {"a\x80" "b", "a\xef\xbf\xbd" "b"},
+    const char *pairs[][2] = {{"\xff", "\xef\xbf\xbd"}, {("a\x80" "b"), ("a\xef\xbf\xbd" "b")},
                               {"x\xf0\x9f\x99", "x\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"}};
     for (int i = 0; i < 3; i++) {
         int na, nb;
@@ -592,7 +592,7 @@ static void test_tiny_bpe(void **state) {
 
 // SPM: the pair whose token has the higher score merges first
 static void test_tiny_spm(void **state) {
-    const char *toks[] = {"<unk>", "<s>", "</s>", "\xe2\x96\x81", "a", "b", "\xe2\x96\x81" "a", "ab"};
+    const char *toks[] = {"<unk>", "<s>", "</s>", "\xe2\x96\x81", "a", "b", ("\xe2\x96\x81" "a"), "ab"};
     int32_t types[] = {2, 3, 3, 1, 1, 1, 1, 1};
     for (int variant = 0; variant < 2; variant++) {
         float scores[] = {0, 0, 0, -5, -5, -5, -1, variant ? -0.5f : -2};
