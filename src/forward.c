@@ -47,15 +47,36 @@ static void rope_table(const ss_model *m, int pos, float *cs, float *sn) {
     }
 }
 
-// ---- attention, threaded over (entry, head) pairs ----
+// ---- attention, threaded over (entry, kv head) pairs ----
+// Each K/V row of the cache is read once per step for all the query heads that share it (GQA).
 typedef struct {
     ss_ctx *c;
     const ss_batch *b;
     int i0, n, layer;
 } attn_job;
 
-static inline float kv_get(const ss_kv *kv, size_t off) {
-    return kv->f16 ? ss_fp16_to_fp32(((const uint16_t *)kv->data)[off]) : ((const float *)kv->data)[off];
+float ss_attn_dot_f16_avx2(const float *q, const uint16_t *k, int n);
+float ss_attn_dot_f32_avx2(const float *q, const float *k, int n);
+void  ss_attn_axpy_f16_avx2(float *o, float p, const uint16_t *v, int n);
+void  ss_attn_axpy_f32_avx2(float *o, float p, const float *v, int n);
+
+// scalar references of the kernels above (tests compare the two)
+float ss_attn_dot_ref(const float *q, const void *k, bool f16, int n) {
+    float d = 0;
+    for (int z = 0; z < n; z++) d += q[z] * (f16 ? ss_fp16_to_fp32(((const uint16_t *)k)[z]) : ((const float *)k)[z]);
+    return d;
+}
+void ss_attn_axpy_ref(float *o, float p, const void *v, bool f16, int n) {
+    for (int z = 0; z < n; z++) o[z] += p * (f16 ? ss_fp16_to_fp32(((const uint16_t *)v)[z]) : ((const float *)v)[z]);
+}
+
+static inline float attn_dot(const float *q, const void *k, bool f16, int n, bool simd) {
+    if (simd) return f16 ? ss_attn_dot_f16_avx2(q, k, n) : ss_attn_dot_f32_avx2(q, k, n);
+    return ss_attn_dot_ref(q, k, f16, n);
+}
+static inline void attn_axpy(float *o, float p, const void *v, bool f16, int n, bool simd) {
+    if (simd) { if (f16) ss_attn_axpy_f16_avx2(o, p, v, n); else ss_attn_axpy_f32_avx2(o, p, v, n); }
+    else ss_attn_axpy_ref(o, p, v, f16, n);
 }
 
 // With an F16 cache, products are done as llama.cpp does them: q is rounded to F16 before q·k,
@@ -66,43 +87,53 @@ static void attn_worker(void *arg, int ith, int nth) {
     ss_ctx *c = j->c;
     const ss_model *m = c->model;
     const ss_hparams *hp = &m->hp;
-    int H = hp->n_head, hd = hp->head_dim, group = hp->n_head / hp->n_head_kv;
+    int H = hp->n_head, Hkv = hp->n_head_kv, hd = hp->head_dim, group = H / Hkv;
     int HD = H * hd;
     float scale = 1.0f / sqrtf((float)hd);
-    float *sc = c->att_scores + (size_t)ith * (c->params.n_ctx + 1);
+    size_t stride = (size_t)c->params.n_ctx + 1;
+    float *sc = c->att_scores + (size_t)ith * stride * group;     // [group][n_ctx+1]
     const ss_kv *kv = &c->kv;
-    float qr[1024];
-    for (int item = ith; item < j->n * H; item += nth) {
-        int i = item / H, h = item % H, kvh = h / group;
+    bool f16 = kv->f16, simd = ss_cpu_has_avx2() && hd % 8 == 0;
+    size_t esz = f16 ? 2 : 4;
+    float qr[16][256];
+    for (int item = ith; item < j->n * Hkv; item += nth) {
+        int i = item / Hkv, kvh = item % Hkv;
         int e = j->i0 + i;
         const ss_seq *s = &c->seqs[j->b->seq[e]];
         int pos = j->b->pos[e];
-        const float *q = c->q + (size_t)i * HD + h * hd;
-        if (kv->f16) {
-            for (int z = 0; z < hd; z++) qr[z] = ss_fp16_to_fp32(ss_fp32_to_fp16(q[z]));
-            q = qr;
+        const float *q[16];
+        for (int g = 0; g < group; g++) {
+            q[g] = c->q + (size_t)i * HD + (size_t)(kvh * group + g) * hd;
+            if (f16) {
+                for (int z = 0; z < hd; z++) qr[g][z] = ss_fp16_to_fp32(ss_fp32_to_fp16(q[g][z]));
+                q[g] = qr[g];
+            }
         }
-        // scores[t] = q · k_t / sqrt(hd), t = 0..pos
-        float mx = -INFINITY;
+        // scores[g][t] = q_g · k_t / sqrt(hd), t = 0..pos
         for (int t = 0; t <= pos; t++) {
             size_t off = ss_kv_offset(kv, s->pages[t / SS_KV_PAGE], j->layer, 0, t % SS_KV_PAGE) + (size_t)kvh * hd;
-            float d = 0;
-            if (kv->f16) { for (int z = 0; z < hd; z++) d += q[z] * kv_get(kv, off + z); }
-            else { const float *k = (const float *)kv->data + off; for (int z = 0; z < hd; z++) d += q[z] * k[z]; }
-            sc[t] = d * scale;
-            if (sc[t] > mx) mx = sc[t];
+            const void *k = (const char *)kv->data + off * esz;
+            for (int g = 0; g < group; g++) sc[g * stride + t] = attn_dot(q[g], k, f16, hd, simd) * scale;
         }
-        double sum = 0;
-        for (int t = 0; t <= pos; t++) { sc[t] = expf(sc[t] - mx); sum += sc[t]; }
-        float inv = (float)(1.0 / sum);
-        // out = Σ_t softmax_t · v_t
-        float *o = c->att + (size_t)i * HD + h * hd;
-        memset(o, 0, sizeof(float) * hd);
+        // softmax over t for each head
+        float inv[16];
+        for (int g = 0; g < group; g++) {
+            float *r = sc + g * stride, mx = -INFINITY;
+            for (int t = 0; t <= pos; t++) if (r[t] > mx) mx = r[t];
+            double sum = 0;
+            for (int t = 0; t <= pos; t++) { r[t] = expf(r[t] - mx); sum += r[t]; }
+            inv[g] = (float)(1.0 / sum);
+            memset(c->att + (size_t)i * HD + (size_t)(kvh * group + g) * hd, 0, sizeof(float) * hd);
+        }
+        // out_g = Σ_t softmax_g[t] · v_t
         for (int t = 0; t <= pos; t++) {
             size_t off = ss_kv_offset(kv, s->pages[t / SS_KV_PAGE], j->layer, 1, t % SS_KV_PAGE) + (size_t)kvh * hd;
-            float p = sc[t] * inv;
-            if (kv->f16) { p = ss_fp16_to_fp32(ss_fp32_to_fp16(p)); for (int z = 0; z < hd; z++) o[z] += p * kv_get(kv, off + z); }
-            else { const float *v = (const float *)kv->data + off; for (int z = 0; z < hd; z++) o[z] += p * v[z]; }
+            const void *v = (const char *)kv->data + off * esz;
+            for (int g = 0; g < group; g++) {
+                float p = sc[g * stride + t] * inv[g];
+                if (f16) p = ss_fp16_to_fp32(ss_fp32_to_fp16(p));
+                attn_axpy(c->att + (size_t)i * HD + (size_t)(kvh * group + g) * hd, p, v, f16, hd, simd);
+            }
         }
     }
 }

@@ -137,6 +137,11 @@ ss_model *ss_model_load(const char *path, char *err, size_t errlen) {
     }
     hp->head_dim = (int)model_key_int(g, arch, "attention.key_length", hp->n_embd / hp->n_head);
     m->n_rot = (int)model_key_int(g, arch, "rope.dimension_count", hp->head_dim);
+    if (hp->n_head / hp->n_head_kv > 16 || hp->head_dim > 256) {
+        ss_err(err, errlen, "%s: %s: %d query heads per KV head / head dim %d not supported (max 16 / 256)", path, arch,
+               hp->n_head / hp->n_head_kv, hp->head_dim);
+        free(arch); goto fail;
+    }
     if (hp->head_dim <= 0 || hp->head_dim % 2 || m->n_rot <= 0 || m->n_rot > hp->head_dim || m->n_rot % 2) {
         ss_err(err, errlen, "%s: %s: invalid head dim %d / rope dims %d", path, arch, hp->head_dim, m->n_rot);
         free(arch); goto fail;

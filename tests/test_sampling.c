@@ -52,10 +52,18 @@ static int cmp_desc(const void *a, const void *b) {
 }
 
 static void ref_dist(const float *l, int V, const ss_sampling_params *P, double *p) {
-    int *o = malloc(V * sizeof *o);
-    for (int i = 0; i < V; i++) o[i] = i;
-    cmp_l = l;
-    qsort(o, V, sizeof *o, cmp_desc);
+    // the descending order (logit, then id) of all tokens, by a full sort (kept for the same logits)
+    static int *o = NULL, o_V = 0;
+    static float *o_copy = NULL;
+    if (!o || o_V != V || memcmp(o_copy, l, V * sizeof *l) != 0) {
+        o = realloc(o, V * sizeof *o);
+        o_copy = realloc(o_copy, V * sizeof *o_copy);
+        memcpy(o_copy, l, V * sizeof *l);
+        o_V = V;
+        for (int i = 0; i < V; i++) o[i] = i;
+        cmp_l = o_copy;
+        qsort(o, V, sizeof *o, cmp_desc);
+    }
     int n = V;
     if (P->top_k > 0 && P->top_k < n) n = P->top_k;                       // top-k
     if (P->top_p < 1.0f) {                                                 // top-p over softmax(kept)
@@ -76,7 +84,6 @@ static void ref_dist(const float *l, int V, const ss_sampling_params *P, double 
     for (int i = 0; i < V; i++) p[i] = -1.0;
     for (int i = 0; i < n; i++) { p[o[i]] = exp(((double)l[o[i]] - (double)l[o[0]]) / (double)P->temp); z += p[o[i]]; }
     for (int i = 0; i < n; i++) p[o[i]] /= z;
-    free(o);
 }
 
 static double log_softmax_ref(const float *l, int V, int t) {

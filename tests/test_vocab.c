@@ -19,7 +19,10 @@
 #include <string.h>
 #include <unistd.h>
 #include <cjson/cJSON.h>
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
 #include "ss_vocab.h"
+#include "ss_vocab_pre.h"
 #include "cmds.h"
 
 #define TOKDIR "../shared/tokenizers/"
@@ -718,6 +721,204 @@ static void test_cli(void **state) {
     assert_int_equal(strchr(out, '\n') - out, (long)strlen(out) - 1);   // one line
 }
 
+// ---------------------------------------------------------------------------------------------
+// llama.cpp splits gpt2 and llama3 text with hand-written code (unicode.cpp,
+// unicode_regex_split_custom_gpt2 / _llama3), not a regex engine. Below is that code's logic
+// ported to C (code point classes from PCRE2's Unicode tables, White_Space from the Unicode
+// list); the PCRE2 pre-tokenizer must split exactly as it does. (No llama-bpe vocab is in
+// ../shared, so this is the check of the llama3 splitter.)
+
+typedef struct { pcre2_code *L, *N; pcre2_match_data *md; } cpt_classes;
+
+static bool cls_match(const cpt_classes *c, pcre2_code *re, uint32_t cpt) {
+    char u[4];
+    int n = ss_vocab_utf8_encode(cpt, u);
+    return pcre2_match(re, (PCRE2_SPTR)u, n, 0, PCRE2_ANCHORED, c->md, NULL) >= 0;
+}
+
+typedef struct { bool ok, letter, number, space; } cpt_flags;   // ok: position inside the piece
+
+static cpt_flags flags_at(const cpt_classes *c, const uint32_t *cp, size_t end, size_t pos) {
+    cpt_flags f = {0};
+    if (pos >= end) return f;
+    uint32_t x = cp[pos];
+    f.ok = true;
+    f.space = (x >= 9 && x <= 13) || x == 0x20 || x == 0x85 || x == 0xa0 || x == 0x1680 || (x >= 0x2000 && x <= 0x200a) ||
+              x == 0x2028 || x == 0x2029 || x == 0x202f || x == 0x205f || x == 0x3000;
+    f.letter = cls_match(c, c->L, x);
+    f.number = cls_match(c, c->N, x);
+    return f;
+}
+
+static uint32_t lower_ascii(uint32_t x) { return x >= 'A' && x <= 'Z' ? x + 32 : x; }
+
+// returns the word lengths (in code points) of cp[0..n)
+static size_t custom_split(const cpt_classes *c, const uint32_t *cp, size_t n, bool llama3, size_t *lens) {
+    size_t nw = 0, prev = 0;
+#define ADD(e) do { if ((e) > prev) lens[nw++] = (e) - prev; prev = (e); } while (0)
+#define CPT(p) ((p) < n ? cp[p] : 0xFFFFFFFFu)
+#define FL(p) flags_at(c, cp, n, (p))
+    for (size_t pos = 0; pos < n; ) {
+        uint32_t x = cp[pos];
+        cpt_flags f = FL(pos);
+        if (x == '\'' && pos + 1 < n) {                             // 's 't 're 've 'm 'll 'd
+            uint32_t a = llama3 ? lower_ascii(CPT(pos + 1)) : CPT(pos + 1);
+            if (a == 's' || a == 't' || a == 'm' || a == 'd') { ADD(pos + 2); pos += 2; continue; }
+            if (pos + 2 < n) {
+                uint32_t b2 = llama3 ? lower_ascii(CPT(pos + 2)) : CPT(pos + 2);
+                if ((a == 'r' && b2 == 'e') || (a == 'v' && b2 == 'e') || (a == 'l' && b2 == 'l')) { ADD(pos + 3); pos += 3; continue; }
+            }
+        }
+        if (llama3) {
+            if (!(x == '\r' || x == '\n' || f.number) && (f.letter || FL(pos + 1).letter)) {   // [^\r\n\p{L}\p{N}]?\p{L}+
+                pos++;
+                while (FL(pos).letter) pos++;
+                ADD(pos); continue;
+            }
+            if (f.number) {                                          // \p{N}{1,3}
+                size_t ini = pos;
+                while (FL(pos).number) if (++pos - ini >= 3) { ADD(pos); ini = pos; }
+                ADD(pos); continue;
+            }
+            cpt_flags f2 = x == ' ' ? FL(pos + 1) : f;                // ?[^\s\p{L}\p{N}]+[\r\n]*
+            if (!(f2.space || f2.letter || f2.number) && f.ok) {
+                pos += x == ' ';
+                while (!(f2.space || f2.letter || f2.number) && f2.ok) f2 = FL(++pos);
+                while (CPT(pos) == '\r' || CPT(pos) == '\n') pos++;
+                ADD(pos); continue;
+            }
+        } else {
+            cpt_flags f2 = x == ' ' ? FL(pos + 1) : f;
+            if (f2.letter) { pos += x == ' '; while (f2.letter) f2 = FL(++pos); ADD(pos); continue; }
+            if (f2.number) { pos += x == ' '; while (f2.number) f2 = FL(++pos); ADD(pos); continue; }
+            if (!(f2.space || f2.letter || f2.number) && f2.ok) {
+                pos += x == ' ';
+                while (!(f2.space || f2.letter || f2.number) && f2.ok) f2 = FL(++pos);
+                ADD(pos); continue;
+            }
+        }
+        size_t nws = 0, last_rn = 0;
+        while (FL(pos + nws).space) {
+            if (llama3 && (CPT(pos + nws) == '\r' || CPT(pos + nws) == '\n')) last_rn = pos + nws + 1;
+            nws++;
+        }
+        if (last_rn > 0) { pos = last_rn; ADD(pos); continue; }               // \s*[\r\n]+
+        if (nws > 1 && CPT(pos + nws) != 0xFFFFFFFFu) { pos += nws - 1; ADD(pos); continue; }   // \s+(?!\S)
+        if (nws > 0) { pos += nws; ADD(pos); continue; }                     // \s+
+        pos++; ADD(pos);                                                      // no match
+    }
+#undef ADD
+#undef CPT
+#undef FL
+    return nw;
+}
+
+static void check_split(const cpt_classes *c, const ss_vocab_pre *pre, bool llama3, const char *text, size_t len,
+                        ss_vocab_pre_words *w) {
+    uint32_t *cp = malloc((len + 1) * sizeof *cp);
+    size_t n = 0;
+    for (size_t i = 0; i < len; ) cp[n++] = ss_vocab_utf8_decode(text, len, &i);
+    size_t *lens = malloc((n + 1) * sizeof *lens);
+    size_t nw = custom_split(c, cp, n, llama3, lens);
+    ss_vocab_pre_split(pre, text, len, w);
+    bool same = nw == w->n_words;
+    // compare the byte-level-encoded words
+    size_t ci = 0, bstart = 0;
+    for (size_t k = 0; same && k < nw; k++) {
+        char enc[1024];
+        size_t el = 0;
+        for (size_t j = 0; j < lens[k] && el + 16 < sizeof enc; j++, ci++) {
+            char u[4];
+            int nb = ss_vocab_utf8_encode(cp[ci], u);
+            for (int b = 0; b < nb; b++) el += ss_vocab_utf8_encode(ss_vocab_byte_to_cpt((uint8_t)u[b]), enc + el);
+        }
+        size_t wl = w->ends[k] - bstart;
+        same = wl == el && !memcmp(w->bytes + bstart, enc, el);
+        bstart = w->ends[k];
+    }
+    if (!same) {
+        fprintf(stderr, "%s split differs for [%.*s]: custom %zu words, pcre2 %zu words\n", llama3 ? "llama3" : "gpt2",
+                (int)len, text, nw, w->n_words);
+        fail();
+    }
+    free(cp); free(lens);
+}
+
+static void test_custom_splitters(void **state) {
+    int ec; PCRE2_SIZE eo;
+    cpt_classes c;
+    c.L = pcre2_compile((PCRE2_SPTR) "\\p{L}", PCRE2_ZERO_TERMINATED, PCRE2_UTF, &ec, &eo, NULL);
+    c.N = pcre2_compile((PCRE2_SPTR) "\\p{N}", PCRE2_ZERO_TERMINATED, PCRE2_UTF, &ec, &eo, NULL);
+    c.md = pcre2_match_data_create(1, NULL);
+    assert_non_null(c.L); assert_non_null(c.N);
+    ss_vocab_pre *pre[2];
+    char err[256];
+    assert_int_equal(ss_vocab_pre_create(&pre[0], "gpt-2", NULL, err, sizeof err), 0);
+    assert_int_equal(ss_vocab_pre_create(&pre[1], "llama-bpe", NULL, err, sizeof err), 0);
+    ss_vocab_pre_words w = {0};
+    int texts = 0;
+    // the vector texts, GSM8K lines
+    vec *v;
+    int n = read_vectors(TOKDIR "ggml-vocab-llama-bpe.gguf", &v);
+    for (int i = 0; i < n; i++, texts++)
+        for (int k = 0; k < 2; k++) check_split(&c, pre[k], k == 1, v[i].text, v[i].len, &w);
+    free_vectors(v, n);
+    size_t glen;
+    char *gsm = ss_read_file("../shared/data/gsm8k_test.jsonl", &glen, err, sizeof err);
+    assert_non_null(gsm);
+    const char *p = gsm;
+    for (int i = 0; i < 200 && *p; i++, texts++) {
+        const char *nl = strchr(p, '\n');
+        size_t len = nl ? (size_t)(nl - p) : strlen(p);
+        for (int k = 0; k < 2; k++) check_split(&c, pre[k], k == 1, p, len, &w);
+        p = nl ? nl + 1 : p + len;
+    }
+    free(gsm);
+    // random strings over characters where the rules meet
+    static const char *alphabet[] = {"a", "Z", "S", "s", "t", "l", "e", "r", "v", "m", "d", "'", " ", "  ", "\n", "\r",
+        "\t", "1", "7", "\xd9\xa3" /* Arabic-indic 3 */, "\xc2\xb2" /* superscript 2 */, "\xc3\xa9", "\xd0\x96",
+        "\xe4\xb8\xad", "\xc2\xa0", "\xe3\x80\x80", "\xe2\x80\xa8", "\xc2\x85", ".", ",", "!", "(", "$", "_", "-",
+        "\xf0\x9f\x99\x82", "\xcc\x81" /* combining acute */, "\xe2\x80\x8b" /* ZWSP */, "\x01", "\x80" /* invalid */};
+    const int na = sizeof(alphabet) / sizeof(alphabet[0]);
+    uint64_t rng = 12345;
+    for (int it = 0; it < 3000; it++, texts++) {
+        char buf[256];
+        size_t len = 0;
+        int parts = 1 + it % 24;
+        for (int j = 0; j < parts; j++) {
+            rng = rng * 6364136223846793005ULL + 1442695040888963407ULL;
+            const char *a = alphabet[(rng >> 33) % na];
+            memcpy(buf + len, a, strlen(a));
+            len += strlen(a);
+        }
+        for (int k = 0; k < 2; k++) check_split(&c, pre[k], k == 1, buf, len, &w);
+    }
+    fprintf(stderr, "  custom splitters: %d texts agree (gpt2, llama3)\n", texts);
+    ss_vocab_pre_words_free(&w);
+    ss_vocab_pre_free(pre[0]); ss_vocab_pre_free(pre[1]);
+    pcre2_code_free(c.L); pcre2_code_free(c.N); pcre2_match_data_free(c.md);
+}
+
+// load time of the 151936-token Qwen2 vocab (target: well under 100 ms on an idle machine at
+// -O2; the assertion only catches a gross regression, the time is printed)
+static void test_load_time(void **state) {
+    char err[SS_ERRLEN];
+    ss_gguf *g;
+    if (ss_gguf_open(&g, TOKDIR "ggml-vocab-qwen2.gguf", err, sizeof err)) fail_msg("%s", err);
+    double best = 1e9;
+    for (int i = 0; i < 3; i++) {
+        ss_vocab *v;
+        double t0 = ss_time();
+        if (ss_vocab_load(&v, g, err, sizeof err)) fail_msg("%s", err);
+        double dt = ss_time() - t0;
+        if (dt < best) best = dt;
+        ss_vocab_free(v);
+    }
+    fprintf(stderr, "  qwen2 vocab load: %.1f ms (best of 3)\n", best * 1e3);
+    assert_true(best < 2.0);
+    ss_gguf_close(g);
+}
+
 int main(void) {
     struct CMUnitTest tests[N_VOCABS + 16];
     int n = 0;
@@ -737,6 +938,8 @@ int main(void) {
         cmocka_unit_test(test_tiny_spm),
         cmocka_unit_test(test_bad_metadata),
         cmocka_unit_test(test_cli),
+        cmocka_unit_test(test_custom_splitters),
+        cmocka_unit_test(test_load_time),
     };
     for (size_t i = 0; i < sizeof(rest) / sizeof(rest[0]); i++) tests[n++] = rest[i];
     return _cmocka_run_group_tests("vocab", tests, n, NULL, NULL);
