@@ -92,7 +92,25 @@ int args_common(ss_args *a, int argc, char **argv, int *i) {
     else if (IS("--slot-beta2"))            r = args_float(argc, argv, i, 0, 0.999999, &a->slot.beta2);
     else if (IS("--slot-eps"))              r = args_float(argc, argv, i, 1e-30, 1, &a->slot.eps);
     else if (IS("--slot-wd"))               r = args_float(argc, argv, i, 0, 1e3, &a->slot.wd);
-    else if (IS("--slot-span"))             r = args_need(argc, argv, i, &a->slot_span);
+    else if (IS("--slot-span")) {
+        r = args_need(argc, argv, i, &a->slot_span);
+        if (!r && strcmp(a->slot_span, "user")) {        // else token ranges A:B[,C:D...]
+            const char *p = a->slot_span;
+            for (;;) {
+                char *end;
+                long lo = strtol(p, &end, 10);
+                if (end == p || *end != ':' || lo < 0) break;
+                p = end + 1;
+                long hi = strtol(p, &end, 10);
+                if (end == p || hi < lo) break;
+                p = end;
+                if (!*p) { (*i)++; return 1; }      // well formed
+                if (*p++ != ',') break;
+            }
+            fprintf(stderr, "slotswift: --slot-span: '%s': expected 'user' or token ranges like 5:20,30:40\n", a->slot_span);
+            return -1;
+        }
+    }
     else if (IS("-v") || IS("--verbose"))   a->verbose = true;
     else return 0;
     if (r) return -1;
