@@ -11,9 +11,12 @@
 //   - x['key'] / x["key"] becomes x.key;
 //   - adjacent literals joined by + are folded: 'a'+'b' -> 'ab' (where precedence allows);
 //   - comments are dropped.
-// Small templates are matched whole (one slot for a default system prompt); large templates
-// with tool-use branches are matched by the snippets of every statement that prints something
-// when no tools are given. Anything else is reported unknown: never a guess.
+// Every known template is matched as a whole against a pattern of its canonical form, with holes
+// for a captured literal (a default system prompt, a date) and for code that cannot run without
+// tools for our conversations (tool branches, the rest of an if-chain whose first branch is
+// taken): such a hole only matches balanced, complete statements, so a template that prints
+// anything more, less or else where it runs is not matched. Anything else is reported unknown:
+// never a guess.
 #include "ss_chat.h"
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,7 +29,7 @@
 
 typedef struct { char *p; size_t n, cap; } sbuf;
 
-static void sb_putn(sbuf *b, const char *s, size_t n) {
+static void chat_sb_putn(sbuf *b, const char *s, size_t n) {
     if (b->n + n + 1 > b->cap) {
         size_t cap = b->cap ? b->cap : 256;
         while (b->n + n + 1 > cap) cap *= 2;
@@ -37,9 +40,9 @@ static void sb_putn(sbuf *b, const char *s, size_t n) {
     b->n += n;
     b->p[b->n] = 0;
 }
-static void sb_puts(sbuf *b, const char *s) { sb_putn(b, s, strlen(s)); }
-static void sb_putc(sbuf *b, char c) { sb_putn(b, &c, 1); }
-static char *sb_take(sbuf *b) { if (!b->p) sb_putn(b, "", 0); char *p = b->p; b->p = NULL; b->n = b->cap = 0; return p; }
+static void chat_sb_puts(sbuf *b, const char *s) { chat_sb_putn(b, s, strlen(s)); }
+static void chat_sb_putc(sbuf *b, char c) { chat_sb_putn(b, &c, 1); }
+static char *chat_sb_take(sbuf *b) { if (!b->p) chat_sb_putn(b, "", 0); char *p = b->p; b->p = NULL; b->n = b->cap = 0; return p; }
 
 // ---------------------------------------------------------------------------------------------
 // Python's str.strip() (what Jinja's |trim and .strip() call) on UTF-8 text.
@@ -91,10 +94,10 @@ static void chat_strip(const char *s, size_t n, size_t *b, size_t *e) {
     *b = i; *e = j;
 }
 
-static void sb_put_stripped(sbuf *b, const char *s) {
+static void chat_sb_put_stripped(sbuf *b, const char *s) {
     size_t i, j;
     chat_strip(s, strlen(s), &i, &j);
-    sb_putn(b, s + i, j - i);
+    chat_sb_putn(b, s + i, j - i);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -104,16 +107,16 @@ enum { TK_WORD, TK_STR, TK_OP };
 typedef struct { int type; char *s; size_t n; } chat_tok;   // TK_STR: unescaped value
 typedef struct { chat_tok *v; int n, cap; } chat_toks;
 
-static void toks_push(chat_toks *t, int type, const char *s, size_t n) {
+static void chat_toks_push(chat_toks *t, int type, const char *s, size_t n) {
     if (t->n == t->cap) { t->cap = t->cap ? 2 * t->cap : 32; t->v = ss_realloc(t->v, t->cap * sizeof *t->v); }
     t->v[t->n].type = type;
     t->v[t->n].s = ss_strndup(s, n);
     t->v[t->n].n = n;
     t->n++;
 }
-static void toks_clear(chat_toks *t) { for (int i = 0; i < t->n; i++) free(t->v[i].s); t->n = 0; }
+static void chat_toks_clear(chat_toks *t) { for (int i = 0; i < t->n; i++) free(t->v[i].s); t->n = 0; }
 
-static bool tok_is(const chat_tok *t, const char *s) { return t->type != TK_STR && strcmp(t->s, s) == 0; }
+static bool chat_tok_is(const chat_tok *t, const char *s) { return t->type != TK_STR && strcmp(t->s, s) == 0; }
 
 static bool chat_is_ident(const char *s, size_t n) {
     if (n == 0 || !(isalpha((unsigned char)s[0]) || s[0] == '_')) return false;
@@ -122,12 +125,12 @@ static bool chat_is_ident(const char *s, size_t n) {
 }
 
 // append the UTF-8 encoding of cp
-static void sb_put_utf8(sbuf *b, uint32_t cp) {
+static void chat_sb_put_utf8(sbuf *b, uint32_t cp) {
     char o[4];
-    if (cp < 0x80) { o[0] = (char)cp; sb_putn(b, o, 1); }
-    else if (cp < 0x800) { o[0] = (char)(0xC0 | (cp >> 6)); o[1] = (char)(0x80 | (cp & 0x3F)); sb_putn(b, o, 2); }
-    else if (cp < 0x10000) { o[0] = (char)(0xE0 | (cp >> 12)); o[1] = (char)(0x80 | ((cp >> 6) & 0x3F)); o[2] = (char)(0x80 | (cp & 0x3F)); sb_putn(b, o, 3); }
-    else { o[0] = (char)(0xF0 | (cp >> 18)); o[1] = (char)(0x80 | ((cp >> 12) & 0x3F)); o[2] = (char)(0x80 | ((cp >> 6) & 0x3F)); o[3] = (char)(0x80 | (cp & 0x3F)); sb_putn(b, o, 4); }
+    if (cp < 0x80) { o[0] = (char)cp; chat_sb_putn(b, o, 1); }
+    else if (cp < 0x800) { o[0] = (char)(0xC0 | (cp >> 6)); o[1] = (char)(0x80 | (cp & 0x3F)); chat_sb_putn(b, o, 2); }
+    else if (cp < 0x10000) { o[0] = (char)(0xE0 | (cp >> 12)); o[1] = (char)(0x80 | ((cp >> 6) & 0x3F)); o[2] = (char)(0x80 | (cp & 0x3F)); chat_sb_putn(b, o, 3); }
+    else { o[0] = (char)(0xF0 | (cp >> 18)); o[1] = (char)(0x80 | ((cp >> 12) & 0x3F)); o[2] = (char)(0x80 | ((cp >> 6) & 0x3F)); o[3] = (char)(0x80 | (cp & 0x3F)); chat_sb_putn(b, o, 4); }
 }
 
 static int chat_hexval(char c) {
@@ -155,7 +158,7 @@ static bool chat_lex_tag(const char *src, size_t len, size_t *pos, const char *c
         if (strncmp(src + i, close, 2) == 0) { *pos = i + 2; free(lit.p); return true; }
         if (c == '\'' || c == '"') {
             char q = c; size_t j = i + 1;
-            lit.n = 0; sb_putn(&lit, "", 0);
+            lit.n = 0; chat_sb_putn(&lit, "", 0);
             for (;;) {
                 if (j >= len) { free(lit.p); return false; }
                 char d = src[j];
@@ -164,12 +167,12 @@ static bool chat_lex_tag(const char *src, size_t len, size_t *pos, const char *c
                     char e = src[j + 1];
                     int hx = 0; uint32_t v = 0; bool okx = true;
                     switch (e) {
-                    case 'n': sb_putc(&lit, '\n'); j += 2; continue;
-                    case 't': sb_putc(&lit, '\t'); j += 2; continue;
-                    case 'r': sb_putc(&lit, '\r'); j += 2; continue;
-                    case '\\': sb_putc(&lit, '\\'); j += 2; continue;
-                    case '\'': sb_putc(&lit, '\''); j += 2; continue;
-                    case '"': sb_putc(&lit, '"'); j += 2; continue;
+                    case 'n': chat_sb_putc(&lit, '\n'); j += 2; continue;
+                    case 't': chat_sb_putc(&lit, '\t'); j += 2; continue;
+                    case 'r': chat_sb_putc(&lit, '\r'); j += 2; continue;
+                    case '\\': chat_sb_putc(&lit, '\\'); j += 2; continue;
+                    case '\'': chat_sb_putc(&lit, '\''); j += 2; continue;
+                    case '"': chat_sb_putc(&lit, '"'); j += 2; continue;
                     case '\n': j += 2; continue;                  // line continuation
                     case 'x': hx = 2; break;
                     case 'u': hx = 4; break;
@@ -182,32 +185,32 @@ static bool chat_lex_tag(const char *src, size_t len, size_t *pos, const char *c
                             int h = chat_hexval(src[j + 2 + k]);
                             if (h < 0) okx = false; else v = v * 16 + (uint32_t)h;
                         }
-                        if (okx && v <= 0x10FFFF) { sb_put_utf8(&lit, v); j += 2 + hx; continue; }
+                        if (okx && v <= 0x10FFFF) { chat_sb_put_utf8(&lit, v); j += 2 + hx; continue; }
                     }
-                    sb_putc(&lit, '\\'); j += 1; continue;        // unknown escape: kept as is
+                    chat_sb_putc(&lit, '\\'); j += 1; continue;        // unknown escape: kept as is
                 }
-                sb_putc(&lit, d); j++;
+                chat_sb_putc(&lit, d); j++;
             }
-            toks_push(out, TK_STR, lit.p, lit.n);
+            chat_toks_push(out, TK_STR, lit.p, lit.n);
             i = j + 1;
             continue;
         }
         if (isalpha((unsigned char)c) || c == '_') {
             size_t j = i;
             while (j < len && (isalnum((unsigned char)src[j]) || src[j] == '_')) j++;
-            toks_push(out, TK_WORD, src + i, j - i);
+            chat_toks_push(out, TK_WORD, src + i, j - i);
             i = j; continue;
         }
         if (isdigit((unsigned char)c)) {
             size_t j = i;
             while (j < len && (isalnum((unsigned char)src[j]) || src[j] == '.' || src[j] == '_')) j++;
-            toks_push(out, TK_WORD, src + i, j - i);
+            chat_toks_push(out, TK_WORD, src + i, j - i);
             i = j; continue;
         }
         static const char *two[] = {"==", "!=", "<=", ">=", "//", "**"};
         size_t l = 1;
         for (int k = 0; k < 6; k++) if (i + 1 < len && src[i] == two[k][0] && src[i + 1] == two[k][1]) l = 2;
-        toks_push(out, TK_OP, src + i, l);
+        chat_toks_push(out, TK_OP, src + i, l);
         i += l;
     }
     free(lit.p);
@@ -220,8 +223,8 @@ static void chat_normalize_toks(chat_toks *t) {
                                "return", "do", "with", "recursive", "print", NULL};
     for (int i = 1; i + 2 < t->n; i++) {
         chat_tok *a = &t->v[i - 1], *b = &t->v[i], *c = &t->v[i + 1], *d = &t->v[i + 2];
-        if (!tok_is(b, "[") || c->type != TK_STR || !tok_is(d, "]") || !chat_is_ident(c->s, c->n)) continue;
-        bool ok = tok_is(a, "]") || tok_is(a, ")") || a->type == TK_WORD;
+        if (!chat_tok_is(b, "[") || c->type != TK_STR || !chat_tok_is(d, "]") || !chat_is_ident(c->s, c->n)) continue;
+        bool ok = chat_tok_is(a, "]") || chat_tok_is(a, ")") || a->type == TK_WORD;
         if (a->type == TK_WORD) for (int k = 0; kw[k]; k++) if (strcmp(a->s, kw[k]) == 0) ok = false;
         if (a->type == TK_WORD && isdigit((unsigned char)a->s[0])) ok = false;
         if (!ok) continue;
@@ -237,10 +240,10 @@ static void chat_normalize_toks(chat_toks *t) {
         changed = false;
         for (int i = 0; i + 2 < t->n; i++) {
             chat_tok *a = &t->v[i], *p = &t->v[i + 1], *b = &t->v[i + 2];
-            if (a->type != TK_STR || !tok_is(p, "+") || b->type != TK_STR) continue;
+            if (a->type != TK_STR || !chat_tok_is(p, "+") || b->type != TK_STR) continue;
             bool ok = (i == 0);
-            for (int k = 0; !ok && prev_ok[k]; k++) if (tok_is(&t->v[i - 1], prev_ok[k])) ok = true;
-            if (i + 3 < t->n) for (int k = 0; next_bad[k]; k++) if (tok_is(&t->v[i + 3], next_bad[k])) ok = false;
+            for (int k = 0; !ok && prev_ok[k]; k++) if (chat_tok_is(&t->v[i - 1], prev_ok[k])) ok = true;
+            if (i + 3 < t->n) for (int k = 0; next_bad[k]; k++) if (chat_tok_is(&t->v[i + 3], next_bad[k])) ok = false;
             if (!ok) continue;
             char *s = ss_malloc(a->n + b->n + 1);
             memcpy(s, a->s, a->n); memcpy(s + a->n, b->s, b->n); s[a->n + b->n] = 0;
@@ -254,26 +257,26 @@ static void chat_normalize_toks(chat_toks *t) {
 }
 
 static void chat_put_lit(sbuf *b, const char *s, size_t n) {
-    sb_putc(b, '\'');
+    chat_sb_putc(b, '\'');
     for (size_t i = 0; i < n; i++) {
         char c = s[i];
-        if (c == '\\') sb_puts(b, "\\\\");
-        else if (c == '\'') sb_puts(b, "\\'");
-        else if (c == '\n') sb_puts(b, "\\n");
-        else if (c == '\r') sb_puts(b, "\\r");
-        else if (c == '\t') sb_puts(b, "\\t");
-        else sb_putc(b, c);
+        if (c == '\\') chat_sb_puts(b, "\\\\");
+        else if (c == '\'') chat_sb_puts(b, "\\'");
+        else if (c == '\n') chat_sb_puts(b, "\\n");
+        else if (c == '\r') chat_sb_puts(b, "\\r");
+        else if (c == '\t') chat_sb_puts(b, "\\t");
+        else chat_sb_putc(b, c);
     }
-    sb_putc(b, '\'');
+    chat_sb_putc(b, '\'');
 }
 
 static void chat_put_toks(sbuf *b, const chat_toks *t) {
-    if (t->n > 0 && t->v[0].type == TK_OP && (t->v[0].s[0] == '-' || t->v[0].s[0] == '+')) sb_putc(b, ' ');  // not "{{-"
+    if (t->n > 0 && t->v[0].type == TK_OP && (t->v[0].s[0] == '-' || t->v[0].s[0] == '+')) chat_sb_putc(b, ' ');  // not "{{-"
     for (int i = 0; i < t->n; i++) {
         const chat_tok *k = &t->v[i];
         if (k->type == TK_STR) { chat_put_lit(b, k->s, k->n); continue; }
-        if (i > 0 && k->type == TK_WORD && t->v[i - 1].type == TK_WORD) sb_putc(b, ' ');
-        sb_putn(b, k->s, k->n);
+        if (i > 0 && k->type == TK_WORD && t->v[i - 1].type == TK_WORD) chat_sb_putc(b, ' ');
+        chat_sb_putn(b, k->s, k->n);
     }
 }
 
@@ -311,7 +314,7 @@ char *ss_chat_canonical(const char *src) {
             for (size_t k = l; k < b; k++) if (src[k] != ' ' && src[k] != '\t') only_blank = false;
             if ((l > a || line_starting) && only_blank) b = l;
         }
-        if (b > a) { sb_puts(&out, "{{"); chat_put_lit(&out, src + a, b - a); sb_puts(&out, "}}"); }
+        if (b > a) { chat_sb_puts(&out, "{{"); chat_put_lit(&out, src + a, b - a); chat_sb_puts(&out, "}}"); }
         if (!open) break;
         pos = t + 2 + ((open_strip || open_plus) ? 1 : 0);
         bool strip = false, plus = false;
@@ -321,12 +324,12 @@ char *ss_chat_canonical(const char *src) {
             strip = (e > src + pos && e[-1] == '-');
             pos = (size_t)(e - src) + 2;
         } else {
-            toks_clear(&toks);
+            chat_toks_clear(&toks);
             if (!chat_lex_tag(src, len, &pos, kind == '{' ? "}}" : "%}", &toks, &strip, &plus)) goto bad;
             chat_normalize_toks(&toks);
-            sb_puts(&out, kind == '{' ? "{{" : "{%");
+            chat_sb_puts(&out, kind == '{' ? "{{" : "{%");
             chat_put_toks(&out, &toks);
-            sb_puts(&out, kind == '{' ? "}}" : "%}");
+            chat_sb_puts(&out, kind == '{' ? "}}" : "%}");
         }
         prev_strip = strip;
         line_starting = false;
@@ -334,10 +337,10 @@ char *ss_chat_canonical(const char *src) {
         if (kind != '{' && !strip && !plus && pos < len && src[pos] == '\n') { pos++; line_starting = true; }
         else if (kind != '{' && !strip && !plus && pos + 1 < len && src[pos] == '\r' && src[pos + 1] == '\n') { pos += 2; line_starting = true; }
     }
-    toks_clear(&toks); free(toks.v);
-    return sb_take(&out);
+    chat_toks_clear(&toks); free(toks.v);
+    return chat_sb_take(&out);
 bad:
-    toks_clear(&toks); free(toks.v); free(out.p);
+    chat_toks_clear(&toks); free(toks.v); free(out.p);
     return NULL;
 }
 
@@ -391,10 +394,10 @@ static char *chat_unescape(const char *s, size_t n) {
     for (size_t i = 0; i < n; i++) {
         if (s[i] == '\\' && i + 1 < n) {
             char e = s[++i];
-            sb_putc(&b, e == 'n' ? '\n' : e == 'r' ? '\r' : e == 't' ? '\t' : e);
-        } else sb_putc(&b, s[i]);
+            chat_sb_putc(&b, e == 'n' ? '\n' : e == 'r' ? '\r' : e == 't' ? '\t' : e);
+        } else chat_sb_putc(&b, s[i]);
     }
-    return sb_take(&b);
+    return chat_sb_take(&b);
 }
 
 // ---- matching a canonical template against a pattern
@@ -644,6 +647,7 @@ static int chat_analyze(const char *src, chat_spec *sp) {
     if (!src || !*src) return SS_CHAT_UNKNOWN;
     char *c = ss_chat_canonical(src);
     if (!c) return SS_CHAT_UNKNOWN;
+    if (strstr(c, "{%raw%}")) { free(c); return SS_CHAT_UNKNOWN; }   // raw blocks: not lexed like Jinja does
     const char *body = c;
     int n_bos = 0;
     if (strncmp(body, "{{bos_token}}", 13) == 0) { body += 13; n_bos = 1; }
@@ -761,57 +765,57 @@ static char *chat_render_spec(const chat_spec *sp, const ss_chat_msg *msgs, int 
     const ss_chat_msg *L = msgs + first;           // loop messages (without the system message)
     int m = n_msgs - first;
     sbuf b = {0};
-    for (int k = 0; k < sp->n_bos; k++) sb_puts(&b, bos);
+    for (int k = 0; k < sp->n_bos; k++) chat_sb_puts(&b, bos);
     switch (sp->variant) {
     case CV_CHATML: case CV_QWEN25:
         if (S || sp->default_sys) {
-            sb_puts(&b, "<|im_start|>system\n"); sb_puts(&b, S ? S : sp->default_sys); sb_puts(&b, "<|im_end|>\n");
+            chat_sb_puts(&b, "<|im_start|>system\n"); chat_sb_puts(&b, S ? S : sp->default_sys); chat_sb_puts(&b, "<|im_end|>\n");
         }
         for (int i = 0; i < m; i++) {
-            sb_puts(&b, "<|im_start|>"); sb_puts(&b, L[i].role); sb_puts(&b, "\n");
-            sb_puts(&b, L[i].content); sb_puts(&b, "<|im_end|>\n");
+            chat_sb_puts(&b, "<|im_start|>"); chat_sb_puts(&b, L[i].role); chat_sb_puts(&b, "\n");
+            chat_sb_puts(&b, L[i].content); chat_sb_puts(&b, "<|im_end|>\n");
         }
-        if (add_gen) sb_puts(&b, "<|im_start|>assistant\n");
+        if (add_gen) chat_sb_puts(&b, "<|im_start|>assistant\n");
         break;
     case CV_LLAMA30:
         // every message (the system one included): header, content|trim, <|eot_id|>; bos before the first
         for (int i = 0; i < n_msgs; i++) {
-            if (i == 0) sb_puts(&b, bos);
-            sb_puts(&b, "<|start_header_id|>"); sb_puts(&b, msgs[i].role); sb_puts(&b, "<|end_header_id|>\n\n");
-            sb_put_stripped(&b, msgs[i].content); sb_puts(&b, "<|eot_id|>");
+            if (i == 0) chat_sb_puts(&b, bos);
+            chat_sb_puts(&b, "<|start_header_id|>"); chat_sb_puts(&b, msgs[i].role); chat_sb_puts(&b, "<|end_header_id|>\n\n");
+            chat_sb_put_stripped(&b, msgs[i].content); chat_sb_puts(&b, "<|eot_id|>");
         }
-        if (add_gen || sp->gen_always) sb_puts(&b, "<|start_header_id|>assistant<|end_header_id|>\n\n");
+        if (add_gen || sp->gen_always) chat_sb_puts(&b, "<|start_header_id|>assistant<|end_header_id|>\n\n");
         break;
     case CV_LLAMA31: {
         char date[128];
         chat_date(sp, now, date, sizeof date);
-        sb_puts(&b, "<|start_header_id|>system<|end_header_id|>\n\n");
-        sb_puts(&b, "Cutting Knowledge Date: December 2023\nToday Date: "); sb_puts(&b, date); sb_puts(&b, "\n\n");
-        if (S) sb_put_stripped(&b, S);
-        sb_puts(&b, "<|eot_id|>");
+        chat_sb_puts(&b, "<|start_header_id|>system<|end_header_id|>\n\n");
+        chat_sb_puts(&b, "Cutting Knowledge Date: December 2023\nToday Date: "); chat_sb_puts(&b, date); chat_sb_puts(&b, "\n\n");
+        if (S) chat_sb_put_stripped(&b, S);
+        chat_sb_puts(&b, "<|eot_id|>");
         for (int i = 0; i < m; i++) {
-            sb_puts(&b, "<|start_header_id|>"); sb_puts(&b, L[i].role); sb_puts(&b, "<|end_header_id|>\n\n");
-            sb_put_stripped(&b, L[i].content); sb_puts(&b, "<|eot_id|>");
+            chat_sb_puts(&b, "<|start_header_id|>"); chat_sb_puts(&b, L[i].role); chat_sb_puts(&b, "<|end_header_id|>\n\n");
+            chat_sb_put_stripped(&b, L[i].content); chat_sb_puts(&b, "<|eot_id|>");
         }
-        if (add_gen) sb_puts(&b, "<|start_header_id|>assistant<|end_header_id|>\n\n");
+        if (add_gen) chat_sb_puts(&b, "<|start_header_id|>assistant<|end_header_id|>\n\n");
         break;
     }
     case CV_LLAMA2:
         // content = (first turn and a system message ? "<<SYS>>\n" S "\n<</SYS>>\n\n" : "") + content, then .strip()
         for (int i = 0; i < m; i++) {
             sbuf c = {0};
-            if (i == 0 && S) { sb_puts(&c, "<<SYS>>\n"); sb_puts(&c, S); sb_puts(&c, "\n<</SYS>>\n\n"); }
-            sb_puts(&c, L[i].content);
-            if (i % 2 == 0) { sb_puts(&b, bos); sb_puts(&b, "[INST] "); sb_put_stripped(&b, c.p); sb_puts(&b, " [/INST]"); }
-            else { sb_puts(&b, " "); sb_put_stripped(&b, c.p); sb_puts(&b, " "); sb_puts(&b, eos); }
+            if (i == 0 && S) { chat_sb_puts(&c, "<<SYS>>\n"); chat_sb_puts(&c, S); chat_sb_puts(&c, "\n<</SYS>>\n\n"); }
+            chat_sb_puts(&c, L[i].content);
+            if (i % 2 == 0) { chat_sb_puts(&b, bos); chat_sb_puts(&b, "[INST] "); chat_sb_put_stripped(&b, c.p); chat_sb_puts(&b, " [/INST]"); }
+            else { chat_sb_puts(&b, " "); chat_sb_put_stripped(&b, c.p); chat_sb_puts(&b, " "); chat_sb_puts(&b, eos); }
             free(c.p);
         }
         break;
     case CV_MISTRAL_V1:
         if (S) { free(b.p); ss_err(err, errlen, "chat: this template has no system role (it raises 'Conversation roles must alternate')"); return NULL; }
         for (int i = 0; i < m; i++) {
-            if (i % 2 == 0) { sb_puts(&b, "[INST] "); sb_puts(&b, L[i].content); sb_puts(&b, " [/INST]"); }
-            else { sb_puts(&b, L[i].content); sb_puts(&b, eos); }
+            if (i % 2 == 0) { chat_sb_puts(&b, "[INST] "); chat_sb_puts(&b, L[i].content); chat_sb_puts(&b, " [/INST]"); }
+            else { chat_sb_puts(&b, L[i].content); chat_sb_puts(&b, eos); }
         }
         break;
     case CV_MISTRAL_V1S: case CV_MISTRAL_V3: case CV_MISTRAL_NEMO: {
@@ -821,57 +825,57 @@ static char *chat_render_spec(const chat_spec *sp, const ss_chat_msg *msgs, int 
         const char *end = v1 ? " [/INST]" : "[/INST]";
         for (int i = 0; i < m; i++) {
             if (i % 2 == 0) {
-                sb_puts(&b, inst);
-                if (S && (v1 ? i == 0 : i == m - 1)) { sb_puts(&b, S); sb_puts(&b, "\n\n"); }
-                sb_puts(&b, L[i].content); sb_puts(&b, end);
-            } else if (v3) { sb_puts(&b, " "); sb_put_stripped(&b, L[i].content); sb_puts(&b, eos); }
-            else { if (v1) sb_puts(&b, " "); sb_puts(&b, L[i].content); sb_puts(&b, eos); }
+                chat_sb_puts(&b, inst);
+                if (S && (v1 ? i == 0 : i == m - 1)) { chat_sb_puts(&b, S); chat_sb_puts(&b, "\n\n"); }
+                chat_sb_puts(&b, L[i].content); chat_sb_puts(&b, end);
+            } else if (v3) { chat_sb_puts(&b, " "); chat_sb_put_stripped(&b, L[i].content); chat_sb_puts(&b, eos); }
+            else { if (v1) chat_sb_puts(&b, " "); chat_sb_puts(&b, L[i].content); chat_sb_puts(&b, eos); }
         }
         break;
     }
     case CV_GEMMA2: case CV_GEMMA3:
         if (S && sp->variant == CV_GEMMA2) { free(b.p); ss_err(err, errlen, "chat: this template raises 'System role not supported'"); return NULL; }
         for (int i = 0; i < m; i++) {
-            sb_puts(&b, i % 2 == 0 ? "<start_of_turn>user\n" : "<start_of_turn>model\n");
-            if (i == 0 && S) { sb_puts(&b, S); sb_puts(&b, "\n\n"); }
-            sb_put_stripped(&b, L[i].content); sb_puts(&b, "<end_of_turn>\n");
+            chat_sb_puts(&b, i % 2 == 0 ? "<start_of_turn>user\n" : "<start_of_turn>model\n");
+            if (i == 0 && S) { chat_sb_puts(&b, S); chat_sb_puts(&b, "\n\n"); }
+            chat_sb_put_stripped(&b, L[i].content); chat_sb_puts(&b, "<end_of_turn>\n");
         }
-        if (add_gen) sb_puts(&b, "<start_of_turn>model\n");
+        if (add_gen) chat_sb_puts(&b, "<start_of_turn>model\n");
         break;
     case CV_PHI35: case CV_PHI3_SMALL:
         for (int i = 0; i < n_msgs; i++) {
             if (sp->variant == CV_PHI35 && i == 0 && S && !*S) continue;   // empty system content: skipped
-            sb_puts(&b, "<|"); sb_puts(&b, msgs[i].role); sb_puts(&b, "|>\n");
-            sb_puts(&b, msgs[i].content); sb_puts(&b, "<|end|>\n");
+            chat_sb_puts(&b, "<|"); chat_sb_puts(&b, msgs[i].role); chat_sb_puts(&b, "|>\n");
+            chat_sb_puts(&b, msgs[i].content); chat_sb_puts(&b, "<|end|>\n");
         }
-        sb_puts(&b, add_gen ? "<|assistant|>\n" : eos);
+        chat_sb_puts(&b, add_gen ? "<|assistant|>\n" : eos);
         break;
     case CV_PHI3_MINI:
         for (int i = 0; i < m; i++) {
-            if (i % 2 == 0) { sb_puts(&b, "<|user|>\n"); sb_puts(&b, L[i].content); sb_puts(&b, "<|end|>\n<|assistant|>\n"); }
-            else { sb_puts(&b, L[i].content); sb_puts(&b, "<|end|>\n"); }
+            if (i % 2 == 0) { chat_sb_puts(&b, "<|user|>\n"); chat_sb_puts(&b, L[i].content); chat_sb_puts(&b, "<|end|>\n<|assistant|>\n"); }
+            else { chat_sb_puts(&b, L[i].content); chat_sb_puts(&b, "<|end|>\n"); }
         }
         break;
     case CV_DSR1:
-        if (S) sb_puts(&b, S);
+        if (S) chat_sb_puts(&b, S);
         for (int i = 0; i < m; i++) {
             if (i % 2 == 0) {
-                sb_puts(&b, "<｜User｜>"); sb_puts(&b, L[i].content);
-                if (sp->user_eos) sb_puts(&b, "<｜end▁of▁sentence｜>");
+                chat_sb_puts(&b, "<｜User｜>"); chat_sb_puts(&b, L[i].content);
+                if (sp->user_eos) chat_sb_puts(&b, "<｜end▁of▁sentence｜>");
             } else {
-                sb_puts(&b, "<｜Assistant｜>");
-                sb_puts(&b, sp->split_think ? chat_after_think(L[i].content) : L[i].content);
-                sb_puts(&b, "<｜end▁of▁sentence｜>");
+                chat_sb_puts(&b, "<｜Assistant｜>");
+                chat_sb_puts(&b, sp->split_think ? chat_after_think(L[i].content) : L[i].content);
+                chat_sb_puts(&b, "<｜end▁of▁sentence｜>");
             }
         }
-        if (add_gen && sp->gen) sb_puts(&b, sp->gen);
+        if (add_gen && sp->gen) chat_sb_puts(&b, sp->gen);
         break;
     default:
         free(b.p);
         ss_err(err, errlen, "chat: unknown chat template family");
         return NULL;
     }
-    return sb_take(&b);
+    return chat_sb_take(&b);
 }
 
 char *ss_chat_render_ex(int family, const char *tmpl_src, const ss_chat_msg *msgs, int n_msgs, bool add_gen,

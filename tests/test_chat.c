@@ -69,6 +69,7 @@ static cJSON *ref_run(cJSON *jobs) {
 // conversations
 
 typedef struct { const char *name; int n; ss_chat_msg m[6]; } conv;
+// (the mutation test uses convs[2], [4], [5] and [7])
 
 static const conv convs[] = {
     {"user", 1, {{"user", "Hello"}}},
@@ -89,6 +90,7 @@ static const conv convs[] = {
     {"think", 4, {{"system", "Reason first."}, {"user", "2+2?"},
                   {"assistant", "<think>\nfour\n</think>\n\nThe answer is 4.</think>!"}, {"user", "and 3+3?"}}},
     {"empty", 4, {{"system", ""}, {"user", ""}, {"assistant", ""}, {"user", " "}}},
+    {"system-only", 1, {{"system", "Only a system prompt."}}},
     {"long-multi", 6, {{"user", "a"}, {"assistant", "b"}, {"user", "c"}, {"assistant", "d"}, {"user", "e"},
                        {"assistant", "f"}}},
 };

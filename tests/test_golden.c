@@ -219,5 +219,7 @@ int main(void) {
     }
     closedir(d);
     if (n < 20) { fprintf(stderr, "expected the golden files in " GOLDEN "\n"); return 1; }
-    return _cmocka_run_group_tests("golden", tests, n, NULL, NULL);
+    int rc = _cmocka_run_group_tests("golden", tests, n, NULL, NULL);
+    for (int i = 0; i < n; i++) free((void *)tests[i].initial_state);
+    return rc;
 }

@@ -40,14 +40,14 @@ static double rnd_normal(void) {
 typedef struct {
     atomic_int count[16];
     atomic_int total;
-    int nth_seen;
+    int nth_seen[16];     // per thread (no shared writes)
 } pool_probe;
 
 static void probe_fn(void *arg, int ith, int nth) {
     pool_probe *p = arg;
     atomic_fetch_add(&p->count[ith], 1);
     atomic_fetch_add(&p->total, 1);
-    p->nth_seen = nth;   // same value from every thread
+    p->nth_seen[ith] = nth;
 }
 
 static void test_pool(void **state) {
@@ -66,7 +66,7 @@ static void test_pool(void **state) {
             assert_int_equal(atomic_load(&p.total), (r + 1) * n);
         }
         for (int i = 0; i < n; i++) assert_int_equal(atomic_load(&p.count[i]), runs);
-        assert_int_equal(p.nth_seen, n);
+        for (int i = 0; i < n; i++) assert_int_equal(p.nth_seen[i], n);
         // let the workers fall asleep (spin time is ~50 us), then they must wake up
         struct timespec ts = {0, 5 * 1000 * 1000};
         nanosleep(&ts, NULL);
@@ -88,7 +88,7 @@ static void test_pool(void **state) {
     memset(&p, 0, sizeof p);
     ss_pool_run(NULL, probe_fn, &p);
     assert_int_equal(atomic_load(&p.count[0]), 1);
-    assert_int_equal(p.nth_seen, 1);
+    assert_int_equal(p.nth_seen[0], 1);
     assert_int_equal(ss_pool_n_threads(NULL), 1);
     assert_null(ss_pool_scratch(NULL, 0, 10));
     // default size = cores

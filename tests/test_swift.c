@@ -411,6 +411,11 @@ static void test_train_errors(void **st) {
     assert_int_equal(ss_swift_train(&h, s.ex, s.n, &p, NULL, err, sizeof err), -1);
     assert_non_null(strstr(err, "not finite"));
     ((float *)s.bufs[3])[0] = 0;
+    exset s16 = make_examples(10, 5, F, 1, 3, 1.0, true, NULL, 0);
+    ((uint16_t *)s16.bufs[2])[0] = 0x7c00;   // +inf as a half
+    assert_int_equal(ss_swift_train(&h, s16.ex, s16.n, &p, NULL, err, sizeof err), -1);
+    assert_non_null(strstr(err, "example 2: token 0: feature 0 is not finite"));
+    free_examples(&s16);
     // pairwise without any question having both labels
     for (int k = 0; k < s.n; k++) s.ex[k].label = 1;
     p.loss = SS_SWIFT_PAIRWISE;
