@@ -214,11 +214,6 @@ static int load_arr(const ss_gguf *g, const char *key, uint32_t t1, uint32_t t2,
 static int32_t rd_i32(const void *base, uint64_t i) { int32_t x; memcpy(&x, (const char *)base + 4 * i, 4); return x; }
 static float   rd_f32(const void *base, uint64_t i) { float x; memcpy(&x, (const char *)base + 4 * i, 4); return x; }
 
-static bool text_in(const char *t, const char *const *list) {
-    for (int i = 0; list[i]; i++) if (!strcmp(t, list[i])) return true;
-    return false;
-}
-
 static int cmp_special(const void *a, const void *b, void *ctx) {
     const ss_vocab *v = ctx;
     int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
@@ -465,14 +460,18 @@ int ss_vocab_load(ss_vocab **out, const ss_gguf *g, char *err, size_t errlen) {
             {eot_texts, &v->eot}, {eom_texts, &v->eom}, {pre_texts, &v->fim_pre}, {suf_texts, &v->fim_suf},
             {mid_texts, &v->fim_mid}, {pad_texts, &v->fim_pad}, {rep_texts, &v->fim_rep}, {sep_texts, &v->fim_sep},
         };
-        bool was_set[8];
-        for (int k = 0; k < 8; k++) was_set[k] = *finds[k].id >= 0;
-        for (int32_t i = 0; i < n; i++) {
-            const char *t = v->text + v->text_off[i];
-            if (t[0] != '<' && t[0] != '_' && (unsigned char)t[0] != 0xe2) continue;   // every listed text starts so
-            for (int k = 0; k < 8; k++)
-                if (!was_set[k] && *finds[k].id < 0 && text_in(t, finds[k].texts)) { *finds[k].id = i; v->attr[i] |= ATTR_CONTROL; }
-            if (text_in(t, eog_texts)) v->attr[i] |= ATTR_EOG | ATTR_CONTROL;
+        // the first text of each list present in the vocab (llama.cpp takes whichever its hash
+        // map yields first; is_eog does not depend on the choice)
+        for (int k = 0; k < 8; k++) {
+            if (*finds[k].id >= 0) continue;
+            for (int j = 0; finds[k].texts[j] && *finds[k].id < 0; j++) {
+                int32_t id = tok_find(v, finds[k].texts[j], strlen(finds[k].texts[j]));
+                if (id >= 0) { *finds[k].id = id; v->attr[id] |= ATTR_CONTROL; }
+            }
+        }
+        for (int j = 0; eog_texts[j]; j++) {
+            int32_t id = tok_find(v, eog_texts[j], strlen(eog_texts[j]));
+            if (id >= 0) v->attr[id] |= ATTR_EOG | ATTR_CONTROL;
         }
         // control tokens named "unused..." are unused
         for (int32_t i = 0; i < n; i++)

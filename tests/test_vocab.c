@@ -447,6 +447,7 @@ static void test_special(void **state) {
     assert_false(ss_vocab_is_eog(q.v, -1));
     assert_false(ss_vocab_is_eog(q.v, 1 << 30));
     assert_true(ss_vocab_is_control(q.v, 151644));
+    assert_int_equal(ss_vocab_eot(q.v), 151645);          // <|im_end|>: first of llama.cpp's EOT texts present
     assert_false(ss_vocab_add_bos(q.v));
     assert_int_equal(ss_vocab_kind(q.v), SS_VOCAB_BPE);
     assert_string_equal(ss_vocab_model_name(q.v), "gpt2");

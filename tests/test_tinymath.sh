@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# test_tinymath.sh — the trained testbed model end to end through `eval`: on the first 20 test
+# problems our greedy answers are text-identical to the PyTorch model's and llama.cpp's
+# (../shared/testbed/logs/compare_*.json, written by independent implementations), and the
+# grading agrees with theirs. Also: resume after an interrupted run gives the same result file.
+set -u
+BIN=${SS_BIN:-build/slotswift}
+TB=../shared/testbed
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+fail=0
+for ty in f32 q8_0; do
+  "$BIN" eval -m $TB/tinymath-$ty.gguf --chat --data $TB/test.jsonl --limit 20 --temp 0 -n 100 -t 2 --out "$T/$ty.jsonl" >"$T/$ty.sum" 2>"$T/$ty.err" || { echo "FAIL eval $ty"; tail -3 "$T/$ty.err"; fail=1; continue; }
+  python3 - "$T/$ty.jsonl" $TB/logs/compare_$ty.json $ty <<'PY' || fail=1
+import json, sys
+ours = {}
+for l in open(sys.argv[1]):
+    o = json.loads(l); ours[o['index']] = o
+ref = json.load(open(sys.argv[2]))
+same = [r['i'] for r in ref if ours[r['i']]['text'] == r['llama_text']]
+graded = all(ours[r['i']]['correct'] == r['llama_correct'] for r in ref if ours[r['i']]['text'] == r['llama_text'])
+# f32: llama.cpp and PyTorch agree on all 20; q8_0: llama.cpp is the reference (PyTorch is f32)
+need = 20 if sys.argv[3] == 'f32' else 19
+print(f"{sys.argv[3]}: {len(same)}/20 greedy texts identical to llama.cpp's, grading agrees: {graded}")
+sys.exit(0 if len(same) >= need and graded else 1)
+PY
+done
+# resume: cut the f32 result file after 7 lines plus half a line, rerun, compare
+head -n 7 "$T/f32.jsonl" > "$T/r.jsonl"
+sed -n 8p "$T/f32.jsonl" | head -c 50 >> "$T/r.jsonl"
+"$BIN" eval -m $TB/tinymath-f32.gguf --chat --data $TB/test.jsonl --limit 20 --temp 0 -n 100 -t 2 --out "$T/r.jsonl" >"$T/r.sum" 2>"$T/r.err" || { echo "FAIL resumed eval"; fail=1; }
+python3 - "$T/f32.jsonl" "$T/r.jsonl" <<'PY' || fail=1
+import json, sys
+strip = lambda o: {k: v for k, v in o.items() if k != 'seconds'}
+a = sorted((strip(json.loads(l)) for l in open(sys.argv[1])), key=lambda o: o['index'])
+b = sorted((strip(json.loads(l)) for l in open(sys.argv[2])), key=lambda o: o['index'])
+ok = a == b and len(a) == 20
+print("resume after an interrupted run:", "same 20 results" if ok else "DIFFERENT")
+sys.exit(0 if ok else 1)
+PY
+grep -q "resuming: 7 of 20" "$T/r.err" || { echo "FAIL resume message"; fail=1; }
+cmp -s <(python3 -c "import json,sys; print(json.load(open('$T/f32.sum'))['accuracy'])") <(python3 -c "import json,sys; print(json.load(open('$T/r.sum'))['accuracy'])") || { echo "FAIL summary differs after resume"; fail=1; }
+exit $fail
