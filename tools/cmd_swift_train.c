@@ -27,6 +27,7 @@ static void swift_train_usage(FILE *f) {
 "  --val F             fraction of questions held out for validation (default 0.2; 0 = none)\n"
 "  --patience N        stop after N epochs without a better validation loss (default 3; 0 = never)\n"
 "  --batch B           examples (pairs for pairwise) per step (default 16)\n"
+"  --swift-layers SPEC train on a subset of the stored layers (e.g. last4 of a store collected with all)\n"
 "  --seed S            seed of the init, the split and the shuffles (default 42)\n"
 "  --no-gate           plain mean of the token rewards (no gate)\n"
 "  -q, --quiet         no progress / per-epoch lines\n"
@@ -59,8 +60,38 @@ static void swift_train_add_provenance(ss_swift_head *h, const char *dir, const 
     cJSON_Delete(o);
 }
 
+// --swift-layers SPEC: train on a subset of the stored layers (e.g. last4 out of all): the examples'
+// feature rows are rebuilt with only those layers' columns (same dtype); d->meta.spec becomes SPEC.
+static int select_layers(ss_featstore_data *d, const char *spec, void ***bufs, char *err, size_t errlen) {
+    const ss_swift_spec *have = &d->meta.spec;
+    if (have->logits || have->n_layers < 1) return ss_err(err, errlen, "the store holds logits, not layers");
+    int D = have->dim / have->n_layers, top = have->layer[have->n_layers - 1];
+    ss_swift_spec want;
+    if (ss_swift_spec_parse(&want, spec, have->norm, false, top, D, 1, err, errlen)) return -1;
+    int col[256];
+    for (int k = 0; k < want.n_layers; k++) {
+        col[k] = -1;
+        for (int j = 0; j < have->n_layers; j++) if (have->layer[j] == want.layer[k]) col[k] = j;
+        if (col[k] < 0) return ss_err(err, errlen, "layer %d is not in the store (stored: '%s')", want.layer[k], have->layers);
+    }
+    size_t esz = d->meta.f16 ? 2 : 4;
+    *bufs = ss_calloc(d->n, sizeof(void *));
+    for (int i = 0; i < d->n; i++) {
+        ss_swift_example *e = &d->examples[i];
+        char *dst = ss_malloc((size_t)e->T * want.dim * esz + 1);
+        const char *src = e->X;
+        for (int t = 0; t < e->T; t++)
+            for (int k = 0; k < want.n_layers; k++)
+                memcpy(dst + ((size_t)t * want.dim + (size_t)k * D) * esz, src + ((size_t)t * have->dim + (size_t)col[k] * D) * esz, D * esz);
+        e->X = dst;
+        (*bufs)[i] = dst;
+    }
+    d->meta.spec = want;
+    return 0;
+}
+
 int cmd_swift_train(int argc, char **argv) {
-    const char *in = NULL, *out = NULL, *loss = "bce";
+    const char *in = NULL, *out = NULL, *loss = "bce", *subset = NULL;
     ss_swift_train_params p;
     ss_swift_train_params_default(&p);
     p.progress = true;
@@ -79,6 +110,7 @@ int cmd_swift_train(int argc, char **argv) {
         else if (!strcmp(f, "--batch")) r = args_int(argc, argv, &i, 1, 1 << 20, &p.batch);
         else if (!strcmp(f, "--seed")) r = swift_train_seed(argc, argv, &i, &p.seed);
         else if (!strcmp(f, "--no-gate")) p.no_gate = true;
+        else if (!strcmp(f, "--swift-layers")) r = args_need(argc, argv, &i, &subset);
         else if (!strcmp(f, "-q") || !strcmp(f, "--quiet")) p.progress = false;
         else { fprintf(stderr, "slotswift: swift-train: unknown flag '%s' (see --help)\n", f); return 2; }
         if (r) return 2;
@@ -101,6 +133,12 @@ int cmd_swift_train(int argc, char **argv) {
     if (ss_featstore_read(&d, in, err, sizeof err)) { fprintf(stderr, "slotswift: %s\n", err); return 1; }
     if (d.n == 0) {
         fprintf(stderr, "slotswift: %s: the feature store holds no candidates\n", in);
+        ss_featstore_data_free(&d);
+        return 1;
+    }
+    void **sub_bufs = NULL;
+    if (subset && select_layers(&d, subset, &sub_bufs, err, sizeof err)) {
+        fprintf(stderr, "slotswift: --swift-layers: %s\n", err);
         ss_featstore_data_free(&d);
         return 1;
     }
@@ -137,6 +175,7 @@ int cmd_swift_train(int argc, char **argv) {
     rc = 0;
 done:
     ss_swift_head_free(&h);
+    if (sub_bufs) { for (int i = 0; i < d.n; i++) free(sub_bufs[i]); free(sub_bufs); }
     ss_featstore_data_free(&d);
     return rc;
 }
