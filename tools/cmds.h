@@ -12,4 +12,5 @@ int cmd_bon(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_swift_collect(int argc, char **argv);
 int cmd_swift_train(int argc, char **argv);
+int cmd_swift_combine(int argc, char **argv);
 #endif
