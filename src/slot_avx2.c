@@ -1,5 +1,6 @@
-// slot_avx2.c — AVX2/FMA kernels for SLOT's passes over the logits (src/slot.c calls them only
-// when the CPU has AVX2 and FMA). Each has a scalar twin in slot.c that defines the same math.
+// slot_avx2.c — AVX2/FMA kernels for SLOT (src/slot.c calls them only when the CPU has AVX2 and
+// FMA). Each has a scalar twin in slot.c that defines the same math; tests/test_slot.c checks
+// every kernel against a float64 loop, including the tails.
 #include "ss_slot.h"
 #include <immintrin.h>
 #include <math.h>
@@ -123,4 +124,107 @@ void ss_slot_axpy_avx2(double *q, double a, const float *e, int64_t n) {
         _mm256_storeu_pd(q + i, _mm256_fmadd_pd(av, ev, _mm256_loadu_pd(q + i)));
     }
     for (int64_t i = n4; i < n; i++) q[i] += a * e[i];
+}
+
+// ---------------------------------------------------------------- z = H · W^T
+
+// z[i*ldz + j] (+)= sum_{k<kc} hp[16k + i] * w[j*ldw + k]     i < nt <= 16, j < nv <= 6
+// hp: 16 positions interleaved per k (zero-padded); w: 6 readable rows (rows >= nv are ignored).
+// The outer-product micro-kernel: per k, two loads of 8 positions and 6 broadcasts of W's k-th
+// column feed 12 FMAs (12 accumulators = 16 positions × 6 rows); no packing of W is needed.
+// One f32 accumulator per output, summed in k order. With nt <= 8, only the first 8 lanes are
+// computed (half the work for the last group of positions).
+void ss_slot_gemm_avx2(const float *hp, const float *w, int64_t ldw, int kc, float *z, int64_t ldz,
+                       int nt, int nv, int acc) {
+    const float *w0 = w, *w1 = w0 + ldw, *w2 = w1 + ldw, *w3 = w2 + ldw, *w4 = w3 + ldw, *w5 = w4 + ldw;
+    float t[6][16];
+    if (nt > 8) {
+        __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
+        __m256 c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
+        for (int k = 0; k < kc; k++) {
+            const __m256 h0 = _mm256_loadu_ps(hp + 16 * k), h1 = _mm256_loadu_ps(hp + 16 * k + 8);
+            __m256 b;
+            b = _mm256_broadcast_ss(w0 + k); c00 = _mm256_fmadd_ps(b, h0, c00); c01 = _mm256_fmadd_ps(b, h1, c01);
+            b = _mm256_broadcast_ss(w1 + k); c10 = _mm256_fmadd_ps(b, h0, c10); c11 = _mm256_fmadd_ps(b, h1, c11);
+            b = _mm256_broadcast_ss(w2 + k); c20 = _mm256_fmadd_ps(b, h0, c20); c21 = _mm256_fmadd_ps(b, h1, c21);
+            b = _mm256_broadcast_ss(w3 + k); c30 = _mm256_fmadd_ps(b, h0, c30); c31 = _mm256_fmadd_ps(b, h1, c31);
+            b = _mm256_broadcast_ss(w4 + k); c40 = _mm256_fmadd_ps(b, h0, c40); c41 = _mm256_fmadd_ps(b, h1, c41);
+            b = _mm256_broadcast_ss(w5 + k); c50 = _mm256_fmadd_ps(b, h0, c50); c51 = _mm256_fmadd_ps(b, h1, c51);
+        }
+        _mm256_storeu_ps(t[0], c00); _mm256_storeu_ps(t[0] + 8, c01);
+        _mm256_storeu_ps(t[1], c10); _mm256_storeu_ps(t[1] + 8, c11);
+        _mm256_storeu_ps(t[2], c20); _mm256_storeu_ps(t[2] + 8, c21);
+        _mm256_storeu_ps(t[3], c30); _mm256_storeu_ps(t[3] + 8, c31);
+        _mm256_storeu_ps(t[4], c40); _mm256_storeu_ps(t[4] + 8, c41);
+        _mm256_storeu_ps(t[5], c50); _mm256_storeu_ps(t[5] + 8, c51);
+    } else {
+        __m256 c0 = _mm256_setzero_ps(), c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0;
+        for (int k = 0; k < kc; k++) {
+            const __m256 h0 = _mm256_loadu_ps(hp + 16 * k);
+            c0 = _mm256_fmadd_ps(_mm256_broadcast_ss(w0 + k), h0, c0);
+            c1 = _mm256_fmadd_ps(_mm256_broadcast_ss(w1 + k), h0, c1);
+            c2 = _mm256_fmadd_ps(_mm256_broadcast_ss(w2 + k), h0, c2);
+            c3 = _mm256_fmadd_ps(_mm256_broadcast_ss(w3 + k), h0, c3);
+            c4 = _mm256_fmadd_ps(_mm256_broadcast_ss(w4 + k), h0, c4);
+            c5 = _mm256_fmadd_ps(_mm256_broadcast_ss(w5 + k), h0, c5);
+        }
+        _mm256_storeu_ps(t[0], c0); _mm256_storeu_ps(t[1], c1); _mm256_storeu_ps(t[2], c2);
+        _mm256_storeu_ps(t[3], c3); _mm256_storeu_ps(t[4], c4); _mm256_storeu_ps(t[5], c5);
+    }
+    // transpose out: position i is row i of z, vocab row j is column j
+    for (int i = 0; i < nt; i++) {
+        float *zi = z + (int64_t)i * ldz;
+        if (acc) for (int j = 0; j < nv; j++) zi[j] += t[j][i];
+        else     for (int j = 0; j < nv; j++) zi[j] = t[j][i];
+    }
+}
+
+// ---------------------------------------------------------------- per-step passes
+
+// sum_i x[i]*y[i]: f32 products, accumulated in double
+double ss_slot_dot_f64_avx2(const float *x, const float *y, int64_t n) {
+    __m256d s0 = _mm256_setzero_pd(), s1 = s0, s2 = s0, s3 = s0;
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        __m256 p0 = _mm256_mul_ps(_mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i));
+        __m256 p1 = _mm256_mul_ps(_mm256_loadu_ps(x + i + 8), _mm256_loadu_ps(y + i + 8));
+        s0 = _mm256_add_pd(s0, _mm256_cvtps_pd(_mm256_castps256_ps128(p0)));
+        s1 = _mm256_add_pd(s1, _mm256_cvtps_pd(_mm256_extractf128_ps(p0, 1)));
+        s2 = _mm256_add_pd(s2, _mm256_cvtps_pd(_mm256_castps256_ps128(p1)));
+        s3 = _mm256_add_pd(s3, _mm256_cvtps_pd(_mm256_extractf128_ps(p1, 1)));
+    }
+    double s = slot_hsum_pd(_mm256_add_pd(_mm256_add_pd(s0, s1), _mm256_add_pd(s2, s3)));
+    for (; i < n; i++) s += (double)(x[i] * y[i]);
+    return s;
+}
+
+// q[i] += a * exp((z[i] + u[i]) - m)     (z + u - m <= 0: m is the maximum of the f32 sums z + u)
+void ss_slot_exp_axpy_avx2(double *q, double a, const float *z, const float *u, float m, int64_t n) {
+    const __m256 mv = _mm256_set1_ps(m);
+    const __m256d av = _mm256_set1_pd(a);
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        __m256 e = slot_exp_ps(_mm256_sub_ps(_mm256_add_ps(_mm256_loadu_ps(z + i), _mm256_loadu_ps(u + i)), mv));
+        _mm256_storeu_pd(q + i, _mm256_fmadd_pd(av, _mm256_cvtps_pd(_mm256_castps256_ps128(e)), _mm256_loadu_pd(q + i)));
+        _mm256_storeu_pd(q + i + 4, _mm256_fmadd_pd(av, _mm256_cvtps_pd(_mm256_extractf128_ps(e, 1)), _mm256_loadu_pd(q + i + 4)));
+    }
+    for (; i < n; i++) q[i] += a * expf((z[i] + u[i]) - m);
+}
+
+// g[d] += sum_{j<nr} r[j] * w[j*ldw + d]   for d < n   (f32 weights, products and sums in double)
+void ss_slot_gacc_avx2(double *g, const double *r, const float *w, int64_t ldw, int nr, int64_t n) {
+    int64_t d = 0;
+    for (; d + 8 <= n; d += 8) {
+        __m256d a0 = _mm256_loadu_pd(g + d), a1 = _mm256_loadu_pd(g + d + 4);
+        for (int j = 0; j < nr; j++) {
+            const __m256d rj = _mm256_set1_pd(r[j]);
+            const __m256 wv = _mm256_loadu_ps(w + (int64_t)j * ldw + d);
+            a0 = _mm256_fmadd_pd(rj, _mm256_cvtps_pd(_mm256_castps256_ps128(wv)), a0);
+            a1 = _mm256_fmadd_pd(rj, _mm256_cvtps_pd(_mm256_extractf128_ps(wv, 1)), a1);
+        }
+        _mm256_storeu_pd(g + d, a0);
+        _mm256_storeu_pd(g + d + 4, a1);
+    }
+    for (; d < n; d++)
+        for (int j = 0; j < nr; j++) g[d] += r[j] * (double)w[(int64_t)j * ldw + d];
 }

@@ -75,14 +75,7 @@ int cmd_bon(int argc, char **argv) {
         if (a.slot_span && !mask) { fprintf(stderr, "slotswift bon: --slot-span: %s\n", err); goto done; }
     }
     ss_gen_params gp;
-    ss_gen_params_default(&gp);
-    gp.n_predict = a.n_predict < 0 ? ss_ctx_n_ctx(c) : a.n_predict;
-    gp.n_cand = N;
-    gp.ignore_eos = a.ignore_eos;
-    gp.stops = a.stops; gp.n_stops = a.n_stops;
-    gp.samp = a.samp;
-    gp.slot = a.slot;
-    gp.slot_mask = mask;
+    tool_gen_params(&a, c, N, mask, 0, &gp);
     if (have_head) { gp.feat = &head.spec; gp.head = &head; }
     ss_gen_result res;
     if (ss_gen_run(c, toks, T, &gp, &res, err, sizeof err)) { fprintf(stderr, "slotswift bon: %s\n", err); goto done; }

@@ -93,15 +93,7 @@ int cmd_swift_collect(int argc, char **argv) {
             if (a.slot_span && !mask) { fprintf(stderr, "slotswift swift-collect: --slot-span: %s\n", err); free(prompt); free(toks); goto done; }
         }
         ss_gen_params gp;
-        ss_gen_params_default(&gp);
-        gp.n_predict = a.n_predict < 0 ? ss_ctx_n_ctx(c) : a.n_predict;
-        gp.n_cand = N;
-        gp.ignore_eos = a.ignore_eos;
-        gp.stops = a.stops; gp.n_stops = a.n_stops;
-        gp.samp = a.samp;
-        gp.samp.seed = a.samp.seed + (uint64_t)qi * 1000003ULL;   // as eval
-        gp.slot = a.slot;
-        gp.slot_mask = mask;
+        tool_gen_params(&a, c, N, mask, (uint64_t)qi * 1000003ULL, &gp);   // seeds as eval
         gp.feat = &meta.spec;
         gp.keep_features = true;
         ss_gen_result res;

@@ -164,3 +164,17 @@ void tool_progress(const char *label, int done, int total, double t_start, const
     if (done == total) fprintf(stderr, "\n");
     fflush(stderr);
 }
+
+void tool_gen_params(const ss_args *a, const ss_ctx *c, int n_cand, const uint8_t *slot_mask,
+                     uint64_t seed_offset, ss_gen_params *gp) {
+    ss_gen_params_default(gp);
+    gp->n_predict = a->n_predict < 0 ? ss_ctx_n_ctx(c) : a->n_predict;
+    gp->n_cand = n_cand;
+    gp->ignore_eos = a->ignore_eos;
+    gp->stops = a->stops;
+    gp->n_stops = a->n_stops;
+    gp->samp = a->samp;
+    gp->samp.seed = a->samp.seed + seed_offset;
+    gp->slot = a->slot;
+    gp->slot_mask = slot_mask;
+}

@@ -7,6 +7,7 @@
 #include "ss_model.h"
 #include "ss_vocab.h"
 #include "ss_chat.h"
+#include "ss_gen.h"
 
 // load the model of a->model and a context sized for n_seq sequences; prints the error and returns -1
 int  tool_load(const ss_args *a, int n_seq, ss_model **m, ss_ctx **c);
@@ -21,6 +22,9 @@ void tool_json_float(FILE *f, double x);
 // a JSON string literal (quotes and escapes; invalid UTF-8 bytes become U+FFFD)
 void tool_json_str(FILE *f, const char *s);
 
+// generation parameters from the shared flags: n candidates, SLOT mask, seed (seed_offset added)
+void tool_gen_params(const ss_args *a, const ss_ctx *c, int n_cand, const uint8_t *slot_mask,
+                     uint64_t seed_offset, ss_gen_params *gp);
 struct ss_swift_head;
 // load a SWIFT head file and check it was trained for model m (prints the error)
 int tool_load_head(const ss_model *m, const char *path, struct ss_swift_head *head);
