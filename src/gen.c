@@ -97,136 +97,175 @@ static void gen_sample(ss_ctx *c, const ss_gen_params *p, gen_state *g, ss_gen_c
     }
 }
 
-int ss_gen_run(ss_ctx *c, const int32_t *prompt, int T, const ss_gen_params *p,
-               ss_gen_result *r, char *err, size_t errlen) {
+static bool same_spec(const ss_swift_spec *a, const ss_swift_spec *b) {
+    if (!a || !b) return a == b;
+    return a->logits == b->logits && a->norm == b->norm && a->n_layers == b->n_layers && a->dim == b->dim &&
+           !memcmp(a->layer, b->layer, sizeof(int) * a->n_layers);
+}
+
+int ss_gen_run_multi(ss_ctx *c, int P, const int32_t *const *prompts, const int *lens,
+                     const ss_gen_params *const *ps, ss_gen_result *rs, char *err, size_t errlen) {
     const ss_model *m = c->model;
     const ss_hparams *hp = &m->hp;
-    int D = hp->n_embd, V = hp->n_vocab, N = p->n_cand;
-    memset(r, 0, sizeof *r);
-    if (T < 1) return ss_err(err, errlen, "empty prompt");
-    if (N < 1) return ss_err(err, errlen, "need at least one candidate");
-    if (T >= ss_ctx_n_ctx(c))
-        return ss_err(err, errlen, "prompt of %d tokens does not fit the context of %d tokens (use a larger -c)", T, ss_ctx_n_ctx(c));
-    bool slot = p->slot.steps > 0;
-    bool want_feat = p->feat != NULL;
-    const ss_swift_head *head = p->head;
-    if (head && !want_feat) return ss_err(err, errlen, "a SWIFT head needs its feature spec");
-    int fdim = want_feat ? p->feat->dim : 0;
-    if (want_feat && !p->feat->logits) {
-        if (ss_ctx_set_layers(c, p->feat->layer, p->feat->n_layers, p->feat->norm))
-            return ss_err(err, errlen, "%s", ss_ctx_error(c));
+    int D = hp->n_embd, V = hp->n_vocab;
+    if (P < 1) return ss_err(err, errlen, "no prompt");
+    int NC = 0;
+    for (int q = 0; q < P; q++) {
+        memset(&rs[q], 0, sizeof rs[q]);
+        if (lens[q] < 1) return ss_err(err, errlen, "prompt %d is empty", q);
+        if (ps[q]->n_cand < 1) return ss_err(err, errlen, "need at least one candidate");
+        if (lens[q] >= ss_ctx_n_ctx(c))
+            return ss_err(err, errlen, "prompt of %d tokens does not fit the context of %d tokens (use a larger -c)", lens[q], ss_ctx_n_ctx(c));
+        if (ps[q]->slot.steps > 0 && lens[q] < 2) return ss_err(err, errlen, "SLOT needs a prompt of at least 2 tokens");
+        if (ps[q]->head && !ps[q]->feat) return ss_err(err, errlen, "a SWIFT head needs its feature spec");
+        if (!same_spec(ps[q]->feat, ps[0]->feat)) return ss_err(err, errlen, "prompts of one run must capture the same features");
+        NC += ps[q]->n_cand;
     }
-    int feat_flag = !want_feat ? 0 : p->feat->logits ? SS_OUT_LOGITS : SS_OUT_LAYERS;
+    if (NC > c->params.n_seq_max) return ss_err(err, errlen, "%d candidates exceed the context's %d sequences", NC, c->params.n_seq_max);
+    const ss_swift_spec *feat = ps[0]->feat;
+    bool want_feat = feat != NULL;
+    int fdim = want_feat ? feat->dim : 0;
+    if (want_feat && !feat->logits && ss_ctx_set_layers(c, feat->layer, feat->n_layers, feat->norm))
+        return ss_err(err, errlen, "%s", ss_ctx_error(c));
+    int feat_flag = !want_feat ? 0 : feat->logits ? SS_OUT_LOGITS : SS_OUT_LAYERS;
 
-    r->n_prompt = T;
-    r->n_cand = N;
-    r->cand = ss_calloc(N, sizeof(ss_gen_cand));
-    gen_state *g = ss_calloc(N, sizeof(gen_state));
-    float *H = NULL, *logits0 = NULL, *feat_tmp = NULL;
+    // candidate k belongs to prompt owner[k]; first[q] is prompt q's first candidate
+    gen_state *g = ss_calloc(NC, sizeof(gen_state));
+    int *owner = ss_malloc(sizeof(int) * NC), *first = ss_malloc(sizeof(int) * (P + 1)), *map = ss_malloc(sizeof(int) * NC);
+    float **H = ss_calloc(P, sizeof(float *));
+    float *logits0 = ss_malloc(sizeof(float) * (size_t)V * P);
     int rc = -1;
     ss_batch b = ss_batch_new(c->params.n_batch);
-    for (int i = 0; i < N; i++) g[i].seq = -1;
-
-    // ---- prefill tokens 0..T-2 (hidden rows kept for SLOT), then the last token with logits ----
-    double t0 = ss_time();
-    int seq0 = ss_seq_new(c);
-    if (seq0 < 0) { ss_err(err, errlen, "%s", ss_ctx_error(c)); goto done; }
-    g[0].seq = seq0;
-    if (slot) H = ss_calloc((size_t)T * D, sizeof(float));
-    for (int s = 0; s < T - 1; s += c->params.n_batch) {
-        int n = T - 1 - s < c->params.n_batch ? T - 1 - s : c->params.n_batch;
-        ss_batch_clear(&b);
-        for (int i = 0; i < n; i++) ss_batch_add(&b, seq0, s + i, prompt[s + i], slot ? SS_OUT_HIDDEN : 0);
-        if (ss_decode(c, &b)) { ss_err(err, errlen, "%s", ss_ctx_error(c)); goto done; }
-        if (slot) for (int i = 0; i < n; i++) memcpy(H + (size_t)(s + i) * D, ss_get_hidden(c, i), sizeof(float) * D);
+    for (int q = 0, k = 0; q < P; q++) {
+        first[q] = k;
+        rs[q].n_prompt = lens[q];
+        rs[q].n_cand = ps[q]->n_cand;
+        rs[q].cand = ss_calloc(ps[q]->n_cand, sizeof(ss_gen_cand));
+        for (int i = 0; i < ps[q]->n_cand; i++, k++) { owner[k] = q; g[k].seq = -1; }
     }
-    r->t_prompt = ss_time() - t0;
-    if (slot) {
-        // SLOT on positions 0..T-2 (row T-1 is not used by the loss); delta then applies to every logit
+    first[P] = NC;
+
+    // ---- prefill: tokens 0..T-2 of every prompt, batched together (hidden rows kept for SLOT) ----
+    double t0 = ss_time();
+    for (int q = 0; q < P; q++) {
+        if ((g[first[q]].seq = ss_seq_new(c)) < 0) { ss_err(err, errlen, "%s", ss_ctx_error(c)); goto done; }
+        if (ps[q]->slot.steps > 0) H[q] = ss_calloc((size_t)lens[q] * D, sizeof(float));
+    }
+    for (int q = 0, t = 0; q < P;) {
+        ss_batch_clear(&b);
+        int q_start = q, t_start = t;
+        while (q < P && b.n < c->params.n_batch) {
+            if (t >= lens[q] - 1) { q++; t = 0; continue; }
+            ss_batch_add(&b, g[first[q]].seq, t, prompts[q][t], H[q] ? SS_OUT_HIDDEN : 0);
+            t++;
+        }
+        if (b.n == 0) break;
+        if (ss_decode(c, &b)) { ss_err(err, errlen, "%s", ss_ctx_error(c)); goto done; }
+        for (int e = 0, qq = q_start, tt = t_start; e < b.n; e++) {      // walk the entries again
+            while (tt >= lens[qq] - 1) { qq++; tt = 0; }
+            if (H[qq]) memcpy(H[qq] + (size_t)tt * D, ss_get_hidden(c, e), sizeof(float) * D);
+            tt++;
+        }
+    }
+    double t_prefill = ss_time() - t0;
+    // ---- SLOT per prompt: delta from positions 0..T-2 (row T-1 is not used by the loss) ----
+    for (int q = 0; q < P; q++) {
+        if (!H[q]) continue;
+        const ss_gen_params *p = ps[q];
         float *delta = ss_calloc(D, sizeof(float));
-        r->slot_losses = ss_calloc(p->slot.steps, sizeof(float));
-        ss_slot_result sr = { .loss_before = r->slot_losses };
-        if (T < 2 || ss_slot_optimize(&p->slot, c->pool, H, T, D, prompt, p->slot_mask, &m->output, delta, &sr, err, errlen)) {
-            if (T < 2) ss_err(err, errlen, "SLOT needs a prompt of at least 2 tokens");
+        rs[q].slot_losses = ss_calloc(p->slot.steps, sizeof(float));
+        ss_slot_result sr = { .loss_before = rs[q].slot_losses };
+        if (ss_slot_optimize(&p->slot, c->pool, H[q], lens[q], D, prompts[q], p->slot_mask, &m->output, delta, &sr, err, errlen)) {
             free(delta); goto done;
         }
-        r->slot_loss_after = sr.loss_after;
-        r->slot_peak_bytes = sr.peak_bytes;
-        r->t_slot = sr.seconds;
-        ss_seq_set_delta(c, seq0, delta);
+        rs[q].slot_loss_after = sr.loss_after;
+        rs[q].slot_peak_bytes = sr.peak_bytes;
+        rs[q].t_slot = sr.seconds;
+        ss_seq_set_delta(c, g[first[q]].seq, delta);
         free(delta);
     }
+    // ---- the last prompt token of every prompt, with logits (delta applied) ----
     t0 = ss_time();
     ss_batch_clear(&b);
-    ss_batch_add(&b, seq0, T - 1, prompt[T - 1], SS_OUT_LOGITS);
+    for (int q = 0; q < P; q++) ss_batch_add(&b, g[first[q]].seq, lens[q] - 1, prompts[q][lens[q] - 1], SS_OUT_LOGITS);
     if (ss_decode(c, &b)) { ss_err(err, errlen, "%s", ss_ctx_error(c)); goto done; }
-    logits0 = ss_malloc(sizeof(float) * V);
-    memcpy(logits0, ss_get_logits(c, 0), sizeof(float) * V);
-    r->t_prompt += ss_time() - t0;
+    for (int q = 0; q < P; q++) memcpy(logits0 + (size_t)q * V, ss_get_logits(c, q), sizeof(float) * V);
+    t_prefill += ss_time() - t0;
+    for (int q = 0; q < P; q++) rs[q].t_prompt = t_prefill;
 
-    // ---- N candidates share the prompt's cache ----
-    for (int i = 0; i < N; i++) {
-        if (i > 0 && (g[i].seq = ss_seq_fork(c, seq0)) < 0) { ss_err(err, errlen, "%s", ss_ctx_error(c)); goto done; }
+    // ---- each prompt's candidates share its cache (forks) ----
+    for (int k = 0; k < NC; k++) {
+        int q = owner[k], i = k - first[q];
+        const ss_gen_params *p = ps[q];
+        if (i > 0 && (g[k].seq = ss_seq_fork(c, g[first[q]].seq)) < 0) { ss_err(err, errlen, "%s", ss_ctx_error(c)); goto done; }
         ss_sampling_params sp = p->samp;
         sp.seed = p->samp.seed + (uint64_t)i;
-        g[i].smp = ss_sampler_new(&sp, V);
-        for (int t = 0; t < T; t++) ss_sampler_accept(g[i].smp, prompt[t]);
-        g[i].pending = -1;
-        r->cand[i].tokens = ss_malloc(sizeof(int32_t) * (p->n_predict + 1));
-        g[i].text = ss_calloc(1, 1); g[i].cap = 1;
-        if (head) ss_swift_acc_reset(&g[i].acc);
+        g[k].smp = ss_sampler_new(&sp, V);
+        for (int t = 0; t < lens[q]; t++) ss_sampler_accept(g[k].smp, prompts[q][t]);
+        g[k].pending = -1;
+        rs[q].cand[i].tokens = ss_malloc(sizeof(int32_t) * (p->n_predict + 1));
+        g[k].text = ss_calloc(1, 1); g[k].cap = 1;
+        if (p->head) ss_swift_acc_reset(&g[k].acc);
     }
-    feat_tmp = want_feat ? ss_malloc(sizeof(float) * fdim) : NULL;
     t0 = ss_time();
     double t_swift = 0;
-    for (int i = 0; i < N; i++) {
-        if (p->n_predict <= 0) { g[i].done = true; continue; }
-        gen_sample(c, p, &g[i], &r->cand[i], i, logits0, want_feat);
+    int n_gen = 0;
+    for (int k = 0; k < NC; k++) {
+        int q = owner[k];
+        if (ps[q]->n_predict <= 0) { g[k].done = true; continue; }
+        gen_sample(c, ps[q], &g[k], &rs[q].cand[k - first[q]], k - first[q], logits0 + (size_t)q * V, want_feat);
     }
     for (;;) {
         ss_batch_clear(&b);
-        int map[4096];
         int nb = 0;
-        for (int i = 0; i < N && nb < 4096; i++) {
-            if (g[i].done) continue;
-            int fl = g[i].final_feed ? feat_flag : (SS_OUT_LOGITS | feat_flag);
-            ss_batch_add(&b, g[i].seq, ss_seq_len(c, g[i].seq), g[i].pending, fl);
-            map[nb++] = i;
+        for (int k = 0; k < NC; k++) {
+            if (g[k].done) continue;
+            int fl = g[k].final_feed ? feat_flag : (SS_OUT_LOGITS | feat_flag);
+            ss_batch_add(&b, g[k].seq, ss_seq_len(c, g[k].seq), g[k].pending, fl);
+            map[nb++] = k;
         }
         if (nb == 0) break;
         if (ss_decode(c, &b)) { ss_err(err, errlen, "%s", ss_ctx_error(c)); goto done; }
-        r->n_gen_tokens += nb;
-        for (int k = 0; k < nb; k++) {
-            int i = map[k];
+        n_gen += nb;
+        for (int e = 0; e < nb; e++) {
+            int k = map[e], q = owner[k], i = k - first[q];
+            const ss_gen_params *p = ps[q];
             if (want_feat) {
                 double ts = ss_time();
-                const float *x = p->feat->logits ? ss_get_logits(c, k) : ss_get_layers(c, k);
-                if (head) ss_swift_acc_add(&g[i].acc, head, x);
-                if (p->keep_features) keep_row(&r->cand[i], &g[i], x, fdim, p->features_f16);
+                const float *x = feat->logits ? ss_get_logits(c, e) : ss_get_layers(c, e);
+                if (p->head) ss_swift_acc_add(&g[k].acc, p->head, x);
+                if (p->keep_features) keep_row(&rs[q].cand[i], &g[k], x, fdim, p->features_f16);
                 t_swift += ss_time() - ts;
             }
-            if (g[i].final_feed) { g[i].done = true; continue; }
-            gen_sample(c, p, &g[i], &r->cand[i], i, ss_get_logits(c, k), want_feat);
+            if (g[k].final_feed) { g[k].done = true; continue; }
+            gen_sample(c, p, &g[k], &rs[q].cand[i], i, ss_get_logits(c, e), want_feat);
         }
     }
-    r->t_gen = ss_time() - t0;
-    r->t_swift = t_swift;
-    for (int i = 0; i < N; i++) {
-        r->cand[i].text = g[i].text; g[i].text = NULL;
-        if (head) r->cand[i].swift = ss_swift_acc_reward(&g[i].acc, head);
+    double t_gen = ss_time() - t0;
+    for (int k = 0; k < NC; k++) {
+        int q = owner[k], i = k - first[q];
+        rs[q].cand[i].text = g[k].text; g[k].text = NULL;
+        if (ps[q]->head) rs[q].cand[i].swift = ss_swift_acc_reward(&g[k].acc, ps[q]->head);
     }
+    for (int q = 0; q < P; q++) { rs[q].t_gen = t_gen; rs[q].t_swift = t_swift; rs[q].n_gen_tokens = n_gen; }
     rc = 0;
 done:
-    for (int i = 0; i < N; i++) {
-        if (g[i].seq >= 0) ss_seq_free(c, g[i].seq);
-        if (g[i].smp) ss_sampler_free(g[i].smp);
-        free(g[i].text);
+    for (int k = 0; k < NC; k++) {
+        if (g[k].seq >= 0) ss_seq_free(c, g[k].seq);
+        if (g[k].smp) ss_sampler_free(g[k].smp);
+        free(g[k].text);
     }
-    if (want_feat && !p->feat->logits) ss_ctx_set_layers(c, NULL, 0, false);
-    free(g); free(H); free(logits0); free(feat_tmp);
+    if (want_feat && !feat->logits) ss_ctx_set_layers(c, NULL, 0, false);
+    for (int q = 0; q < P; q++) free(H[q]);
+    free(H); free(g); free(owner); free(first); free(map); free(logits0);
     ss_batch_free(&b);
-    if (rc) ss_gen_result_free(r);
+    if (rc) for (int q = 0; q < P; q++) ss_gen_result_free(&rs[q]);
     return rc;
+}
+
+int ss_gen_run(ss_ctx *c, const int32_t *prompt, int T, const ss_gen_params *p,
+               ss_gen_result *r, char *err, size_t errlen) {
+    return ss_gen_run_multi(c, 1, &prompt, &T, &p, r, err, errlen);
 }
 
 void ss_gen_result_free(ss_gen_result *r) {

@@ -77,44 +77,26 @@ static void gguf_decode_scalar(ss_gguf_kv *kv, uint32_t t, const uint8_t *p) {
     }
 }
 
-// ---------------------------------------------------------------- name index (FNV-1a hash)
+// ---------------------------------------------------------------- name index
+// ss_gguf_kv and ss_gguf_tensor both start with their NUL-terminated name (char *), so one
+// comparator sorts either kind of pointer array by name.
 
-static uint64_t gguf_hash(const char *s) {
-    uint64_t h = 1469598103934665603ull;
-    for (; *s; s++) { h ^= (uint8_t)*s; h *= 1099511628211ull; }
-    return h;
+static int gguf_cmp_name(const void *a, const void *b) {
+    const char *x = **(char *const *const *)a, *y = **(char *const *const *)b;
+    return strcmp(x, y);
 }
 
-static size_t gguf_index_cap(size_t n) {
-    size_t cap = 16;
-    while (cap < 2 * n) cap *= 2;
-    return cap;
-}
-
-// insert names[i] (strings at stride `stride` bytes inside `base`); returns the index of an
-// earlier entry with the same name, or -1
-static int64_t gguf_index_insert(size_t *slots, size_t cap, const char *name, size_t i,
-                                 const void *base, size_t stride) {
-    size_t h = (size_t)gguf_hash(name) & (cap - 1);
-    while (slots[h]) {
-        const char *other = *(char *const *)((const char *)base + (slots[h] - 1) * stride);
-        if (!strcmp(other, name)) return (int64_t)(slots[h] - 1);
-        h = (h + 1) & (cap - 1);
+// binary search in `sorted` (n pointers to structs whose first field is the name)
+static const void *gguf_index_find(void *const *sorted, uint64_t n, const char *name) {
+    if (!sorted || !name) return NULL;
+    size_t lo = 0, hi = (size_t)n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = strcmp(*(char *const *)sorted[mid], name);
+        if (c == 0) return sorted[mid];
+        if (c < 0) lo = mid + 1; else hi = mid;
     }
-    slots[h] = i + 1;
-    return -1;
-}
-
-static int64_t gguf_index_find(const size_t *slots, size_t cap, const char *name,
-                               const void *base, size_t stride) {
-    if (!slots || !name) return -1;
-    size_t h = (size_t)gguf_hash(name) & (cap - 1);
-    while (slots[h]) {
-        const char *other = *(char *const *)((const char *)base + (slots[h] - 1) * stride);
-        if (!strcmp(other, name)) return (int64_t)(slots[h] - 1);
-        h = (h + 1) & (cap - 1);
-    }
-    return -1;
+    return NULL;
 }
 
 // ---------------------------------------------------------------- reader
@@ -283,8 +265,8 @@ static void gguf_free_contents(ss_gguf *g) {
         for (uint64_t i = 0; i < g->n_tensors; i++) free(g->tensors[i].name);
         free(g->tensors);
     }
-    free(g->kv_hash);
-    free(g->t_hash);
+    free(g->kv_sorted);
+    free(g->t_sorted);
 }
 
 void ss_gguf_close(ss_gguf *g) {
@@ -340,9 +322,6 @@ static int gguf_parse(ss_gguf *g, char *err, size_t errlen) {
 
     // ---- key/values
     g->kv = ss_calloc((size_t)(n_kv ? n_kv : 1), sizeof(ss_gguf_kv));
-    g->kv_hcap = gguf_index_cap((size_t)n_kv);
-    g->kv_hash = ss_calloc(g->kv_hcap, sizeof(size_t));
-    size_t off_align = 0;   // where general.alignment is (for messages)
     for (uint64_t i = 0; i < n_kv; i++) {
         ss_gguf_kv *kv = &g->kv[i];
         size_t off = r->pos;
@@ -357,35 +336,37 @@ static int gguf_parse(ss_gguf *g, char *err, size_t errlen) {
             return gguf_fail(r, off, "key '%s' contains a NUL byte", nm);
         }
         kv->key = ss_strndup(key.ptr, (size_t)key.len);
-        int64_t dup = gguf_index_insert(g->kv_hash, g->kv_hcap, kv->key, (size_t)i, g->kv, sizeof(ss_gguf_kv));
-        if (dup >= 0) {
-            char nm[300];
-            gguf_printable(nm, sizeof nm, kv->key, strlen(kv->key));
-            return gguf_fail(r, off, "duplicate key '%s'", nm);
-        }
-        if (!strcmp(kv->key, "general.alignment")) off_align = off;
-        if (gguf_u32(r, &kv->type, "value type")) return -1;
-        if (gguf_read_value(r, kv)) return -1;
+        kv->offset = off;
+        if (gguf_u32(r, &kv->type, "value type") || gguf_read_value(r, kv)) return -1;
     }
+    // keys sorted by name: duplicates are neighbours (reported at the later occurrence)
+    g->kv_sorted = ss_malloc((size_t)(n_kv ? n_kv : 1) * sizeof *g->kv_sorted);
+    for (uint64_t i = 0; i < n_kv; i++) g->kv_sorted[i] = &g->kv[i];
+    qsort(g->kv_sorted, (size_t)n_kv, sizeof *g->kv_sorted, gguf_cmp_name);
+    for (uint64_t i = 0; i + 1 < n_kv; i++)
+        if (!strcmp(g->kv_sorted[i]->key, g->kv_sorted[i + 1]->key)) {
+            const ss_gguf_kv *a = g->kv_sorted[i], *b = g->kv_sorted[i + 1];
+            char nm[300];
+            gguf_printable(nm, sizeof nm, a->key, strlen(a->key));
+            return gguf_fail(r, a->offset > b->offset ? a->offset : b->offset, "duplicate key '%s'", nm);
+        }
 
     // ---- general.alignment
     g->alignment = GGUF_DEFAULT_ALIGN;
     const ss_gguf_kv *al = ss_gguf_find(g, "general.alignment");
     if (al) {
         if (!gguf_vtype_is_int(al->type))
-            return gguf_fail(r, off_align, "general.alignment: must be an integer, not %s", ss_gguf_vtype_name(al->type));
+            return gguf_fail(r, al->offset, "general.alignment: must be an integer, not %s", ss_gguf_vtype_name(al->type));
         bool neg = gguf_vtype_is_signed(al->type) && al->v.i64 < 0;
         uint64_t a = al->v.u64;
         if (neg || a == 0 || (a & (a - 1)) || a > GGUF_MAX_ALIGN)
-            return gguf_fail(r, off_align, "general.alignment: %lld is not a power of two between 1 and %u",
+            return gguf_fail(r, al->offset, "general.alignment: %lld is not a power of two between 1 and %u",
                              (long long)al->v.i64, GGUF_MAX_ALIGN);
         g->alignment = (size_t)a;
     }
 
     // ---- tensor infos
     g->tensors = ss_calloc((size_t)(n_tensors ? n_tensors : 1), sizeof(ss_gguf_tensor));
-    g->t_hcap = gguf_index_cap((size_t)n_tensors);
-    g->t_hash = ss_calloc(g->t_hcap, sizeof(size_t));
     for (uint64_t i = 0; i < n_tensors; i++) {
         ss_gguf_tensor *t = &g->tensors[i];
         size_t off = r->pos;
@@ -400,8 +381,6 @@ static int gguf_parse(ss_gguf *g, char *err, size_t errlen) {
         if (memchr(name.ptr, 0, (size_t)name.len)) return gguf_fail(r, off, "tensor name '%s' contains a NUL byte", nm);
         t->name = ss_strndup(name.ptr, (size_t)name.len);
         g->n_tensors = i + 1;
-        if (gguf_index_insert(g->t_hash, g->t_hcap, t->name, (size_t)i, g->tensors, sizeof(ss_gguf_tensor)) >= 0)
-            return gguf_tfail(r, t->name, "duplicate tensor name (offset %zu)", off);
         if (gguf_u32(r, &t->n_dims, "tensor n_dims")) return -1;
         if (t->n_dims < 1 || t->n_dims > 4)
             return gguf_tfail(r, t->name, "n_dims %u is not in 1..4 (offset %zu)", t->n_dims, r->pos - 4);
@@ -437,6 +416,14 @@ static int gguf_parse(ss_gguf *g, char *err, size_t errlen) {
             return gguf_tfail(r, t->name, "data offset %llu is not a multiple of the alignment %zu",
                               (unsigned long long)t->offset, g->alignment);
     }
+
+    // tensor names sorted: duplicates are neighbours
+    g->t_sorted = ss_malloc((size_t)(n_tensors ? n_tensors : 1) * sizeof *g->t_sorted);
+    for (uint64_t i = 0; i < n_tensors; i++) g->t_sorted[i] = &g->tensors[i];
+    qsort(g->t_sorted, (size_t)n_tensors, sizeof *g->t_sorted, gguf_cmp_name);
+    for (uint64_t i = 0; i + 1 < n_tensors; i++)
+        if (!strcmp(g->t_sorted[i]->name, g->t_sorted[i + 1]->name))
+            return gguf_tfail(r, g->t_sorted[i]->name, "duplicate tensor name");
 
     // ---- data section
     size_t end_infos = r->pos;
@@ -512,13 +499,11 @@ int ss_gguf_open(ss_gguf **out, const char *path, char *err, size_t errlen) {
 // ---------------------------------------------------------------- getters
 
 const ss_gguf_kv *ss_gguf_find(const ss_gguf *g, const char *key) {
-    int64_t i = gguf_index_find(g->kv_hash, g->kv_hcap, key, g->kv, sizeof(ss_gguf_kv));
-    return i < 0 ? NULL : &g->kv[i];
+    return gguf_index_find((void *const *)g->kv_sorted, g->n_kv, key);
 }
 
 const ss_gguf_tensor *ss_gguf_find_tensor(const ss_gguf *g, const char *name) {
-    int64_t i = gguf_index_find(g->t_hash, g->t_hcap, name, g->tensors, sizeof(ss_gguf_tensor));
-    return i < 0 ? NULL : &g->tensors[i];
+    return gguf_index_find((void *const *)g->t_sorted, g->n_tensors, name);
 }
 
 int64_t ss_gguf_tensor_nelements(const ss_gguf_tensor *t) {

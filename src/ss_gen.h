@@ -51,6 +51,12 @@ typedef struct {
 // Runs on fresh sequences of c (freed before returning). Returns 0, or -1 + err.
 int  ss_gen_run(ss_ctx *c, const int32_t *prompt, int n_prompt, const ss_gen_params *p,
                 ss_gen_result *r, char *err, size_t errlen);
+// P prompts at once: their prefills share batches, each gets its own SLOT delta (per sequence, never
+// shared), and all their candidates decode together. Params may differ per prompt (seed, N, SLOT,
+// mask) except the captured features. Timings in each result are those of the whole run;
+// n_gen_tokens counts all prompts' tokens. Same results as running each prompt alone.
+int  ss_gen_run_multi(ss_ctx *c, int P, const int32_t *const *prompts, const int *lens,
+                      const ss_gen_params *const *params, ss_gen_result *res, char *err, size_t errlen);
 void ss_gen_result_free(ss_gen_result *r);
 
 #endif

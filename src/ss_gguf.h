@@ -17,6 +17,7 @@ typedef struct { uint64_t len; const char *ptr; } ss_gguf_str;   // points into 
 
 typedef struct {
     char *key;                  // NUL-terminated copy
+    size_t offset;              // where the key/value starts in the file (for messages)
     uint32_t type;              // enum ss_gguf_vtype
     union { uint64_t u64; int64_t i64; double f64; bool b; ss_gguf_str s; } v;  // scalars (ints widened)
     // arrays (type == SS_GGUF_ARRAY):
@@ -48,9 +49,10 @@ typedef struct ss_gguf {
     ss_gguf_tensor *tensors;
     size_t alignment;
     size_t data_offset;
-    // name -> index hash tables (open addressing, slot = index + 1, 0 = empty; cap a power of two)
-    size_t kv_hcap, t_hcap;
-    size_t *kv_hash, *t_hash;
+    // key / tensor name lookup: entries sorted by name (binary search; O(n log n) to build
+    // whatever the names are, so hostile names cannot make opening slow)
+    ss_gguf_kv **kv_sorted;
+    ss_gguf_tensor **t_sorted;
 } ss_gguf;
 
 // Open and validate. On failure returns -1, *out = NULL, and err holds one line:

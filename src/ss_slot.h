@@ -5,7 +5,8 @@
 //   loss     = mean_{t in S} CE(logits_t, y_t)   S = positions 0..T-2 (y_t = token t+1), optionally masked
 //   grad     = W^T · mean_{t in S} (softmax(logits_t) - onehot(y_t))
 // Logits are affine in delta: logits_t = z_t + W·delta with z_t = h_t·W^T computed once, so a step
-// costs one pass over the T×V logits plus two V×D mat-vecs (z is kept in bounded chunks).
+// costs two passes over the T×V stored values plus two V×D mat-vecs (see src/slot.c for the
+// exact reformulation that needs no exp per logit per step, and the measured costs).
 #ifndef SS_SLOT_H
 #define SS_SLOT_H
 #include "ss_matmul.h"
@@ -48,6 +49,11 @@ double ss_slot_loss_grad(ss_pool *pool, const float *H, int T, int D, const int3
 void ss_slot_set_max_bytes(size_t n);
 // tests: use the scalar kernels even when the CPU has AVX2/FMA
 void ss_slot_force_scalar(bool on);
+// When z is kept, SLOT stores E = exp(z_t - max_v z_t) instead of z and gives it up for z (one more
+// z pass) as soon as max_v u - min_v u (u = W·delta) exceeds this range (default SS_SLOT_E_RANGE).
+// Tests set a tiny range to exercise the z path; 0 restores the default.
+#define SS_SLOT_E_RANGE 40.0f
+void ss_slot_set_e_range(float r);
 
 // ---- internal: AVX2/FMA kernels (src/slot_avx2.c; called only after a runtime CPU check) ----
 // out[r] = x[0..n) · w[r*ldw + 0..n)   for r in [0, nr)    (f32 products, f32 lanes)
@@ -58,5 +64,15 @@ float  ss_slot_add_max_avx2(const float *z, const float *u, float *l, int64_t n)
 double ss_slot_exp_sum_avx2(float *e, float m, int64_t n);
 // q[i] += a * e[i]   (double accumulators)
 void   ss_slot_axpy_avx2(double *q, double a, const float *e, int64_t n);
+// z[i*ldz + j] (+ if acc)= sum_{k<kc} hp[16k + i] * w[j*ldw + k]   for i < nt <= 16, j < nv <= 6
+// (hp: 16 positions interleaved per k; w: 6 readable rows, those >= nv ignored)
+void   ss_slot_gemm_avx2(const float *hp, const float *w, int64_t ldw, int kc, float *z, int64_t ldz,
+                         int nt, int nv, int acc);
+// sum_i x[i]*y[i]  (f32 products, double sums)
+double ss_slot_dot_f64_avx2(const float *x, const float *y, int64_t n);
+// q[i] += a * exp((z[i] + u[i]) - m)   (m >= every z[i] + u[i])
+void   ss_slot_exp_axpy_avx2(double *q, double a, const float *z, const float *u, float m, int64_t n);
+// g[d] += sum_{j<nr} r[j] * w[j*ldw + d]   for d < n   (double products and sums)
+void   ss_slot_gacc_avx2(double *g, const double *r, const float *w, int64_t ldw, int nr, int64_t n);
 
 #endif

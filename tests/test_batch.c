@@ -272,6 +272,45 @@ static void test_features_teacher_forced(void **st) {
     ss_ctx_free(c); ss_ctx_free(c2); ss_model_free(m);
 }
 
+// several prompts in one run (shared prefill batches, candidates decoding together), each with its
+// own SLOT delta: the same losses, tokens and texts as each prompt alone
+static void test_multi_prompt_slot(void **st) {
+    (void)st;
+    ss_model *m = load(TINYMATH);
+    char err[SS_ERRLEN];
+    ss_ctx *c = ctx(m, 512, 2);
+    int32_t pa[] = { 1022, 305, 10, 51, 32, 43, 32, 52, 1023, 10, 1022, 297, 10 };
+    int32_t pb[] = { 1022, 305, 10, 57, 32, 45, 32, 50, 32, 43, 32, 49, 1023, 10, 1022, 297, 10 };
+    const int32_t *prompts[2] = { pa, pb };
+    int lens[2] = { (int)(sizeof pa / sizeof pa[0]), (int)(sizeof pb / sizeof pb[0]) };
+    ss_gen_params p[2];
+    for (int q = 0; q < 2; q++) {
+        ss_gen_params_default(&p[q]);
+        p[q].n_predict = 20; p[q].n_cand = 2 + q; p[q].samp.temp = 0.9f; p[q].samp.seed = 100 + q;
+        p[q].slot.steps = 3; p[q].slot.lr = 0.1f;
+    }
+    const ss_gen_params *pp[2] = { &p[0], &p[1] };
+    ss_gen_result multi[2], alone_r;
+    assert_int_equal(ss_gen_run_multi(c, 2, prompts, lens, pp, multi, err, sizeof err), 0);
+    for (int q = 0; q < 2; q++) {
+        assert_int_equal(ss_gen_run(c, prompts[q], lens[q], &p[q], &alone_r, err, sizeof err), 0);
+        for (int s = 0; s < 3; s++) assert_true(fabs(multi[q].slot_losses[s] - alone_r.slot_losses[s]) < 1e-5);
+        assert_true(fabs(multi[q].slot_loss_after - alone_r.slot_loss_after) < 1e-5);
+        assert_true(multi[q].slot_losses[0] > multi[q].slot_loss_after);
+        for (int k = 0; k < p[q].n_cand; k++) {
+            assert_int_equal(multi[q].cand[k].n_tokens, alone_r.cand[k].n_tokens);
+            assert_memory_equal(multi[q].cand[k].tokens, alone_r.cand[k].tokens, sizeof(int32_t) * alone_r.cand[k].n_tokens);
+            assert_string_equal(multi[q].cand[k].text, alone_r.cand[k].text);
+        }
+        ss_gen_result_free(&alone_r);
+    }
+    // the two prompts got different deltas (SLOT is per sequence, not shared across the batch)
+    assert_true(fabs(multi[0].slot_loss_after - multi[1].slot_loss_after) > 1e-6);
+    ss_gen_result_free(&multi[0]); ss_gen_result_free(&multi[1]);
+    assert_int_equal(ss_kv_pages_used(c), 0);
+    ss_ctx_free(c); ss_model_free(m);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_mixed_batch),
@@ -280,6 +319,7 @@ int main(void) {
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_layers),
         cmocka_unit_test(test_features_teacher_forced),
+        cmocka_unit_test(test_multi_prompt_slot),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

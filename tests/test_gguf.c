@@ -345,7 +345,7 @@ static void test_duplicate_keys_and_alignment(void **state) {
     tb_header(&b, 3, 0, 2);
     tb_str(&b, "k"); tb_u32(&b, SS_GGUF_UINT8); tb_u8(&b, 1);
     tb_str(&b, "k"); tb_u32(&b, SS_GGUF_UINT8); tb_u8(&b, 2);
-    expect_fail(b.p, b.n, "duplicate key 'k'");
+    expect_fail(b.p, b.n, "offset 38: duplicate key 'k'");
 
     // general.alignment = 64: data at a multiple of 64, offsets multiples of 64
     uint64_t ne[1] = {8};
@@ -627,6 +627,40 @@ static void test_writer_roundtrip(void **state) {
     // the writer's file passes the prefix test too (header part; data prefixes are covered by the tensor bounds)
     check_prefixes((const uint8_t *)b1, g->data_offset + 64);
     free(b1); free(b2);
+    ss_gguf_close(g);
+}
+
+// lookups on a file with many keys and tensors (names in no particular order)
+static void test_many_names(void **state) {
+    ss_gguf_writer *w = ss_gguf_writer_new();
+    char name[64];
+    float zero[32] = {0};
+    int64_t ne[1] = {32};
+    for (int i = 0; i < 3000; i++) {
+        snprintf(name, sizeof name, "k.%d.%x", (i * 7919) % 3000, i * 2654435761u);
+        ss_gguf_writer_set_u32(w, name, (uint32_t)i);
+        snprintf(name, sizeof name, "t%d", (i * 7919) % 3000);
+        if (i < 500) ss_gguf_writer_add_tensor(w, name, SS_TYPE_F32, 1, ne, zero, sizeof zero);
+    }
+    char path[300], err[SS_ERRLEN];
+    tmp_path(path, sizeof path, "many.gguf");
+    assert_int_equal(ss_gguf_writer_write(w, path, err, sizeof err), 0);
+    ss_gguf_writer_free(w);
+    ss_gguf *g = NULL;
+    assert_int_equal(ss_gguf_open(&g, path, err, sizeof err), 0);
+    assert_int_equal(g->n_kv, 3000);
+    assert_int_equal(g->n_tensors, 500);
+    for (int i = 0; i < 3000; i++) {
+        snprintf(name, sizeof name, "k.%d.%x", (i * 7919) % 3000, i * 2654435761u);
+        assert_int_equal(ss_gguf_get_int(g, name, -1), i);
+        assert_ptr_equal(ss_gguf_find(g, name), &g->kv[i]);
+        snprintf(name, sizeof name, "t%d", (i * 7919) % 3000);
+        if (i < 500) assert_ptr_equal(ss_gguf_find_tensor(g, name), &g->tensors[i]);
+        else assert_null(ss_gguf_find_tensor(g, name));
+    }
+    assert_null(ss_gguf_find(g, "k."));
+    assert_null(ss_gguf_find(g, "zzz"));
+    assert_null(ss_gguf_find(g, ""));
     ss_gguf_close(g);
 }
 
@@ -1009,6 +1043,7 @@ int main(void) {
         cmocka_unit_test(test_duplicate_keys_and_alignment),
         cmocka_unit_test(test_nested_arrays),
         cmocka_unit_test(test_writer_roundtrip),
+        cmocka_unit_test(test_many_names),
         cmocka_unit_test(test_writer_errors),
         cmocka_unit_test(test_open_errors),
         cmocka_unit_test(test_real_models),

@@ -191,6 +191,7 @@ static void test_adamw_vs_ref(void **st) {
     char err[256] = "";
     assert_int_equal(ss_slot_optimize(&prm, NULL, p.H, p.T, p.D, p.tok, NULL, &p.W, delta, &res, err, sizeof err), 0);
     ref_adamw(&p, NULL, 6, 0.1, rdelta, rlb, &rla);
+    for (int k = 0; k < 6; k++) fprintf(stderr, "DBG %d %.9g %.9g\n", k, lb[k], rlb[k]);
     for (int k = 0; k < 6; k++) assert_true(rel(lb[k], rlb[k]) < 1e-5);
     assert_true(rel(res.loss_after, rla) < 1e-5);
     assert_true(rla < rlb[0]);                 // it does optimize

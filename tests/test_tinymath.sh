@@ -40,4 +40,16 @@ sys.exit(0 if ok else 1)
 PY
 grep -q "resuming: 7 of 20" "$T/r.err" || { echo "FAIL resume message"; fail=1; }
 cmp -s <(python3 -c "import json,sys; print(json.load(open('$T/f32.sum'))['accuracy'])") <(python3 -c "import json,sys; print(json.load(open('$T/r.sum'))['accuracy'])") || { echo "FAIL summary differs after resume"; fail=1; }
+# --parallel: questions decoding together give the same result lines as one at a time (sampling, N=3)
+for P in 1 3; do
+  "$BIN" eval -m $TB/tinymath-f32.gguf --chat --data $TB/test.jsonl --limit 7 -N 3 --temp 0.8 --top-k 0 --min-p 0 --top-p 0.95 \
+      --seed 5 -n 100 -t 2 --parallel $P --out "$T/par$P.jsonl" >"$T/par$P.sum" 2>/dev/null || { echo "FAIL eval --parallel $P"; fail=1; }
+done
+python3 - "$T/par1.jsonl" "$T/par3.jsonl" <<'PY' || fail=1
+import json, sys
+strip = lambda o: {k: v for k, v in o.items() if k != 'seconds'}
+a, b = ([strip(json.loads(l)) for l in open(f)] for f in sys.argv[1:3])
+print("--parallel 3 vs 1:", "identical" if a == b and len(a) == 7 else "DIFFERENT")
+sys.exit(0 if a == b and len(a) == 7 else 1)
+PY
 exit $fail

@@ -57,7 +57,10 @@ int cmd_bon(int argc, char **argv) {
     if (method == SEL_SWIFT && !head_path) { fprintf(stderr, "slotswift bon: --select swift needs --swift HEAD.gguf\n"); return 2; }
     char *text = args_prompt_text(&a);
     if (!text) return 2;
-    if (a.n_ctx == 0) a.n_ctx = 4096;
+    if (a.n_ctx == 0) {   // room for every candidate's tokens in the shared KV cache
+        long need = 512 + N * (a.n_predict < 0 ? 1024 : a.n_predict + 2);
+        a.n_ctx = need > 4096 ? (int)need : 4096;
+    }
     ss_model *m; ss_ctx *c;
     if (tool_load(&a, N, &m, &c)) { free(text); return 1; }
     int rc = 1, T = 0;

@@ -19,7 +19,8 @@
 
 static void eval_usage(void) {
     printf("usage: slotswift eval -m MODEL --data FILE.jsonl --out RESULTS.jsonl [--chat] [--system TEXT] [--limit K]\n"
-           "                      [-N N] [--select swift|vote|first|logprob] [--swift HEAD.gguf] [--subsets S] [flags]\n"
+           "                      [-N N] [--select swift|vote|first|logprob] [--swift HEAD.gguf] [--subsets S] [--parallel P] [flags]\n"
+           "  --parallel P: P questions decode together (default 1); results are the same as one at a time\n"
            "  greedy with --temp 0; with N > 1 the N candidates of a question decode together.\n\n");
     args_print_common_help();
 }
@@ -182,7 +183,7 @@ static void eval_summary(const char *path, int N, int method, const bool *in_set
 int cmd_eval(int argc, char **argv) {
     ss_args a;
     args_init(&a);
-    int N = 1, method = -1, limit = -1, subsets = 64;
+    int N = 1, method = -1, limit = -1, subsets = 64, par = 1;
     const char *data = NULL, *out = NULL, *head_path = NULL, *v;
     for (int i = 1; i < argc;) {
         int r = args_common(&a, argc, argv, &i);
@@ -193,6 +194,7 @@ int cmd_eval(int argc, char **argv) {
         else if (!strcmp(f, "--data")) { if (args_need(argc, argv, &i, &data)) return 2; }
         else if (!strcmp(f, "--out")) { if (args_need(argc, argv, &i, &out)) return 2; }
         else if (!strcmp(f, "--limit")) { if (args_int(argc, argv, &i, 0, 1 << 30, &limit)) return 2; }
+        else if (!strcmp(f, "--parallel")) { if (args_int(argc, argv, &i, 1, 256, &par)) return 2; }
         else if (!strcmp(f, "--subsets")) { if (args_int(argc, argv, &i, 1, 1 << 20, &subsets)) return 2; }
         else if (!strcmp(f, "--swift")) { if (args_need(argc, argv, &i, &head_path)) return 2; }
         else if (!strcmp(f, "--select")) {
@@ -217,9 +219,19 @@ int cmd_eval(int argc, char **argv) {
     if (n_done < 0) { tool_free_dataset(items, n_read); free(done); return 1; }
     bool *in_set = ss_malloc(n_items + 1);
     memset(in_set, 1, n_items + 1);
-    if (a.n_ctx == 0) a.n_ctx = 4096;
+    if (a.n_ctx == 0) {   // room for every candidate's tokens in the shared KV cache
+        long need = par * (512 + N * (a.n_predict < 0 ? 1024 : a.n_predict + 2));
+        a.n_ctx = need > 4096 ? (int)need : 4096;
+    }
     ss_model *m; ss_ctx *c;
-    if (tool_load(&a, N, &m, &c)) { tool_free_dataset(items, n_read); free(done); free(in_set); return 1; }
+    if (tool_load(&a, N * par, &m, &c)) { tool_free_dataset(items, n_read); free(done); free(in_set); return 1; }
+    // questions run in groups of --parallel P: their prefills and candidates decode together
+    int *grp = ss_malloc(sizeof(int) * par), *lens = ss_malloc(sizeof(int) * par);
+    int32_t **toks = ss_calloc(par, sizeof(int32_t *));
+    uint8_t **masks = ss_calloc(par, sizeof(uint8_t *));
+    ss_gen_params *gps = ss_malloc(sizeof(ss_gen_params) * par);
+    const ss_gen_params **gpp = ss_malloc(sizeof(ss_gen_params *) * par);
+    ss_gen_result *res = ss_calloc(par, sizeof(ss_gen_result));
     int rc = 1;
     ss_swift_head head;
     bool have_head = false;
@@ -230,62 +242,70 @@ int cmd_eval(int argc, char **argv) {
     if (n_done) fprintf(stderr, "slotswift eval: resuming: %d of %d questions already in %s\n", n_done, n_items, out);
     double t_start = ss_time();
     int n_run = 0, todo = n_items - n_done, n_ok = 0;
-    for (int qi = 0; qi < n_items; qi++) {
-        if (done[qi]) continue;
+    for (int next = 0; next < n_items;) {
         char err[SS_ERRLEN];
+        int ng = 0;
+        while (next < n_items && ng < par) { if (!done[next]) grp[ng++] = next; next++; }
+        if (ng == 0) break;
         double tq = ss_time();
-        char *prompt = tool_render_prompt(m, &a, items[qi].question);
-        if (!prompt) goto done;
-        int T;
-        int32_t *toks = tool_tokenize_prompt(m, prompt, &T);
-        uint8_t *mask = NULL;
-        if (a.slot.steps > 0) {
-            mask = slot_span_mask(m, &a, items[qi].question, prompt, toks, T, err, sizeof err);
-            if (a.slot_span && !mask) { fprintf(stderr, "slotswift eval: question %d: --slot-span: %s\n", qi, err); free(prompt); free(toks); goto done; }
+        bool bad = false;
+        for (int g = 0; g < ng && !bad; g++) {
+            int qi = grp[g];
+            char *prompt = tool_render_prompt(m, &a, items[qi].question);
+            if (!prompt) { bad = true; break; }
+            toks[g] = tool_tokenize_prompt(m, prompt, &lens[g]);
+            if (a.slot.steps > 0) {
+                masks[g] = slot_span_mask(m, &a, items[qi].question, prompt, toks[g], lens[g], err, sizeof err);
+                if (a.slot_span && !masks[g]) { fprintf(stderr, "slotswift eval: question %d: --slot-span: %s\n", qi, err); bad = true; }
+            }
+            free(prompt);
+            tool_gen_params(&a, c, N, masks[g], (uint64_t)qi * 1000003ULL, &gps[g]);   // per-question seed
+            if (have_head) { gps[g].feat = &head.spec; gps[g].head = &head; }
+            gpp[g] = &gps[g];
         }
-        ss_gen_params gp;
-        tool_gen_params(&a, c, N, mask, (uint64_t)qi * 1000003ULL, &gp);   // per-question seed
-        if (have_head) { gp.feat = &head.spec; gp.head = &head; }
-        ss_gen_result res;
-        int r = ss_gen_run(c, toks, T, &gp, &res, err, sizeof err);
-        free(prompt); free(toks); free(mask);
-        if (r) { fprintf(stderr, "\nslotswift eval: question %d: %s\n", qi, err); goto done; }
-        cand_info ci;
-        cand_info_fill(&ci, res.cand, N);
-        int sel = select_pick(method, res.cand, &ci, N);
-        int total_tokens = 0;
-        for (int j = 0; j < N; j++) total_tokens += res.cand[j].n_tokens;
-        bool sel_ok = ci.answer[sel] && ss_answer_equal(ci.answer[sel], items[qi].reference);
-        n_ok += sel_ok;
-        // one line, written with a single write() and fsynced: a crash leaves at most a torn last line
-        char *line = NULL; size_t line_len = 0;
-        FILE *mf = open_memstream(&line, &line_len);
-        fprintf(mf, "{\"index\":%d,\"reference\":", qi); tool_json_str(mf, items[qi].reference);
-        fprintf(mf, ",\"selected\":%d,\"select\":\"%s\",\"answer\":", sel, select_name(method)); tool_json_str(mf, ci.answer[sel]);
-        fprintf(mf, ",\"correct\":%s,\"tokens\":%d,\"seconds\":", sel_ok ? "true" : "false", total_tokens);
-        tool_json_float(mf, ss_time() - tq);
-        fprintf(mf, ",\"n_prompt\":%d", T);
-        if (a.slot.steps > 0) { fprintf(mf, ",\"slot_loss\":["); tool_json_float(mf, res.slot_losses[0]); fprintf(mf, ","); tool_json_float(mf, res.slot_loss_after); fprintf(mf, "]"); }
-        fprintf(mf, ",\"text\":"); tool_json_str(mf, res.cand[sel].text);
-        fprintf(mf, ",\"candidates\":[");
-        for (int j = 0; j < N; j++) {
-            bool ok = ci.answer[j] && ss_answer_equal(ci.answer[j], items[qi].reference);
-            fprintf(mf, j ? ",{\"answer\":" : "{\"answer\":"); tool_json_str(mf, ci.answer[j]);
-            fprintf(mf, ",\"correct\":%s,\"tokens\":%d,\"logprob_mean\":", ok ? "true" : "false", res.cand[j].n_tokens);
-            tool_json_float(mf, ci.logprob_mean[j]);
-            fprintf(mf, ",\"swift\":"); if (have_head) tool_json_float(mf, res.cand[j].swift); else fprintf(mf, "null");
-            fprintf(mf, ",\"votes\":%d", ci.votes[j]);
-            if (N > 1) { fprintf(mf, ",\"text\":"); tool_json_str(mf, res.cand[j].text); }
-            fprintf(mf, "}");
+        int r = bad ? -1 : ss_gen_run_multi(c, ng, (const int32_t *const *)toks, lens, gpp, res, err, sizeof err);
+        for (int g = 0; g < ng; g++) { free(toks[g]); free(masks[g]); toks[g] = NULL; masks[g] = NULL; }
+        if (r) { if (!bad) fprintf(stderr, "\nslotswift eval: question %d: %s\n", grp[0], err); goto done; }
+        double secs = (ss_time() - tq) / ng;
+        for (int g = 0; g < ng; g++) {
+            int qi = grp[g];
+            cand_info ci;
+            cand_info_fill(&ci, res[g].cand, N);
+            int sel = select_pick(method, res[g].cand, &ci, N);
+            int total_tokens = 0;
+            for (int j = 0; j < N; j++) total_tokens += res[g].cand[j].n_tokens;
+            bool sel_ok = ci.answer[sel] && ss_answer_equal(ci.answer[sel], items[qi].reference);
+            n_ok += sel_ok;
+            // one line, written with a single write() and fsynced: a crash leaves at most a torn last line
+            char *line = NULL; size_t line_len = 0;
+            FILE *mf = open_memstream(&line, &line_len);
+            fprintf(mf, "{\"index\":%d,\"reference\":", qi); tool_json_str(mf, items[qi].reference);
+            fprintf(mf, ",\"selected\":%d,\"select\":\"%s\",\"answer\":", sel, select_name(method)); tool_json_str(mf, ci.answer[sel]);
+            fprintf(mf, ",\"correct\":%s,\"tokens\":%d,\"seconds\":", sel_ok ? "true" : "false", total_tokens);
+            tool_json_float(mf, secs);
+            fprintf(mf, ",\"n_prompt\":%d", res[g].n_prompt);
+            if (a.slot.steps > 0) { fprintf(mf, ",\"slot_loss\":["); tool_json_float(mf, res[g].slot_losses[0]); fprintf(mf, ","); tool_json_float(mf, res[g].slot_loss_after); fprintf(mf, "]"); }
+            fprintf(mf, ",\"text\":"); tool_json_str(mf, res[g].cand[sel].text);
+            fprintf(mf, ",\"candidates\":[");
+            for (int j = 0; j < N; j++) {
+                bool ok = ci.answer[j] && ss_answer_equal(ci.answer[j], items[qi].reference);
+                fprintf(mf, j ? ",{\"answer\":" : "{\"answer\":"); tool_json_str(mf, ci.answer[j]);
+                fprintf(mf, ",\"correct\":%s,\"tokens\":%d,\"logprob_mean\":", ok ? "true" : "false", res[g].cand[j].n_tokens);
+                tool_json_float(mf, ci.logprob_mean[j]);
+                fprintf(mf, ",\"swift\":"); if (have_head) tool_json_float(mf, res[g].cand[j].swift); else fprintf(mf, "null");
+                fprintf(mf, ",\"votes\":%d", ci.votes[j]);
+                if (N > 1) { fprintf(mf, ",\"text\":"); tool_json_str(mf, res[g].cand[j].text); }
+                fprintf(mf, "}");
+            }
+            fprintf(mf, "]}\n");
+            fclose(mf);
+            ssize_t w = write(fd, line, line_len);
+            free(line);
+            cand_info_free(&ci, N);
+            ss_gen_result_free(&res[g]);
+            if (w != (ssize_t)line_len || fsync(fd) != 0) { fprintf(stderr, "\nslotswift eval: %s: write failed\n", out); goto done; }
+            n_run++;
         }
-        fprintf(mf, "]}\n");
-        fclose(mf);
-        ssize_t w = write(fd, line, line_len);
-        free(line);
-        cand_info_free(&ci, N);
-        ss_gen_result_free(&res);
-        if (w != (ssize_t)line_len || fsync(fd) != 0) { fprintf(stderr, "\nslotswift eval: %s: write failed\n", out); goto done; }
-        n_run++;
         char extra[64];
         snprintf(extra, sizeof extra, "acc %.3f", (double)n_ok / n_run);
         tool_progress("eval", n_run, todo, t_start, extra);
@@ -294,6 +314,8 @@ int cmd_eval(int argc, char **argv) {
     eval_summary(out, N, method, in_set, n_items, subsets, a.samp.seed);
     rc = 0;
 done:
+    if (res) for (int g = 0; g < par; g++) ss_gen_result_free(&res[g]);
+    free(grp); free(lens); free(toks); free(masks); free(gps); free(gpp); free(res);
     if (fd >= 0) close(fd);
     if (have_head) ss_swift_head_free(&head);
     tool_free_dataset(items, n_read);

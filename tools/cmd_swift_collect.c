@@ -46,7 +46,10 @@ int cmd_swift_collect(int argc, char **argv) {
     int n_read = tool_read_dataset(data, &items);
     if (n_read < 0) return 1;
     int n_items = limit >= 0 && limit < n_read ? limit : n_read;
-    if (a.n_ctx == 0) a.n_ctx = 4096;
+    if (a.n_ctx == 0) {   // room for every candidate's tokens in the shared KV cache
+        long need = 512 + N * (a.n_predict < 0 ? 1024 : a.n_predict + 2);
+        a.n_ctx = need > 4096 ? (int)need : 4096;
+    }
     ss_model *m; ss_ctx *c;
     if (tool_load(&a, N, &m, &c)) { tool_free_dataset(items, n_read); return 1; }
     int rc = 1;
