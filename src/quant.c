@@ -959,3 +959,33 @@ void ss_quant_act(uint32_t wtype, const float *x, void *xq, int64_t n) {
     if (use_simd() && ss_quant_act_avx2(vtype, x, xq, n)) return;
     quant_act_scalar(vtype, x, xq, n);
 }
+
+// ---------------------------------------------------------------------------------------------
+// matrix-matrix path (SIMD only; see ss_quant.h)
+
+bool ss_gemm_supported(uint32_t wtype) { return use_simd() && ss_gemm_has_avx2(wtype); }
+
+#define ALIGN64(x) (((x) + 63) / 64 * 64)
+
+size_t ss_pack_row_bytes(uint32_t wtype, int64_t K) {
+    switch (ss_vec_dot_type(wtype)) {
+    case SS_TYPE_Q8_0: return ALIGN64(ALIGN64((size_t)K) + 4 * (size_t)(K / SS_QK));
+    case SS_TYPE_Q8_K: return ALIGN64(ALIGN64(ALIGN64((size_t)K) + 4 * (size_t)(K / SS_QK_K)) + 2 * (size_t)(K / 16));
+    case SS_TYPE_F32: case SS_TYPE_F16: case SS_TYPE_BF16: return ALIGN64(4 * (size_t)K);
+    default: return 0;
+    }
+}
+
+void ss_pack_act(uint32_t wtype, const float *x, int64_t K, void *dst) {
+    ss_pack_act_avx2(wtype, x, K, dst);
+}
+
+void ss_gemm(uint32_t wtype, int64_t K, const void *w, size_t w_stride, int64_t m,
+             const void *xp, size_t xp_stride, int64_t n, float *out, int64_t ld_out) {
+    ss_gemm_avx2(wtype, K, w, w_stride, m, xp, xp_stride, n, out, ld_out);
+}
+
+void ss_swiglu(float *g, const float *u, int64_t n) {
+    if (use_simd()) { ss_swiglu_avx2(g, u, n); return; }
+    for (int64_t i = 0; i < n; i++) g[i] = g[i] / (1.0f + expf(-g[i])) * u[i];
+}

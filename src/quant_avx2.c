@@ -619,3 +619,423 @@ void ss_axpy_avx2(float a, const float *x, float *y, int64_t n) {
         _mm256_storeu_ps(y + i, _mm256_fmadd_ps(va, _mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i)));
     for (; i < n; i++) y[i] = __builtin_fmaf(a, x[i], y[i]);
 }
+
+// ============================================================================== matrix-matrix
+// ss_gemm_avx2: out[j*ldo + i] = W_i · X_j for a tile of m weight rows and n activation rows.
+// The work is cut into register tiles of RM weight rows × RN activation rows; inside a tile
+// every weight block is decoded once for the RN activation rows, and every (i, j) pair has its
+// own accumulator that sees exactly the same operations in the same order whatever the tile
+// shape, so a result does not depend on m, n, the thread count or where the pair falls.
+//
+// Activations are packed (ss_pack_act_avx2) in rows of ss_pack_row_bytes(): the int8 values
+// contiguous and 32-byte aligned (Q8_0 / Q8_K), the block scales as floats after them, and for
+// Q8_K the sums of 16 values (int16) after those; for F32/F16/BF16 weights the rows are f32
+// holding the activation rounded like ss_quant_act would (exactly representable).
+
+#define GEMM_ALIGN(x, a) (((x) + (a) - 1) / (a) * (a))
+
+static ALWAYS_INLINE uint16_t load_u16(const uint8_t *p) { uint16_t v; memcpy(&v, p, 2); return v; }
+
+// packed-row layout: values at 0, scales at dofs, sums of 16 at bofs (bytes)
+static ALWAYS_INLINE size_t pack_dofs(int64_t K) { return GEMM_ALIGN((size_t)K, 64); }
+static ALWAYS_INLINE size_t pack_bofs(int64_t K) { return GEMM_ALIGN(pack_dofs(K) + 4 * (size_t)(K / SS_QK_K), 64); }
+
+// ---- Q4_0 / Q5_0 / Q8_0 weights × Q8_0 activations: Σ_b dw_b dy_b Σ_k qw qy
+static ALWAYS_INLINE __m256i decode_q8fam(const int wt, const uint8_t *blk) {
+    if (wt == SS_TYPE_Q8_0) return _mm256_loadu_si256((const __m256i *)(blk + 2));
+    if (wt == SS_TYPE_Q4_0) return _mm256_sub_epi8(unpack_nibbles(blk + 2), _mm256_set1_epi8(8));
+    // Q5_0: q - 16 = nibble - 16 + 16*hbit: set the top nibble (0xF0) where the 5th bit is 0
+    __m256i hi = _mm256_andnot_si256(bits_to_bytes(blk + 2), _mm256_set1_epi8((char)0xF0));
+    return _mm256_or_si256(unpack_nibbles(blk + 6), hi);
+}
+
+static ALWAYS_INLINE void tile_q8(const int wt, const int RM, const int RN, int64_t K, const uint8_t *w, size_t ws,
+                                  const uint8_t *xp, size_t xs, float *out, int64_t ldo) {
+    const int64_t nb = K / SS_QK;
+    const size_t bsz = wt == SS_TYPE_Q8_0 ? sizeof(ss_block_q8_0) : wt == SS_TYPE_Q5_0 ? sizeof(ss_block_q5_0) : sizeof(ss_block_q4_0);
+    const size_t dofs = pack_dofs(K);
+    const __m256i ones = _mm256_set1_epi16(1);
+    __m256 acc[RM][RN];
+#pragma GCC unroll 8
+    for (int i = 0; i < RM; i++)
+#pragma GCC unroll 8
+        for (int j = 0; j < RN; j++) acc[i][j] = _mm256_setzero_ps();
+    for (int64_t b = 0; b < nb; b++) {
+#pragma GCC unroll 8
+        for (int i = 0; i < RM; i++) {
+            const uint8_t *blk = w + i * ws + b * bsz;
+            const __m256i wq = decode_q8fam(wt, blk);
+            const __m256i ax = _mm256_sign_epi8(wq, wq);
+            const __m256 dw = _mm256_set1_ps(h2f(load_u16(blk)));
+#pragma GCC unroll 8
+            for (int j = 0; j < RN; j++) {
+                const uint8_t *xr = xp + j * xs;
+                const __m256i y = _mm256_load_si256((const __m256i *)(xr + 32 * b));
+                const __m256i p = _mm256_madd_epi16(_mm256_maddubs_epi16(ax, _mm256_sign_epi8(y, wq)), ones);
+                const __m256 s = _mm256_mul_ps(dw, _mm256_broadcast_ss((const float *)(xr + dofs) + b));
+                acc[i][j] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), s, acc[i][j]);
+            }
+        }
+    }
+#pragma GCC unroll 8
+    for (int i = 0; i < RM; i++)
+#pragma GCC unroll 8
+        for (int j = 0; j < RN; j++) out[j * ldo + i] = hsum_ps(acc[i][j]);
+}
+
+// ---- Q4_K / Q5_K weights × Q8_K activations:
+//   Σ_superblocks dy * (d Σ_s sc_s (q·qy)_s - dmin Σ_s m_s Σqy_s)   (s: 8 sub-blocks of 32)
+static ALWAYS_INLINE void tile_q45k(const int five, const int RM, const int RN, int64_t K, const uint8_t *w, size_t ws,
+                                    const uint8_t *xp, size_t xs, float *out, int64_t ldo) {
+    const int64_t nb = K / SS_QK_K;
+    const size_t bsz = five ? sizeof(ss_block_q5_K) : sizeof(ss_block_q4_K);
+    const size_t dofs = pack_dofs(K), bofs = pack_bofs(K);
+    const __m256i m4 = _mm256_set1_epi8(0xF), one = _mm256_set1_epi8(1);
+    const __m128i dup = _mm_setr_epi8(0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7);
+    __m256 acc[RM][RN];
+#pragma GCC unroll 8
+    for (int i = 0; i < RM; i++)
+#pragma GCC unroll 8
+        for (int j = 0; j < RN; j++) acc[i][j] = _mm256_setzero_ps();
+    for (int64_t b = 0; b < nb; b++) {
+#pragma GCC unroll 8
+        for (int i = 0; i < RM; i++) {
+            const uint8_t *blk = w + i * ws + b * bsz;
+            uint32_t utmp[4];
+            unpack_scales_k4(blk + 4, utmp);
+            const uint8_t *sc = (const uint8_t *)utmp;
+            // m_0 m_0 m_1 m_1 ... m_7 m_7 (int16): madd with the 16 sums of 16 gives m_s Σqy_s
+            const __m256i mins = _mm256_cvtepu8_epi16(_mm_shuffle_epi8(_mm_loadl_epi64((const __m128i *)(sc + 8)), dup));
+            const uint8_t *qs = blk + 16 + (five ? 32 : 0);
+            const __m256i hbits = five ? _mm256_loadu_si256((const __m256i *)(blk + 16)) : _mm256_setzero_si256();
+            __m256i isum[RN];
+#pragma GCC unroll 8
+            for (int j = 0; j < RN; j++) isum[j] = _mm256_setzero_si256();
+#pragma GCC unroll 4
+            for (int g = 0; g < 4; g++) {
+                const __m256i q4 = _mm256_loadu_si256((const __m256i *)(qs + 32 * g));
+                __m256i lo = _mm256_and_si256(q4, m4), hi = _mm256_and_si256(_mm256_srli_epi16(q4, 4), m4);
+                if (five) {
+                    lo = _mm256_or_si256(lo, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hbits, 2 * g), one), 4));
+                    hi = _mm256_or_si256(hi, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hbits, 2 * g + 1), one), 4));
+                }
+                const __m256i scl = _mm256_set1_epi16(sc[2 * g]), sch = _mm256_set1_epi16(sc[2 * g + 1]);
+#pragma GCC unroll 8
+                for (int j = 0; j < RN; j++) {
+                    const uint8_t *y = xp + j * xs + b * SS_QK_K + 64 * g;
+                    const __m256i pl = _mm256_maddubs_epi16(lo, _mm256_load_si256((const __m256i *)y));
+                    const __m256i ph = _mm256_maddubs_epi16(hi, _mm256_load_si256((const __m256i *)(y + 32)));
+                    isum[j] = _mm256_add_epi32(isum[j], _mm256_add_epi32(_mm256_madd_epi16(scl, pl), _mm256_madd_epi16(sch, ph)));
+                }
+            }
+            const __m256 dv = _mm256_set1_ps(h2f(load_u16(blk))), mv = _mm256_set1_ps(h2f(load_u16(blk + 2)));
+#pragma GCC unroll 8
+            for (int j = 0; j < RN; j++) {
+                const uint8_t *xr = xp + j * xs;
+                const __m256i bs = _mm256_load_si256((const __m256i *)(xr + bofs + 32 * b));
+                const __m256i mm = _mm256_madd_epi16(mins, bs);
+                const __m256 t = _mm256_fnmadd_ps(_mm256_cvtepi32_ps(mm), mv, _mm256_mul_ps(_mm256_cvtepi32_ps(isum[j]), dv));
+                acc[i][j] = _mm256_fmadd_ps(t, _mm256_broadcast_ss((const float *)(xr + dofs) + b), acc[i][j]);
+            }
+        }
+    }
+#pragma GCC unroll 8
+    for (int i = 0; i < RM; i++)
+#pragma GCC unroll 8
+        for (int j = 0; j < RN; j++) out[j * ldo + i] = hsum_ps(acc[i][j]);
+}
+
+// ---- Q6_K weights × Q8_K activations: Σ dy d Σ_s sc_s Σ (q - 32) qy, q in 0..63; the -32 part is
+// 32 Σ_s sc_s Σqy_s from the activation's sums of 16
+static ALWAYS_INLINE void tile_q6k(const int RM, const int RN, int64_t K, const uint8_t *w, size_t ws,
+                                   const uint8_t *xp, size_t xs, float *out, int64_t ldo) {
+    const int64_t nb = K / SS_QK_K;
+    const size_t dofs = pack_dofs(K), bofs = pack_bofs(K);
+    const __m256i m4 = _mm256_set1_epi8(0xF), m2 = _mm256_set1_epi8(3);
+    __m256 acc[RM][RN];
+#pragma GCC unroll 8
+    for (int i = 0; i < RM; i++)
+#pragma GCC unroll 8
+        for (int j = 0; j < RN; j++) acc[i][j] = _mm256_setzero_ps();
+    for (int64_t b = 0; b < nb; b++) {
+#pragma GCC unroll 8
+        for (int i = 0; i < RM; i++) {
+            const ss_block_q6_K *x = (const ss_block_q6_K *)(w + i * ws) + b;
+            const __m256i sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)x->scales));
+            __m256i isum[RN];
+#pragma GCC unroll 8
+            for (int j = 0; j < RN; j++) isum[j] = _mm256_setzero_si256();
+#pragma GCC unroll 2
+            for (int h = 0; h < 2; h++) {
+                const __m256i ql0 = _mm256_loadu_si256((const __m256i *)(x->ql + 64 * h));
+                const __m256i ql1 = _mm256_loadu_si256((const __m256i *)(x->ql + 64 * h + 32));
+                const __m256i qh = _mm256_loadu_si256((const __m256i *)(x->qh + 32 * h));
+                __m256i q[4];
+                q[0] = _mm256_or_si256(_mm256_and_si256(ql0, m4), _mm256_slli_epi16(_mm256_and_si256(qh, m2), 4));
+                q[1] = _mm256_or_si256(_mm256_and_si256(ql1, m4), _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2), m2), 4));
+                q[2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql0, 4), m4), _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 4), m2), 4));
+                q[3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql1, 4), m4), _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 6), m2), 4));
+                const int8_t *sc = x->scales + 8 * h;
+#pragma GCC unroll 4
+                for (int k = 0; k < 4; k++) {
+                    // values 32k..32k+15 use scale sc[2k], 32k+16..32k+31 use sc[2k+1]
+                    const __m256i scv = _mm256_set_m128i(_mm_set1_epi16(sc[2 * k + 1]), _mm_set1_epi16(sc[2 * k]));
+#pragma GCC unroll 8
+                    for (int j = 0; j < RN; j++) {
+                        const uint8_t *y = xp + j * xs + b * SS_QK_K + 128 * h + 32 * k;
+                        const __m256i p = _mm256_maddubs_epi16(q[k], _mm256_load_si256((const __m256i *)y));
+                        isum[j] = _mm256_add_epi32(isum[j], _mm256_madd_epi16(scv, p));
+                    }
+                }
+            }
+            const __m256 dv = _mm256_set1_ps(h2f(x->d));
+#pragma GCC unroll 8
+            for (int j = 0; j < RN; j++) {
+                const uint8_t *xr = xp + j * xs;
+                const __m256i bs = _mm256_load_si256((const __m256i *)(xr + bofs + 32 * b));
+                const __m256i corr = _mm256_slli_epi32(_mm256_madd_epi16(sc16, bs), 5);
+                const __m256 s = _mm256_mul_ps(dv, _mm256_broadcast_ss((const float *)(xr + dofs) + b));
+                acc[i][j] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_sub_epi32(isum[j], corr)), s, acc[i][j]);
+            }
+        }
+    }
+#pragma GCC unroll 8
+    for (int i = 0; i < RM; i++)
+#pragma GCC unroll 8
+        for (int j = 0; j < RN; j++) out[j * ldo + i] = hsum_ps(acc[i][j]);
+}
+
+// ---- F32 / F16 / BF16 weights × f32 activations (already rounded to the weight's type)
+static ALWAYS_INLINE void tile_f(const int kind, const int RM, const int RN, int64_t K, const uint8_t *w, size_t ws,
+                                 const uint8_t *xp, size_t xs, float *out, int64_t ldo) {
+    const int es = kind == 0 ? 4 : 2;
+    __m256 acc[RM][RN];
+#pragma GCC unroll 8
+    for (int i = 0; i < RM; i++)
+#pragma GCC unroll 8
+        for (int j = 0; j < RN; j++) acc[i][j] = _mm256_setzero_ps();
+    int64_t k = 0;
+    for (; k + 8 <= K; k += 8) {
+#pragma GCC unroll 8
+        for (int i = 0; i < RM; i++) {
+            const __m256 wv = load_kind(kind, w + i * ws + k * es);
+#pragma GCC unroll 8
+            for (int j = 0; j < RN; j++)
+                acc[i][j] = _mm256_fmadd_ps(wv, _mm256_loadu_ps((const float *)(xp + j * xs) + k), acc[i][j]);
+        }
+    }
+#pragma GCC unroll 8
+    for (int i = 0; i < RM; i++)
+#pragma GCC unroll 8
+        for (int j = 0; j < RN; j++) {
+            float s = hsum_ps(acc[i][j]);
+            const float *x = (const float *)(xp + j * xs);
+            for (int64_t kk = k; kk < K; kk++) s = __builtin_fmaf(scalar_kind(kind, w + i * ws + kk * es), x[kk], s);
+            out[j * ldo + i] = s;
+        }
+}
+
+// ---- tile function tables: tab[(rm-1)*RN_MAX + (rn-1)]
+typedef void (*gemm_tile_fn)(int64_t K, const uint8_t *w, size_t ws, const uint8_t *xp, size_t xs, float *out, int64_t ldo);
+
+#define TILE_DEF(name, call, RM, RN) \
+    static void name##_##RM##_##RN(int64_t K, const uint8_t *w, size_t ws, const uint8_t *xp, size_t xs, float *out, int64_t ldo) { call(RM, RN); }
+#define TILE_ROW4(name, call, RM) TILE_DEF(name, call, RM, 1) TILE_DEF(name, call, RM, 2) TILE_DEF(name, call, RM, 3) TILE_DEF(name, call, RM, 4)
+#define TILE_ALL4x4(name, call) TILE_ROW4(name, call, 1) TILE_ROW4(name, call, 2) TILE_ROW4(name, call, 3) TILE_ROW4(name, call, 4)
+#define TILE_TAB4x4(name) { name##_1_1, name##_1_2, name##_1_3, name##_1_4, name##_2_1, name##_2_2, name##_2_3, name##_2_4, \
+                            name##_3_1, name##_3_2, name##_3_3, name##_3_4, name##_4_1, name##_4_2, name##_4_3, name##_4_4 }
+
+#define CALL_Q8_0(RM, RN) tile_q8(SS_TYPE_Q8_0, RM, RN, K, w, ws, xp, xs, out, ldo)
+#define CALL_Q5_0(RM, RN) tile_q8(SS_TYPE_Q5_0, RM, RN, K, w, ws, xp, xs, out, ldo)
+#define CALL_Q4_0(RM, RN) tile_q8(SS_TYPE_Q4_0, RM, RN, K, w, ws, xp, xs, out, ldo)
+#define CALL_Q4_K(RM, RN) tile_q45k(0, RM, RN, K, w, ws, xp, xs, out, ldo)
+#define CALL_Q5_K(RM, RN) tile_q45k(1, RM, RN, K, w, ws, xp, xs, out, ldo)
+#define CALL_Q6_K(RM, RN) tile_q6k(RM, RN, K, w, ws, xp, xs, out, ldo)
+#define CALL_F32(RM, RN)  tile_f(0, RM, RN, K, w, ws, xp, xs, out, ldo)
+#define CALL_F16(RM, RN)  tile_f(1, RM, RN, K, w, ws, xp, xs, out, ldo)
+#define CALL_BF16(RM, RN) tile_f(2, RM, RN, K, w, ws, xp, xs, out, ldo)
+
+TILE_ALL4x4(t_q8_0, CALL_Q8_0)
+TILE_ALL4x4(t_q5_0, CALL_Q5_0)
+TILE_ALL4x4(t_q4_0, CALL_Q4_0)
+TILE_ALL4x4(t_q4_k, CALL_Q4_K)
+TILE_ALL4x4(t_q5_k, CALL_Q5_K)
+TILE_ALL4x4(t_q6_k, CALL_Q6_K)
+TILE_ALL4x4(t_f32, CALL_F32)
+TILE_ALL4x4(t_f16, CALL_F16)
+TILE_ALL4x4(t_bf16, CALL_BF16)
+
+static const gemm_tile_fn tab_q8_0[16] = TILE_TAB4x4(t_q8_0);
+static const gemm_tile_fn tab_q5_0[16] = TILE_TAB4x4(t_q5_0);
+static const gemm_tile_fn tab_q4_0[16] = TILE_TAB4x4(t_q4_0);
+static const gemm_tile_fn tab_q4_k[16] = TILE_TAB4x4(t_q4_k);
+static const gemm_tile_fn tab_q5_k[16] = TILE_TAB4x4(t_q5_k);
+static const gemm_tile_fn tab_q6_k[16] = TILE_TAB4x4(t_q6_k);
+static const gemm_tile_fn tab_f32[16]  = TILE_TAB4x4(t_f32);
+static const gemm_tile_fn tab_f16[16]  = TILE_TAB4x4(t_f16);
+static const gemm_tile_fn tab_bf16[16] = TILE_TAB4x4(t_bf16);
+
+// largest register tile per type: rm × rn for n >= 2 activation rows, rm1 × 1 for a single one
+typedef struct { const gemm_tile_fn *tab; int rm, rn, rm1; } gemm_kernel;
+
+static bool gemm_kernel_for(uint32_t wtype, gemm_kernel *k) {
+    switch (wtype) {
+    case SS_TYPE_Q8_0: *k = (gemm_kernel){tab_q8_0, 4, 3, 4}; return true;
+    case SS_TYPE_Q5_0: *k = (gemm_kernel){tab_q5_0, 3, 4, 4}; return true;
+    case SS_TYPE_Q4_0: *k = (gemm_kernel){tab_q4_0, 3, 4, 4}; return true;
+    case SS_TYPE_Q4_K: *k = (gemm_kernel){tab_q4_k, 1, 4, 2}; return true;
+    case SS_TYPE_Q5_K: *k = (gemm_kernel){tab_q5_k, 1, 4, 2}; return true;
+    case SS_TYPE_Q6_K: *k = (gemm_kernel){tab_q6_k, 1, 4, 2}; return true;
+    case SS_TYPE_F32:  *k = (gemm_kernel){tab_f32, 3, 4, 4}; return true;
+    case SS_TYPE_F16:  *k = (gemm_kernel){tab_f16, 3, 4, 4}; return true;
+    case SS_TYPE_BF16: *k = (gemm_kernel){tab_bf16, 3, 4, 4}; return true;
+    default: return false;
+    }
+}
+
+bool ss_gemm_has_avx2(uint32_t wtype) {
+    gemm_kernel k;
+    return gemm_kernel_for(wtype, &k);
+}
+
+bool ss_gemm_avx2(uint32_t wtype, int64_t K, const void *w, size_t ws, int64_t m,
+                  const void *xp, size_t xs, int64_t n, float *out, int64_t ldo) {
+    gemm_kernel kn;
+    if (!gemm_kernel_for(wtype, &kn)) return false;
+    const int RM = n == 1 ? kn.rm1 : kn.rm, RN = kn.rn;
+    const uint8_t *W = w, *X = xp;
+    for (int64_t i0 = 0; i0 < m; i0 += RM) {
+        const int rm = m - i0 < RM ? (int)(m - i0) : RM;
+        for (int64_t j0 = 0; j0 < n; j0 += RN) {
+            const int rn = n - j0 < RN ? (int)(n - j0) : RN;
+            kn.tab[(rm - 1) * 4 + (rn - 1)](K, W + i0 * ws, ws, X + j0 * xs, xs, out + j0 * ldo + i0, ldo);
+        }
+    }
+    return true;
+}
+
+// ---- activation packing (same rounding as ss_quant_act_avx2, bit for bit)
+bool ss_pack_act_avx2(uint32_t wtype, const float *x, int64_t K, void *dst) {
+    uint8_t *q = dst;
+    const __m256 sign = _mm256_set1_ps(-0.0f);
+    switch (ss_vec_dot_type(wtype)) {
+    case SS_TYPE_Q8_0: {
+        float *d = (float *)(q + pack_dofs(K));
+        for (int64_t b = 0; b < K / SS_QK; b++, x += SS_QK) {
+            __m256 v[4];
+            __m256 amax = _mm256_setzero_ps();
+            for (int k = 0; k < 4; k++) {
+                v[k] = _mm256_loadu_ps(x + 8 * k);
+                amax = _mm256_max_ps(amax, _mm256_andnot_ps(sign, v[k]));
+            }
+            const float mx = hmax_ps(amax);
+            const float dd = mx / 127.f, id = mx != 0.0f ? 127.f / mx : 0.0f;
+            round_store_32(v, id, (int8_t *)q + 32 * b);
+            d[b] = h2f(ss_fp32_to_fp16(dd));
+        }
+        return true;
+    }
+    case SS_TYPE_Q8_K: {
+        float *d = (float *)(q + pack_dofs(K));
+        int16_t *bs = (int16_t *)(q + pack_bofs(K));
+        for (int64_t b = 0; b < K / SS_QK_K; b++, x += SS_QK_K) {
+            int8_t *qs = (int8_t *)q + SS_QK_K * b;
+            __m256 amaxv = _mm256_setzero_ps();
+            for (int k = 0; k < SS_QK_K; k += 8) amaxv = _mm256_max_ps(amaxv, _mm256_andnot_ps(sign, _mm256_loadu_ps(x + k)));
+            const float amax = hmax_ps(amaxv);
+            if (amax == 0.0f) {
+                memset(qs, 0, SS_QK_K);
+                memset(bs + 16 * b, 0, 16 * sizeof(int16_t));
+                d[b] = 0.0f;
+                continue;
+            }
+            float max = 0;
+            for (int k = 0; k < SS_QK_K; k++)
+                if (__builtin_fabsf(x[k]) == amax) { max = x[k]; break; }
+            const float iscale = -127.f / max;
+            for (int k = 0; k < SS_QK_K; k += 32) {
+                __m256 v[4] = {_mm256_loadu_ps(x + k), _mm256_loadu_ps(x + k + 8), _mm256_loadu_ps(x + k + 16), _mm256_loadu_ps(x + k + 24)};
+                round_store_32(v, iscale, qs + k);
+            }
+            for (int j = 0; j < SS_QK_K / 16; j++) {
+                __m128i v = _mm_loadu_si128((const __m128i *)(qs + 16 * j));
+                __m128i s16 = _mm_madd_epi16(_mm_cvtepi8_epi16(v), _mm_set1_epi16(1));
+                s16 = _mm_add_epi32(s16, _mm_madd_epi16(_mm_cvtepi8_epi16(_mm_srli_si128(v, 8)), _mm_set1_epi16(1)));
+                bs[16 * b + j] = (int16_t)hsum_epi32_128(s16);
+            }
+            d[b] = 1 / iscale;
+        }
+        return true;
+    }
+    case SS_TYPE_F32:
+        memcpy(q, x, sizeof(float) * K);
+        return true;
+    case SS_TYPE_F16: {
+        float *y = (float *)q;
+        int64_t i = 0;
+        for (; i + 8 <= K; i += 8)
+            _mm256_storeu_ps(y + i, _mm256_cvtph_ps(_mm256_cvtps_ph(_mm256_loadu_ps(x + i), _MM_FROUND_TO_NEAREST_INT)));
+        for (; i < K; i++) y[i] = h2f(ss_fp32_to_fp16(x[i]));
+        return true;
+    }
+    case SS_TYPE_BF16: {
+        float *y = (float *)q;
+        for (int64_t i = 0; i < K; i++) y[i] = ss_bf16_to_fp32(ss_fp32_to_bf16(x[i]));
+        return true;
+    }
+    default:
+        return false;
+    }
+}
+
+// ============================================================================== element-wise
+// exp(x) for 8 floats (ggml's ggml_v_expf, after ARM's optimized-routines expf: 1.5 ulp)
+static ALWAYS_INLINE __m256 v_expf(__m256 x) {
+    const __m256 r = _mm256_set1_ps(0x1.8p23f);
+    const __m256 z = _mm256_fmadd_ps(x, _mm256_set1_ps(0x1.715476p+0f), r);
+    const __m256 n = _mm256_sub_ps(z, r);
+    const __m256 b = _mm256_fnmadd_ps(n, _mm256_set1_ps(0x1.7f7d1cp-20f), _mm256_fnmadd_ps(n, _mm256_set1_ps(0x1.62e4p-1f), x));
+    const __m256i e = _mm256_slli_epi32(_mm256_castps_si256(z), 23);
+    const __m256 k = _mm256_castsi256_ps(_mm256_add_epi32(e, _mm256_castps_si256(_mm256_set1_ps(1))));
+    const __m256i c = _mm256_castps_si256(_mm256_cmp_ps(_mm256_andnot_ps(_mm256_set1_ps(-0.f), n), _mm256_set1_ps(126), _CMP_GT_OQ));
+    const __m256 u = _mm256_mul_ps(b, b);
+    const __m256 j = _mm256_fmadd_ps(_mm256_fmadd_ps(_mm256_fmadd_ps(_mm256_set1_ps(0x1.0e4020p-7f), b, _mm256_set1_ps(0x1.573e2ep-5f)), u,
+                                                     _mm256_fmadd_ps(_mm256_set1_ps(0x1.555e66p-3f), b, _mm256_set1_ps(0x1.fffdb6p-2f))),
+                                     u, _mm256_mul_ps(_mm256_set1_ps(0x1.ffffecp-1f), b));
+    if (!_mm256_movemask_ps(_mm256_castsi256_ps(c))) return _mm256_fmadd_ps(j, k, k);
+    const __m256i g = _mm256_and_si256(_mm256_castps_si256(_mm256_cmp_ps(n, _mm256_setzero_ps(), _CMP_LE_OQ)), _mm256_set1_epi32((int)0x82000000u));
+    const __m256 s1 = _mm256_castsi256_ps(_mm256_add_epi32(g, _mm256_set1_epi32(0x7f000000)));
+    const __m256 s2 = _mm256_castsi256_ps(_mm256_sub_epi32(e, g));
+    const __m256i d = _mm256_castps_si256(_mm256_cmp_ps(_mm256_andnot_ps(_mm256_set1_ps(-0.f), n), _mm256_set1_ps(192), _CMP_GT_OQ));
+    return _mm256_or_ps(_mm256_and_ps(_mm256_castsi256_ps(d), _mm256_mul_ps(s1, s1)),
+                        _mm256_andnot_ps(_mm256_castsi256_ps(d), _mm256_mul_ps(_mm256_mul_ps(s1, s2), _mm256_fmadd_ps(s2, j, s2))));
+}
+
+// g[i] = silu(g[i]) * u[i] = g / (1 + exp(-g)) * u
+void ss_swiglu_avx2(float *g, const float *u, int64_t n) {
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        const __m256 x = _mm256_loadu_ps(g + i);
+        const __m256 s = _mm256_div_ps(x, _mm256_add_ps(_mm256_set1_ps(1), v_expf(_mm256_sub_ps(_mm256_setzero_ps(), x))));
+        _mm256_storeu_ps(g + i, _mm256_mul_ps(s, _mm256_loadu_ps(u + i)));
+    }
+    if (i < n) {                           // tail through the same vector code
+        float tg[8] = {0}, tu[8] = {0};
+        memcpy(tg, g + i, sizeof(float) * (n - i));
+        memcpy(tu, u + i, sizeof(float) * (n - i));
+        ss_swiglu_avx2(tg, tu, 8);
+        memcpy(g + i, tg, sizeof(float) * (n - i));
+    }
+}
+
+// expf of n floats in place
+void ss_expf_avx2(float *x, int64_t n) {
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(x + i, v_expf(_mm256_loadu_ps(x + i)));
+    if (i < n) {
+        float t[8] = {0};
+        memcpy(t, x + i, sizeof(float) * (n - i));
+        _mm256_storeu_ps(t, v_expf(_mm256_loadu_ps(t)));
+        memcpy(x + i, t, sizeof(float) * (n - i));
+    }
+}

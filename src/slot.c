@@ -58,7 +58,7 @@ static int    slot_scalar = 0;      // test hook: force the scalar kernels
 static int    slot_has_simd = -1;   // cached CPU check
 
 void ss_slot_set_max_bytes(size_t n) { slot_max_bytes = n ? n : SS_SLOT_MAX_BYTES; }
-void ss_slot_set_e_range(float r) { slot_e_range = r > 0 ? r : SS_SLOT_E_RANGE; }
+void ss_slot_set_e_range(float r) { slot_e_range = r != 0 ? r : SS_SLOT_E_RANGE; }
 void ss_slot_force_scalar(bool on) { slot_scalar = on; }
 
 static bool slot_simd(void) {
@@ -263,7 +263,7 @@ static int slot_state_init(slot_state *s, ss_pool *pool, const float *H, int T, 
     size_t per_pos = (size_t)V * sizeof(float);
     size_t fit = slot_max_bytes / per_pos;
     s->chunk = fit >= (size_t)n ? n : (fit ? (int)fit : 1);
-    s->mode = s->chunk == n ? SLOT_E : SLOT_CHUNK;
+    s->mode = s->chunk < n ? SLOT_CHUNK : slot_e_range > 0 ? SLOT_E : SLOT_Z;
     s->buf = slot_alloc(s, (size_t)s->chunk * V, sizeof(float));
     s->hp = slot_alloc(s, (size_t)(s->chunk + SLOT_PG - 1) / SLOT_PG * D * SLOT_PG, sizeof(float));
     s->zy = slot_alloc(s, n, sizeof(float));
@@ -279,7 +279,7 @@ static int slot_state_init(slot_state *s, ss_pool *pool, const float *H, int T, 
     s->wbuf = slot_alloc(s, (size_t)s->nth * SLOT_NW * D, sizeof(float));
     s->tmax = slot_alloc(s, s->nth, sizeof(float));
     s->tmin = slot_alloc(s, s->nth, sizeof(float));
-    if (s->mode == SLOT_CHUNK) s->erow = slot_alloc(s, (size_t)s->nth * V, sizeof(float));
+    if (s->mode != SLOT_E) s->erow = slot_alloc(s, (size_t)s->nth * V, sizeof(float));
     return 0;
 }
 

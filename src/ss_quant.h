@@ -67,6 +67,25 @@ void  ss_force_scalar(bool on);   // tests / benchmarks: disable the SIMD path
 void  ss_vec_dot_n(uint32_t wtype, int64_t n, float *s, const void *w, const void *xq,
                    size_t xq_stride, int nr);
 
+// ---- matrix-matrix products (the prefill / batched path of ss_matmul) ----
+// out[j*ld_out + i] = W_i · X_j for weight rows i < m (w_stride bytes apart) and activation rows
+// j < n, with the activations "packed" by ss_pack_act: the same rounding as ss_quant_act, laid
+// out for the SIMD kernel (int8 values contiguous and aligned, block scales as floats after them,
+// Q8_K's sums of 16 after those; for F32/F16/BF16 weights, f32 rows holding the rounded values).
+// Packed rows are ss_pack_row_bytes() apart in a 64-byte aligned buffer. Every result is bit for
+// bit the same whatever m, n and the position of (i, j) in them (so it does not depend on how a
+// matmul is split between threads); it equals ss_vec_dot_scalar up to float summation order.
+// Available only with the SIMD path and for F32, F16, BF16, Q4_0, Q5_0, Q8_0, Q4_K, Q5_K, Q6_K
+// (ss_gemm_supported); other types go through ss_vec_dot_n.
+bool   ss_gemm_supported(uint32_t wtype);
+size_t ss_pack_row_bytes(uint32_t wtype, int64_t K);        // K: a multiple of the weight's block
+void   ss_pack_act(uint32_t wtype, const float *x, int64_t K, void *dst);
+void   ss_gemm(uint32_t wtype, int64_t K, const void *w, size_t w_stride, int64_t m,
+               const void *xp, size_t xp_stride, int64_t n, float *out, int64_t ld_out);
+
+// g[i] = silu(g[i]) * u[i] = g[i] / (1 + exp(-g[i])) * u[i]  (SIMD exp within 2 ulp of expf)
+void   ss_swiglu(float *g, const float *u, int64_t n);
+
 // ---- block layouts (identical to ggml's; ggml_half = IEEE fp16 bits) ----
 #define SS_QK   32     // block size of Q4_0 .. Q8_1
 #define SS_QK_K 256    // super-block size of the K-quants
@@ -98,6 +117,13 @@ bool ss_quant_act_avx2(uint32_t vtype, const float *x, void *xq, int64_t n);
 void ss_fp16_to_fp32_row_avx2(const uint16_t *x, float *y, int64_t n);
 bool ss_dequant_row_avx2(uint32_t type, const void *x, float *y, int64_t n);   // bit-identical to scalar
 void ss_axpy_avx2(float a, const float *x, float *y, int64_t n);               // y += a*x (fused)
+
+bool ss_gemm_has_avx2(uint32_t wtype);
+bool ss_gemm_avx2(uint32_t wtype, int64_t K, const void *w, size_t ws, int64_t m,
+                  const void *xp, size_t xs, int64_t n, float *out, int64_t ldo);
+bool ss_pack_act_avx2(uint32_t wtype, const float *x, int64_t K, void *dst);
+void ss_swiglu_avx2(float *g, const float *u, int64_t n);
+void ss_expf_avx2(float *x, int64_t n);
 
 // y[0..n) += a * x[0..n) (AVX2 FMA when available, plain loop otherwise)
 void ss_axpy(float a, const float *x, float *y, int64_t n);

@@ -51,7 +51,8 @@ void ss_slot_set_max_bytes(size_t n);
 void ss_slot_force_scalar(bool on);
 // When z is kept, SLOT stores E = exp(z_t - max_v z_t) instead of z and gives it up for z (one more
 // z pass) as soon as max_v u - min_v u (u = W·delta) exceeds this range (default SS_SLOT_E_RANGE).
-// Tests set a tiny range to exercise the z path; 0 restores the default.
+// Tests: a tiny range gives E up at the first step with delta != 0, a negative one never uses E
+// (z kept from the start); 0 restores the default. Process-wide, like ss_slot_set_max_bytes.
 #define SS_SLOT_E_RANGE 40.0f
 void ss_slot_set_e_range(float r);
 

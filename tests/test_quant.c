@@ -623,6 +623,117 @@ static void test_simd_vs_scalar(void **state) {
     free(x); free(w); free(xq); free(xq2);
 }
 
+// matrix-matrix kernels (ss_gemm on packed activations):
+//  - packing == ss_quant_act (same int8 values, scales, sums of 16; f32 rows = the rounded values);
+//  - every out[j][i] within float reordering (1e-5 of sum |w x|) of ss_vec_dot_scalar on the
+//    standard activation blocks, for 9 weight rows (random bytes incl. -128, and quantized data)
+//    × 9 activation rows;
+//  - bit-identical results for every sub-shape m × n (1..9) at every offset (so a matmul's
+//    result does not depend on how it is tiled or split between threads).
+static void test_gemm(void **state) {
+    (void)state;
+    if (!have_simd()) return;
+    enum { M = 9, N = 9 };
+    const int64_t kmax = 4096;
+    float *x = malloc(N * kmax * sizeof(float)), *wf = malloc(kmax * sizeof(float));
+    size_t wrow = ss_row_size(SS_TYPE_F32, kmax);
+    uint8_t *w = malloc(M * wrow);
+    uint8_t *xq = malloc(N * wrow);
+    uint8_t *xp = aligned_alloc(64, N * ss_pack_row_bytes(SS_TYPE_F32, kmax) + 64 * N);
+    float *deq = malloc(kmax * sizeof(float));
+    float out[N][M], sub[N][M];
+    int n_types = 0;
+    for (int wi = 0; wi < N_WTYPES; wi++) {
+        uint32_t wt = weight_types[wi], vt = ss_vec_dot_type(wt);
+        if (!ss_gemm_supported(wt)) continue;
+        n_types++;
+        for (int k = 0; k < 7; k++) {
+            int64_t K = test_len(wt, k);
+            size_t rb = ss_row_size(wt, K), xb = ss_row_size(vt, K), pb = ss_pack_row_bytes(wt, K);
+            assert_int_equal(pb % 64, 0);
+            for (int i = 0; i < M; i++) {
+                if (i % 2) random_row(wt, w + i * rb, K);
+                else { fill_data(wf, K, 32, 1.0); ss_quant_row(wt, wf, w + i * rb, K); }
+            }
+            for (int j = 0; j < N; j++) {
+                fill_data(x + j * K, K, 32, 0.2 + j);
+                ss_quant_act(wt, x + j * K, xq + j * xb, K);
+                ss_pack_act(wt, x + j * K, K, xp + j * pb);
+                // the packed row holds exactly the standard activation's values
+                const uint8_t *p = xp + j * pb, *q = xq + j * xb;
+                if (vt == SS_TYPE_Q8_0) {
+                    const float *d = (const float *)(p + (K + 63) / 64 * 64);
+                    for (int64_t b = 0; b < K / 32; b++) {
+                        const ss_block_q8_0 *blk = (const ss_block_q8_0 *)q + b;
+                        assert_memory_equal(p + 32 * b, blk->qs, 32);
+                        assert_int_equal(fbits(d[b]), fbits(ss_fp16_to_fp32(blk->d)));
+                    }
+                } else if (vt == SS_TYPE_Q8_K) {
+                    size_t dofs = (K + 63) / 64 * 64, bofs = (dofs + 4 * (K / 256) + 63) / 64 * 64;
+                    const float *d = (const float *)(p + dofs);
+                    const int16_t *bs = (const int16_t *)(p + bofs);
+                    for (int64_t b = 0; b < K / 256; b++) {
+                        const ss_block_q8_K *blk = (const ss_block_q8_K *)q + b;
+                        assert_memory_equal(p + 256 * b, blk->qs, 256);
+                        assert_int_equal(fbits(d[b]), fbits(blk->d));
+                        assert_memory_equal(bs + 16 * b, blk->bsums, 32);
+                    }
+                } else {
+                    ss_dequant_row(vt, q, deq, K);
+                    assert_memory_equal(p, deq, sizeof(float) * K);
+                }
+            }
+            ss_gemm(wt, K, w, rb, M, xp, pb, N, &out[0][0], M);
+            for (int j = 0; j < N; j++)
+                for (int i = 0; i < M; i++) {
+                    float ref;
+                    double abs_sum;
+                    ss_vec_dot_scalar(wt, K, &ref, w + i * rb, xq + j * xb);
+                    dot_deq(wt, w + i * rb, vt, xq + j * xb, K, &abs_sum);
+                    if (fabs(out[j][i] - ref) > 1e-5 * abs_sum + 1e-30)
+                        fail_msg("%s K=%lld (%d,%d): gemm %.9g, scalar %.9g (sum|wx| %.3g)", ss_type_name(wt), (long long)K, i, j, out[j][i], ref, abs_sum);
+                }
+            // sub-shapes at offsets: bit-identical
+            for (int mm = 1; mm <= M; mm++)
+                for (int nn = 1; nn <= N; nn++) {
+                    int i0 = (mm * 7 + nn) % (M - mm + 1), j0 = (nn * 5 + mm) % (N - nn + 1);
+                    ss_gemm(wt, K, w + i0 * rb, rb, mm, xp + j0 * pb, pb, nn, &sub[0][0], M);
+                    for (int j = 0; j < nn; j++)
+                        for (int i = 0; i < mm; i++)
+                            if (fbits(sub[j][i]) != fbits(out[j0 + j][i0 + i]))
+                                fail_msg("%s K=%lld: %dx%d tile at (%d,%d) differs at (%d,%d)", ss_type_name(wt), (long long)K, mm, nn, i0, j0, i, j);
+                }
+        }
+    }
+    assert_int_equal(n_types, 9);
+    free(x); free(wf); free(w); free(xq); free(xp); free(deq);
+}
+
+// ss_swiglu: silu(g) * u against expf in double precision (SIMD exp within a few ulp)
+static void test_swiglu(void **state) {
+    (void)state;
+    enum { n = 1003 };
+    float g[n], u[n], r[n];
+    for (int i = 0; i < n; i++) {
+        g[i] = (float)(rnd_normal() * (i < 900 ? 4 : 60));
+        u[i] = (float)rnd_normal();
+        if (i == 0) g[i] = 0; else if (i == 1) g[i] = -0.0f; else if (i == 2) g[i] = 100; else if (i == 3) g[i] = -100;
+        else if (i == 4) g[i] = 88.9f; else if (i == 5) g[i] = -88.9f; else if (i == 6) g[i] = -1e-30f; else if (i == 7) g[i] = 1e-30f;
+        r[i] = g[i];
+    }
+    for (int simd = 0; simd < 2; simd++) {
+        memcpy(g, r, sizeof g);
+        ss_force_scalar(!simd);
+        ss_swiglu(g, u, n);
+        ss_force_scalar(false);
+        for (int i = 0; i < n; i++) {
+            double e = (double)r[i] / (1.0 + exp(-(double)r[i])) * u[i];
+            if (!(fabs(g[i] - e) <= 4e-7 * fabs(e) + 1e-30))   // (below 1e-30: exp overflow in the scalar path)
+                fail_msg("swiglu(%s) g=%.9g u=%.9g: %.9g, expected %.9g", simd ? "simd" : "scalar", r[i], u[i], g[i], e);
+        }
+    }
+}
+
 // ss_dot_ref is the float64 dot of the dequantized row with x
 static void test_dot_ref(void **state) {
     (void)state;
@@ -653,6 +764,8 @@ int main(void) {
         cmocka_unit_test(test_dot_ref),
         cmocka_unit_test(test_vec_dot_scalar),
         cmocka_unit_test(test_simd_vs_scalar),
+        cmocka_unit_test(test_gemm),
+        cmocka_unit_test(test_swiglu),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

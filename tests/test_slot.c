@@ -4,7 +4,9 @@
 //    Q8_0 / Q4_K LM heads);
 //  - the golden SLOT files of ../shared/golden (*.slot_sS_lrLR.json, float64 by an independent
 //    script from llama.cpp's hidden states and the dequantized LM head);
-//  - chunked vs unchunked, threaded vs single-threaded, scalar vs AVX2 kernels;
+//  - the three ways logits are kept (E = exp(z - max) by default, z, z recomputed in chunks):
+//    each against the references, z vs chunked and 1 vs 4 threads bit for bit;
+//  - scalar vs AVX2 kernels, and every AVX2 kernel against a float64 loop (tails included);
 //  - bad input returns an error.
 #include <stdarg.h>
 #include <stddef.h>
@@ -127,7 +129,7 @@ static double rel(double a, double b) { return fabs(a - b) / fmax(fabs(b), 1e-30
 
 // ---------------------------------------------------------------- gradient vs finite differences
 
-static void check_grad(uint32_t type, int T, int D, int V, ss_pool *pool) {
+static void check_grad_mode(uint32_t type, int T, int D, int V, ss_pool *pool) {
     problem p = make_problem(T, D, V, type, 1.0, 0.5);
     double *dd = malloc(sizeof(double) * D), *gref = malloc(sizeof(double) * D), *fd = malloc(sizeof(double) * D);
     float *df = malloc(sizeof(float) * D), *g = malloc(sizeof(float) * D);
@@ -157,6 +159,20 @@ static void check_grad(uint32_t type, int T, int D, int V, ss_pool *pool) {
     assert_true(eamax / gmax < 1e-5);      // vs the analytic float64 gradient
     free(dd); free(gref); free(fd); free(df); free(g);
     free_problem(&p);
+}
+
+// the same problem with E (default), with z kept (E never used), with z in chunks of 2 positions
+static void check_grad(uint32_t type, int T, int D, int V, ss_pool *pool) {
+    uint64_t seed = rng_state;
+    check_grad_mode(type, T, D, V, pool);
+    rng_state = seed;
+    ss_slot_set_e_range(-1);
+    check_grad_mode(type, T, D, V, pool);
+    ss_slot_set_e_range(0);
+    rng_state = seed;
+    ss_slot_set_max_bytes((size_t)V * 4 * 2);
+    check_grad_mode(type, T, D, V, pool);
+    ss_slot_set_max_bytes(0);
 }
 
 static void test_grad_fd(void **st) {
@@ -191,7 +207,6 @@ static void test_adamw_vs_ref(void **st) {
     char err[256] = "";
     assert_int_equal(ss_slot_optimize(&prm, NULL, p.H, p.T, p.D, p.tok, NULL, &p.W, delta, &res, err, sizeof err), 0);
     ref_adamw(&p, NULL, 6, 0.1, rdelta, rlb, &rla);
-    for (int k = 0; k < 6; k++) fprintf(stderr, "DBG %d %.9g %.9g\n", k, lb[k], rlb[k]);
     for (int k = 0; k < 6; k++) assert_true(rel(lb[k], rlb[k]) < 1e-5);
     assert_true(rel(res.loss_after, rla) < 1e-5);
     assert_true(rla < rlb[0]);                 // it does optimize
@@ -289,10 +304,19 @@ static void assert_runs_close(const run_out *a, const run_out *b, int D, double 
     for (int d = 0; d < D; d++) assert_true(fabs(a->delta[d] - b->delta[d]) < tol);
 }
 
+static void assert_runs_equal(const run_out *a, const run_out *b) {
+    assert_memory_equal(a->lb, b->lb, sizeof a->lb);
+    assert_true(a->la == b->la);
+    assert_memory_equal(a->delta, b->delta, sizeof a->delta);
+}
+
 static void test_chunked(void **st) {
     (void)st;
     problem p = make_problem(11, 64, 300, SS_TYPE_Q4_0, 1.0, 0.5);
-    run_out full = run_opt(&p, NULL);
+    run_out full = run_opt(&p, NULL);         // E of the 10 positions
+    ss_slot_set_e_range(-1);
+    run_out zk = run_opt(&p, NULL);           // z of the 10 positions, kept
+    ss_slot_set_e_range(0);
     ss_slot_set_max_bytes(300 * 4 * 3);       // z for 3 positions at a time: chunks 3,3,3,1
     run_out c3 = run_opt(&p, NULL);
     ss_slot_set_max_bytes(1);                 // smaller than one position: chunks of 1
@@ -302,28 +326,81 @@ static void test_chunked(void **st) {
     ss_slot_set_max_bytes(0);                 // default again
     run_out full2 = run_opt(&p, NULL);
     ss_pool_free(pool);
-    assert_runs_close(&c3, &full, 64, 1e-6);
-    assert_runs_close(&c1, &full, 64, 1e-6);
-    assert_runs_close(&c1t, &full, 64, 1e-6);
+    // chunks do the same operations on every logit, in the same order, as z kept whole
+    assert_runs_equal(&c3, &zk);
+    assert_runs_equal(&c1, &zk);
+    assert_runs_equal(&c1t, &zk);
+    // E and z: the same math, rounded differently
+    assert_runs_close(&zk, &full, 64, 1e-6);
+    assert_runs_equal(&full2, &full);
     assert_true(full2.peak == full.peak);
-    // the bound is honoured: z shrinks from 10 positions to 3 and to 1
-    assert_int_equal(full.peak - c3.peak, (size_t)(10 - 3) * 300 * 4);
-    assert_int_equal(full.peak - c1.peak, (size_t)(10 - 1) * 300 * 4);
+    // the bound is honoured: the stored logits shrink from 3 positions to 1 (same packing of
+    // 16 positions either way), and z kept whole needs 7 more positions than chunks of 3
+    assert_int_equal(c3.peak - c1.peak, (size_t)(3 - 1) * 300 * 4);
+    assert_int_equal(zk.peak - c3.peak, (size_t)(10 - 3) * 300 * 4);
+    // E needs no row buffer for the logits of one position
+    assert_int_equal(zk.peak - full.peak, (size_t)300 * 4);
     free_problem(&p);
 }
 
 static void test_threads_and_scalar(void **st) {
     (void)st;
     problem p = make_problem(13, 40, 250, SS_TYPE_F32, 1.0, 0.5);
-    run_out one = run_opt(&p, NULL);
     ss_pool *pool = ss_pool_new(4);
-    run_out four = run_opt(&p, pool);
-    ss_slot_force_scalar(true);
-    run_out scal = run_opt(&p, pool);
-    ss_slot_force_scalar(false);
+    // E, z kept, z in chunks of 5 positions: 1 thread vs 4 bit for bit (fixed work items,
+    // fixed reduction order); scalar kernels close
+    for (int mode = 0; mode < 3; mode++) {
+        if (mode == 1) ss_slot_set_e_range(-1);
+        if (mode == 2) ss_slot_set_max_bytes(250 * 4 * 5);
+        run_out one = run_opt(&p, NULL);
+        run_out four = run_opt(&p, pool);
+        ss_slot_force_scalar(true);
+        run_out scal = run_opt(&p, pool);
+        run_out scal1 = run_opt(&p, NULL);
+        ss_slot_force_scalar(false);
+        assert_runs_equal(&four, &one);
+        assert_runs_equal(&scal, &scal1);
+        assert_runs_close(&scal, &one, 40, 1e-5);
+        ss_slot_set_e_range(0);
+        ss_slot_set_max_bytes(0);
+    }
     ss_pool_free(pool);
-    assert_runs_close(&four, &one, 40, 1e-6);
-    assert_runs_close(&scal, &one, 40, 1e-5);
+    free_problem(&p);
+}
+
+// E given up for z when u = W·delta spreads beyond the range: forced at the first step with
+// delta != 0, and by itself with a large learning rate (u spreads over ~100)
+static void test_e_fallback(void **st) {
+    (void)st;
+    problem p = make_problem(9, 32, 60, SS_TYPE_Q8_0, 1.0, 0.5);
+    ss_slot_params prm;
+    ss_slot_params_default(&prm);
+    prm.steps = 4;
+    float lb[4], delta[32];
+    double rlb[4], rla, rdelta[32];
+    ss_slot_result res = { .loss_before = lb };
+    char err[256] = "";
+    ref_adamw_p(&p, NULL, &prm, rdelta, rlb, &rla);
+    ss_slot_set_e_range(1e-30f);
+    assert_int_equal(ss_slot_optimize(&prm, NULL, p.H, p.T, p.D, p.tok, NULL, &p.W, delta, &res, err, sizeof err), 0);
+    ss_slot_set_e_range(0);
+    for (int k = 0; k < 4; k++) assert_true(rel(lb[k], rlb[k]) < 1e-5);
+    assert_true(rel(res.loss_after, rla) < 1e-5);
+    for (int d = 0; d < 32; d++) assert_true(fabs(delta[d] - rdelta[d]) < 1e-5);
+    // lr 8: after 3 steps |delta_d| ~ 24, u = W·delta spans ~100
+    prm.lr = 8;
+    ref_adamw_p(&p, NULL, &prm, rdelta, rlb, &rla);
+    assert_int_equal(ss_slot_optimize(&prm, NULL, p.H, p.T, p.D, p.tok, NULL, &p.W, delta, &res, err, sizeof err), 0);
+    double umin = INFINITY, umax = -INFINITY;
+    for (int v = 0; v < p.V; v++) {
+        double u = 0;
+        for (int d = 0; d < 32; d++) u += p.Wd[v * 32 + d] * rdelta[d];
+        umin = fmin(umin, u); umax = fmax(umax, u);
+    }
+    assert_true(umax - umin > 2 * SS_SLOT_E_RANGE);
+    for (int k = 0; k < 4; k++) assert_true(rel(lb[k], rlb[k]) < 1e-5);
+    assert_true(rel(res.loss_after, rla) < 1e-5);
+    for (int d = 0; d < 32; d++) assert_true(fabs(delta[d] - rdelta[d]) < 1e-5 * 32);
     free_problem(&p);
 }
 
@@ -370,7 +447,54 @@ static void test_kernels(void **st) {
         for (int i = 0; i < 37; i++) { ref += (double)u[i] * w[r * 41 + i]; mag += fabs((double)u[i] * w[r * 41 + i]); }
         assert_true(fabs(out[r] - ref) < 1e-6 * mag);
     }
+    // sum x*y with double sums
+    double dref = 0, dmag = 0;
+    for (int i = 0; i < N; i++) { dref += (double)z[i] * u[i]; dmag += fabs((double)z[i] * u[i]); }
+    assert_true(fabs(ss_slot_dot_f64_avx2(z, u, N) - dref) < 1e-7 * dmag);
+    // q += a exp(z + u - m), m = max(z + u) (the tail holds the maximum)
+    for (int i = 0; i < N; i++) q[i] = 0.5 * i;
+    float mzu = ss_slot_add_max_avx2(z, u, e, N);
+    ss_slot_exp_axpy_avx2(q, 0.75, z, u, mzu, N);
+    for (int i = 0; i < N; i++) {
+        double ref = 0.5 * i + 0.75 * exp((double)(z[i] + u[i]) - mzu);
+        assert_true(fabs(q[i] - ref) < 4e-7 * 0.75 * exp((double)(z[i] + u[i]) - mzu) + 1e-12 * (i + 1));
+    }
     free(e); free(z); free(u); free(q);
+
+    // z tile: 16 positions (or <= 8: the half kernel) × 6 rows, kc = 37, into a strided z, with
+    // and without accumulation; only nt × nv entries are written
+    enum { KC = 37, LDW = 41, LDZ = 23 };
+    float hp[KC * 16], w6[6 * LDW], zt[16 * LDZ], z0[16 * LDZ];
+    for (int i = 0; i < KC * 16; i++) hp[i] = (float)rnd();
+    for (int i = 0; i < 6 * LDW; i++) w6[i] = (float)rnd();
+    const int shapes[4][2] = { { 16, 6 }, { 11, 4 }, { 8, 6 }, { 3, 1 } };
+    for (int sh = 0; sh < 4; sh++) {
+        for (int acc = 0; acc < 2; acc++) {
+            int nt = shapes[sh][0], nv = shapes[sh][1];
+            for (int i = 0; i < 16 * LDZ; i++) zt[i] = z0[i] = (float)rnd();
+            ss_slot_gemm_avx2(hp, w6, LDW, KC, zt, LDZ, nt, nv, acc);
+            for (int i = 0; i < 16; i++)
+                for (int j = 0; j < LDZ; j++) {
+                    if (i >= nt || j >= nv) { assert_true(zt[i * LDZ + j] == z0[i * LDZ + j]); continue; }
+                    double ref = acc ? z0[i * LDZ + j] : 0, mag = fabs(ref);
+                    for (int k = 0; k < KC; k++) {
+                        ref += (double)hp[16 * k + i] * w6[j * LDW + k];
+                        mag += fabs((double)hp[16 * k + i] * w6[j * LDW + k]);
+                    }
+                    assert_true(fabs(zt[i * LDZ + j] - ref) < 2e-6 * mag);
+                }
+        }
+    }
+    // g += sum_j r_j w_j over n = 37 (tail), 5 rows of stride 41: double products and sums
+    double g[37], g0[37], r5[5];
+    for (int d = 0; d < 37; d++) g[d] = g0[d] = rnd();
+    for (int j = 0; j < 5; j++) r5[j] = rnd() * 1e-3;
+    ss_slot_gacc_avx2(g, r5, w6, LDW, 5, 37);
+    for (int d = 0; d < 37; d++) {
+        double ref = g0[d];
+        for (int j = 0; j < 5; j++) ref += r5[j] * (double)w6[j * LDW + d];
+        assert_true(fabs(g[d] - ref) < 1e-15);
+    }
 }
 
 // ---------------------------------------------------------------- bad input
@@ -618,6 +742,10 @@ static void test_golden(void **st) {
         if (strncmp(names[i], "stories260K", 11) == 0 || strncmp(names[i], "tinymath", 8) == 0)
             check_golden(dir, names[i], pool);
     ss_slot_force_scalar(false);
+    // z kept instead of E
+    ss_slot_set_e_range(-1);
+    for (int i = 0; i < n; i++) check_golden(dir, names[i], pool);
+    ss_slot_set_e_range(0);
     ss_pool_free(pool);
     for (int i = 0; i < n; i++) free(names[i]);
 }
@@ -629,6 +757,7 @@ int main(void) {
         cmocka_unit_test(test_mask),
         cmocka_unit_test(test_chunked),
         cmocka_unit_test(test_threads_and_scalar),
+        cmocka_unit_test(test_e_fallback),
         cmocka_unit_test(test_kernels),
         cmocka_unit_test(test_bad_input),
         cmocka_unit_test(test_golden),
