@@ -1,37 +1,53 @@
 // matmul.c — threaded products with quantized weight matrices.
 //
 // ss_matmul: out[T, rows] = x[T, cols] · W[rows, cols]^T
-//   1. the T activation rows are converted once to W's vec-dot type (Q8_0/Q8_1/Q8_K/F16/BF16,
-//      F32 is used in place) into grow-only scratch owned by the pool;
-//   2. W's rows are handed out in chunks (atomic counter, so a thread slowed down by another
-//      process does not hold up the others); inside a chunk, activation rows are processed in
-//      tiles: for each tile, every weight row of the chunk is dotted with up to
-//      SS_VEC_DOT_MAX_NR activation rows at once (ss_vec_dot_n decodes each weight block once
-//      for all of them), so the chunk's weights are read from memory once and then from cache.
-// ss_matmul_multi does the same for several matrices sharing the input (Q/K/V, gate/up): one
-// conversion of x per vec-dot type and one pool pass for all of them.
+//   1. the T activation rows are converted once per distinct rounding (Q8_0, Q8_1, Q8_K, F16,
+//      BF16; F32 is used in place) into grow-only scratch owned by the pool: "packed" for the
+//      matrix-matrix kernel (ss_gemm, SIMD) when it has the weight type, else ss_quant_act blocks
+//      for ss_vec_dot_n;
+//   2. W's rows are handed out in chunks (atomic counter: a thread slowed down by another process
+//      holds up only the chunk it is working on); a chunk is computed for activation tiles that
+//      fit in L2, by ss_gemm's register tiles (a few weight rows × a few activation rows, every
+//      weight block decoded once per tile), so weights stream from memory once per tile of T.
+// Every output element is computed by the same operations whatever the chunking (ss_gemm's
+// guarantee), so results do not depend on the thread count.
+// ss_matmul_multi does the same for several matrices sharing the input (Q/K/V): one conversion
+// of x per rounding and one pool pass for all of them. ss_matmul_swiglu computes gate and up
+// rows of a chunk together and applies silu(gate)*up to the chunk while it is in cache.
 #include "ss_matmul.h"
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define MM_L2_BYTES      (192 * 1024)   // cache budget for a chunk of weights / a tile of activations
+#define MM_L2_BYTES      (256 * 1024)   // activation tile budget (L2)
+#define MM_CHUNK_BYTES   (128 * 1024)   // at most this many weight bytes per chunk
+#define MM_CHUNKS_PER_TH 8              // at least this many chunks per thread (load balance)
 #define MM_MIN_PAR_WORK  (64 * 1024)    // multiply-adds below which one thread does it all
-#define MM_MAX_QTYPES    5              // distinct vec-dot types other than F32 (Q8_0, Q8_1, Q8_K, F16, BF16)
+#define MM_MAX_ACT       (2 * SS_MATMUL_MAX)
 
-// one product of the call: rows [r0, r1) of W into out
+// one activation conversion: T rows of `row` bytes
 typedef struct {
-    uint32_t type;            // weight type
-    const uint8_t *w;         // row r0 of W
-    size_t row_bytes;
+    uint32_t vtype;           // rounding (the weights' vec-dot type)
+    bool gemm;                // packed for ss_gemm (else ss_quant_act blocks)
+    uint32_t wtype;           // a weight type with this conversion (for ss_pack_act / ss_quant_act)
+    const uint8_t *buf;       // T rows
+    size_t row;
+    size_t off;               // offset in the scratch buffer (-1: x used in place)
+} mm_act;
+
+// one product of the call: rows [r0, r1) of W into out; with `pair`, also the same rows of W2
+// into out2, then out = silu(out) * out2 on the chunk
+typedef struct {
+    uint32_t type, type2;
+    const uint8_t *w, *w2;    // row r0
+    size_t row_bytes, row_bytes2;
     int64_t rows;             // r1 - r0
-    float *out;               // out[t * ld_out + (r - r0)]
-    int64_t ld_out;
-    const uint8_t *xq;        // the activations in this matrix's vec-dot type, T rows of xq_row bytes
-    size_t xq_row;
+    float *out, *out2;        // out[t * ld_out + (r - r0)]
+    int64_t ld_out, ld_out2;
+    int act, act2;            // conversions used
+    bool pair;
     int64_t chunk;            // weight rows per work item
     int64_t first_chunk, n_chunks;
-    int64_t tile;             // activation rows per tile
 } mm_mat;
 
 typedef struct {
@@ -39,36 +55,56 @@ typedef struct {
     mm_mat m[SS_MATMUL_MAX];
     int64_t cols, T;
     const float *x;           // [T, cols] f32 activations
-    int nq;                   // distinct vec-dot types to convert x to
-    uint32_t qwtype[MM_MAX_QTYPES];   // a weight type having that vec-dot type (for ss_quant_act)
-    uint8_t *qbuf[MM_MAX_QTYPES];
-    size_t qrow[MM_MAX_QTYPES];
+    int nact;
+    mm_act act[MM_MAX_ACT];
     int64_t total_chunks;
-    atomic_llong next;        // next chunk to hand out
+    atomic_llong next;        // next chunk (or conversion item) to hand out
 } mm_task;
 
-// qbuf[q][t] = to_vec_dot_type(x[t]) for the (t, q) pairs ith, ith+nth, ...
-static void mm_quant_fn(void *arg, int ith, int nth) {
+static void mm_convert_row(const mm_task *m, const mm_act *a, int64_t t) {
+    uint8_t *dst = (uint8_t *)a->buf + (size_t)t * a->row;
+    const float *x = m->x + t * m->cols;
+    if (a->gemm) ss_pack_act(a->wtype, x, m->cols, dst);
+    else ss_quant_act(a->wtype, x, dst, m->cols);
+}
+
+// conversion items (t, a) handed out dynamically
+static void mm_convert_fn(void *arg, int ith, int nth) {
     mm_task *m = arg;
-    for (int64_t k = ith; k < m->T * m->nq; k += nth) {
-        int64_t t = k / m->nq;
-        int q = (int)(k % m->nq);
-        ss_quant_act(m->qwtype[q], m->x + t * m->cols, m->qbuf[q] + (size_t)t * m->qrow[q], m->cols);
+    const int64_t n_items = m->T * m->nact;
+    for (;;) {
+        int64_t k = atomic_fetch_add_explicit(&m->next, 1, memory_order_relaxed);
+        if (k >= n_items) break;
+        const mm_act *a = &m->act[k % m->nact];
+        if (a->off != (size_t)-1) mm_convert_row(m, a, k / m->nact);
     }
 }
 
-// out[t, r] = W[r] · xq[t] for rows [ra, rb) of one matrix: activation tiles outside, weight rows
-// inside, SS_VEC_DOT_MAX_NR activation rows per weight-row decode
-static void mm_dot_rows(const mm_mat *a, int64_t cols, int64_t T, int64_t ra, int64_t rb) {
+// out[t, r] = W[r] · x[t] for rows [ra, rb) of one matrix
+static void mm_part(const mm_task *m, uint32_t type, const uint8_t *w, size_t row_bytes, const mm_act *a,
+                    float *out, int64_t ld_out, int64_t ra, int64_t rb) {
+    const int64_t T = m->T, cols = m->cols;
+    const uint8_t *wr = w + (size_t)ra * row_bytes;
+    if (a->gemm) {
+        int64_t tile = (int64_t)(MM_L2_BYTES / a->row);
+        if (tile < 4) tile = 4;
+        for (int64_t t0 = 0; t0 < T; t0 += tile) {
+            const int64_t nt = T - t0 < tile ? T - t0 : tile;
+            ss_gemm(type, cols, wr, row_bytes, rb - ra, a->buf + (size_t)t0 * a->row, a->row, nt, out + t0 * ld_out + ra, ld_out);
+        }
+        return;
+    }
     float s[SS_VEC_DOT_MAX_NR];
-    for (int64_t t0 = 0; t0 < T; t0 += a->tile) {
-        int64_t t1 = t0 + a->tile < T ? t0 + a->tile : T;
+    int64_t tile = (int64_t)(MM_L2_BYTES / a->row) / SS_VEC_DOT_MAX_NR * SS_VEC_DOT_MAX_NR;
+    if (tile < SS_VEC_DOT_MAX_NR) tile = SS_VEC_DOT_MAX_NR;
+    for (int64_t t0 = 0; t0 < T; t0 += tile) {
+        const int64_t t1 = t0 + tile < T ? t0 + tile : T;
         for (int64_t r = ra; r < rb; r++) {
-            const uint8_t *wr = a->w + (size_t)r * a->row_bytes;
+            const uint8_t *wrow = w + (size_t)r * row_bytes;
             for (int64_t t = t0; t < t1; t += SS_VEC_DOT_MAX_NR) {
-                int nr = t1 - t < SS_VEC_DOT_MAX_NR ? (int)(t1 - t) : SS_VEC_DOT_MAX_NR;
-                ss_vec_dot_n(a->type, cols, s, wr, a->xq + (size_t)t * a->xq_row, a->xq_row, nr);
-                for (int j = 0; j < nr; j++) a->out[(t + j) * a->ld_out + r] = s[j];
+                const int nr = t1 - t < SS_VEC_DOT_MAX_NR ? (int)(t1 - t) : SS_VEC_DOT_MAX_NR;
+                ss_vec_dot_n(type, cols, s, wrow, a->buf + (size_t)t * a->row, a->row, nr);
+                for (int j = 0; j < nr; j++) out[(t + j) * ld_out + r] = s[j];
             }
         }
     }
@@ -82,77 +118,94 @@ static void mm_dot_fn(void *arg, int ith, int nth) {
         int i = 0;
         while (c >= m->m[i].first_chunk + m->m[i].n_chunks) i++;
         const mm_mat *a = &m->m[i];
-        int64_t ra = (c - a->first_chunk) * a->chunk, rb = ra + a->chunk < a->rows ? ra + a->chunk : a->rows;
-        mm_dot_rows(a, m->cols, m->T, ra, rb);
+        const int64_t ra = (c - a->first_chunk) * a->chunk, rb = ra + a->chunk < a->rows ? ra + a->chunk : a->rows;
+        mm_part(m, a->type, a->w, a->row_bytes, &m->act[a->act], a->out, a->ld_out, ra, rb);
+        if (a->pair) {
+            mm_part(m, a->type2, a->w2, a->row_bytes2, &m->act[a->act2], a->out2, a->ld_out2, ra, rb);
+            for (int64_t t = 0; t < m->T; t++) ss_swiglu(a->out + t * a->ld_out + ra, a->out2 + t * a->ld_out2 + ra, rb - ra);
+        }
     }
 }
 
-// the common driver: m->n matrices with type/w/row_bytes/rows/out/ld_out filled in
+// index of the conversion for weight type `type` (added if new)
+static int mm_act_for(mm_task *m, uint32_t type) {
+    const uint32_t vt = ss_vec_dot_type(type);
+    const bool gemm = ss_gemm_supported(type);
+    for (int q = 0; q < m->nact; q++)
+        if (m->act[q].vtype == vt && m->act[q].gemm == gemm) return q;
+    mm_act *a = &m->act[m->nact];
+    a->vtype = vt;
+    a->gemm = gemm;
+    a->wtype = type;
+    a->buf = NULL;
+    a->off = 0;
+    if (vt == SS_TYPE_F32) {                  // x in place (the kernels load it unaligned)
+        a->buf = (const uint8_t *)m->x;
+        a->row = (size_t)m->cols * sizeof(float);
+        a->off = (size_t)-1;
+    } else {
+        a->row = gemm ? ss_pack_row_bytes(type, m->cols) : ss_row_size(vt, m->cols);
+    }
+    return m->nact++;
+}
+
+// the common driver: m->n matrices with type/w/row_bytes/rows/out/ld_out (and the pair fields) set
 static void mm_run(ss_pool *pool, mm_task *m) {
     uint64_t work = 0;
     int64_t total_rows = 0;
+    size_t max_row_bytes = 0;
     for (int i = 0; i < m->n; i++) {
-        work += (uint64_t)m->m[i].rows * (uint64_t)m->cols * (uint64_t)m->T;
-        total_rows += m->m[i].rows;
+        const mm_mat *a = &m->m[i];
+        work += (uint64_t)a->rows * (uint64_t)m->cols * (uint64_t)m->T * (a->pair ? 2 : 1);
+        total_rows += a->rows;
+        size_t rb = a->row_bytes + (a->pair ? a->row_bytes2 : 0);
+        if (rb > max_row_bytes) max_row_bytes = rb;
     }
     if (total_rows == 0 || m->T <= 0) return;
     ss_pool *run_pool = work < MM_MIN_PAR_WORK ? NULL : pool;
     const int nth = ss_pool_n_threads(run_pool);
 
-    // 1. activations -> each distinct vec-dot type (F32 weights use x as is)
-    size_t qoff[MM_MAX_QTYPES], qbytes = 0;
-    m->nq = 0;
+    // 1. activations -> each distinct conversion
+    m->nact = 0;
     for (int i = 0; i < m->n; i++) {
-        uint32_t vt = ss_vec_dot_type(m->m[i].type);
-        if (vt == SS_TYPE_F32) continue;
-        int q = 0;
-        while (q < m->nq && ss_vec_dot_type(m->qwtype[q]) != vt) q++;
-        if (q == m->nq && q < MM_MAX_QTYPES) {
-            m->qwtype[q] = m->m[i].type;
-            m->qrow[q] = ss_row_size(vt, m->cols);
-            qoff[q] = qbytes;
-            qbytes += ((size_t)m->T * m->qrow[q] + 63) & ~(size_t)63;
-            m->nq++;
-        }
+        m->m[i].act = mm_act_for(m, m->m[i].type);
+        if (m->m[i].pair) m->m[i].act2 = mm_act_for(m, m->m[i].type2);
     }
+    size_t bytes = 0;
+    for (int q = 0; q < m->nact; q++)
+        if (m->act[q].off != (size_t)-1) {
+            m->act[q].off = bytes;
+            bytes += ((size_t)m->T * m->act[q].row + 63) & ~(size_t)63;
+        }
     void *heap = NULL;
-    uint8_t *scratch = NULL;
-    if (qbytes) {
-        scratch = pool ? ss_pool_scratch(pool, 0, qbytes) : NULL;
-        if (!scratch) scratch = heap = ss_malloc(qbytes);
-        for (int q = 0; q < m->nq; q++) m->qbuf[q] = scratch + qoff[q];
-        if (m->T * m->nq == 1 || nth == 1) mm_quant_fn(m, 0, 1);
-        else ss_pool_run(run_pool, mm_quant_fn, m);
+    if (bytes) {
+        uint8_t *scratch = pool ? ss_pool_scratch(pool, 0, bytes) : NULL;
+        if (!scratch) scratch = heap = aligned_alloc(64, (bytes + 63) & ~(size_t)63);
+        if (!scratch) scratch = heap = ss_malloc(bytes);   // (not reached: aligned_alloc failing means OOM)
+        for (int q = 0; q < m->nact; q++)
+            if (m->act[q].off != (size_t)-1) m->act[q].buf = scratch + m->act[q].off;
+        atomic_init(&m->next, 0);
+        if (m->T * m->nact == 1 || nth == 1 || m->T == 1) mm_convert_fn(m, 0, 1);
+        else ss_pool_run(run_pool, mm_convert_fn, m);
     }
 
-    // 2. work split: chunks of weight rows that fit in cache, ~4 chunks per thread at least
-    int64_t fair = (total_rows + 4 * nth - 1) / (4 * nth);
+    // 2. work split: chunks of weight rows (multiples of 4, the register tiles' height), at least
+    //    MM_CHUNKS_PER_TH per thread, at most MM_CHUNK_BYTES of weights
+    int64_t fair = (total_rows + MM_CHUNKS_PER_TH * nth - 1) / (MM_CHUNKS_PER_TH * nth);
+    int64_t cap = max_row_bytes ? (int64_t)(MM_CHUNK_BYTES / max_row_bytes) : fair;
+    int64_t chunk = fair < cap ? fair : cap;
+    chunk = (chunk + 3) / 4 * 4;
+    if (chunk < 4) chunk = 4;
     m->total_chunks = 0;
     for (int i = 0; i < m->n; i++) {
         mm_mat *a = &m->m[i];
-        uint32_t vt = ss_vec_dot_type(a->type);
-        if (vt == SS_TYPE_F32) {
-            a->xq = (const uint8_t *)m->x;
-            a->xq_row = (size_t)m->cols * sizeof(float);
-        } else {
-            int q = 0;
-            while (ss_vec_dot_type(m->qwtype[q]) != vt) q++;
-            a->xq = m->qbuf[q];
-            a->xq_row = m->qrow[q];
-        }
-        int64_t chunk = a->row_bytes ? (int64_t)(MM_L2_BYTES / 2 / a->row_bytes) : a->rows;
-        if (chunk > fair) chunk = fair;
-        if (chunk < 1) chunk = 1;
         a->chunk = chunk;
         a->n_chunks = (a->rows + chunk - 1) / chunk;
         a->first_chunk = m->total_chunks;
         m->total_chunks += a->n_chunks;
-        int64_t tile = (int64_t)(MM_L2_BYTES / 2 / (a->xq_row ? a->xq_row : 1));
-        tile = tile / SS_VEC_DOT_MAX_NR * SS_VEC_DOT_MAX_NR;
-        a->tile = tile < SS_VEC_DOT_MAX_NR ? SS_VEC_DOT_MAX_NR : tile;
     }
     atomic_init(&m->next, 0);
-    ss_pool_run(run_pool, mm_dot_fn, m);
+    ss_pool_run(m->total_chunks > 1 ? run_pool : NULL, mm_dot_fn, m);
     free(heap);
 }
 
@@ -192,6 +245,26 @@ void ss_matmul_multi(ss_pool *pool, int n, float *const out[], const int64_t ld_
         for (int i = 0; i < m.n; i++) mm_set(&m.m[i], W[i0 + i], 0, W[i0 + i]->rows, out[i0 + i], ld_out[i0 + i]);
         mm_run(pool, &m);
     }
+}
+
+void ss_matmul_swiglu(ss_pool *pool, float *out, int64_t ld_out, float *up, int64_t ld_up, const float *x,
+                      int64_t T, const ss_weight *Wgate, const ss_weight *Wup) {
+    mm_task m;
+    m.n = 1;
+    m.cols = Wgate->cols;
+    m.T = T;
+    m.x = x;
+    mm_set(&m.m[0], Wgate, 0, Wgate->rows, out, ld_out);
+    mm_mat u;
+    mm_set(&u, Wup, 0, Wup->rows, up, ld_up);
+    mm_mat *a = &m.m[0];
+    a->pair = true;
+    a->type2 = u.type;
+    a->w2 = u.w;
+    a->row_bytes2 = u.row_bytes;
+    a->out2 = up;
+    a->ld_out2 = ld_up;
+    mm_run(pool, &m);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1008,7 +1008,7 @@ static ALWAYS_INLINE __m256 v_expf(__m256 x) {
     const __m256 s2 = _mm256_castsi256_ps(_mm256_sub_epi32(e, g));
     const __m256i d = _mm256_castps_si256(_mm256_cmp_ps(_mm256_andnot_ps(_mm256_set1_ps(-0.f), n), _mm256_set1_ps(192), _CMP_GT_OQ));
     return _mm256_or_ps(_mm256_and_ps(_mm256_castsi256_ps(d), _mm256_mul_ps(s1, s1)),
-                        _mm256_andnot_ps(_mm256_castsi256_ps(d), _mm256_mul_ps(_mm256_mul_ps(s1, s2), _mm256_fmadd_ps(s2, j, s2))));
+                        _mm256_andnot_ps(_mm256_castsi256_ps(d), _mm256_mul_ps(s1, _mm256_fmadd_ps(s2, j, s2))));
 }
 
 // g[i] = silu(g[i]) * u[i] = g / (1 + exp(-g)) * u

@@ -150,12 +150,14 @@ static void slot_exp_axpy(double *q, double a, const float *z, const float *u, f
     for (int64_t i = 0; i < n; i++) q[i] += a * expf((z[i] + u[i]) - m);
 }
 
-// g += sum_j r[j] w_j
-static void slot_gacc(double *g, const double *r, const float *w, int64_t ldw, int nr, int64_t n) {
+// g += sum_j r[j] w_j   (nr <= 16)
+static void slot_gacc(double *g, const float *r, const float *w, int64_t ldw, int nr, int64_t n) {
     if (slot_simd()) { ss_slot_gacc_avx2(g, r, w, ldw, nr, n); return; }
-    for (int j = 0; j < nr; j++)
-        if (r[j] != 0)
-            for (int64_t d = 0; d < n; d++) g[d] += r[j] * (double)w[(int64_t)j * ldw + d];
+    for (int64_t d = 0; d < n; d++) {
+        double a = 0;
+        for (int j = 0; j < nr; j++) a += (double)r[j] * w[(int64_t)j * ldw + d];
+        g[d] += a;
+    }
 }
 
 // ---------------------------------------------------------------- state
@@ -292,10 +294,25 @@ static const float *slot_rows_f32(const slot_state *s, float *buf, int64_t v, in
     return buf;
 }
 
+static void slot_z_job(void *arg, int ith, int nth);
+static void slot_e_job(void *arg, int ith, int nth);
+static void slot_u_job(void *arg, int ith, int nth);
+static void slot_a_job(void *arg, int ith, int nth);
+static void slot_se_job(void *arg, int ith, int nth);
+static void slot_sz_job(void *arg, int ith, int nth);
+static void slot_q_job(void *arg, int ith, int nth);
 // run fn on the pool with the work-item counter reset
+#include <stdio.h>
+double slot_prof[16]; const char *slot_prof_name[16]; int slot_prof_n;
 static void slot_run(slot_state *s, ss_pool *pool, ss_pool_fn fn) {
     atomic_store_explicit(&s->next, 0, memory_order_relaxed);
+    double t = ss_time();
     ss_pool_run(pool, fn, s);
+    t = ss_time() - t;
+    const char *nm = fn == slot_z_job ? "z" : fn == slot_e_job ? "e" : fn == slot_u_job ? "u" : fn == slot_a_job ? "a" : fn == slot_se_job ? "se" : fn == slot_sz_job ? "sz" : fn == slot_q_job ? "q" : "g";
+    int i = 0; while (i < slot_prof_n && slot_prof_name[i] != nm) i++;
+    if (i == slot_prof_n) { slot_prof_name[i] = nm; slot_prof_n++; }
+    slot_prof[i] += t;
 }
 
 static int64_t slot_item(slot_state *s) {
@@ -437,7 +454,7 @@ static void slot_g_job(void *arg, int ith, int nth) {
     const int D = s->D;
     const double inv_n = 1.0 / s->n;
     float *wb = s->wbuf + (size_t)ith * SLOT_NW * D;
-    double r[SLOT_NR];
+    float r[SLOT_NR];
     for (int64_t c; (c = slot_item(s)) < s->n_gch;) {
         double *g = s->gpart + (size_t)c * D;
         memset(g, 0, (size_t)D * sizeof(double));
@@ -447,7 +464,7 @@ static void slot_g_job(void *arg, int ith, int nth) {
             int any = 0;
             for (int j = 0; j < nr; j++) {
                 double qv = s->mode == SLOT_E ? (double)s->a[v + j] * s->q[v + j] : s->q[v + j];
-                r[j] = (qv - s->cnt[v + j]) * inv_n;
+                r[j] = (float)((qv - s->cnt[v + j]) * inv_n);
                 any |= r[j] != 0;
             }
             if (any) slot_gacc(g, r, slot_rows_f32(s, wb, v, nr), D, nr, D);
@@ -583,5 +600,7 @@ int ss_slot_optimize(const ss_slot_params *p, ss_pool *pool, const float *H, int
     res->peak_bytes = s.bytes + (size_t)D * 4 * sizeof(double);
     slot_state_free(&s);
     res->seconds = ss_time() - t_start;
+    if (getenv("SLOT_PROF")) { for (int i = 0; i < slot_prof_n; i++) fprintf(stderr, "%s %.3f  ", slot_prof_name[i], slot_prof[i]); fprintf(stderr, " total %.3f\n", res->seconds); }
+    memset(slot_prof, 0, sizeof slot_prof);
     return rc;
 }

@@ -211,20 +211,21 @@ void ss_slot_exp_axpy_avx2(double *q, double a, const float *z, const float *u, 
     for (; i < n; i++) q[i] += a * expf((z[i] + u[i]) - m);
 }
 
-// g[d] += sum_{j<nr} r[j] * w[j*ldw + d]   for d < n   (f32 weights, products and sums in double)
-void ss_slot_gacc_avx2(double *g, const double *r, const float *w, int64_t ldw, int nr, int64_t n) {
+// g[d] += sum_{j<nr} r[j] * w[j*ldw + d]   for d < n: the nr products of each d are summed in
+// f32 (nr <= 16 terms), then added to the double g
+void ss_slot_gacc_avx2(double *g, const float *r, const float *w, int64_t ldw, int nr, int64_t n) {
+    __m256 rv[16];
+    for (int j = 0; j < nr && j < 16; j++) rv[j] = _mm256_set1_ps(r[j]);
     int64_t d = 0;
     for (; d + 8 <= n; d += 8) {
-        __m256d a0 = _mm256_loadu_pd(g + d), a1 = _mm256_loadu_pd(g + d + 4);
-        for (int j = 0; j < nr; j++) {
-            const __m256d rj = _mm256_set1_pd(r[j]);
-            const __m256 wv = _mm256_loadu_ps(w + (int64_t)j * ldw + d);
-            a0 = _mm256_fmadd_pd(rj, _mm256_cvtps_pd(_mm256_castps256_ps128(wv)), a0);
-            a1 = _mm256_fmadd_pd(rj, _mm256_cvtps_pd(_mm256_extractf128_ps(wv, 1)), a1);
-        }
-        _mm256_storeu_pd(g + d, a0);
-        _mm256_storeu_pd(g + d + 4, a1);
+        __m256 a = _mm256_mul_ps(rv[0], _mm256_loadu_ps(w + d));
+        for (int j = 1; j < nr && j < 16; j++) a = _mm256_fmadd_ps(rv[j], _mm256_loadu_ps(w + (int64_t)j * ldw + d), a);
+        _mm256_storeu_pd(g + d, _mm256_add_pd(_mm256_loadu_pd(g + d), _mm256_cvtps_pd(_mm256_castps256_ps128(a))));
+        _mm256_storeu_pd(g + d + 4, _mm256_add_pd(_mm256_loadu_pd(g + d + 4), _mm256_cvtps_pd(_mm256_extractf128_ps(a, 1))));
     }
-    for (; d < n; d++)
-        for (int j = 0; j < nr; j++) g[d] += r[j] * (double)w[(int64_t)j * ldw + d];
+    for (; d < n; d++) {
+        float a = r[0] * w[d];
+        for (int j = 1; j < nr && j < 16; j++) a = __builtin_fmaf(r[j], w[(int64_t)j * ldw + d], a);
+        g[d] += a;
+    }
 }

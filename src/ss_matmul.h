@@ -30,6 +30,13 @@ void ss_matmul_rows(ss_pool *pool, float *out, int64_t ld_out, const float *x, i
 void ss_matmul_multi(ss_pool *pool, int n, float *const out[], const int64_t ld_out[], const float *x,
                      int64_t T, const ss_weight *const W[]);
 
+// Gate and up projections of a SwiGLU feed-forward in one pass, the activation applied per chunk
+// of rows while it is in cache (Wgate and Wup: same shape):
+//   out[T, rows] = silu(x · Wgate^T) * (x · Wup^T),  up[T, rows] = x · Wup^T  (scratch, ld_up apart)
+// silu(g) = g / (1 + exp(-g)) (ss_swiglu). The products are the same as ss_matmul's.
+void ss_matmul_swiglu(ss_pool *pool, float *out, int64_t ld_out, float *up, int64_t ld_up, const float *x,
+                      int64_t T, const ss_weight *Wgate, const ss_weight *Wup);
+
 // y[cols] = W[rows, cols]^T · g[rows]  (transposed mat-vec, f32 accumulation; dequantizes rows)
 // used by SLOT's gradient and by backprop through the LM head.
 void ss_matvec_t(ss_pool *pool, float *y, const float *g, const ss_weight *W);

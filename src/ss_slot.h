@@ -73,7 +73,7 @@ void   ss_slot_gemm_avx2(const float *hp, const float *w, int64_t ldw, int kc, f
 double ss_slot_dot_f64_avx2(const float *x, const float *y, int64_t n);
 // q[i] += a * exp((z[i] + u[i]) - m)   (m >= every z[i] + u[i])
 void   ss_slot_exp_axpy_avx2(double *q, double a, const float *z, const float *u, float m, int64_t n);
-// g[d] += sum_{j<nr} r[j] * w[j*ldw + d]   for d < n   (double products and sums)
-void   ss_slot_gacc_avx2(double *g, const double *r, const float *w, int64_t ldw, int nr, int64_t n);
+// g[d] += sum_{j<nr} r[j] * w[j*ldw + d]   for d < n, 1 <= nr <= 16   (f32 sum over j, added in double)
+void   ss_slot_gacc_avx2(double *g, const float *r, const float *w, int64_t ldw, int nr, int64_t n);
 
 #endif

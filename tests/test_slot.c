@@ -485,15 +485,25 @@ static void test_kernels(void **st) {
                 }
         }
     }
-    // g += sum_j r_j w_j over n = 37 (tail), 5 rows of stride 41: double products and sums
-    double g[37], g0[37], r5[5];
-    for (int d = 0; d < 37; d++) g[d] = g0[d] = rnd();
-    for (int j = 0; j < 5; j++) r5[j] = rnd() * 1e-3;
-    ss_slot_gacc_avx2(g, r5, w6, LDW, 5, 37);
-    for (int d = 0; d < 37; d++) {
-        double ref = g0[d];
-        for (int j = 0; j < 5; j++) ref += r5[j] * (double)w6[j * LDW + d];
-        assert_true(fabs(g[d] - ref) < 1e-15);
+    // g += sum_j r_j w_j over n = 37 (tail), 1, 5 and 16 rows of stride 41 (f32 sum over j,
+    // added to the double g, which keeps its own digits)
+    enum { NG = 37 };
+    float w16[16 * LDW], r16[16];
+    for (int i = 0; i < 16 * LDW; i++) w16[i] = (float)rnd();
+    for (int j = 0; j < 16; j++) r16[j] = (float)(rnd() * 1e-3);
+    const int nrs[3] = { 1, 5, 16 };
+    for (int c = 0; c < 3; c++) {
+        double g[NG], g0[NG];
+        for (int d = 0; d < NG; d++) g[d] = g0[d] = 1e3 * rnd();
+        ss_slot_gacc_avx2(g, r16, w16, LDW, nrs[c], NG);
+        for (int d = 0; d < NG; d++) {
+            double ref = 0, mag = 0;
+            for (int j = 0; j < nrs[c]; j++) {
+                ref += (double)r16[j] * w16[j * LDW + d];
+                mag += fabs((double)r16[j] * w16[j * LDW + d]);
+            }
+            assert_true(fabs((g[d] - g0[d]) - ref) < 1e-6 * mag + 1e-13 * fabs(g0[d]));
+        }
     }
 }
 
