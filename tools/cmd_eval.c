@@ -120,7 +120,7 @@ static void eval_summary(const char *path, int N, int method, const bool *in_set
         int ks[32], nk = 0;
         for (int k = 1; k < N; k *= 2) ks[nk++] = k;
         ks[nk++] = N;
-        double pass[32] = {0}, vote[32] = {0}, sel[32] = {0}, pass_r[32] = {0}, vote_r[32] = {0}, sel_r[32] = {0};
+        double pass[32] = {0}, vote[32] = {0}, sel[32] = {0}, lp[32] = {0}, pass_r[32] = {0}, vote_r[32] = {0}, sel_r[32] = {0}, lp_r[32] = {0};
         ss_rng rng;
         ss_rng_seed(&rng, seed ^ 0x5eed);
         int *idx = ss_malloc(sizeof(int) * N);
@@ -137,9 +137,10 @@ static void eval_summary(const char *path, int N, int method, const bool *in_set
                 pass[a] += any;
                 vote[a] += q->ok[select_pick_subset(SEL_VOTE, q->c, q->ans, idx, k)];
                 sel[a] += q->ok[select_pick_subset(method, q->c, q->ans, idx, k)];
+                lp[a] += q->ok[select_pick_subset(SEL_LOGPROB, q->c, q->ans, idx, k)];
                 // averaged over random k-subsets (pass@k exactly: 1 - C(n-c,k)/C(n,k))
                 pass_r[a] += 1.0 - binom_ratio(q->n, nc, k);
-                double v = 0, s = 0;
+                double v = 0, s = 0, l = 0;
                 for (int r = 0; r < subsets; r++) {
                     for (int j = 0; j < q->n; j++) idx[j] = j;
                     for (int j = 0; j < k; j++) {     // partial Fisher-Yates
@@ -149,25 +150,29 @@ static void eval_summary(const char *path, int N, int method, const bool *in_set
                     qsort(idx, k, sizeof(int), cmp_int);   // ties break toward the lower index, as on first-k
                     v += q->ok[select_pick_subset(SEL_VOTE, q->c, q->ans, idx, k)];
                     s += q->ok[select_pick_subset(method, q->c, q->ans, idx, k)];
+                    l += q->ok[select_pick_subset(SEL_LOGPROB, q->c, q->ans, idx, k)];
                 }
+                lp_r[a] += l / subsets;
                 vote_r[a] += v / subsets;
                 sel_r[a] += s / subsets;
             }
         }
         free(idx);
         printf(",\"mean_sample_accuracy\":"); tool_json_float(stdout, mean_sample / nq);
-        const char *names[6] = { "pass_at_k", "vote_at_k", "selected_at_k", "pass_at_k_avg", "vote_at_k_avg", "selected_at_k_avg" };
-        double *vals[6] = { pass, vote, sel, pass_r, vote_r, sel_r };
-        for (int t = 0; t < 6; t++) {
+        const char *names[8] = { "pass_at_k", "vote_at_k", "selected_at_k", "logprob_at_k",
+                                 "pass_at_k_avg", "vote_at_k_avg", "selected_at_k_avg", "logprob_at_k_avg" };
+        double *vals[8] = { pass, vote, sel, lp, pass_r, vote_r, sel_r, lp_r };
+        for (int t = 0; t < 8; t++) {
             printf(",\"%s\":{", names[t]);
             for (int a = 0; a < nk; a++) { printf(a ? ",\"%d\":" : "\"%d\":", ks[a]); tool_json_float(stdout, vals[t][a] / nq); }
             printf("}");
         }
         fprintf(stderr, "mean single-sample accuracy: %.4f\n", mean_sample / nq);
-        fprintf(stderr, "%4s | %8s %8s %10s | %12s %12s %14s\n", "k", "pass@k", "vote@k", "select@k", "pass@k(avg)", "vote@k(avg)", "select@k(avg)");
+        fprintf(stderr, "selected = %s; first k candidates | averaged over random k-subsets\n", select_name(method));
+        fprintf(stderr, "%4s | %7s %7s %9s %9s | %7s %7s %9s %9s\n", "k", "pass", "vote", "selected", "logprob", "pass", "vote", "selected", "logprob");
         for (int a = 0; a < nk; a++)
-            fprintf(stderr, "%4d | %8.4f %8.4f %10.4f | %12.4f %12.4f %14.4f\n", ks[a], pass[a] / nq, vote[a] / nq,
-                    sel[a] / nq, pass_r[a] / nq, vote_r[a] / nq, sel_r[a] / nq);
+            fprintf(stderr, "%4d | %7.4f %7.4f %9.4f %9.4f | %7.4f %7.4f %9.4f %9.4f\n", ks[a], pass[a] / nq, vote[a] / nq,
+                    sel[a] / nq, lp[a] / nq, pass_r[a] / nq, vote_r[a] / nq, sel_r[a] / nq, lp_r[a] / nq);
     }
     printf(",\"sec_per_question\":"); tool_json_float(stdout, secs / nq);
     printf(",\"tokens_per_question\":"); tool_json_float(stdout, toks / nq);
