@@ -73,6 +73,7 @@ typedef struct {
     uint64_t seed;
     int   batch;          // examples per step (default 16)
     bool  no_gate;
+    bool  standardize;    // train on z-scored features (stats of the training split), folded back into W, b
     bool  progress;       // progress bar + per-epoch lines on stderr
     // optional: called after every epoch (val_* are NAN when there is no validation set)
     void (*on_epoch)(void *ud, int epoch, double train_loss, double train_acc, double val_loss, double val_acc);

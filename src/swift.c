@@ -235,6 +235,8 @@ typedef struct {
     double *tok_g, *tok_r;        // per-token pre-activations of the batch's examples
     size_t  tok_cap;
     float  *h2f;                  // [65536] F16 -> F32 table (built on the first F16 row)
+    const double *mu, *inv_sd;    // standardization (NULL: raw features): x' = (x - mu) * inv_sd
+    float  *xstd;                 // [F] the standardized row
 } swift_work;
 
 static void swift_work_init(swift_work *w, const ss_swift_head *h, int n_ex) {
@@ -250,7 +252,7 @@ static void swift_work_init(swift_work *w, const ss_swift_head *h, int n_ex) {
 static void swift_work_free(swift_work *w) {
     free(w->xbuf); free(w->gW); free(w->slot_of); free(w->slot_ex);
     free(w->slot_R); free(w->slot_S); free(w->slot_dR); free(w->slot_off);
-    free(w->tok_g); free(w->tok_r); free(w->h2f);
+    free(w->tok_g); free(w->tok_r); free(w->h2f); free(w->xstd);
 }
 
 // every half value as a float: a table lookup is ~10x faster than the bit conversion per element
@@ -261,12 +263,42 @@ static float *swift_h2f_table(void) {
 }
 
 // row t of an example as F32 (a pointer into the example, or into xbuf for F16)
-static const float *swift_row(swift_work *w, const ss_swift_example *e, int t) {
+static const float *swift_row_raw(swift_work *w, const ss_swift_example *e, int t) {
     if (!e->x_f16) return (const float *)e->X + (size_t)t * w->F;
     const uint16_t *src = (const uint16_t *)e->X + (size_t)t * w->F;
     if (!w->h2f) w->h2f = swift_h2f_table();
     for (int i = 0; i < w->F; i++) w->xbuf[i] = w->h2f[src[i]];
     return w->xbuf;
+}
+
+static const float *swift_row(swift_work *w, const ss_swift_example *e, int t) {
+    const float *x = swift_row_raw(w, e, t);
+    if (!w->mu) return x;
+    for (int i = 0; i < w->F; i++) w->xstd[i] = (float)((x[i] - w->mu[i]) * w->inv_sd[i]);
+    return w->xstd;
+}
+
+// per-feature mean and 1/std over the tokens of the training examples (constant features: 1/std = 0)
+static void swift_standardize_stats(swift_work *w, const ss_swift_example *ex, int n, const bool *is_val,
+                                    double *mu, double *inv_sd) {
+    int F = w->F;
+    double *sq = ss_calloc(F, sizeof(double));
+    long cnt = 0;
+    memset(mu, 0, sizeof(double) * F);
+    for (int k = 0; k < n; k++) {
+        if (is_val[k]) continue;
+        for (int t = 0; t < ex[k].T; t++) {
+            const float *x = swift_row_raw(w, &ex[k], t);
+            for (int i = 0; i < F; i++) { mu[i] += x[i]; sq[i] += (double)x[i] * x[i]; }
+            cnt++;
+        }
+    }
+    for (int i = 0; i < F; i++) {
+        double m = cnt ? mu[i] / cnt : 0, var = cnt ? sq[i] / cnt - m * m : 0;
+        mu[i] = m;
+        inv_sd[i] = var > 1e-12 ? 1.0 / sqrt(var) : 0.0;
+    }
+    free(sq);
 }
 
 static int swift_add_slot(swift_work *w, int ex) {
@@ -518,6 +550,47 @@ int ss_swift_split(const ss_swift_example *ex, int n, float val_frac, uint64_t s
     return n_val_q;
 }
 
+// Best-of-N on the validation questions: the mean label of each question's highest-reward candidate
+// (what the head is for), next to the mean label (a random pick) and the oracle (any correct).
+static void swift_val_selection(const ss_swift_head *h, const ss_swift_example *ex, int n, const bool *is_val,
+                                double *sel, double *rnd, double *oracle, int *nq_out) {
+    swift_work w;
+    swift_work_init(&w, h, n);
+    double *R = ss_malloc(sizeof(double) * (n > 0 ? n : 1));
+    for (int k = 0; k < n; k++) {
+        if (!is_val[k]) continue;
+        if ((size_t)ex[k].T > w.tok_cap) {
+            w.tok_cap = ex[k].T;
+            w.tok_g = ss_realloc(w.tok_g, w.tok_cap * sizeof(double));
+            w.tok_r = ss_realloc(w.tok_r, w.tok_cap * sizeof(double));
+        }
+        double S;
+        R[k] = swift_forward(&w, &ex[k], 0, &S);
+    }
+    double a = 0, b = 0, c = 0;
+    int nq = 0;
+    bool *seen = ss_calloc(n > 0 ? n : 1, sizeof(bool));
+    for (int k = 0; k < n; k++) {
+        if (!is_val[k] || seen[k]) continue;
+        int best = k, cnt = 0;
+        double lab = 0, any = 0;
+        for (int j = k; j < n; j++) {
+            if (!is_val[j] || ex[j].question != ex[k].question) continue;
+            seen[j] = true;
+            cnt++;
+            lab += ex[j].label;
+            any = fmax(any, ex[j].label);
+            if (R[j] > R[best]) best = j;
+        }
+        a += ex[best].label; b += lab / cnt; c += any;
+        nq++;
+    }
+    *sel = nq ? a / nq : NAN; *rnd = nq ? b / nq : NAN; *oracle = nq ? c / nq : NAN;
+    *nq_out = nq;
+    free(seen); free(R);
+    swift_work_free(&w);
+}
+
 int ss_swift_train(ss_swift_head *h, const ss_swift_example *ex, int n, const ss_swift_train_params *p,
                    ss_swift_train_result *res, char *err, size_t errlen) {
     const int F = h->dim;
@@ -586,6 +659,16 @@ int ss_swift_train(ss_swift_head *h, const ss_swift_example *ex, int n, const ss
     memcpy(bestW, h->W, np * sizeof(float));
     swift_work w;
     swift_work_init(&w, h, n);
+    double *mu = NULL, *inv_sd = NULL;
+    if (p->standardize) {
+        // train on standardized features; the head is folded back to raw features at the end:
+        //   W'_i = W_i / sd_i,  b' = b - sum_i W_i mu_i / sd_i   (same rewards on raw features)
+        mu = ss_malloc(sizeof(double) * F);
+        inv_sd = ss_malloc(sizeof(double) * F);
+        swift_standardize_stats(&w, ex, n, is_val, mu, inv_sd);
+        w.mu = mu; w.inv_sd = inv_sd;
+        w.xstd = ss_malloc(sizeof(float) * F);
+    }
 
     const double b1 = 0.9, b2 = 0.999, eps = 1e-8;
     long step = 0;
@@ -664,6 +747,17 @@ int ss_swift_train(ss_swift_head *h, const ss_swift_example *ex, int n, const ss
         // keep the best validation epoch's weights
         memcpy(h->W, bestW, np * sizeof(float));
         h->b[0] = bestb[0]; h->b[1] = bestb[1];
+        if (mu) {
+            for (int row = 0; row < 2; row++) {
+                double shift = 0;
+                for (int i = 0; i < F; i++) {
+                    double wi = h->W[(size_t)row * F + i] * inv_sd[i];
+                    shift += wi * mu[i];
+                    h->W[(size_t)row * F + i] = (float)wi;
+                }
+                h->b[row] = (float)(h->b[row] - shift);
+            }
+        }
         r.best_epoch = best_epoch;
         r.epochs_run = epochs_run;
         if (res) *res = r;
@@ -672,16 +766,27 @@ int ss_swift_train(ss_swift_head *h, const ss_swift_example *ex, int n, const ss
         swift_fmt_num(tl, sizeof tl, r.train_loss); swift_fmt_num(ta, sizeof ta, r.train_acc);
         snprintf(h->train_info, sizeof h->train_info,
                  "{\"loss\":\"%s\",\"lr\":%g,\"wd\":%g,\"epochs\":%d,\"epochs_run\":%d,\"best_epoch\":%d,"
-                 "\"batch\":%d,\"val_frac\":%g,\"patience\":%d,\"seed\":%llu,\"no_gate\":%s,"
+                 "\"batch\":%d,\"val_frac\":%g,\"patience\":%d,\"seed\":%llu,\"no_gate\":%s,\"standardize\":%s,"
                  "\"n_examples\":%d,\"n_questions\":%d,\"n_val_questions\":%d,\"n_val_examples\":%d,"
                  "\"n_train_units\":%d,\"n_val_units\":%d,\"init\":\"uniform(1/sqrt(dim))\",\"optimizer\":\"adamw(0.9,0.999,1e-8)\"}",
                  ss_swift_loss_name(p->loss), p->lr, p->wd, p->epochs, epochs_run, best_epoch, p->batch, p->val_frac,
-                 p->patience, (unsigned long long)p->seed, p->no_gate ? "true" : "false", n, nq, n_val_q, n_val_ex, ntu, nvu);
+                 p->patience, (unsigned long long)p->seed, p->no_gate ? "true" : "false", p->standardize ? "true" : "false", n, nq, n_val_q, n_val_ex, ntu, nvu);
+        double bon = NAN, rnd = NAN, orc = NAN;
+        int vq = 0;
+        if (have_val) swift_val_selection(h, ex, n, is_val, &bon, &rnd, &orc, &vq);
+        if (p->progress && vq)
+            fprintf(stderr, "swift-train: best-of-N on the %d validation questions: head %.4f, random pick %.4f, oracle %.4f\n",
+                    vq, bon, rnd, orc);
+        char sb[32], sr[32], so[32];
+        swift_fmt_num(sb, sizeof sb, bon); swift_fmt_num(sr, sizeof sr, rnd); swift_fmt_num(so, sizeof so, orc);
         snprintf(h->val_metrics, sizeof h->val_metrics,
-                 "{\"val_loss\":%s,\"val_acc\":%s,\"train_loss\":%s,\"train_acc\":%s,\"best_epoch\":%d,\"accuracy\":\"%s\"}",
-                 vl, va, tl, ta, best_epoch, p->loss == SS_SWIFT_PAIRWISE ? "pairs ordered R_pos > R_neg" : "R > 0 <=> correct");
+                 "{\"val_loss\":%s,\"val_acc\":%s,\"train_loss\":%s,\"train_acc\":%s,\"best_epoch\":%d,\"accuracy\":\"%s\","
+                 "\"val_best_of_n\":%s,\"val_random_pick\":%s,\"val_oracle\":%s}",
+                 vl, va, tl, ta, best_epoch, p->loss == SS_SWIFT_PAIRWISE ? "pairs ordered R_pos > R_neg" : "R > 0 <=> correct",
+                 sb, sr, so);
     }
     swift_work_free(&w);
+    free(mu); free(inv_sd);
     free(m); free(v); free(bestW); free(qs); free(is_val); free(tu); free(vu);
     return rc;
 }

@@ -319,6 +319,48 @@ static void on_epoch(void *ud, int epoch, double tl, double ta, double vl, doubl
     c->val[c->n++] = vl;
 }
 
+// --standardize: features with a large offset and scale; the head trained on z-scored features is
+// folded back to raw features: its recomputed validation loss (raw features, no standardization)
+// equals the loss the training loop measured in standardized space
+static void test_standardize_fold(void **st) {
+    (void)st;
+    enum { F = 8, n = 240 };
+    double u[F];
+    for (int i = 0; i < F; i++) u[i] = nrand();
+    exset s = make_examples(n, 60, F, 3, 12, 0.5, false, u, 1.0);
+    for (int k = 0; k < n; k++) {                       // x -> 40 x + 300 (per-feature affine)
+        float *X = (float *)s.ex[k].X;
+        for (int t = 0; t < s.ex[k].T; t++)
+            for (int i = 0; i < F; i++) X[(size_t)t * F + i] = X[(size_t)t * F + i] * (40.0f + i) + 300.0f - 20 * i;
+    }
+    ss_swift_train_params p;
+    ss_swift_train_params_default(&p);
+    p.lr = 0.05f; p.epochs = 30; p.patience = 0; p.seed = 9; p.standardize = true;
+    curve_t c = { .n = 0 };
+    p.on_epoch = on_epoch;
+    p.on_epoch_ud = &c;
+    ss_swift_head h;
+    ss_swift_spec spec = make_spec(F);
+    ss_swift_head_init(&h, &spec);
+    ss_swift_train_result r;
+    char err[SS_ERRLEN];
+    assert_int_equal(ss_swift_train(&h, s.ex, n, &p, &r, err, sizeof err), 0);
+    bool *is_val = calloc(n, sizeof(bool));
+    ss_swift_split(s.ex, n, p.val_frac, p.seed, is_val);
+    ss_swift_example *vex = calloc(n, sizeof *vex);
+    int nval = 0;
+    for (int k = 0; k < n; k++) if (is_val[k]) vex[nval++] = s.ex[k];
+    double Lv = ss_swift_loss_grad(&h, vex, nval, SS_SWIFT_BCE, NULL, NULL);
+    printf("standardized: val loss in training %.6f, recomputed on raw features %.6f, val acc %.3f\n", r.val_loss, Lv, r.val_acc);
+    assert_true(fabs(Lv - r.val_loss) < 1e-4 * (1 + r.val_loss));
+    assert_true(r.val_loss < 0.1);                       // separable data is learned despite the scale
+    assert_non_null(strstr(h.train_info, "\"standardize\":true"));
+    assert_non_null(strstr(h.val_metrics, "\"val_best_of_n\""));
+    ss_swift_head_free(&h);
+    free(vex); free(is_val);
+    free_examples(&s);
+}
+
 // Validation questions carry 30% flipped labels: the val loss falls while the head learns the
 // direction, then rises as it grows over-confident. The returned head must be the best epoch's.
 static void test_best_epoch(void **st) {
@@ -603,6 +645,7 @@ int main(void) {
         cmocka_unit_test(test_grad_fd),
         cmocka_unit_test(test_train_separable),
         cmocka_unit_test(test_best_epoch),
+        cmocka_unit_test(test_standardize_fold),
         cmocka_unit_test(test_train_errors),
         cmocka_unit_test(test_combine),
         cmocka_unit_test(test_head_file),

@@ -30,6 +30,7 @@ static void swift_train_usage(FILE *f) {
 "  --swift-layers SPEC train on a subset of the stored layers (e.g. last4 of a store collected with all)\n"
 "  --seed S            seed of the init, the split and the shuffles (default 42)\n"
 "  --no-gate           plain mean of the token rewards (no gate)\n"
+"  --standardize       train on z-scored features (training-split statistics), folded back into the head\n"
 "  -q, --quiet         no progress / per-epoch lines\n"
 "The weights of the epoch with the best validation loss are kept.\n");
 }
@@ -110,6 +111,7 @@ int cmd_swift_train(int argc, char **argv) {
         else if (!strcmp(f, "--batch")) r = args_int(argc, argv, &i, 1, 1 << 20, &p.batch);
         else if (!strcmp(f, "--seed")) r = swift_train_seed(argc, argv, &i, &p.seed);
         else if (!strcmp(f, "--no-gate")) p.no_gate = true;
+        else if (!strcmp(f, "--standardize")) p.standardize = true;
         else if (!strcmp(f, "--swift-layers")) r = args_need(argc, argv, &i, &subset);
         else if (!strcmp(f, "-q") || !strcmp(f, "--quiet")) p.progress = false;
         else { fprintf(stderr, "slotswift: swift-train: unknown flag '%s' (see --help)\n", f); return 2; }
