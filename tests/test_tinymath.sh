@@ -52,4 +52,19 @@ a, b = ([strip(json.loads(l)) for l in open(f)] for f in sys.argv[1:3])
 print("--parallel 3 vs 1:", "identical" if a == b and len(a) == 7 else "DIFFERENT")
 sys.exit(0 if a == b and len(a) == 7 else 1)
 PY
+# swift-collect: interrupted (index cut mid-line, features cut mid-record) then rerun == uninterrupted;
+# then swift-train on it and bon with the head (the head refuses another model)
+C="--chat -N 2 --temp 0.8 --top-k 0 --min-p 0 --top-p 0.95 --seed 3 -n 60 -t 2 --limit 3 --swift-layers last2"
+"$BIN" swift-collect -m $TB/tinymath-f32.gguf --data $TB/swift_train.jsonl $C --out "$T/fa" 2>/dev/null || { echo "FAIL swift-collect"; fail=1; }
+"$BIN" swift-collect -m $TB/tinymath-f32.gguf --data $TB/swift_train.jsonl $C --out "$T/fb" 2>/dev/null || { echo "FAIL swift-collect b"; fail=1; }
+head -c $(( $(head -n 3 "$T/fb/index.jsonl" | wc -c) + 40 )) "$T/fb/index.jsonl" > "$T/idx" && mv "$T/idx" "$T/fb/index.jsonl"
+truncate -s $(( $(stat -c %s "$T/fb/features.bin") - 100 )) "$T/fb/features.bin"
+"$BIN" swift-collect -m $TB/tinymath-f32.gguf --data $TB/swift_train.jsonl $C --out "$T/fb" 2>"$T/fb.err" || { echo "FAIL swift-collect resume"; cat "$T/fb.err"; fail=1; }
+if cmp -s "$T/fa/index.jsonl" "$T/fb/index.jsonl" && cmp -s "$T/fa/features.bin" "$T/fb/features.bin"; then echo "swift-collect resume: identical store"; else echo "FAIL swift-collect resume: stores differ"; fail=1; fi
+"$BIN" swift-train --in "$T/fa" --out "$T/head.gguf" --epochs 3 --val 0 -q >/dev/null 2>&1 || { echo "FAIL swift-train"; fail=1; }
+"$BIN" bon -m $TB/tinymath-f32.gguf --chat -p "Max has 5 apples. He buys 3 more. How many apples does Max have now?" -N 3 --temp 0.8 -n 60 --swift "$T/head.gguf" --json >"$T/bon.json" 2>/dev/null \
+  && python3 -c "import json,sys; d=json.load(open('$T/bon.json')); assert d['select']=='swift' and all(isinstance(c['swift'], float) for c in d['candidates'])" \
+  && echo "bon --swift: rewards for every candidate" || { echo "FAIL bon --swift"; fail=1; }
+"$BIN" bon -m $TB/tinymath-q8_0.gguf --chat -p "x" -N 2 --swift "$T/head.gguf" >/dev/null 2>"$T/wrong.err"
+[ $? -eq 1 ] && grep -q "head" "$T/wrong.err" && echo "a head refuses another model: $(head -c 150 "$T/wrong.err")" || { echo "FAIL head on another model: $(cat "$T/wrong.err")"; fail=1; }
 exit $fail
