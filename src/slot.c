@@ -13,25 +13,32 @@
 //   softmax(logits_t)[v] = E_t[v] a[v] / S_t   r[v] = (a[v] sum_t E_t[v] / S_t - count_v) / n
 // Each step is then two streaming passes over E (S = E·a by rows, q = E^T (1/S) by columns) and
 // two over W (u = W·delta, g = W^T·r). This is the same math, not an approximation; only f32
-// underflow of E (E < 1.2e-38 becomes 0) could matter, and its relative effect on S_t is at most
-// V · 1.2e-38 · exp(max u - min u) (S_t >= a at the argmax of z_t >= exp(-(max u - min u))),
-// i.e. < 1e-15 while max u - min u <= SS_SLOT_E_RANGE = 40. Beyond that range (lr or delta huge)
-// SLOT recomputes z once and continues on z: l = z_t + u, S_t = sum exp(l - max l), two exps
-// per logit per step. When z does not fit the bound, positions are processed in chunks, z is
+// underflow of E (E < 1.7e-38 becomes 0) could matter, and its relative effect on S_t is at most
+// V · 1.7e-38 · exp(max u - min u) (S_t >= a at the argmax of z_t >= exp(-(max u - min u))),
+// i.e. < 1e-15 while max u - min u <= SS_SLOT_E_RANGE = 40. Beyond that range (lr or delta
+// huge) SLOT recomputes z once and continues on z: l = z_t + u, S_t = sum exp(l - max l), two
+// exps per logit per step (checked against the reference in tests/test_slot.c). When z does not fit the bound, positions are processed in chunks, z is
 // recomputed chunk by chunk at every evaluation, and the z formulas are used.
 //
-// Numerics: W's rows are dequantized to f32 (exact) and every product uses those values with f32
-// activations (h, delta): no rounding of activations to 8 bits. z: f32 products and sums
-// (one accumulator per logit, k in order). exp: the AVX2 Cephes kernel (~1 ulp). Sums over the
-// vocabulary (S_t, q, the gradient) and the loss are in double; the AdamW state is double.
-// Tests (tests/test_slot.c): float64 reference and finite differences at 1e-5, the golden SLOT
-// files at 1e-4, E vs z path, chunked vs not, threads, scalar vs AVX2 kernels.
+// Numerics: every product uses W's exact values (Q8_0 blocks decoded in registers, other types
+// dequantized to f32 rows) with f32 activations (h, delta): no rounding of activations to 8 bits
+// as in the engine's matmul. z: f32 products and sums (one accumulator per logit, k in order).
+// exp: the AVX2 Cephes kernel (~1 ulp). S_t, q, the loss: double. Gradient: f32 sums over 16
+// vocabulary rows, added in double. AdamW state: double. Tests (tests/test_slot.c): float64
+// reference and finite differences at 1e-5, the golden SLOT files at 1e-4 (observed <= 4e-7),
+// E vs z path, chunked vs not and 1 vs 4 threads bit for bit, scalar vs AVX2 kernels.
 //
-// Cost (Qwen2.5-0.5B shapes, V = 151936, D = 896, 149 positions, Q8_0 head, 1 core, CPU time):
-// z = 20.3 G multiply-adds with the 16×6 outer-product micro-kernel (ss_slot_gemm_avx2) runs at
-// ~35 G/s (70% of the measured 49.5 G/s FMA peak) vs ~18 G/s for dot-product rows and for the
-// engine's Q8_0 integer matmul (ss_matmul_rows) on the same product. A step reads W twice
-// (u, g) and E twice (~470 MB for a Q8_0 head), about as much as decoding one token.
+// Cost, Qwen2.5-0.5B shapes (V = 151936, D = 896, Q8_0 head), 149 positions, 1 thread, CPU time
+// on the shared 2-core EPYC (FMA peak 49.5 G multiply-adds/s per core, ~15 GB/s read per core):
+//   z = 20.3 G multiply-adds: the 16-position × 6-row outer-product micro-kernel
+//   (ss_slot_gemm_avx2) on dequantized W tiles runs at 35-42 G/s, i.e. 0.5-0.6 s, vs 18 G/s for
+//   dot products of rows (the previous version) and for the engine's Q8_0-activation matmul
+//   (ss_matmul_rows) on the same product; E from z: ~25 ms once.
+//   per step: u ~16 ms, gradient ~25 ms (W, 145 MB, read twice), S ~8 ms and q ~10 ms (E, 90 MB,
+//   read twice): ~60 ms, about what decoding one token costs.
+//   5 steps + final loss: 0.8-0.9 s (previous version 1.5-1.6 s).
+// z is compute-bound and the steps memory-bound: neither can go much lower with exact f32
+// arithmetic on this machine (an int16-activation z kernel measured 46 G/s, not worth its error).
 //
 // Threads (ss_pool_run): every pass hands out fixed work items (vocabulary tiles, positions or
 // column ranges) through an atomic counter, so a thread slowed down by another process does not
@@ -43,13 +50,14 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #define SLOT_PG     16      // positions per packed group of H (the z micro-kernel's width)
 #define SLOT_NW     48      // vocab rows per z work item (dequantized together, multiple of 6)
 #define SLOT_KC     1024    // k-block of the z product: 48 rows × 1024 floats = 192 KB (L2)
 #define SLOT_NR     16      // vocab rows dequantized together in the u and gradient passes
 #define SLOT_ROWS   256     // vocab rows per work item of the u pass
-#define SLOT_QCOLS  2048    // vocab columns per work item of the q and a passes
+#define SLOT_QCOLS  4096    // vocab columns per work item of the q and a passes (q: 32 KB)
 #define SLOT_GROWS  2048    // vocab rows per gradient partial sum (fixed: fixed reduction order)
 
 static size_t slot_max_bytes = SS_SLOT_MAX_BYTES;
@@ -213,6 +221,21 @@ static void *slot_alloc(slot_state *s, size_t n, size_t size) {
     return ss_calloc(n, size);
 }
 
+// the stored logits (tens of MB, every entry written before it is read): 2 MB pages where the
+// kernel offers them, which saves most of the page faults of a fresh allocation
+static float *slot_alloc_logits(slot_state *s, size_t n) {
+    s->bytes += n * sizeof(float);
+#ifdef MADV_HUGEPAGE
+    const size_t huge = (size_t)2 << 20, bytes = (n * sizeof(float) + huge - 1) & ~(huge - 1);
+    void *p = NULL;
+    if (bytes >= 2 * huge && posix_memalign(&p, huge, bytes) == 0) {
+        madvise(p, bytes, MADV_HUGEPAGE);
+        return p;
+    }
+#endif
+    return ss_malloc(n * sizeof(float));
+}
+
 static void slot_state_free(slot_state *s) {
     free(s->pos); free(s->tgt); free(s->cnt); free(s->buf); free(s->hp); free(s->zy); free(s->mx);
     free(s->w); free(s->loss_pos); free(s->deltaf); free(s->u); free(s->a); free(s->q); free(s->gpart);
@@ -266,7 +289,7 @@ static int slot_state_init(slot_state *s, ss_pool *pool, const float *H, int T, 
     size_t fit = slot_max_bytes / per_pos;
     s->chunk = fit >= (size_t)n ? n : (fit ? (int)fit : 1);
     s->mode = s->chunk < n ? SLOT_CHUNK : slot_e_range > 0 ? SLOT_E : SLOT_Z;
-    s->buf = slot_alloc(s, (size_t)s->chunk * V, sizeof(float));
+    s->buf = slot_alloc_logits(s, (size_t)s->chunk * V);
     s->hp = slot_alloc(s, (size_t)(s->chunk + SLOT_PG - 1) / SLOT_PG * D * SLOT_PG, sizeof(float));
     s->zy = slot_alloc(s, n, sizeof(float));
     s->mx = slot_alloc(s, n, sizeof(float));
@@ -294,25 +317,26 @@ static const float *slot_rows_f32(const slot_state *s, float *buf, int64_t v, in
     return buf;
 }
 
-static void slot_z_job(void *arg, int ith, int nth);
-static void slot_e_job(void *arg, int ith, int nth);
-static void slot_u_job(void *arg, int ith, int nth);
-static void slot_a_job(void *arg, int ith, int nth);
-static void slot_se_job(void *arg, int ith, int nth);
-static void slot_sz_job(void *arg, int ith, int nth);
-static void slot_q_job(void *arg, int ith, int nth);
+// out[r] = W[v + r] · delta  for nr <= SLOT_NR rows (Q8_0 decoded in registers, else f32 rows)
+static void slot_w_dot(const slot_state *s, float *wb, int64_t v, int nr, float *out) {
+    const ss_weight *W = s->W;
+    if (W->type == SS_TYPE_Q8_0 && slot_simd())
+        ss_slot_dot_q8_0_avx2(s->deltaf, (const char *)W->data + v * W->row_bytes, W->row_bytes, nr, s->D, out);
+    else slot_dot_rows(s->deltaf, slot_rows_f32(s, wb, v, nr), s->D, nr, s->D, out);
+}
+
+// g += sum_j r[j] W[v + j]  for nr <= SLOT_NR rows
+static void slot_w_gacc(const slot_state *s, float *wb, int64_t v, int nr, const float *r, double *g) {
+    const ss_weight *W = s->W;
+    if (W->type == SS_TYPE_Q8_0 && slot_simd())
+        ss_slot_gacc_q8_0_avx2(g, r, (const char *)W->data + v * W->row_bytes, W->row_bytes, nr, s->D);
+    else slot_gacc(g, r, slot_rows_f32(s, wb, v, nr), s->D, nr, s->D);
+}
+
 // run fn on the pool with the work-item counter reset
-#include <stdio.h>
-double slot_prof[16]; const char *slot_prof_name[16]; int slot_prof_n;
 static void slot_run(slot_state *s, ss_pool *pool, ss_pool_fn fn) {
     atomic_store_explicit(&s->next, 0, memory_order_relaxed);
-    double t = ss_time();
     ss_pool_run(pool, fn, s);
-    t = ss_time() - t;
-    const char *nm = fn == slot_z_job ? "z" : fn == slot_e_job ? "e" : fn == slot_u_job ? "u" : fn == slot_a_job ? "a" : fn == slot_se_job ? "se" : fn == slot_sz_job ? "sz" : fn == slot_q_job ? "q" : "g";
-    int i = 0; while (i < slot_prof_n && slot_prof_name[i] != nm) i++;
-    if (i == slot_prof_n) { slot_prof_name[i] = nm; slot_prof_n++; }
-    slot_prof[i] += t;
 }
 
 static int64_t slot_item(slot_state *s) {
@@ -380,11 +404,12 @@ static void slot_u_job(void *arg, int ith, int nth) {
     const int64_t V = s->V, items = (V + SLOT_ROWS - 1) / SLOT_ROWS;
     float *wb = s->wbuf + (size_t)ith * SLOT_NW * s->D;
     float mx = -INFINITY, mn = INFINITY;
-    for (int64_t it; (it = slot_item(s)) < items;) {
+    for (int64_t k; (k = slot_item(s)) < items;) {
+        const int64_t it = items - 1 - k;   // backwards: W's last rows are still in cache from the gradient pass
         const int64_t v1 = (it + 1) * SLOT_ROWS < V ? (it + 1) * SLOT_ROWS : V;
         for (int64_t v = it * SLOT_ROWS; v < v1; v += SLOT_NR) {
             int nr = v1 - v < SLOT_NR ? (int)(v1 - v) : SLOT_NR;
-            slot_dot_rows(s->deltaf, slot_rows_f32(s, wb, v, nr), s->D, nr, s->D, s->u + v);
+            slot_w_dot(s, wb, v, nr, s->u + v);
             for (int r = 0; r < nr; r++) {
                 if (s->u[v + r] > mx) mx = s->u[v + r];
                 if (s->u[v + r] < mn) mn = s->u[v + r];
@@ -467,7 +492,7 @@ static void slot_g_job(void *arg, int ith, int nth) {
                 r[j] = (float)((qv - s->cnt[v + j]) * inv_n);
                 any |= r[j] != 0;
             }
-            if (any) slot_gacc(g, r, slot_rows_f32(s, wb, v, nr), D, nr, D);
+            if (any) slot_w_gacc(s, wb, v, nr, r, g);
         }
     }
 }
@@ -600,7 +625,5 @@ int ss_slot_optimize(const ss_slot_params *p, ss_pool *pool, const float *H, int
     res->peak_bytes = s.bytes + (size_t)D * 4 * sizeof(double);
     slot_state_free(&s);
     res->seconds = ss_time() - t_start;
-    if (getenv("SLOT_PROF")) { for (int i = 0; i < slot_prof_n; i++) fprintf(stderr, "%s %.3f  ", slot_prof_name[i], slot_prof[i]); fprintf(stderr, " total %.3f\n", res->seconds); }
-    memset(slot_prof, 0, sizeof slot_prof);
     return rc;
 }

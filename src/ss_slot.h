@@ -75,5 +75,9 @@ double ss_slot_dot_f64_avx2(const float *x, const float *y, int64_t n);
 void   ss_slot_exp_axpy_avx2(double *q, double a, const float *z, const float *u, float m, int64_t n);
 // g[d] += sum_{j<nr} r[j] * w[j*ldw + d]   for d < n, 1 <= nr <= 16   (f32 sum over j, added in double)
 void   ss_slot_gacc_avx2(double *g, const float *r, const float *w, int64_t ldw, int nr, int64_t n);
+// the same two products reading Q8_0 rows (ldw bytes apart, n % 32 == 0) without dequantizing:
+// out[r] = sum_b d_rb (sum_k q_rbk x[32b+k]);   g[32b+k] += sum_j (r[j] d_jb) q_jbk (f32 over j)
+void   ss_slot_dot_q8_0_avx2(const float *x, const void *w, size_t ldw, int nr, int64_t n, float *out);
+void   ss_slot_gacc_q8_0_avx2(double *g, const float *r, const void *w, size_t ldw, int nr, int64_t n);
 
 #endif

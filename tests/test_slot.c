@@ -192,6 +192,34 @@ static void test_grad_fd(void **st) {
     ss_pool_free(pool);
 }
 
+// rows longer than the z product's k-block (SLOT_KC = 1024 values: partial sums added across
+// blocks), in the three modes: loss and gradient vs the float64 reference
+static void test_long_rows(void **st) {
+    (void)st;
+    const uint32_t types[2] = { SS_TYPE_F32, SS_TYPE_Q8_0 };
+    const int dims[2] = { 1100, 2080 };
+    for (int c = 0; c < 2; c++) {
+        const int T = 6, D = dims[c], V = 29;
+        problem p = make_problem(T, D, V, types[c], 1.0, 0.05);
+        float *df = malloc(sizeof(float) * D), *g = malloc(sizeof(float) * D);
+        double *dd = malloc(sizeof(double) * D), *gref = malloc(sizeof(double) * D);
+        for (int d = 0; d < D; d++) { df[d] = (float)(0.05 * rnd()); dd[d] = df[d]; }
+        double lref = ref_loss_grad(&p, NULL, dd, gref), gmax = 0;
+        for (int d = 0; d < D; d++) gmax = fmax(gmax, fabs(gref[d]));
+        for (int mode = 0; mode < 3; mode++) {
+            if (mode == 1) ss_slot_set_e_range(-1);
+            if (mode == 2) ss_slot_set_max_bytes((size_t)V * 4 * 2);
+            double loss = ss_slot_loss_grad(NULL, p.H, T, D, p.tok, NULL, &p.W, df, g);
+            ss_slot_set_e_range(0);
+            ss_slot_set_max_bytes(0);
+            assert_true(rel(loss, lref) < 1e-5);
+            for (int d = 0; d < D; d++) assert_true(fabs(g[d] - gref[d]) < 1e-5 * gmax);
+        }
+        free(df); free(g); free(dd); free(gref);
+        free_problem(&p);
+    }
+}
+
 // ---------------------------------------------------------------- AdamW vs float64 reference
 
 static void test_adamw_vs_ref(void **st) {
@@ -290,6 +318,7 @@ static run_out run_opt(const problem *p, ss_pool *pool) {
     ss_slot_params_default(&prm);
     prm.steps = 4;
     run_out o;
+    memset(&o, 0, sizeof o);                 // delta[D..63] compare equal
     ss_slot_result res = { .loss_before = o.lb };
     char err[256] = "";
     assert_int_equal(ss_slot_optimize(&prm, pool, p->H, p->T, p->D, p->tok, NULL, &p->W, o.delta, &res, err, sizeof err), 0);
@@ -381,9 +410,12 @@ static void test_e_fallback(void **st) {
     ss_slot_result res = { .loss_before = lb };
     char err[256] = "";
     ref_adamw_p(&p, NULL, &prm, rdelta, rlb, &rla);
+    assert_int_equal(ss_slot_optimize(&prm, NULL, p.H, p.T, p.D, p.tok, NULL, &p.W, delta, &res, err, sizeof err), 0);
+    const size_t peak_e = res.peak_bytes;
     ss_slot_set_e_range(1e-30f);
     assert_int_equal(ss_slot_optimize(&prm, NULL, p.H, p.T, p.D, p.tok, NULL, &p.W, delta, &res, err, sizeof err), 0);
     ss_slot_set_e_range(0);
+    assert_int_equal(res.peak_bytes, peak_e + 60 * sizeof(float));   // z path: a row buffer for the logits
     for (int k = 0; k < 4; k++) assert_true(rel(lb[k], rlb[k]) < 1e-5);
     assert_true(rel(res.loss_after, rla) < 1e-5);
     for (int d = 0; d < 32; d++) assert_true(fabs(delta[d] - rdelta[d]) < 1e-5);
@@ -391,6 +423,7 @@ static void test_e_fallback(void **st) {
     prm.lr = 8;
     ref_adamw_p(&p, NULL, &prm, rdelta, rlb, &rla);
     assert_int_equal(ss_slot_optimize(&prm, NULL, p.H, p.T, p.D, p.tok, NULL, &p.W, delta, &res, err, sizeof err), 0);
+    assert_int_equal(res.peak_bytes, peak_e + 60 * sizeof(float));   // it did go to z
     double umin = INFINITY, umax = -INFINITY;
     for (int v = 0; v < p.V; v++) {
         double u = 0;
@@ -485,26 +518,54 @@ static void test_kernels(void **st) {
                 }
         }
     }
-    // g += sum_j r_j w_j over n = 37 (tail), 1, 5 and 16 rows of stride 41 (f32 sum over j,
-    // added to the double g, which keeps its own digits)
-    enum { NG = 37 };
-    float w16[16 * LDW], r16[16];
-    for (int i = 0; i < 16 * LDW; i++) w16[i] = (float)rnd();
+    // g += sum_j r_j w_j over n = 101 (64 + 4×8 + 5: every loop of the kernel), 1, 5 and 16 rows of
+    // stride 107 (f32 sum over j, added to the double g, which keeps its own digits)
+    enum { NG = 101, LDG = 107 };
+    float w16[16 * LDG], r16[16];
+    for (int i = 0; i < 16 * LDG; i++) w16[i] = (float)rnd();
     for (int j = 0; j < 16; j++) r16[j] = (float)(rnd() * 1e-3);
     const int nrs[3] = { 1, 5, 16 };
     for (int c = 0; c < 3; c++) {
         double g[NG], g0[NG];
         for (int d = 0; d < NG; d++) g[d] = g0[d] = 1e3 * rnd();
-        ss_slot_gacc_avx2(g, r16, w16, LDW, nrs[c], NG);
+        ss_slot_gacc_avx2(g, r16, w16, LDG, nrs[c], NG);
         for (int d = 0; d < NG; d++) {
             double ref = 0, mag = 0;
             for (int j = 0; j < nrs[c]; j++) {
-                ref += (double)r16[j] * w16[j * LDW + d];
-                mag += fabs((double)r16[j] * w16[j * LDW + d]);
+                ref += (double)r16[j] * w16[j * LDG + d];
+                mag += fabs((double)r16[j] * w16[j * LDG + d]);
             }
             assert_true(fabs((g[d] - g0[d]) - ref) < 1e-6 * mag + 1e-13 * fabs(g0[d]));
         }
     }
+    // the Q8_0 twins on 7 rows (4 + 3) of 96 values, against the dequantized rows in double
+    enum { NQ = 96 };
+    const size_t qrb = ss_row_size(SS_TYPE_Q8_0, NQ);
+    uint8_t *q8 = malloc(qrb * 7);
+    float xq[NQ], wq[7 * NQ], outq[7];
+    for (int j = 0; j < 7; j++) {
+        for (int k = 0; k < NQ; k++) xq[k] = (float)(3 * rnd());
+        ss_quant_row(SS_TYPE_Q8_0, xq, q8 + j * qrb, NQ);
+        ss_dequant_row(SS_TYPE_Q8_0, q8 + j * qrb, wq + j * NQ, NQ);
+    }
+    for (int k = 0; k < NQ; k++) xq[k] = (float)rnd();
+    ss_slot_dot_q8_0_avx2(xq, q8, qrb, 7, NQ, outq);
+    for (int j = 0; j < 7; j++) {
+        double ref = 0, mag = 0;
+        for (int k = 0; k < NQ; k++) { ref += (double)xq[k] * wq[j * NQ + k]; mag += fabs((double)xq[k] * wq[j * NQ + k]); }
+        assert_true(fabs(outq[j] - ref) < 1e-6 * mag);
+    }
+    for (int c = 1; c <= 7; c += 6) {
+        double gq[NQ], gq0[NQ];
+        for (int k = 0; k < NQ; k++) gq[k] = gq0[k] = rnd();
+        ss_slot_gacc_q8_0_avx2(gq, r16, q8, qrb, c, NQ);
+        for (int k = 0; k < NQ; k++) {
+            double ref = 0, mag = 0;
+            for (int j = 0; j < c; j++) { ref += (double)r16[j] * wq[j * NQ + k]; mag += fabs((double)r16[j] * wq[j * NQ + k]); }
+            assert_true(fabs((gq[k] - gq0[k]) - ref) < 1e-6 * mag + 1e-15);
+        }
+    }
+    free(q8);
 }
 
 // ---------------------------------------------------------------- bad input
@@ -763,6 +824,7 @@ static void test_golden(void **st) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_grad_fd),
+        cmocka_unit_test(test_long_rows),
         cmocka_unit_test(test_adamw_vs_ref),
         cmocka_unit_test(test_mask),
         cmocka_unit_test(test_chunked),
