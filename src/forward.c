@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <math.h>
+#include <stdatomic.h>
 
 // y[D] = x[D] / sqrt(mean(x²) + eps) * w[D]   (sum in double, as ggml does)
 static void rmsnorm(float *y, const float *x, const float *w, int D, float eps) {
@@ -49,16 +50,23 @@ static void rope_table(const ss_model *m, int pos, float *cs, float *sn) {
 
 // ---- attention, threaded over (entry, kv head) pairs ----
 // Each K/V row of the cache is read once per step for all the query heads that share it (GQA).
+// (entry, kv head) items are handed out from an atomic counter, so a thread that is descheduled
+// holds up at most the item it is working on.
 typedef struct {
     ss_ctx *c;
     const ss_batch *b;
     int i0, n, layer;
+    atomic_int next;
 } attn_job;
 
 float ss_attn_dot_f16_avx2(const float *q, const uint16_t *k, int n);
 float ss_attn_dot_f32_avx2(const float *q, const float *k, int n);
 void  ss_attn_axpy_f16_avx2(float *o, float p, const uint16_t *v, int n);
 void  ss_attn_axpy_f32_avx2(float *o, float p, const float *v, int n);
+void  ss_attn_dots_avx2(const float *q, int G, const void *k, int f16, int n, float *s);
+void  ss_attn_axpys_avx2(float *o, int G, const float *p, size_t p_stride, const void *v, int f16, int n);
+void  ss_f32_to_f16_avx2(const float *x, uint16_t *y, int n);
+void  ss_round_f16_avx2(const float *x, float *y, int n);
 
 // scalar references of the kernels above (tests compare the two)
 float ss_attn_dot_ref(const float *q, const void *k, bool f16, int n) {
@@ -70,13 +78,97 @@ void ss_attn_axpy_ref(float *o, float p, const void *v, bool f16, int n) {
     for (int z = 0; z < n; z++) o[z] += p * (f16 ? ss_fp16_to_fp32(((const uint16_t *)v)[z]) : ((const float *)v)[z]);
 }
 
-static inline float attn_dot(const float *q, const void *k, bool f16, int n, bool simd) {
-    if (simd) return f16 ? ss_attn_dot_f16_avx2(q, k, n) : ss_attn_dot_f32_avx2(q, k, n);
-    return ss_attn_dot_ref(q, k, f16, n);
+// attention of one entry's `group` query heads sharing kv head kvh, scalar reference path
+static void attn_item_ref(ss_ctx *c, const ss_seq *s, int pos, int layer, int kvh, const float *q0, float *o0, float *sc, size_t stride) {
+    const ss_model *m = c->model;
+    const ss_hparams *hp = &m->hp;
+    const int hd = hp->head_dim, group = hp->n_head / hp->n_head_kv;
+    const float scale = 1.0f / sqrtf((float)hd);
+    const ss_kv *kv = &c->kv;
+    const bool f16 = kv->f16;
+    const size_t esz = f16 ? 2 : 4;
+    float qr[16][256];
+    const float *q[16];
+    for (int g = 0; g < group; g++) {
+        q[g] = q0 + (size_t)g * hd;
+        if (f16) {
+            for (int z = 0; z < hd; z++) qr[g][z] = ss_fp16_to_fp32(ss_fp32_to_fp16(q[g][z]));
+            q[g] = qr[g];
+        }
+    }
+    // scores[g][t] = q_g · k_t / sqrt(hd), t = 0..pos
+    for (int t = 0; t <= pos; t++) {
+        size_t off = ss_kv_offset(kv, s->pages[t / SS_KV_PAGE], layer, 0, t % SS_KV_PAGE) + (size_t)kvh * hd;
+        const void *k = (const char *)kv->data + off * esz;
+        for (int g = 0; g < group; g++) sc[g * stride + t] = ss_attn_dot_ref(q[g], k, f16, hd) * scale;
+    }
+    // softmax over t for each head
+    float inv[16];
+    for (int g = 0; g < group; g++) {
+        float *r = sc + g * stride, mx = -INFINITY;
+        for (int t = 0; t <= pos; t++) if (r[t] > mx) mx = r[t];
+        double sum = 0;
+        for (int t = 0; t <= pos; t++) { r[t] = expf(r[t] - mx); sum += r[t]; }
+        inv[g] = (float)(1.0 / sum);
+        memset(o0 + (size_t)g * hd, 0, sizeof(float) * hd);
+    }
+    // out_g = Σ_t softmax_g[t] · v_t
+    for (int t = 0; t <= pos; t++) {
+        size_t off = ss_kv_offset(kv, s->pages[t / SS_KV_PAGE], layer, 1, t % SS_KV_PAGE) + (size_t)kvh * hd;
+        const void *v = (const char *)kv->data + off * esz;
+        for (int g = 0; g < group; g++) {
+            float p = sc[g * stride + t] * inv[g];
+            if (f16) p = ss_fp16_to_fp32(ss_fp32_to_fp16(p));
+            ss_attn_axpy_ref(o0 + (size_t)g * hd, p, v, f16, hd);
+        }
+    }
 }
-static inline void attn_axpy(float *o, float p, const void *v, bool f16, int n, bool simd) {
-    if (simd) { if (f16) ss_attn_axpy_f16_avx2(o, p, v, n); else ss_attn_axpy_f32_avx2(o, p, v, n); }
-    else ss_attn_axpy_ref(o, p, v, f16, n);
+
+// the same with the AVX2 kernels: each K/V row converted once for the group, vector exp
+static void attn_item_simd(ss_ctx *c, const ss_seq *s, int pos, int layer, int kvh, const float *q0, float *o0, float *sc, size_t stride) {
+    const ss_model *m = c->model;
+    const ss_hparams *hp = &m->hp;
+    const int hd = hp->head_dim, group = hp->n_head / hp->n_head_kv;
+    const float scale = 1.0f / sqrtf((float)hd);
+    const ss_kv *kv = &c->kv;
+    const bool f16 = kv->f16;
+    const size_t esz = f16 ? 2 : 4;
+    float qr[16 * 256];
+    if (f16) ss_round_f16_avx2(q0, qr, group * hd);
+    else memcpy(qr, q0, sizeof(float) * group * hd);
+    // scores[g][t] = q_g · k_t / sqrt(hd), t = 0..pos
+    for (int t = 0; t <= pos; t++) {
+        size_t off = ss_kv_offset(kv, s->pages[t / SS_KV_PAGE], layer, 0, t % SS_KV_PAGE) + (size_t)kvh * hd;
+        const void *k = (const char *)kv->data + off * esz;
+        float d[8];
+        for (int g0 = 0; g0 < group; g0 += 8) {
+            const int G = group - g0 < 8 ? group - g0 : 8;
+            ss_attn_dots_avx2(qr + (size_t)g0 * hd, G, k, f16, hd, d);
+            for (int g = 0; g < G; g++) sc[(g0 + g) * stride + t] = d[g] * scale;
+        }
+    }
+    // softmax over t for each head, the weights rounded to F16 with an F16 cache
+    for (int g = 0; g < group; g++) {
+        float *r = sc + g * stride, mx = -INFINITY;
+        for (int t = 0; t <= pos; t++) if (r[t] > mx) mx = r[t];
+        for (int t = 0; t <= pos; t++) r[t] -= mx;
+        ss_expf_avx2(r, pos + 1);
+        double sum = 0;
+        for (int t = 0; t <= pos; t++) sum += r[t];
+        const float inv = (float)(1.0 / sum);
+        for (int t = 0; t <= pos; t++) r[t] *= inv;
+        if (f16) ss_round_f16_avx2(r, r, pos + 1);
+    }
+    // out_g = Σ_t softmax_g[t] · v_t
+    memset(o0, 0, sizeof(float) * group * hd);
+    for (int t = 0; t <= pos; t++) {
+        size_t off = ss_kv_offset(kv, s->pages[t / SS_KV_PAGE], layer, 1, t % SS_KV_PAGE) + (size_t)kvh * hd;
+        const void *v = (const char *)kv->data + off * esz;
+        for (int g0 = 0; g0 < group; g0 += 8) {
+            const int G = group - g0 < 8 ? group - g0 : 8;
+            ss_attn_axpys_avx2(o0 + (size_t)g0 * hd, G, sc + g0 * stride + t, stride, v, f16, hd);
+        }
+    }
 }
 
 // With an F16 cache, products are done as llama.cpp does them: q is rounded to F16 before q·k,
@@ -85,56 +177,21 @@ static inline void attn_axpy(float *o, float p, const void *v, bool f16, int n, 
 static void attn_worker(void *arg, int ith, int nth) {
     attn_job *j = arg;
     ss_ctx *c = j->c;
-    const ss_model *m = c->model;
-    const ss_hparams *hp = &m->hp;
-    int H = hp->n_head, Hkv = hp->n_head_kv, hd = hp->head_dim, group = H / Hkv;
-    int HD = H * hd;
-    float scale = 1.0f / sqrtf((float)hd);
-    size_t stride = (size_t)c->params.n_ctx + 1;
+    const ss_hparams *hp = &c->model->hp;
+    const int Hkv = hp->n_head_kv, hd = hp->head_dim, group = hp->n_head / Hkv;
+    const int HD = hp->n_head * hd;
+    const size_t stride = (size_t)c->params.n_ctx + 1;
     float *sc = c->att_scores + (size_t)ith * stride * group;     // [group][n_ctx+1]
-    const ss_kv *kv = &c->kv;
-    bool f16 = kv->f16, simd = ss_cpu_has_avx2() && hd % 8 == 0;
-    size_t esz = f16 ? 2 : 4;
-    float qr[16][256];
-    for (int item = ith; item < j->n * Hkv; item += nth) {
-        int i = item / Hkv, kvh = item % Hkv;
-        int e = j->i0 + i;
+    const bool simd = ss_cpu_has_avx2() && hd % 8 == 0;
+    for (;;) {
+        const int item = atomic_fetch_add_explicit(&j->next, 1, memory_order_relaxed);
+        if (item >= j->n * Hkv) break;
+        const int i = item / Hkv, kvh = item % Hkv, e = j->i0 + i;
         const ss_seq *s = &c->seqs[j->b->seq[e]];
-        int pos = j->b->pos[e];
-        const float *q[16];
-        for (int g = 0; g < group; g++) {
-            q[g] = c->q + (size_t)i * HD + (size_t)(kvh * group + g) * hd;
-            if (f16) {
-                for (int z = 0; z < hd; z++) qr[g][z] = ss_fp16_to_fp32(ss_fp32_to_fp16(q[g][z]));
-                q[g] = qr[g];
-            }
-        }
-        // scores[g][t] = q_g · k_t / sqrt(hd), t = 0..pos
-        for (int t = 0; t <= pos; t++) {
-            size_t off = ss_kv_offset(kv, s->pages[t / SS_KV_PAGE], j->layer, 0, t % SS_KV_PAGE) + (size_t)kvh * hd;
-            const void *k = (const char *)kv->data + off * esz;
-            for (int g = 0; g < group; g++) sc[g * stride + t] = attn_dot(q[g], k, f16, hd, simd) * scale;
-        }
-        // softmax over t for each head
-        float inv[16];
-        for (int g = 0; g < group; g++) {
-            float *r = sc + g * stride, mx = -INFINITY;
-            for (int t = 0; t <= pos; t++) if (r[t] > mx) mx = r[t];
-            double sum = 0;
-            for (int t = 0; t <= pos; t++) { r[t] = expf(r[t] - mx); sum += r[t]; }
-            inv[g] = (float)(1.0 / sum);
-            memset(c->att + (size_t)i * HD + (size_t)(kvh * group + g) * hd, 0, sizeof(float) * hd);
-        }
-        // out_g = Σ_t softmax_g[t] · v_t
-        for (int t = 0; t <= pos; t++) {
-            size_t off = ss_kv_offset(kv, s->pages[t / SS_KV_PAGE], j->layer, 1, t % SS_KV_PAGE) + (size_t)kvh * hd;
-            const void *v = (const char *)kv->data + off * esz;
-            for (int g = 0; g < group; g++) {
-                float p = sc[g * stride + t] * inv[g];
-                if (f16) p = ss_fp16_to_fp32(ss_fp32_to_fp16(p));
-                attn_axpy(c->att + (size_t)i * HD + (size_t)(kvh * group + g) * hd, p, v, f16, hd, simd);
-            }
-        }
+        const float *q0 = c->q + (size_t)i * HD + (size_t)kvh * group * hd;
+        float *o0 = c->att + (size_t)i * HD + (size_t)kvh * group * hd;
+        if (simd) attn_item_simd(c, s, j->b->pos[e], j->layer, kvh, q0, o0, sc, stride);
+        else attn_item_ref(c, s, j->b->pos[e], j->layer, kvh, q0, o0, sc, stride);
     }
 }
 
@@ -142,6 +199,7 @@ static void attn_worker(void *arg, int ith, int nth) {
 static void kv_store(ss_ctx *c, const ss_batch *b, int i0, int n, int layer) {
     ss_kv *kv = &c->kv;
     int kvd = kv->kv_dim;
+    const bool simd = ss_cpu_has_avx2();
     for (int i = 0; i < n; i++) {
         const ss_seq *s = &c->seqs[b->seq[i0 + i]];
         int t = b->pos[i0 + i];
@@ -149,7 +207,11 @@ static void kv_store(ss_ctx *c, const ss_batch *b, int i0, int n, int layer) {
         for (int which = 0; which < 2; which++) {
             size_t off = ss_kv_offset(kv, page, layer, which, t % SS_KV_PAGE);
             const float *src = (which ? c->v : c->k) + (size_t)i * kvd;
-            if (kv->f16) { uint16_t *d = (uint16_t *)kv->data + off; for (int z = 0; z < kvd; z++) d[z] = ss_fp32_to_fp16(src[z]); }
+            if (kv->f16) {
+                uint16_t *d = (uint16_t *)kv->data + off;
+                if (simd) ss_f32_to_f16_avx2(src, d, kvd);
+                else for (int z = 0; z < kvd; z++) d[z] = ss_fp32_to_fp16(src[z]);
+            }
             else memcpy((float *)kv->data + off, src, sizeof(float) * kvd);
         }
     }
@@ -177,7 +239,14 @@ static void forward_chunk(ss_ctx *c, const ss_batch *b, int i0, int n) {
     int D = hp->n_embd, hd = hp->head_dim, H = hp->n_head, Hkv = hp->n_head_kv;
     int HD = H * hd, KVD = Hkv * hd, F = hp->n_ff;
     float *x = c->x, *xb = c->xb;
-    float cs[512], sn[512];
+    // cos/sin tables of the n positions, computed once for all layers: [n][n_rot/2] each
+    // (grow-only pool scratch; slot 0 belongs to ss_matmul)
+    const int nr2 = m->n_rot / 2;
+    float *rope_cs = ss_pool_scratch(c->pool, 1, sizeof(float) * 2 * (size_t)n * nr2);
+    float *rope_heap = NULL;
+    if (!rope_cs) rope_cs = rope_heap = ss_malloc(sizeof(float) * 2 * (size_t)n * nr2);   // no pool
+    float *rope_sn = rope_cs + (size_t)n * nr2;
+    for (int i = 0; i < n; i++) rope_table(m, b->pos[i0 + i], rope_cs + (size_t)i * nr2, rope_sn + (size_t)i * nr2);
 
     // x[i] = token embedding
     for (int i = 0; i < n; i++) ss_weight_row(&m->tok_embd, b->tok[i0 + i], x + (size_t)i * D);
@@ -187,9 +256,12 @@ static void forward_chunk(ss_ctx *c, const ss_batch *b, int i0, int n) {
         const ss_layer *L = &m->layers[l];
         // ---- attention block ----
         for (int i = 0; i < n; i++) rmsnorm(xb + (size_t)i * D, x + (size_t)i * D, L->attn_norm, D, hp->rms_eps);
-        ss_matmul(c->pool, c->q, HD, xb, n, &L->wq);    // q[n,HD] = xb[n,D] · Wq[HD,D]^T
-        ss_matmul(c->pool, c->k, KVD, xb, n, &L->wk);   // k[n,KVD]
-        ss_matmul(c->pool, c->v, KVD, xb, n, &L->wv);   // v[n,KVD]
+        {   // q[n,HD] = xb[n,D] · Wq[HD,D]^T, k[n,KVD], v[n,KVD] in one pass
+            float *const outs[3] = { c->q, c->k, c->v };
+            const int64_t lds[3] = { HD, KVD, KVD };
+            const ss_weight *const ws[3] = { &L->wq, &L->wk, &L->wv };
+            ss_matmul_multi(c->pool, 3, outs, lds, xb, n, ws);
+        }
         for (int i = 0; i < n; i++) {
             float *q = c->q + (size_t)i * HD, *k = c->k + (size_t)i * KVD, *v = c->v + (size_t)i * KVD;
             if (L->bq) {
@@ -197,24 +269,21 @@ static void forward_chunk(ss_ctx *c, const ss_batch *b, int i0, int n) {
                 for (int z = 0; z < KVD; z++) k[z] += L->bk[z];
                 for (int z = 0; z < KVD; z++) v[z] += L->bv[z];
             }
-            rope_table(m, b->pos[i0 + i], cs, sn);
+            const float *cs = rope_cs + (size_t)i * nr2, *sn = rope_sn + (size_t)i * nr2;
             for (int h = 0; h < H; h++) rope_head(q + h * hd, cs, sn, m->n_rot, hp->rope_neox);
             for (int h = 0; h < Hkv; h++) rope_head(k + h * hd, cs, sn, m->n_rot, hp->rope_neox);
         }
         kv_store(c, b, i0, n, l);
-        attn_job job = { c, b, i0, n, l };
-        ss_pool_run(c->pool, attn_worker, &job);
+        attn_job job = { c, b, i0, n, l, 0 };
+        atomic_init(&job.next, 0);
+        ss_pool_run(n * hp->n_head_kv > 1 ? c->pool : NULL, attn_worker, &job);
         ss_matmul(c->pool, xb, D, c->att, n, &L->wo);   // xb[n,D] = att[n,HD] · Wo[D,HD]^T
         for (size_t z = 0; z < (size_t)n * D; z++) x[z] += xb[z];
 
         // ---- feed-forward block (SwiGLU) ----
         for (int i = 0; i < n; i++) rmsnorm(xb + (size_t)i * D, x + (size_t)i * D, L->ffn_norm, D, hp->rms_eps);
-        ss_matmul(c->pool, c->hb, F, xb, n, &L->w_gate);  // gate[n,F]
-        ss_matmul(c->pool, c->hb2, F, xb, n, &L->w_up);   // up[n,F]
-        for (size_t z = 0; z < (size_t)n * F; z++) {
-            float g = c->hb[z];
-            c->hb[z] = g / (1.0f + expf(-g)) * c->hb2[z];  // silu(gate) * up
-        }
+        // hb[n,F] = silu(xb · Wgate^T) * (xb · Wup^T)
+        ss_matmul_swiglu(c->pool, c->hb, F, c->hb2, F, xb, n, &L->w_gate, &L->w_up);
         ss_matmul(c->pool, xb, D, c->hb, n, &L->w_down);  // xb[n,D] = h[n,F] · Wdown[D,F]^T
         for (size_t z = 0; z < (size_t)n * D; z++) x[z] += xb[z];
         if (l + 1 < hp->n_layer) capture_layer(c, b, i0, n, l + 1, x, false);
@@ -241,6 +310,7 @@ static void forward_chunk(ss_ctx *c, const ss_batch *b, int i0, int n) {
         float *out = c->logits + (size_t)c->tmp_idx[0] * hp->n_vocab;
         ss_matmul(c->pool, out, hp->n_vocab, c->lm_in, n_lm, &m->output);  // logits[n_lm,V] = lm_in · Wout^T
     }
+    free(rope_heap);
 }
 
 static void *grow(void *p, size_t *cap, size_t need) {

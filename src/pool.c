@@ -16,7 +16,8 @@
 // finished run.
 //
 // Waiting: idle workers spin on gen (~SS_POOL_SPIN_SEC), then sleep on a condition variable; the
-// caller waiting for claimed shares spins, then sleeps on a second condition variable. Sleepers
+// caller waiting for claimed shares spins, then yields the core (staying runnable), then sleeps on
+// a second condition variable. Sleepers
 // are woken without lost wake-ups by the usual pattern: the sleeper registers (seq_cst) and
 // re-checks under the mutex; the waker updates the counter (seq_cst), then reads the
 // registration and signals under the mutex. Back-to-back runs (decode) therefore cost no system
@@ -31,7 +32,8 @@
 #include <unistd.h>
 
 #define SS_POOL_SPIN_SEC      100e-6   // how long an idle worker spins before sleeping
-#define SS_POOL_WAIT_SPIN_SEC 30e-6    // how long the caller spins on a claimed share before sleeping
+#define SS_POOL_WAIT_SPIN_SEC 30e-6    // how long the caller spins on a claimed share, then yields ...
+#define SS_POOL_WAIT_YIELD_SEC 2e-3    // ... until this long, then sleeps
 
 typedef struct {
     struct ss_pool *pool;
@@ -217,8 +219,12 @@ void ss_pool_run(ss_pool *p, ss_pool_fn fn, void *arg) {
         cpu_relax();
         if ((it & 127) == 127) {
             if (t0 == 0) t0 = ss_time();
-            else if (ss_time() - t0 > SS_POOL_WAIT_SPIN_SEC) {
-                // a worker holding a share was descheduled: stop burning the core
+            else if (ss_time() - t0 < SS_POOL_WAIT_YIELD_SEC) {
+                // a worker holding a share is slow or was descheduled: let others run, but stay
+                // runnable so the wait ends as soon as it finishes
+                if (ss_time() - t0 > SS_POOL_WAIT_SPIN_SEC) sched_yield();
+            } else {
+                // descheduled for long (machine overloaded): sleep until the worker signals
                 pthread_mutex_lock(&p->done_mu);
                 atomic_store(&p->caller_waiting, 1);      // seq_cst: ordered before the done read
                 while (atomic_load(&p->done) < need) pthread_cond_wait(&p->done_cv, &p->done_mu);

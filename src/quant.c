@@ -963,15 +963,15 @@ void ss_quant_act(uint32_t wtype, const float *x, void *xq, int64_t n) {
 // ---------------------------------------------------------------------------------------------
 // matrix-matrix path (SIMD only; see ss_quant.h)
 
-bool ss_gemm_supported(uint32_t wtype) { return use_simd() && ss_gemm_has_avx2(wtype); }
-
-#define ALIGN64(x) (((x) + 63) / 64 * 64)
+// F32 weights keep the row kernel (ss_vec_dot_n): its summation order (two 8-wide accumulators)
+// is the one that agrees best with llama.cpp's F32 results (F32 models are test models anyway).
+bool ss_gemm_supported(uint32_t wtype) { return use_simd() && wtype != SS_TYPE_F32 && ss_gemm_has_avx2(wtype); }
 
 size_t ss_pack_row_bytes(uint32_t wtype, int64_t K) {
     switch (ss_vec_dot_type(wtype)) {
-    case SS_TYPE_Q8_0: return ALIGN64(ALIGN64((size_t)K) + 4 * (size_t)(K / SS_QK));
-    case SS_TYPE_Q8_K: return ALIGN64(ALIGN64(ALIGN64((size_t)K) + 4 * (size_t)(K / SS_QK_K)) + 2 * (size_t)(K / 16));
-    case SS_TYPE_F32: case SS_TYPE_F16: case SS_TYPE_BF16: return ALIGN64(4 * (size_t)K);
+    case SS_TYPE_Q8_0: return ss_pack_align64(ss_pack_q8_0_pofs(K) + (size_t)K);
+    case SS_TYPE_Q8_K: return ss_pack_align64(ss_pack_q8_K_bofs(K) + 2 * (size_t)(K / 16));
+    case SS_TYPE_F32: case SS_TYPE_F16: case SS_TYPE_BF16: return ss_pack_align64(4 * (size_t)K);
     default: return 0;
     }
 }

@@ -627,268 +627,345 @@ void ss_axpy_avx2(float a, const float *x, float *y, int64_t n) {
 // own accumulator that sees exactly the same operations in the same order whatever the tile
 // shape, so a result does not depend on m, n, the thread count or where the pair falls.
 //
-// Activations are packed (ss_pack_act_avx2) in rows of ss_pack_row_bytes(): the int8 values
-// contiguous and 32-byte aligned (Q8_0 / Q8_K), the block scales as floats after them, and for
-// Q8_K the sums of 16 values (int16) after those; for F32/F16/BF16 weights the rows are f32
-// holding the activation rounded like ss_quant_act would (exactly representable).
+// Activations are packed (ss_pack_act_avx2, layout in ss_quant.h): int8 values contiguous and
+// 32-byte aligned, block scales as floats; for Q8_0 also the sums of adjacent value pairs (int16,
+// for the unsigned-nibble formats), for Q8_K the sums of 16 values; for F32/F16/BF16 weights f32
+// rows holding the activation rounded like ss_quant_act would (exactly representable).
+//
+// Integer block dots are exact (as in the single-row kernels). Per pair and 32 values every
+// integer format costs two integer multiplies (maddubs, madd), and Zen 3 / Haswell-class cores
+// have one vector integer-multiply pipe: that is the bound (16 multiply-adds per cycle, the same
+// as two 8-wide FMA pipes for F16/F32).
 
-#define GEMM_ALIGN(x, a) (((x) + (a) - 1) / (a) * (a))
 
-static ALWAYS_INLINE uint16_t load_u16(const uint8_t *p) { uint16_t v; memcpy(&v, p, 2); return v; }
+// Register tiles: accumulators a<i><j> are plain variables (arrays indexed in outer loops would
+// stay in memory); the macros expand the (i, j) loops and the conditions on the compile-time
+// RM, RN remove the unused ones.
+#define ACC_ROW(i) __m256 a##i##0 = _mm256_setzero_ps(), a##i##1 = a##i##0, a##i##2 = a##i##0, a##i##3 = a##i##0, \
+                          a##i##4 = a##i##0, a##i##5 = a##i##0, a##i##6 = a##i##0, a##i##7 = a##i##0
+#define ACC_DECL ACC_ROW(0); ACC_ROW(1); ACC_ROW(2); ACC_ROW(3)
+#define ISUM_DECL __m256i is0 = _mm256_setzero_si256(), is1 = is0, is2 = is0, is3 = is0, is4 = is0, is5 = is0, is6 = is0, is7 = is0
+#define FOR_J(M, i) M(i, 0) M(i, 1) M(i, 2) M(i, 3) M(i, 4) M(i, 5) M(i, 6) M(i, 7)
+#define FOR_I(M) M(0) M(1) M(2) M(3)
+#define FOR_IJ(M) FOR_J(M, 0) FOR_J(M, 1) FOR_J(M, 2) FOR_J(M, 3)
+#define ACC_STORE(i, j) if ((i) < RM && (j) < RN) out[(j) * ldo + (i)] = hsum_ps(a##i##j);
 
-// packed-row layout: values at 0, scales at dofs, sums of 16 at bofs (bytes)
-static ALWAYS_INLINE size_t pack_dofs(int64_t K) { return GEMM_ALIGN((size_t)K, 64); }
-static ALWAYS_INLINE size_t pack_bofs(int64_t K) { return GEMM_ALIGN(pack_dofs(K) + 4 * (size_t)(K / SS_QK_K), 64); }
-
-// ---- Q4_0 / Q5_0 / Q8_0 weights × Q8_0 activations: Σ_b dw_b dy_b Σ_k qw qy
-static ALWAYS_INLINE __m256i decode_q8fam(const int wt, const uint8_t *blk) {
-    if (wt == SS_TYPE_Q8_0) return _mm256_loadu_si256((const __m256i *)(blk + 2));
-    if (wt == SS_TYPE_Q4_0) return _mm256_sub_epi8(unpack_nibbles(blk + 2), _mm256_set1_epi8(8));
-    // Q5_0: q - 16 = nibble - 16 + 16*hbit: set the top nibble (0xF0) where the 5th bit is 0
-    __m256i hi = _mm256_andnot_si256(bits_to_bytes(blk + 2), _mm256_set1_epi8((char)0xF0));
-    return _mm256_or_si256(unpack_nibbles(blk + 6), hi);
+// Single-row products (decode) stream the weights from memory: the hardware prefetchers do not
+// follow RM interleaved rows well, so the kernels prefetch the rows two tiles ahead (RM*bsz bytes
+// per block step, so one tile's steps cover one tile's rows): a contiguous stream.
+static ALWAYS_INLINE void prefetch_span(const uint8_t *p, size_t bytes) {
+    for (size_t o = 0; o < bytes; o += 64) _mm_prefetch((const char *)p + o, _MM_HINT_T0);
 }
 
+// ---- Q4_0 / Q5_0 / Q8_0 weights × Q8_0 activations: Σ_b dw_b dy_b Σ_k qw qy
+// Q8_0: qw signed, products as |qw| * (sign(qw) qy). Q4_0 / Q5_0: qw = n - off with n unsigned
+// (n < 16 / 32, off = 8 / 16): maddubs(n, qy) - off*(qy_2k + qy_2k+1) per int16 lane, exact.
+// The scale products dw*dy of 8 blocks are computed ahead (one group early, so they are not
+// read right after being stored) and broadcast from memory, which costs no vector pipe.
+static ALWAYS_INLINE __m256i decode_q8fam(const int wt, const uint8_t *blk) {
+    if (wt == SS_TYPE_Q8_0) return _mm256_loadu_si256((const __m256i *)(blk + 2));
+    const uint8_t *qs = blk + (wt == SS_TYPE_Q4_0 ? 2 : 6);
+    // low nibbles in bytes 0..15, high nibbles in 16..31: both lanes = qs, the upper one >> 4
+    const __m256i n = _mm256_and_si256(_mm256_srlv_epi32(_mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)qs)),
+                                                         _mm256_setr_epi32(0, 0, 0, 0, 4, 4, 4, 4)), _mm256_set1_epi8(0xF));
+    if (wt == SS_TYPE_Q4_0) return n;
+    return _mm256_or_si256(n, _mm256_and_si256(bits_to_bytes(blk + 2), _mm256_set1_epi8(0x10)));   // Q5_0
+}
+
+// 8 fp16 block scales of a row (blocks b0..b0+7, bsz bytes apart; the ones at or past nb are 0):
+// one gather of the dwords holding them, then their low halves packed and converted
+static ALWAYS_INLINE __m256 scales8_f16(const uint8_t *row, size_t bsz, int64_t b0, int64_t nb) {
+    const __m256i idx = _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), _mm256_set1_epi32((int)bsz));
+    __m256i v;
+    if (b0 + 8 <= nb) v = _mm256_i32gather_epi32((const int *)(row + b0 * bsz), idx, 1);
+    else {
+        const __m256i live = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)(nb - b0)), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+        v = _mm256_mask_i32gather_epi32(_mm256_setzero_si256(), (const int *)(row + b0 * bsz), idx, live, 1);
+    }
+    const __m256i lo16 = _mm256_setr_epi8(0, 1, 4, 5, 8, 9, 12, 13, -1, -1, -1, -1, -1, -1, -1, -1,
+                                          0, 1, 4, 5, 8, 9, 12, 13, -1, -1, -1, -1, -1, -1, -1, -1);
+    v = _mm256_permute4x64_epi64(_mm256_shuffle_epi8(v, lo16), _MM_SHUFFLE(3, 1, 2, 0));
+    return _mm256_cvtph_ps(_mm256_castsi256_si128(v));
+}
+
+#define Q8_PAIR(i, j) if ((i) < RM && (j) < RN) {                                                        \
+        const uint8_t *xr = xp + (j) * xs;                                                               \
+        const __m256i y = _mm256_load_si256((const __m256i *)(xr + 32 * b));                             \
+        __m256i p;                                                                                       \
+        if (wt == SS_TYPE_Q8_0) p = _mm256_maddubs_epi16(ax, _mm256_sign_epi8(y, wq));                   \
+        else p = _mm256_sub_epi16(_mm256_maddubs_epi16(wq, y),                                           \
+                                  _mm256_slli_epi16(_mm256_load_si256((const __m256i *)(xr + pofs + 32 * b)), wt == SS_TYPE_Q4_0 ? 3 : 4)); \
+        a##i##j = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_madd_epi16(p, ones)), _mm256_broadcast_ss(&S[i][j][b - g0]), a##i##j); \
+    }
+#define Q8_ROW(i) if ((i) < RM) {                                                                        \
+        const __m256i wq = decode_q8fam(wt, w + (i) * ws + b * bsz);                                     \
+        const __m256i ax = wt == SS_TYPE_Q8_0 ? _mm256_sign_epi8(wq, wq) : wq;                           \
+        FOR_J(Q8_PAIR, i)                                                                                \
+    }
+// Sn[i][j][g] = dw_i(b0+g) * dy_j(b0+g), g < 8
+#define Q8_DW(i) const __m256 dwv##i = (i) >= RM ? _mm256_setzero_ps() : dws ? _mm256_load_ps(dws + (i) * nbp + b0) \
+                                                                         : scales8_f16(w + (i) * ws, bsz, b0, nb);
+#define Q8_SCALE(i, j) if ((i) < RM && (j) < RN)                                                         \
+        _mm256_store_ps(Sn[i][j], _mm256_mul_ps(dwv##i, _mm256_load_ps((const float *)(xp + (j) * xs + dofs) + b0)));
+
+// dws: the rows' block scales as floats (rows nbp apart, from ss_gemm_avx2, which converts them once
+// for all activation tiles) or NULL (converted here)
 static ALWAYS_INLINE void tile_q8(const int wt, const int RM, const int RN, int64_t K, const uint8_t *w, size_t ws,
-                                  const uint8_t *xp, size_t xs, float *out, int64_t ldo) {
+                                  const uint8_t *xp, size_t xs, float *out, int64_t ldo, int pf, const float *dws, int64_t nbp) {
     const int64_t nb = K / SS_QK;
     const size_t bsz = wt == SS_TYPE_Q8_0 ? sizeof(ss_block_q8_0) : wt == SS_TYPE_Q5_0 ? sizeof(ss_block_q5_0) : sizeof(ss_block_q4_0);
-    const size_t dofs = pack_dofs(K);
+    const size_t dofs = ss_pack_q8_0_dofs(K), pofs = ss_pack_q8_0_pofs(K);
     const __m256i ones = _mm256_set1_epi16(1);
-    __m256 acc[RM][RN];
-#pragma GCC unroll 8
-    for (int i = 0; i < RM; i++)
-#pragma GCC unroll 8
-        for (int j = 0; j < RN; j++) acc[i][j] = _mm256_setzero_ps();
-    for (int64_t b = 0; b < nb; b++) {
-#pragma GCC unroll 8
-        for (int i = 0; i < RM; i++) {
-            const uint8_t *blk = w + i * ws + b * bsz;
-            const __m256i wq = decode_q8fam(wt, blk);
-            const __m256i ax = _mm256_sign_epi8(wq, wq);
-            const __m256 dw = _mm256_set1_ps(h2f(load_u16(blk)));
-#pragma GCC unroll 8
-            for (int j = 0; j < RN; j++) {
-                const uint8_t *xr = xp + j * xs;
-                const __m256i y = _mm256_load_si256((const __m256i *)(xr + 32 * b));
-                const __m256i p = _mm256_madd_epi16(_mm256_maddubs_epi16(ax, _mm256_sign_epi8(y, wq)), ones);
-                const __m256 s = _mm256_mul_ps(dw, _mm256_broadcast_ss((const float *)(xr + dofs) + b));
-                acc[i][j] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), s, acc[i][j]);
-            }
+    _Alignas(32) float Sbuf[2][RM][RN][8];
+    ACC_DECL;
+    {
+        const int64_t b0 = 0;
+        float (*Sn)[RN][8] = Sbuf[0];
+        FOR_I(Q8_DW)
+        FOR_IJ(Q8_SCALE)
+    }
+    for (int64_t g0 = 0; g0 < nb; g0 += 8) {
+        if (g0 + 8 < nb) {
+            const int64_t b0 = g0 + 8;
+            float (*Sn)[RN][8] = Sbuf[(g0 / 8 + 1) & 1];
+            FOR_I(Q8_DW)
+            FOR_IJ(Q8_SCALE)
+        }
+        const float (*S)[RN][8] = (const float (*)[RN][8])Sbuf[(g0 / 8) & 1];
+        const int64_t b1 = g0 + 8 < nb ? g0 + 8 : nb;
+        for (int64_t b = g0; b < b1; b++) {
+            // memory-level parallelism for the single-row (decode) case: prefetch the weight rows
+            // two tiles ahead, RM*bsz bytes per block (so a tile's blocks cover one tile's rows)
+            if (pf) prefetch_span(w + 2 * RM * ws + b * RM * bsz, RM * bsz);
+            FOR_I(Q8_ROW)
         }
     }
-#pragma GCC unroll 8
-    for (int i = 0; i < RM; i++)
-#pragma GCC unroll 8
-        for (int j = 0; j < RN; j++) out[j * ldo + i] = hsum_ps(acc[i][j]);
+    FOR_IJ(ACC_STORE)
 }
 
 // ---- Q4_K / Q5_K weights × Q8_K activations:
 //   Σ_superblocks dy * (d Σ_s sc_s (q·qy)_s - dmin Σ_s m_s Σqy_s)   (s: 8 sub-blocks of 32)
+// The 6-bit scales are unpacked in registers (a store and reload of them stalls on store
+// forwarding) and broadcast per sub-block with byte shuffles.
+static ALWAYS_INLINE __m256i k4_scales_mins(const uint8_t *s12) {
+    const uint32_t kmask1 = 0x3f3f3f3f, kmask2 = 0x0f0f0f0f, kmask3 = 0x03030303;
+    uint32_t u0, u1, u2;
+    memcpy(&u0, s12, 4); memcpy(&u1, s12 + 4, 4); memcpy(&u2, s12 + 8, 4);
+    const uint32_t sc03 = u0 & kmask1, sc47 = (u2 & kmask2) | (((u0 >> 6) & kmask3) << 4);
+    const uint32_t m03 = u1 & kmask1, m47 = ((u2 >> 4) & kmask2) | (((u1 >> 6) & kmask3) << 4);
+    // int16 lanes: sc_0..sc_7 | m_0..m_7
+    return _mm256_cvtepu8_epi16(_mm_set_epi64x((long long)(((uint64_t)m47 << 32) | m03), (long long)(((uint64_t)sc47 << 32) | sc03)));
+}
+// byte-shuffle pattern selecting int16 lane k (within each 128-bit lane) for all 8 lanes
+static ALWAYS_INLINE __m256i sel16(int k) { return _mm256_set1_epi16((short)(((2 * k + 1) << 8) | (2 * k))); }
+
+#define K4_SUM(i, j) if ((i) < RM && (j) < RN) {                                                         \
+        const uint8_t *y = xp + (j) * xs + b * SS_QK_K + 64 * g;                                         \
+        const __m256i pl = _mm256_maddubs_epi16(lo, _mm256_load_si256((const __m256i *)y));             \
+        const __m256i ph = _mm256_maddubs_epi16(hi, _mm256_load_si256((const __m256i *)(y + 32)));      \
+        is##j = _mm256_add_epi32(is##j, _mm256_add_epi32(_mm256_madd_epi16(scl, pl), _mm256_madd_epi16(sch, ph))); \
+    }
+#define K4_FIN(i, j) if ((i) < RM && (j) < RN) {                                                         \
+        const uint8_t *xr = xp + (j) * xs;                                                               \
+        const __m256i mm = _mm256_madd_epi16(mins, _mm256_load_si256((const __m256i *)(xr + bofs + 32 * b))); \
+        const __m256 t = _mm256_fnmadd_ps(_mm256_cvtepi32_ps(mm), mv, _mm256_mul_ps(_mm256_cvtepi32_ps(is##j), dv)); \
+        a##i##j = _mm256_fmadd_ps(t, _mm256_broadcast_ss((const float *)(xr + dofs) + b), a##i##j);     \
+    }
+#define K4_ROW(i) if ((i) < RM) {                                                                        \
+        const uint8_t *blk = w + (i) * ws + b * bsz;                                                     \
+        const __m256i sm = k4_scales_mins(blk + 4);                                                      \
+        const __m256i scs = _mm256_permute2x128_si256(sm, sm, 0x00);       /* sc_0..7 in both lanes */   \
+        /* m_0 m_0 m_1 m_1 ... m_7 m_7: madd with the 16 sums of 16 gives m_s Σqy_s */                   \
+        const __m256i mins = _mm256_shuffle_epi8(_mm256_permute2x128_si256(sm, sm, 0x11), dup);          \
+        const uint8_t *qs = blk + 16 + (five ? 32 : 0);                                                  \
+        const __m256i hbits = five ? _mm256_loadu_si256((const __m256i *)(blk + 16)) : _mm256_setzero_si256(); \
+        ISUM_DECL;                                                                                       \
+        _Pragma("GCC unroll 4") for (int g = 0; g < 4; g++) {                                            \
+            const __m256i q4 = _mm256_loadu_si256((const __m256i *)(qs + 32 * g));                       \
+            __m256i lo = _mm256_and_si256(q4, m4), hi = _mm256_and_si256(_mm256_srli_epi16(q4, 4), m4);  \
+            if (five) {                                                                                  \
+                const __m128i c0 = _mm_cvtsi32_si128(2 * g), c1 = _mm_cvtsi32_si128(2 * g + 1);          \
+                lo = _mm256_or_si256(lo, _mm256_slli_epi16(_mm256_and_si256(_mm256_srl_epi16(hbits, c0), one), 4)); \
+                hi = _mm256_or_si256(hi, _mm256_slli_epi16(_mm256_and_si256(_mm256_srl_epi16(hbits, c1), one), 4)); \
+            }                                                                                            \
+            const __m256i scl = _mm256_shuffle_epi8(scs, sel16(2 * g)), sch = _mm256_shuffle_epi8(scs, sel16(2 * g + 1)); \
+            FOR_J(K4_SUM, i)                                                                             \
+        }                                                                                                \
+        uint32_t dd;                                                                                     \
+        memcpy(&dd, blk, 4);                                 /* d, dmin */                               \
+        const __m128 dm = _mm_cvtph_ps(_mm_cvtsi32_si128((int)dd));                                      \
+        const __m256 dv = _mm256_broadcastss_ps(dm), mv = _mm256_broadcastss_ps(_mm_movehdup_ps(dm));    \
+        FOR_J(K4_FIN, i)                                                                                 \
+    }
+
 static ALWAYS_INLINE void tile_q45k(const int five, const int RM, const int RN, int64_t K, const uint8_t *w, size_t ws,
-                                    const uint8_t *xp, size_t xs, float *out, int64_t ldo) {
+                                    const uint8_t *xp, size_t xs, float *out, int64_t ldo, int pf) {
     const int64_t nb = K / SS_QK_K;
     const size_t bsz = five ? sizeof(ss_block_q5_K) : sizeof(ss_block_q4_K);
-    const size_t dofs = pack_dofs(K), bofs = pack_bofs(K);
+    const size_t dofs = ss_pack_q8_K_dofs(K), bofs = ss_pack_q8_K_bofs(K);
     const __m256i m4 = _mm256_set1_epi8(0xF), one = _mm256_set1_epi8(1);
-    const __m128i dup = _mm_setr_epi8(0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7);
-    __m256 acc[RM][RN];
-#pragma GCC unroll 8
-    for (int i = 0; i < RM; i++)
-#pragma GCC unroll 8
-        for (int j = 0; j < RN; j++) acc[i][j] = _mm256_setzero_ps();
+    const __m256i dup = _mm256_setr_epi8(0, 1, 0, 1, 2, 3, 2, 3, 4, 5, 4, 5, 6, 7, 6, 7, 8, 9, 8, 9, 10, 11, 10, 11, 12, 13, 12, 13, 14, 15, 14, 15);
+    ACC_DECL;
     for (int64_t b = 0; b < nb; b++) {
-#pragma GCC unroll 8
-        for (int i = 0; i < RM; i++) {
-            const uint8_t *blk = w + i * ws + b * bsz;
-            uint32_t utmp[4];
-            unpack_scales_k4(blk + 4, utmp);
-            const uint8_t *sc = (const uint8_t *)utmp;
-            // m_0 m_0 m_1 m_1 ... m_7 m_7 (int16): madd with the 16 sums of 16 gives m_s Σqy_s
-            const __m256i mins = _mm256_cvtepu8_epi16(_mm_shuffle_epi8(_mm_loadl_epi64((const __m128i *)(sc + 8)), dup));
-            const uint8_t *qs = blk + 16 + (five ? 32 : 0);
-            const __m256i hbits = five ? _mm256_loadu_si256((const __m256i *)(blk + 16)) : _mm256_setzero_si256();
-            __m256i isum[RN];
-#pragma GCC unroll 8
-            for (int j = 0; j < RN; j++) isum[j] = _mm256_setzero_si256();
-#pragma GCC unroll 4
-            for (int g = 0; g < 4; g++) {
-                const __m256i q4 = _mm256_loadu_si256((const __m256i *)(qs + 32 * g));
-                __m256i lo = _mm256_and_si256(q4, m4), hi = _mm256_and_si256(_mm256_srli_epi16(q4, 4), m4);
-                if (five) {
-                    lo = _mm256_or_si256(lo, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hbits, 2 * g), one), 4));
-                    hi = _mm256_or_si256(hi, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hbits, 2 * g + 1), one), 4));
-                }
-                const __m256i scl = _mm256_set1_epi16(sc[2 * g]), sch = _mm256_set1_epi16(sc[2 * g + 1]);
-#pragma GCC unroll 8
-                for (int j = 0; j < RN; j++) {
-                    const uint8_t *y = xp + j * xs + b * SS_QK_K + 64 * g;
-                    const __m256i pl = _mm256_maddubs_epi16(lo, _mm256_load_si256((const __m256i *)y));
-                    const __m256i ph = _mm256_maddubs_epi16(hi, _mm256_load_si256((const __m256i *)(y + 32)));
-                    isum[j] = _mm256_add_epi32(isum[j], _mm256_add_epi32(_mm256_madd_epi16(scl, pl), _mm256_madd_epi16(sch, ph)));
-                }
-            }
-            const __m256 dv = _mm256_set1_ps(h2f(load_u16(blk))), mv = _mm256_set1_ps(h2f(load_u16(blk + 2)));
-#pragma GCC unroll 8
-            for (int j = 0; j < RN; j++) {
-                const uint8_t *xr = xp + j * xs;
-                const __m256i bs = _mm256_load_si256((const __m256i *)(xr + bofs + 32 * b));
-                const __m256i mm = _mm256_madd_epi16(mins, bs);
-                const __m256 t = _mm256_fnmadd_ps(_mm256_cvtepi32_ps(mm), mv, _mm256_mul_ps(_mm256_cvtepi32_ps(isum[j]), dv));
-                acc[i][j] = _mm256_fmadd_ps(t, _mm256_broadcast_ss((const float *)(xr + dofs) + b), acc[i][j]);
-            }
-        }
+        if (pf) prefetch_span(w + 2 * RM * ws + b * RM * bsz, RM * bsz);
+        FOR_I(K4_ROW)
     }
-#pragma GCC unroll 8
-    for (int i = 0; i < RM; i++)
-#pragma GCC unroll 8
-        for (int j = 0; j < RN; j++) out[j * ldo + i] = hsum_ps(acc[i][j]);
+    FOR_IJ(ACC_STORE)
+}
+
+// pattern selecting int16 lane k in the low 128-bit lane and lane k+1 in the high one
+static ALWAYS_INLINE __m256i sel16x2(int k) {
+    const short a = (short)(((2 * k + 1) << 8) | (2 * k)), b = (short)(((2 * k + 3) << 8) | (2 * k + 2));
+    return _mm256_setr_epi16(a, a, a, a, a, a, a, a, b, b, b, b, b, b, b, b);
 }
 
 // ---- Q6_K weights × Q8_K activations: Σ dy d Σ_s sc_s Σ (q - 32) qy, q in 0..63; the -32 part is
 // 32 Σ_s sc_s Σqy_s from the activation's sums of 16
-static ALWAYS_INLINE void tile_q6k(const int RM, const int RN, int64_t K, const uint8_t *w, size_t ws,
-                                   const uint8_t *xp, size_t xs, float *out, int64_t ldo) {
-    const int64_t nb = K / SS_QK_K;
-    const size_t dofs = pack_dofs(K), bofs = pack_bofs(K);
-    const __m256i m4 = _mm256_set1_epi8(0xF), m2 = _mm256_set1_epi8(3);
-    __m256 acc[RM][RN];
-#pragma GCC unroll 8
-    for (int i = 0; i < RM; i++)
-#pragma GCC unroll 8
-        for (int j = 0; j < RN; j++) acc[i][j] = _mm256_setzero_ps();
-    for (int64_t b = 0; b < nb; b++) {
-#pragma GCC unroll 8
-        for (int i = 0; i < RM; i++) {
-            const ss_block_q6_K *x = (const ss_block_q6_K *)(w + i * ws) + b;
-            const __m256i sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)x->scales));
-            __m256i isum[RN];
-#pragma GCC unroll 8
-            for (int j = 0; j < RN; j++) isum[j] = _mm256_setzero_si256();
-#pragma GCC unroll 2
-            for (int h = 0; h < 2; h++) {
-                const __m256i ql0 = _mm256_loadu_si256((const __m256i *)(x->ql + 64 * h));
-                const __m256i ql1 = _mm256_loadu_si256((const __m256i *)(x->ql + 64 * h + 32));
-                const __m256i qh = _mm256_loadu_si256((const __m256i *)(x->qh + 32 * h));
-                __m256i q[4];
-                q[0] = _mm256_or_si256(_mm256_and_si256(ql0, m4), _mm256_slli_epi16(_mm256_and_si256(qh, m2), 4));
-                q[1] = _mm256_or_si256(_mm256_and_si256(ql1, m4), _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2), m2), 4));
-                q[2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql0, 4), m4), _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 4), m2), 4));
-                q[3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql1, 4), m4), _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 6), m2), 4));
-                const int8_t *sc = x->scales + 8 * h;
-#pragma GCC unroll 4
-                for (int k = 0; k < 4; k++) {
-                    // values 32k..32k+15 use scale sc[2k], 32k+16..32k+31 use sc[2k+1]
-                    const __m256i scv = _mm256_set_m128i(_mm_set1_epi16(sc[2 * k + 1]), _mm_set1_epi16(sc[2 * k]));
-#pragma GCC unroll 8
-                    for (int j = 0; j < RN; j++) {
-                        const uint8_t *y = xp + j * xs + b * SS_QK_K + 128 * h + 32 * k;
-                        const __m256i p = _mm256_maddubs_epi16(q[k], _mm256_load_si256((const __m256i *)y));
-                        isum[j] = _mm256_add_epi32(isum[j], _mm256_madd_epi16(scv, p));
-                    }
-                }
-            }
-            const __m256 dv = _mm256_set1_ps(h2f(x->d));
-#pragma GCC unroll 8
-            for (int j = 0; j < RN; j++) {
-                const uint8_t *xr = xp + j * xs;
-                const __m256i bs = _mm256_load_si256((const __m256i *)(xr + bofs + 32 * b));
-                const __m256i corr = _mm256_slli_epi32(_mm256_madd_epi16(sc16, bs), 5);
-                const __m256 s = _mm256_mul_ps(dv, _mm256_broadcast_ss((const float *)(xr + dofs) + b));
-                acc[i][j] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_sub_epi32(isum[j], corr)), s, acc[i][j]);
-            }
-        }
+#define K6_SUM(i, j) if ((i) < RM && (j) < RN) {                                                         \
+        const uint8_t *y = xp + (j) * xs + b * SS_QK_K + 128 * h + 32 * k;                               \
+        is##j = _mm256_add_epi32(is##j, _mm256_madd_epi16(scv, _mm256_maddubs_epi16(qk, _mm256_load_si256((const __m256i *)y)))); \
     }
-#pragma GCC unroll 8
-    for (int i = 0; i < RM; i++)
-#pragma GCC unroll 8
-        for (int j = 0; j < RN; j++) out[j * ldo + i] = hsum_ps(acc[i][j]);
+#define K6_FIN(i, j) if ((i) < RM && (j) < RN) {                                                         \
+        const uint8_t *xr = xp + (j) * xs;                                                               \
+        const __m256i corr = _mm256_slli_epi32(_mm256_madd_epi16(sc16, _mm256_load_si256((const __m256i *)(xr + bofs + 32 * b))), 5); \
+        const __m256 s = _mm256_mul_ps(dv, _mm256_broadcast_ss((const float *)(xr + dofs) + b));         \
+        a##i##j = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_sub_epi32(is##j, corr)), s, a##i##j);        \
+    }
+#define K6_ROW(i) if ((i) < RM) {                                                                        \
+        const ss_block_q6_K *x = (const ss_block_q6_K *)(w + (i) * ws) + b;                              \
+        const __m256i sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)x->scales));         \
+        const __m256i sc_lo = _mm256_permute2x128_si256(sc16, sc16, 0x00), sc_hi = _mm256_permute2x128_si256(sc16, sc16, 0x11); \
+        ISUM_DECL;                                                                                       \
+        _Pragma("GCC unroll 2") for (int h = 0; h < 2; h++) {                                            \
+            const __m256i ql0 = _mm256_loadu_si256((const __m256i *)(x->ql + 64 * h));                  \
+            const __m256i ql1 = _mm256_loadu_si256((const __m256i *)(x->ql + 64 * h + 32));             \
+            const __m256i qh = _mm256_loadu_si256((const __m256i *)(x->qh + 32 * h));                   \
+            const __m256i sch8 = h ? sc_hi : sc_lo;                       /* sc[8h..8h+7] in both lanes */ \
+            _Pragma("GCC unroll 4") for (int k = 0; k < 4; k++) {                                        \
+                const __m256i l4 = k & 1 ? ql1 : ql0;                                                    \
+                const __m256i lq = k < 2 ? _mm256_and_si256(l4, m4) : _mm256_and_si256(_mm256_srli_epi16(l4, 4), m4); \
+                const __m256i hq = _mm256_and_si256(_mm256_srl_epi16(qh, _mm_cvtsi32_si128(2 * k)), m2); \
+                const __m256i qk = _mm256_or_si256(lq, _mm256_slli_epi16(hq, 4));                        \
+                /* values 32k..32k+15 use scale sc[2k], 32k+16..32k+31 use sc[2k+1] */                   \
+                const __m256i scv = _mm256_shuffle_epi8(sch8, sel16x2(2 * k));                           \
+                FOR_J(K6_SUM, i)                                                                         \
+            }                                                                                            \
+        }                                                                                                \
+        const __m256 dv = _mm256_set1_ps(h2f(x->d));                                                     \
+        FOR_J(K6_FIN, i)                                                                                 \
+    }
+
+static ALWAYS_INLINE void tile_q6k(const int RM, const int RN, int64_t K, const uint8_t *w, size_t ws,
+                                   const uint8_t *xp, size_t xs, float *out, int64_t ldo, int pf) {
+    const int64_t nb = K / SS_QK_K;
+    const size_t dofs = ss_pack_q8_K_dofs(K), bofs = ss_pack_q8_K_bofs(K);
+    const __m256i m4 = _mm256_set1_epi8(0xF), m2 = _mm256_set1_epi8(3);
+    ACC_DECL;
+    for (int64_t b = 0; b < nb; b++) {
+        if (pf) prefetch_span(w + 2 * RM * ws + b * RM * sizeof(ss_block_q6_K), RM * sizeof(ss_block_q6_K));
+        FOR_I(K6_ROW)
+    }
+    FOR_IJ(ACC_STORE)
 }
 
 // ---- F32 / F16 / BF16 weights × f32 activations (already rounded to the weight's type)
+#define F_PAIR(i, j) if ((i) < RM && (j) < RN) a##i##j = _mm256_fmadd_ps(wv, _mm256_loadu_ps((const float *)(xp + (j) * xs) + k), a##i##j);
+#define F_ROW(i) if ((i) < RM) { const __m256 wv = load_kind(kind, w + (i) * ws + k * es); FOR_J(F_PAIR, i) }
+#define F_STORE(i, j) if ((i) < RM && (j) < RN) {                                                        \
+        float s = hsum_ps(a##i##j);                                                                      \
+        const float *x = (const float *)(xp + (j) * xs);                                                 \
+        for (int64_t kk = k; kk < K; kk++) s = __builtin_fmaf(scalar_kind(kind, w + (i) * ws + kk * es), x[kk], s); \
+        out[(j) * ldo + (i)] = s;                                                                        \
+    }
+
 static ALWAYS_INLINE void tile_f(const int kind, const int RM, const int RN, int64_t K, const uint8_t *w, size_t ws,
-                                 const uint8_t *xp, size_t xs, float *out, int64_t ldo) {
+                                 const uint8_t *xp, size_t xs, float *out, int64_t ldo, int pf) {
     const int es = kind == 0 ? 4 : 2;
-    __m256 acc[RM][RN];
-#pragma GCC unroll 8
-    for (int i = 0; i < RM; i++)
-#pragma GCC unroll 8
-        for (int j = 0; j < RN; j++) acc[i][j] = _mm256_setzero_ps();
+    ACC_DECL;
     int64_t k = 0;
     for (; k + 8 <= K; k += 8) {
-#pragma GCC unroll 8
-        for (int i = 0; i < RM; i++) {
-            const __m256 wv = load_kind(kind, w + i * ws + k * es);
-#pragma GCC unroll 8
-            for (int j = 0; j < RN; j++)
-                acc[i][j] = _mm256_fmadd_ps(wv, _mm256_loadu_ps((const float *)(xp + j * xs) + k), acc[i][j]);
-        }
+        if (pf) prefetch_span(w + 2 * RM * ws + k * RM * es, 8 * RM * es);
+        FOR_I(F_ROW)
     }
-#pragma GCC unroll 8
-    for (int i = 0; i < RM; i++)
-#pragma GCC unroll 8
-        for (int j = 0; j < RN; j++) {
-            float s = hsum_ps(acc[i][j]);
-            const float *x = (const float *)(xp + j * xs);
-            for (int64_t kk = k; kk < K; kk++) s = __builtin_fmaf(scalar_kind(kind, w + i * ws + kk * es), x[kk], s);
-            out[j * ldo + i] = s;
-        }
+    FOR_IJ(F_STORE)
 }
 
-// ---- tile function tables: tab[(rm-1)*RN_MAX + (rn-1)]
-typedef void (*gemm_tile_fn)(int64_t K, const uint8_t *w, size_t ws, const uint8_t *xp, size_t xs, float *out, int64_t ldo);
+// ---- tile function tables: tab[(rm-1)*rn_max + (rn-1)] for rm <= rm_max, rn <= rn_max
+// pf: prefetch the weight rows two tiles ahead (set for the first activation tile of a row tile,
+// which is the one reading the rows from memory)
+// dws, nbp: see tile_q8 (ignored by the other formats)
+typedef void (*gemm_tile_fn)(int64_t K, const uint8_t *w, size_t ws, const uint8_t *xp, size_t xs, float *out, int64_t ldo, int pf,
+                             const float *dws, int64_t nbp);
 
-#define TILE_DEF(name, call, RM, RN) \
-    static void name##_##RM##_##RN(int64_t K, const uint8_t *w, size_t ws, const uint8_t *xp, size_t xs, float *out, int64_t ldo) { call(RM, RN); }
-#define TILE_ROW4(name, call, RM) TILE_DEF(name, call, RM, 1) TILE_DEF(name, call, RM, 2) TILE_DEF(name, call, RM, 3) TILE_DEF(name, call, RM, 4)
-#define TILE_ALL4x4(name, call) TILE_ROW4(name, call, 1) TILE_ROW4(name, call, 2) TILE_ROW4(name, call, 3) TILE_ROW4(name, call, 4)
-#define TILE_TAB4x4(name) { name##_1_1, name##_1_2, name##_1_3, name##_1_4, name##_2_1, name##_2_2, name##_2_3, name##_2_4, \
-                            name##_3_1, name##_3_2, name##_3_3, name##_3_4, name##_4_1, name##_4_2, name##_4_3, name##_4_4 }
+#define TILE_FN(name, call, RM, RN) \
+    static void name##_##RM##x##RN(int64_t K, const uint8_t *w, size_t ws, const uint8_t *xp, size_t xs, float *out, int64_t ldo, int pf, \
+                                   const float *dws, int64_t nbp) { (void)dws; (void)nbp; call(RM, RN); }
+#define TILE_COLS_1(name, call, RM) TILE_FN(name, call, RM, 1)
+#define TILE_COLS_2(name, call, RM) TILE_COLS_1(name, call, RM) TILE_FN(name, call, RM, 2)
+#define TILE_COLS_3(name, call, RM) TILE_COLS_2(name, call, RM) TILE_FN(name, call, RM, 3)
+#define TILE_COLS_4(name, call, RM) TILE_COLS_3(name, call, RM) TILE_FN(name, call, RM, 4)
+#define TILE_COLS_5(name, call, RM) TILE_COLS_4(name, call, RM) TILE_FN(name, call, RM, 5)
+#define TILE_COLS_6(name, call, RM) TILE_COLS_5(name, call, RM) TILE_FN(name, call, RM, 6)
+#define TILE_COLS_7(name, call, RM) TILE_COLS_6(name, call, RM) TILE_FN(name, call, RM, 7)
+#define TILE_COLS_8(name, call, RM) TILE_COLS_7(name, call, RM) TILE_FN(name, call, RM, 8)
 
-#define CALL_Q8_0(RM, RN) tile_q8(SS_TYPE_Q8_0, RM, RN, K, w, ws, xp, xs, out, ldo)
-#define CALL_Q5_0(RM, RN) tile_q8(SS_TYPE_Q5_0, RM, RN, K, w, ws, xp, xs, out, ldo)
-#define CALL_Q4_0(RM, RN) tile_q8(SS_TYPE_Q4_0, RM, RN, K, w, ws, xp, xs, out, ldo)
-#define CALL_Q4_K(RM, RN) tile_q45k(0, RM, RN, K, w, ws, xp, xs, out, ldo)
-#define CALL_Q5_K(RM, RN) tile_q45k(1, RM, RN, K, w, ws, xp, xs, out, ldo)
-#define CALL_Q6_K(RM, RN) tile_q6k(RM, RN, K, w, ws, xp, xs, out, ldo)
-#define CALL_F32(RM, RN)  tile_f(0, RM, RN, K, w, ws, xp, xs, out, ldo)
-#define CALL_F16(RM, RN)  tile_f(1, RM, RN, K, w, ws, xp, xs, out, ldo)
-#define CALL_BF16(RM, RN) tile_f(2, RM, RN, K, w, ws, xp, xs, out, ldo)
+#define TILE_ROWS_1(name, call, N) TILE_COLS_##N(name, call, 1)
+#define TILE_ROWS_2(name, call, N) TILE_ROWS_1(name, call, N) TILE_COLS_##N(name, call, 2)
+#define TILE_ROWS_3(name, call, N) TILE_ROWS_2(name, call, N) TILE_COLS_##N(name, call, 3)
+#define TILE_ROWS_4(name, call, N) TILE_ROWS_3(name, call, N) TILE_COLS_##N(name, call, 4)
+#define TILE_TAB_1(name, RM) name##_##RM##x1
+#define TILE_TAB_2(name, RM) TILE_TAB_1(name, RM), name##_##RM##x2
+#define TILE_TAB_3(name, RM) TILE_TAB_2(name, RM), name##_##RM##x3
+#define TILE_TAB_4(name, RM) TILE_TAB_3(name, RM), name##_##RM##x4
+#define TILE_TAB_5(name, RM) TILE_TAB_4(name, RM), name##_##RM##x5
+#define TILE_TAB_6(name, RM) TILE_TAB_5(name, RM), name##_##RM##x6
+#define TILE_TAB_7(name, RM) TILE_TAB_6(name, RM), name##_##RM##x7
+#define TILE_TAB_8(name, RM) TILE_TAB_7(name, RM), name##_##RM##x8
+#define TILE_TABR_1(name, N) TILE_TAB_##N(name, 1)
+#define TILE_TABR_2(name, N) TILE_TABR_1(name, N), TILE_TAB_##N(name, 2)
+#define TILE_TABR_3(name, N) TILE_TABR_2(name, N), TILE_TAB_##N(name, 3)
+#define TILE_TABR_4(name, N) TILE_TABR_3(name, N), TILE_TAB_##N(name, 4)
+// TILES(name, call, RM_MAX, RN_MAX): the functions and `static const gemm_tile_fn name[]`
+#define TILES(name, call, RMX, RNX) TILE_ROWS_##RMX(name, call, RNX) \
+    static const gemm_tile_fn name[RMX * RNX] = { TILE_TABR_##RMX(name, RNX) };
 
-TILE_ALL4x4(t_q8_0, CALL_Q8_0)
-TILE_ALL4x4(t_q5_0, CALL_Q5_0)
-TILE_ALL4x4(t_q4_0, CALL_Q4_0)
-TILE_ALL4x4(t_q4_k, CALL_Q4_K)
-TILE_ALL4x4(t_q5_k, CALL_Q5_K)
-TILE_ALL4x4(t_q6_k, CALL_Q6_K)
-TILE_ALL4x4(t_f32, CALL_F32)
-TILE_ALL4x4(t_f16, CALL_F16)
-TILE_ALL4x4(t_bf16, CALL_BF16)
+#define CALL_Q8_0(RM, RN) tile_q8(SS_TYPE_Q8_0, RM, RN, K, w, ws, xp, xs, out, ldo, pf, dws, nbp)
+#define CALL_Q5_0(RM, RN) tile_q8(SS_TYPE_Q5_0, RM, RN, K, w, ws, xp, xs, out, ldo, pf, dws, nbp)
+#define CALL_Q4_0(RM, RN) tile_q8(SS_TYPE_Q4_0, RM, RN, K, w, ws, xp, xs, out, ldo, pf, dws, nbp)
+#define CALL_Q4_K(RM, RN) tile_q45k(0, RM, RN, K, w, ws, xp, xs, out, ldo, pf)
+#define CALL_Q5_K(RM, RN) tile_q45k(1, RM, RN, K, w, ws, xp, xs, out, ldo, pf)
+#define CALL_Q6_K(RM, RN) tile_q6k(RM, RN, K, w, ws, xp, xs, out, ldo, pf)
+#define CALL_F32(RM, RN)  tile_f(0, RM, RN, K, w, ws, xp, xs, out, ldo, pf)
+#define CALL_F16(RM, RN)  tile_f(1, RM, RN, K, w, ws, xp, xs, out, ldo, pf)
+#define CALL_BF16(RM, RN) tile_f(2, RM, RN, K, w, ws, xp, xs, out, ldo, pf)
 
-static const gemm_tile_fn tab_q8_0[16] = TILE_TAB4x4(t_q8_0);
-static const gemm_tile_fn tab_q5_0[16] = TILE_TAB4x4(t_q5_0);
-static const gemm_tile_fn tab_q4_0[16] = TILE_TAB4x4(t_q4_0);
-static const gemm_tile_fn tab_q4_k[16] = TILE_TAB4x4(t_q4_k);
-static const gemm_tile_fn tab_q5_k[16] = TILE_TAB4x4(t_q5_k);
-static const gemm_tile_fn tab_q6_k[16] = TILE_TAB4x4(t_q6_k);
-static const gemm_tile_fn tab_f32[16]  = TILE_TAB4x4(t_f32);
-static const gemm_tile_fn tab_f16[16]  = TILE_TAB4x4(t_f16);
-static const gemm_tile_fn tab_bf16[16] = TILE_TAB4x4(t_bf16);
+// Register tiles (weight rows × activation rows) per type, chosen by measurement on Zen 3: the
+// integer formats are bound by the vector integer-multiply/shuffle pipes, so the tiles trade
+// decode reuse (more activation rows per decoded weight block) against register spills.
+TILES(tab_q8_0, CALL_Q8_0, 4, 4)
+TILES(tab_q5_0, CALL_Q5_0, 4, 4)
+TILES(tab_q4_0, CALL_Q4_0, 4, 4)
+TILES(tab_q4_k, CALL_Q4_K, 2, 8)
+TILES(tab_q5_k, CALL_Q5_K, 2, 8)
+TILES(tab_q6_k, CALL_Q6_K, 2, 8)
+TILES(tab_f32, CALL_F32, 4, 4)
+TILES(tab_f16, CALL_F16, 4, 1)
+TILES(tab_bf16, CALL_BF16, 4, 1)
 
-// largest register tile per type: rm × rn for n >= 2 activation rows, rm1 × 1 for a single one
-typedef struct { const gemm_tile_fn *tab; int rm, rn, rm1; } gemm_kernel;
+// the tile table and the register tile to use: rm × rn for n >= 2 activation rows, rm1 × 1 for one
+typedef struct { const gemm_tile_fn *tab; int rm_max, rn_max; int rm, rn, rm1; } gemm_kernel;
 
 static bool gemm_kernel_for(uint32_t wtype, gemm_kernel *k) {
     switch (wtype) {
-    case SS_TYPE_Q8_0: *k = (gemm_kernel){tab_q8_0, 4, 3, 4}; return true;
-    case SS_TYPE_Q5_0: *k = (gemm_kernel){tab_q5_0, 3, 4, 4}; return true;
-    case SS_TYPE_Q4_0: *k = (gemm_kernel){tab_q4_0, 3, 4, 4}; return true;
-    case SS_TYPE_Q4_K: *k = (gemm_kernel){tab_q4_k, 1, 4, 2}; return true;
-    case SS_TYPE_Q5_K: *k = (gemm_kernel){tab_q5_k, 1, 4, 2}; return true;
-    case SS_TYPE_Q6_K: *k = (gemm_kernel){tab_q6_k, 1, 4, 2}; return true;
-    case SS_TYPE_F32:  *k = (gemm_kernel){tab_f32, 3, 4, 4}; return true;
-    case SS_TYPE_F16:  *k = (gemm_kernel){tab_f16, 3, 4, 4}; return true;
-    case SS_TYPE_BF16: *k = (gemm_kernel){tab_bf16, 3, 4, 4}; return true;
+    case SS_TYPE_Q8_0: *k = (gemm_kernel){tab_q8_0, 4, 4, 4, 4, 4}; return true;
+    case SS_TYPE_Q5_0: *k = (gemm_kernel){tab_q5_0, 4, 4, 2, 4, 4}; return true;
+    case SS_TYPE_Q4_0: *k = (gemm_kernel){tab_q4_0, 4, 4, 2, 4, 4}; return true;
+    case SS_TYPE_Q4_K: *k = (gemm_kernel){tab_q4_k, 2, 8, 1, 8, 2}; return true;
+    case SS_TYPE_Q5_K: *k = (gemm_kernel){tab_q5_k, 2, 8, 1, 8, 2}; return true;
+    case SS_TYPE_Q6_K: *k = (gemm_kernel){tab_q6_k, 2, 8, 1, 8, 2}; return true;
+    case SS_TYPE_F32:  *k = (gemm_kernel){tab_f32, 4, 4, 3, 4, 4}; return true;
+    case SS_TYPE_F16:  *k = (gemm_kernel){tab_f16, 4, 1, 4, 1, 4}; return true;
+    case SS_TYPE_BF16: *k = (gemm_kernel){tab_bf16, 4, 1, 4, 1, 4}; return true;
     default: return false;
     }
 }
@@ -898,17 +975,50 @@ bool ss_gemm_has_avx2(uint32_t wtype) {
     return gemm_kernel_for(wtype, &k);
 }
 
+#define GEMM_F_CONV_FLOATS (24 * 1024)   // f32 copy of F16/BF16 weight rows for the f32 tiles (96 KB)
+#define GEMM_DWS_MAX 2048                // block scales of a row tile converted once (K <= 65536)
+
 bool ss_gemm_avx2(uint32_t wtype, int64_t K, const void *w, size_t ws, int64_t m,
                   const void *xp, size_t xs, int64_t n, float *out, int64_t ldo) {
     gemm_kernel kn;
     if (!gemm_kernel_for(wtype, &kn)) return false;
-    const int RM = n == 1 ? kn.rm1 : kn.rm, RN = kn.rn;
     const uint8_t *W = w, *X = xp;
+    // F16 / BF16 weights with several activation rows: convert a few weight rows to f32 once
+    // and use the f32 tiles (conversion is exact and the FMAs are the same: identical results)
+    if ((wtype == SS_TYPE_F16 || wtype == SS_TYPE_BF16) && n >= 2 && K <= GEMM_F_CONV_FLOATS / 3) {
+        _Alignas(32) float wf[GEMM_F_CONV_FLOATS];
+        gemm_kernel kf;
+        gemm_kernel_for(SS_TYPE_F32, &kf);
+        for (int64_t i0 = 0; i0 < m; i0 += kf.rm) {
+            const int rm = m - i0 < kf.rm ? (int)(m - i0) : kf.rm;
+            for (int r = 0; r < rm; r++) {
+                prefetch_span(W + (i0 + r + 2 * kf.rm) * ws, ws);
+                ss_dequant_row_avx2(wtype, W + (i0 + r) * ws, wf + r * K, K);
+            }
+            for (int64_t j0 = 0; j0 < n; j0 += kf.rn) {
+                const int rn = n - j0 < kf.rn ? (int)(n - j0) : kf.rn;
+                kf.tab[(rm - 1) * kf.rn_max + (rn - 1)](K, (const uint8_t *)wf, (size_t)K * 4, X + j0 * xs, xs, out + j0 * ldo + i0, ldo, 0, NULL, 0);
+            }
+        }
+        return true;
+    }
+    const int RM = n == 1 ? kn.rm1 : kn.rm, RN = n == 1 ? 1 : kn.rn;
+    // Q4_0/Q5_0/Q8_0 with several activation tiles: the row tile's block scales converted once
+    const bool q8fam = wtype == SS_TYPE_Q8_0 || wtype == SS_TYPE_Q5_0 || wtype == SS_TYPE_Q4_0;
+    const int64_t nb = K / SS_QK, nbp = (nb + 7) / 8 * 8;
+    _Alignas(32) float dws[4 * GEMM_DWS_MAX];
+    const bool pre = q8fam && n > RN && nbp <= GEMM_DWS_MAX;
+    const size_t bsz = ss_type_info(wtype)->type_size;
     for (int64_t i0 = 0; i0 < m; i0 += RM) {
         const int rm = m - i0 < RM ? (int)(m - i0) : RM;
+        if (pre)
+            for (int r = 0; r < rm; r++)
+                for (int64_t b0 = 0; b0 < nbp; b0 += 8)
+                    _mm256_store_ps(dws + r * nbp + b0, scales8_f16(W + (i0 + r) * ws, bsz, b0, nb));
         for (int64_t j0 = 0; j0 < n; j0 += RN) {
             const int rn = n - j0 < RN ? (int)(n - j0) : RN;
-            kn.tab[(rm - 1) * 4 + (rn - 1)](K, W + i0 * ws, ws, X + j0 * xs, xs, out + j0 * ldo + i0, ldo);
+            kn.tab[(rm - 1) * kn.rn_max + (rn - 1)](K, W + i0 * ws, ws, X + j0 * xs, xs, out + j0 * ldo + i0, ldo, j0 == 0,
+                                                    pre ? dws : NULL, nbp);
         }
     }
     return true;
@@ -920,8 +1030,10 @@ bool ss_pack_act_avx2(uint32_t wtype, const float *x, int64_t K, void *dst) {
     const __m256 sign = _mm256_set1_ps(-0.0f);
     switch (ss_vec_dot_type(wtype)) {
     case SS_TYPE_Q8_0: {
-        float *d = (float *)(q + pack_dofs(K));
-        for (int64_t b = 0; b < K / SS_QK; b++, x += SS_QK) {
+        const int64_t nb = K / SS_QK;
+        float *d = (float *)(q + ss_pack_q8_0_dofs(K));
+        int16_t *ps = (int16_t *)(q + ss_pack_q8_0_pofs(K));
+        for (int64_t b = 0; b < nb; b++, x += SS_QK) {
             __m256 v[4];
             __m256 amax = _mm256_setzero_ps();
             for (int k = 0; k < 4; k++) {
@@ -932,12 +1044,16 @@ bool ss_pack_act_avx2(uint32_t wtype, const float *x, int64_t K, void *dst) {
             const float dd = mx / 127.f, id = mx != 0.0f ? 127.f / mx : 0.0f;
             round_store_32(v, id, (int8_t *)q + 32 * b);
             d[b] = h2f(ss_fp32_to_fp16(dd));
+            // sums of adjacent pairs (qy_2k + qy_2k+1) as int16
+            const __m256i qv = _mm256_load_si256((const __m256i *)(q + 32 * b));
+            _mm256_store_si256((__m256i *)(ps + 16 * b), _mm256_maddubs_epi16(_mm256_set1_epi8(1), qv));
         }
+        for (int64_t b = nb; b < (nb + 7) / 8 * 8; b++) d[b] = 0.0f;
         return true;
     }
     case SS_TYPE_Q8_K: {
-        float *d = (float *)(q + pack_dofs(K));
-        int16_t *bs = (int16_t *)(q + pack_bofs(K));
+        float *d = (float *)(q + ss_pack_q8_K_dofs(K));
+        int16_t *bs = (int16_t *)(q + ss_pack_q8_K_bofs(K));
         for (int64_t b = 0; b < K / SS_QK_K; b++, x += SS_QK_K) {
             int8_t *qs = (int8_t *)q + SS_QK_K * b;
             __m256 amaxv = _mm256_setzero_ps();

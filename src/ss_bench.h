@@ -8,6 +8,9 @@
 double ss_bench_read_bw(ss_pool *pool, size_t bytes, int reps);
 // GFLOP/s of independent FMA chains on all pool threads (AVX2 when available, else scalar)
 double ss_bench_fma_peak(ss_pool *pool);
+// GFLOP/s of the same loop on the calling thread alone, per second of that thread's CPU time (so
+// other processes sharing the machine do not lower it)
+double ss_bench_fma_core_peak(void);
 // peak resident set size of this process in bytes
 size_t ss_bench_peak_rss(void);
 // bytes of weights read per decoded token (all matrices incl. embedding row and LM head)

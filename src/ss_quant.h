@@ -77,6 +77,17 @@ void  ss_vec_dot_n(uint32_t wtype, int64_t n, float *s, const void *w, const voi
 // matmul is split between threads); it equals ss_vec_dot_scalar up to float summation order.
 // Available only with the SIMD path and for F32, F16, BF16, Q4_0, Q5_0, Q8_0, Q4_K, Q5_K, Q6_K
 // (ss_gemm_supported); other types go through ss_vec_dot_n.
+// Packed row layouts (byte offsets; every part 32-byte aligned):
+//   Q8_0 (for Q4_0/Q5_0/Q8_0 weights): int8 values [K] at 0; block scales (float) [nb rounded up
+//        to 8, zero padded] at dofs; sums of adjacent value pairs (int16) [K/2] at pofs
+//   Q8_K (for Q4_K/Q5_K/Q6_K): int8 values [K] at 0; scales (float) [K/256] at dofs; sums of
+//        16 values (int16) [K/16] at bofs
+//   F32/F16/BF16: f32 values [K]
+static inline size_t ss_pack_align64(size_t x) { return (x + 63) / 64 * 64; }
+static inline size_t ss_pack_q8_0_dofs(int64_t K) { return ss_pack_align64((size_t)K); }
+static inline size_t ss_pack_q8_0_pofs(int64_t K) { return ss_pack_align64(ss_pack_q8_0_dofs(K) + 4 * (size_t)((K / 32 + 7) / 8 * 8)); }
+static inline size_t ss_pack_q8_K_dofs(int64_t K) { return ss_pack_align64((size_t)K); }
+static inline size_t ss_pack_q8_K_bofs(int64_t K) { return ss_pack_align64(ss_pack_q8_K_dofs(K) + 4 * (size_t)(K / 256)); }
 bool   ss_gemm_supported(uint32_t wtype);
 size_t ss_pack_row_bytes(uint32_t wtype, int64_t K);        // K: a multiple of the weight's block
 void   ss_pack_act(uint32_t wtype, const float *x, int64_t K, void *dst);

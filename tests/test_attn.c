@@ -1,9 +1,12 @@
-// test_attn.c — the attention kernels (AVX2) against their scalar references on random data.
+// test_attn.c — the attention kernels (AVX2) against their scalar references on random data; the
+// group kernels against the single-head ones (bit for bit); the F16 conversions of the forward pass
+// against ss_fp32_to_fp16.
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdlib.h>
 #include <math.h>
+#include <string.h>
 #include <cmocka.h>
 #include "ss_quant.h"
 
@@ -13,8 +16,12 @@ float ss_attn_dot_f16_avx2(const float *q, const uint16_t *k, int n);
 float ss_attn_dot_f32_avx2(const float *q, const float *k, int n);
 void  ss_attn_axpy_f16_avx2(float *o, float p, const uint16_t *v, int n);
 void  ss_attn_axpy_f32_avx2(float *o, float p, const float *v, int n);
+void  ss_attn_dots_avx2(const float *q, int G, const void *k, int f16, int n, float *s);
+void  ss_attn_axpys_avx2(float *o, int G, const float *p, size_t p_stride, const void *v, int f16, int n);
+void  ss_f32_to_f16_avx2(const float *x, uint16_t *y, int n);
+void  ss_round_f16_avx2(const float *x, float *y, int n);
 
-static float frand(void) { return (float)rand() / RAND_MAX * 2 - 1; }
+static float frand(void) { return (float)((double)rand() / RAND_MAX * 2 - 1); }
 
 static void test_kernels(void **st) {
     (void)st;
@@ -37,7 +44,72 @@ static void test_kernels(void **st) {
     }
 }
 
+static uint32_t fbits(float f) { uint32_t u; memcpy(&u, &f, 4); return u; }
+
+// the group kernels (one K/V row for G query heads) == G single-head kernel calls, bit for bit
+static void test_group_kernels(void **st) {
+    (void)st;
+    if (!ss_cpu_has_avx2()) skip();
+    srand(5);
+    for (int n = 8; n <= 256; n += 24) {
+        for (int G = 1; G <= 8; G++) {
+            float q[8 * 256], kf[256], s[8], o1[8 * 256], o2[8 * 256], p[8 * 3];
+            uint16_t kh[256];
+            for (int i = 0; i < G * n; i++) q[i] = frand();
+            for (int i = 0; i < n; i++) { kf[i] = frand(); kh[i] = ss_fp32_to_fp16(frand()); }
+            for (int f16 = 0; f16 < 2; f16++) {
+                ss_attn_dots_avx2(q, G, f16 ? (const void *)kh : (const void *)kf, f16, n, s);
+                for (int g = 0; g < G; g++) {
+                    float r = f16 ? ss_attn_dot_f16_avx2(q + g * n, kh, n) : ss_attn_dot_f32_avx2(q + g * n, kf, n);
+                    assert_int_equal(fbits(s[g]), fbits(r));
+                }
+                for (int i = 0; i < G * 3; i++) p[i] = frand();
+                for (int i = 0; i < G * n; i++) o1[i] = o2[i] = frand();
+                ss_attn_axpys_avx2(o1, G, p, 3, f16 ? (const void *)kh : (const void *)kf, f16, n);
+                for (int g = 0; g < G; g++) {
+                    if (f16) ss_attn_axpy_f16_avx2(o2 + g * n, p[g * 3], kh, n);
+                    else ss_attn_axpy_f32_avx2(o2 + g * n, p[g * 3], kf, n);
+                }
+                assert_memory_equal(o1, o2, sizeof(float) * G * n);
+            }
+        }
+    }
+}
+
+// F16 conversions == ss_fp32_to_fp16 (round to nearest even) on every non-NaN class:
+// normals, ties, subnormals, overflow to inf, zeros of both signs; lengths with tails
+static void test_f16_conversions(void **st) {
+    (void)st;
+    if (!ss_cpu_has_avx2()) skip();
+    enum { n = 4099 };
+    static float x[n], r[n];
+    static uint16_t h[n];
+    uint32_t u = 0x12345678u;
+    for (int i = 0; i < n; i++) {
+        u = u * 1664525u + 1013904223u;
+        uint32_t bits = u;
+        if ((bits & 0x7f800000u) == 0x7f800000u && (bits & 0x7fffff)) bits &= ~0x7fffffu;   // no NaN
+        memcpy(&x[i], &bits, 4);
+        if (i % 5 == 1) x[i] = ldexpf((float)(int)(u % 2048) + 0.5f, -24 - (int)(u % 3));  // subnormal f16 ties
+        if (i % 5 == 2) x[i] = (float)((int)(u % 4001) - 2000) * 0.03125f;                  // exact / ties
+        if (i == 3) x[i] = 65519.0f;
+        if (i == 4) x[i] = 65520.0f;
+        if (i == 5) x[i] = -0.0f;
+        if (i == 6) x[i] = INFINITY;
+    }
+    for (int len = 1; len <= n; len = len * 3 + 1) {
+        ss_f32_to_f16_avx2(x, h, len);
+        ss_round_f16_avx2(x, r, len);
+        for (int i = 0; i < len; i++) {
+            uint16_t e = ss_fp32_to_fp16(x[i]);
+            if (h[i] != e) fail_msg("f16(%.9g) = 0x%04x, expected 0x%04x", x[i], h[i], e);
+            assert_int_equal(fbits(r[i]), fbits(ss_fp16_to_fp32(e)));
+        }
+    }
+}
+
 int main(void) {
-    const struct CMUnitTest tests[] = { cmocka_unit_test(test_kernels) };
+    const struct CMUnitTest tests[] = { cmocka_unit_test(test_kernels), cmocka_unit_test(test_group_kernels),
+                                        cmocka_unit_test(test_f16_conversions) };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -4,15 +4,25 @@
 // together after one shared prompt) in tokens/s, mean ± sd over repeats; in the same run the
 // machine's streaming read bandwidth and FMA peak, and what each test achieves as a fraction of
 // them; peak RSS. With --slot-steps: SLOT's overhead on a generation, as a ratio.
+// FLOPs count the weight matrices (2 per multiply-add; attention not included): for pp the LM head
+// once per prompt (only the last position's logits are computed), for tg once per token.
 #include <stdlib.h>
 #include <string.h>
 #include <math.h>
+#include <time.h>
 #include "cmds.h"
 #include "tool.h"
 #include "ss_bench.h"
 #include "ss_gen.h"
 
-typedef struct { const char *name; double mean, sd; double gbs, gflops; } brow;
+typedef struct { const char *name; double mean, sd; double gbs, gflops; double cores; } brow;
+
+// process CPU time (all threads), seconds
+static double cpu_time(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
 
 static const char *ftype_name(int64_t ft) {
     switch (ft) {
@@ -39,19 +49,21 @@ static int32_t rand_tok(int V) {   // xorshift: reproducible random prompt token
 }
 
 // prefill p tokens in one sequence; returns seconds (sequence freed)
-static double run_pp(ss_ctx *c, ss_batch *b, int p, int V) {
+// *cpu += the process CPU seconds spent in the timed part
+static double run_pp(ss_ctx *c, ss_batch *b, int p, int V, double *cpu) {
     int s = ss_seq_new(c);
     ss_batch_clear(b);
     for (int i = 0; i < p; i++) ss_batch_add(b, s, i, rand_tok(V), i == p - 1 ? SS_OUT_LOGITS : 0);
-    double t = ss_time();
+    double t = ss_time(), c0 = cpu_time();
     int r = ss_decode(c, b);
     t = ss_time() - t;
+    *cpu += cpu_time() - c0;
     ss_seq_free(c, s);
     return r ? -1 : t;
 }
 
 // B sequences after a shared prompt of p tokens (p = 0: from an empty context), n decode steps; seconds
-static double run_tg(ss_ctx *c, ss_batch *b, int p, int n, int B, int V) {
+static double run_tg(ss_ctx *c, ss_batch *b, int p, int n, int B, int V, double *cpu) {
     int seqs[1024];
     seqs[0] = ss_seq_new(c);
     if (p > 0) {
@@ -62,7 +74,7 @@ static double run_tg(ss_ctx *c, ss_batch *b, int p, int n, int B, int V) {
     for (int k = 1; k < B; k++) seqs[k] = ss_seq_fork(c, seqs[0]);
     int32_t tok[1024];
     for (int k = 0; k < B; k++) tok[k] = rand_tok(V);
-    double t = ss_time();
+    double t = ss_time(), c0 = cpu_time();
     for (int step = 0; step < n; step++) {
         ss_batch_clear(b);
         for (int k = 0; k < B; k++) ss_batch_add(b, seqs[k], p + step, tok[k], SS_OUT_LOGITS);
@@ -70,6 +82,7 @@ static double run_tg(ss_ctx *c, ss_batch *b, int p, int n, int B, int V) {
         for (int k = 0; k < B; k++) tok[k] = ss_argmax(ss_get_logits(c, k), V);
     }
     t = ss_time() - t;
+    *cpu += cpu_time() - c0;
     for (int k = 0; k < B; k++) ss_seq_free(c, seqs[k]);
     return t;
 }
@@ -131,29 +144,39 @@ int cmd_bench(int argc, char **argv) {
     ss_batch b = ss_batch_new(pp > maxb ? pp : maxb);
 
     double wb = (double)ss_bench_weight_bytes(m), fpt = 2 * ss_bench_flops_per_token(m);
+    // prompt processing computes logits for the last position only: per prompt token, the layers'
+    // FLOPs plus 1/p of the LM head's
+    const double lm_flops = 2.0 * (double)m->output.rows * (double)m->output.cols;
+    const double fpt_pp = pp > 0 ? fpt - lm_flops + lm_flops / pp : fpt;
 
     brow rows[32];
     int nr = 0;
     double *x = ss_malloc(sizeof(double) * reps);
     char names[32][32];
     if (pp > 0) {
-        run_pp(c, &b, pp < 16 ? pp : 16, V);   // warm-up
-        for (int r = 0; r < reps; r++) { double t = run_pp(c, &b, pp, V); if (t < 0) goto fail; x[r] = pp / t; }
+        double cpu = 0, wall = 0;
+        run_pp(c, &b, pp < 16 ? pp : 16, V, &cpu);   // warm-up
+        cpu = 0;
+        for (int r = 0; r < reps; r++) { double t = run_pp(c, &b, pp, V, &cpu); if (t < 0) goto fail; x[r] = pp / t; wall += t; }
         snprintf(names[nr], 32, "pp%d", pp);
         brow *row = &rows[nr]; row->name = names[nr]; nr++;
         stats(x, reps, &row->mean, &row->sd);
-        row->gflops = row->mean * fpt / 1e9; row->gbs = 0;
+        row->gflops = row->mean * fpt_pp / 1e9; row->gbs = 0;
+        row->cores = cpu / wall;
     }
     if (tg > 0) {
         for (int k = 0; k < nbs; k++) {
             int B = bs[k];
-            run_tg(c, &b, B > 1 ? pp : 0, 4, B, V);   // warm-up
-            for (int r = 0; r < reps; r++) { double t = run_tg(c, &b, B > 1 ? pp : 0, tg, B, V); if (t < 0) goto fail; x[r] = (double)B * tg / t; }
+            double cpu = 0, wall = 0;
+            run_tg(c, &b, B > 1 ? pp : 0, 4, B, V, &cpu);   // warm-up
+            cpu = 0;
+            for (int r = 0; r < reps; r++) { double t = run_tg(c, &b, B > 1 ? pp : 0, tg, B, V, &cpu); if (t < 0) goto fail; x[r] = (double)B * tg / t; wall += t; }
             if (B == 1) snprintf(names[nr], 32, "tg%d", tg); else snprintf(names[nr], 32, "tg%dxb%d", tg, B);
             brow *row = &rows[nr]; row->name = names[nr]; nr++;
             stats(x, reps, &row->mean, &row->sd);
             row->gbs = row->mean / B * wb / 1e9;      // weights are read once per step
             row->gflops = row->mean * fpt / 1e9;
+            row->cores = cpu / wall;
         }
     }
     double slot_ratio = -1, t_base = 0, t_slot = 0, slot_mb = 0;
@@ -187,14 +210,17 @@ int cmd_bench(int argc, char **argv) {
     // the machine, measured in the same run with the same threads
     double bw = ss_bench_read_bw(ss_ctx_pool(c), (size_t)512 << 20, 5);
     double peak = ss_bench_fma_peak(ss_ctx_pool(c));
+    double core_peak = ss_bench_fma_core_peak();   // one core, per CPU-second (robust to load)
     for (int i = 0; i < nr; i++) if (rows[i].gbs > 0 && rows[i].gbs < 1e-9) rows[i].gbs = 0;
     const char *mname = ss_model_name(m);
     if (json) {
         for (int i = 0; i < nr; i++) {
             printf("{\"model\":"); tool_json_str(stdout, mname);
             printf(",\"type\":\"%s\",\"threads\":%d,\"test\":\"%s\",\"t_s_mean\":%.3f,\"t_s_sd\":%.3f", type, threads, rows[i].name, rows[i].mean, rows[i].sd);
-            printf(",\"gb_s\":%.3f,\"bw_frac\":%.4f,\"gflop_s\":%.3f,\"flop_frac\":%.4f,\"machine_bw_gb_s\":%.3f,\"machine_fma_gflop_s\":%.3f,\"peak_rss_mb\":%.1f}\n",
+            printf(",\"gb_s\":%.3f,\"bw_frac\":%.4f,\"gflop_s\":%.3f,\"flop_frac\":%.4f,\"machine_bw_gb_s\":%.3f,\"machine_fma_gflop_s\":%.3f,\"peak_rss_mb\":%.1f",
                    rows[i].gbs, bw > 0 ? rows[i].gbs / bw : 0, rows[i].gflops, peak > 0 ? rows[i].gflops / peak : 0, bw, peak, rss / 1e6);
+            printf(",\"cores_used\":%.3f,\"gflop_per_cpu_s\":%.3f,\"core_fma_gflop_s\":%.3f}\n",
+                   rows[i].cores, rows[i].cores > 0 ? rows[i].gflops / rows[i].cores : 0, core_peak);
         }
         if (slot_ratio > -1) {
             printf("{\"model\":"); tool_json_str(stdout, mname);
@@ -208,10 +234,16 @@ int cmd_bench(int argc, char **argv) {
         for (int i = 0; i < nr; i++)
             printf("| %-24.24s | %8.1f | %-7s | %7d | %-10s | %8.2f ± %5.2f | %8.2f | %8.1f |\n", mname, (double)m->gguf->size / 1e6, type,
                    threads, rows[i].name, rows[i].mean, rows[i].sd, rows[i].gbs, rows[i].gflops);
-        printf("\nmachine: streaming read %.1f GB/s, FMA peak %.1f GFLOP/s (%d threads)\n", bw, peak, threads);
+        printf("\nmachine: streaming read %.1f GB/s, FMA peak %.1f GFLOP/s (%d threads); one core %.1f GFLOP/s per CPU-second\n",
+               bw, peak, threads, core_peak);
         for (int i = 0; i < nr; i++) {
-            if (rows[i].gbs > 0) printf("  %-10s %5.1f%% of read bandwidth (%.1f MB of weights per step)\n", rows[i].name, 100 * rows[i].gbs / bw, wb / 1e6);
-            else printf("  %-10s %5.1f%% of FMA peak\n", rows[i].name, 100 * rows[i].gflops / peak);
+            if (rows[i].gbs > 0) printf("  %-10s %5.1f%% of read bandwidth (%.1f MB of weights per step)", rows[i].name, 100 * rows[i].gbs / bw, wb / 1e6);
+            else printf("  %-10s %5.1f%% of FMA peak", rows[i].name, 100 * rows[i].gflops / peak);
+            // CPU the process actually got (the machine may be shared) and the work per CPU-second
+            if (rows[i].cores > 0)
+                printf("; %.2f of %d cores obtained, %.1f GFLOP per CPU-second = %.1f%% of one core's FMA peak\n", rows[i].cores, threads,
+                       rows[i].gflops / rows[i].cores, core_peak > 0 ? 100 * rows[i].gflops / rows[i].cores / core_peak : 0);
+            else printf("\n");
         }
         if (slot_ratio > -1)
             printf("SLOT %d steps, prompt %d, generate %d: %.3f s vs %.3f s without: overhead %.2f%% (extra memory %.1f MB)\n",
