@@ -2,15 +2,16 @@
 //
 // ss_matmul: out[T, rows] = x[T, cols] · W[rows, cols]^T
 //   1. the T activation rows are converted once per distinct rounding (Q8_0, Q8_1, Q8_K, F16,
-//      BF16; F32 is used in place) into grow-only scratch owned by the pool: "packed" for the
-//      matrix-matrix kernel (ss_gemm, SIMD) when it has the weight type, else ss_quant_act blocks
-//      for ss_vec_dot_n;
+//      BF16; F32 is used in place) and layout into grow-only scratch owned by the pool: "packed"
+//      for the matrix-matrix kernel (ss_gemm, SIMD) when it has the weight type (in the layout
+//      ss_gemm_layout picks for T rows), else ss_quant_act blocks for ss_vec_dot_n;
 //   2. W's rows are handed out in chunks (atomic counter: a thread slowed down by another process
 //      holds up only the chunk it is working on); a chunk is computed for activation tiles that
 //      fit in L2, by ss_gemm's register tiles (a few weight rows × a few activation rows, every
 //      weight block decoded once per tile), so weights stream from memory once per tile of T.
 // Every output element is computed by the same operations whatever the chunking (ss_gemm's
-// guarantee), so results do not depend on the thread count.
+// guarantee), so results do not depend on the thread count. A single activation row (decode)
+// is a matrix-vector product that streams W from memory; the kernels prefetch ahead for it.
 // ss_matmul_multi does the same for several matrices sharing the input (Q/K/V): one conversion
 // of x per rounding and one pool pass for all of them. ss_matmul_swiglu computes gate and up
 // rows of a chunk together and applies silu(gate)*up to the chunk while it is in cache.
@@ -19,7 +20,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MM_L2_BYTES      (256 * 1024)   // activation tile budget (L2)
+#define MM_L2_BYTES      (384 * 1024)   // activation tile budget (L2 is 512 KB on Zen 3)
+#define MM_ROW_ALIGN     12             // chunks: multiples of the register tiles' heights (1..4)
+#define MM_T_ALIGN       8              // activation tiles: multiples of their widths (4, 8)
 #define MM_CHUNK_BYTES   (128 * 1024)   // at most this many weight bytes per chunk
 #define MM_CHUNKS_PER_TH 8              // at least this many chunks per thread (load balance)
 #define MM_MIN_PAR_WORK  (64 * 1024)    // multiply-adds below which one thread does it all
@@ -29,6 +32,7 @@
 typedef struct {
     uint32_t vtype;           // rounding (the weights' vec-dot type)
     bool gemm;                // packed for ss_gemm (else ss_quant_act blocks)
+    int layout;               // ss_gemm's layout (SS_PACK_INT / SS_PACK_F32)
     uint32_t wtype;           // a weight type with this conversion (for ss_pack_act / ss_quant_act)
     const uint8_t *buf;       // T rows
     size_t row;
@@ -64,7 +68,7 @@ typedef struct {
 static void mm_convert_row(const mm_task *m, const mm_act *a, int64_t t) {
     uint8_t *dst = (uint8_t *)a->buf + (size_t)t * a->row;
     const float *x = m->x + t * m->cols;
-    if (a->gemm) ss_pack_act(a->wtype, x, m->cols, dst);
+    if (a->gemm) ss_pack_act(a->wtype, a->layout, x, m->cols, dst);
     else ss_quant_act(a->wtype, x, dst, m->cols);
 }
 
@@ -86,11 +90,11 @@ static void mm_part(const mm_task *m, uint32_t type, const uint8_t *w, size_t ro
     const int64_t T = m->T, cols = m->cols;
     const uint8_t *wr = w + (size_t)ra * row_bytes;
     if (a->gemm) {
-        int64_t tile = (int64_t)(MM_L2_BYTES / a->row);
-        if (tile < 4) tile = 4;
+        int64_t tile = (int64_t)(MM_L2_BYTES / a->row) / MM_T_ALIGN * MM_T_ALIGN;
+        if (tile < MM_T_ALIGN) tile = MM_T_ALIGN;
         for (int64_t t0 = 0; t0 < T; t0 += tile) {
             const int64_t nt = T - t0 < tile ? T - t0 : tile;
-            ss_gemm(type, cols, wr, row_bytes, rb - ra, a->buf + (size_t)t0 * a->row, a->row, nt, out + t0 * ld_out + ra, ld_out);
+            ss_gemm(type, a->layout, cols, wr, row_bytes, rb - ra, a->buf + (size_t)t0 * a->row, a->row, nt, out + t0 * ld_out + ra, ld_out);
         }
         return;
     }
@@ -131,11 +135,13 @@ static void mm_dot_fn(void *arg, int ith, int nth) {
 static int mm_act_for(mm_task *m, uint32_t type) {
     const uint32_t vt = ss_vec_dot_type(type);
     const bool gemm = ss_gemm_supported(type);
+    const int layout = gemm ? ss_gemm_layout(type, m->cols, m->T) : SS_PACK_INT;
     for (int q = 0; q < m->nact; q++)
-        if (m->act[q].vtype == vt && m->act[q].gemm == gemm) return q;
+        if (m->act[q].vtype == vt && m->act[q].gemm == gemm && m->act[q].layout == layout) return q;
     mm_act *a = &m->act[m->nact];
     a->vtype = vt;
     a->gemm = gemm;
+    a->layout = layout;
     a->wtype = type;
     a->buf = NULL;
     a->off = 0;
@@ -144,7 +150,7 @@ static int mm_act_for(mm_task *m, uint32_t type) {
         a->row = (size_t)m->cols * sizeof(float);
         a->off = (size_t)-1;
     } else {
-        a->row = gemm ? ss_pack_row_bytes(type, m->cols) : ss_row_size(vt, m->cols);
+        a->row = gemm ? ss_pack_row_bytes(type, layout, m->cols) : ss_row_size(vt, m->cols);
     }
     return m->nact++;
 }
@@ -189,13 +195,12 @@ static void mm_run(ss_pool *pool, mm_task *m) {
         else ss_pool_run(run_pool, mm_convert_fn, m);
     }
 
-    // 2. work split: chunks of weight rows (multiples of 4, the register tiles' height), at least
+    // 2. work split: chunks of weight rows (multiples of the register tiles' heights), at least
     //    MM_CHUNKS_PER_TH per thread, at most MM_CHUNK_BYTES of weights
     int64_t fair = (total_rows + MM_CHUNKS_PER_TH * nth - 1) / (MM_CHUNKS_PER_TH * nth);
     int64_t cap = max_row_bytes ? (int64_t)(MM_CHUNK_BYTES / max_row_bytes) : fair;
     int64_t chunk = fair < cap ? fair : cap;
-    chunk = (chunk + 3) / 4 * 4;
-    if (chunk < 4) chunk = 4;
+    chunk = (chunk + MM_ROW_ALIGN - 1) / MM_ROW_ALIGN * MM_ROW_ALIGN;
     m->total_chunks = 0;
     for (int i = 0; i < m->n; i++) {
         mm_mat *a = &m->m[i];

@@ -8,6 +8,11 @@
 // no saturation for our ranges: at most 2*63*127 = 16002) and madd (int16 pairs -> int32).
 //
 // Activation conversion (Q8_0, Q8_1, Q8_K, F16, BF16) is bit-identical to the scalar one.
+//
+// Matrix-matrix products (ss_gemm_avx2, the matmul's path): register tiles of a few weight rows ×
+// a few activation rows on packed activations (see the section "matrix-matrix"); with one
+// activation row they are the decode path and prefetch the weights ahead. Element-wise: silu*up
+// and exp (ggml's vector expf).
 #include "ss_quant.h"
 #include <immintrin.h>
 #include <string.h>
@@ -975,34 +980,33 @@ bool ss_gemm_has_avx2(uint32_t wtype) {
     return gemm_kernel_for(wtype, &k);
 }
 
-#define GEMM_F_CONV_FLOATS (24 * 1024)   // f32 copy of F16/BF16 weight rows for the f32 tiles (96 KB)
 #define GEMM_DWS_MAX 2048                // block scales of a row tile converted once (K <= 65536)
 
-bool ss_gemm_avx2(uint32_t wtype, int64_t K, const void *w, size_t ws, int64_t m,
-                  const void *xp, size_t xs, int64_t n, float *out, int64_t ldo) {
-    gemm_kernel kn;
-    if (!gemm_kernel_for(wtype, &kn)) return false;
-    const uint8_t *W = w, *X = xp;
-    // F16 / BF16 weights with several activation rows: convert a few weight rows to f32 once
-    // and use the f32 tiles (conversion is exact and the FMAs are the same: identical results)
-    if ((wtype == SS_TYPE_F16 || wtype == SS_TYPE_BF16) && n >= 2 && K <= GEMM_F_CONV_FLOATS / 3) {
-        _Alignas(32) float wf[GEMM_F_CONV_FLOATS];
-        gemm_kernel kf;
-        gemm_kernel_for(SS_TYPE_F32, &kf);
-        for (int64_t i0 = 0; i0 < m; i0 += kf.rm) {
-            const int rm = m - i0 < kf.rm ? (int)(m - i0) : kf.rm;
-            for (int r = 0; r < rm; r++) {
-                prefetch_span(W + (i0 + r + 2 * kf.rm) * ws, ws);
-                ss_dequant_row_avx2(wtype, W + (i0 + r) * ws, wf + r * K, K);
-            }
-            for (int64_t j0 = 0; j0 < n; j0 += kf.rn) {
-                const int rn = n - j0 < kf.rn ? (int)(n - j0) : kf.rn;
-                kf.tab[(rm - 1) * kf.rn_max + (rn - 1)](K, (const uint8_t *)wf, (size_t)K * 4, X + j0 * xs, xs, out + j0 * ldo + i0, ldo, 0, NULL, 0);
-            }
+// f32 path: dequantize a few weight rows to f32 once (exact) and run the f32 tiles on them.
+// (Separate functions so that only one of the two scratch arrays is on the stack.)
+static __attribute__((noinline)) void gemm_f32_path(uint32_t wtype, int64_t K, const uint8_t *W, size_t ws, int64_t m,
+                                                    const uint8_t *X, size_t xs, int64_t n, float *out, int64_t ldo) {
+    _Alignas(32) float wf[SS_GEMM_CONV_FLOATS];
+    gemm_kernel kf;
+    gemm_kernel_for(SS_TYPE_F32, &kf);
+    for (int64_t i0 = 0; i0 < m; i0 += kf.rm) {
+        const int rm = m - i0 < kf.rm ? (int)(m - i0) : kf.rm;
+        for (int r = 0; r < rm; r++) {
+            prefetch_span(W + (i0 + r + 2 * kf.rm) * ws, ws);
+            ss_dequant_row_avx2(wtype, W + (i0 + r) * ws, wf + r * K, K);
         }
-        return true;
+        for (int64_t j0 = 0; j0 < n; j0 += kf.rn) {
+            const int rn = n - j0 < kf.rn ? (int)(n - j0) : kf.rn;
+            kf.tab[(rm - 1) * kf.rn_max + (rn - 1)](K, (const uint8_t *)wf, (size_t)K * 4, X + j0 * xs, xs, out + j0 * ldo + i0, ldo, 0, NULL, 0);
+        }
     }
-    const int RM = n == 1 ? kn.rm1 : kn.rm, RN = n == 1 ? 1 : kn.rn;
+}
+
+// the type's own register tiles: row tiles outside (their rows stay in L1), activation tiles
+// inside; the first activation tile of a row tile prefetches the rows ahead
+static __attribute__((noinline)) void gemm_tiles(const gemm_kernel *kn, uint32_t wtype, int64_t K, const uint8_t *W, size_t ws,
+                                                 int64_t m, const uint8_t *X, size_t xs, int64_t n, float *out, int64_t ldo) {
+    const int RM = n == 1 ? kn->rm1 : kn->rm, RN = n == 1 ? 1 : kn->rn;
     // Q4_0/Q5_0/Q8_0 with several activation tiles: the row tile's block scales converted once
     const bool q8fam = wtype == SS_TYPE_Q8_0 || wtype == SS_TYPE_Q5_0 || wtype == SS_TYPE_Q4_0;
     const int64_t nb = K / SS_QK, nbp = (nb + 7) / 8 * 8;
@@ -1017,17 +1021,52 @@ bool ss_gemm_avx2(uint32_t wtype, int64_t K, const void *w, size_t ws, int64_t m
                     _mm256_store_ps(dws + r * nbp + b0, scales8_f16(W + (i0 + r) * ws, bsz, b0, nb));
         for (int64_t j0 = 0; j0 < n; j0 += RN) {
             const int rn = n - j0 < RN ? (int)(n - j0) : RN;
-            kn.tab[(rm - 1) * kn.rn_max + (rn - 1)](K, W + i0 * ws, ws, X + j0 * xs, xs, out + j0 * ldo + i0, ldo, j0 == 0,
-                                                    pre ? dws : NULL, nbp);
+            kn->tab[(rm - 1) * kn->rn_max + (rn - 1)](K, W + i0 * ws, ws, X + j0 * xs, xs, out + j0 * ldo + i0, ldo, j0 == 0,
+                                                     pre ? dws : NULL, nbp);
         }
     }
+}
+
+bool ss_gemm_avx2(uint32_t wtype, int layout, int64_t K, const void *w, size_t ws, int64_t m,
+                  const void *xp, size_t xs, int64_t n, float *out, int64_t ldo) {
+    gemm_kernel kn;
+    if (!gemm_kernel_for(wtype, &kn)) return false;
+    const bool fweights = wtype == SS_TYPE_F16 || wtype == SS_TYPE_BF16 || wtype == SS_TYPE_F32;
+    // f32 path: for F16/BF16 it gives the same results as their direct kernel (same FMAs); for
+    // Q4_0/Q5_0 (layout SS_PACK_F32) it is the only kernel for that layout
+    if (layout == SS_PACK_F32 && wtype != SS_TYPE_F32 && (!fweights || n >= 2) && K <= SS_GEMM_CONV_FLOATS / 3) {
+        gemm_f32_path(wtype, K, w, ws, m, xp, xs, n, out, ldo);
+        return true;
+    }
+    if (layout == SS_PACK_F32 && !fweights) return false;   // (ss_gemm_layout never asks for this)
+    gemm_tiles(&kn, wtype, K, w, ws, m, xp, xs, n, out, ldo);
     return true;
 }
 
 // ---- activation packing (same rounding as ss_quant_act_avx2, bit for bit)
-bool ss_pack_act_avx2(uint32_t wtype, const float *x, int64_t K, void *dst) {
+bool ss_pack_act_avx2(uint32_t wtype, int layout, const float *x, int64_t K, void *dst) {
     uint8_t *q = dst;
     const __m256 sign = _mm256_set1_ps(-0.0f);
+    if (layout == SS_PACK_F32 && ss_vec_dot_type(wtype) == SS_TYPE_Q8_0) {
+        // the Q8_0-rounded values q*d as f32 (exact: an 8-bit integer times an fp16)
+        float *y = dst;
+        for (int64_t b = 0; b < K / SS_QK; b++, x += SS_QK, y += SS_QK) {
+            __m256 v[4];
+            __m256 amax = _mm256_setzero_ps();
+            for (int k = 0; k < 4; k++) {
+                v[k] = _mm256_loadu_ps(x + 8 * k);
+                amax = _mm256_max_ps(amax, _mm256_andnot_ps(sign, v[k]));
+            }
+            const float mx = hmax_ps(amax);
+            const float dd = mx / 127.f, id = mx != 0.0f ? 127.f / mx : 0.0f;
+            int8_t qb[32];
+            round_store_32(v, id, qb);
+            const __m256 d = _mm256_set1_ps(h2f(ss_fp32_to_fp16(dd)));
+            for (int k = 0; k < 4; k++)
+                _mm256_storeu_ps(y + 8 * k, _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)(qb + 8 * k)))), d));
+        }
+        return true;
+    }
     switch (ss_vec_dot_type(wtype)) {
     case SS_TYPE_Q8_0: {
         const int64_t nb = K / SS_QK;

@@ -1,8 +1,11 @@
-// ss_pool.h — persistent thread pool. Workers are created once and wait on a condition
-// variable / spin barrier; ss_pool_run() runs fn(arg, ith, nth) on all threads (the caller
-// is thread 0) and returns when every thread has finished. Workers spin ~50 us on a generation
-// counter before sleeping, so back-to-back runs (decode) cost ~1 us of synchronization.
-// One caller thread at a time; fn must not call ss_pool_run on the same pool.
+// ss_pool.h — persistent thread pool. Workers are created once; ss_pool_run() runs
+// fn(arg, ith, nth) once for every ith in 0..nth-1 and returns when all have finished. The
+// caller runs ith = 0; the other shares are claimed by whichever thread gets to them first (a
+// worker that is descheduled when a run starts leaves its share to the caller instead of
+// stalling the run), so one thread may run several shares, one after the other. Idle workers
+// spin ~100 us on a generation counter before sleeping, so back-to-back runs (decode) cost
+// ~1 us of synchronization. One caller thread at a time; fn must not call ss_pool_run on the
+// same pool.
 #ifndef SS_POOL_H
 #define SS_POOL_H
 #include "ss_common.h"

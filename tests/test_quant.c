@@ -623,8 +623,10 @@ static void test_simd_vs_scalar(void **state) {
     free(x); free(w); free(xq); free(xq2);
 }
 
-// matrix-matrix kernels (ss_gemm on packed activations):
-//  - packing == ss_quant_act (same int8 values, scales, sums of 16; f32 rows = the rounded values);
+// matrix-matrix kernels (ss_gemm on packed activations), for each type and both layouts it uses
+// (ss_gemm_layout for 1 and for many activation rows):
+//  - packing == ss_quant_act (same int8 values, scales, sums of 16 / of pairs; f32 rows = the
+//    rounded values exactly);
 //  - every out[j][i] within float reordering (1e-5 of sum |w x|) of ss_vec_dot_scalar on the
 //    standard activation blocks, for 9 weight rows (random bytes incl. -128, and quantized data)
 //    × 9 activation rows;
@@ -639,77 +641,90 @@ static void test_gemm(void **state) {
     size_t wrow = ss_row_size(SS_TYPE_F32, kmax);
     uint8_t *w = malloc(M * wrow);
     uint8_t *xq = malloc(N * wrow);
-    uint8_t *xp = aligned_alloc(64, N * ss_pack_row_bytes(SS_TYPE_F32, kmax) + 64 * N);
+    uint8_t *xp = aligned_alloc(64, N * ss_pack_row_bytes(SS_TYPE_F32, SS_PACK_F32, kmax) + 64 * N);
     float *deq = malloc(kmax * sizeof(float));
     float out[N][M], sub[N][M];
-    int n_types = 0;
+    int n_types = 0, n_f32_quant = 0;
     for (int wi = 0; wi < N_WTYPES; wi++) {
         uint32_t wt = weight_types[wi], vt = ss_vec_dot_type(wt);
         if (!ss_gemm_supported(wt)) continue;
         n_types++;
         for (int k = 0; k < 7; k++) {
             int64_t K = test_len(wt, k);
-            size_t rb = ss_row_size(wt, K), xb = ss_row_size(vt, K), pb = ss_pack_row_bytes(wt, K);
-            assert_int_equal(pb % 64, 0);
-            for (int i = 0; i < M; i++) {
-                if (i % 2) random_row(wt, w + i * rb, K);
-                else { fill_data(wf, K, 32, 1.0); ss_quant_row(wt, wf, w + i * rb, K); }
-            }
-            for (int j = 0; j < N; j++) {
-                fill_data(x + j * K, K, 32, 0.2 + j);
-                ss_quant_act(wt, x + j * K, xq + j * xb, K);
-                ss_pack_act(wt, x + j * K, K, xp + j * pb);
-                // the packed row holds exactly the standard activation's values
-                const uint8_t *p = xp + j * pb, *q = xq + j * xb;
-                if (vt == SS_TYPE_Q8_0) {
-                    const float *d = (const float *)(p + (K + 63) / 64 * 64);
-                    for (int64_t b = 0; b < K / 32; b++) {
-                        const ss_block_q8_0 *blk = (const ss_block_q8_0 *)q + b;
-                        assert_memory_equal(p + 32 * b, blk->qs, 32);
-                        assert_int_equal(fbits(d[b]), fbits(ss_fp16_to_fp32(blk->d)));
-                        const int16_t *ps = (const int16_t *)(p + ss_pack_q8_0_pofs(K)) + 16 * b;
-                        for (int k2 = 0; k2 < 16; k2++) assert_int_equal(ps[k2], blk->qs[2 * k2] + blk->qs[2 * k2 + 1]);
-                    }
-                    for (int64_t b = K / 32; b < (K / 32 + 7) / 8 * 8; b++) assert_true(d[b] == 0.0f);   // padding
-                } else if (vt == SS_TYPE_Q8_K) {
-                    size_t dofs = (K + 63) / 64 * 64, bofs = (dofs + 4 * (K / 256) + 63) / 64 * 64;
-                    const float *d = (const float *)(p + dofs);
-                    const int16_t *bs = (const int16_t *)(p + bofs);
-                    for (int64_t b = 0; b < K / 256; b++) {
-                        const ss_block_q8_K *blk = (const ss_block_q8_K *)q + b;
-                        assert_memory_equal(p + 256 * b, blk->qs, 256);
-                        assert_int_equal(fbits(d[b]), fbits(blk->d));
-                        assert_memory_equal(bs + 16 * b, blk->bsums, 32);
-                    }
-                } else {
-                    ss_dequant_row(vt, q, deq, K);
-                    assert_memory_equal(p, deq, sizeof(float) * K);
-                }
-            }
-            ss_gemm(wt, K, w, rb, M, xp, pb, N, &out[0][0], M);
-            for (int j = 0; j < N; j++)
+            const int layouts[2] = { ss_gemm_layout(wt, K, 1), ss_gemm_layout(wt, K, 1000) };
+            for (int li = 0; li < 2; li++) {
+                const int layout = layouts[li];
+                if (li == 1 && layout == layouts[0]) break;
+                if (layout == SS_PACK_F32 && vt == SS_TYPE_Q8_0) n_f32_quant++;
+                size_t rb = ss_row_size(wt, K), xb = ss_row_size(vt, K), pb = ss_pack_row_bytes(wt, layout, K);
+                assert_int_equal(pb % 64, 0);
                 for (int i = 0; i < M; i++) {
-                    float ref;
-                    double abs_sum;
-                    ss_vec_dot_scalar(wt, K, &ref, w + i * rb, xq + j * xb);
-                    dot_deq(wt, w + i * rb, vt, xq + j * xb, K, &abs_sum);
-                    if (fabs(out[j][i] - ref) > 1e-5 * abs_sum + 1e-30)
-                        fail_msg("%s K=%lld (%d,%d): gemm %.9g, scalar %.9g (sum|wx| %.3g)", ss_type_name(wt), (long long)K, i, j, out[j][i], ref, abs_sum);
+                    if (i % 2) random_row(wt, w + i * rb, K);
+                    else { fill_data(wf, K, 32, 1.0); ss_quant_row(wt, wf, w + i * rb, K); }
                 }
-            // sub-shapes at offsets: bit-identical
-            for (int mm = 1; mm <= M; mm++)
-                for (int nn = 1; nn <= N; nn++) {
-                    int i0 = (mm * 7 + nn) % (M - mm + 1), j0 = (nn * 5 + mm) % (N - nn + 1);
-                    ss_gemm(wt, K, w + i0 * rb, rb, mm, xp + j0 * pb, pb, nn, &sub[0][0], M);
-                    for (int j = 0; j < nn; j++)
-                        for (int i = 0; i < mm; i++)
-                            if (fbits(sub[j][i]) != fbits(out[j0 + j][i0 + i]))
-                                fail_msg("%s K=%lld: %dx%d tile at (%d,%d) differs at (%d,%d)", ss_type_name(wt), (long long)K, mm, nn, i0, j0, i, j);
+                for (int j = 0; j < N; j++) {
+                    fill_data(x + j * K, K, 32, 0.2 + j);
+                    ss_quant_act(wt, x + j * K, xq + j * xb, K);
+                    ss_pack_act(wt, layout, x + j * K, K, xp + j * pb);
+                    // the packed row holds exactly the standard activation's values
+                    const uint8_t *p = xp + j * pb, *q = xq + j * xb;
+                    if (layout == SS_PACK_F32) {
+                        ss_dequant_row(vt, q, deq, K);
+                        assert_memory_equal(p, deq, sizeof(float) * K);
+                    } else if (vt == SS_TYPE_Q8_0) {
+                        const float *d = (const float *)(p + (K + 63) / 64 * 64);
+                        for (int64_t b = 0; b < K / 32; b++) {
+                            const ss_block_q8_0 *blk = (const ss_block_q8_0 *)q + b;
+                            assert_memory_equal(p + 32 * b, blk->qs, 32);
+                            assert_int_equal(fbits(d[b]), fbits(ss_fp16_to_fp32(blk->d)));
+                            const int16_t *ps = (const int16_t *)(p + ss_pack_q8_0_pofs(K)) + 16 * b;
+                            for (int k2 = 0; k2 < 16; k2++) assert_int_equal(ps[k2], blk->qs[2 * k2] + blk->qs[2 * k2 + 1]);
+                        }
+                        for (int64_t b = K / 32; b < (K / 32 + 7) / 8 * 8; b++) assert_true(d[b] == 0.0f);   // padding
+                    } else {
+                        assert_int_equal(vt, SS_TYPE_Q8_K);
+                        size_t dofs = (K + 63) / 64 * 64, bofs = (dofs + 4 * (K / 256) + 63) / 64 * 64;
+                        const float *d = (const float *)(p + dofs);
+                        const int16_t *bs = (const int16_t *)(p + bofs);
+                        for (int64_t b = 0; b < K / 256; b++) {
+                            const ss_block_q8_K *blk = (const ss_block_q8_K *)q + b;
+                            assert_memory_equal(p + 256 * b, blk->qs, 256);
+                            assert_int_equal(fbits(d[b]), fbits(blk->d));
+                            assert_memory_equal(bs + 16 * b, blk->bsums, 32);
+                        }
+                    }
                 }
+                ss_gemm(wt, layout, K, w, rb, M, xp, pb, N, &out[0][0], M);
+                for (int j = 0; j < N; j++)
+                    for (int i = 0; i < M; i++) {
+                        float ref;
+                        double abs_sum;
+                        ss_vec_dot_scalar(wt, K, &ref, w + i * rb, xq + j * xb);
+                        dot_deq(wt, w + i * rb, vt, xq + j * xb, K, &abs_sum);
+                        if (fabs(out[j][i] - ref) > 1e-5 * abs_sum + 1e-30)
+                            fail_msg("%s layout %d K=%lld (%d,%d): gemm %.9g, scalar %.9g (sum|wx| %.3g)", ss_type_name(wt), layout,
+                                     (long long)K, i, j, out[j][i], ref, abs_sum);
+                    }
+                // sub-shapes at offsets: bit-identical
+                for (int mm = 1; mm <= M; mm++)
+                    for (int nn = 1; nn <= N; nn++) {
+                        int i0 = (mm * 7 + nn) % (M - mm + 1), j0 = (nn * 5 + mm) % (N - nn + 1);
+                        ss_gemm(wt, layout, K, w + i0 * rb, rb, mm, xp + j0 * pb, pb, nn, &sub[0][0], M);
+                        for (int j = 0; j < nn; j++)
+                            for (int i = 0; i < mm; i++)
+                                if (fbits(sub[j][i]) != fbits(out[j0 + j][i0 + i]))
+                                    fail_msg("%s layout %d K=%lld: %dx%d tile at (%d,%d) differs at (%d,%d)", ss_type_name(wt), layout,
+                                             (long long)K, mm, nn, i0, j0, i, j);
+                    }
+            }
         }
     }
     assert_int_equal(n_types, 8);                   // all but F32 (kept on the row kernel)
     assert_false(ss_gemm_supported(SS_TYPE_F32));
+    assert_true(n_f32_quant > 0);                   // the f32 path of Q4_0/Q5_0 was exercised
+    assert_int_equal(ss_gemm_layout(SS_TYPE_Q8_0, 4096, 1000), SS_PACK_INT);
+    assert_int_equal(ss_gemm_layout(SS_TYPE_Q5_0, 4096, SS_GEMM_F32_MIN_T - 1), SS_PACK_INT);
+    assert_int_equal(ss_gemm_layout(SS_TYPE_Q5_0, 4096, SS_GEMM_F32_MIN_T), SS_PACK_F32);
     free(x); free(wf); free(w); free(xq); free(xp); free(deq);
 }
 
