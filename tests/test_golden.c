@@ -45,25 +45,42 @@ static double tol_for(const char *model) {
     return 3e-2;
 }
 
-static void run_golden(const char *fname) {
+// A golden file MODEL.PROMPT[.slot_sS_lrLR].json: its JSON, the model's name (for the tolerance), the
+// prompt text from prompts/PROMPT.txt and the loaded model.
+typedef struct { cJSON *json; char model[256]; char *text; ss_model *m; } golden_case;
+
+static void golden_open(golden_case *g, const char *fname) {
     char path[512], err[SS_ERRLEN];
     snprintf(path, sizeof path, GOLDEN "/%s", fname);
     char *js = ss_read_file(path, NULL, err, sizeof err);
     assert_non_null(js);
-    cJSON *root = cJSON_Parse(js);
+    g->json = cJSON_Parse(js);
     free(js);
-    assert_non_null(root);
-    // MODEL.PROMPT.json
-    char model[256], prompt_name[256];
-    const char *dot = strchr(fname, '.');
-    snprintf(model, sizeof model, "%.*s", (int)(dot - fname), fname);
-    snprintf(prompt_name, sizeof prompt_name, "%.*s", (int)(strrchr(fname, '.') - dot - 1), dot + 1);
-    snprintf(path, sizeof path, GOLDEN "/prompts/%s.txt", prompt_name);
-    char *text = ss_read_file(path, NULL, err, sizeof err);
-    assert_non_null(text);
+    assert_non_null(g->json);
+    const char *dot = strchr(fname, '.'), *end = strstr(fname, ".slot_");
+    if (!end) end = strrchr(fname, '.');
+    snprintf(g->model, sizeof g->model, "%.*s", (int)(dot - fname), fname);
+    snprintf(path, sizeof path, GOLDEN "/prompts/%.*s.txt", (int)(end - dot - 1), dot + 1);
+    g->text = ss_read_file(path, NULL, err, sizeof err);
+    assert_non_null(g->text);
+    g->m = ss_model_load(model_path_for(g->model), err, sizeof err);
+    if (!g->m) fail_msg("%s: %s", fname, err);
+}
 
-    ss_model *m = ss_model_load(model_path_for(model), err, sizeof err);
-    if (!m) fail_msg("%s: %s", fname, err);
+static void golden_close(golden_case *g) {
+    ss_model_free(g->m);
+    free(g->text);
+    cJSON_Delete(g->json);
+}
+
+static void run_golden(const char *fname) {
+    char err[SS_ERRLEN];
+    golden_case gc;
+    golden_open(&gc, fname);
+    cJSON *root = gc.json;
+    const char *model = gc.model;
+    char *text = gc.text;
+    ss_model *m = gc.m;
     ss_ctx_params cp;
     ss_ctx_params_default(&cp);
     cp.n_ctx = 512;
@@ -140,32 +157,23 @@ static void run_golden(const char *fname) {
            fname, T, max_logit_err, max_hidden_err, agree, G, why, tol);
     if (max_logit_err > tol) fail_msg("%s: top-k logits differ by %.3g (tolerance %.3g)", fname, max_logit_err, tol);
     if (max_hidden_err > tol) fail_msg("%s: hidden states differ by %.3g (tolerance %.3g)", fname, max_hidden_err, tol);
-    free(lg); free(toks); free(text);
+    free(lg); free(toks);
     ss_batch_free(&b);
-    ss_ctx_free(c); ss_model_free(m);
-    cJSON_Delete(root);
+    ss_ctx_free(c);
+    golden_close(&gc);
 }
 
 // SLOT end to end: our own hidden states of the prompt -> ss_slot_optimize -> per-step losses vs the
 // reference (computed in float64 on llama.cpp's hidden states): 1e-3 relative on F32/F16/BF16 models,
 // 1e-2 on quantized ones (the hidden states themselves differ by up to ~1e-2 there).
 static void run_slot_e2e(const char *fname) {
-    char path[512], err[SS_ERRLEN];
-    snprintf(path, sizeof path, GOLDEN "/%s", fname);
-    char *js = ss_read_file(path, NULL, err, sizeof err);
-    assert_non_null(js);
-    cJSON *ref = cJSON_Parse(js);
-    free(js);
-    assert_non_null(ref);
-    char model[256], prompt_name[256];
-    const char *dot = strchr(fname, '.');
-    snprintf(model, sizeof model, "%.*s", (int)(dot - fname), fname);
-    snprintf(prompt_name, sizeof prompt_name, "%.*s", (int)(strstr(fname, ".slot_") - dot - 1), dot + 1);
-    snprintf(path, sizeof path, GOLDEN "/prompts/%s.txt", prompt_name);
-    char *text = ss_read_file(path, NULL, err, sizeof err);
-    assert_non_null(text);
-    ss_model *m = ss_model_load(model_path_for(model), err, sizeof err);
-    if (!m) fail_msg("%s: %s", fname, err);
+    char err[SS_ERRLEN];
+    golden_case gc;
+    golden_open(&gc, fname);
+    cJSON *ref = gc.json;
+    const char *model = gc.model;
+    char *text = gc.text;
+    ss_model *m = gc.m;
     ss_ctx *c = ss_ctx_new(m, NULL, err, sizeof err);
     assert_non_null(c);
     int T, D = m->hp.n_embd;
@@ -192,10 +200,10 @@ static void run_slot_e2e(const char *fname) {
     }
     printf("  %-48s SLOT %d steps: worst loss rel err %.2e (tol %.0e)\n", fname, sp.steps, worst, tol);
     if (worst > tol) fail_msg("%s: SLOT losses differ by %.3g relative (tolerance %.3g)", fname, worst, tol);
-    free(H); free(delta); free(losses); free(toks); free(text);
+    free(H); free(delta); free(losses); free(toks);
     ss_batch_free(&b);
-    ss_ctx_free(c); ss_model_free(m);
-    cJSON_Delete(ref);
+    ss_ctx_free(c);
+    golden_close(&gc);
 }
 
 static void test_slot_one(void **state) { run_slot_e2e((const char *)*state); }
