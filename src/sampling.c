@@ -37,7 +37,7 @@ void ss_sampling_params_default(ss_sampling_params *p) {
 // ---------------------------------------------------------------------------------------------
 // RNG: xoshiro256** (Blackman & Vigna), state seeded by splitmix64
 
-static uint64_t smp_splitmix64(uint64_t *x) {
+uint64_t ss_splitmix64(uint64_t *x) {
     uint64_t z = (*x += 0x9e3779b97f4a7c15ULL);
     z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
     z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
@@ -48,7 +48,7 @@ static inline uint64_t smp_rotl(uint64_t x, int k) { return (x << k) | (x >> (64
 
 void ss_rng_seed(ss_rng *r, uint64_t seed) {
     uint64_t x = seed;
-    for (int i = 0; i < 4; i++) r->s[i] = smp_splitmix64(&x);
+    for (int i = 0; i < 4; i++) r->s[i] = ss_splitmix64(&x);
 }
 
 uint64_t ss_rng_u64(ss_rng *r) {

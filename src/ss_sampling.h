@@ -17,6 +17,9 @@ typedef struct {
 
 void ss_sampling_params_default(ss_sampling_params *p);  // temp 0.8, top_k 40, top_p 0.95, min_p 0.05, rp 1.0, seed 0
 
+// splitmix64: advance *state and return the next 64 random bits (seeds ss_rng; used by swift-train)
+uint64_t ss_splitmix64(uint64_t *state);
+
 typedef struct { uint64_t s[4]; } ss_rng;     // xoshiro256**
 void     ss_rng_seed(ss_rng *r, uint64_t seed);
 uint64_t ss_rng_u64(ss_rng *r);

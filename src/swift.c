@@ -17,6 +17,7 @@
 // the validation split is by question (not by candidate), and the weights returned are those of
 // the best validation epoch (the reference returns the last epoch's by aliasing the module).
 #include "ss_swift.h"
+#include "ss_sampling.h"
 #include "ss_gguf.h"
 #include "ss_quant.h"
 #include <stdio.h>
@@ -480,13 +481,8 @@ void ss_swift_train_params_default(ss_swift_train_params *p) {
     p->batch = 16;
 }
 
-// splitmix64: the training run's only source of randomness (init, split, shuffles)
-static uint64_t swift_rand(uint64_t *s) {
-    uint64_t z = (*s += 0x9E3779B97F4A7C15ULL);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-    return z ^ (z >> 31);
-}
+// splitmix64 (ss_sampling.h): the training run's only source of randomness (init, split, shuffles)
+static uint64_t swift_rand(uint64_t *s) { return ss_splitmix64(s); }
 static double swift_uniform(uint64_t *s) { return (swift_rand(s) >> 11) * 0x1.0p-53; }
 
 static void swift_shuffle_units(swift_unit *u, int n, uint64_t *rng) {
