@@ -6,6 +6,7 @@
 // then h = norm_out(x) [B,D] and, for entries that ask for logits, logits = (h + delta_seq) · Wout^T.
 // n1, n2, norm_out are RMSNorms: y = x / sqrt(mean(x²) + eps) * w.
 #include "ss_model.h"
+#include "ss_attn.h"
 #include "ss_pool.h"
 #include <stdio.h>
 #include <stdlib.h>
@@ -59,14 +60,6 @@ typedef struct {
     atomic_int next;
 } attn_job;
 
-float ss_attn_dot_f16_avx2(const float *q, const uint16_t *k, int n);
-float ss_attn_dot_f32_avx2(const float *q, const float *k, int n);
-void  ss_attn_axpy_f16_avx2(float *o, float p, const uint16_t *v, int n);
-void  ss_attn_axpy_f32_avx2(float *o, float p, const float *v, int n);
-void  ss_attn_dots_avx2(const float *q, int G, const void *k, int f16, int n, float *s);
-void  ss_attn_axpys_avx2(float *o, int G, const float *p, size_t p_stride, const void *v, int f16, int n);
-void  ss_f32_to_f16_avx2(const float *x, uint16_t *y, int n);
-void  ss_round_f16_avx2(const float *x, float *y, int n);
 
 // scalar references of the kernels above (tests compare the two)
 float ss_attn_dot_ref(const float *q, const void *k, bool f16, int n) {

@@ -857,3 +857,15 @@ done:
     free(h.p);
     return rc;
 }
+
+int64_t ss_gguf_get_arch_int(const ss_gguf *g, const char *arch, const char *suffix, int64_t def) {
+    char key[256];
+    snprintf(key, sizeof key, "%s.%s", arch, suffix);
+    return ss_gguf_get_int(g, key, def);
+}
+
+double ss_gguf_get_arch_float(const ss_gguf *g, const char *arch, const char *suffix, double def) {
+    char key[256];
+    snprintf(key, sizeof key, "%s.%s", arch, suffix);
+    return ss_gguf_get_float(g, key, def);
+}

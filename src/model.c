@@ -5,18 +5,6 @@
 #include <string.h>
 #include <math.h>
 
-// ---- metadata helpers ----
-static int64_t model_key_int(const ss_gguf *g, const char *arch, const char *suffix, int64_t def) {
-    char key[256];
-    snprintf(key, sizeof key, "%s.%s", arch, suffix);
-    return ss_gguf_get_int(g, key, def);
-}
-static double model_key_float(const ss_gguf *g, const char *arch, const char *suffix, double def) {
-    char key[256];
-    snprintf(key, sizeof key, "%s.%s", arch, suffix);
-    return ss_gguf_get_float(g, key, def);
-}
-
 // Look up tensor `name`; check type is supported and shape is [cols, rows] (ne0 = cols).
 // rows < 0 means "any" (returned through the weight).
 static int model_weight(ss_model *m, ss_weight *w, const char *name, int64_t cols, int64_t rows,
@@ -99,21 +87,21 @@ ss_model *ss_model_load(const char *path, char *err, size_t errlen) {
         m->name = ss_strdup(base ? base + 1 : path);
     }
 
-    hp->n_embd      = (int)model_key_int(g, arch, "embedding_length", -1);
-    hp->n_layer     = (int)model_key_int(g, arch, "block_count", -1);
-    hp->n_ff        = (int)model_key_int(g, arch, "feed_forward_length", -1);
-    hp->n_head      = (int)model_key_int(g, arch, "attention.head_count", -1);
-    hp->n_head_kv   = (int)model_key_int(g, arch, "attention.head_count_kv", hp->n_head);
-    hp->n_ctx_train = (int)model_key_int(g, arch, "context_length", 2048);
-    hp->rms_eps     = (float)model_key_float(g, arch, "attention.layer_norm_rms_epsilon", 1e-5);
-    hp->rope_base   = (float)model_key_float(g, arch, "rope.freq_base", 10000.0);
+    hp->n_embd      = (int)ss_gguf_get_arch_int(g, arch, "embedding_length", -1);
+    hp->n_layer     = (int)ss_gguf_get_arch_int(g, arch, "block_count", -1);
+    hp->n_ff        = (int)ss_gguf_get_arch_int(g, arch, "feed_forward_length", -1);
+    hp->n_head      = (int)ss_gguf_get_arch_int(g, arch, "attention.head_count", -1);
+    hp->n_head_kv   = (int)ss_gguf_get_arch_int(g, arch, "attention.head_count_kv", hp->n_head);
+    hp->n_ctx_train = (int)ss_gguf_get_arch_int(g, arch, "context_length", 2048);
+    hp->rms_eps     = (float)ss_gguf_get_arch_float(g, arch, "attention.layer_norm_rms_epsilon", 1e-5);
+    hp->rope_base   = (float)ss_gguf_get_arch_float(g, arch, "rope.freq_base", 10000.0);
     hp->rope_neox   = hp->arch == SS_ARCH_QWEN2;
     hp->rope_scale  = 1.0f;
     {
         char key[256];
         snprintf(key, sizeof key, "%s.rope.scaling.type", arch);
         char *st = ss_gguf_get_str(g, key);
-        double factor = model_key_float(g, arch, "rope.scaling.factor", 0.0);
+        double factor = ss_gguf_get_arch_float(g, arch, "rope.scaling.factor", 0.0);
         if (st && strcmp(st, "none") && strcmp(st, "linear") && strcmp(st, "llama3")) {
             ss_err(err, errlen, "%s: %s: unsupported rope scaling '%s'", path, key, st);
             free(st); free(arch); goto fail;
@@ -135,8 +123,8 @@ ss_model *ss_model_load(const char *path, char *err, size_t errlen) {
                path, arch, hp->n_head, hp->n_head_kv, hp->n_embd);
         free(arch); goto fail;
     }
-    hp->head_dim = (int)model_key_int(g, arch, "attention.key_length", hp->n_embd / hp->n_head);
-    m->n_rot = (int)model_key_int(g, arch, "rope.dimension_count", hp->head_dim);
+    hp->head_dim = (int)ss_gguf_get_arch_int(g, arch, "attention.key_length", hp->n_embd / hp->n_head);
+    m->n_rot = (int)ss_gguf_get_arch_int(g, arch, "rope.dimension_count", hp->head_dim);
     if (hp->n_head / hp->n_head_kv > 16 || hp->head_dim > 256) {
         ss_err(err, errlen, "%s: %s: %d query heads per KV head / head dim %d not supported (max 16 / 256)", path, arch,
                hp->n_head / hp->n_head_kv, hp->head_dim);

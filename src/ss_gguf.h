@@ -71,6 +71,9 @@ double      ss_gguf_get_float(const ss_gguf *g, const char *key, double def);
 bool        ss_gguf_get_bool(const ss_gguf *g, const char *key, bool def);
 // returns a malloc'ed NUL-terminated copy, or NULL when missing / not a string
 char       *ss_gguf_get_str(const ss_gguf *g, const char *key);
+// the same for architecture keys "ARCH.SUFFIX" (e.g. arch "qwen2", suffix "block_count")
+int64_t     ss_gguf_get_arch_int(const ss_gguf *g, const char *arch, const char *suffix, int64_t def);
+double      ss_gguf_get_arch_float(const ss_gguf *g, const char *arch, const char *suffix, double def);
 const char *ss_gguf_vtype_name(uint32_t t);   // "u32", "string", ... ("?" if unknown)
 size_t      ss_gguf_vtype_size(uint32_t t);   // bytes of a scalar element; 0 for string/array/unknown
 // number of elements of a tensor (ne[0]*ne[1]*ne[2]*ne[3], validated not to overflow)

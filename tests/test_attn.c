@@ -10,16 +10,7 @@
 #include <cmocka.h>
 #include "ss_quant.h"
 
-float ss_attn_dot_ref(const float *q, const void *k, bool f16, int n);
-void  ss_attn_axpy_ref(float *o, float p, const void *v, bool f16, int n);
-float ss_attn_dot_f16_avx2(const float *q, const uint16_t *k, int n);
-float ss_attn_dot_f32_avx2(const float *q, const float *k, int n);
-void  ss_attn_axpy_f16_avx2(float *o, float p, const uint16_t *v, int n);
-void  ss_attn_axpy_f32_avx2(float *o, float p, const float *v, int n);
-void  ss_attn_dots_avx2(const float *q, int G, const void *k, int f16, int n, float *s);
-void  ss_attn_axpys_avx2(float *o, int G, const float *p, size_t p_stride, const void *v, int f16, int n);
-void  ss_f32_to_f16_avx2(const float *x, uint16_t *y, int n);
-void  ss_round_f16_avx2(const float *x, float *y, int n);
+#include "ss_attn.h"
 
 static float frand(void) { return (float)((double)rand() / RAND_MAX * 2 - 1); }
 

@@ -36,17 +36,6 @@ typedef struct {
     uint64_t type_count[SS_TYPE_COUNT + 1];   // last slot: ids outside the table
 } info_model;
 
-static int64_t info_key_int(const ss_gguf *g, const char *arch, const char *suffix, int64_t def) {
-    char key[160];
-    snprintf(key, sizeof key, "%s.%s", arch, suffix);
-    return ss_gguf_get_int(g, key, def);
-}
-
-static double info_key_float(const ss_gguf *g, const char *arch, const char *suffix, double def) {
-    char key[160];
-    snprintf(key, sizeof key, "%s.%s", arch, suffix);
-    return ss_gguf_get_float(g, key, def);
-}
 
 // read + check the hyperparameters; -1 with a one-line message
 static int info_read(const ss_gguf *g, info_model *m, char *err, size_t errlen) {
@@ -63,12 +52,12 @@ static int info_read(const ss_gguf *g, info_model *m, char *err, size_t errlen) 
         return ss_err(err, errlen, "%s: general.architecture: unsupported architecture '%s' (supported: llama, qwen2)", path, a);
     }
     const char *arch = m->arch;
-    m->n_embd    = info_key_int(g, arch, "embedding_length", -1);
-    m->n_layer   = info_key_int(g, arch, "block_count", -1);
-    m->n_ff      = info_key_int(g, arch, "feed_forward_length", -1);
-    m->n_head    = info_key_int(g, arch, "attention.head_count", -1);
-    m->n_head_kv = info_key_int(g, arch, "attention.head_count_kv", m->n_head);
-    m->n_ctx     = info_key_int(g, arch, "context_length", -1);
+    m->n_embd    = ss_gguf_get_arch_int(g, arch, "embedding_length", -1);
+    m->n_layer   = ss_gguf_get_arch_int(g, arch, "block_count", -1);
+    m->n_ff      = ss_gguf_get_arch_int(g, arch, "feed_forward_length", -1);
+    m->n_head    = ss_gguf_get_arch_int(g, arch, "attention.head_count", -1);
+    m->n_head_kv = ss_gguf_get_arch_int(g, arch, "attention.head_count_kv", m->n_head);
+    m->n_ctx     = ss_gguf_get_arch_int(g, arch, "context_length", -1);
     struct { const char *key; int64_t v; } req[] = {
         {"embedding_length", m->n_embd}, {"block_count", m->n_layer}, {"feed_forward_length", m->n_ff},
         {"attention.head_count", m->n_head}, {"attention.head_count_kv", m->n_head_kv}, {"context_length", m->n_ctx},
@@ -80,10 +69,10 @@ static int info_read(const ss_gguf *g, info_model *m, char *err, size_t errlen) 
     if (m->n_embd % m->n_head || m->n_head % m->n_head_kv)
         return ss_err(err, errlen, "%s: %s.attention.head_count: %lld heads / %lld kv heads do not divide embedding %lld",
                       path, arch, (long long)m->n_head, (long long)m->n_head_kv, (long long)m->n_embd);
-    m->head_dim  = info_key_int(g, arch, "attention.key_length", m->n_embd / m->n_head);
-    m->n_rot     = info_key_int(g, arch, "rope.dimension_count", m->head_dim);
-    m->rope_base = info_key_float(g, arch, "rope.freq_base", 10000.0);
-    m->rms_eps   = info_key_float(g, arch, "attention.layer_norm_rms_epsilon", -1);
+    m->head_dim  = ss_gguf_get_arch_int(g, arch, "attention.key_length", m->n_embd / m->n_head);
+    m->n_rot     = ss_gguf_get_arch_int(g, arch, "rope.dimension_count", m->head_dim);
+    m->rope_base = ss_gguf_get_arch_float(g, arch, "rope.freq_base", 10000.0);
+    m->rms_eps   = ss_gguf_get_arch_float(g, arch, "attention.layer_norm_rms_epsilon", -1);
     if (m->head_dim <= 0 || m->n_rot <= 0 || m->n_rot > m->head_dim)
         return ss_err(err, errlen, "%s: %s: invalid head dim %lld / rope dims %lld", path, arch,
                       (long long)m->head_dim, (long long)m->n_rot);
@@ -93,7 +82,7 @@ static int info_read(const ss_gguf *g, info_model *m, char *err, size_t errlen) 
     char key[160];
     snprintf(key, sizeof key, "%s.rope.scaling.type", arch);
     char *st = ss_gguf_get_str(g, key);
-    m->rope_factor = info_key_float(g, arch, "rope.scaling.factor", 0);
+    m->rope_factor = ss_gguf_get_arch_float(g, arch, "rope.scaling.factor", 0);
     if (ss_gguf_find_tensor(g, "rope_freqs.weight")) snprintf(m->rope_scaling, sizeof m->rope_scaling, "llama3");
     else if (st) snprintf(m->rope_scaling, sizeof m->rope_scaling, "%.31s", st);
     else snprintf(m->rope_scaling, sizeof m->rope_scaling, "none");
