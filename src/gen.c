@@ -64,6 +64,7 @@ static void gen_sample(ss_ctx *c, const ss_gen_params *p, gen_state *g, ss_gen_c
     ss_sampler_accept(g->smp, tok);
     cd->tokens[cd->n_tokens++] = tok;
     cd->logprob_sum += lp;
+    if (cd->n_tokens == 1 || lp < cd->logprob_min) cd->logprob_min = lp;
     bool eog = ss_vocab_is_eog(v, tok) && !p->ignore_eos;
     int finish = -1;
     if (eog) finish = SS_FINISH_EOG;

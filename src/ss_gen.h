@@ -33,6 +33,7 @@ typedef struct {
     char    *text;                    // generated text (a matched stop string is cut off)
     int32_t *tokens; int n_tokens;    // sampled tokens (incl. the end-of-generation token)
     double   logprob_sum;             // Σ log p(token) under the raw model distribution
+    float    logprob_min;             // min log p(token) over the sampled tokens (0 if none)
     int      finish;                  // enum ss_finish
     float    swift;                   // reward (head given)
     void    *features; int n_feat_rows;   // [n_feat_rows, dim] F32 or F16 (keep_features)

@@ -252,11 +252,24 @@ static void test_features_teacher_forced(void **st) {
         assert_int_equal(cd->n_feat_rows, cd->n_tokens);   // every sampled token incl. the last is fed
         ss_batch b = ss_batch_new(T + cd->n_tokens);
         int s = ss_seq_new(c2);
-        for (int i = 0; i < T; i++) ss_batch_add(&b, s, i, prompt[i], 0);
-        for (int i = 0; i < cd->n_tokens; i++) ss_batch_add(&b, s, T + i, cd->tokens[i], SS_OUT_LAYERS);
+        for (int i = 0; i < T; i++) ss_batch_add(&b, s, i, prompt[i], i == T - 1 ? SS_OUT_LOGITS : 0);
+        for (int i = 0; i < cd->n_tokens; i++) ss_batch_add(&b, s, T + i, cd->tokens[i], SS_OUT_LAYERS | SS_OUT_LOGITS);
         assert_int_equal(ss_decode(c2, &b), 0);
         for (int i = 0; i < cd->n_tokens; i++)
             assert_true(max_diff(ss_get_layers(c2, T + i), (const float *)cd->features + (size_t)i * spec.dim, spec.dim) < 1e-3);
+        // the candidate's log-probabilities: sum and min of log_softmax(logits at t-1)[token t] (double)
+        double lp_sum = 0, lp_min = 0;
+        for (int i = 0; i < cd->n_tokens; i++) {
+            const float *lg = ss_get_logits(c2, T + i - 1);
+            double mx = lg[0], z = 0;
+            for (int v = 1; v < V; v++) if (lg[v] > mx) mx = lg[v];
+            for (int v = 0; v < V; v++) z += exp(lg[v] - mx);
+            double lp = lg[cd->tokens[i]] - mx - log(z);
+            lp_sum += lp;
+            if (i == 0 || lp < lp_min) lp_min = lp;
+        }
+        assert_true(fabs(lp_sum - cd->logprob_sum) < 1e-3 * cd->n_tokens);
+        assert_true(fabs(lp_min - cd->logprob_min) < 1e-3);
         ss_seq_free(c2, s);
         ss_batch_free(&b);
     }

@@ -53,7 +53,7 @@ expect_rc 0 "$BIN" bon -m "$TM" --chat -p "Max has 5 apples. He buys 3 more. How
 python3 -c "
 import json; d=json.load(open('$T/out'))
 assert d['select']=='vote' and 0<=d['selected']<4 and len(d['candidates'])==4
-for c in d['candidates']: assert set(c)>={'text','answer','tokens','logprob_mean','swift','votes'}
+for c in d['candidates']: assert set(c)>={'text','answer','tokens','logprob_mean','logprob_min','swift','votes'}
 " && ok "bon json" || bad "bon json: $(head -c 300 "$T/out")"
 
 # ---- bad input ----

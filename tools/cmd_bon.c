@@ -93,6 +93,7 @@ int cmd_bon(int argc, char **argv) {
             printf(",\"answer\":"); tool_json_str(stdout, ci.answer[i]);
             printf(",\"tokens\":%d,\"logprob_mean\":", res.cand[i].n_tokens);
             tool_json_float(stdout, ci.logprob_mean[i]);
+            printf(",\"logprob_min\":"); tool_json_float(stdout, res.cand[i].logprob_min);
             printf(",\"swift\":");
             if (have_head) tool_json_float(stdout, res.cand[i].swift); else printf("null");
             printf(",\"votes\":%d}", ci.votes[i]);

@@ -297,6 +297,7 @@ int cmd_eval(int argc, char **argv) {
                 fprintf(mf, j ? ",{\"answer\":" : "{\"answer\":"); tool_json_str(mf, ci.answer[j]);
                 fprintf(mf, ",\"correct\":%s,\"tokens\":%d,\"logprob_mean\":", ok ? "true" : "false", res[g].cand[j].n_tokens);
                 tool_json_float(mf, ci.logprob_mean[j]);
+                fprintf(mf, ",\"logprob_min\":"); tool_json_float(mf, res[g].cand[j].logprob_min);
                 fprintf(mf, ",\"swift\":"); if (have_head) tool_json_float(mf, res[g].cand[j].swift); else fprintf(mf, "null");
                 fprintf(mf, ",\"votes\":%d", ci.votes[j]);
                 if (N > 1) { fprintf(mf, ",\"text\":"); tool_json_str(mf, res[g].cand[j].text); }
