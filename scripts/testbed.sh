@@ -29,3 +29,10 @@ $B swift-train --in collect_all --swift-layers last4 --standardize --loss pairwi
 for h in all last4 logits all_pw last4_pw; do
   $B eval -m $M --data $TB/test.jsonl $S --seed 2 --parallel 4 --swift head_$h.gguf --out swift_$h.jsonl > swift_$h.summary
 done
+# independent check (numpy): the test candidates' features (same seed -> the same candidates as the
+# evals above), ridge probes trained on collect_all, and eval's rewards recomputed from the features
+$B swift-collect -m $M --data $TB/test.jsonl $S --seed 2 --out collect_test
+if /usr/bin/python3 -c "import numpy" 2>/dev/null; then
+  /usr/bin/python3 "$(dirname "$B")/../scripts/swift_probe.py" collect_all collect_test \
+      --head head_last4.gguf --results swift_last4.jsonl > probe.txt
+fi
