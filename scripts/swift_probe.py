@@ -13,8 +13,10 @@
 # as TEST's collect, so the candidates are the same), it also recomputes each candidate's reward
 #   R = Σ_t σ(g_t) r_t / max(Σ_t σ(g_t), 1e-8),  [g_t, r_t] = W x_t + b
 # in float64 from TEST's stored features and prints the largest difference to eval's "swift".
-import json, struct, sys
+import json, os, sys
 import numpy as np
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from gguf_read import gguf_read
 
 
 def store_open(d):
@@ -54,32 +56,10 @@ def centre(X, y, Q):
 
 
 def gguf_tensors(path):
-    # minimal GGUF reader for the head file (F32 tensors only)
-    b = open(path, "rb").read(); o = 4
-    def rd(fmt):
-        nonlocal o
-        v = struct.unpack_from("<" + fmt, b, o)[0]; o += struct.calcsize("<" + fmt); return v
-    def rs():
-        nonlocal o
-        n = rd("Q"); v = b[o:o + n].decode(); o += n; return v
-    sizes = {0: "B", 1: "b", 2: "H", 3: "h", 4: "I", 5: "i", 6: "f", 7: "?", 10: "Q", 11: "q", 12: "d"}
-    def val(t):
-        if t == 8: return rs()
-        if t == 9:
-            at = rd("I"); n = rd("Q"); return [val(at) for _ in range(n)]
-        return rd(sizes[t])
-    assert b[:4] == b"GGUF", path
-    rd("I"); nt = rd("Q"); nkv = rd("Q")
-    kv = {}
-    for _ in range(nkv):
-        k = rs(); kv[k] = val(rd("I"))
-    info = []
-    for _ in range(nt):
-        name = rs(); dims = [rd("Q") for _ in range(rd("I"))]; typ = rd("I"); off = rd("Q")
-        assert typ == 0, "F32 tensors only"
-        info.append((name, dims, off))
-    al = kv.get("general.alignment", 32); base = (o + al - 1) // al * al
-    return kv, {n: np.frombuffer(b, np.float32, int(np.prod(d)), base + off).reshape(d[::-1]) for n, d, off in info}
+    kv, info, b = gguf_read(path)
+    for n, (dims, ty, off) in info.items():
+        assert ty == 0, n + ": F32 tensors only"
+    return kv, {n: np.frombuffer(b, np.float32, int(np.prod(d)), off).reshape(d[::-1]) for n, (d, ty, off) in info.items()}
 
 
 def check_head(test_dir, head, results):

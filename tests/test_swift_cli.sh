@@ -59,33 +59,10 @@ ls "$T" | grep -q "head.gguf.tmp" && fail "temporary file left behind"
 # ---- independent check of the head file: parse the GGUF, recompute R for every candidate
 python3 - "$T/head.gguf" "$T/store" <<'EOF' || fail "head file check"
 import json, math, struct, sys
+sys.path.insert(0, "scripts")
+from gguf_read import gguf_read
 path, store = sys.argv[1], sys.argv[2]
-b = open(path, "rb").read()
-pos = 0
-def rd(fmt):
-    global pos
-    v = struct.unpack_from("<" + fmt, b, pos); pos += struct.calcsize("<" + fmt); return v[0]
-def rstr():
-    global pos
-    n = rd("Q"); s = b[pos:pos + n].decode(); pos += n; return s
-SC = {0: "B", 1: "b", 2: "H", 3: "h", 4: "I", 5: "i", 6: "f", 7: "?", 10: "Q", 11: "q", 12: "d"}
-def rval(t):
-    if t == 8: return rstr()
-    if t == 9:
-        et = rd("I"); n = rd("Q"); return [rval(et) for _ in range(n)]
-    return rd(SC[t])
-assert b[:4] == b"GGUF", "magic"
-pos = 4
-ver = rd("I"); nt = rd("Q"); nkv = rd("Q")
-kv = {}
-for _ in range(nkv):
-    k = rstr(); t = rd("I"); kv[k] = rval(t)
-tensors = {}
-for _ in range(nt):
-    name = rstr(); nd = rd("I"); ne = [rd("Q") for _ in range(nd)]; ty = rd("I"); off = rd("Q")
-    tensors[name] = (ne, ty, off)
-align = kv.get("general.alignment", 32)
-base = (pos + align - 1) // align * align
+kv, tensors, b = gguf_read(path)
 assert kv["general.architecture"] == "swift-head"
 assert kv["swift.model_name"] == "toy"
 assert kv["swift.model_fingerprint"] == 0xdeadbeef
@@ -96,7 +73,7 @@ assert info["loss"] == "bce" and info["data"] == store and info["n_examples"] ==
 assert 1 <= info["best_epoch"] <= info["epochs_run"] <= 30
 neW, tyW, offW = tensors["swift.W"]; neb, tyb, offb = tensors["swift.b"]
 assert neW == [8, 2] and tyW == 0 and neb == [2] and tyb == 0
-W = struct.unpack_from("<16f", b, base + offW); bias = struct.unpack_from("<2f", b, base + offb)
+W = struct.unpack_from("<16f", b, offW); bias = struct.unpack_from("<2f", b, offb)
 feats = open(store + "/features.bin", "rb").read()
 ok = n = 0
 for line in open(store + "/index.jsonl"):
