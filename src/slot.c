@@ -11,14 +11,16 @@
 // so that at any delta, with m = max_v u[v] and a[v] = exp(u[v] - m) (V exps per step):
 //   S_t = sum_v E_t[v] a[v]                  logsumexp(logits_t) = c_t + m + log S_t
 //   softmax(logits_t)[v] = E_t[v] a[v] / S_t   r[v] = (a[v] sum_t E_t[v] / S_t - count_v) / n
-// Each step is then two streaming passes over E (S = E·a by rows, q = E^T (1/S) by columns) and
+// Each step is then two passes over E (S = E·a by rows, q = E^T (1/S) by columns: done SLOT_PB = 8
+// positions at a time, so the q pass reads those rows from the L3 cache, not from memory) and
 // two over W (u = W·delta, g = W^T·r). This is the same math, not an approximation; only f32
 // underflow of E (E < 1.7e-38 becomes 0) could matter, and its relative effect on S_t is at most
 // V · 1.7e-38 · exp(max u - min u) (S_t >= a at the argmax of z_t >= exp(-(max u - min u))),
 // i.e. < 1e-15 while max u - min u <= SS_SLOT_E_RANGE = 40. Beyond that range (lr or delta
 // huge) SLOT recomputes z once and continues on z: l = z_t + u, S_t = sum exp(l - max l), two
-// exps per logit per step (checked against the reference in tests/test_slot.c). When z does not fit the bound, positions are processed in chunks, z is
-// recomputed chunk by chunk at every evaluation, and the z formulas are used.
+// exps per logit per step (checked against the reference in tests/test_slot.c). When z does not
+// fit the bound, positions are processed in chunks, z is recomputed chunk by chunk at every
+// evaluation, and the z formulas are used.
 //
 // Numerics: every product uses W's exact values (Q8_0 blocks decoded in registers, other types
 // dequantized to f32 rows) with f32 activations (h, delta): no rounding of activations to 8 bits
@@ -27,18 +29,24 @@
 // vocabulary rows, added in double. AdamW state: double. Tests (tests/test_slot.c): float64
 // reference and finite differences at 1e-5, the golden SLOT files at 1e-4 (observed <= 4e-7),
 // E vs z path, chunked vs not and 1 vs 4 threads bit for bit, scalar vs AVX2 kernels.
+// E stored as F16 instead of f32 (half the bytes of the E passes) was tried and rejected: the
+// golden δ error grew from 6e-6 to 1.2e-4 of max |δ| (tolerance 1e-4), the 1e-5 gradient tests
+// failed (AdamW's first steps, ~ -lr·g/(|g| + eps), amplify gradient errors on small components).
 //
 // Cost, Qwen2.5-0.5B shapes (V = 151936, D = 896, Q8_0 head), 149 positions, 1 thread, CPU time
-// on the shared 2-core EPYC (FMA peak 49.5 G multiply-adds/s per core, ~15 GB/s read per core):
+// on the shared 2-core EPYC (FMA peak 50.6 G multiply-adds/s per core, ~12-15 GB/s read per core):
 //   z = 20.3 G multiply-adds: the 16-position × 6-row outer-product micro-kernel
-//   (ss_slot_gemm_avx2) on dequantized W tiles runs at 35-42 G/s, i.e. 0.5-0.6 s, vs 18 G/s for
-//   dot products of rows (the previous version) and for the engine's Q8_0-activation matmul
-//   (ss_matmul_rows) on the same product; E from z: ~25 ms once.
-//   per step: u ~16 ms, gradient ~25 ms (W, 145 MB, read twice), S ~8 ms and q ~10 ms (E, 90 MB,
-//   read twice): ~60 ms, about what decoding one token costs.
-//   5 steps + final loss: 0.8-0.9 s (previous version 1.5-1.6 s).
-// z is compute-bound and the steps memory-bound: neither can go much lower with exact f32
+//   (ss_slot_gemm_avx2) on dequantized W tiles (48 rows; dequantizing all of W: ~24 ms) runs
+//   at 46-47 G/s alone (93% of peak) and 37-40 G/s in place: 0.50-0.55 s; E from z: ~20 ms once.
+//   per step: u ~13 ms, gradient ~19 ms (W, 145 MB, read twice), S ~7 ms (E, 90 MB, read once
+//   from memory) and q ~7 ms (from the L3 cache): ~45 ms, about what decoding one token costs.
+//   5 steps + final loss: ~0.75 s of CPU (~0.4 s on 2 idle cores).
+// Floor on 2 cores: z alone needs 2·T·V·D = 40.6 GFLOP = 0.20 s at 100% of the FMA peak; the
+// steps read W 9-10 times (1.3-1.45 GB) and E ~6 times (0.55 GB): ~0.08 s at 25 GB/s. z is
+// compute-bound and the steps memory-bound: neither can go much lower with exact f32
 // arithmetic on this machine (an int16-activation z kernel measured 46 G/s, not worth its error).
+// A fresh process may also pay for first touching E's pages: ~15 ms for 90 MB of recycled 2 MB
+// pages, but up to ~0.3 s when the VM's host has never backed them (clear_page_erms in perf).
 //
 // Threads (ss_pool_run): every pass hands out fixed work items (vocabulary tiles, positions or
 // column ranges) through an atomic counter, so a thread slowed down by another process does not
@@ -59,6 +67,8 @@
 #define SLOT_ROWS   256     // vocab rows per work item of the u pass
 #define SLOT_QCOLS  4096    // vocab columns per work item of the q and a passes (q: 32 KB)
 #define SLOT_GROWS  2048    // vocab rows per gradient partial sum (fixed: fixed reduction order)
+#define SLOT_PB     8       // SLOT_E: positions whose S_t and then q terms are computed together
+                            // (8 rows of E, ~5 MB for V = 152k, are still in the L3 cache for q)
 
 static size_t slot_max_bytes = SS_SLOT_MAX_BYTES;
 static float  slot_e_range = SS_SLOT_E_RANGE;
@@ -88,6 +98,7 @@ void ss_slot_params_default(ss_slot_params *p) {
     p->beta2 = 0.999f;
     p->eps = 1e-5f;
     p->wd = 1e-8f;
+    p->no_loss_after = false;
 }
 
 // ---------------------------------------------------------------- scalar kernels
@@ -208,11 +219,13 @@ typedef struct {
     // per thread
     int nth;
     float *wbuf;             // [nth, SLOT_NW, D] dequantized rows
+    float *ztile;            // [nth, ceil(chunk/16) * 16, SLOT_NW] z of one work item
     float *erow;             // [nth, V] logits of one position (SLOT_Z / SLOT_CHUNK; lazily)
     float *tmax, *tmin;      // [nth] extremes of u seen by each thread
     size_t bytes;            // everything above
     // current pass
-    int c0, c1;              // position range of the chunk being processed
+    int c0, c1;              // position range being processed
+    int r0;                  // position of buf's first row (SLOT_CHUNK: the chunk's first; else 0)
     atomic_llong next;       // next work item
 } slot_state;
 
@@ -239,7 +252,7 @@ static float *slot_alloc_logits(slot_state *s, size_t n) {
 static void slot_state_free(slot_state *s) {
     free(s->pos); free(s->tgt); free(s->cnt); free(s->buf); free(s->hp); free(s->zy); free(s->mx);
     free(s->w); free(s->loss_pos); free(s->deltaf); free(s->u); free(s->a); free(s->q); free(s->gpart);
-    free(s->wbuf); free(s->erow); free(s->tmax); free(s->tmin);
+    free(s->wbuf); free(s->ztile); free(s->erow); free(s->tmax); free(s->tmin);
     memset(s, 0, sizeof *s);
 }
 
@@ -290,7 +303,8 @@ static int slot_state_init(slot_state *s, ss_pool *pool, const float *H, int T, 
     s->chunk = fit >= (size_t)n ? n : (fit ? (int)fit : 1);
     s->mode = s->chunk < n ? SLOT_CHUNK : slot_e_range > 0 ? SLOT_E : SLOT_Z;
     s->buf = slot_alloc_logits(s, (size_t)s->chunk * V);
-    s->hp = slot_alloc(s, (size_t)(s->chunk + SLOT_PG - 1) / SLOT_PG * D * SLOT_PG, sizeof(float));
+    const size_t cpad = (size_t)(s->chunk + SLOT_PG - 1) / SLOT_PG * SLOT_PG;
+    s->hp = slot_alloc(s, cpad * D, sizeof(float));
     s->zy = slot_alloc(s, n, sizeof(float));
     s->mx = slot_alloc(s, n, sizeof(float));
     s->w = slot_alloc(s, n, sizeof(double));
@@ -302,6 +316,7 @@ static int slot_state_init(slot_state *s, ss_pool *pool, const float *H, int T, 
     s->n_gch = (int)((V + SLOT_GROWS - 1) / SLOT_GROWS);
     s->gpart = slot_alloc(s, (size_t)s->n_gch * D, sizeof(double));
     s->wbuf = slot_alloc(s, (size_t)s->nth * SLOT_NW * D, sizeof(float));
+    s->ztile = slot_alloc(s, (size_t)s->nth * cpad * SLOT_NW, sizeof(float));
     s->tmax = slot_alloc(s, s->nth, sizeof(float));
     s->tmin = slot_alloc(s, s->nth, sizeof(float));
     if (s->mode != SLOT_E) s->erow = slot_alloc(s, (size_t)s->nth * V, sizeof(float));
@@ -358,12 +373,15 @@ static void slot_pack(slot_state *s) {
 
 // buf[i - c0, v] = h_{pos[i]} · W[v]   for i in [c0, c1): items of SLOT_NW vocab rows, dequantized
 // once and multiplied with every position of the chunk (16 positions × 6 rows per kernel call)
+// into a tile of the thread, whose rows are then copied to buf (192-byte runs instead of the
+// kernel's scattered 24-byte stores into rows V floats apart)
 static void slot_z_job(void *arg, int ith, int nth) {
     slot_state *s = arg;
     const int64_t V = s->V;
     const int D = s->D, cn = s->c1 - s->c0, ng = (cn + SLOT_PG - 1) / SLOT_PG;
     const int64_t items = (V + SLOT_NW - 1) / SLOT_NW;
     float *wb = s->wbuf + (size_t)ith * SLOT_NW * D;
+    float *zt = s->ztile + (size_t)ith * ((s->chunk + SLOT_PG - 1) / SLOT_PG * SLOT_PG) * SLOT_NW;
     for (int64_t it; (it = slot_item(s)) < items;) {
         const int64_t v0 = it * SLOT_NW;
         const int nw = V - v0 < SLOT_NW ? (int)(V - v0) : SLOT_NW, nw6 = (nw + 5) / 6 * 6;
@@ -376,18 +394,19 @@ static void slot_z_job(void *arg, int ith, int nth) {
                 const int nt = cn - SLOT_PG * g < SLOT_PG ? cn - SLOT_PG * g : SLOT_PG;
                 for (int r = 0; r < nw; r += 6)
                     slot_gemm(s->hp + ((size_t)g * D + k0) * SLOT_PG, wb + (size_t)r * D + k0, D, kc,
-                              s->buf + (size_t)SLOT_PG * g * V + v0 + r, V, nt, nw - r < 6 ? nw - r : 6, k0 > 0);
+                              zt + (size_t)SLOT_PG * g * SLOT_NW + r, SLOT_NW, nt, nw - r < 6 ? nw - r : 6, k0 > 0);
             }
         }
+        for (int i = 0; i < cn; i++) memcpy(s->buf + (size_t)i * V + v0, zt + (size_t)i * SLOT_NW, (size_t)nw * sizeof(float));
     }
 }
 
-// z -> E for every position (delta = 0, u = 0):  zy_t = z_t[y_t], c_t = max z_t,
+// z -> E for every position t of [c0, c1) (delta = 0, u = 0):  zy_t = z_t[y_t], c_t = max z_t,
 // E_t = exp(z_t - c_t) in place, S_t = sum E_t, loss at delta = 0
 static void slot_e_job(void *arg, int ith, int nth) {
     slot_state *s = arg;
     const int64_t V = s->V;
-    for (int64_t i; (i = slot_item(s)) < s->n;) {
+    for (int64_t i; (i = s->c0 + slot_item(s)) < s->c1;) {
         float *row = s->buf + (size_t)i * V;
         s->zy[i] = row[s->tgt[i]];
         float c = slot_add_max(row, s->u, row, V);   // u = 0: row unchanged
@@ -431,10 +450,10 @@ static void slot_a_job(void *arg, int ith, int nth) {
     }
 }
 
-// SLOT_E, per position: S_t = E_t · a;  loss_t = c_t + max u + log S_t - (z_t[y_t] + u[y_t])
+// SLOT_E, per position t of [c0, c1): S_t = E_t · a;  loss_t = c_t + max u + log S_t - (z_t[y_t] + u[y_t])
 static void slot_se_job(void *arg, int ith, int nth) {
     slot_state *s = arg;
-    for (int64_t i; (i = slot_item(s)) < s->n;) {
+    for (int64_t i; (i = s->c0 + slot_item(s)) < s->c1;) {
         double S = slot_dot_f64(s->buf + (size_t)i * s->V, s->a, s->V);
         s->w[i] = 1.0 / S;
         s->loss_pos[i] = (double)s->mx[i] + (double)s->u_max + log(S) - ((double)s->zy[i] + (double)s->u[s->tgt[i]]);
@@ -448,7 +467,7 @@ static void slot_sz_job(void *arg, int ith, int nth) {
     const int64_t V = s->V;
     float *l = s->erow + (size_t)ith * V;
     for (int64_t i; (i = s->c0 + slot_item(s)) < s->c1;) {
-        float m = slot_add_max(s->buf + (size_t)(i - s->c0) * V, s->u, l, V);
+        float m = slot_add_max(s->buf + (size_t)(i - s->r0) * V, s->u, l, V);
         float ly = l[s->tgt[i]];
         double S = slot_exp_sum(l, m, V);
         s->mx[i] = m;
@@ -465,7 +484,7 @@ static void slot_q_job(void *arg, int ith, int nth) {
     for (int64_t it; (it = slot_item(s)) < items;) {
         const int64_t v0 = it * SLOT_QCOLS, len = V - v0 < SLOT_QCOLS ? V - v0 : SLOT_QCOLS;
         for (int i = s->c0; i < s->c1; i++) {
-            const float *row = s->buf + (size_t)(i - s->c0) * V + v0;
+            const float *row = s->buf + (size_t)(i - s->r0) * V + v0;
             if (s->mode == SLOT_E) slot_axpy(s->q + v0, s->w[i], row, len);
             else slot_exp_axpy(s->q + v0, s->w[i], row, s->u + v0, s->mx[i], len);
         }
@@ -497,18 +516,32 @@ static void slot_g_job(void *arg, int ith, int nth) {
     }
 }
 
+// every delta[d] rounds to a zero float
+static int delta_is_zero(const double *delta, int D) {
+    for (int d = 0; d < D; d++) if ((float)delta[d] != 0) return 0;
+    return 1;
+}
+
 // loss at delta (double[D]); grad[D] (double) = d loss / d delta when grad != NULL
 static double slot_eval(slot_state *s, ss_pool *pool, const double *delta, double *grad) {
     const int64_t V = s->V;
     const int D = s->D;
-    // first evaluation with E: z of every position, then E (u = 0 while converting)
+    // first evaluation with E: z of every position, then E (u = 0 while converting), and at
+    // delta = 0 the q terms of SLOT_PB positions right after their E (while in cache)
     int fresh = 0;
+    if (grad) memset(s->q, 0, (size_t)V * sizeof(double));
     if (s->mode == SLOT_E && !s->ready) {
-        s->c0 = 0; s->c1 = s->n;
+        s->c0 = s->r0 = 0; s->c1 = s->n;
         slot_pack(s);
         slot_run(s, pool, slot_z_job);
         memset(s->u, 0, (size_t)V * sizeof(float));
-        slot_run(s, pool, slot_e_job);
+        const int q_now = grad && delta_is_zero(delta, D);
+        for (int p0 = 0; p0 < s->n; p0 += SLOT_PB) {
+            s->c0 = p0;
+            s->c1 = p0 + SLOT_PB < s->n ? p0 + SLOT_PB : s->n;
+            slot_run(s, pool, slot_e_job);
+            if (q_now) slot_run(s, pool, slot_q_job);   // a = 1: q_job does not read it
+        }
         s->ready = fresh = 1;
     }
     // u = W · delta and its range
@@ -535,22 +568,33 @@ static double slot_eval(slot_state *s, ss_pool *pool, const double *delta, doubl
         }
     }
     // per-position losses and 1/S_t, then q = sum_t softmax_t, chunk by chunk
-    if (grad) memset(s->q, 0, (size_t)V * sizeof(double));
     for (int c0 = 0; c0 < s->n; c0 += s->chunk) {
-        s->c0 = c0;
+        s->c0 = s->r0 = c0;
         s->c1 = c0 + s->chunk < s->n ? c0 + s->chunk : s->n;
         if (s->mode == SLOT_E) {
             if (s->u_zero) for (int64_t v = 0; v < V; v++) s->a[v] = 1.0f;
             else slot_run(s, pool, slot_a_job);
-            if (!(fresh && s->u_zero)) slot_run(s, pool, slot_se_job);   // else S_t came with E
-        } else {
-            if (!s->ready) {
-                slot_pack(s);
-                slot_run(s, pool, slot_z_job);
-                if (s->mode == SLOT_Z) s->ready = 1;
+            if (fresh && s->u_zero) {
+                // S_t, and q when grad, came with E
+            } else if (!grad) {
+                slot_run(s, pool, slot_se_job);
+            } else {
+                // S_t of SLOT_PB positions, then their q terms while those rows of E are in cache
+                for (int p0 = 0; p0 < s->n; p0 += SLOT_PB) {
+                    s->c0 = p0;
+                    s->c1 = p0 + SLOT_PB < s->n ? p0 + SLOT_PB : s->n;
+                    slot_run(s, pool, slot_se_job);
+                    slot_run(s, pool, slot_q_job);
+                }
             }
-            slot_run(s, pool, slot_sz_job);
+            continue;
         }
+        if (!s->ready) {
+            slot_pack(s);
+            slot_run(s, pool, slot_z_job);
+            if (s->mode == SLOT_Z) s->ready = 1;
+        }
+        slot_run(s, pool, slot_sz_job);
         if (grad) slot_run(s, pool, slot_q_job);
     }
     double loss = 0;
@@ -615,7 +659,8 @@ int ss_slot_optimize(const ss_slot_params *p, ss_pool *pool, const float *H, int
             x[d] -= lr * mhat / (sqrt(vhat) + eps);
         }
     }
-    if (rc == 0) {
+    res->loss_after = NAN;
+    if (rc == 0 && !p->no_loss_after) {
         double loss = slot_eval(&s, pool, x, NULL);
         if (!isfinite(loss)) rc = ss_err(err, errlen, "slot: final loss is %g", loss);
         res->loss_after = (float)loss;

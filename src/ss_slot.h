@@ -5,8 +5,9 @@
 //   loss     = mean_{t in S} CE(logits_t, y_t)   S = positions 0..T-2 (y_t = token t+1), optionally masked
 //   grad     = W^T · mean_{t in S} (softmax(logits_t) - onehot(y_t))
 // Logits are affine in delta: logits_t = z_t + W·delta with z_t = h_t·W^T computed once, so a step
-// costs two passes over the T×V stored values plus two V×D mat-vecs (see src/slot.c for the
-// exact reformulation that needs no exp per logit per step, and the measured costs).
+// costs two passes over the T×V stored values (the second from the L3 cache) plus two V×D
+// mat-vecs (see src/slot.c for the exact reformulation that needs no exp per logit per step,
+// the measured costs and the floor).
 #ifndef SS_SLOT_H
 #define SS_SLOT_H
 #include "ss_matmul.h"
@@ -17,13 +18,15 @@ typedef struct {
     float beta1, beta2;   // 0.9, 0.999
     float eps;            // 1e-5
     float wd;             // 1e-8 (decoupled: delta *= 1 - lr*wd before the Adam update)
+    bool  no_loss_after;  // false: res->loss_after = loss at the final delta (one more pass over W
+                          // and one over the stored logits, ~5% of SLOT's time); true: skipped, NAN
 } ss_slot_params;
 
 void ss_slot_params_default(ss_slot_params *p);
 
 typedef struct {
     float  *loss_before;  // [steps] loss at delta before each update
-    float   loss_after;   // loss at the final delta
+    float   loss_after;   // loss at the final delta (NAN with p->no_loss_after)
     double  seconds;
     size_t  peak_bytes;   // SLOT's own extra memory at its peak
 } ss_slot_result;

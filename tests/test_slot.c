@@ -243,6 +243,16 @@ static void test_adamw_vs_ref(void **st) {
     for (int d = 0; d < 32; d++) assert_true(fabs(delta[d] - rdelta[d]) <= 1e-5 * dmax);
     assert_true(res.peak_bytes > 0);
     assert_true(res.seconds >= 0);
+    // without the loss at the final delta: the same steps bit for bit, loss_after NAN
+    assert_false(prm.no_loss_after);
+    float lb2[6], delta2[32];
+    ss_slot_result res2 = { .loss_before = lb2 };
+    prm.no_loss_after = true;
+    assert_int_equal(ss_slot_optimize(&prm, NULL, p.H, p.T, p.D, p.tok, NULL, &p.W, delta2, &res2, err, sizeof err), 0);
+    prm.no_loss_after = false;
+    assert_memory_equal(lb2, lb, sizeof lb);
+    assert_memory_equal(delta2, delta, sizeof delta);
+    assert_true(isnan(res2.loss_after));
     // other hyper-parameters, with a weight decay large enough to matter
     ss_slot_params q = { .steps = 5, .lr = 0.3f, .beta1 = 0.8f, .beta2 = 0.99f, .eps = 1e-3f, .wd = 0.5f };
     assert_int_equal(ss_slot_optimize(&q, NULL, p.H, p.T, p.D, p.tok, NULL, &p.W, delta, &res, err, sizeof err), 0);

@@ -191,7 +191,7 @@ int cmd_bench(int argc, char **argv) {
                 ss_gen_params gp;
                 ss_gen_params_default(&gp);
                 gp.n_predict = slot_gen; gp.ignore_eos = true; gp.samp.temp = 0;
-                if (with) gp.slot = a.slot;
+                if (with) { gp.slot = a.slot; gp.slot.no_loss_after = true; }   // as generate: no loss at the final delta
                 ss_gen_result res;
                 double t = ss_time();
                 if (ss_gen_run(c, prompt, slot_prompt, &gp, &res, err, sizeof err)) { fprintf(stderr, "slotswift bench: %s\n", err); goto fail; }

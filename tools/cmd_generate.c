@@ -51,6 +51,7 @@ int cmd_generate(int argc, char **argv) {
     }
     ss_gen_params gp;
     tool_gen_params(&a, c, 1, mask, 0, &gp);
+    gp.slot.no_loss_after = true;   // generate prints the loss before each step, not after the last
     gp.on_piece = print_piece;
     ss_gen_result res;
     if (ss_gen_run(c, toks, T, &gp, &res, err, sizeof err)) {
@@ -61,8 +62,7 @@ int cmd_generate(int argc, char **argv) {
     fflush(stdout);
     if (a.slot.steps > 0) {
         for (int s = 0; s < a.slot.steps; s++) fprintf(stderr, "slot: step %d loss %.6f\n", s + 1, res.slot_losses[s]);
-        fprintf(stderr, "slot: final loss %.6f, %.3f s, %.1f MB extra\n", res.slot_loss_after, res.t_slot,
-                res.slot_peak_bytes / 1e6);
+        fprintf(stderr, "slot: %d steps, %.3f s, %.1f MB extra\n", a.slot.steps, res.t_slot, res.slot_peak_bytes / 1e6);
     }
     int ng = res.cand[0].n_tokens;
     fprintf(stderr, "prompt: %d tokens, %.3f s, %.1f tok/s | generation: %d tokens, %.3f s, %.1f tok/s\n",
