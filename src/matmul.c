@@ -27,6 +27,7 @@
 #define MM_CHUNKS_PER_TH 8              // at least this many chunks per thread (load balance)
 #define MM_MIN_PAR_WORK  (64 * 1024)    // multiply-adds below which one thread does it all
 #define MM_MAX_ACT       (2 * SS_MATMUL_MAX)
+#define MM_SERIAL_CONVERT (16 * 1024)   // activation values converted without the pool (~5 us)
 
 // one activation conversion: T rows of `row` bytes
 typedef struct {
@@ -90,7 +91,11 @@ static void mm_part(const mm_task *m, uint32_t type, const uint8_t *w, size_t ro
     const int64_t T = m->T, cols = m->cols;
     const uint8_t *wr = w + (size_t)ra * row_bytes;
     if (a->gemm) {
-        int64_t tile = (int64_t)(MM_L2_BYTES / a->row) / MM_T_ALIGN * MM_T_ALIGN;
+        // the f32 path of quantized weights reads long activation rows SS_GEMM_F32_KB values at a
+        // time: tile by that (float weights use their own tiles on whole rows)
+        const bool fw = type == SS_TYPE_F16 || type == SS_TYPE_BF16 || type == SS_TYPE_F32;
+        const size_t act_row = !fw && a->layout == SS_PACK_F32 && a->row > SS_GEMM_F32_KB * sizeof(float) ? SS_GEMM_F32_KB * sizeof(float) : a->row;
+        int64_t tile = (int64_t)(MM_L2_BYTES / act_row) / MM_T_ALIGN * MM_T_ALIGN;
         if (tile < MM_T_ALIGN) tile = MM_T_ALIGN;
         for (int64_t t0 = 0; t0 < T; t0 += tile) {
             const int64_t nt = T - t0 < tile ? T - t0 : tile;
@@ -191,7 +196,8 @@ static void mm_run(ss_pool *pool, mm_task *m) {
         for (int q = 0; q < m->nact; q++)
             if (m->act[q].off != (size_t)-1) m->act[q].buf = scratch + m->act[q].off;
         atomic_init(&m->next, 0);
-        if (m->T * m->nact == 1 || nth == 1 || m->T == 1) mm_convert_fn(m, 0, 1);
+        // small conversions (decode, a few sequences) on the calling thread: a pool run costs more
+        if (m->T * m->nact == 1 || nth == 1 || (uint64_t)m->T * (uint64_t)m->cols * (uint64_t)m->nact <= MM_SERIAL_CONVERT) mm_convert_fn(m, 0, 1);
         else ss_pool_run(run_pool, mm_convert_fn, m);
     }
 

@@ -979,7 +979,7 @@ int ss_gemm_layout(uint32_t wtype, int64_t K, int64_t T) {
 size_t ss_pack_row_bytes(uint32_t wtype, int layout, int64_t K) {
     if (layout == SS_PACK_F32) return ss_pack_align64(4 * (size_t)K);
     switch (ss_vec_dot_type(wtype)) {
-    case SS_TYPE_Q8_0: return ss_pack_align64(ss_pack_q8_0_pofs(K) + (size_t)K);
+    case SS_TYPE_Q8_0: return ss_pack_align64(ss_pack_q8_0_sofs(K) + 4 * (size_t)((K / 32 + 7) / 8 * 8));
     case SS_TYPE_Q8_K: return ss_pack_align64(ss_pack_q8_K_bofs(K) + 2 * (size_t)(K / 16));
     case SS_TYPE_F32: case SS_TYPE_F16: case SS_TYPE_BF16: return ss_pack_align64(4 * (size_t)K);
     default: return 0;

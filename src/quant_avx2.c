@@ -44,11 +44,10 @@ static ALWAYS_INLINE __m256i unpack_nibbles(const uint8_t *qs) {
 
 // 32 bits (little-endian qh[4]) -> 32 bytes, byte j = 0xFF if bit j is set else 0
 static ALWAYS_INLINE __m256i bits_to_bytes(const uint8_t *qh) {
-    uint32_t x32;
-    memcpy(&x32, qh, 4);
     const __m256i shuf = _mm256_setr_epi64x(0x0000000000000000LL, 0x0101010101010101LL,
                                             0x0202020202020202LL, 0x0303030303030303LL);
-    __m256i bytes = _mm256_shuffle_epi8(_mm256_set1_epi32((int)x32), shuf);   // byte j = qh[j/8]
+    // (a broadcast straight from memory is a load, no vector ALU work)
+    __m256i bytes = _mm256_shuffle_epi8(_mm256_broadcastd_epi32(_mm_loadu_si32(qh)), shuf);   // byte j = qh[j/8]
     bytes = _mm256_or_si256(bytes, _mm256_set1_epi64x(0x7fbfdfeff7fbfdfeLL)); // all bits but j%8
     return _mm256_cmpeq_epi8(bytes, _mm256_set1_epi64x(-1));
 }
@@ -633,8 +632,8 @@ void ss_axpy_avx2(float a, const float *x, float *y, int64_t n) {
 // shape, so a result does not depend on m, n, the thread count or where the pair falls.
 //
 // Activations are packed (ss_pack_act_avx2, layout in ss_quant.h): int8 values contiguous and
-// 32-byte aligned, block scales as floats; for Q8_0 also the sums of adjacent value pairs (int16,
-// for the unsigned-nibble formats), for Q8_K the sums of 16 values; for F32/F16/BF16 weights f32
+// 32-byte aligned, block scales as floats; for Q8_0 also the scaled block sums dy Σqy (floats,
+// for the offset terms of the unsigned-nibble formats), for Q8_K the sums of 16 values; for F32/F16/BF16 weights f32
 // rows holding the activation rounded like ss_quant_act would (exactly representable).
 //
 // Integer block dots are exact (as in the single-row kernels). Per pair and 32 values every
@@ -664,7 +663,9 @@ static ALWAYS_INLINE void prefetch_span(const uint8_t *p, size_t bytes) {
 
 // ---- Q4_0 / Q5_0 / Q8_0 weights × Q8_0 activations: Σ_b dw_b dy_b Σ_k qw qy
 // Q8_0: qw signed, products as |qw| * (sign(qw) qy). Q4_0 / Q5_0: qw = n - off with n unsigned
-// (n < 16 / 32, off = 8 / 16): maddubs(n, qy) - off*(qy_2k + qy_2k+1) per int16 lane, exact.
+// (n < 16 / 32, off = 8 / 16): Σ_k qw qy = Σ_k n qy - off Σ_k qy; the first sum is maddubs(n, qy)
+// (exact), the second is added in float once per 8 blocks: dw_b * (-off) * (dy_b Σqy_b), with
+// dy_b Σqy_b packed (exact in float: an fp16 times |Σqy| < 2^12).
 // The scale products dw*dy of 8 blocks are computed ahead (one group early, so they are not
 // read right after being stored) and broadcast from memory, which costs no vector pipe.
 static ALWAYS_INLINE __m256i decode_q8fam(const int wt, const uint8_t *blk) {
@@ -678,19 +679,21 @@ static ALWAYS_INLINE __m256i decode_q8fam(const int wt, const uint8_t *blk) {
 }
 
 // 8 fp16 block scales of a row (blocks b0..b0+7, bsz bytes apart; the ones at or past nb are 0):
-// one gather of the dwords holding them, then their low halves packed and converted
+// gathered four at a time into a 64-bit integer with scalar loads and shifts (integer ALUs; a
+// vector gather costs ~8x more vector-pipe work), then converted together
+static ALWAYS_INLINE uint64_t scale_bits(const uint8_t *p) { uint16_t h; memcpy(&h, p, 2); return h; }
+static ALWAYS_INLINE uint64_t scales4_bits(const uint8_t *p, size_t bsz, int64_t cnt) {
+    if (cnt >= 4)
+        return scale_bits(p) | scale_bits(p + bsz) << 16 | scale_bits(p + 2 * bsz) << 32 | scale_bits(p + 3 * bsz) << 48;
+    uint64_t v = 0;
+    for (int g = 0; g < cnt; g++) v |= scale_bits(p + g * bsz) << (16 * g);
+    return v;
+}
 static ALWAYS_INLINE __m256 scales8_f16(const uint8_t *row, size_t bsz, int64_t b0, int64_t nb) {
-    const __m256i idx = _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), _mm256_set1_epi32((int)bsz));
-    __m256i v;
-    if (b0 + 8 <= nb) v = _mm256_i32gather_epi32((const int *)(row + b0 * bsz), idx, 1);
-    else {
-        const __m256i live = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)(nb - b0)), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
-        v = _mm256_mask_i32gather_epi32(_mm256_setzero_si256(), (const int *)(row + b0 * bsz), idx, live, 1);
-    }
-    const __m256i lo16 = _mm256_setr_epi8(0, 1, 4, 5, 8, 9, 12, 13, -1, -1, -1, -1, -1, -1, -1, -1,
-                                          0, 1, 4, 5, 8, 9, 12, 13, -1, -1, -1, -1, -1, -1, -1, -1);
-    v = _mm256_permute4x64_epi64(_mm256_shuffle_epi8(v, lo16), _MM_SHUFFLE(3, 1, 2, 0));
-    return _mm256_cvtph_ps(_mm256_castsi256_si128(v));
+    const uint8_t *p = row + b0 * bsz;
+    const int64_t cnt = nb - b0;
+    const uint64_t lo = scales4_bits(p, bsz, cnt), hi = scales4_bits(p + 4 * bsz, bsz, cnt - 4);
+    return _mm256_cvtph_ps(_mm_set_epi64x((long long)hi, (long long)lo));
 }
 
 #define Q8_PAIR(i, j) if ((i) < RM && (j) < RN) {                                                        \
@@ -698,8 +701,7 @@ static ALWAYS_INLINE __m256 scales8_f16(const uint8_t *row, size_t bsz, int64_t 
         const __m256i y = _mm256_load_si256((const __m256i *)(xr + 32 * b));                             \
         __m256i p;                                                                                       \
         if (wt == SS_TYPE_Q8_0) p = _mm256_maddubs_epi16(ax, _mm256_sign_epi8(y, wq));                   \
-        else p = _mm256_sub_epi16(_mm256_maddubs_epi16(wq, y),                                           \
-                                  _mm256_slli_epi16(_mm256_load_si256((const __m256i *)(xr + pofs + 32 * b)), wt == SS_TYPE_Q4_0 ? 3 : 4)); \
+        else p = _mm256_maddubs_epi16(wq, y);                                                            \
         a##i##j = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_madd_epi16(p, ones)), _mm256_broadcast_ss(&S[i][j][b - g0]), a##i##j); \
     }
 #define Q8_ROW(i) if ((i) < RM) {                                                                        \
@@ -707,11 +709,15 @@ static ALWAYS_INLINE __m256 scales8_f16(const uint8_t *row, size_t bsz, int64_t 
         const __m256i ax = wt == SS_TYPE_Q8_0 ? _mm256_sign_epi8(wq, wq) : wq;                           \
         FOR_J(Q8_PAIR, i)                                                                                \
     }
-// Sn[i][j][g] = dw_i(b0+g) * dy_j(b0+g), g < 8
+// Sn[i][j][g] = dw_i(b0+g) * dy_j(b0+g), g < 8; Q4_0/Q5_0: a_ij += dw_i(b0+g) * -off * dy_j Σqy_j (b0+g)
 #define Q8_DW(i) const __m256 dwv##i = (i) >= RM ? _mm256_setzero_ps() : dws ? _mm256_load_ps(dws + (i) * nbp + b0) \
-                                                                         : scales8_f16(w + (i) * ws, bsz, b0, nb);
-#define Q8_SCALE(i, j) if ((i) < RM && (j) < RN)                                                         \
-        _mm256_store_ps(Sn[i][j], _mm256_mul_ps(dwv##i, _mm256_load_ps((const float *)(xp + (j) * xs + dofs) + b0)));
+                                                                         : scales8_f16(w + (i) * ws, bsz, b0, nb); \
+                 const __m256 dwo##i = _mm256_mul_ps(dwv##i, _mm256_set1_ps(wt == SS_TYPE_Q4_0 ? -8.0f : -16.0f));
+#define Q8_SCALE(i, j) if ((i) < RM && (j) < RN) {                                                       \
+        _mm256_store_ps(Sn[i][j], _mm256_mul_ps(dwv##i, _mm256_load_ps((const float *)(xp + (j) * xs + dofs) + b0))); \
+        if (wt != SS_TYPE_Q8_0)                                                                          \
+            a##i##j = _mm256_fmadd_ps(dwo##i, _mm256_load_ps((const float *)(xp + (j) * xs + sofs) + b0), a##i##j); \
+    }
 
 // dws: the rows' block scales as floats (rows nbp apart, from ss_gemm_avx2, which converts them once
 // for all activation tiles) or NULL (converted here)
@@ -719,7 +725,7 @@ static ALWAYS_INLINE void tile_q8(const int wt, const int RM, const int RN, int6
                                   const uint8_t *xp, size_t xs, float *out, int64_t ldo, int pf, const float *dws, int64_t nbp) {
     const int64_t nb = K / SS_QK;
     const size_t bsz = wt == SS_TYPE_Q8_0 ? sizeof(ss_block_q8_0) : wt == SS_TYPE_Q5_0 ? sizeof(ss_block_q5_0) : sizeof(ss_block_q4_0);
-    const size_t dofs = ss_pack_q8_0_dofs(K), pofs = ss_pack_q8_0_pofs(K);
+    const size_t dofs = ss_pack_q8_0_dofs(K), sofs = ss_pack_q8_0_sofs(K);
     const __m256i ones = _mm256_set1_epi16(1);
     _Alignas(32) float Sbuf[2][RM][RN][8];
     ACC_DECL;
@@ -948,29 +954,30 @@ typedef void (*gemm_tile_fn)(int64_t K, const uint8_t *w, size_t ws, const uint8
 // integer formats are bound by the vector integer-multiply/shuffle pipes, so the tiles trade
 // decode reuse (more activation rows per decoded weight block) against register spills.
 TILES(tab_q8_0, CALL_Q8_0, 4, 4)
-TILES(tab_q5_0, CALL_Q5_0, 4, 4)
+TILES(tab_q5_0, CALL_Q5_0, 4, 8)
 TILES(tab_q4_0, CALL_Q4_0, 4, 4)
 TILES(tab_q4_k, CALL_Q4_K, 2, 8)
 TILES(tab_q5_k, CALL_Q5_K, 2, 8)
 TILES(tab_q6_k, CALL_Q6_K, 2, 8)
 TILES(tab_f32, CALL_F32, 4, 4)
-TILES(tab_f16, CALL_F16, 4, 1)
-TILES(tab_bf16, CALL_BF16, 4, 1)
+TILES(tab_f16, CALL_F16, 4, 4)
+TILES(tab_bf16, CALL_BF16, 4, 4)
 
-// the tile table and the register tile to use: rm × rn for n >= 2 activation rows, rm1 × 1 for one
-typedef struct { const gemm_tile_fn *tab; int rm_max, rn_max; int rm, rn, rm1; } gemm_kernel;
+// the tile table and the register tile to use: rm × rn for n >= 2 activation rows, rm1 × 1 for one,
+// rm8 × 8 when n is a multiple of 8 (rm8 = 0: no such tile; batched decode of 8 sequences)
+typedef struct { const gemm_tile_fn *tab; int rm_max, rn_max; int rm, rn, rm1, rm8; } gemm_kernel;
 
 static bool gemm_kernel_for(uint32_t wtype, gemm_kernel *k) {
     switch (wtype) {
-    case SS_TYPE_Q8_0: *k = (gemm_kernel){tab_q8_0, 4, 4, 4, 4, 4}; return true;
-    case SS_TYPE_Q5_0: *k = (gemm_kernel){tab_q5_0, 4, 4, 2, 4, 4}; return true;
-    case SS_TYPE_Q4_0: *k = (gemm_kernel){tab_q4_0, 4, 4, 2, 4, 4}; return true;
-    case SS_TYPE_Q4_K: *k = (gemm_kernel){tab_q4_k, 2, 8, 1, 8, 2}; return true;
-    case SS_TYPE_Q5_K: *k = (gemm_kernel){tab_q5_k, 2, 8, 1, 8, 2}; return true;
-    case SS_TYPE_Q6_K: *k = (gemm_kernel){tab_q6_k, 2, 8, 1, 8, 2}; return true;
-    case SS_TYPE_F32:  *k = (gemm_kernel){tab_f32, 4, 4, 3, 4, 4}; return true;
-    case SS_TYPE_F16:  *k = (gemm_kernel){tab_f16, 4, 1, 4, 1, 4}; return true;
-    case SS_TYPE_BF16: *k = (gemm_kernel){tab_bf16, 4, 1, 4, 1, 4}; return true;
+    case SS_TYPE_Q8_0: *k = (gemm_kernel){tab_q8_0, 4, 4, 4, 4, 4, 0}; return true;
+    case SS_TYPE_Q5_0: *k = (gemm_kernel){tab_q5_0, 4, 8, 2, 4, 4, 1}; return true;   // 1×8: +12% at n = 8
+    case SS_TYPE_Q4_0: *k = (gemm_kernel){tab_q4_0, 4, 4, 2, 4, 4, 0}; return true;
+    case SS_TYPE_Q4_K: *k = (gemm_kernel){tab_q4_k, 2, 8, 1, 8, 2, 0}; return true;
+    case SS_TYPE_Q5_K: *k = (gemm_kernel){tab_q5_k, 2, 8, 1, 8, 2, 0}; return true;
+    case SS_TYPE_Q6_K: *k = (gemm_kernel){tab_q6_k, 2, 8, 1, 8, 2, 0}; return true;
+    case SS_TYPE_F32:  *k = (gemm_kernel){tab_f32, 4, 4, 3, 4, 4, 0}; return true;
+    case SS_TYPE_F16:  *k = (gemm_kernel){tab_f16, 4, 4, 3, 4, 4, 0}; return true;
+    case SS_TYPE_BF16: *k = (gemm_kernel){tab_bf16, 4, 4, 3, 4, 4, 0}; return true;
     default: return false;
     }
 }
@@ -1002,11 +1009,89 @@ static __attribute__((noinline)) void gemm_f32_path(uint32_t wtype, int64_t K, c
     }
 }
 
+// f32 path for long rows (K > SS_GEMM_F32_KB), K-blocked: the 3-row × KB weight slices and the
+// 4 activation rows of a register tile stay in L1 (unblocked, long rows stream from L2 at more
+// than its bandwidth). Rows are converted F32_RG at a time, one K-block at a time, and the tiles'
+// accumulators are kept in memory between K-blocks: every lane sees the same FMAs in the same order
+// as in tile_f over the whole row, so the results are bit-identical to the unblocked tiles (and to
+// the direct F16/BF16 kernel).
+#define F32_RG 12                       // weight rows converted together (a multiple of 3)
+#define F32_NJ 32                       // activation rows per pass over the K-blocks
+#define FA_LOAD(i, j) if ((i) < RM && (j) < RN) a##i##j = first ? _mm256_setzero_ps() : _mm256_load_ps(acc + ((i) * RN + (j)) * 8);
+#define FA_SAVE(i, j) if ((i) < RM && (j) < RN) _mm256_store_ps(acc + ((i) * RN + (j)) * 8, a##i##j);
+// acc[RM][RN][8] (+)= W[RM, 0:len) · X[RN, 0:len) lane-wise, len a multiple of 8 (the rest: ignored)
+static ALWAYS_INLINE void tile_f32_acc(const int RM, const int RN, int64_t len, const uint8_t *w, size_t ws,
+                                       const uint8_t *xp, size_t xs, float *acc, int first) {
+    const int kind = 0, es = 4;
+    ACC_DECL;
+    FOR_IJ(FA_LOAD)
+    for (int64_t k = 0; k + 8 <= len; k += 8) {
+        FOR_I(F_ROW)
+    }
+    FOR_IJ(FA_SAVE)
+}
+typedef void (*facc_fn)(int64_t len, const uint8_t *w, size_t ws, const uint8_t *xp, size_t xs, float *acc, int first);
+#define FACC_FN(RM, RN) static void facc_##RM##x##RN(int64_t len, const uint8_t *w, size_t ws, const uint8_t *xp, size_t xs, \
+                                                     float *acc, int first) { tile_f32_acc(RM, RN, len, w, ws, xp, xs, acc, first); }
+FACC_FN(1, 1) FACC_FN(1, 2) FACC_FN(1, 3) FACC_FN(1, 4)
+FACC_FN(2, 1) FACC_FN(2, 2) FACC_FN(2, 3) FACC_FN(2, 4)
+FACC_FN(3, 1) FACC_FN(3, 2) FACC_FN(3, 3) FACC_FN(3, 4)
+static const facc_fn facc_tab[3][4] = { { facc_1x1, facc_1x2, facc_1x3, facc_1x4 }, { facc_2x1, facc_2x2, facc_2x3, facc_2x4 },
+                                        { facc_3x1, facc_3x2, facc_3x3, facc_3x4 } };
+
+static __attribute__((noinline)) void gemm_f32_blocked(uint32_t wtype, int64_t K, const uint8_t *W, size_t ws, int64_t m,
+                                                       const uint8_t *X, size_t xs, int64_t n, float *out, int64_t ldo) {
+    enum { KB = SS_GEMM_F32_KB, RM = 3, RN = 4 };
+    _Alignas(32) float wf[F32_RG * KB];           // rows i0.., elements [kb, kb + KB)
+    _Alignas(32) float acc[F32_RG * F32_NJ * 8];  // tile (i, j) at ((i/RM) * (F32_NJ/RN) + j/RN) * RM*RN*8
+    const ss_type_info_t *ti = ss_type_info(wtype);
+    const int64_t K8 = K / 8 * 8, kb_last = (K - 1) / KB * KB;
+    for (int64_t i0 = 0; i0 < m; i0 += F32_RG) {
+        const int rg = m - i0 < F32_RG ? (int)(m - i0) : F32_RG;
+        for (int64_t j0 = 0; j0 < n; j0 += F32_NJ) {
+            const int nj = n - j0 < F32_NJ ? (int)(n - j0) : F32_NJ;
+            for (int64_t kb = 0; kb < K; kb += KB) {
+                const int64_t len = K - kb < KB ? K - kb : KB;
+                for (int r = 0; r < rg; r++) {
+                    const uint8_t *row = W + (i0 + r) * ws + (size_t)(kb / ti->blck) * ti->type_size;
+                    if (j0 + F32_NJ >= n && i0 + F32_RG < m)   // the last pass over this row group: fetch the next one
+                        prefetch_span(row + F32_RG * ws, (size_t)(len / ti->blck) * ti->type_size);
+                    ss_dequant_row_avx2(wtype, row, wf + r * KB, len);
+                }
+                for (int i = 0; i < rg; i += RM) {
+                    const int rm = rg - i < RM ? rg - i : RM;
+                    for (int j = 0; j < nj; j += RN) {
+                        const int rn = nj - j < RN ? nj - j : RN;
+                        facc_tab[rm - 1][rn - 1](len, (const uint8_t *)(wf + i * KB), KB * sizeof(float), X + (j0 + j) * xs + kb * 4, xs,
+                                                 acc + ((i / RM) * (F32_NJ / RN) + j / RN) * RM * RN * 8, kb == 0);
+                    }
+                }
+            }
+            // out = hsum(acc) + the last K % 8 products (as F_STORE)
+            for (int i = 0; i < rg; i += RM) {
+                const int rm = rg - i < RM ? rg - i : RM;
+                for (int j = 0; j < nj; j += RN) {
+                    const int rn = nj - j < RN ? nj - j : RN;
+                    const float *a = acc + ((i / RM) * (F32_NJ / RN) + j / RN) * RM * RN * 8;
+                    for (int ii = 0; ii < rm; ii++)
+                        for (int jj = 0; jj < rn; jj++) {
+                            float sum = hsum_ps(_mm256_load_ps(a + (ii * rn + jj) * 8));
+                            const float *x = (const float *)(X + (j0 + j + jj) * xs);
+                            for (int64_t kk = K8; kk < K; kk++) sum = __builtin_fmaf(wf[(i + ii) * KB + (kk - kb_last)], x[kk], sum);
+                            out[(j0 + j + jj) * ldo + i0 + i + ii] = sum;
+                        }
+                }
+            }
+        }
+    }
+}
+
 // the type's own register tiles: row tiles outside (their rows stay in L1), activation tiles
 // inside; the first activation tile of a row tile prefetches the rows ahead
 static __attribute__((noinline)) void gemm_tiles(const gemm_kernel *kn, uint32_t wtype, int64_t K, const uint8_t *W, size_t ws,
                                                  int64_t m, const uint8_t *X, size_t xs, int64_t n, float *out, int64_t ldo) {
-    const int RM = n == 1 ? kn->rm1 : kn->rm, RN = n == 1 ? 1 : kn->rn;
+    const bool wide = kn->rm8 && n % 8 == 0;
+    const int RM = n == 1 ? kn->rm1 : wide ? kn->rm8 : kn->rm, RN = n == 1 ? 1 : wide ? 8 : kn->rn;
     // Q4_0/Q5_0/Q8_0 with several activation tiles: the row tile's block scales converted once
     const bool q8fam = wtype == SS_TYPE_Q8_0 || wtype == SS_TYPE_Q5_0 || wtype == SS_TYPE_Q4_0;
     const int64_t nb = K / SS_QK, nbp = (nb + 7) / 8 * 8;
@@ -1032,9 +1117,14 @@ bool ss_gemm_avx2(uint32_t wtype, int layout, int64_t K, const void *w, size_t w
     gemm_kernel kn;
     if (!gemm_kernel_for(wtype, &kn)) return false;
     const bool fweights = wtype == SS_TYPE_F16 || wtype == SS_TYPE_BF16 || wtype == SS_TYPE_F32;
-    // f32 path: for F16/BF16 it gives the same results as their direct kernel (same FMAs); for
-    // Q4_0/Q5_0 (layout SS_PACK_F32) it is the only kernel for that layout
-    if (layout == SS_PACK_F32 && wtype != SS_TYPE_F32 && (!fweights || n >= 2) && K <= SS_GEMM_CONV_FLOATS / 3) {
+    // f32 path (weights dequantized to f32 a few rows at a time): the only kernel of Q4_0/Q5_0 with
+    // layout SS_PACK_F32. F16/BF16 weights always use their own tiles (converting in registers is
+    // cheaper than a converted copy, measured for 4..128 activation rows).
+    if (layout == SS_PACK_F32 && wtype != SS_TYPE_F32 && !fweights && K > SS_GEMM_F32_KB) {
+        gemm_f32_blocked(wtype, K, w, ws, m, xp, xs, n, out, ldo);
+        return true;
+    }
+    if (layout == SS_PACK_F32 && wtype != SS_TYPE_F32 && !fweights && K <= SS_GEMM_CONV_FLOATS / 3) {
         gemm_f32_path(wtype, K, w, ws, m, xp, xs, n, out, ldo);
         return true;
     }
@@ -1071,7 +1161,7 @@ bool ss_pack_act_avx2(uint32_t wtype, int layout, const float *x, int64_t K, voi
     case SS_TYPE_Q8_0: {
         const int64_t nb = K / SS_QK;
         float *d = (float *)(q + ss_pack_q8_0_dofs(K));
-        int16_t *ps = (int16_t *)(q + ss_pack_q8_0_pofs(K));
+        float *sy = (float *)(q + ss_pack_q8_0_sofs(K));
         for (int64_t b = 0; b < nb; b++, x += SS_QK) {
             __m256 v[4];
             __m256 amax = _mm256_setzero_ps();
@@ -1083,11 +1173,13 @@ bool ss_pack_act_avx2(uint32_t wtype, int layout, const float *x, int64_t K, voi
             const float dd = mx / 127.f, id = mx != 0.0f ? 127.f / mx : 0.0f;
             round_store_32(v, id, (int8_t *)q + 32 * b);
             d[b] = h2f(ss_fp32_to_fp16(dd));
-            // sums of adjacent pairs (qy_2k + qy_2k+1) as int16
+            // dy Σ qy (exact: |Σ qy| <= 4064 needs 12 bits, the fp16 scale 11)
             const __m256i qv = _mm256_load_si256((const __m256i *)(q + 32 * b));
-            _mm256_store_si256((__m256i *)(ps + 16 * b), _mm256_maddubs_epi16(_mm256_set1_epi8(1), qv));
+            const __m256i s32 = _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_set1_epi8(1), qv), _mm256_set1_epi16(1));
+            const __m128i s4 = _mm_add_epi32(_mm256_castsi256_si128(s32), _mm256_extracti128_si256(s32, 1));
+            sy[b] = d[b] * (float)hsum_epi32_128(s4);
         }
-        for (int64_t b = nb; b < (nb + 7) / 8 * 8; b++) d[b] = 0.0f;
+        for (int64_t b = nb; b < (nb + 7) / 8 * 8; b++) d[b] = sy[b] = 0.0f;
         return true;
     }
     case SS_TYPE_Q8_K: {

@@ -72,10 +72,11 @@ void  ss_vec_dot_n(uint32_t wtype, int64_t n, float *s, const void *w, const voi
 // j < n, with the activations "packed" by ss_pack_act: the same rounding as ss_quant_act, in one
 // of two layouts:
 //   SS_PACK_INT: for the integer kernels: int8 values contiguous and aligned, block scales as
-//                floats after them, Q8_K's sums of 16 (and Q8_0's sums of value pairs) after those;
+//                floats after them, Q8_K's sums of 16 (Q8_0's scaled block sums dy Σqy) after those;
 //   SS_PACK_F32: the rounded activation values as f32 (exactly representable). Used for F16/BF16
-//                weights, and for Q4_0/Q5_0 with many activation rows: the weights are then
-//                dequantized once per row tile and multiplied with FMAs (faster than their integer
+//                weights (converted in registers by their own tiles), and for Q4_0/Q5_0 with many
+//                activation rows: the weights are then dequantized to f32 a few rows at a time
+//                (in K-blocks of SS_GEMM_F32_KB for long rows) and multiplied with FMAs (faster than their integer
 //                kernel); results differ from the integer path by float rounding only.
 // ss_gemm_layout gives the layout to use for a product of T activation rows (a pure function of
 // the weight type, K and T). Packed rows are ss_pack_row_bytes() apart in a 64-byte aligned
@@ -85,16 +86,16 @@ void  ss_vec_dot_n(uint32_t wtype, int64_t n, float *s, const void *w, const voi
 // Available only with the SIMD path and for F16, BF16, Q4_0, Q5_0, Q8_0, Q4_K, Q5_K, Q6_K
 // (ss_gemm_supported); other types go through ss_vec_dot_n.
 enum { SS_PACK_INT = 0, SS_PACK_F32 = 1 };
-#define SS_GEMM_F32_MIN_T 16      // Q4_0/Q5_0: activation rows from which the f32 path is used
+#define SS_GEMM_F32_MIN_T 32      // Q4_0/Q5_0: activation rows from which the f32 path is used (measured)
 // Packed row layouts (byte offsets; every part 32-byte aligned):
 //   Q8_0 (for Q4_0/Q5_0/Q8_0 weights): int8 values [K] at 0; block scales (float) [nb rounded up
-//        to 8, zero padded] at dofs; sums of adjacent value pairs (int16) [K/2] at pofs
+//        to 8, zero padded] at dofs; dy_b Σ_k qy_bk (float, exact) [same, zero padded] at sofs
 //   Q8_K (for Q4_K/Q5_K/Q6_K): int8 values [K] at 0; scales (float) [K/256] at dofs; sums of
 //        16 values (int16) [K/16] at bofs
 //   SS_PACK_F32: f32 values [K]
 static inline size_t ss_pack_align64(size_t x) { return (x + 63) / 64 * 64; }
 static inline size_t ss_pack_q8_0_dofs(int64_t K) { return ss_pack_align64((size_t)K); }
-static inline size_t ss_pack_q8_0_pofs(int64_t K) { return ss_pack_align64(ss_pack_q8_0_dofs(K) + 4 * (size_t)((K / 32 + 7) / 8 * 8)); }
+static inline size_t ss_pack_q8_0_sofs(int64_t K) { return ss_pack_align64(ss_pack_q8_0_dofs(K) + 4 * (size_t)((K / 32 + 7) / 8 * 8)); }
 static inline size_t ss_pack_q8_K_dofs(int64_t K) { return ss_pack_align64((size_t)K); }
 static inline size_t ss_pack_q8_K_bofs(int64_t K) { return ss_pack_align64(ss_pack_q8_K_dofs(K) + 4 * (size_t)(K / 256)); }
 bool   ss_gemm_supported(uint32_t wtype);
@@ -144,6 +145,7 @@ bool ss_gemm_avx2(uint32_t wtype, int layout, int64_t K, const void *w, size_t w
                   const void *xp, size_t xs, int64_t n, float *out, int64_t ldo);
 bool ss_pack_act_avx2(uint32_t wtype, int layout, const float *x, int64_t K, void *dst);
 #define SS_GEMM_CONV_FLOATS (24 * 1024)   // f32 copy of a few weight rows (the f32 path): 3 rows of K <= 8192
+#define SS_GEMM_F32_KB 1024               // f32 path: rows longer than this are done in K-blocks of this size
 void ss_swiglu_avx2(float *g, const float *u, int64_t n);
 void ss_expf_avx2(float *x, int64_t n);
 

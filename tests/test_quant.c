@@ -677,10 +677,12 @@ static void test_gemm(void **state) {
                             const ss_block_q8_0 *blk = (const ss_block_q8_0 *)q + b;
                             assert_memory_equal(p + 32 * b, blk->qs, 32);
                             assert_int_equal(fbits(d[b]), fbits(ss_fp16_to_fp32(blk->d)));
-                            const int16_t *ps = (const int16_t *)(p + ss_pack_q8_0_pofs(K)) + 16 * b;
-                            for (int k2 = 0; k2 < 16; k2++) assert_int_equal(ps[k2], blk->qs[2 * k2] + blk->qs[2 * k2 + 1]);
+                            const float *sy = (const float *)(p + ss_pack_q8_0_sofs(K));
+                            int sum = 0;
+                            for (int k2 = 0; k2 < 32; k2++) sum += blk->qs[k2];
+                            assert_int_equal(fbits(sy[b]), fbits((float)((double)ss_fp16_to_fp32(blk->d) * sum)));   // exact
                         }
-                        for (int64_t b = K / 32; b < (K / 32 + 7) / 8 * 8; b++) assert_true(d[b] == 0.0f);   // padding
+                        for (int64_t b = K / 32; b < (K / 32 + 7) / 8 * 8; b++) assert_true(d[b] == 0.0f && ((const float *)(p + ss_pack_q8_0_sofs(K)))[b] == 0.0f);   // padding
                     } else {
                         assert_int_equal(vt, SS_TYPE_Q8_K);
                         size_t dofs = (K + 63) / 64 * 64, bofs = (dofs + 4 * (K / 256) + 63) / 64 * 64;
