@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# scripts/llama-bench.sh MODEL.gguf [THREADS] — llama.cpp's own llama-bench and llama-batched-bench on
+# the same file, for ratios measured in one run next to `slotswift bench` (issue 3).
+# llama.cpp's source comes from the npm registry: the node-llama-cpp package carries a git bundle of
+# the llama.cpp release it binds (no other download); it is built once under $LLAMA_DIR (default
+# build-llama.cpp/, about 10 minutes on 2 cores) with -march=native, CPU only.
+set -euo pipefail
+MODEL=${1:?usage: scripts/llama-bench.sh MODEL.gguf [THREADS]}
+T=${2:-2}
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+D=${LLAMA_DIR:-$ROOT/build-llama.cpp}
+if [ ! -x "$D/src/build/bin/llama-bench" ] || [ ! -x "$D/src/build/bin/llama-batched-bench" ]; then
+  command -v npm >/dev/null || apt-get install -y npm
+  mkdir -p "$D" && cd "$D"
+  [ -d node_modules/node-llama-cpp ] || npm install --no-audit --no-fund --ignore-scripts node-llama-cpp@3.22.1 >/dev/null
+  [ -d src ] || git clone -q node_modules/node-llama-cpp/llama/gitRelease.bundle src
+  cd src
+  cmake -B build -DCMAKE_BUILD_TYPE=Release -DGGML_NATIVE=ON -DLLAMA_CURL=OFF -DLLAMA_BUILD_TESTS=OFF \
+        -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_SERVER=OFF >/dev/null
+  cmake --build build --target llama-bench llama-batched-bench -j2 >/dev/null
+fi
+B=$D/src/build/bin
+"$B/llama-bench" --version 2>&1 | head -1
+# prompt 128 and generation 64, as `slotswift bench -p 128 -n 64 -r 3`
+"$B/llama-bench" -m "$MODEL" -p 128 -n 64 -t "$T" -r 3
+# 1 and 8 sequences generating 64 tokens after a shared 128-token prompt (S_TG t/s = generated tokens/s)
+"$B/llama-batched-bench" -m "$MODEL" -c 2048 -b 2048 -ub 512 -npp 128 -ntg 64 -npl 1,8 -pps -t "$T" 2>/dev/null | grep -E '^\|'
