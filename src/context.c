@@ -61,6 +61,7 @@ void ss_ctx_free(ss_ctx *c) {
     free(c->out_logits_row); free(c->out_hidden_row); free(c->out_layers_row);
     free(c->logits); free(c->hidden); free(c->layers); free(c->lm_in);
     free(c->cap_layers);
+    ss_slot_ws_free(&c->slot_ws);
     free(c);
 }
 

@@ -176,7 +176,9 @@ int ss_gen_run_multi(ss_ctx *c, int P, const int32_t *const *prompts, const int 
         float *delta = ss_calloc(D, sizeof(float));
         rs[q].slot_losses = ss_calloc(p->slot.steps, sizeof(float));
         ss_slot_result sr = { .loss_before = rs[q].slot_losses };
-        if (ss_slot_optimize(&p->slot, c->pool, H[q], lens[q], D, prompts[q], p->slot_mask, &m->output, delta, &sr, err, errlen)) {
+        ss_slot_params sp = p->slot;
+        sp.ws = &c->slot_ws;   // the context keeps the stored logits' memory for the next prompt
+        if (ss_slot_optimize(&sp, c->pool, H[q], lens[q], D, prompts[q], p->slot_mask, &m->output, delta, &sr, err, errlen)) {
             free(delta); goto done;
         }
         rs[q].slot_loss_after = sr.loss_after;

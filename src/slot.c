@@ -92,6 +92,7 @@ static bool slot_simd(void) {
 }
 
 void ss_slot_params_default(ss_slot_params *p) {
+    memset(p, 0, sizeof *p);
     p->steps = 3;
     p->lr = 0.1f;
     p->beta1 = 0.9f;
@@ -223,6 +224,7 @@ typedef struct {
     float *erow;             // [nth, V] logits of one position (SLOT_Z / SLOT_CHUNK; lazily)
     float *tmax, *tmin;      // [nth] extremes of u seen by each thread
     size_t bytes;            // everything above
+    bool buf_ws;             // buf belongs to a caller's ss_slot_ws (not freed here)
     // current pass
     int c0, c1;              // position range being processed
     int r0;                  // position of buf's first row (SLOT_CHUNK: the chunk's first; else 0)
@@ -234,10 +236,29 @@ static void *slot_alloc(slot_state *s, size_t n, size_t size) {
     return ss_calloc(n, size);
 }
 
+void ss_slot_ws_free(ss_slot_ws *ws) {
+    if (!ws) return;
+    free(ws->buf);
+    ws->buf = NULL; ws->bytes = 0;
+}
+
 // the stored logits (tens of MB, every entry written before it is read): 2 MB pages where the
-// kernel offers them, which saves most of the page faults of a fresh allocation
-static float *slot_alloc_logits(slot_state *s, size_t n) {
+// kernel offers them, which saves most of the page faults of a fresh allocation; with a workspace,
+// its buffer when large enough (no page faults at all), else a new one that the workspace keeps
+static float *slot_alloc_logits_new(size_t n);
+static float *slot_alloc_logits(slot_state *s, size_t n, ss_slot_ws *ws) {
     s->bytes += n * sizeof(float);
+    if (!ws) return slot_alloc_logits_new(n);
+    if (ws->bytes < n * sizeof(float)) {
+        ss_slot_ws_free(ws);
+        ws->buf = slot_alloc_logits_new(n);
+        ws->bytes = n * sizeof(float);
+    }
+    s->buf_ws = true;
+    return ws->buf;
+}
+
+static float *slot_alloc_logits_new(size_t n) {
 #ifdef MADV_HUGEPAGE
     const size_t huge = (size_t)2 << 20, bytes = (n * sizeof(float) + huge - 1) & ~(huge - 1);
     void *p = NULL;
@@ -250,7 +271,8 @@ static float *slot_alloc_logits(slot_state *s, size_t n) {
 }
 
 static void slot_state_free(slot_state *s) {
-    free(s->pos); free(s->tgt); free(s->cnt); free(s->buf); free(s->hp); free(s->zy); free(s->mx);
+    if (!s->buf_ws) free(s->buf);
+    free(s->pos); free(s->tgt); free(s->cnt); free(s->hp); free(s->zy); free(s->mx);
     free(s->w); free(s->loss_pos); free(s->deltaf); free(s->u); free(s->a); free(s->q); free(s->gpart);
     free(s->wbuf); free(s->ztile); free(s->erow); free(s->tmax); free(s->tmin);
     memset(s, 0, sizeof *s);
@@ -259,7 +281,7 @@ static void slot_state_free(slot_state *s) {
 // validate the inputs and set up the state; 0 or -1 + err
 static int slot_state_init(slot_state *s, ss_pool *pool, const float *H, int T, int D,
                            const int32_t *tokens, const uint8_t *mask, const ss_weight *W,
-                           char *err, size_t errlen) {
+                           ss_slot_ws *ws, char *err, size_t errlen) {
     memset(s, 0, sizeof *s);
     if (!H || !tokens || !W) return ss_err(err, errlen, "slot: NULL hidden rows, tokens or LM head");
     if (T < 2) return ss_err(err, errlen, "slot: need at least 2 tokens (got %d)", T);
@@ -302,7 +324,7 @@ static int slot_state_init(slot_state *s, ss_pool *pool, const float *H, int T, 
     size_t fit = slot_max_bytes / per_pos;
     s->chunk = fit >= (size_t)n ? n : (fit ? (int)fit : 1);
     s->mode = s->chunk < n ? SLOT_CHUNK : slot_e_range > 0 ? SLOT_E : SLOT_Z;
-    s->buf = slot_alloc_logits(s, (size_t)s->chunk * V);
+    s->buf = slot_alloc_logits(s, (size_t)s->chunk * V, ws);
     const size_t cpad = (size_t)(s->chunk + SLOT_PG - 1) / SLOT_PG * SLOT_PG;
     s->hp = slot_alloc(s, cpad * D, sizeof(float));
     s->zy = slot_alloc(s, n, sizeof(float));
@@ -614,7 +636,7 @@ static double slot_eval(slot_state *s, ss_pool *pool, const double *delta, doubl
 double ss_slot_loss_grad(ss_pool *pool, const float *H, int T, int D, const int32_t *tokens,
                          const uint8_t *mask, const ss_weight *W, const float *delta, float *grad) {
     slot_state s;
-    if (slot_state_init(&s, pool, H, T, D, tokens, mask, W, NULL, 0) != 0) return NAN;
+    if (slot_state_init(&s, pool, H, T, D, tokens, mask, W, NULL, NULL, 0) != 0) return NAN;
     double *dd = ss_malloc((size_t)D * sizeof(double) * 2);
     double *gd = dd + D;
     for (int d = 0; d < D; d++) dd[d] = delta ? delta[d] : 0.0;
@@ -638,7 +660,7 @@ int ss_slot_optimize(const ss_slot_params *p, ss_pool *pool, const float *H, int
         return ss_err(err, errlen, "slot: bad AdamW parameters (lr %g, betas %g/%g, eps %g, wd %g)",
                       p->lr, p->beta1, p->beta2, p->eps, p->wd);
     slot_state s;
-    if (slot_state_init(&s, pool, H, T, D, tokens, mask, W, err, errlen) != 0) return -1;
+    if (slot_state_init(&s, pool, H, T, D, tokens, mask, W, p->ws, err, errlen) != 0) return -1;
 
     // AdamW state in double: delta, first and second moments, gradient
     double *x = ss_calloc((size_t)D * 4, sizeof(double));

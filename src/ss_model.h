@@ -4,6 +4,7 @@
 #include "slotswift.h"
 #include "ss_gguf.h"
 #include "ss_matmul.h"
+#include "ss_slot.h"
 #include "ss_vocab.h"
 
 typedef struct {
@@ -73,6 +74,7 @@ struct ss_ctx {
     ss_kv         kv;
     ss_seq       *seqs;               // [n_seq_max]
     char          err[SS_ERRLEN];
+    ss_slot_ws    slot_ws;            // SLOT's stored logits, kept between runs (src/slot.c)
     // captured layers
     int          *cap_layers; int n_cap; bool cap_norm;
     // scratch (sized for n_batch entries)

@@ -12,6 +12,12 @@
 #define SS_SLOT_H
 #include "ss_matmul.h"
 
+// Storage for the stored logits (the largest part of SLOT's memory, tens of MB), kept by a caller
+// that runs SLOT again and again (a context: one per ss_ctx) so that each run does not fault in
+// fresh pages. Zero-initialised = empty; grown when a run needs more; ss_slot_ws_free releases it.
+typedef struct ss_slot_ws { float *buf; size_t bytes; } ss_slot_ws;
+void ss_slot_ws_free(ss_slot_ws *ws);
+
 typedef struct {
     int   steps;          // default 3
     float lr;             // 0.1
@@ -20,6 +26,7 @@ typedef struct {
     float wd;             // 1e-8 (decoupled: delta *= 1 - lr*wd before the Adam update)
     bool  no_loss_after;  // false: res->loss_after = loss at the final delta (one more pass over W
                           // and one over the stored logits, ~5% of SLOT's time); true: skipped, NAN
+    ss_slot_ws *ws;       // NULL: the stored logits are allocated and freed by each call
 } ss_slot_params;
 
 void ss_slot_params_default(ss_slot_params *p);

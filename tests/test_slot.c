@@ -253,6 +253,37 @@ static void test_adamw_vs_ref(void **st) {
     assert_memory_equal(lb2, lb, sizeof lb);
     assert_memory_equal(delta2, delta, sizeof delta);
     assert_true(isnan(res2.loss_after));
+    // with a workspace (the stored logits kept between runs): the same results bit for bit, on the
+    // first run (workspace grown), on a second run (reused, holding the first run's values), and
+    // after a larger problem grew it
+    ss_slot_ws ws = { 0 };
+    prm.ws = &ws;
+    for (int rep = 0; rep < 2; rep++) {
+        float lb3[6], delta3[32];
+        ss_slot_result res3 = { .loss_before = lb3 };
+        assert_int_equal(ss_slot_optimize(&prm, NULL, p.H, p.T, p.D, p.tok, NULL, &p.W, delta3, &res3, err, sizeof err), 0);
+        assert_memory_equal(lb3, lb, sizeof lb);
+        assert_memory_equal(delta3, delta, sizeof delta);
+        assert_true(res3.loss_after == res.loss_after);
+        assert_true(res3.peak_bytes == res.peak_bytes);
+        assert_non_null(ws.buf);
+        assert_true(ws.bytes > 0);
+    }
+    problem big = make_problem(13, 32, 200, SS_TYPE_Q8_0, 1.0, 0.5);
+    float lbb[6], deltab[32];
+    ss_slot_result resb = { .loss_before = lbb };
+    size_t small_bytes = ws.bytes;
+    assert_int_equal(ss_slot_optimize(&prm, NULL, big.H, big.T, big.D, big.tok, NULL, &big.W, deltab, &resb, err, sizeof err), 0);
+    assert_true(ws.bytes > small_bytes);
+    free_problem(&big);
+    float lb4[6], delta4[32];
+    ss_slot_result res4 = { .loss_before = lb4 };
+    assert_int_equal(ss_slot_optimize(&prm, NULL, p.H, p.T, p.D, p.tok, NULL, &p.W, delta4, &res4, err, sizeof err), 0);
+    assert_memory_equal(lb4, lb, sizeof lb);
+    assert_memory_equal(delta4, delta, sizeof delta);
+    ss_slot_ws_free(&ws);
+    assert_null(ws.buf);
+    prm.ws = NULL;
     // other hyper-parameters, with a weight decay large enough to matter
     ss_slot_params q = { .steps = 5, .lr = 0.3f, .beta1 = 0.8f, .beta2 = 0.99f, .eps = 1e-3f, .wd = 0.5f };
     assert_int_equal(ss_slot_optimize(&q, NULL, p.H, p.T, p.D, p.tok, NULL, &p.W, delta, &res, err, sizeof err), 0);
