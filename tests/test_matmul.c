@@ -224,54 +224,49 @@ static void test_matmul(void **state) {
     for (int i = 1; i < 5; i++) ss_pool_free(pools[i]);
 }
 
-// larger shape with many activation rows (exercises chunking and tiling); every thread count
-// gives bit-identical output (each out element is one vec_dot call)
-static void test_matmul_tiled(void **state) {
-    (void)state;
-    const int64_t rows = 300, cols = 1024, T = 21;
-    ss_pool *p1 = ss_pool_new(1), *p3 = ss_pool_new(3);
-    uint32_t tt[] = {SS_TYPE_Q4_K, SS_TYPE_Q8_0, SS_TYPE_F16};
-    for (int k = 0; k < 3; k++) {
-        wmat m = make_weight(tt[k], rows, cols);
-        float *x = malloc(sizeof(float) * T * cols), *o1 = malloc(sizeof(float) * T * rows), *o3 = malloc(sizeof(float) * T * rows);
-        for (int64_t i = 0; i < T * cols; i++) x[i] = (float)rnd_normal();
-        ss_matmul(p1, o1, rows, x, T, &m.W);
-        ss_matmul(p3, o3, rows, x, T, &m.W);
-        check_out(&m, x, T, o3, rows, 0, rows, "tiled");
-        assert_memory_equal(o1, o3, sizeof(float) * T * rows);
-        free(x); free(o1); free(o3);
-        free_weight(&m);
-    }
-    ss_pool_free(p1);
-    ss_pool_free(p3);
-}
-
-// long rows (K = 2080 > SS_GEMM_F32_KB: the K-blocked f32 path of Q4_0/Q5_0 from SS_GEMM_F32_MIN_T
-// activation rows, with several row groups and activation passes; F16's own tiles) against the
-// float64 reference, bit-identical for 1 and 3 threads; and 8 activation rows (batched decode: the
-// wide tiles) bit-identical to each row alone (T = 1), so a sequence decodes the same in a batch
-static void test_matmul_long_rows(void **state) {
-    (void)state;
-    const int64_t rows = 200, cols = 2080, T = SS_GEMM_F32_MIN_T + 8;   // 1 thread: chunks of 36 rows = 3 row groups
-    ss_pool *p1 = ss_pool_new(1), *p3 = ss_pool_new(3);
-    uint32_t tt[] = {SS_TYPE_Q5_0, SS_TYPE_Q4_0, SS_TYPE_F16, SS_TYPE_Q8_0};
-    for (int k = 0; k < 4; k++) {
-        wmat m = make_weight(tt[k], rows, cols);
-        float *x = malloc(sizeof(float) * T * cols), *o1 = malloc(sizeof(float) * T * rows), *o3 = malloc(sizeof(float) * T * rows);
-        for (int64_t i = 0; i < T * cols; i++) x[i] = (float)rnd_normal();
-        ss_matmul(p1, o1, rows, x, T, &m.W);
-        ss_matmul(p3, o3, rows, x, T, &m.W);
-        check_out(&m, x, T, o3, rows, 0, rows, "long rows");
-        assert_memory_equal(o1, o3, sizeof(float) * T * rows);
+// one weight type at [rows, cols] with T activation rows: against the float64 reference and
+// bit-identical for 1 and 3 threads; with rows8, also 8 activation rows (batched decode: the wide
+// tiles) bit-identical to each row alone (T = 1), so a sequence decodes the same in a batch
+static void matmul_case(ss_pool *p1, ss_pool *p3, uint32_t type, int64_t rows, int64_t cols, int64_t T,
+                        const char *what, bool rows8) {
+    wmat m = make_weight(type, rows, cols);
+    float *x = malloc(sizeof(float) * T * cols), *o1 = malloc(sizeof(float) * T * rows), *o3 = malloc(sizeof(float) * T * rows);
+    for (int64_t i = 0; i < T * cols; i++) x[i] = (float)rnd_normal();
+    ss_matmul(p1, o1, rows, x, T, &m.W);
+    ss_matmul(p3, o3, rows, x, T, &m.W);
+    check_out(&m, x, T, o3, rows, 0, rows, what);
+    assert_memory_equal(o1, o3, sizeof(float) * T * rows);
+    if (rows8) {
         ss_matmul(p3, o3, rows, x, 8, &m.W);                   // 8 rows together ...
         check_out(&m, x, 8, o3, rows, 0, rows, "8 rows");
         for (int64_t t = 0; t < 8; t++) {                      // ... == each alone
             ss_matmul(p1, o1, rows, x + t * cols, 1, &m.W);
             assert_memory_equal(o1, o3 + t * rows, sizeof(float) * rows);
         }
-        free(x); free(o1); free(o3);
-        free_weight(&m);
     }
+    free(x); free(o1); free(o3);
+    free_weight(&m);
+}
+
+// larger shape with many activation rows (exercises chunking and tiling); every thread count
+// gives bit-identical output (each out element is one vec_dot call)
+static void test_matmul_tiled(void **state) {
+    (void)state;
+    ss_pool *p1 = ss_pool_new(1), *p3 = ss_pool_new(3);
+    uint32_t tt[] = {SS_TYPE_Q4_K, SS_TYPE_Q8_0, SS_TYPE_F16};
+    for (int k = 0; k < 3; k++) matmul_case(p1, p3, tt[k], 300, 1024, 21, "tiled", false);
+    ss_pool_free(p1);
+    ss_pool_free(p3);
+}
+
+// long rows (K = 2080 > SS_GEMM_F32_KB: the K-blocked f32 path of Q4_0/Q5_0 from SS_GEMM_F32_MIN_T
+// activation rows, with several row groups and activation passes; F16's own tiles), and 8 rows
+static void test_matmul_long_rows(void **state) {
+    (void)state;
+    // 1 thread: chunks of 36 rows = 3 row groups
+    ss_pool *p1 = ss_pool_new(1), *p3 = ss_pool_new(3);
+    uint32_t tt[] = {SS_TYPE_Q5_0, SS_TYPE_Q4_0, SS_TYPE_F16, SS_TYPE_Q8_0};
+    for (int k = 0; k < 4; k++) matmul_case(p1, p3, tt[k], 200, 2080, SS_GEMM_F32_MIN_T + 8, "long rows", true);
     ss_pool_free(p1);
     ss_pool_free(p3);
 }
