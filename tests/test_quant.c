@@ -512,7 +512,9 @@ static double dot_deq(uint32_t wt, const void *w, uint32_t vt, const void *xq, i
 static int64_t test_len(uint32_t type, int k) {
     int blk = ss_type_info(type)->blck;
     static const int64_t flen[] = {1, 7, 8, 33, 64, 1000, 4096};
-    static const int64_t qlen[] = {32, 64, 96, 224, 1024, 4096, 32 * 41};
+    // 32-blocks: fewer than 8 blocks (the gemm kernels' block-scale groups of 8 only partial),
+    // 896 = Qwen2.5-0.5B's width (3 full groups + 4), whole groups only, 5 groups + 1
+    static const int64_t qlen[] = {32, 64, 896, 224, 1024, 4096, 32 * 41};
     static const int64_t klen[] = {256, 512, 768, 2048, 4096, 256 * 11, 256 * 3};
     return blk == 1 ? flen[k] : blk == 32 ? qlen[k] : klen[k];
 }
