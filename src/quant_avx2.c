@@ -388,18 +388,26 @@ static ALWAYS_INLINE int round_store_32(const __m256 v[4], float id, int8_t *q) 
     return hsum_epi32_128(s4);
 }
 
+// one block of 32 activations for Q8_0 / Q8_1 (as ggml's AVX2 quantize_row_q8_0): loads v[4];
+// returns d = amax/127 and sets *id = 127/amax (0 for an all-zero block)
+static ALWAYS_INLINE float q8_0_block_load(const float *x, __m256 v[4], float *id) {
+    const __m256 sign = _mm256_set1_ps(-0.0f);
+    __m256 amax = _mm256_setzero_ps();
+    for (int k = 0; k < 4; k++) {
+        v[k] = _mm256_loadu_ps(x + 8 * k);
+        amax = _mm256_max_ps(amax, _mm256_andnot_ps(sign, v[k]));
+    }
+    const float m = hmax_ps(amax);
+    *id = m != 0.0f ? 127.f / m : 0.0f;
+    return m / 127.f;
+}
+
 // Q8_0 / Q8_1 (as ggml's AVX2 quantize_row_q8_0/_1): d = amax/127, q = rne(x * 127/amax)
 static void quant_q8_0_avx2(const float *x, ss_block_q8_0 *y, int64_t nb, ss_block_q8_1 *y1) {
-    const __m256 sign = _mm256_set1_ps(-0.0f);
     for (int64_t i = 0; i < nb; i++, x += SS_QK) {
         __m256 v[4];
-        __m256 amax = _mm256_setzero_ps();
-        for (int k = 0; k < 4; k++) {
-            v[k] = _mm256_loadu_ps(x + 8 * k);
-            amax = _mm256_max_ps(amax, _mm256_andnot_ps(sign, v[k]));
-        }
-        const float m = hmax_ps(amax);
-        const float d = m / 127.f, id = m != 0.0f ? 127.f / m : 0.0f;
+        float id;
+        const float d = q8_0_block_load(x, v, &id);
         if (y1) {
             int sum = round_store_32(v, id, y1[i].qs);
             y1[i].d = ss_fp32_to_fp16(d);
@@ -1166,13 +1174,8 @@ bool ss_pack_act_avx2(uint32_t wtype, int layout, const float *x, int64_t K, voi
         float *y = dst;
         for (int64_t b = 0; b < K / SS_QK; b++, x += SS_QK, y += SS_QK) {
             __m256 v[4];
-            __m256 amax = _mm256_setzero_ps();
-            for (int k = 0; k < 4; k++) {
-                v[k] = _mm256_loadu_ps(x + 8 * k);
-                amax = _mm256_max_ps(amax, _mm256_andnot_ps(sign, v[k]));
-            }
-            const float mx = hmax_ps(amax);
-            const float dd = mx / 127.f, id = mx != 0.0f ? 127.f / mx : 0.0f;
+            float id;
+            const float dd = q8_0_block_load(x, v, &id);
             int8_t qb[32];
             round_store_32(v, id, qb);
             const __m256 d = _mm256_set1_ps(h2f(ss_fp32_to_fp16(dd)));
@@ -1188,20 +1191,13 @@ bool ss_pack_act_avx2(uint32_t wtype, int layout, const float *x, int64_t K, voi
         float *sy = (float *)(q + ss_pack_q8_0_sofs(K));
         for (int64_t b = 0; b < nb; b++, x += SS_QK) {
             __m256 v[4];
-            __m256 amax = _mm256_setzero_ps();
-            for (int k = 0; k < 4; k++) {
-                v[k] = _mm256_loadu_ps(x + 8 * k);
-                amax = _mm256_max_ps(amax, _mm256_andnot_ps(sign, v[k]));
-            }
-            const float mx = hmax_ps(amax);
-            const float dd = mx / 127.f, id = mx != 0.0f ? 127.f / mx : 0.0f;
-            round_store_32(v, id, (int8_t *)q + 32 * b);
+            float id;
+            const float dd = q8_0_block_load(x, v, &id);
+            // |x·id| <= 127 (+ rounding), so the sum round_store_32 returns is Σ of the stored int8
+            const int sum = round_store_32(v, id, (int8_t *)q + 32 * b);
             d[b] = h2f(ss_fp32_to_fp16(dd));
             // dy Σ qy (exact: |Σ qy| <= 4064 needs 12 bits, the fp16 scale 11)
-            const __m256i qv = _mm256_load_si256((const __m256i *)(q + 32 * b));
-            const __m256i s32 = _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_set1_epi8(1), qv), _mm256_set1_epi16(1));
-            const __m128i s4 = _mm_add_epi32(_mm256_castsi256_si128(s32), _mm256_extracti128_si256(s32, 1));
-            sy[b] = d[b] * (float)hsum_epi32_128(s4);
+            sy[b] = d[b] * (float)sum;
         }
         for (int64_t b = nb; b < (nb + 7) / 8 * 8; b++) d[b] = sy[b] = 0.0f;
         return true;
