@@ -71,6 +71,12 @@ void ss_attn_axpy_ref(float *o, float p, const void *v, bool f16, int n) {
     for (int z = 0; z < n; z++) o[z] += p * (f16 ? ss_fp16_to_fp32(((const uint16_t *)v)[z]) : ((const float *)v)[z]);
 }
 
+// the K (kv = 0) or V (kv = 1) row of kv head kvh at position t of sequence s, layer `layer`
+static const void *attn_kv_row(const ss_kv *kv, const ss_seq *s, int layer, int which, int t, int kvh, int hd) {
+    size_t off = ss_kv_offset(kv, s->pages[t / SS_KV_PAGE], layer, which, t % SS_KV_PAGE) + (size_t)kvh * hd;
+    return (const char *)kv->data + off * (kv->f16 ? 2 : 4);
+}
+
 // attention of one entry's `group` query heads sharing kv head kvh, scalar reference path
 static void attn_item_ref(ss_ctx *c, const ss_seq *s, int pos, int layer, int kvh, const float *q0, float *o0, float *sc, size_t stride) {
     const ss_model *m = c->model;
@@ -79,7 +85,6 @@ static void attn_item_ref(ss_ctx *c, const ss_seq *s, int pos, int layer, int kv
     const float scale = 1.0f / sqrtf((float)hd);
     const ss_kv *kv = &c->kv;
     const bool f16 = kv->f16;
-    const size_t esz = f16 ? 2 : 4;
     float qr[16][256];
     const float *q[16];
     for (int g = 0; g < group; g++) {
@@ -91,8 +96,7 @@ static void attn_item_ref(ss_ctx *c, const ss_seq *s, int pos, int layer, int kv
     }
     // scores[g][t] = q_g · k_t / sqrt(hd), t = 0..pos
     for (int t = 0; t <= pos; t++) {
-        size_t off = ss_kv_offset(kv, s->pages[t / SS_KV_PAGE], layer, 0, t % SS_KV_PAGE) + (size_t)kvh * hd;
-        const void *k = (const char *)kv->data + off * esz;
+        const void *k = attn_kv_row(kv, s, layer, 0, t, kvh, hd);
         for (int g = 0; g < group; g++) sc[g * stride + t] = ss_attn_dot_ref(q[g], k, f16, hd) * scale;
     }
     // softmax over t for each head
@@ -107,8 +111,7 @@ static void attn_item_ref(ss_ctx *c, const ss_seq *s, int pos, int layer, int kv
     }
     // out_g = Σ_t softmax_g[t] · v_t
     for (int t = 0; t <= pos; t++) {
-        size_t off = ss_kv_offset(kv, s->pages[t / SS_KV_PAGE], layer, 1, t % SS_KV_PAGE) + (size_t)kvh * hd;
-        const void *v = (const char *)kv->data + off * esz;
+        const void *v = attn_kv_row(kv, s, layer, 1, t, kvh, hd);
         for (int g = 0; g < group; g++) {
             float p = sc[g * stride + t] * inv[g];
             if (f16) p = ss_fp16_to_fp32(ss_fp32_to_fp16(p));
@@ -125,14 +128,12 @@ static void attn_item_simd(ss_ctx *c, const ss_seq *s, int pos, int layer, int k
     const float scale = 1.0f / sqrtf((float)hd);
     const ss_kv *kv = &c->kv;
     const bool f16 = kv->f16;
-    const size_t esz = f16 ? 2 : 4;
     float qr[16 * 256];
     if (f16) ss_round_f16_avx2(q0, qr, group * hd);
     else memcpy(qr, q0, sizeof(float) * group * hd);
     // scores[g][t] = q_g · k_t / sqrt(hd), t = 0..pos
     for (int t = 0; t <= pos; t++) {
-        size_t off = ss_kv_offset(kv, s->pages[t / SS_KV_PAGE], layer, 0, t % SS_KV_PAGE) + (size_t)kvh * hd;
-        const void *k = (const char *)kv->data + off * esz;
+        const void *k = attn_kv_row(kv, s, layer, 0, t, kvh, hd);
         float d[8];
         for (int g0 = 0; g0 < group; g0 += 8) {
             const int G = group - g0 < 8 ? group - g0 : 8;
@@ -155,8 +156,7 @@ static void attn_item_simd(ss_ctx *c, const ss_seq *s, int pos, int layer, int k
     // out_g = Σ_t softmax_g[t] · v_t
     memset(o0, 0, sizeof(float) * group * hd);
     for (int t = 0; t <= pos; t++) {
-        size_t off = ss_kv_offset(kv, s->pages[t / SS_KV_PAGE], layer, 1, t % SS_KV_PAGE) + (size_t)kvh * hd;
-        const void *v = (const char *)kv->data + off * esz;
+        const void *v = attn_kv_row(kv, s, layer, 1, t, kvh, hd);
         for (int g0 = 0; g0 < group; g0 += 8) {
             const int G = group - g0 < 8 ? group - g0 : 8;
             ss_attn_axpys_avx2(o0 + (size_t)g0 * hd, G, sc + g0 * stride + t, stride, v, f16, hd);
