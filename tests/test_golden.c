@@ -46,8 +46,8 @@ static double tol_for(const char *model) {
 }
 
 // A golden file MODEL.PROMPT[.slot_sS_lrLR].json: its JSON, the model's name (for the tolerance), the
-// prompt text from prompts/PROMPT.txt and the loaded model.
-typedef struct { cJSON *json; char model[256]; char *text; ss_model *m; } golden_case;
+// prompt text from prompts/PROMPT.txt, the loaded model and a context of 512 tokens on it.
+typedef struct { cJSON *json; char model[256]; char *text; ss_model *m; ss_ctx *c; } golden_case;
 
 static void golden_open(golden_case *g, const char *fname) {
     char path[512], err[SS_ERRLEN];
@@ -65,27 +65,28 @@ static void golden_open(golden_case *g, const char *fname) {
     assert_non_null(g->text);
     g->m = ss_model_load(model_path_for(g->model), err, sizeof err);
     if (!g->m) fail_msg("%s: %s", fname, err);
+    ss_ctx_params cp;
+    ss_ctx_params_default(&cp);
+    cp.n_ctx = 512;
+    g->c = ss_ctx_new(g->m, &cp, err, sizeof err);
+    if (!g->c) fail_msg("%s: %s", fname, err);
 }
 
 static void golden_close(golden_case *g) {
+    ss_ctx_free(g->c);
     ss_model_free(g->m);
     free(g->text);
     cJSON_Delete(g->json);
 }
 
 static void run_golden(const char *fname) {
-    char err[SS_ERRLEN];
     golden_case gc;
     golden_open(&gc, fname);
     cJSON *root = gc.json;
     const char *model = gc.model;
     char *text = gc.text;
     ss_model *m = gc.m;
-    ss_ctx_params cp;
-    ss_ctx_params_default(&cp);
-    cp.n_ctx = 512;
-    ss_ctx *c = ss_ctx_new(m, &cp, err, sizeof err);
-    assert_non_null(c);
+    ss_ctx *c = gc.c;
     int V = m->hp.n_vocab, D = m->hp.n_embd;
     assert_int_equal(V, cJSON_GetObjectItem(root, "n_vocab")->valueint);
     assert_int_equal(D, cJSON_GetObjectItem(root, "n_embd")->valueint);
@@ -159,7 +160,6 @@ static void run_golden(const char *fname) {
     if (max_hidden_err > tol) fail_msg("%s: hidden states differ by %.3g (tolerance %.3g)", fname, max_hidden_err, tol);
     free(lg); free(toks);
     ss_batch_free(&b);
-    ss_ctx_free(c);
     golden_close(&gc);
 }
 
@@ -174,8 +174,7 @@ static void run_slot_e2e(const char *fname) {
     const char *model = gc.model;
     char *text = gc.text;
     ss_model *m = gc.m;
-    ss_ctx *c = ss_ctx_new(m, NULL, err, sizeof err);
-    assert_non_null(c);
+    ss_ctx *c = gc.c;
     int T, D = m->hp.n_embd;
     int32_t *toks = tool_tokenize_prompt(m, text, &T);
     ss_batch b = ss_batch_new(T);
@@ -202,7 +201,6 @@ static void run_slot_e2e(const char *fname) {
     if (worst > tol) fail_msg("%s: SLOT losses differ by %.3g relative (tolerance %.3g)", fname, worst, tol);
     free(H); free(delta); free(losses); free(toks);
     ss_batch_free(&b);
-    ss_ctx_free(c);
     golden_close(&gc);
 }
 
