@@ -23,6 +23,7 @@
 #define MM_L2_BYTES      (384 * 1024)   // activation tile budget (L2 is 512 KB on Zen 3)
 #define MM_ROW_ALIGN     12             // chunks: multiples of the register tiles' heights (1..4)
 #define MM_T_ALIGN       8              // activation tiles: multiples of their widths (4, 8)
+#define MM_PANEL_CHUNK_ROWS 96          // panel kernel: at least this many weight rows per chunk
 #define MM_CHUNK_BYTES   (128 * 1024)   // at most this many weight bytes per chunk
 #define MM_CHUNKS_PER_TH 8              // at least this many chunks per thread (load balance)
 #define MM_MIN_PAR_WORK  (64 * 1024)    // multiply-adds below which one thread does it all
@@ -66,10 +67,14 @@ typedef struct {
     atomic_llong next;        // next chunk (or conversion item) to hand out
 } mm_task;
 
+// row t of conversion a (SS_PACK_PANEL: the panel of rows t..t+15, done by t % 16 == 0)
 static void mm_convert_row(const mm_task *m, const mm_act *a, int64_t t) {
     uint8_t *dst = (uint8_t *)a->buf + (size_t)t * a->row;
     const float *x = m->x + t * m->cols;
-    if (a->gemm) ss_pack_act(a->wtype, a->layout, x, m->cols, dst);
+    if (a->gemm && a->layout == SS_PACK_PANEL) {
+        if (t % SS_PANEL_ROWS == 0)
+            ss_pack_panel(a->wtype, x, m->cols, m->T - t < SS_PANEL_ROWS ? (int)(m->T - t) : SS_PANEL_ROWS, m->cols, dst);
+    } else if (a->gemm) ss_pack_act(a->wtype, a->layout, x, m->cols, dst);
     else ss_quant_act(a->wtype, x, dst, m->cols);
 }
 
@@ -90,12 +95,12 @@ static void mm_part(const mm_task *m, uint32_t type, const uint8_t *w, size_t ro
                     float *out, int64_t ld_out, int64_t ra, int64_t rb) {
     const int64_t T = m->T, cols = m->cols;
     const uint8_t *wr = w + (size_t)ra * row_bytes;
+    if (a->gemm && a->layout == SS_PACK_PANEL) {   // (blocked for the caches inside)
+        ss_gemm(type, a->layout, cols, wr, row_bytes, rb - ra, a->buf, a->row, T, out + ra, ld_out);
+        return;
+    }
     if (a->gemm) {
-        // the f32 path of quantized weights reads long activation rows SS_GEMM_F32_KB values at a
-        // time: tile by that (float weights use their own tiles on whole rows)
-        const bool fw = type == SS_TYPE_F16 || type == SS_TYPE_BF16 || type == SS_TYPE_F32;
-        const size_t act_row = !fw && a->layout == SS_PACK_F32 && a->row > SS_GEMM_F32_KB * sizeof(float) ? SS_GEMM_F32_KB * sizeof(float) : a->row;
-        int64_t tile = (int64_t)(MM_L2_BYTES / act_row) / MM_T_ALIGN * MM_T_ALIGN;
+        int64_t tile = (int64_t)(MM_L2_BYTES / a->row) / MM_T_ALIGN * MM_T_ALIGN;
         if (tile < MM_T_ALIGN) tile = MM_T_ALIGN;
         for (int64_t t0 = 0; t0 < T; t0 += tile) {
             const int64_t nt = T - t0 < tile ? T - t0 : tile;
@@ -186,7 +191,8 @@ static void mm_run(ss_pool *pool, mm_task *m) {
     for (int q = 0; q < m->nact; q++)
         if (m->act[q].off != (size_t)-1) {
             m->act[q].off = bytes;
-            bytes += ((size_t)m->T * m->act[q].row + 63) & ~(size_t)63;
+            const int64_t rows = m->act[q].layout == SS_PACK_PANEL ? (m->T + SS_PANEL_ROWS - 1) / SS_PANEL_ROWS * SS_PANEL_ROWS : m->T;
+            bytes += ((size_t)rows * m->act[q].row + 63) & ~(size_t)63;
         }
     void *heap = NULL;
     if (bytes) {
@@ -205,6 +211,9 @@ static void mm_run(ss_pool *pool, mm_task *m) {
     //    MM_CHUNKS_PER_TH per thread, at most MM_CHUNK_BYTES of weights
     int64_t fair = (total_rows + MM_CHUNKS_PER_TH * nth - 1) / (MM_CHUNKS_PER_TH * nth);
     int64_t cap = max_row_bytes ? (int64_t)(MM_CHUNK_BYTES / max_row_bytes) : fair;
+    bool panel = false;   // the panel kernel reads all activations per chunk: larger chunks
+    for (int q = 0; q < m->nact; q++) panel |= m->act[q].gemm && m->act[q].layout == SS_PACK_PANEL;
+    if (panel && cap < MM_PANEL_CHUNK_ROWS) cap = MM_PANEL_CHUNK_ROWS;
     int64_t chunk = fair < cap ? fair : cap;
     chunk = (chunk + MM_ROW_ALIGN - 1) / MM_ROW_ALIGN * MM_ROW_ALIGN;
     m->total_chunks = 0;

@@ -968,16 +968,12 @@ void ss_quant_act(uint32_t wtype, const float *x, void *xq, int64_t n) {
 bool ss_gemm_supported(uint32_t wtype) { return use_simd() && wtype != SS_TYPE_F32 && ss_gemm_has_avx2(wtype); }
 
 int ss_gemm_layout(uint32_t wtype, int64_t K, int64_t T) {
-    switch (wtype) {
-    case SS_TYPE_F32: case SS_TYPE_F16: case SS_TYPE_BF16: return SS_PACK_F32;
-    case SS_TYPE_Q4_0: case SS_TYPE_Q5_0:
-        return T >= SS_GEMM_F32_MIN_T && 3 * K <= SS_GEMM_CONV_FLOATS ? SS_PACK_F32 : SS_PACK_INT;
-    default: return SS_PACK_INT;
-    }
+    if (T >= SS_GEMM_PANEL_MIN_T) return SS_PACK_PANEL;
+    return wtype == SS_TYPE_F32 || wtype == SS_TYPE_F16 || wtype == SS_TYPE_BF16 ? SS_PACK_F32 : SS_PACK_INT;
 }
 
 size_t ss_pack_row_bytes(uint32_t wtype, int layout, int64_t K) {
-    if (layout == SS_PACK_F32) return ss_pack_align64(4 * (size_t)K);
+    if (layout != SS_PACK_INT) return ss_pack_align64(4 * (size_t)K);
     switch (ss_vec_dot_type(wtype)) {
     case SS_TYPE_Q8_0: return ss_pack_align64(ss_pack_q8_0_sofs(K) + 4 * (size_t)((K / 32 + 7) / 8 * 8));
     case SS_TYPE_Q8_K: return ss_pack_align64(ss_pack_q8_K_bofs(K) + 2 * (size_t)(K / 16));
@@ -988,6 +984,10 @@ size_t ss_pack_row_bytes(uint32_t wtype, int layout, int64_t K) {
 
 void ss_pack_act(uint32_t wtype, int layout, const float *x, int64_t K, void *dst) {
     ss_pack_act_avx2(wtype, layout, x, K, dst);
+}
+
+void ss_pack_panel(uint32_t wtype, const float *x, int64_t x_stride, int nr, int64_t K, void *dst) {
+    ss_pack_panel_avx2(wtype, x, x_stride, nr, K, dst);
 }
 
 void ss_gemm(uint32_t wtype, int layout, int64_t K, const void *w, size_t w_stride, int64_t m,

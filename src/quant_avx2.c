@@ -1021,103 +1021,6 @@ bool ss_gemm_has_avx2(uint32_t wtype) {
 
 #define GEMM_DWS_MAX 2048                // block scales of a row tile converted once (K <= 65536)
 
-// f32 path: dequantize a few weight rows to f32 once (exact) and run the f32 tiles on them.
-// (Separate functions so that only one of the two scratch arrays is on the stack.)
-static __attribute__((noinline)) void gemm_f32_path(uint32_t wtype, int64_t K, const uint8_t *W, size_t ws, int64_t m,
-                                                    const uint8_t *X, size_t xs, int64_t n, float *out, int64_t ldo) {
-    _Alignas(32) float wf[SS_GEMM_CONV_FLOATS];
-    gemm_kernel kf;
-    gemm_kernel_for(SS_TYPE_F32, &kf);
-    for (int64_t i0 = 0; i0 < m; i0 += kf.rm) {
-        const int rm = m - i0 < kf.rm ? (int)(m - i0) : kf.rm;
-        for (int r = 0; r < rm; r++) {
-            prefetch_span(W + (i0 + r + 2 * kf.rm) * ws, ws);
-            ss_dequant_row_avx2(wtype, W + (i0 + r) * ws, wf + r * K, K);
-        }
-        for (int64_t j0 = 0; j0 < n; j0 += kf.rn) {
-            const int rn = n - j0 < kf.rn ? (int)(n - j0) : kf.rn;
-            kf.tab[(rm - 1) * kf.rn_max + (rn - 1)](K, (const uint8_t *)wf, (size_t)K * 4, X + j0 * xs, xs, out + j0 * ldo + i0, ldo, 0, NULL, 0);
-        }
-    }
-}
-
-// f32 path for long rows (K > SS_GEMM_F32_KB), K-blocked: the 3-row × KB weight slices and the
-// 4 activation rows of a register tile stay in L1 (unblocked, long rows stream from L2 at more
-// than its bandwidth). Rows are converted F32_RG at a time, one K-block at a time, and the tiles'
-// accumulators are kept in memory between K-blocks: every lane sees the same FMAs in the same order
-// as in tile_f over the whole row, so the results are bit-identical to the unblocked tiles (and to
-// the direct F16/BF16 kernel).
-#define F32_RG 12                       // weight rows converted together (a multiple of 3)
-#define F32_NJ 32                       // activation rows per pass over the K-blocks
-#define FA_LOAD(i, j) if ((i) < RM && (j) < RN) a##i##j = first ? _mm256_setzero_ps() : _mm256_load_ps(acc + ((i) * RN + (j)) * 8);
-#define FA_SAVE(i, j) if ((i) < RM && (j) < RN) _mm256_store_ps(acc + ((i) * RN + (j)) * 8, a##i##j);
-// acc[RM][RN][8] (+)= W[RM, 0:len) · X[RN, 0:len) lane-wise, len a multiple of 8 (the rest: ignored)
-static ALWAYS_INLINE void tile_f32_acc(const int RM, const int RN, int64_t len, const uint8_t *w, size_t ws,
-                                       const uint8_t *xp, size_t xs, float *acc, int first) {
-    const int kind = 0, es = 4;
-    ACC_DECL;
-    FOR_IJ(FA_LOAD)
-    for (int64_t k = 0; k + 8 <= len; k += 8) {
-        FOR_I(F_ROW)
-    }
-    FOR_IJ(FA_SAVE)
-}
-typedef void (*facc_fn)(int64_t len, const uint8_t *w, size_t ws, const uint8_t *xp, size_t xs, float *acc, int first);
-#define FACC_FN(RM, RN) static void facc_##RM##x##RN(int64_t len, const uint8_t *w, size_t ws, const uint8_t *xp, size_t xs, \
-                                                     float *acc, int first) { tile_f32_acc(RM, RN, len, w, ws, xp, xs, acc, first); }
-FACC_FN(1, 1) FACC_FN(1, 2) FACC_FN(1, 3) FACC_FN(1, 4)
-FACC_FN(2, 1) FACC_FN(2, 2) FACC_FN(2, 3) FACC_FN(2, 4)
-FACC_FN(3, 1) FACC_FN(3, 2) FACC_FN(3, 3) FACC_FN(3, 4)
-static const facc_fn facc_tab[3][4] = { { facc_1x1, facc_1x2, facc_1x3, facc_1x4 }, { facc_2x1, facc_2x2, facc_2x3, facc_2x4 },
-                                        { facc_3x1, facc_3x2, facc_3x3, facc_3x4 } };
-
-static __attribute__((noinline)) void gemm_f32_blocked(uint32_t wtype, int64_t K, const uint8_t *W, size_t ws, int64_t m,
-                                                       const uint8_t *X, size_t xs, int64_t n, float *out, int64_t ldo) {
-    enum { KB = SS_GEMM_F32_KB, RM = 3, RN = 4 };
-    _Alignas(32) float wf[F32_RG * KB];           // rows i0.., elements [kb, kb + KB)
-    _Alignas(32) float acc[F32_RG * F32_NJ * 8];  // tile (i, j) at ((i/RM) * (F32_NJ/RN) + j/RN) * RM*RN*8
-    const ss_type_info_t *ti = ss_type_info(wtype);
-    const int64_t K8 = K / 8 * 8, kb_last = (K - 1) / KB * KB;
-    for (int64_t i0 = 0; i0 < m; i0 += F32_RG) {
-        const int rg = m - i0 < F32_RG ? (int)(m - i0) : F32_RG;
-        for (int64_t j0 = 0; j0 < n; j0 += F32_NJ) {
-            const int nj = n - j0 < F32_NJ ? (int)(n - j0) : F32_NJ;
-            for (int64_t kb = 0; kb < K; kb += KB) {
-                const int64_t len = K - kb < KB ? K - kb : KB;
-                for (int r = 0; r < rg; r++) {
-                    const uint8_t *row = W + (i0 + r) * ws + (size_t)(kb / ti->blck) * ti->type_size;
-                    if (j0 + F32_NJ >= n && i0 + F32_RG < m)   // the last pass over this row group: fetch the next one
-                        prefetch_span(row + F32_RG * ws, (size_t)(len / ti->blck) * ti->type_size);
-                    ss_dequant_row_avx2(wtype, row, wf + r * KB, len);
-                }
-                for (int i = 0; i < rg; i += RM) {
-                    const int rm = rg - i < RM ? rg - i : RM;
-                    for (int j = 0; j < nj; j += RN) {
-                        const int rn = nj - j < RN ? nj - j : RN;
-                        facc_tab[rm - 1][rn - 1](len, (const uint8_t *)(wf + i * KB), KB * sizeof(float), X + (j0 + j) * xs + kb * 4, xs,
-                                                 acc + ((i / RM) * (F32_NJ / RN) + j / RN) * RM * RN * 8, kb == 0);
-                    }
-                }
-            }
-            // out = hsum(acc) + the last K % 8 products (as F_STORE)
-            for (int i = 0; i < rg; i += RM) {
-                const int rm = rg - i < RM ? rg - i : RM;
-                for (int j = 0; j < nj; j += RN) {
-                    const int rn = nj - j < RN ? nj - j : RN;
-                    const float *a = acc + ((i / RM) * (F32_NJ / RN) + j / RN) * RM * RN * 8;
-                    for (int ii = 0; ii < rm; ii++)
-                        for (int jj = 0; jj < rn; jj++) {
-                            float sum = hsum_ps(_mm256_load_ps(a + (ii * rn + jj) * 8));
-                            const float *x = (const float *)(X + (j0 + j + jj) * xs);
-                            for (int64_t kk = K8; kk < K; kk++) sum = __builtin_fmaf(wf[(i + ii) * KB + (kk - kb_last)], x[kk], sum);
-                            out[(j0 + j + jj) * ldo + i0 + i + ii] = sum;
-                        }
-                }
-            }
-        }
-    }
-}
-
 // the type's own register tiles: row tiles outside (their rows stay in L1), activation tiles
 // inside; the first activation tile of a row tile prefetches the rows ahead
 static __attribute__((noinline)) void gemm_tiles(const gemm_kernel *kn, uint32_t wtype, int64_t K, const uint8_t *W, size_t ws,
@@ -1148,19 +1051,9 @@ bool ss_gemm_avx2(uint32_t wtype, int layout, int64_t K, const void *w, size_t w
                   const void *xp, size_t xs, int64_t n, float *out, int64_t ldo) {
     gemm_kernel kn;
     if (!gemm_kernel_for(wtype, &kn)) return false;
+    if (layout == SS_PACK_PANEL) return ss_gemm_panel_avx2(wtype, K, w, ws, m, xp, xs, n, out, ldo);
     const bool fweights = wtype == SS_TYPE_F16 || wtype == SS_TYPE_BF16 || wtype == SS_TYPE_F32;
-    // f32 path (weights dequantized to f32 a few rows at a time): the only kernel of Q4_0/Q5_0 with
-    // layout SS_PACK_F32. F16/BF16 weights always use their own tiles (converting in registers is
-    // cheaper than a converted copy, measured for 4..128 activation rows).
-    if (layout == SS_PACK_F32 && wtype != SS_TYPE_F32 && !fweights && K > SS_GEMM_F32_KB) {
-        gemm_f32_blocked(wtype, K, w, ws, m, xp, xs, n, out, ldo);
-        return true;
-    }
-    if (layout == SS_PACK_F32 && wtype != SS_TYPE_F32 && !fweights && K <= SS_GEMM_CONV_FLOATS / 3) {
-        gemm_f32_path(wtype, K, w, ws, m, xp, xs, n, out, ldo);
-        return true;
-    }
-    if (layout == SS_PACK_F32 && !fweights) return false;   // (ss_gemm_layout never asks for this)
+    if ((layout == SS_PACK_F32) != fweights) return false;   // (ss_gemm_layout never asks for this)
     gemm_tiles(&kn, wtype, K, w, ws, m, xp, xs, n, out, ldo);
     return true;
 }
@@ -1169,7 +1062,7 @@ bool ss_gemm_avx2(uint32_t wtype, int layout, int64_t K, const void *w, size_t w
 bool ss_pack_act_avx2(uint32_t wtype, int layout, const float *x, int64_t K, void *dst) {
     uint8_t *q = dst;
     const __m256 sign = _mm256_set1_ps(-0.0f);
-    if (layout == SS_PACK_F32 && ss_vec_dot_type(wtype) == SS_TYPE_Q8_0) {
+    if (layout != SS_PACK_INT && ss_vec_dot_type(wtype) == SS_TYPE_Q8_0) {
         // the Q8_0-rounded values q*d as f32 (exact: an 8-bit integer times an fp16)
         float *y = dst;
         for (int64_t b = 0; b < K / SS_QK; b++, x += SS_QK, y += SS_QK) {
@@ -1203,26 +1096,34 @@ bool ss_pack_act_avx2(uint32_t wtype, int layout, const float *x, int64_t K, voi
         return true;
     }
     case SS_TYPE_Q8_K: {
+        // SS_PACK_INT: int8 values, scales, sums of 16; the f32 layouts: the values d*q
+        const bool ints = layout == SS_PACK_INT;
         float *d = (float *)(q + ss_pack_q8_K_dofs(K));
         int16_t *bs = (int16_t *)(q + ss_pack_q8_K_bofs(K));
+        int8_t qtmp[SS_QK_K];
         for (int64_t b = 0; b < K / SS_QK_K; b++, x += SS_QK_K) {
-            int8_t *qs = (int8_t *)q + SS_QK_K * b;
+            int8_t *qs = ints ? (int8_t *)q + SS_QK_K * b : qtmp;
             __m256 amaxv = _mm256_setzero_ps();
             for (int k = 0; k < SS_QK_K; k += 8) amaxv = _mm256_max_ps(amaxv, _mm256_andnot_ps(sign, _mm256_loadu_ps(x + k)));
             const float amax = hmax_ps(amaxv);
-            if (amax == 0.0f) {
-                memset(qs, 0, SS_QK_K);
-                memset(bs + 16 * b, 0, 16 * sizeof(int16_t));
-                d[b] = 0.0f;
-                continue;
+            float db = 0.0f;
+            if (amax == 0.0f) memset(qs, 0, SS_QK_K);
+            else {
+                float max = 0;
+                for (int k = 0; k < SS_QK_K; k++)
+                    if (__builtin_fabsf(x[k]) == amax) { max = x[k]; break; }
+                const float iscale = -127.f / max;
+                for (int k = 0; k < SS_QK_K; k += 32) {
+                    __m256 v[4] = {_mm256_loadu_ps(x + k), _mm256_loadu_ps(x + k + 8), _mm256_loadu_ps(x + k + 16), _mm256_loadu_ps(x + k + 24)};
+                    round_store_32(v, iscale, qs + k);
+                }
+                db = 1 / iscale;
             }
-            float max = 0;
-            for (int k = 0; k < SS_QK_K; k++)
-                if (__builtin_fabsf(x[k]) == amax) { max = x[k]; break; }
-            const float iscale = -127.f / max;
-            for (int k = 0; k < SS_QK_K; k += 32) {
-                __m256 v[4] = {_mm256_loadu_ps(x + k), _mm256_loadu_ps(x + k + 8), _mm256_loadu_ps(x + k + 16), _mm256_loadu_ps(x + k + 24)};
-                round_store_32(v, iscale, qs + k);
+            if (!ints) {
+                float *y = (float *)q + SS_QK_K * b;
+                for (int k = 0; k < SS_QK_K; k += 8)
+                    _mm256_storeu_ps(y + k, _mm256_mul_ps(_mm256_set1_ps(db), _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)(qs + k))))));
+                continue;
             }
             for (int j = 0; j < SS_QK_K / 16; j++) {
                 __m128i v = _mm_loadu_si128((const __m128i *)(qs + 16 * j));
@@ -1230,7 +1131,7 @@ bool ss_pack_act_avx2(uint32_t wtype, int layout, const float *x, int64_t K, voi
                 s16 = _mm_add_epi32(s16, _mm_madd_epi16(_mm_cvtepi8_epi16(_mm_srli_si128(v, 8)), _mm_set1_epi16(1)));
                 bs[16 * b + j] = (int16_t)hsum_epi32_128(s16);
             }
-            d[b] = 1 / iscale;
+            d[b] = db;
         }
         return true;
     }

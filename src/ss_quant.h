@@ -69,30 +69,34 @@ void  ss_vec_dot_n(uint32_t wtype, int64_t n, float *s, const void *w, const voi
 
 // ---- matrix-matrix products (the prefill / batched path of ss_matmul) ----
 // out[j*ld_out + i] = W_i · X_j for weight rows i < m (w_stride bytes apart) and activation rows
-// j < n, with the activations "packed" by ss_pack_act: the same rounding as ss_quant_act, in one
-// of two layouts:
-//   SS_PACK_INT: for the integer kernels: int8 values contiguous and aligned, block scales as
-//                floats after them, Q8_K's sums of 16 (Q8_0's scaled block sums dy Σqy) after those;
-//   SS_PACK_F32: the rounded activation values as f32 (exactly representable). Used for F16/BF16
-//                weights (converted in registers by their own tiles), and for Q4_0/Q5_0 with many
-//                activation rows: the weights are then dequantized to f32 a few rows at a time
-//                (in K-blocks of SS_GEMM_F32_KB for long rows) and multiplied with FMAs (faster than their integer
-//                kernel); results differ from the integer path by float rounding only.
+// j < n, with the activations "packed": the same rounding as ss_quant_act, in one of three layouts:
+//   SS_PACK_INT:   for the integer kernels (few activation rows: decode, batched decode): int8
+//                  values contiguous and aligned, block scales as floats after them, Q8_K's sums
+//                  of 16 (Q8_0's scaled block sums dy Σqy) after those (ss_pack_act, per row);
+//   SS_PACK_F32:   the rounded values as f32 (exactly representable), per row (ss_pack_act): F16/
+//                  BF16 weights with few activation rows, converted in registers by their tiles;
+//   SS_PACK_PANEL: the rounded values as f32 in panels of SS_PANEL_ROWS rows, transposed
+//                  (ss_pack_panel; see src/gemm_avx2.c): every type from SS_GEMM_PANEL_MIN_T
+//                  activation rows (prefill). The weights are dequantized to f32 once per call
+//                  and multiplied in an outer-product register tile; each result is the FMA chain
+//                  s = fma(W[i,k], X[j,k], s) for k = 0..K-1 from s = 0, exactly.
 // ss_gemm_layout gives the layout to use for a product of T activation rows (a pure function of
 // the weight type, K and T). Packed rows are ss_pack_row_bytes() apart in a 64-byte aligned
-// buffer. For a given layout, every result is bit for bit the same whatever m, n and the
-// position of (i, j) in them (so a matmul's result does not depend on how it is split between
-// threads); it equals ss_vec_dot_scalar up to float summation order.
+// buffer (panels: 16 such rows; the X of ss_gemm then starts at a panel). For a given layout,
+// every result is bit for bit the same whatever m, n and the position of (i, j) in them (so a
+// matmul's result does not depend on how it is split between threads); it equals
+// ss_vec_dot_scalar up to float summation order.
 // Available only with the SIMD path and for F16, BF16, Q4_0, Q5_0, Q8_0, Q4_K, Q5_K, Q6_K
 // (ss_gemm_supported); other types go through ss_vec_dot_n.
-enum { SS_PACK_INT = 0, SS_PACK_F32 = 1 };
-#define SS_GEMM_F32_MIN_T 32      // Q4_0/Q5_0: activation rows from which the f32 path is used (measured)
+enum { SS_PACK_INT = 0, SS_PACK_F32 = 1, SS_PACK_PANEL = 2 };
+#define SS_PANEL_ROWS 16          // SS_PACK_PANEL: activation rows per panel
+#define SS_GEMM_PANEL_MIN_T 32    // activation rows from which SS_PACK_PANEL is used (measured)
 // Packed row layouts (byte offsets; every part 32-byte aligned):
 //   Q8_0 (for Q4_0/Q5_0/Q8_0 weights): int8 values [K] at 0; block scales (float) [nb rounded up
 //        to 8, zero padded] at dofs; dy_b Σ_k qy_bk (float, exact) [same, zero padded] at sofs
 //   Q8_K (for Q4_K/Q5_K/Q6_K): int8 values [K] at 0; scales (float) [K/256] at dofs; sums of
 //        16 values (int16) [K/16] at bofs
-//   SS_PACK_F32: f32 values [K]
+//   SS_PACK_F32: f32 values [K]; SS_PACK_PANEL: see above
 static inline size_t ss_pack_align64(size_t x) { return (x + 63) / 64 * 64; }
 static inline size_t ss_pack_q8_0_dofs(int64_t K) { return ss_pack_align64((size_t)K); }
 static inline size_t ss_pack_q8_0_sofs(int64_t K) { return ss_pack_align64(ss_pack_q8_0_dofs(K) + 4 * (size_t)((K / 32 + 7) / 8 * 8)); }
@@ -102,6 +106,8 @@ bool   ss_gemm_supported(uint32_t wtype);
 int    ss_gemm_layout(uint32_t wtype, int64_t K, int64_t T);
 size_t ss_pack_row_bytes(uint32_t wtype, int layout, int64_t K);   // K: a multiple of the weight's block
 void   ss_pack_act(uint32_t wtype, int layout, const float *x, int64_t K, void *dst);
+// SS_PACK_PANEL: rows x[r] (r < nr <= 16, x_stride floats apart) into one panel of 16 rows at dst
+void   ss_pack_panel(uint32_t wtype, const float *x, int64_t x_stride, int nr, int64_t K, void *dst);
 void   ss_gemm(uint32_t wtype, int layout, int64_t K, const void *w, size_t w_stride, int64_t m,
                const void *xp, size_t xp_stride, int64_t n, float *out, int64_t ld_out);
 
@@ -144,8 +150,9 @@ bool ss_gemm_has_avx2(uint32_t wtype);
 bool ss_gemm_avx2(uint32_t wtype, int layout, int64_t K, const void *w, size_t ws, int64_t m,
                   const void *xp, size_t xs, int64_t n, float *out, int64_t ldo);
 bool ss_pack_act_avx2(uint32_t wtype, int layout, const float *x, int64_t K, void *dst);
-#define SS_GEMM_CONV_FLOATS (24 * 1024)   // f32 copy of a few weight rows (the f32 path): 3 rows of K <= 8192
-#define SS_GEMM_F32_KB 1024               // f32 path: rows longer than this are done in K-blocks of this size
+void ss_pack_panel_avx2(uint32_t wtype, const float *x, int64_t x_stride, int nr, int64_t K, float *dst);
+bool ss_gemm_panel_avx2(uint32_t wtype, int64_t K, const void *w, size_t ws, int64_t m,
+                        const void *xp, size_t xs, int64_t n, float *out, int64_t ldo);   // gemm_avx2.c
 void ss_swiglu_avx2(float *g, const float *u, int64_t n);
 void ss_expf_avx2(float *x, int64_t n);
 

@@ -259,14 +259,14 @@ static void test_matmul_tiled(void **state) {
     ss_pool_free(p3);
 }
 
-// long rows (K = 2080 > SS_GEMM_F32_KB: the K-blocked f32 path of Q4_0/Q5_0 from SS_GEMM_F32_MIN_T
-// activation rows, with several row groups and activation passes; F16's own tiles), and 8 rows
+// long rows (K = 2080: several K-blocks of the panel kernel from SS_GEMM_PANEL_MIN_T activation
+// rows, with a partial panel), and 8 rows (the register tiles)
 static void test_matmul_long_rows(void **state) {
     (void)state;
     // 1 thread: chunks of 36 rows = 3 row groups
     ss_pool *p1 = ss_pool_new(1), *p3 = ss_pool_new(3);
     uint32_t tt[] = {SS_TYPE_Q5_0, SS_TYPE_Q4_0, SS_TYPE_F16, SS_TYPE_Q8_0};
-    for (int k = 0; k < 4; k++) matmul_case(p1, p3, tt[k], 200, 2080, SS_GEMM_F32_MIN_T + 8, "long rows", true);
+    for (int k = 0; k < 4; k++) matmul_case(p1, p3, tt[k], 200, 2080, SS_GEMM_PANEL_MIN_T + 8, "long rows", true);
     ss_pool_free(p1);
     ss_pool_free(p3);
 }

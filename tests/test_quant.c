@@ -627,8 +627,8 @@ static void test_simd_vs_scalar(void **state) {
 
 // matrix-matrix kernels (ss_gemm on packed activations), for each type and both layouts it uses
 // (ss_gemm_layout for 1 and for many activation rows):
-//  - packing == ss_quant_act (same int8 values, scales, sums of 16 / of pairs; f32 rows = the
-//    rounded values exactly);
+//  - packing == ss_quant_act (same int8 values, scales, sums of 16 / of pairs; f32 rows and
+//    panels = the rounded values exactly, panel lanes past the rows 0);
 //  - every out[j][i] within float reordering (1e-5 of sum |w x|) of ss_vec_dot_scalar on the
 //    standard activation blocks, for 9 weight rows (random bytes incl. -128, and quantized data)
 //    × 9 activation rows;
@@ -643,10 +643,11 @@ static void test_gemm(void **state) {
     size_t wrow = ss_row_size(SS_TYPE_F32, kmax);
     uint8_t *w = malloc(M * wrow);
     uint8_t *xq = malloc(N * wrow);
-    uint8_t *xp = aligned_alloc(64, N * ss_pack_row_bytes(SS_TYPE_F32, SS_PACK_F32, kmax) + 64 * N);
+    uint8_t *xp = aligned_alloc(64, SS_PANEL_ROWS * ss_pack_row_bytes(SS_TYPE_F32, SS_PACK_F32, kmax));
+    uint8_t *xsub = aligned_alloc(64, SS_PANEL_ROWS * ss_pack_row_bytes(SS_TYPE_F32, SS_PACK_F32, kmax));
     float *deq = malloc(kmax * sizeof(float));
     float out[N][M], sub[N][M];
-    int n_types = 0, n_f32_quant = 0;
+    int n_types = 0, n_panel = 0;
     for (int wi = 0; wi < N_WTYPES; wi++) {
         uint32_t wt = weight_types[wi], vt = ss_vec_dot_type(wt);
         if (!ss_gemm_supported(wt)) continue;
@@ -657,20 +658,29 @@ static void test_gemm(void **state) {
             for (int li = 0; li < 2; li++) {
                 const int layout = layouts[li];
                 if (li == 1 && layout == layouts[0]) break;
-                if (layout == SS_PACK_F32 && vt == SS_TYPE_Q8_0) n_f32_quant++;
+                const bool panel = layout == SS_PACK_PANEL;
+                n_panel += panel;
                 size_t rb = ss_row_size(wt, K), xb = ss_row_size(vt, K), pb = ss_pack_row_bytes(wt, layout, K);
                 assert_int_equal(pb % 64, 0);
                 for (int i = 0; i < M; i++) {
                     if (i % 2) random_row(wt, w + i * rb, K);
                     else { fill_data(wf, K, 32, 1.0); ss_quant_row(wt, wf, w + i * rb, K); }
                 }
+                for (int j = 0; j < N; j++) fill_data(x + j * K, K, 32, 0.2 + j);
                 for (int j = 0; j < N; j++) {
-                    fill_data(x + j * K, K, 32, 0.2 + j);
                     ss_quant_act(wt, x + j * K, xq + j * xb, K);
-                    ss_pack_act(wt, layout, x + j * K, K, xp + j * pb);
+                    if (!panel) ss_pack_act(wt, layout, x + j * K, K, xp + j * pb);
+                    else if (j == 0) ss_pack_panel(wt, x, K, N, K, xp);
                     // the packed row holds exactly the standard activation's values
                     const uint8_t *p = xp + j * pb, *q = xq + j * xb;
-                    if (layout == SS_PACK_F32) {
+                    if (panel) {
+                        ss_dequant_row(vt, q, deq, K);
+                        for (int64_t k2 = 0; k2 < K; k2++)
+                            assert_int_equal(fbits(((const float *)xp)[k2 * SS_PANEL_ROWS + j]), fbits(deq[k2]));
+                        if (j == N - 1)
+                            for (int64_t k2 = 0; k2 < K; k2++)
+                                for (int l = N; l < SS_PANEL_ROWS; l++) assert_true(((const float *)xp)[k2 * SS_PANEL_ROWS + l] == 0.0f);
+                    } else if (layout == SS_PACK_F32) {
                         ss_dequant_row(vt, q, deq, K);
                         assert_memory_equal(p, deq, sizeof(float) * K);
                     } else if (vt == SS_TYPE_Q8_0) {
@@ -713,7 +723,8 @@ static void test_gemm(void **state) {
                 for (int mm = 1; mm <= M; mm++)
                     for (int nn = 1; nn <= N; nn++) {
                         int i0 = (mm * 7 + nn) % (M - mm + 1), j0 = (nn * 5 + mm) % (N - nn + 1);
-                        ss_gemm(wt, layout, K, w + i0 * rb, rb, mm, xp + j0 * pb, pb, nn, &sub[0][0], M);
+                        if (panel) ss_pack_panel(wt, x + j0 * K, K, nn, K, xsub);   // panels start at a row
+                        ss_gemm(wt, layout, K, w + i0 * rb, rb, mm, panel ? xsub : xp + j0 * pb, pb, nn, &sub[0][0], M);
                         for (int j = 0; j < nn; j++)
                             for (int i = 0; i < mm; i++)
                                 if (fbits(sub[j][i]) != fbits(out[j0 + j][i0 + i]))
@@ -725,11 +736,58 @@ static void test_gemm(void **state) {
     }
     assert_int_equal(n_types, 8);                   // all but F32 (kept on the row kernel)
     assert_false(ss_gemm_supported(SS_TYPE_F32));
-    assert_true(n_f32_quant > 0);                   // the f32 path of Q4_0/Q5_0 was exercised
-    assert_int_equal(ss_gemm_layout(SS_TYPE_Q8_0, 4096, 1000), SS_PACK_INT);
-    assert_int_equal(ss_gemm_layout(SS_TYPE_Q5_0, 4096, SS_GEMM_F32_MIN_T - 1), SS_PACK_INT);
-    assert_int_equal(ss_gemm_layout(SS_TYPE_Q5_0, 4096, SS_GEMM_F32_MIN_T), SS_PACK_F32);
-    free(x); free(wf); free(w); free(xq); free(xp); free(deq);
+    assert_true(n_panel > 0);
+    assert_int_equal(ss_gemm_layout(SS_TYPE_Q8_0, 4096, SS_GEMM_PANEL_MIN_T - 1), SS_PACK_INT);
+    assert_int_equal(ss_gemm_layout(SS_TYPE_F16, 4096, SS_GEMM_PANEL_MIN_T - 1), SS_PACK_F32);
+    assert_int_equal(ss_gemm_layout(SS_TYPE_Q5_0, 4096, SS_GEMM_PANEL_MIN_T), SS_PACK_PANEL);
+    free(x); free(wf); free(w); free(xq); free(xp); free(xsub); free(deq);
+}
+
+// the panel kernel (SS_PACK_PANEL) bit for bit against its definition, in scalar code: out[j][i]
+// = the FMA chain over k of the scalar-dequantized weight row and the activation row rounded by
+// ss_quant_act (dequantized). Shapes cover several weight-row groups (96) with a partial one,
+// several activation panels with a partial one, one pass of more than 256 activation rows, and
+// K-blocks (256) with a partial last one.
+static void test_gemm_panel(void **state) {
+    (void)state;
+    if (!have_simd()) return;
+    static const uint32_t pt[] = {SS_TYPE_F16, SS_TYPE_BF16, SS_TYPE_Q4_0, SS_TYPE_Q5_0, SS_TYPE_Q8_0,
+                                  SS_TYPE_Q4_K, SS_TYPE_Q5_K, SS_TYPE_Q6_K};
+    for (int ti = 0; ti < (int)(sizeof pt / sizeof pt[0]); ti++) {
+        const uint32_t wt = pt[ti], vt = ss_vec_dot_type(wt);
+        const int64_t M = 203, N = ti == 0 ? 300 : 37;
+        const int64_t K = ss_type_info(wt)->blck == 256 ? 256 * 5 : ti == 0 ? 1000 : 32 * 27;
+        const size_t rb = ss_row_size(wt, K), xb = ss_row_size(vt, K), pb = ss_pack_row_bytes(wt, SS_PACK_PANEL, K);
+        const int64_t npan = (N + SS_PANEL_ROWS - 1) / SS_PANEL_ROWS;
+        uint8_t *w = malloc(M * rb), *xq = malloc(xb), *xp = aligned_alloc(64, npan * SS_PANEL_ROWS * pb);
+        float *x = malloc(sizeof(float) * N * K), *wd = malloc(sizeof(float) * M * K), *xd = malloc(sizeof(float) * N * K);
+        float *out = malloc(sizeof(float) * N * M);
+        for (int64_t i = 0; i < M; i++) {
+            fill_data(wd, K, 32, 1.0);
+            if (i % 3) ss_quant_row(wt, wd, w + i * rb, K);
+            else random_row(wt, w + i * rb, K);
+        }
+        fill_data(x, N * K, 32, 0.7);
+        ss_force_scalar(true);                              // the reference: scalar code only
+        for (int64_t i = 0; i < M; i++) ss_dequant_row(wt, w + i * rb, wd + i * K, K);
+        for (int64_t j = 0; j < N; j++) {
+            ss_quant_act(wt, x + j * K, xq, K);
+            ss_dequant_row(vt, xq, xd + j * K, K);
+        }
+        ss_force_scalar(false);
+        for (int64_t j = 0; j < N; j += SS_PANEL_ROWS)
+            ss_pack_panel(wt, x + j * K, K, N - j < SS_PANEL_ROWS ? (int)(N - j) : SS_PANEL_ROWS, K, xp + j * pb);
+        ss_gemm(wt, SS_PACK_PANEL, K, w, rb, M, xp, pb, N, out, M);
+        for (int64_t j = 0; j < N; j++)
+            for (int64_t i = 0; i < M; i++) {
+                float s = 0.0f;
+                for (int64_t k = 0; k < K; k++) s = fmaf(wd[i * K + k], xd[j * K + k], s);
+                if (fbits(s) != fbits(out[j * M + i]))
+                    fail_msg("%s panel K=%lld (%lld,%lld): %.9g, FMA chain %.9g", ss_type_name(wt), (long long)K,
+                             (long long)i, (long long)j, out[j * M + i], s);
+            }
+        free(w); free(xq); free(xp); free(x); free(wd); free(xd); free(out);
+    }
 }
 
 // ss_swiglu: silu(g) * u against expf in double precision (SIMD exp within a few ulp)
@@ -788,6 +846,7 @@ int main(void) {
         cmocka_unit_test(test_vec_dot_scalar),
         cmocka_unit_test(test_simd_vs_scalar),
         cmocka_unit_test(test_gemm),
+        cmocka_unit_test(test_gemm_panel),
         cmocka_unit_test(test_swiglu),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
