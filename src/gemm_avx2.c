@@ -106,6 +106,17 @@ static void panel_dequant(uint32_t wtype, const ss_type_info_t *ti, const uint8_
     }
 }
 
+// prefetch part `part` of `parts` of the weight slice W[0:mr, k0 : k0 + kc] (rows ws bytes apart):
+// the next slice is fetched a few lines per register tile while the current one is multiplied, so
+// that dequantizing it does not wait for memory
+static void panel_prefetch(const ss_type_info_t *ti, const uint8_t *w, size_t ws, int mr, int64_t k0, int64_t kc,
+                           int part, int parts) {
+    const size_t off = (size_t)(k0 / ti->blck) * ti->type_size, len = (size_t)(kc / ti->blck) * ti->type_size;
+    const size_t per_row = (len + 63) / 64, lines = per_row * (size_t)mr;
+    for (size_t l = lines * part / parts; l < lines * (part + 1) / parts; l++)
+        _mm_prefetch((const char *)w + (l / per_row) * ws + off + (l % per_row) * 64, _MM_HINT_T0);
+}
+
 bool ss_gemm_panel_avx2(uint32_t wtype, int64_t K, const void *w, size_t ws, int64_t m,
                         const void *xp, size_t xs, int64_t n, float *out, int64_t ldo) {
     const ss_type_info_t *ti = ss_type_info(wtype);
@@ -122,10 +133,17 @@ bool ss_gemm_panel_avx2(uint32_t wtype, int64_t K, const void *w, size_t ws, int
             for (int64_t k0 = 0; k0 < K; k0 += PANEL_KC) {
                 const int64_t kc = K - k0 < PANEL_KC ? K - k0 : PANEL_KC;
                 panel_dequant(wtype, ti, W + (size_t)i0 * ws, ws, mr, mg, k0, kc, wd);
+                // the next slice: the next K-block of these rows, or the first of the next rows
+                const int64_t ni0 = k0 + kc < K ? i0 : i0 + PANEL_MG, nk0 = k0 + kc < K ? k0 + kc : 0;
+                const int nmr = ni0 >= m ? 0 : m - ni0 < PANEL_MG ? (int)(m - ni0) : PANEL_MG;
+                const int64_t nkc = K - nk0 < PANEL_KC ? K - nk0 : PANEL_KC;
+                const int ng = mg / PANEL_MR;
                 for (int p = 0; p < np; p++) {
                     const float *xq = (const float *)(X + (size_t)(j0 + p * PANEL_NR) * xs) + k0 * PANEL_NR;
-                    for (int g = 0; g < mg / PANEL_MR; g++)
+                    for (int g = 0; g < ng; g++) {
+                        panel_prefetch(ti, W + (size_t)ni0 * ws, ws, nmr, nk0, nkc, p * ng + g, np * ng);
                         panel_tile(kc, xq, wd + g * PANEL_MR * PANEL_KC, acc + (g * PANEL_NP + p) * PANEL_MR * PANEL_NR, k0 == 0);
+                    }
                 }
             }
             // out[j0 + 16p + l][i0 + 6g + r] = acc[g][p][r][l]
