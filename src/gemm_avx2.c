@@ -132,6 +132,7 @@ bool ss_gemm_panel_avx2(uint32_t wtype, int64_t K, const void *w, size_t ws, int
             const int mg = (mr + PANEL_MR - 1) / PANEL_MR * PANEL_MR;
             for (int64_t k0 = 0; k0 < K; k0 += PANEL_KC) {
                 const int64_t kc = K - k0 < PANEL_KC ? K - k0 : PANEL_KC;
+                if (i0 == 0 && k0 == 0) panel_prefetch(ti, W, ws, mr, 0, kc, 0, 1);   // the first slice: all its lines in flight at once
                 panel_dequant(wtype, ti, W + (size_t)i0 * ws, ws, mr, mg, k0, kc, wd);
                 // the next slice: the next K-block of these rows, or the first of the next rows
                 const int64_t ni0 = k0 + kc < K ? i0 : i0 + PANEL_MG, nk0 = k0 + kc < K ? k0 + kc : 0;
@@ -150,6 +151,18 @@ bool ss_gemm_panel_avx2(uint32_t wtype, int64_t K, const void *w, size_t ws, int
             for (int g = 0; g < mg / PANEL_MR; g++)
                 for (int p = 0; p < np; p++) {
                     const float *a = acc + (g * PANEL_NP + p) * PANEL_MR * PANEL_NR;
+                    if (g * PANEL_MR + PANEL_MR <= mr && p * PANEL_NR + PANEL_NR <= nn) {   // whole tile: transposed in registers
+                        const __m256i m6 = _mm256_setr_epi32(-1, -1, -1, -1, -1, -1, 0, 0);
+                        for (int h = 0; h < 2; h++) {
+                            __m256 v[8];
+                            for (int r = 0; r < PANEL_MR; r++) v[r] = _mm256_load_ps(a + r * PANEL_NR + 8 * h);
+                            v[6] = v[7] = _mm256_setzero_ps();
+                            transpose8(v);
+                            for (int l = 0; l < 8; l++)
+                                _mm256_maskstore_ps(out + (j0 + p * PANEL_NR + 8 * h + l) * ldo + i0 + g * PANEL_MR, m6, v[l]);
+                        }
+                        continue;
+                    }
                     for (int r = 0; r < PANEL_MR && g * PANEL_MR + r < mr; r++)
                         for (int l = 0; l < PANEL_NR && p * PANEL_NR + l < nn; l++)
                             out[(j0 + p * PANEL_NR + l) * ldo + i0 + g * PANEL_MR + r] = a[r * PANEL_NR + l];
