@@ -31,7 +31,7 @@
 #define ALWAYS_INLINE inline __attribute__((always_inline))
 #define PANEL_NR 16     // activation rows per panel (two vectors)
 #define PANEL_MR 6      // weight rows per register tile
-#define PANEL_MG 96     // weight rows dequantized together (a multiple of PANEL_MR)
+#define PANEL_MG 48     // weight rows dequantized together (a multiple of PANEL_MR)
 #define PANEL_KC 256    // K-block (a multiple of every block size)
 #define PANEL_NP 16     // activation panels per pass (256 rows)
 
@@ -121,8 +121,8 @@ bool ss_gemm_panel_avx2(uint32_t wtype, int64_t K, const void *w, size_t ws, int
                         const void *xp, size_t xs, int64_t n, float *out, int64_t ldo) {
     const ss_type_info_t *ti = ss_type_info(wtype);
     if (!ti || PANEL_KC % ti->blck) return false;
-    _Alignas(32) float wd[PANEL_MG * PANEL_KC];                              // 96 KB
-    _Alignas(32) float acc[(PANEL_MG / PANEL_MR) * PANEL_NP * PANEL_MR * PANEL_NR];   // 96 KB
+    _Alignas(32) float wd[PANEL_MG * PANEL_KC];                              // 48 KB
+    _Alignas(32) float acc[(PANEL_MG / PANEL_MR) * PANEL_NP * PANEL_MR * PANEL_NR];   // 48 KB (96 KB of stack in all)
     const uint8_t *W = w, *X = xp;
     for (int64_t j0 = 0; j0 < n; j0 += PANEL_NP * PANEL_NR) {
         const int64_t nn = n - j0 < PANEL_NP * PANEL_NR ? n - j0 : PANEL_NP * PANEL_NR;
