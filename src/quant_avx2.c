@@ -420,32 +420,41 @@ static void quant_q8_0_avx2(const float *x, ss_block_q8_0 *y, int64_t nb, ss_blo
 }
 
 // Q8_K (ggml's quantize_row_q8_K_ref): max = the value of largest magnitude (first one),
-// iscale = -127/max, q = min(127, rne(iscale*x)), d = 1/iscale, bsums of 16
-static void quant_q8_K_avx2(const float *x, ss_block_q8_K *y, int64_t nb) {
+// iscale = -127/max, q = min(127, rne(iscale*x)), d = 1/iscale (0 and q = 0 for a zero block)
+static float q8_K_block_round(const float *x, int8_t qs[SS_QK_K]) {
     const __m256 sign = _mm256_set1_ps(-0.0f);
+    __m256 amaxv = _mm256_setzero_ps();
+    for (int k = 0; k < SS_QK_K; k += 8) amaxv = _mm256_max_ps(amaxv, _mm256_andnot_ps(sign, _mm256_loadu_ps(x + k)));
+    const float amax = hmax_ps(amaxv);
+    if (amax == 0.0f) {
+        memset(qs, 0, SS_QK_K);
+        return 0.0f;
+    }
+    float max = 0;
+    for (int k = 0; k < SS_QK_K; k++)
+        if (__builtin_fabsf(x[k]) == amax) { max = x[k]; break; }
+    const float iscale = -127.f / max;
+    for (int k = 0; k < SS_QK_K; k += 32) {
+        __m256 v[4] = {_mm256_loadu_ps(x + k), _mm256_loadu_ps(x + k + 8), _mm256_loadu_ps(x + k + 16), _mm256_loadu_ps(x + k + 24)};
+        round_store_32(v, iscale, qs + k);   // |iscale*x| <= 127: packs never saturate
+    }
+    return 1 / iscale;
+}
+
+// bsums[j] = Σ of the 16 values qs[16j .. 16j+15]
+static void q8_K_bsums(const int8_t qs[SS_QK_K], int16_t bsums[SS_QK_K / 16]) {
+    for (int j = 0; j < SS_QK_K / 16; j++) {
+        __m128i q = _mm_loadu_si128((const __m128i *)(qs + 16 * j));
+        __m128i s16 = _mm_madd_epi16(_mm_cvtepi8_epi16(q), _mm_set1_epi16(1));
+        s16 = _mm_add_epi32(s16, _mm_madd_epi16(_mm_cvtepi8_epi16(_mm_srli_si128(q, 8)), _mm_set1_epi16(1)));
+        bsums[j] = (int16_t)hsum_epi32_128(s16);
+    }
+}
+
+static void quant_q8_K_avx2(const float *x, ss_block_q8_K *y, int64_t nb) {
     for (int64_t i = 0; i < nb; i++, x += SS_QK_K) {
-        __m256 amaxv = _mm256_setzero_ps();
-        for (int k = 0; k < SS_QK_K; k += 8) amaxv = _mm256_max_ps(amaxv, _mm256_andnot_ps(sign, _mm256_loadu_ps(x + k)));
-        const float amax = hmax_ps(amaxv);
-        if (amax == 0.0f) {
-            memset(&y[i], 0, sizeof y[i]);
-            continue;
-        }
-        float max = 0;
-        for (int k = 0; k < SS_QK_K; k++)
-            if (__builtin_fabsf(x[k]) == amax) { max = x[k]; break; }
-        const float iscale = -127.f / max;
-        for (int k = 0; k < SS_QK_K; k += 32) {
-            __m256 v[4] = {_mm256_loadu_ps(x + k), _mm256_loadu_ps(x + k + 8), _mm256_loadu_ps(x + k + 16), _mm256_loadu_ps(x + k + 24)};
-            round_store_32(v, iscale, y[i].qs + k);   // |iscale*x| <= 127: packs never saturate
-        }
-        for (int j = 0; j < SS_QK_K / 16; j++) {
-            __m128i q = _mm_loadu_si128((const __m128i *)(y[i].qs + 16 * j));
-            __m128i s16 = _mm_madd_epi16(_mm_cvtepi8_epi16(q), _mm_set1_epi16(1));
-            s16 = _mm_add_epi32(s16, _mm_madd_epi16(_mm_cvtepi8_epi16(_mm_srli_si128(q, 8)), _mm_set1_epi16(1)));
-            y[i].bsums[j] = (int16_t)hsum_epi32_128(s16);
-        }
-        y[i].d = 1 / iscale;
+        y[i].d = q8_K_block_round(x, y[i].qs);
+        q8_K_bsums(y[i].qs, y[i].bsums);
     }
 }
 
@@ -1061,7 +1070,6 @@ bool ss_gemm_avx2(uint32_t wtype, int layout, int64_t K, const void *w, size_t w
 // ---- activation packing (same rounding as ss_quant_act_avx2, bit for bit)
 bool ss_pack_act_avx2(uint32_t wtype, int layout, const float *x, int64_t K, void *dst) {
     uint8_t *q = dst;
-    const __m256 sign = _mm256_set1_ps(-0.0f);
     if (layout != SS_PACK_INT && ss_vec_dot_type(wtype) == SS_TYPE_Q8_0) {
         // the Q8_0-rounded values q*d as f32 (exact: an 8-bit integer times an fp16)
         float *y = dst;
@@ -1097,41 +1105,19 @@ bool ss_pack_act_avx2(uint32_t wtype, int layout, const float *x, int64_t K, voi
     }
     case SS_TYPE_Q8_K: {
         // SS_PACK_INT: int8 values, scales, sums of 16; the f32 layouts: the values d*q
-        const bool ints = layout == SS_PACK_INT;
         float *d = (float *)(q + ss_pack_q8_K_dofs(K));
         int16_t *bs = (int16_t *)(q + ss_pack_q8_K_bofs(K));
         int8_t qtmp[SS_QK_K];
         for (int64_t b = 0; b < K / SS_QK_K; b++, x += SS_QK_K) {
-            int8_t *qs = ints ? (int8_t *)q + SS_QK_K * b : qtmp;
-            __m256 amaxv = _mm256_setzero_ps();
-            for (int k = 0; k < SS_QK_K; k += 8) amaxv = _mm256_max_ps(amaxv, _mm256_andnot_ps(sign, _mm256_loadu_ps(x + k)));
-            const float amax = hmax_ps(amaxv);
-            float db = 0.0f;
-            if (amax == 0.0f) memset(qs, 0, SS_QK_K);
-            else {
-                float max = 0;
-                for (int k = 0; k < SS_QK_K; k++)
-                    if (__builtin_fabsf(x[k]) == amax) { max = x[k]; break; }
-                const float iscale = -127.f / max;
-                for (int k = 0; k < SS_QK_K; k += 32) {
-                    __m256 v[4] = {_mm256_loadu_ps(x + k), _mm256_loadu_ps(x + k + 8), _mm256_loadu_ps(x + k + 16), _mm256_loadu_ps(x + k + 24)};
-                    round_store_32(v, iscale, qs + k);
-                }
-                db = 1 / iscale;
-            }
-            if (!ints) {
-                float *y = (float *)q + SS_QK_K * b;
-                for (int k = 0; k < SS_QK_K; k += 8)
-                    _mm256_storeu_ps(y + k, _mm256_mul_ps(_mm256_set1_ps(db), _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)(qs + k))))));
+            if (layout == SS_PACK_INT) {
+                d[b] = q8_K_block_round(x, (int8_t *)q + SS_QK_K * b);
+                q8_K_bsums((int8_t *)q + SS_QK_K * b, bs + 16 * b);
                 continue;
             }
-            for (int j = 0; j < SS_QK_K / 16; j++) {
-                __m128i v = _mm_loadu_si128((const __m128i *)(qs + 16 * j));
-                __m128i s16 = _mm_madd_epi16(_mm_cvtepi8_epi16(v), _mm_set1_epi16(1));
-                s16 = _mm_add_epi32(s16, _mm_madd_epi16(_mm_cvtepi8_epi16(_mm_srli_si128(v, 8)), _mm_set1_epi16(1)));
-                bs[16 * b + j] = (int16_t)hsum_epi32_128(s16);
-            }
-            d[b] = db;
+            const __m256 db = _mm256_set1_ps(q8_K_block_round(x, qtmp));
+            float *y = (float *)q + SS_QK_K * b;
+            for (int k = 0; k < SS_QK_K; k += 8)
+                _mm256_storeu_ps(y + k, _mm256_mul_ps(db, _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)(qtmp + k))))));
         }
         return true;
     }
