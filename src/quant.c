@@ -967,9 +967,11 @@ void ss_quant_act(uint32_t wtype, const float *x, void *xq, int64_t n) {
 // is the one that agrees best with llama.cpp's F32 results (F32 models are test models anyway).
 bool ss_gemm_supported(uint32_t wtype) { return use_simd() && wtype != SS_TYPE_F32 && ss_gemm_has_avx2(wtype); }
 
+// F16/BF16 keep their register tiles at every T (as fast as the panel kernel from 64 rows,
+// measured, faster below; and a row's result is then the same in prefill and in decode)
 int ss_gemm_layout(uint32_t wtype, int64_t K, int64_t T) {
-    if (T >= SS_GEMM_PANEL_MIN_T) return SS_PACK_PANEL;
-    return wtype == SS_TYPE_F32 || wtype == SS_TYPE_F16 || wtype == SS_TYPE_BF16 ? SS_PACK_F32 : SS_PACK_INT;
+    if (wtype == SS_TYPE_F32 || wtype == SS_TYPE_F16 || wtype == SS_TYPE_BF16) return SS_PACK_F32;
+    return T >= SS_GEMM_PANEL_MIN_T ? SS_PACK_PANEL : SS_PACK_INT;
 }
 
 size_t ss_pack_row_bytes(uint32_t wtype, int layout, int64_t K) {

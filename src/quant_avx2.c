@@ -1016,9 +1016,11 @@ static bool gemm_kernel_for(uint32_t wtype, gemm_kernel *k) {
     case SS_TYPE_Q4_K: *k = (gemm_kernel){tab_q4_k, 2, 8, 1, 8, 2, 0}; return true;
     case SS_TYPE_Q5_K: *k = (gemm_kernel){tab_q5_k, 2, 8, 1, 8, 2, 0}; return true;
     case SS_TYPE_Q6_K: *k = (gemm_kernel){tab_q6_k, 2, 8, 1, 8, 2, 0}; return true;
-    case SS_TYPE_F32:  *k = (gemm_kernel){tab_f32, 4, 4, 3, 4, 4, 0}; return true;
-    case SS_TYPE_F16:  *k = (gemm_kernel){tab_f16, 4, 4, 3, 4, 4, 0}; return true;
-    case SS_TYPE_BF16: *k = (gemm_kernel){tab_bf16, 4, 4, 3, 4, 4, 0}; return true;
+    // 4 weight rows × 3 activation rows: 12 accumulators + 3 activation vectors + 1 weight vector
+    // fill the 16 registers, so 7 loads feed 12 FMAs (3 × 4 reloaded the activations: 15 loads)
+    case SS_TYPE_F32:  *k = (gemm_kernel){tab_f32, 4, 4, 4, 3, 4, 0}; return true;
+    case SS_TYPE_F16:  *k = (gemm_kernel){tab_f16, 4, 4, 4, 3, 4, 0}; return true;
+    case SS_TYPE_BF16: *k = (gemm_kernel){tab_bf16, 4, 4, 4, 3, 4, 0}; return true;
     default: return false;
     }
 }

@@ -74,10 +74,11 @@ void  ss_vec_dot_n(uint32_t wtype, int64_t n, float *s, const void *w, const voi
 //                  values contiguous and aligned, block scales as floats after them, Q8_K's sums
 //                  of 16 (Q8_0's scaled block sums dy Σqy) after those (ss_pack_act, per row);
 //   SS_PACK_F32:   the rounded values as f32 (exactly representable), per row (ss_pack_act): F16/
-//                  BF16 weights with few activation rows, converted in registers by their tiles;
+//                  BF16 weights, converted in registers by their tiles;
 //   SS_PACK_PANEL: the rounded values as f32 in panels of SS_PANEL_ROWS rows, transposed
-//                  (ss_pack_panel; see src/gemm_avx2.c): every type from SS_GEMM_PANEL_MIN_T
-//                  activation rows (prefill). The weights are dequantized to f32 once per call
+//                  (ss_pack_panel; see src/gemm_avx2.c): the quantized types from
+//                  SS_GEMM_PANEL_MIN_T activation rows (prefill); any type with a SIMD row
+//                  dequantizer can use it. The weights are dequantized to f32 once per call
 //                  and multiplied in an outer-product register tile; each result is the FMA chain
 //                  s = fma(W[i,k], X[j,k], s) for k = 0..K-1 from s = 0, exactly.
 // ss_gemm_layout gives the layout to use for a product of T activation rows (a pure function of
@@ -90,7 +91,7 @@ void  ss_vec_dot_n(uint32_t wtype, int64_t n, float *s, const void *w, const voi
 // (ss_gemm_supported); other types go through ss_vec_dot_n.
 enum { SS_PACK_INT = 0, SS_PACK_F32 = 1, SS_PACK_PANEL = 2 };
 #define SS_PANEL_ROWS 16          // SS_PACK_PANEL: activation rows per panel
-#define SS_GEMM_PANEL_MIN_T 32    // activation rows from which SS_PACK_PANEL is used (measured)
+#define SS_GEMM_PANEL_MIN_T 64    // activation rows from which SS_PACK_PANEL is used (measured: 0.9x at 40, 1.0-1.1x at 64, 1.05-1.3x at 96-512)
 // Packed row layouts (byte offsets; every part 32-byte aligned):
 //   Q8_0 (for Q4_0/Q5_0/Q8_0 weights): int8 values [K] at 0; block scales (float) [nb rounded up
 //        to 8, zero padded] at dofs; dy_b Σ_k qy_bk (float, exact) [same, zero padded] at sofs

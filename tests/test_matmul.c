@@ -271,6 +271,29 @@ static void test_matmul_long_rows(void **state) {
     ss_pool_free(p3);
 }
 
+// F16 / BF16 weights keep their register tiles for any number of activation rows: a prompt's row
+// gets the same bits as the same row decoded alone
+static void test_matmul_f16_prefill_is_decode(void **state) {
+    (void)state;
+    ss_pool *p3 = ss_pool_new(3);
+    const uint32_t tt[] = {SS_TYPE_F16, SS_TYPE_BF16};
+    const int64_t rows = 150, cols = 896, T = SS_GEMM_PANEL_MIN_T + 13;
+    for (int k = 0; k < 2; k++) {
+        wmat m = make_weight(tt[k], rows, cols);
+        float *x = malloc(sizeof(float) * T * cols), *all = malloc(sizeof(float) * T * rows), *one = malloc(sizeof(float) * rows);
+        for (int64_t i = 0; i < T * cols; i++) x[i] = (float)rnd_normal();
+        ss_matmul(p3, all, rows, x, T, &m.W);
+        check_out(&m, x, T, all, rows, 0, rows, "f16 prefill");
+        for (int64_t t = 0; t < T; t++) {
+            ss_matmul(p3, one, rows, x + t * cols, 1, &m.W);
+            assert_memory_equal(one, all + t * rows, sizeof(float) * rows);
+        }
+        free(x); free(all); free(one);
+        free_weight(&m);
+    }
+    ss_pool_free(p3);
+}
+
 // ss_matmul_multi == separate ss_matmul calls (bit-identical), mixed weight types sharing cols
 static void test_matmul_multi(void **state) {
     (void)state;
@@ -476,6 +499,7 @@ int main(void) {
         cmocka_unit_test(test_pool),
         cmocka_unit_test(test_matmul),
         cmocka_unit_test(test_matmul_tiled),
+        cmocka_unit_test(test_matmul_f16_prefill_is_decode),
         cmocka_unit_test(test_matmul_long_rows),
         cmocka_unit_test(test_matmul_multi),
         cmocka_unit_test(test_matmul_swiglu),

@@ -739,6 +739,7 @@ static void test_gemm(void **state) {
     assert_true(n_panel > 0);
     assert_int_equal(ss_gemm_layout(SS_TYPE_Q8_0, 4096, SS_GEMM_PANEL_MIN_T - 1), SS_PACK_INT);
     assert_int_equal(ss_gemm_layout(SS_TYPE_F16, 4096, SS_GEMM_PANEL_MIN_T - 1), SS_PACK_F32);
+    assert_int_equal(ss_gemm_layout(SS_TYPE_F16, 4096, 1000), SS_PACK_F32);
     assert_int_equal(ss_gemm_layout(SS_TYPE_Q5_0, 4096, SS_GEMM_PANEL_MIN_T), SS_PACK_PANEL);
     free(x); free(wf); free(w); free(xq); free(xp); free(xsub); free(deq);
 }
