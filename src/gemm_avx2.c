@@ -5,9 +5,9 @@
 //                                          X[n, K]: the activations rounded like the weights'
 //                                          vec-dot type, as f32, in panels (SS_PACK_PANEL)
 //
-// The dot-product tiles of quant_avx2.c keep 8 partial sums of one output per register and
-// load an activation vector for every FMA (~80% of the FMA peak at best); the integer kernels
-// (no VNNI on this CPU) spend 4-5 vector operations per 32 multiply-adds. This kernel is the
+// Used for the quantized types from SS_GEMM_PANEL_MIN_T activation rows (ss_gemm_layout): the
+// integer tiles of quant_avx2.c (no VNNI on this CPU) spend 4-5 vector operations per 32
+// multiply-adds, and measured 1.05-1.3x slower than this kernel for 96-512 rows. This kernel is the
 // outer-product form of BLAS libraries, in f32: activations are packed in panels of 16 rows,
 // transposed (xq[k][16]), and the weights are dequantized to f32 once per K-block for all
 // activation rows; per k, two vector loads of xq and six broadcasts of W[i][k] feed 12 FMAs
