@@ -1,7 +1,7 @@
 // cmd_bench.c — `slotswift bench -m MODEL [-p 128] [-n 64] [-b 1,8] [-t 2] [-r 3] [--json] [--kv-f16]
 //                [--slot-steps S [--slot-prompt 150] [--slot-gen 256]]`
 // Prompt processing (pp), generation (tg) and batched generation (tgNxbB: B sequences decoding
-// together after one shared prompt) in tokens/s, mean ± sd over repeats; in the same run the
+// together after one shared prompt) in tokens/s, mean ± sd and median over repeats; in the same run the
 // machine's streaming read bandwidth and FMA peak, and what each test achieves as a fraction of
 // them; peak RSS. With --slot-steps: SLOT's overhead on a generation, as a ratio.
 // FLOPs count the weight matrices (2 per multiply-add; attention not included): for pp the LM head
@@ -15,7 +15,7 @@
 #include "ss_bench.h"
 #include "ss_gen.h"
 
-typedef struct { const char *name; double mean, sd; double gbs, gflops; double cores; } brow;
+typedef struct { const char *name; double mean, sd, median; double gbs, gflops; double cores; } brow;
 
 // process CPU time (all threads), seconds
 static double cpu_time(void) {
@@ -34,12 +34,20 @@ static const char *ftype_name(int64_t ft) {
     }
 }
 
-static void stats(const double *x, int n, double *mean, double *sd) {
+static int cmp_double(const void *a, const void *b) {
+    const double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+// mean, sample standard deviation and median of x[0..n) (x is sorted in place)
+static void stats(double *x, int n, double *mean, double *sd, double *median) {
     double s = 0, q = 0;
     for (int i = 0; i < n; i++) s += x[i];
     *mean = s / n;
     for (int i = 0; i < n; i++) q += (x[i] - *mean) * (x[i] - *mean);
     *sd = n > 1 ? sqrt(q / (n - 1)) : 0;
+    qsort(x, (size_t)n, sizeof *x, cmp_double);
+    *median = n % 2 ? x[n / 2] : 0.5 * (x[n / 2 - 1] + x[n / 2]);
 }
 
 static uint64_t bench_rng = 88172645463325252ULL;
@@ -160,7 +168,7 @@ int cmd_bench(int argc, char **argv) {
         for (int r = 0; r < reps; r++) { double t = run_pp(c, &b, pp, V, &cpu); if (t < 0) goto fail; x[r] = pp / t; wall += t; }
         snprintf(names[nr], 32, "pp%d", pp);
         brow *row = &rows[nr]; row->name = names[nr]; nr++;
-        stats(x, reps, &row->mean, &row->sd);
+        stats(x, reps, &row->mean, &row->sd, &row->median);
         row->gflops = row->mean * fpt_pp / 1e9; row->gbs = 0;
         row->cores = cpu / wall;
     }
@@ -173,7 +181,7 @@ int cmd_bench(int argc, char **argv) {
             for (int r = 0; r < reps; r++) { double t = run_tg(c, &b, B > 1 ? pp : 0, tg, B, V, &cpu); if (t < 0) goto fail; x[r] = (double)B * tg / t; wall += t; }
             if (B == 1) snprintf(names[nr], 32, "tg%d", tg); else snprintf(names[nr], 32, "tg%dxb%d", tg, B);
             brow *row = &rows[nr]; row->name = names[nr]; nr++;
-            stats(x, reps, &row->mean, &row->sd);
+            stats(x, reps, &row->mean, &row->sd, &row->median);
             row->gbs = row->mean / B * wb / 1e9;      // weights are read once per step
             row->gflops = row->mean * fpt / 1e9;
             row->cores = cpu / wall;
@@ -200,9 +208,9 @@ int cmd_bench(int argc, char **argv) {
                 ss_gen_result_free(&res);
             }
         }
-        double sd;
-        stats(tb, reps, &t_base, &sd);
-        stats(ts, reps, &t_slot, &sd);
+        double mean, sd;
+        stats(tb, reps, &mean, &sd, &t_base);
+        stats(ts, reps, &mean, &sd, &t_slot);
         slot_ratio = (t_slot - t_base) / t_base;
         free(prompt); free(tb); free(ts);
     }
@@ -216,7 +224,7 @@ int cmd_bench(int argc, char **argv) {
     if (json) {
         for (int i = 0; i < nr; i++) {
             printf("{\"model\":"); tool_json_str(stdout, mname);
-            printf(",\"type\":\"%s\",\"threads\":%d,\"test\":\"%s\",\"t_s_mean\":%.3f,\"t_s_sd\":%.3f", type, threads, rows[i].name, rows[i].mean, rows[i].sd);
+            printf(",\"type\":\"%s\",\"threads\":%d,\"test\":\"%s\",\"t_s_mean\":%.3f,\"t_s_sd\":%.3f,\"t_s_median\":%.3f", type, threads, rows[i].name, rows[i].mean, rows[i].sd, rows[i].median);
             printf(",\"gb_s\":%.3f,\"bw_frac\":%.4f,\"gflop_s\":%.3f,\"flop_frac\":%.4f,\"machine_bw_gb_s\":%.3f,\"machine_fma_gflop_s\":%.3f,\"peak_rss_mb\":%.1f",
                    rows[i].gbs, bw > 0 ? rows[i].gbs / bw : 0, rows[i].gflops, peak > 0 ? rows[i].gflops / peak : 0, bw, peak, rss / 1e6);
             printf(",\"cores_used\":%.3f,\"gflop_per_cpu_s\":%.3f,\"core_fma_gflop_s\":%.3f}\n",
@@ -237,8 +245,9 @@ int cmd_bench(int argc, char **argv) {
         printf("\nmachine: streaming read %.1f GB/s, FMA peak %.1f GFLOP/s (%d threads); one core %.1f GFLOP/s per CPU-second\n",
                bw, peak, threads, core_peak);
         for (int i = 0; i < nr; i++) {
-            if (rows[i].gbs > 0) printf("  %-10s %5.1f%% of read bandwidth (%.1f MB of weights per step)", rows[i].name, 100 * rows[i].gbs / bw, wb / 1e6);
-            else printf("  %-10s %5.1f%% of FMA peak", rows[i].name, 100 * rows[i].gflops / peak);
+            printf("  %-10s median %.2f t/s; ", rows[i].name, rows[i].median);
+            if (rows[i].gbs > 0) printf("%.1f%% of read bandwidth (%.1f MB of weights per step)", 100 * rows[i].gbs / bw, wb / 1e6);
+            else printf("%.1f%% of FMA peak", 100 * rows[i].gflops / peak);
             // CPU the process actually got (the machine may be shared) and the work per CPU-second
             if (rows[i].cores > 0)
                 printf("; %.2f of %d cores obtained, %.1f GFLOP per CPU-second = %.1f%% of one core's FMA peak\n", rows[i].cores, threads,
