@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# test_bench_cli.sh — `slotswift bench`: the --json objects carry the keys issue 3 names (plus the
+# median), one per test (pp, tg, tgNxbB), with consistent values; bad flags exit 2 with a one-line
+# error. (Speed itself is measured by the command, never asserted here.)
+set -u
+BIN=${SS_BIN:-build/slotswift}
+ST=../shared/models/stories260K-f32.gguf
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+fail=0
+ok()  { echo "ok   $*"; }
+bad() { echo "FAIL $*"; fail=1; }
+
+timeout 300 "$BIN" bench -m "$ST" -p 16 -n 8 -b 1,3 -r 3 -t 2 --json >"$T/out" 2>"$T/err"
+rc=$?
+[ $rc -eq 0 ] && ok "bench --json exit 0" || { bad "bench --json exit $rc: $(head -3 "$T/err")"; }
+# every line is a JSON object with the required keys; tests pp16, tg8, tg8xb3; sd >= 0; the median
+# of 3 positive values is positive; mean within [median - 2 sd, median + 2 sd] (3 values)
+/usr/bin/python3 - "$T/out" <<'PY' && ok "json objects and keys" || bad "json objects and keys"
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+assert [r["test"] for r in rows] == ["pp16", "tg8", "tg8xb3"], [r["test"] for r in rows]
+for r in rows:
+    for k in ("model", "type", "threads", "test", "t_s_mean", "t_s_sd", "t_s_median", "peak_rss_mb"):
+        assert k in r, k
+    assert r["threads"] == 2
+    assert r["t_s_sd"] >= 0 and r["t_s_median"] > 0 and r["t_s_mean"] > 0
+    assert abs(r["t_s_mean"] - r["t_s_median"]) <= 2 * r["t_s_sd"] + 1e-6 * r["t_s_mean"], r
+PY
+# the table: one row per test, then a median per test
+timeout 300 "$BIN" bench -m "$ST" -p 16 -n 8 -b 1 -r 2 -t 1 >"$T/out" 2>"$T/err"
+[ "$(grep -c '^| llama' "$T/out")" -eq 2 ] && ok "table rows" || bad "table rows: $(cat "$T/out")"
+[ "$(grep -c ' median ' "$T/out")" -eq 2 ] && ok "medians printed" || bad "no medians: $(cat "$T/out")"
+# bad flags: exit 2, one line naming the flag
+for args in "-b 0" "-b x,1" "-r 0" "--frobnicate"; do
+  timeout 60 "$BIN" bench -m "$ST" $args >"$T/out" 2>"$T/err"; rc=$?
+  if [ $rc -eq 2 ] && [ "$(wc -l <"$T/err")" -le 2 ] && [ -s "$T/err" ]; then ok "bench $args: exit 2, $(head -1 "$T/err")"
+  else bad "bench $args: exit $rc, $(head -2 "$T/err")"; fi
+done
+exit $fail
