@@ -1082,8 +1082,7 @@ bool ss_pack_act_avx2(uint32_t wtype, int layout, const float *x, int64_t K, voi
             int8_t qb[32];
             round_store_32(v, id, qb);
             const __m256 d = _mm256_set1_ps(h2f(ss_fp32_to_fp16(dd)));
-            for (int k = 0; k < 4; k++)
-                _mm256_storeu_ps(y + 8 * k, _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)(qb + 8 * k)))), d));
+            store_deq32(y, _mm256_loadu_si256((const __m256i *)qb), d, d, d, d, 0);
         }
         return true;
     }
@@ -1118,8 +1117,7 @@ bool ss_pack_act_avx2(uint32_t wtype, int layout, const float *x, int64_t K, voi
             }
             const __m256 db = _mm256_set1_ps(q8_K_block_round(x, qtmp));
             float *y = (float *)q + SS_QK_K * b;
-            for (int k = 0; k < SS_QK_K; k += 8)
-                _mm256_storeu_ps(y + k, _mm256_mul_ps(db, _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)(qtmp + k))))));
+            for (int k = 0; k < SS_QK_K; k += 32) store_deq32(y + k, _mm256_loadu_si256((const __m256i *)(qtmp + k)), db, db, db, db, 0);
         }
         return true;
     }
