@@ -129,7 +129,7 @@ bool ss_gemm_panel_avx2(uint32_t wtype, int64_t K, const void *w, size_t ws, int
         const int np = (int)((nn + PANEL_NR - 1) / PANEL_NR);
         for (int64_t i0 = 0; i0 < m; i0 += PANEL_MG) {
             const int mr = m - i0 < PANEL_MG ? (int)(m - i0) : PANEL_MG;
-            const int mg = (mr + PANEL_MR - 1) / PANEL_MR * PANEL_MR;
+            const int mg = (mr + PANEL_MR - 1) / PANEL_MR * PANEL_MR, ng = mg / PANEL_MR;   // rows, register tiles
             for (int64_t k0 = 0; k0 < K; k0 += PANEL_KC) {
                 const int64_t kc = K - k0 < PANEL_KC ? K - k0 : PANEL_KC;
                 if (i0 == 0 && k0 == 0) panel_prefetch(ti, W, ws, mr, 0, kc, 0, 1);   // the first slice: all its lines in flight at once
@@ -138,7 +138,6 @@ bool ss_gemm_panel_avx2(uint32_t wtype, int64_t K, const void *w, size_t ws, int
                 const int64_t ni0 = k0 + kc < K ? i0 : i0 + PANEL_MG, nk0 = k0 + kc < K ? k0 + kc : 0;
                 const int nmr = ni0 >= m ? 0 : m - ni0 < PANEL_MG ? (int)(m - ni0) : PANEL_MG;
                 const int64_t nkc = K - nk0 < PANEL_KC ? K - nk0 : PANEL_KC;
-                const int ng = mg / PANEL_MR;
                 for (int p = 0; p < np; p++) {
                     const float *xq = (const float *)(X + (size_t)(j0 + p * PANEL_NR) * xs) + k0 * PANEL_NR;
                     for (int g = 0; g < ng; g++) {
@@ -148,7 +147,7 @@ bool ss_gemm_panel_avx2(uint32_t wtype, int64_t K, const void *w, size_t ws, int
                 }
             }
             // out[j0 + 16p + l][i0 + 6g + r] = acc[g][p][r][l]
-            for (int g = 0; g < mg / PANEL_MR; g++)
+            for (int g = 0; g < ng; g++)
                 for (int p = 0; p < np; p++) {
                     const float *a = acc + (g * PANEL_NP + p) * PANEL_MR * PANEL_NR;
                     if (g * PANEL_MR + PANEL_MR <= mr && p * PANEL_NR + PANEL_NR <= nn) {   // whole tile: transposed in registers

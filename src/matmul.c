@@ -23,7 +23,7 @@
 #define MM_L2_BYTES      (384 * 1024)   // activation tile budget (L2 is 512 KB on Zen 3)
 #define MM_ROW_ALIGN     12             // chunks: multiples of the register tiles' heights (1..4)
 #define MM_T_ALIGN       8              // activation tiles: multiples of their widths (4, 8)
-#define MM_PANEL_CHUNK_ROWS 96          // panel kernel: at least this many weight rows per chunk
+#define MM_PANEL_CHUNK_ROWS 96          // panel kernel: the MM_CHUNK_BYTES cap raised to this many rows
 #define MM_CHUNK_BYTES   (128 * 1024)   // at most this many weight bytes per chunk
 #define MM_CHUNKS_PER_TH 8              // at least this many chunks per thread (load balance)
 #define MM_MIN_PAR_WORK  (64 * 1024)    // multiply-adds below which one thread does it all
@@ -34,7 +34,7 @@
 typedef struct {
     uint32_t vtype;           // rounding (the weights' vec-dot type)
     bool gemm;                // packed for ss_gemm (else ss_quant_act blocks)
-    int layout;               // ss_gemm's layout (SS_PACK_INT / SS_PACK_F32)
+    int layout;               // ss_gemm's layout (SS_PACK_INT / _F32 / _PANEL; SS_PACK_INT when not gemm)
     uint32_t wtype;           // a weight type with this conversion (for ss_pack_act / ss_quant_act)
     const uint8_t *buf;       // T rows
     size_t row;
@@ -71,7 +71,7 @@ typedef struct {
 static void mm_convert_row(const mm_task *m, const mm_act *a, int64_t t) {
     uint8_t *dst = (uint8_t *)a->buf + (size_t)t * a->row;
     const float *x = m->x + t * m->cols;
-    if (a->gemm && a->layout == SS_PACK_PANEL) {
+    if (a->layout == SS_PACK_PANEL) {   // (only the gemm conversions have layouts other than SS_PACK_INT)
         if (t % SS_PANEL_ROWS == 0)
             ss_pack_panel(a->wtype, x, m->cols, m->T - t < SS_PANEL_ROWS ? (int)(m->T - t) : SS_PANEL_ROWS, m->cols, dst);
     } else if (a->gemm) ss_pack_act(a->wtype, a->layout, x, m->cols, dst);
@@ -95,7 +95,7 @@ static void mm_part(const mm_task *m, uint32_t type, const uint8_t *w, size_t ro
                     float *out, int64_t ld_out, int64_t ra, int64_t rb) {
     const int64_t T = m->T, cols = m->cols;
     const uint8_t *wr = w + (size_t)ra * row_bytes;
-    if (a->gemm && a->layout == SS_PACK_PANEL) {   // (blocked for the caches inside)
+    if (a->layout == SS_PACK_PANEL) {   // (blocked for the caches inside)
         ss_gemm(type, a->layout, cols, wr, row_bytes, rb - ra, a->buf, a->row, T, out + ra, ld_out);
         return;
     }
@@ -212,7 +212,7 @@ static void mm_run(ss_pool *pool, mm_task *m) {
     int64_t fair = (total_rows + MM_CHUNKS_PER_TH * nth - 1) / (MM_CHUNKS_PER_TH * nth);
     int64_t cap = max_row_bytes ? (int64_t)(MM_CHUNK_BYTES / max_row_bytes) : fair;
     bool panel = false;   // the panel kernel reads all activations per chunk: larger chunks
-    for (int q = 0; q < m->nact; q++) panel |= m->act[q].gemm && m->act[q].layout == SS_PACK_PANEL;
+    for (int q = 0; q < m->nact; q++) panel |= m->act[q].layout == SS_PACK_PANEL;
     if (panel && cap < MM_PANEL_CHUNK_ROWS) cap = MM_PANEL_CHUNK_ROWS;
     int64_t chunk = fair < cap ? fair : cap;
     chunk = (chunk + MM_ROW_ALIGN - 1) / MM_ROW_ALIGN * MM_ROW_ALIGN;

@@ -263,7 +263,7 @@ static void test_matmul_tiled(void **state) {
 // rows, with a partial panel), and 8 rows (the register tiles)
 static void test_matmul_long_rows(void **state) {
     (void)state;
-    // 1 thread: chunks of 36 rows = 3 row groups
+    // 1 thread: chunks of 36 rows (the fair share: 200 rows / 8 per thread, rounded up to 12)
     ss_pool *p1 = ss_pool_new(1), *p3 = ss_pool_new(3);
     uint32_t tt[] = {SS_TYPE_Q5_0, SS_TYPE_Q4_0, SS_TYPE_F16, SS_TYPE_Q8_0};
     for (int k = 0; k < 4; k++) matmul_case(p1, p3, tt[k], 200, 2080, SS_GEMM_PANEL_MIN_T + 8, "long rows", true);
