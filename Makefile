@@ -3,20 +3,26 @@
 CC      ?= cc
 BUILD   ?= build
 OPT     ?= -O2 -g
-CFLAGS  += -std=gnu11 $(OPT) -Wall -Wextra -Wno-unused-parameter -Wno-sign-compare -Iinclude -Isrc -pthread -fno-strict-aliasing
+# the library's layers, bottom up: base (errors, files, threads, GGUF) -> kernels (formats, scalar
+# references, x86/ SIMD leaves, matrix products) -> model (weights, KV cache, forward) -> text
+# (tokenizer, chat templates) -> methods (sampling, generation, SLOT, SWIFT, answers)
+LAYERS  = base kernels model text methods
+INC     = -Iinclude $(LAYERS:%=-Isrc/%)
+CFLAGS  += -std=gnu11 $(OPT) -Wall -Wextra -Wno-unused-parameter -Wno-sign-compare $(INC) -pthread -fno-strict-aliasing
 LDLIBS  += -lm -lpthread
 TOOL_LIBS = -lpcre2-8 -lcjson
 TEST_LIBS = -lcmocka
 
-CORE_SRC  = $(filter-out src/%_avx2.c,$(wildcard src/*.c))
-AVX2_SRC  = $(wildcard src/*_avx2.c)
-TOOL_SRC  = $(wildcard tools/*.c)
+CORE_SRC  = $(wildcard $(LAYERS:%=src/%/*.c))
+AVX2_SRC  = $(wildcard src/kernels/x86/*_avx2.c)
+TOOL_SRC  = $(filter-out %_avx2.c,$(wildcard tools/*.c))
+TOOL_AVX2 = $(wildcard tools/*_avx2.c)
 TEST_SRC  = $(wildcard tests/test_*.c)
 
 CORE_OBJ  = $(CORE_SRC:%.c=$(BUILD)/%.o) $(AVX2_SRC:%.c=$(BUILD)/%.o)
-TOOL_OBJ  = $(TOOL_SRC:%.c=$(BUILD)/%.o)
+TOOL_OBJ  = $(TOOL_SRC:%.c=$(BUILD)/%.o) $(TOOL_AVX2:%.c=$(BUILD)/%.o)
 TEST_BIN  = $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
-HDRS      = $(wildcard include/*.h src/*.h tools/*.h tests/*.h)
+HDRS      = $(wildcard include/*.h src/*/*.h tools/*.h tests/*.h)
 
 all: $(BUILD)/slotswift $(BUILD)/libslotswift.a
 
@@ -25,7 +31,7 @@ $(BUILD)/%.o: %.c $(HDRS)
 	$(CC) $(CFLAGS) -c $< -o $@
 
 # SIMD kernels: compiled for AVX2/FMA/F16C, called only when the CPU has them (runtime check).
-$(BUILD)/src/%_avx2.o: src/%_avx2.c $(HDRS)
+$(BUILD)/%_avx2.o: %_avx2.c $(HDRS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -mavx2 -mfma -mf16c -c $< -o $@
 
@@ -56,7 +62,7 @@ FUZZ_SRC = $(wildcard fuzz/fuzz_*.c)
 fuzz: $(BUILD)/libslotswift.a
 	@mkdir -p build-fuzz
 	for f in $(FUZZ_SRC); do n=$$(basename $$f .c); \
-	  clang -std=gnu11 -O1 -g -Iinclude -Isrc -fsanitize=fuzzer,address,undefined $$f $(filter-out src/%_avx2.c,$(CORE_SRC)) $(AVX2_SRC) -mavx2 -mfma -mf16c -o build-fuzz/$$n $(TOOL_LIBS) -lm -lpthread || exit 1; done
+	  clang -std=gnu11 -O1 -g $(INC) -Itools -fsanitize=fuzzer,address,undefined $$f $(CORE_SRC) $(AVX2_SRC) -mavx2 -mfma -mf16c -o build-fuzz/$$n $(TOOL_LIBS) -lm -lpthread || exit 1; done
 
 clean:
 	rm -rf build build-asan build-fuzz
