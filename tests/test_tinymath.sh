@@ -14,7 +14,7 @@ for ty in f32 q8_0; do
   python3 - "$T/$ty.jsonl" $TB/logs/compare_$ty.json $ty <<'PY' || fail=1
 import json, sys
 ours = {}
-for l in open(sys.argv[1]):
+for l in list(open(sys.argv[1]))[1:]:   # line 1: the settings record
     o = json.loads(l); ours[o['index']] = o
 ref = json.load(open(sys.argv[2]))
 same = [r['i'] for r in ref if ours[r['i']]['text'] == r['llama_text']]
@@ -25,16 +25,16 @@ print(f"{sys.argv[3]}: {len(same)}/20 greedy texts identical to llama.cpp's, gra
 sys.exit(0 if len(same) >= need and graded else 1)
 PY
 done
-# resume: cut the f32 result file after 7 lines plus half a line, rerun, compare
-head -n 7 "$T/f32.jsonl" > "$T/r.jsonl"
-sed -n 8p "$T/f32.jsonl" | head -c 50 >> "$T/r.jsonl"
+# resume: cut the f32 result file after 7 results (+ the settings line) plus half a line, rerun, compare
+head -n 8 "$T/f32.jsonl" > "$T/r.jsonl"
+sed -n 9p "$T/f32.jsonl" | head -c 50 >> "$T/r.jsonl"
 "$BIN" eval -m $TB/tinymath-f32.gguf --chat --data $TB/test.jsonl --limit 20 --temp 0 -n 100 -t 2 --out "$T/r.jsonl" >"$T/r.sum" 2>"$T/r.err" || { echo "FAIL resumed eval"; fail=1; }
 python3 - "$T/f32.jsonl" "$T/r.jsonl" <<'PY' || fail=1
 import json, sys
 strip = lambda o: {k: v for k, v in o.items() if k != 'seconds'}
-a = sorted((strip(json.loads(l)) for l in open(sys.argv[1])), key=lambda o: o['index'])
-b = sorted((strip(json.loads(l)) for l in open(sys.argv[2])), key=lambda o: o['index'])
-ok = a == b and len(a) == 20
+a = sorted((strip(json.loads(l)) for l in list(open(sys.argv[1]))[1:]), key=lambda o: o['index'])
+b = sorted((strip(json.loads(l)) for l in list(open(sys.argv[2]))[1:]), key=lambda o: o['index'])
+ok = a == b and len(a) == 20 and open(sys.argv[1]).readline() == open(sys.argv[2]).readline()
 print("resume after an interrupted run:", "same 20 results" if ok else "DIFFERENT")
 sys.exit(0 if ok else 1)
 PY
@@ -48,7 +48,7 @@ done
 python3 - "$T/par1.jsonl" "$T/par3.jsonl" <<'PY' || fail=1
 import json, sys
 strip = lambda o: {k: v for k, v in o.items() if k != 'seconds'}
-a, b = ([strip(json.loads(l)) for l in open(f)] for f in sys.argv[1:3])
+a, b = ([strip(json.loads(l)) for l in list(open(f))[1:]] for f in sys.argv[1:3])
 print("--parallel 3 vs 1:", "identical" if a == b and len(a) == 7 else "DIFFERENT")
 sys.exit(0 if a == b and len(a) == 7 else 1)
 PY

@@ -5,6 +5,7 @@
 // do not depend on resuming. At the end: a table on stderr and one JSON summary line on stdout.
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
 #include <math.h>
 #include <unistd.h>
 #include <fcntl.h>
@@ -14,6 +15,9 @@
 #include "tool.h"
 #include "slot_span.h"
 #include "select.h"
+#include "evalres.h"
+#include "settings.h"
+#include "outfile.h"
 #include "ss_answer.h"
 #include "ss_swift.h"
 
@@ -25,164 +29,56 @@ static void eval_usage(void) {
     args_print_common_help();
 }
 
-// ---- resume: keep complete, parseable lines; truncate a torn last line ----
-static int eval_resume(const char *path, bool *done, int n_items) {
+// ---- resume: the results file must be eval's own (settings record on line 1) and made with the
+// same settings; its complete lines are kept, a torn last line (a killed run) is cut off ----
+static int eval_resume(int fd, const char *path, const char *data, const cJSON *settings, bool *done, int n_items) {
     char err[SS_ERRLEN];
     size_t len;
-    struct stat st;
-    if (stat(path, &st) != 0) return 0;
     char *buf = ss_read_file(path, &len, err, sizeof err);
     if (!buf) { fprintf(stderr, "slotswift eval: %s\n", err); return -1; }
-    size_t good = 0;
-    int n_done = 0;
-    char *p = buf;
-    while (p < buf + len) {
-        char *e = memchr(p, '\n', buf + len - p);
-        if (!e) break;                         // torn last line (no newline): dropped
-        *e = 0;
-        cJSON *o = cJSON_Parse(p);
-        cJSON *ix = o ? cJSON_GetObjectItem(o, "index") : NULL;
-        if (!cJSON_IsNumber(ix)) { cJSON_Delete(o); break; }
-        int i = ix->valueint;
-        if (i >= 0 && i < n_items && !done[i]) { done[i] = true; n_done++; }
-        cJSON_Delete(o);
-        good = e + 1 - buf;
-        p = e + 1;
-    }
+    evalres_file f;
+    int rc = evalres_parse(&f, path, buf, len, err, sizeof err);
     free(buf);
-    if (good < len) {
-        if (truncate(path, good) != 0) { fprintf(stderr, "slotswift eval: %s: cannot truncate a torn line\n", path); return -1; }
-        fprintf(stderr, "slotswift eval: %s: dropped an incomplete last line\n", path);
+    if (rc) { fprintf(stderr, "slotswift eval: %s\n", err); return -1; }
+    int n_done = 0;
+    if (!f.settings) {   // a new file: its first line is the settings record
+        char *h = evalres_header(data, settings);
+        ssize_t w = write(fd, h, strlen(h));
+        rc = w == (ssize_t)strlen(h) && fsync(fd) == 0 ? 0 : -1;
+        if (rc) fprintf(stderr, "slotswift eval: %s: write failed: %s\n", path, w < 0 || w == (ssize_t)strlen(h) ? strerror(errno) : "short write");
+        free(h);
+    } else if (settings_diff(f.settings, settings, err, sizeof err)) {
+        const cJSON *seed = cJSON_GetObjectItemCaseSensitive(f.settings, "--seed");
+        fprintf(stderr, "slotswift eval: %s: resume with other settings: %s%s%s%s\n", path, err,
+                strncmp(err, "--seed ", 7) || !cJSON_IsString(seed) ? "" : " (give --seed ",
+                strncmp(err, "--seed ", 7) || !cJSON_IsString(seed) ? "" : seed->valuestring,
+                strncmp(err, "--seed ", 7) || !cJSON_IsString(seed) ? "" : " to resume)");
+        rc = -1;
+    } else {
+        if (f.keep < len) {
+            if (ftruncate(fd, (off_t)f.keep) != 0) { fprintf(stderr, "slotswift eval: %s: cannot cut off a torn last line: %s\n", path, strerror(errno)); rc = -1; }
+            else fprintf(stderr, "slotswift eval: %s: dropped an incomplete last line (an interrupted run)\n", path);
+        }
+        for (int i = 0; i < f.n; i++)
+            if (f.q[i].index < n_items && !done[f.q[i].index]) { done[f.q[i].index] = true; n_done++; }
     }
-    return n_done;
+    evalres_free(&f);
+    return rc ? -1 : n_done;
 }
 
 // ---- summary over the result file ----
-typedef struct { int n; char **ans; bool *ok; ss_gen_cand *c; } qres;
-
-static int cmp_int(const void *a, const void *b) { return *(const int *)a - *(const int *)b; }
-
-static double binom_ratio(int n, int c, int k) {   // C(n-c, k) / C(n, k)
-    if (n - c < k) return 0.0;
-    double r = 1.0;
-    for (int i = 0; i < k; i++) r *= (double)(n - c - i) / (n - i);
-    return r;
-}
-
-static void eval_summary(const char *path, int N, int method, const bool *in_set, int n_items, int subsets, uint64_t seed) {
+static int eval_summary(const char *path, int N, int method, int n_items, int subsets, uint64_t seed) {
     char err[SS_ERRLEN];
     size_t len;
     char *buf = ss_read_file(path, &len, err, sizeof err);
-    if (!buf) { fprintf(stderr, "slotswift eval: %s\n", err); return; }
-    int nq = 0, cap = 64, n_correct = 0;
-    double secs = 0, toks = 0, mean_sample = 0;
-    qres *Q = ss_malloc(sizeof(qres) * cap);
-    char *p = buf;
-    while (*p) {
-        char *e = strchr(p, '\n');
-        if (e) *e = 0;
-        cJSON *o = cJSON_Parse(p);
-        cJSON *ix = o ? cJSON_GetObjectItem(o, "index") : NULL;
-        if (cJSON_IsNumber(ix) && ix->valueint >= 0 && ix->valueint < n_items && in_set[ix->valueint]) {
-            n_correct += cJSON_IsTrue(cJSON_GetObjectItem(o, "correct"));
-            secs += cJSON_GetObjectItem(o, "seconds")->valuedouble;
-            toks += cJSON_GetObjectItem(o, "tokens")->valuedouble;
-            cJSON *cs = cJSON_GetObjectItem(o, "candidates");
-            int n = cJSON_GetArraySize(cs);
-            if (nq == cap) { cap *= 2; Q = ss_realloc(Q, sizeof(qres) * cap); }
-            qres *q = &Q[nq++];
-            q->n = n;
-            q->ans = ss_calloc(n, sizeof(char *));
-            q->ok = ss_calloc(n, sizeof(bool));
-            q->c = ss_calloc(n, sizeof(ss_gen_cand));
-            int nc = 0;
-            for (int j = 0; j < n; j++) {
-                cJSON *cj = cJSON_GetArrayItem(cs, j), *an = cJSON_GetObjectItem(cj, "answer"), *sw = cJSON_GetObjectItem(cj, "swift");
-                q->ans[j] = cJSON_IsString(an) ? ss_strdup(an->valuestring) : NULL;
-                q->ok[j] = cJSON_IsTrue(cJSON_GetObjectItem(cj, "correct"));
-                q->c[j].n_tokens = 1;
-                q->c[j].logprob_sum = cJSON_GetObjectItem(cj, "logprob_mean")->valuedouble;
-                q->c[j].swift = cJSON_IsNumber(sw) ? (float)sw->valuedouble : 0.0f;
-                nc += q->ok[j];
-            }
-            mean_sample += n ? (double)nc / n : 0;
-        }
-        cJSON_Delete(o);
-        if (!e) break;
-        p = e + 1;
-    }
+    if (!buf) { fprintf(stderr, "slotswift eval: %s\n", err); return -1; }
+    evalres_file f;
+    int rc = evalres_parse(&f, path, buf, len, err, sizeof err);
     free(buf);
-    if (nq == 0) { fprintf(stderr, "slotswift eval: no results\n"); free(Q); return; }
-    printf("{\"n\":%d,\"accuracy\":", nq); tool_json_float(stdout, (double)n_correct / nq);
-    fprintf(stderr, "\n== eval: %d questions ==\naccuracy (%s%s): %.4f\n", nq, N > 1 ? "selected by " : "",
-            N > 1 ? select_name(method) : "single sample", (double)n_correct / nq);
-    if (N > 1) {
-        int ks[32], nk = 0;
-        for (int k = 1; k < N; k *= 2) ks[nk++] = k;
-        ks[nk++] = N;
-        double pass[32] = {0}, vote[32] = {0}, sel[32] = {0}, lp[32] = {0}, pass_r[32] = {0}, vote_r[32] = {0}, sel_r[32] = {0}, lp_r[32] = {0};
-        ss_rng rng;
-        ss_rng_seed(&rng, seed ^ 0x5eed);
-        int *idx = ss_malloc(sizeof(int) * N);
-        for (int qi = 0; qi < nq; qi++) {
-            qres *q = &Q[qi];
-            int nc = 0;
-            for (int j = 0; j < q->n; j++) nc += q->ok[j];
-            for (int a = 0; a < nk; a++) {
-                int k = ks[a] < q->n ? ks[a] : q->n;
-                // first k candidates (as the reference computes it)
-                for (int j = 0; j < k; j++) idx[j] = j;
-                bool any = false;
-                for (int j = 0; j < k; j++) any |= q->ok[j];
-                pass[a] += any;
-                vote[a] += q->ok[select_pick_subset(SEL_VOTE, q->c, q->ans, idx, k)];
-                sel[a] += q->ok[select_pick_subset(method, q->c, q->ans, idx, k)];
-                lp[a] += q->ok[select_pick_subset(SEL_LOGPROB, q->c, q->ans, idx, k)];
-                // averaged over random k-subsets (pass@k exactly: 1 - C(n-c,k)/C(n,k))
-                pass_r[a] += 1.0 - binom_ratio(q->n, nc, k);
-                double v = 0, s = 0, l = 0;
-                for (int r = 0; r < subsets; r++) {
-                    for (int j = 0; j < q->n; j++) idx[j] = j;
-                    for (int j = 0; j < k; j++) {     // partial Fisher-Yates
-                        int t = j + (int)(ss_rng_u64(&rng) % (uint64_t)(q->n - j));
-                        int tmp = idx[j]; idx[j] = idx[t]; idx[t] = tmp;
-                    }
-                    qsort(idx, k, sizeof(int), cmp_int);   // ties break toward the lower index, as on first-k
-                    v += q->ok[select_pick_subset(SEL_VOTE, q->c, q->ans, idx, k)];
-                    s += q->ok[select_pick_subset(method, q->c, q->ans, idx, k)];
-                    l += q->ok[select_pick_subset(SEL_LOGPROB, q->c, q->ans, idx, k)];
-                }
-                lp_r[a] += l / subsets;
-                vote_r[a] += v / subsets;
-                sel_r[a] += s / subsets;
-            }
-        }
-        free(idx);
-        printf(",\"mean_sample_accuracy\":"); tool_json_float(stdout, mean_sample / nq);
-        const char *names[8] = { "pass_at_k", "vote_at_k", "selected_at_k", "logprob_at_k",
-                                 "pass_at_k_avg", "vote_at_k_avg", "selected_at_k_avg", "logprob_at_k_avg" };
-        double *vals[8] = { pass, vote, sel, lp, pass_r, vote_r, sel_r, lp_r };
-        for (int t = 0; t < 8; t++) {
-            printf(",\"%s\":{", names[t]);
-            for (int a = 0; a < nk; a++) { printf(a ? ",\"%d\":" : "\"%d\":", ks[a]); tool_json_float(stdout, vals[t][a] / nq); }
-            printf("}");
-        }
-        fprintf(stderr, "mean single-sample accuracy: %.4f\n", mean_sample / nq);
-        fprintf(stderr, "selected = %s; first k candidates | averaged over random k-subsets\n", select_name(method));
-        fprintf(stderr, "%4s | %7s %7s %9s %9s | %7s %7s %9s %9s\n", "k", "pass", "vote", "selected", "logprob", "pass", "vote", "selected", "logprob");
-        for (int a = 0; a < nk; a++)
-            fprintf(stderr, "%4d | %7.4f %7.4f %9.4f %9.4f | %7.4f %7.4f %9.4f %9.4f\n", ks[a], pass[a] / nq, vote[a] / nq,
-                    sel[a] / nq, lp[a] / nq, pass_r[a] / nq, vote_r[a] / nq, sel_r[a] / nq, lp_r[a] / nq);
-    }
-    printf(",\"sec_per_question\":"); tool_json_float(stdout, secs / nq);
-    printf(",\"tokens_per_question\":"); tool_json_float(stdout, toks / nq);
-    printf("}\n");
-    fprintf(stderr, "seconds per question: %.3f, tokens per question: %.1f\n", secs / nq, toks / nq);
-    for (int qi = 0; qi < nq; qi++) {
-        for (int j = 0; j < Q[qi].n; j++) free(Q[qi].ans[j]);
-        free(Q[qi].ans); free(Q[qi].ok); free(Q[qi].c);
-    }
-    free(Q);
+    if (rc) { fprintf(stderr, "slotswift eval: %s\n", err); return -1; }
+    rc = evalres_summary(&f, n_items, N, method, subsets, seed, stdout);
+    evalres_free(&f);
+    return rc;
 }
 
 int cmd_eval(int argc, char **argv) {
@@ -217,19 +113,19 @@ int cmd_eval(int argc, char **argv) {
     tool_item *items;
     int n_items = tool_read_dataset(data, &items);
     if (n_items < 0) return 1;
-    int n_read = n_items;
+    if (n_items == 0) { fprintf(stderr, "slotswift eval: %s: no questions\n", data); tool_free_dataset(items, 0); return 1; }
+    int n_read = n_items, n_ctx_flag = a.n_ctx;
     if (limit >= 0 && limit < n_items) n_items = limit;
     bool *done = ss_calloc(n_items + 1, sizeof(bool));
-    int n_done = eval_resume(out, done, n_items);
-    if (n_done < 0) { tool_free_dataset(items, n_read); free(done); return 1; }
-    bool *in_set = ss_malloc(n_items + 1);
-    memset(in_set, 1, n_items + 1);
+    // the results file, locked for this run; not yet read (its settings need the model)
+    int fd = outfile_open_append("eval", out);
+    if (fd < 0) { tool_free_dataset(items, n_read); free(done); return 1; }
     if (a.n_ctx == 0) {   // room for every candidate's tokens in the shared KV cache
         long need = par * (512 + N * (a.n_predict < 0 ? 1024 : a.n_predict + 2));
         a.n_ctx = need > 4096 ? (int)need : 4096;
     }
     ss_model *m; ss_ctx *c;
-    if (tool_load(&a, N * par, &m, &c)) { tool_free_dataset(items, n_read); free(done); free(in_set); return 1; }
+    if (tool_load(&a, N * par, &m, &c)) { tool_free_dataset(items, n_read); free(done); close(fd); return 1; }
     // questions run in groups of --parallel P: their prefills and candidates decode together
     int *grp = ss_malloc(sizeof(int) * par), *lens = ss_malloc(sizeof(int) * par);
     int32_t **toks = ss_calloc(par, sizeof(int32_t *));
@@ -240,10 +136,20 @@ int cmd_eval(int argc, char **argv) {
     int rc = 1;
     ss_swift_head head;
     bool have_head = false;
-    int fd = -1;
+    int n_done = 0;
     if (head_path) { if (tool_load_head(m, head_path, &head)) goto done; have_head = true; }
-    fd = open(out, O_WRONLY | O_CREAT | O_APPEND, 0644);
-    if (fd < 0) { fprintf(stderr, "slotswift eval: %s: cannot open for writing\n", out); goto done; }
+    {
+        char err[SS_ERRLEN];
+        cJSON *settings = settings_build(&a, m, data, N, n_ctx_flag, err, sizeof err);
+        if (!settings) { fprintf(stderr, "slotswift eval: %s\n", err); goto done; }
+        char *hid = head_path ? settings_file_id(head_path, err, sizeof err) : NULL;
+        cJSON_AddItemToObject(settings, "--swift", hid ? cJSON_CreateString(hid) : cJSON_CreateNull());
+        cJSON_AddStringToObject(settings, "--select", select_name(method));
+        free(hid);
+        n_done = eval_resume(fd, out, data, settings, done, n_items);
+        cJSON_Delete(settings);
+        if (n_done < 0) goto done;
+    }
     if (n_done) fprintf(stderr, "slotswift eval: resuming: %d of %d questions already in %s\n", n_done, n_items, out);
     double t_start = ss_time();
     int n_run = 0, todo = n_items - n_done, n_ok = 0;
@@ -309,23 +215,21 @@ int cmd_eval(int argc, char **argv) {
             free(line);
             cand_info_free(&ci, N);
             ss_gen_result_free(&res[g]);
-            if (w != (ssize_t)line_len || fsync(fd) != 0) { fprintf(stderr, "\nslotswift eval: %s: write failed\n", out); goto done; }
+            if (w != (ssize_t)line_len || fsync(fd) != 0) { fprintf(stderr, "\nslotswift eval: %s: write failed: %s\n", out, w >= 0 && w != (ssize_t)line_len ? "short write" : strerror(errno)); goto done; }
             n_run++;
         }
         char extra[64];
         snprintf(extra, sizeof extra, "acc %.3f", (double)n_ok / n_run);
         tool_progress("eval", n_run, todo, t_start, extra);
     }
-    close(fd); fd = -1;
-    eval_summary(out, N, method, in_set, n_items, subsets, a.samp.seed);
-    rc = 0;
+    if (eval_summary(out, N, method, n_items, subsets, a.samp.seed) == 0) rc = 0;
 done:
     if (res) for (int g = 0; g < par; g++) ss_gen_result_free(&res[g]);
     free(grp); free(lens); free(toks); free(masks); free(gps); free(gpp); free(res);
     if (fd >= 0) close(fd);
     if (have_head) ss_swift_head_free(&head);
     tool_free_dataset(items, n_read);
-    free(done); free(in_set);
+    free(done);
     ss_ctx_free(c); ss_model_free(m);
     return rc;
 }

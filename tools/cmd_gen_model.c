@@ -29,6 +29,7 @@
 #include <pthread.h>
 #include <unistd.h>
 #include "cmds.h"
+#include "outfile.h"
 #include "args.h"
 #include "ss_gguf.h"
 #include "ss_quant.h"
@@ -421,6 +422,7 @@ int cmd_gen_model(int argc, char **argv) {
         fprintf(stderr, "slotswift: gen-model: --type, --vocab-from and -o are required (try --help)\n");
         return 2;
     }
+    if (out && !dry_run && outfile_guard("gen-model", out)) return 1;   // a regular file or a new path
     const gm_shape *s = NULL;
     const gm_ftype *ft = NULL;
     if (like) {

@@ -11,6 +11,7 @@
 #include <unistd.h>
 #include <cjson/cJSON.h>
 #include "cmds.h"
+#include "outfile.h"
 #include "args.h"
 #include "ss_swift.h"
 #include "ss_featstore.h"
@@ -128,7 +129,7 @@ int cmd_swift_train(int argc, char **argv) {
     int ok = access(slash ? odir : ".", W_OK) == 0;
     if (!ok) fprintf(stderr, "slotswift: --out %s: directory '%s' does not exist or is not writable\n", out, slash ? odir : ".");
     free(odir);
-    if (!ok) return 1;
+    if (!ok || outfile_guard("swift-train", out)) return 1;
 
     char err[SS_ERRLEN];
     ss_featstore_data d;

@@ -72,3 +72,57 @@ int select_pick(int method, const ss_gen_cand *c, const cand_info *ci, int n) {
     free(idx);
     return r;
 }
+
+static uint64_t select_hash(const char *s) {
+    uint64_t h = 0xcbf29ce484222325ULL;
+    for (; *s; s++) { h ^= (uint8_t)*s; h *= 0x100000001b3ULL; }
+    return h;
+}
+
+int select_classes(char *const *answer, int n, int *cls) {
+    // open-addressing table of distinct strings -> the first candidate holding it
+    int cap = 16;
+    while (cap < 2 * n) cap *= 2;
+    int *slot = ss_malloc(sizeof(int) * cap), *rep = ss_malloc(sizeof(int) * (n + 1)), n_cls = 0;
+    for (int i = 0; i < cap; i++) slot[i] = -1;
+    for (int j = 0; j < n; j++) {
+        if (!answer[j]) { cls[j] = -1; continue; }
+        size_t h = (size_t)select_hash(answer[j]) & (size_t)(cap - 1);
+        while (slot[h] >= 0 && strcmp(answer[slot[h]], answer[j])) h = (h + 1) & (size_t)(cap - 1);
+        if (slot[h] >= 0) { cls[j] = cls[slot[h]]; continue; }   // a string seen before
+        slot[h] = j;
+        if (!ss_answer_equal(answer[j], answer[j])) { cls[j] = -2; continue; }
+        cls[j] = -3;
+        for (int k = 0; k < n_cls && cls[j] == -3; k++)
+            if (ss_answer_equal(answer[rep[k]], answer[j])) cls[j] = k;
+        if (cls[j] == -3) { rep[n_cls] = j; cls[j] = n_cls++; }
+    }
+    free(slot);
+    free(rep);
+    return n_cls;
+}
+
+int select_pick_classes(int method, const ss_gen_cand *c, const int *cls, int *count, const int *idx, int k) {
+    int lo = idx[0];
+    for (int a = 1; a < k; a++) if (idx[a] < lo) lo = idx[a];
+    if (method == SEL_FIRST) return lo;
+    int best = lo;
+    if (method == SEL_VOTE) {
+        for (int a = 0; a < k; a++) if (cls[idx[a]] >= 0) count[cls[idx[a]]]++;
+        int bv = -1;
+        for (int a = 0; a < k; a++) {
+            int i = idx[a], v = cls[i] >= 0 ? count[cls[i]] : cls[i] == -2 ? 0 : -1;
+            if (v < 0) continue;
+            if (v > bv || (v == bv && i < best)) { bv = v; best = i; }
+        }
+        for (int a = 0; a < k; a++) if (cls[idx[a]] >= 0) count[cls[idx[a]]] = 0;
+        return best;
+    }
+    double bv = -INFINITY;
+    for (int a = 0; a < k; a++) {
+        int i = idx[a];
+        double v = method == SEL_LOGPROB ? (c[i].n_tokens ? c[i].logprob_sum / c[i].n_tokens : -INFINITY) : c[i].swift;
+        if (v > bv || (v == bv && i < best)) { bv = v; best = i; }
+    }
+    return best;
+}

@@ -20,4 +20,14 @@ int  select_pick(int method, const ss_gen_cand *c, const cand_info *ci, int n);
 // the same on an arbitrary subset idx[0..k)
 int  select_pick_subset(int method, const ss_gen_cand *c, char **answer, const int *idx, int k);
 
+// Answer classes for counting votes with a table instead of comparing every pair:
+// cls[j] = class of answer[j] (0 .. n_classes-1; candidates j, j' share a class when
+// ss_answer_equal says their answers are equal, judged against the class's first member),
+// -1 when answer[j] is NULL, -2 when it equals nothing (not even itself: an empty answer).
+// Distinct strings are found with a hash table. Returns the number of classes.
+int  select_classes(char *const *answer, int n, int *cls);
+// select_pick_subset on candidates idx[0..k) (any order) in O(k), from the classes above:
+// the same choice (ties go to the lowest candidate index). count: scratch of n_classes ints, zeroed.
+int  select_pick_classes(int method, const ss_gen_cand *c, const int *cls, int *count, const int *idx, int k);
+
 #endif

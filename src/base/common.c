@@ -1,5 +1,6 @@
 // common.c — error formatting, checked allocation, time, whole-file I/O.
 #include "ss_common.h"
+#include "ss_outfile.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -77,11 +78,10 @@ char *ss_read_file(const char *path, size_t *len, char *err, size_t errlen) {
 }
 
 int ss_write_file_atomic(const char *path, const void *data, size_t len, char *err, size_t errlen) {
-    size_t plen = strlen(path) + 32;
-    char *tmp = ss_malloc(plen);
-    snprintf(tmp, plen, "%s.tmp.%d", path, (int)getpid());
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    if (fd < 0) { ss_err(err, errlen, "%s: cannot create: %s", tmp, strerror(errno)); free(tmp); return -1; }
+    char *res = ss_out_resolve(path, err, errlen), *tmp = NULL;
+    if (!res) return -1;
+    int fd = ss_out_tmp_open(res, &tmp, err, errlen);
+    if (fd < 0) { free(res); return -1; }
     const char *p = data;
     size_t left = len;
     while (left) {
@@ -89,18 +89,12 @@ int ss_write_file_atomic(const char *path, const void *data, size_t len, char *e
         if (w < 0) {
             if (errno == EINTR) continue;
             ss_err(err, errlen, "%s: write failed: %s", tmp, strerror(errno));
-            close(fd); unlink(tmp); free(tmp); return -1;
+            close(fd); unlink(tmp); free(tmp); free(res); return -1;
         }
         p += w; left -= (size_t)w;
     }
-    if (fsync(fd) != 0 || close(fd) != 0) {
-        ss_err(err, errlen, "%s: write failed: %s", tmp, strerror(errno));
-        unlink(tmp); free(tmp); return -1;
-    }
-    if (rename(tmp, path) != 0) {
-        ss_err(err, errlen, "%s: cannot rename into place: %s", path, strerror(errno));
-        unlink(tmp); free(tmp); return -1;
-    }
+    int rc = ss_out_commit(fd, tmp, res, err, errlen);
     free(tmp);
-    return 0;
+    free(res);
+    return rc;
 }

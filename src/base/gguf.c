@@ -14,6 +14,7 @@
 // anything is allocated or read, so a small file can never cause a large allocation, and the
 // work done is linear in the file size.
 #include "ss_gguf.h"
+#include "ss_outfile.h"
 #include "ss_quant.h"
 #include <stdio.h>
 #include <stdlib.h>
@@ -807,15 +808,10 @@ int ss_gguf_writer_write(ss_gguf_writer *w, const char *path, char *err, size_t 
     static const uint8_t zeros[GGUF_DEFAULT_ALIGN];
     gbuf_put(&h, zeros, gguf_pad(h.n));
 
-    size_t plen = strlen(path) + 32;
-    char *tmp = ss_malloc(plen);
-    snprintf(tmp, plen, "%s.tmp.%d", path, (int)getpid());
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0) {
-        ss_err(err, errlen, "%s: cannot create: %s", tmp, strerror(errno));
-        free(tmp); free(h.p);
-        return -1;
-    }
+    // the output rules of ss_outfile.h: a regular file or a new path, a symlink's target
+    char *res = ss_out_resolve(path, err, errlen), *tmp = NULL;
+    int fd = res ? ss_out_tmp_open(res, &tmp, err, errlen) : -1;
+    if (fd < 0) { free(res); free(h.p); return -1; }
     int rc = 0;
     uint8_t *chunk = NULL;
     if (gguf_write_all(fd, h.p, h.n)) { rc = ss_err(err, errlen, "%s: write failed: %s", tmp, strerror(errno)); goto done; }
@@ -847,13 +843,12 @@ int ss_gguf_writer_write(ss_gguf_writer *w, const char *path, char *err, size_t 
         }
         if (gguf_write_all(fd, zeros, gguf_pad(t->nbytes))) { rc = ss_err(err, errlen, "%s: write failed: %s", tmp, strerror(errno)); goto done; }
     }
-    if (fsync(fd) != 0) rc = ss_err(err, errlen, "%s: write failed: %s", tmp, strerror(errno));
 done:
-    if (close(fd) != 0 && rc == 0) rc = ss_err(err, errlen, "%s: write failed: %s", tmp, strerror(errno));
-    if (rc == 0 && rename(tmp, path) != 0) rc = ss_err(err, errlen, "%s: cannot rename into place: %s", path, strerror(errno));
-    if (rc != 0) unlink(tmp);
+    if (rc == 0) rc = ss_out_commit(fd, tmp, res, err, errlen);
+    else { close(fd); unlink(tmp); }
     free(chunk);
     free(tmp);
+    free(res);
     free(h.p);
     return rc;
 }

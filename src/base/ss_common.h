@@ -27,7 +27,8 @@ double ss_time(void);
 // read a whole file into a NUL-terminated buffer; returns NULL and fills err on failure
 char *ss_read_file(const char *path, size_t *len, char *err, size_t errlen);
 
-// write a file atomically: write PATH.tmp.PID, fsync, rename over PATH. Returns 0 or -1 (+err).
+// write a file atomically: write PATH.tmp.PID, fsync, rename over PATH, with the rules of
+// ss_outfile.h (only a regular file or a new path is replaced; a symlink's target is). 0 or -1 (+err).
 int ss_write_file_atomic(const char *path, const void *data, size_t len, char *err, size_t errlen);
 
 #endif
