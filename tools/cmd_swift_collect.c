@@ -6,7 +6,9 @@
 // generating, go to DIR (see src/ss_featstore.h). A rerun resumes: complete questions are skipped.
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "cmds.h"
+#include "settings.h"
 #include "tool.h"
 #include "slot_span.h"
 #include "ss_answer.h"
@@ -45,7 +47,7 @@ int cmd_swift_collect(int argc, char **argv) {
     tool_item *items;
     int n_read = tool_read_dataset(data, &items);
     if (n_read < 0) return 1;
-    int n_items = limit >= 0 && limit < n_read ? limit : n_read;
+    int n_items = limit >= 0 && limit < n_read ? limit : n_read, n_ctx_flag = a.n_ctx;
     if (a.n_ctx == 0) {   // room for every candidate's tokens in the shared KV cache
         long need = 512 + N * (a.n_predict < 0 ? 1024 : a.n_predict + 2);
         a.n_ctx = need > 4096 ? (int)need : 4096;
@@ -65,20 +67,21 @@ int cmd_swift_collect(int argc, char **argv) {
     snprintf(meta.model_name, sizeof meta.model_name, "%s", ss_model_name(m));
     meta.model_fingerprint = ss_model_fingerprint(m);
     meta.f16 = f16;
-    {
-        char *s = NULL; size_t sl = 0;
-        FILE *mf = open_memstream(&s, &sl);
-        fprintf(mf, "{\"data\":"); tool_json_str(mf, data);
-        fprintf(mf, ",\"N\":%d,\"chat\":%s,\"system\":", N, a.chat ? "true" : "false"); tool_json_str(mf, a.system);
-        fprintf(mf, ",\"n_predict\":%d,\"temp\":%g,\"top_k\":%d,\"top_p\":%g,\"min_p\":%g,\"repeat_penalty\":%g,\"seed\":%llu",
-                a.n_predict, a.samp.temp, a.samp.top_k, a.samp.top_p, a.samp.min_p, a.samp.repeat_penalty, (unsigned long long)a.samp.seed);
-        fprintf(mf, ",\"slot_steps\":%d,\"slot_lr\":%g}", a.slot.steps, a.slot.lr);
-        fclose(mf);
-        snprintf(meta.collect, sizeof meta.collect, "%s", s);
+    {   // every setting that changes the candidates (settings.h); the data file by identity, not path
+        cJSON *st = settings_build(&a, m, data, N, n_ctx_flag, err, sizeof err);
+        if (!st) { fprintf(stderr, "slotswift swift-collect: %s\n", err); goto done; }
+        char *s = cJSON_PrintUnformatted(st);
+        cJSON_Delete(st);
+        bool fits = strlen(s) < sizeof meta.collect;
+        if (fits) strcpy(meta.collect, s);
         free(s);
+        if (!fits) { fprintf(stderr, "slotswift swift-collect: the settings record is too long (--system / --stop)\n"); goto done; }
     }
-    ss_featstore_meta old;
-    bool resume = ss_featstore_meta_read(&old, out, err, sizeof err) == 0;
+    // an existing meta.json means resume (a damaged one is reported by ss_featstore_open)
+    char *meta_path = ss_malloc(strlen(out) + 16);
+    sprintf(meta_path, "%s/meta.json", out);
+    bool resume = access(meta_path, F_OK) == 0;
+    free(meta_path);
     if (ss_featstore_open(&fs, out, &meta, resume, err, sizeof err)) { fprintf(stderr, "slotswift swift-collect: %s\n", err); goto done; }
     int todo = 0, n_run = 0, n_pos = 0, n_cands = 0;
     for (int qi = 0; qi < n_items; qi++) todo += !ss_featstore_has_question(fs, qi);

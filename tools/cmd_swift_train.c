@@ -148,6 +148,16 @@ int cmd_swift_train(int argc, char **argv) {
     long tokens = 0;
     int n_correct = 0;
     for (int i = 0; i < d.n; i++) { tokens += d.examples[i].T; n_correct += d.examples[i].label > 0.5; }
+    // a degenerate store trains to a meaningless head with a perfect score: refuse it
+    const char *why = tokens == 0 ? "no candidate has token features (0 tokens per candidate)"
+                    : n_correct == 0 ? "every candidate is labelled 0 (wrong): nothing to learn"
+                    : n_correct == d.n ? "every candidate is labelled 1 (correct): nothing to learn" : NULL;
+    if (why) {
+        fprintf(stderr, "slotswift: swift-train: %s: %s\n", in, why);
+        if (sub_bufs) { for (int i = 0; i < d.n; i++) free(sub_bufs[i]); free(sub_bufs); }
+        ss_featstore_data_free(&d);
+        return 1;
+    }
     if (p.progress)
         fprintf(stderr, "swift-train: %s: %d candidates of %d questions (%.1f%% correct), %ld tokens, model '%s', layers '%s'%s, dim %d, %s\n",
                 in, d.n, d.n_questions, 100.0 * n_correct / d.n, tokens, d.meta.model_name, d.meta.spec.layers,

@@ -1,6 +1,8 @@
 // featstore.c — SWIFT feature store (format and crash-safety rules in ss_featstore.h).
 #include "ss_featstore.h"
 #include "ss_quant.h"
+#include "ss_outfile.h"
+#include "settings.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -98,15 +100,24 @@ static bool fs_get_bool(const cJSON *o, const char *key, bool *out) {
 
 int ss_featstore_meta_read(ss_featstore_meta *m, const char *dir, char *err, size_t errlen) {
     memset(m, 0, sizeof *m);
-    char *path = fs_path(dir, "meta.json"), e2[SS_ERRLEN];
-    char *text = ss_read_file(path, NULL, e2, sizeof e2);
-    if (!text) { ss_err(err, errlen, "%s", e2); free(path); return -1; }
+    char *path = fs_path(dir, "meta.json");
+    size_t len;
+    char *text = ss_read_file(path, &len, err, errlen);
+    int rc = text ? ss_featstore_meta_parse(m, text, len, path, err, errlen) : -1;
+    free(text);
+    free(path);
+    return rc;
+}
+
+int ss_featstore_meta_parse(ss_featstore_meta *m, const char *text, size_t len, const char *path, char *err, size_t errlen) {
+    memset(m, 0, sizeof *m);
     int rc = -1;
-    cJSON *o = cJSON_Parse(text);
+    cJSON *o = cJSON_ParseWithLength(text, len);
     char fmt[64], fp[32], dtype[8];
     int64_t ver, dim;
     ss_swift_spec *s = &m->spec;
-    if (!o || !cJSON_IsObject(o)) { ss_err(err, errlen, "%s: not a JSON object", path); goto done; }
+    if (!o) { ss_err(err, errlen, "%s: invalid JSON (truncated or corrupt): repair it or move the store away", path); goto done; }
+    if (!cJSON_IsObject(o)) { ss_err(err, errlen, "%s: not a JSON object", path); goto done; }
     if (!fs_get_str(o, "format", fmt, sizeof fmt) || strcmp(fmt, FS_FORMAT)) { ss_err(err, errlen, "%s: format is not '%s'", path, FS_FORMAT); goto done; }
     if (!fs_get_int(o, "version", 1, 1, &ver)) { ss_err(err, errlen, "%s: unsupported version", path); goto done; }
     if (!fs_get_str(o, "model_name", m->model_name, sizeof m->model_name)) { ss_err(err, errlen, "%s: model_name: missing", path); goto done; }
@@ -148,35 +159,27 @@ int ss_featstore_meta_read(ss_featstore_meta *m, const char *dir, char *err, siz
     rc = 0;
 done:
     cJSON_Delete(o);
-    free(text);
-    free(path);
     return rc;
 }
 
-// the collect settings in canonical (unformatted) form, for comparisons
-static char *fs_collect_canon(const char *collect) {
-    cJSON *c = collect[0] ? cJSON_Parse(collect) : cJSON_CreateObject();
-    if (!c) return NULL;
-    char *s = cJSON_PrintUnformatted(c);
-    cJSON_Delete(c);
-    return s;
-}
-
-// NULL if equal, else the name of the first differing field
-static const char *fs_meta_diff(const ss_featstore_meta *a, const ss_featstore_meta *b) {
-    if (a->model_fingerprint != b->model_fingerprint) return "model_fingerprint";
-    if (strcmp(a->model_name, b->model_name)) return "model_name";
-    if (strcmp(a->spec.layers, b->spec.layers)) return "layers";
-    if (a->spec.n_layers != b->spec.n_layers || memcmp(a->spec.layer, b->spec.layer, a->spec.n_layers * sizeof(int))) return "layer_list";
-    if (a->spec.norm != b->spec.norm) return "norm";
-    if (a->spec.logits != b->spec.logits) return "logits";
-    if (a->spec.dim != b->spec.dim) return "dim";
-    if (a->f16 != b->f16) return "dtype";
-    char *ca = fs_collect_canon(a->collect), *cb = fs_collect_canon(b->collect);
-    bool same = ca && cb && !strcmp(ca, cb);
-    free(ca);
-    free(cb);
-    return same ? NULL : "collect";
+// 0 if equal, else -1 with the first differing field in msg ("dtype", "collect: --temp was 0.8, now 0")
+static int fs_meta_diff(const ss_featstore_meta *a, const ss_featstore_meta *b, char *msg, size_t msglen) {
+    if (a->model_fingerprint != b->model_fingerprint) return ss_err(msg, msglen, "model_fingerprint");
+    if (strcmp(a->model_name, b->model_name)) return ss_err(msg, msglen, "model_name");
+    if (strcmp(a->spec.layers, b->spec.layers)) return ss_err(msg, msglen, "layers");
+    if (a->spec.n_layers != b->spec.n_layers || memcmp(a->spec.layer, b->spec.layer, a->spec.n_layers * sizeof(int))) return ss_err(msg, msglen, "layer_list");
+    if (a->spec.norm != b->spec.norm) return ss_err(msg, msglen, "norm");
+    if (a->spec.logits != b->spec.logits) return ss_err(msg, msglen, "logits");
+    if (a->spec.dim != b->spec.dim) return ss_err(msg, msglen, "dim");
+    if (a->f16 != b->f16) return ss_err(msg, msglen, "dtype");
+    cJSON *ca = a->collect[0] ? cJSON_Parse(a->collect) : cJSON_CreateObject();
+    cJSON *cb = b->collect[0] ? cJSON_Parse(b->collect) : cJSON_CreateObject();
+    char d[SS_ERRLEN] = "";
+    int rc = !ca || !cb ? -1 : settings_diff(ca, cb, d, sizeof d);
+    if (rc) ss_err(msg, msglen, "collect%s%s", d[0] ? ": " : "", d);
+    cJSON_Delete(ca);
+    cJSON_Delete(cb);
+    return rc;
 }
 
 // ---------------------------------------------------------------- index lines
@@ -222,7 +225,7 @@ typedef struct { int n_cand, count; uint8_t *seen; } fs_question;
 struct ss_featstore {
     char *dir, *index_path, *data_path;
     ss_featstore_meta meta;
-    int fd_data, fd_index;
+    int fd_data, fd_index, fd_lock;   // fd_lock: the directory, flocked while open
     uint64_t data_end, index_size;
     int count;
     fs_question *qs;
@@ -371,16 +374,20 @@ int ss_featstore_open(ss_featstore **out, const char *dir, const ss_featstore_me
     fs->index_path = fs_path(dir, "index.jsonl");
     fs->data_path = fs_path(dir, "features.bin");
     fs->meta = *meta;
-    fs->fd_data = fs->fd_index = -1;
+    fs->fd_data = fs->fd_index = fs->fd_lock = -1;
     char *meta_path = fs_path(dir, "meta.json");
-    bool have_meta = access(meta_path, F_OK) == 0;
     int rc = -1;
+    // one writer at a time: an exclusive lock on the directory, held until ss_featstore_close
+    fs->fd_lock = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fs->fd_lock < 0) { ss_err(err, errlen, "%s: cannot open: %s", dir, strerror(errno)); goto done; }
+    if (ss_out_lock(fs->fd_lock, dir, err, errlen)) goto done;
+    bool have_meta = access(meta_path, F_OK) == 0;
 
     if (have_meta && resume) {
         ss_featstore_meta old;
         if (ss_featstore_meta_read(&old, dir, err, errlen)) goto done;
-        const char *d = fs_meta_diff(&old, meta);
-        if (d) { ss_err(err, errlen, "%s: cannot resume: the store's %s differs from this run's", dir, d); goto done; }
+        char d[SS_ERRLEN];
+        if (fs_meta_diff(&old, meta, d, sizeof d)) { ss_err(err, errlen, "%s: resume with other settings: %s", dir, d); goto done; }
         if (access(fs->data_path, F_OK) != 0) {   // meta written, nothing else yet
             int fd = open(fs->data_path, O_WRONLY | O_CREAT, 0644);
             if (fd >= 0) close(fd);
@@ -492,6 +499,7 @@ void ss_featstore_close(ss_featstore *fs) {
     if (!fs) return;
     if (fs->fd_data >= 0) close(fs->fd_data);
     if (fs->fd_index >= 0) close(fs->fd_index);
+    if (fs->fd_lock >= 0) close(fs->fd_lock);
     fs_forget_all(fs);
     free(fs->qs);
     free(fs->buf);
@@ -502,6 +510,35 @@ void ss_featstore_close(ss_featstore *fs) {
 }
 
 // ---------------------------------------------------------------- reader
+
+typedef struct { uint64_t start, end; int line; } fs_span;
+
+static int fs_span_cmp(const void *a, const void *b) {
+    const fs_span *x = a, *y = b;
+    return x->start != y->start ? (x->start < y->start ? -1 : 1) : x->line - y->line;
+}
+
+// whole-store checks of the reader: every question complete, no two candidates' features overlapping
+static int fs_read_check(const ss_featstore_data *d, const fs_question *qs, int n_qs, const char *ip, char *err, size_t errlen) {
+    for (int q = 0; q < n_qs; q++)
+        if (qs[q].seen && qs[q].count < qs[q].n_cand)
+            return ss_err(err, errlen, "%s: question %d has %d of its %d candidates (an interrupted swift-collect: rerun it to complete the store)",
+                          ip, q, qs[q].count, qs[q].n_cand);
+    fs_span *sp = ss_malloc(sizeof(fs_span) * (d->n + 1));
+    int n = 0;
+    for (int i = 0; i < d->n; i++) {
+        uint64_t nb = fs_bytes(&d->meta, d->entries[i].n_tokens);
+        if (nb) sp[n++] = (fs_span){ d->entries[i].offset, d->entries[i].offset + nb, i + 1 };
+    }
+    qsort(sp, n, sizeof *sp, fs_span_cmp);
+    int rc = 0;
+    for (int i = 1; i < n && !rc; i++)
+        if (sp[i].start < sp[i - 1].end)
+            rc = ss_err(err, errlen, "%s:%d: features [%llu, %llu) overlap those of line %d", ip, sp[i].line,
+                        (unsigned long long)sp[i].start, (unsigned long long)sp[i].end, sp[i - 1].line);
+    free(sp);
+    return rc;
+}
 
 int ss_featstore_read(ss_featstore_data *d, const char *dir, char *err, size_t errlen) {
     memset(d, 0, sizeof *d);
@@ -557,8 +594,10 @@ int ss_featstore_read(ss_featstore_data *d, const char *dir, char *err, size_t e
         else if (Q->n_cand != e->n_cand) { ss_err(err, errlen, "%s:%d: question %d: n_cand %d differs from the earlier %d", ip, lineno, e->question, e->n_cand, Q->n_cand); goto done; }
         if (Q->seen[e->candidate]) { ss_err(err, errlen, "%s:%d: question %d: candidate %d appears twice", ip, lineno, e->question, e->candidate); goto done; }
         Q->seen[e->candidate] = 1;
+        Q->count++;
         pos += ll + 1;
     }
+    if (fs_read_check(d, qs, n_qs, ip, err, errlen)) goto done;
     d->examples = ss_calloc(d->n > 0 ? d->n : 1, sizeof *d->examples);
     for (int i = 0; i < d->n; i++) {
         const ss_featstore_entry *e = &d->entries[i];

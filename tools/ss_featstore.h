@@ -46,8 +46,9 @@ typedef struct {
 // ---- writer ----
 typedef struct ss_featstore ss_featstore;
 // Create DIR (one level) and a new store, or (resume) reopen an existing one after repairing it
-// as described above; resume requires meta to equal the stored meta.json. Without resume, an
-// existing non-empty store is an error.
+// as described above; resume requires meta to equal the stored meta.json (else the error names
+// the first differing field). Without resume, an existing non-empty store is an error. DIR is
+// locked (flock) until ss_featstore_close: a second writer is refused.
 int  ss_featstore_open(ss_featstore **out, const char *dir, const ss_featstore_meta *meta, bool resume,
                        char *err, size_t errlen);
 // all n_cand candidates of question q are stored
@@ -78,8 +79,11 @@ typedef struct {
 } ss_featstore_data;
 
 int  ss_featstore_meta_read(ss_featstore_meta *m, const char *dir, char *err, size_t errlen);
+// the same on meta.json's text text[0..len) (PATH names it in errors)
+int  ss_featstore_meta_parse(ss_featstore_meta *m, const char *text, size_t len, const char *path, char *err, size_t errlen);
 // read meta.json + index.jsonl (a partial last line is ignored), mmap features.bin; every entry
-// is validated (range, alignment, label, duplicates) — an error names the line.
+// is validated (range, alignment, label, duplicates) — an error names the line; so is a question
+// with fewer than n_cand candidates and features of two candidates that overlap.
 int  ss_featstore_read(ss_featstore_data *d, const char *dir, char *err, size_t errlen);
 void ss_featstore_data_free(ss_featstore_data *d);
 

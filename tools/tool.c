@@ -11,6 +11,7 @@ int tool_load(const ss_args *a, int n_seq, ss_model **m, ss_ctx **c) {
     char err[SS_ERRLEN];
     *m = NULL; *c = NULL;
     if (!a->model) { fprintf(stderr, "slotswift: no model: give -m MODEL.gguf\n"); return -1; }
+    if (a->slot_span && a->slot.steps <= 0) { fprintf(stderr, "slotswift: --slot-span needs --slot-steps N (SLOT is off without it)\n"); return -1; }
     *m = ss_model_load(a->model, err, sizeof err);
     if (!*m) { fprintf(stderr, "slotswift: %s\n", err); return -1; }
     ss_ctx_params p;
