@@ -84,6 +84,8 @@ int select_classes(char *const *answer, int n, int *cls) {
     int cap = 16;
     while (cap < 2 * n) cap *= 2;
     int *slot = ss_malloc(sizeof(int) * cap), *rep = ss_malloc(sizeof(int) * (n + 1)), n_cls = 0;
+    double *val = ss_malloc(sizeof(double) * (n + 1));   // [candidate] its number, for numeric answers
+    bool *num = ss_malloc(n + 1);
     for (int i = 0; i < cap; i++) slot[i] = -1;
     for (int j = 0; j < n; j++) {
         if (!answer[j]) { cls[j] = -1; continue; }
@@ -91,14 +93,22 @@ int select_classes(char *const *answer, int n, int *cls) {
         while (slot[h] >= 0 && strcmp(answer[slot[h]], answer[j])) h = (h + 1) & (size_t)(cap - 1);
         if (slot[h] >= 0) { cls[j] = cls[slot[h]]; continue; }   // a string seen before
         slot[h] = j;
-        if (!ss_answer_equal(answer[j], answer[j])) { cls[j] = -2; continue; }
+        // numbers compare by value (ss_answer_number_equal, one parse per distinct string), other
+        // answers with ss_answer_equal; a number never equals a non-number
+        num[j] = ss_answer_number(answer[j], &val[j]);
+        if (!num[j] && !ss_answer_equal(answer[j], answer[j])) { cls[j] = -2; continue; }
         cls[j] = -3;
-        for (int k = 0; k < n_cls && cls[j] == -3; k++)
-            if (ss_answer_equal(answer[rep[k]], answer[j])) cls[j] = k;
+        for (int k = 0; k < n_cls && cls[j] == -3; k++) {
+            int r = rep[k];
+            if (num[r] != num[j]) continue;
+            if (num[j] ? ss_answer_number_equal(val[r], val[j]) : ss_answer_equal(answer[r], answer[j])) cls[j] = k;
+        }
         if (cls[j] == -3) { rep[n_cls] = j; cls[j] = n_cls++; }
     }
     free(slot);
     free(rep);
+    free(val);
+    free(num);
     return n_cls;
 }
 

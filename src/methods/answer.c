@@ -382,14 +382,18 @@ bool ss_answer_number(const char *s, double *out) {
     return ok;
 }
 
+bool ss_answer_number_equal(double x, double y) {
+    // 1e-6 relative, but never more than a rounding to cents: 1450000 != 1450001
+    return x == y || (fabs(x - y) <= 1e-6 * fmax(fabs(x), fabs(y)) && fabs(x - y) <= 5e-3);
+}
+
 bool ss_answer_equal(const char *a, const char *b) {
     if (!a || !b) return false;
     char *na = answer_normalize(a), *nb = answer_normalize(b);
     double x, y;
     bool eq;
     if (number_normalized(na, &x) && number_normalized(nb, &y))
-        // 1e-6 relative, but never more than a rounding to cents: 1450000 != 1450001
-        eq = x == y || (fabs(x - y) <= 1e-6 * fmax(fabs(x), fabs(y)) && fabs(x - y) <= 5e-3);
+        eq = ss_answer_number_equal(x, y);
     else
         eq = *na && !strcmp(na, nb);
     free(na);

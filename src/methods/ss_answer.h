@@ -15,5 +15,8 @@ char *ss_answer_reference_gsm8k(const char *answer_field);
 bool  ss_answer_equal(const char *a, const char *b);
 // parse a number with the rules above; false if `s` is not a number
 bool  ss_answer_number(const char *s, double *out);
+// the numeric half of ss_answer_equal: two answers that are numbers x, y (ss_answer_number) are
+// equal iff this holds; a number never equals a non-number
+bool  ss_answer_number_equal(double x, double y);
 
 #endif
