@@ -54,7 +54,7 @@ sys.exit(0 if a == b and len(a) == 7 else 1)
 PY
 # swift-collect: interrupted (index cut mid-line, features cut mid-record) then rerun == uninterrupted;
 # then swift-train on it and bon with the head (the head refuses another model)
-C="--chat -N 2 --temp 0.8 --top-k 0 --min-p 0 --top-p 0.95 --seed 3 -n 60 -t 2 --limit 3 --swift-layers last2"
+C="--chat -N 2 --temp 1.5 --top-k 0 --min-p 0 --top-p 0.95 --seed 3 -n 60 -t 2 --limit 3 --swift-layers last2"   # temp 1.5: some wrong candidates (a store of one label is refused)
 "$BIN" swift-collect -m $TB/tinymath-f32.gguf --data $TB/swift_train.jsonl $C --out "$T/fa" 2>/dev/null || { echo "FAIL swift-collect"; fail=1; }
 "$BIN" swift-collect -m $TB/tinymath-f32.gguf --data $TB/swift_train.jsonl $C --out "$T/fb" 2>/dev/null || { echo "FAIL swift-collect b"; fail=1; }
 head -c $(( $(head -n 3 "$T/fb/index.jsonl" | wc -c) + 40 )) "$T/fb/index.jsonl" > "$T/idx" && mv "$T/idx" "$T/fb/index.jsonl"
