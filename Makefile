@@ -59,10 +59,12 @@ asan:
 
 # libFuzzer targets (clang), run briefly on the seed corpus in CI
 FUZZ_SRC = $(wildcard fuzz/fuzz_*.c)
+# the tools' file readers some targets call (results files, feature-store meta)
+FUZZ_TOOL_SRC = tools/evalres.c tools/select.c tools/tool.c tools/args.c tools/featstore.c tools/settings.c
 fuzz: $(BUILD)/libslotswift.a
 	@mkdir -p build-fuzz
 	for f in $(FUZZ_SRC); do n=$$(basename $$f .c); \
-	  clang -std=gnu11 -O1 -g $(INC) -Itools -fsanitize=fuzzer,address,undefined $$f $(CORE_SRC) $(AVX2_SRC) -mavx2 -mfma -mf16c -o build-fuzz/$$n $(TOOL_LIBS) -lm -lpthread || exit 1; done
+	  clang -std=gnu11 -O1 -g $(INC) -Itools -fsanitize=fuzzer,address,undefined $$f $(CORE_SRC) $(AVX2_SRC) $(FUZZ_TOOL_SRC) -mavx2 -mfma -mf16c -o build-fuzz/$$n $(TOOL_LIBS) -lm -lpthread || exit 1; done
 
 clean:
 	rm -rf build build-asan build-fuzz
