@@ -268,4 +268,6 @@ expect 1 "--slot-span needs --slot-steps" "$BIN" generate -m $M -p "1+1=" -n 2 -
 : > "$T/empty.jsonl"
 expect 1 "empty.jsonl: no questions" "$BIN" eval -m $M --data "$T/empty.jsonl" --out "$T/e.jsonl"
 [ ! -e "$T/e.jsonl" ] && ok "20: no results file for an empty data file" || bad "20: results file created"
+expect 1 "cannot open" "$BIN" eval -m "$T/missing.gguf" --data "$T/data.jsonl" --out "$T/e.jsonl"
+[ ! -e "$T/e.jsonl" ] && ok "1: a run that fails before its first line leaves no empty results file" || bad "1: empty results file left"
 exit $fail

@@ -118,6 +118,8 @@ int cmd_eval(int argc, char **argv) {
     if (limit >= 0 && limit < n_items) n_items = limit;
     bool *done = ss_calloc(n_items + 1, sizeof(bool));
     // the results file, locked for this run; not yet read (its settings need the model)
+    struct stat st_out;
+    bool out_new = stat(out, &st_out) != 0;   // created by this run: removed if it stays empty
     int fd = outfile_open_append("eval", out);
     if (fd < 0) { tool_free_dataset(items, n_read); free(done); return 1; }
     if (a.n_ctx == 0) {   // room for every candidate's tokens in the shared KV cache
@@ -125,7 +127,10 @@ int cmd_eval(int argc, char **argv) {
         a.n_ctx = need > 4096 ? (int)need : 4096;
     }
     ss_model *m; ss_ctx *c;
-    if (tool_load(&a, N * par, &m, &c)) { tool_free_dataset(items, n_read); free(done); close(fd); return 1; }
+    if (tool_load(&a, N * par, &m, &c)) {
+        if (out_new) unlink(out);
+        tool_free_dataset(items, n_read); free(done); close(fd); return 1;
+    }
     // questions run in groups of --parallel P: their prefills and candidates decode together
     int *grp = ss_malloc(sizeof(int) * par), *lens = ss_malloc(sizeof(int) * par);
     int32_t **toks = ss_calloc(par, sizeof(int32_t *));
@@ -226,7 +231,10 @@ int cmd_eval(int argc, char **argv) {
 done:
     if (res) for (int g = 0; g < par; g++) ss_gen_result_free(&res[g]);
     free(grp); free(lens); free(toks); free(masks); free(gps); free(gpp); free(res);
-    if (fd >= 0) close(fd);
+    if (fd >= 0) {
+        if (rc && out_new && fstat(fd, &st_out) == 0 && st_out.st_size == 0) unlink(out);
+        close(fd);
+    }
     if (have_head) ss_swift_head_free(&head);
     tool_free_dataset(items, n_read);
     free(done);
