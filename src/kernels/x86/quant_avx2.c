@@ -1,5 +1,6 @@
-// quant_avx2.c — AVX2/FMA/F16C kernels (compiled with -mavx2 -mfma -mf16c; called only after
-// ss_cpu_has_avx2()). Each returns false for types it does not handle (scalar path is used).
+// quant_avx2.c — AVX2/FMA/F16C kernels (compiled with -mavx2 -mfma -mf16c; reached through the
+// dispatch table, ss_kernels.h). Each returns false for types it does not handle (the table then
+// uses the scalar reference).
 //
 // Dot products: one weight row against nr (1..SS_VEC_DOT_MAX_NR) activation rows; every
 // weight block is decoded into registers once and multiplied with the nr activation blocks.
@@ -13,7 +14,7 @@
 // a few activation rows on packed activations (see the section "matrix-matrix"); with one
 // activation row they are the decode path and prefetch the weights ahead. Element-wise: silu*up
 // and exp (ggml's vector expf).
-#include "ss_quant.h"
+#include "ss_avx2.h"
 #include <immintrin.h>
 #include <string.h>
 
@@ -1061,8 +1062,7 @@ static __attribute__((noinline)) void gemm_tiles(const gemm_kernel *kn, uint32_t
 bool ss_gemm_avx2(uint32_t wtype, int layout, int64_t K, const void *w, size_t ws, int64_t m,
                   const void *xp, size_t xs, int64_t n, float *out, int64_t ldo) {
     gemm_kernel kn;
-    if (!gemm_kernel_for(wtype, &kn)) return false;
-    if (layout == SS_PACK_PANEL) return ss_gemm_panel_avx2(wtype, K, w, ws, m, xp, xs, n, out, ldo);
+    if (!gemm_kernel_for(wtype, &kn) || layout == SS_PACK_PANEL) return false;   // (panels: gemm_avx2.c)
     const bool fweights = wtype == SS_TYPE_F16 || wtype == SS_TYPE_BF16 || wtype == SS_TYPE_F32;
     if ((layout == SS_PACK_F32) != fweights) return false;   // (ss_gemm_layout never asks for this)
     gemm_tiles(&kn, wtype, K, w, ws, m, xp, xs, n, out, ldo);
