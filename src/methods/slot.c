@@ -190,7 +190,6 @@ static int slot_state_init(slot_state *s, const ss_slot_params *p, ss_pool *pool
                            const int32_t *tokens, const uint8_t *mask, const ss_weight *W,
                            char *err, size_t errlen) {
     memset(s, 0, sizeof *s);
-    if (!p->kern) return ss_err(err, errlen, "slot: no kernel table in the parameters (ss_slot_params_default sets one)");
     if (!H || !tokens || !W) return ss_err(err, errlen, "slot: NULL hidden rows, tokens or LM head");
     if (T < 2) return ss_err(err, errlen, "slot: need at least 2 tokens (got %d)", T);
     if (D <= 0 || W->cols != D)
@@ -214,7 +213,7 @@ static int slot_state_init(slot_state *s, const ss_slot_params *p, ss_pool *pool
     }
     if (n == 0) return ss_err(err, errlen, "slot: the mask selects no position");
 
-    s->k = p->kern;
+    s->k = p->kern ? p->kern : ss_kernels_get(false);
     s->e_range = p->e_range != 0 ? p->e_range : SS_SLOT_E_RANGE;
     const size_t max_bytes = p->max_bytes ? p->max_bytes : SS_SLOT_MAX_BYTES;
     s->H = H; s->W = W; s->V = V; s->D = D; s->n = n;

@@ -35,8 +35,8 @@ typedef struct {
     // SS_SLOT_E_RANGE). Tests: a tiny range gives E up at the first step with delta != 0, a negative
     // one never uses E (z kept from the start).
     float e_range;
-    // the kernels (default ss_kernels_get(false); a context's c->kern; tests compare the scalar
-    // table, ss_kernels_get(true), with the SIMD one). Must not be NULL.
+    // the kernels (default, and NULL: ss_kernels_get(false); a generation passes its context's
+    // c->kern; tests compare the scalar table, ss_kernels_get(true), with the SIMD one)
     const ss_kernels *kern;
 } ss_slot_params;
 
