@@ -79,7 +79,7 @@ fuzz: $(BUILD)/libslotswift.a
 	  clang -std=gnu11 -O1 -g $(INC) -Itools -fsanitize=fuzzer,address,undefined $$f $(CORE_SRC) $(AVX2_SRC) $(filter -DSS_HAVE_AVX2,$(CFLAGS)) $(AVX2_FLAGS) -o build-fuzz/$$n $(TOOL_LIBS) -lm -lpthread || exit 1; done
 
 clean:
-	rm -rf build build-asan build-fuzz
+	rm -rf build build-asan build-fuzz build-noavx2
 
 .PHONY: all tests test asan fuzz clean
 .SECONDARY:

@@ -20,6 +20,8 @@
 #include <string.h>
 #include <math.h>
 #include "ss_kernels.h"
+#include "ss_attn.h"
+#include "ss_slotk.h"
 #include "ss_gguf.h"
 
 // ------------------------------------------------------------------------------------ helpers
@@ -834,8 +836,52 @@ static void test_dot_ref(void **state) {
     }
 }
 
+// the dispatch: forced scalar gives exactly the scalar references; the default table is the AVX2
+// one exactly when this build has the leaves and the CPU (checked here independently, by the
+// compiler's cpuid builtins) has AVX2, FMA and F16C; every entry of a table is set, except the
+// SIMD-only ones in the scalar table
+static void test_dispatch(void **state) {
+    (void)state;
+    const ss_kernels *ks = ss_kernels_get(true), *kv = ss_kernels_get(false);
+    assert_false(ks->simd);
+    assert_string_equal(ks->name, "scalar");
+    assert_ptr_equal(ks->dequant_row, ss_dequant_row);
+    assert_ptr_equal(ks->vec_dot_n, ss_vec_dot_n_ref);
+    assert_ptr_equal(ks->quant_act, ss_quant_act_ref);
+    assert_ptr_equal(ks->axpy, ss_axpy_ref);
+    assert_ptr_equal(ks->swiglu, ss_swiglu_ref);
+    assert_ptr_equal(ks->f32_to_f16, ss_f32_to_f16_ref);
+    assert_ptr_equal(ks->round_f16, ss_round_f16_ref);
+    assert_ptr_equal(ks->slot_dot_rows, ss_slot_dot_rows_ref);
+    assert_ptr_equal(ks->slot_add_max, ss_slot_add_max_ref);
+    assert_ptr_equal(ks->slot_exp_sum, ss_slot_exp_sum_ref);
+    assert_ptr_equal(ks->slot_axpy, ss_slot_axpy_ref);
+    assert_ptr_equal(ks->slot_gemm, ss_slot_gemm_ref);
+    assert_ptr_equal(ks->slot_dot_f64, ss_slot_dot_f64_ref);
+    assert_ptr_equal(ks->slot_exp_axpy, ss_slot_exp_axpy_ref);
+    assert_ptr_equal(ks->slot_gacc, ss_slot_gacc_ref);
+    assert_null(ks->gemm_has); assert_null(ks->pack_act); assert_null(ks->pack_panel); assert_null(ks->gemm);
+    assert_null(ks->attn_dots); assert_null(ks->attn_axpys); assert_null(ks->expf_row);
+    assert_null(ks->slot_dot_q8_0); assert_null(ks->slot_gacc_q8_0);
+    assert_ptr_equal(ss_kernels_get(true), ks);            // constant tables
+    assert_ptr_equal(ss_kernels_get(false), kv);
+#if defined(SS_HAVE_AVX2)
+    __builtin_cpu_init();
+    const bool cpu = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
+#else
+    const bool cpu = false;                                  // no leaves built: scalar only
+#endif
+    assert_int_equal(ss_cpu_has_avx2(), cpu);
+    assert_int_equal(kv->simd, cpu);
+    if (!cpu) { assert_ptr_equal(kv, ks); return; }
+    assert_string_equal(kv->name, "avx2");
+    void (*const *e)(void) = (void (*const *)(void))&kv->dequant_row;   // every function pointer set
+    for (; (const char *)e < (const char *)(kv + 1); e++) assert_non_null(*e);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_dispatch),
         cmocka_unit_test(test_type_table),
         cmocka_unit_test(test_fp16),
         cmocka_unit_test(test_bf16),
