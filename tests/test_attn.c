@@ -15,7 +15,9 @@
 #include "x86/ss_avx2.h"
 #endif
 
+#ifdef SS_HAVE_AVX2
 static float frand(void) { return (float)((double)rand() / RAND_MAX * 2 - 1); }
+#endif
 
 static void test_kernels(void **st) {
     (void)st;
