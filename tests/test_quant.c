@@ -630,7 +630,7 @@ static void test_simd_vs_scalar(void **state) {
 
 // matrix-matrix kernels (ss_gemm on packed activations), for each type and both layouts it uses
 // (ss_gemm_layout for 1 and for many activation rows):
-//  - packing == ss_quant_act (same int8 values, scales, sums of 16 / of pairs; f32 rows and
+//  - packing == quant_act (same int8 values, scales, sums of 16 / of pairs; f32 rows and
 //    panels = the rounded values exactly, panel lanes past the rows 0);
 //  - every out[j][i] within float reordering (1e-5 of sum |w x|) of ss_vec_dot_scalar on the
 //    standard activation blocks, for 9 weight rows (random bytes incl. -128, and quantized data)
@@ -750,7 +750,7 @@ static void test_gemm(void **state) {
 
 // the panel kernel (SS_PACK_PANEL) bit for bit against its definition, in scalar code: out[j][i]
 // = the FMA chain over k of the scalar-dequantized weight row and the activation row rounded by
-// ss_quant_act (dequantized). Shapes cover several weight-row groups (96) with a partial one,
+// ss_quant_act_ref (dequantized). Shapes cover several weight-row groups (96) with a partial one,
 // several activation panels with a partial one, one pass of more than 256 activation rows, and
 // K-blocks (256) with a partial last one.
 static void test_gemm_panel(void **state) {

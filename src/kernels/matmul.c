@@ -35,9 +35,9 @@
 // one activation conversion: T rows of `row` bytes
 typedef struct {
     uint32_t vtype;           // rounding (the weights' vec-dot type)
-    bool gemm;                // packed for ss_gemm (else ss_quant_act blocks)
-    int layout;               // ss_gemm's layout (SS_PACK_INT / _F32 / _PANEL; SS_PACK_INT when not gemm)
-    uint32_t wtype;           // a weight type with this conversion (for ss_pack_act / ss_quant_act)
+    bool gemm;                // packed for the table's gemm (else quant_act blocks)
+    int layout;               // gemm's layout (SS_PACK_INT / _F32 / _PANEL; SS_PACK_INT when not gemm)
+    uint32_t wtype;           // a weight type with this conversion (for pack_act / quant_act)
     const uint8_t *buf;       // T rows
     size_t row;
     size_t off;               // offset in the scratch buffer (-1: x used in place)

@@ -22,6 +22,8 @@
 // fit the bound, positions are processed in chunks, z is recomputed chunk by chunk at every
 // evaluation, and the z formulas are used.
 //
+// Kernels: the SLOT entries of the table p->kern (ss_kernels.h; scalar definitions in
+// src/kernels/slotk.c, AVX2 twins in src/kernels/x86/slot_avx2.c).
 // Numerics: every product uses W's exact values (Q8_0 blocks decoded in registers, other types
 // dequantized to f32 rows) with f32 activations (h, delta): no rounding of activations to 8 bits
 // as in the engine's matmul. z: f32 products and sums (one accumulator per logit, k in order).

@@ -6,7 +6,7 @@
 //   grad     = W^T · mean_{t in S} (softmax(logits_t) - onehot(y_t))
 // Logits are affine in delta: logits_t = z_t + W·delta with z_t = h_t·W^T computed once, so a step
 // costs two passes over the T×V stored values (the second from the L3 cache) plus two V×D
-// mat-vecs (see src/slot.c for the exact reformulation that needs no exp per logit per step,
+// mat-vecs (see src/methods/slot.c for the exact reformulation that needs no exp per logit per step,
 // the measured costs and the floor).
 #ifndef SS_SLOT_H
 #define SS_SLOT_H
