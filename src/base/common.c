@@ -18,6 +18,9 @@ int ss_err(char *err, size_t errlen, const char *fmt, ...) {
     return -1;
 }
 
+int ss_api_version(void) { return SS_API_VERSION; }
+void ss_free(void *p) { free(p); }
+
 static void ss_oom(size_t n) {
     fprintf(stderr, "slotswift: out of memory allocating %zu bytes\n", n);
     abort();

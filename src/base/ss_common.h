@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <stdbool.h>
 #include <stdarg.h>
+#include "slotswift.h"
 
 #define SS_ERRLEN 512
 

@@ -18,25 +18,8 @@
 typedef struct ss_slot_ws { float *buf; size_t bytes; } ss_slot_ws;
 void ss_slot_ws_free(ss_slot_ws *ws);
 
-typedef struct {
-    int   steps;          // default 3
-    float lr;             // 0.1
-    float beta1, beta2;   // 0.9, 0.999
-    float eps;            // 1e-5
-    float wd;             // 1e-8 (decoupled: delta *= 1 - lr*wd before the Adam update)
-    bool  no_loss_after;  // false: res->loss_after = loss at the final delta (one more pass over W
-                          // and one over the stored logits, ~5% of SLOT's time); true: skipped, NAN
-    ss_slot_ws *ws;       // NULL: the stored logits are allocated and freed by each call
-} ss_slot_params;
-
-void ss_slot_params_default(ss_slot_params *p);
-
-typedef struct {
-    float  *loss_before;  // [steps] loss at delta before each update
-    float   loss_after;   // loss at the final delta (NAN with p->no_loss_after)
-    double  seconds;
-    size_t  peak_bytes;   // SLOT's own extra memory at its peak
-} ss_slot_result;
+// ss_slot_params, ss_slot_params_default, ss_slot_result and ss_slot_run (on a context) are public
+// (slotswift.h); below: the optimizer on explicit inputs (a thread pool and an LM head).
 
 // H[T,D] row-major hidden rows (after the output norm), tokens[T], W the LM head.
 // mask: NULL = every position 0..T-2 counts; else mask[t] != 0 selects position t (predicting tokens[t+1]).

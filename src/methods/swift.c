@@ -109,11 +109,12 @@ int ss_swift_spec_parse(ss_swift_spec *s, const char *spec, bool norm, bool logi
 
 // ---------------------------------------------------------------- head
 
-void ss_swift_head_init(ss_swift_head *h, const ss_swift_spec *spec) {
+int ss_swift_head_init(ss_swift_head *h, const ss_swift_spec *spec) {
     memset(h, 0, sizeof *h);
     h->spec = *spec;
     h->dim = spec->dim;
     h->W = ss_calloc(2 * (size_t)(h->dim > 0 ? h->dim : 1), sizeof(float));
+    return h->W ? 0 : -1;
 }
 
 void ss_swift_head_free(ss_swift_head *h) {
@@ -497,26 +498,16 @@ static void swift_fmt_num(char *buf, size_t n, double v) {
     else snprintf(buf, n, "null");
 }
 
-static void swift_fmt_eta(char *buf, size_t n, double sec) {
-    if (!isfinite(sec) || sec < 0) { snprintf(buf, n, "?"); return; }
-    long s = (long)(sec + 0.5);
-    if (s >= 3600) snprintf(buf, n, "%ldh%02ldm", s / 3600, (s / 60) % 60);
-    else if (s >= 60) snprintf(buf, n, "%ldm%02lds", s / 60, s % 60);
-    else snprintf(buf, n, "%lds", s);
-}
-
-// "swift-train [=====>    ] 120/800 epoch 3/40 ETA 1m02s" on stderr (only on a terminal)
-static void swift_progress(int epoch, int epochs, double t0, long done, long total) {
-    if (!isatty(2) || total <= 0) return;
-    double el = ss_time() - t0;
-    char eta[32];
-    swift_fmt_eta(eta, sizeof eta, done > 0 ? el / done * (total - done) : NAN);
-    int w = 30, fill = (int)((double)done / total * w);
-    char bar[40];
-    for (int i = 0; i < w; i++) bar[i] = i < fill ? '=' : i == fill ? '>' : ' ';
-    bar[w] = 0;
-    fprintf(stderr, "\rswift-train [%s] %ld/%ld epoch %d/%d ETA %s   ", bar, done, total, epoch, epochs, eta);
-    fflush(stderr);
+// a one-line note to p->on_note (the library prints nothing)
+static void swift_note(const ss_swift_train_params *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void swift_note(const ss_swift_train_params *p, const char *fmt, ...) {
+    if (!p->on_note) return;
+    char line[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    p->on_note(p->ud, line);
 }
 
 int ss_swift_split(const ss_swift_example *ex, int n, float val_frac, uint64_t seed, bool *is_val) {
@@ -640,11 +631,11 @@ int ss_swift_train(ss_swift_head *h, const ss_swift_example *ex, int n, const ss
                       : "swift train: the training split is empty");
     }
     bool have_val = nvu > 0;
-    if (p->progress) {
-        fprintf(stderr, "swift-train: %d examples, %d questions (%d validation), loss %s: %d training %s, %d validation %s, dim %d\n",
+    {
+        swift_note(p, "swift-train: %d examples, %d questions (%d validation), loss %s: %d training %s, %d validation %s, dim %d",
                 n, nq, n_val_q, ss_swift_loss_name(p->loss), ntu, p->loss == SS_SWIFT_PAIRWISE ? "pairs" : "examples",
                 nvu, p->loss == SS_SWIFT_PAIRWISE ? "pairs" : "examples", F);
-        if (!have_val) fprintf(stderr, "swift-train: no validation set: training all %d epochs, keeping the last\n", p->epochs);
+        if (!have_val) swift_note(p, "swift-train: no validation set: training all %d epochs, keeping the last", p->epochs);
     }
 
     // AdamW state over the 2F + 2 parameters
@@ -670,7 +661,7 @@ int ss_swift_train(ss_swift_head *h, const ss_swift_example *ex, int n, const ss
     long step = 0;
     int steps_per_epoch = (ntu + p->batch - 1) / p->batch;
     long total_steps = (long)steps_per_epoch * p->epochs, done_steps = 0;
-    double best_val = INFINITY, t0 = ss_time(), last_draw = 0;
+    double best_val = INFINITY;
     int best_epoch = 0, bad_epochs = 0, epochs_run = 0, rc = 0;
     ss_swift_train_result r = { 0 };
     r.val_loss = r.val_acc = NAN;
@@ -698,10 +689,7 @@ int ss_swift_train(ss_swift_head *h, const ss_swift_example *ex, int n, const ss
                 *par = (float)(*par * decay - lr / bc1 * mi / (sqrt(vi) / sqrt(bc2) + eps));
             }
             done_steps++;
-            if (p->progress && ss_time() - last_draw > 0.2) {
-                last_draw = ss_time();
-                swift_progress(epoch, p->epochs, t0, done_steps, total_steps);
-            }
+            if (p->on_step) p->on_step(p->ud, epoch, done_steps, total_steps);
         }
         double tr_loss = tr_sum / ntu, tr_acc = (double)tr_correct / ntu;
         if (!isfinite(tr_loss)) {
@@ -725,17 +713,16 @@ int ss_swift_train(ss_swift_head *h, const ss_swift_example *ex, int n, const ss
         } else {
             bad_epochs++;
         }
-        if (p->progress) {
+        {
             char vl[32], va[32];
             swift_fmt_num(vl, sizeof vl, va_loss);
             swift_fmt_num(va, sizeof va, va_acc);
-            fprintf(stderr, "%sepoch %d/%d  train loss %.5f acc %.4f  val loss %s acc %s%s\n",
-                    isatty(2) ? "\r\033[K" : "", epoch, p->epochs, tr_loss, tr_acc, vl, va, improved && have_val ? "  (best)" : "");
+            swift_note(p, "epoch %d/%d  train loss %.5f acc %.4f  val loss %s acc %s%s", epoch, p->epochs, tr_loss, tr_acc, vl, va, improved && have_val ? "  (best)" : "");
         }
         epochs_run = epoch;
         if (p->on_epoch) p->on_epoch(p->on_epoch_ud, epoch, tr_loss, tr_acc, va_loss, va_acc);
         if (have_val && p->patience > 0 && bad_epochs >= p->patience) {
-            if (p->progress) fprintf(stderr, "swift-train: early stop after epoch %d (no improvement for %d epochs)\n", epoch, bad_epochs);
+            swift_note(p, "swift-train: early stop after epoch %d (no improvement for %d epochs)", epoch, bad_epochs);
             break;
         }
     }
@@ -770,8 +757,8 @@ int ss_swift_train(ss_swift_head *h, const ss_swift_example *ex, int n, const ss
         double bon = NAN, rnd = NAN, orc = NAN;
         int vq = 0;
         if (have_val) swift_val_selection(h, ex, n, is_val, &bon, &rnd, &orc, &vq);
-        if (p->progress && vq)
-            fprintf(stderr, "swift-train: best-of-N on the %d validation questions: head %.4f, random pick %.4f, oracle %.4f\n",
+        if (vq)
+            swift_note(p, "swift-train: best-of-N on the %d validation questions: head %.4f, random pick %.4f, oracle %.4f",
                     vq, bon, rnd, orc);
         char sb[32], sr[32], so[32];
         swift_fmt_num(sb, sizeof sb, bon); swift_fmt_num(sr, sizeof sr, rnd); swift_fmt_num(so, sizeof so, orc);
@@ -976,4 +963,10 @@ int ss_swift_head_check_model(const ss_swift_head *h, const char *model_name, ui
         return ss_err(err, errlen, "SWIFT head: layers '%s' resolve to %d layers / dim %d for model '%s', but the head has %d layers / dim %d",
                       h->spec.layers, s.n_layers, s.dim, model_name ? model_name : "?", h->spec.n_layers, h->dim);
     return 0;
+}
+
+int ss_model_check_head(const ss_model *m, const ss_swift_head *h, char *err, size_t errlen) {
+    const ss_hparams *hp = ss_model_hparams(m);
+    return ss_swift_head_check_model(h, ss_model_name(m), ss_model_fingerprint(m), hp->n_layer, hp->n_embd,
+                                     hp->n_vocab, err, errlen);
 }

@@ -17,6 +17,7 @@ typedef struct {
 
 struct ss_model {
     char       *path, *name;
+    char       *chat_template;        // tokenizer.chat_template or NULL
     ss_gguf    *gguf;
     ss_vocab   *vocab;
     ss_hparams  hp;

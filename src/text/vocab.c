@@ -825,7 +825,7 @@ int ss_detok_push(ss_detok *d, const ss_vocab *v, int32_t id, char *out, int out
     const char *p = piece_of(v, id, false, &n);
     if (d->lstrip && n > 0 && p[0] == ' ') { p++; n--; }
     int total = d->n_pending + (int)n;
-    if (total > outlen) return -total;                       // too small: nothing consumed
+    if (total > outlen) return total;                        // too small: nothing consumed, size needed
     d->lstrip = 0;
     memcpy(out, d->pending, d->n_pending);
     memcpy(out + d->n_pending, p, n);
@@ -837,7 +837,7 @@ int ss_detok_push(ss_detok *d, const ss_vocab *v, int32_t id, char *out, int out
 
 int ss_detok_flush(ss_detok *d, char *out, int outlen) {
     int n = d->n_pending;
-    if (n > outlen) return -n;
+    if (n > outlen) return n;
     memcpy(out, d->pending, n);
     d->n_pending = 0;
     return n;
