@@ -4,8 +4,7 @@
 #define SS_ARGS_H
 #include <stdbool.h>
 #include "slotswift.h"
-#include "ss_sampling.h"
-#include "ss_slot.h"
+#include "ss_common.h"
 
 #define ARGS_MAX_STOPS 16
 

@@ -110,8 +110,8 @@ int cmd_dump(int argc, char **argv) {
         delta = ss_calloc(D, sizeof(float));
         losses = ss_calloc(a.slot.steps, sizeof(float));
         ss_slot_result res = { .loss_before = losses };
-        if (ss_slot_optimize(&a.slot, ss_ctx_pool(c), H, T, D, toks, mask, ss_model_lm_head(m), delta, &res, err, sizeof err)) {
-            fprintf(stderr, "\nslotswift dump: SLOT: %s\n", err); free(last_logits); goto done;
+        if (ss_slot_run(c, &a.slot, H, T, toks, mask, delta, &res)) {
+            fprintf(stderr, "\nslotswift dump: SLOT: %s\n", ss_ctx_error(c)); free(last_logits); goto done;
         }
         printf(",\n\"slot\":{\"steps\":%d,\"lr\":", a.slot.steps); tool_json_float(stdout, a.slot.lr);
         printf(",\"loss_before_each_step\":[");
@@ -127,8 +127,9 @@ int cmd_dump(int argc, char **argv) {
         // first generated token: logits of the last prompt position with delta: (h + delta) · W^T
         float *hd = ss_malloc(sizeof(float) * D);
         for (int z = 0; z < D; z++) hd[z] = H[(size_t)(T - 1) * D + z] + delta[z];
-        ss_matmul(ss_ctx_pool(c), last_logits, V, hd, 1, ss_model_lm_head(m));
+        int lrc = ss_lm_head(c, hd, 1, last_logits);
         free(hd);
+        if (lrc) { fprintf(stderr, "\nslotswift dump: %s\n", ss_ctx_error(c)); free(last_logits); goto done; }
     }
     // greedy continuation (includes the end-of-generation token)
     printf(",\n\"greedy\":[");

@@ -14,8 +14,7 @@
 #include "tool.h"
 #include "slot_span.h"
 #include "select.h"
-#include "ss_answer.h"
-#include "ss_swift.h"
+#include "slotswift.h"
 
 static void eval_usage(void) {
     printf("usage: slotswift eval -m MODEL --data FILE.jsonl --out RESULTS.jsonl [--chat] [--system TEXT] [--limit K]\n"
@@ -115,7 +114,7 @@ static void eval_summary(const char *path, int N, int method, const bool *in_set
     if (nq == 0) { fprintf(stderr, "slotswift eval: no results\n"); free(Q); return; }
     printf("{\"n\":%d,\"accuracy\":", nq); tool_json_float(stdout, (double)n_correct / nq);
     fprintf(stderr, "\n== eval: %d questions ==\naccuracy (%s%s): %.4f\n", nq, N > 1 ? "selected by " : "",
-            N > 1 ? select_name(method) : "single sample", (double)n_correct / nq);
+            N > 1 ? ss_select_name(method) : "single sample", (double)n_correct / nq);
     if (N > 1) {
         int ks[32], nk = 0;
         for (int k = 1; k < N; k *= 2) ks[nk++] = k;
@@ -135,9 +134,9 @@ static void eval_summary(const char *path, int N, int method, const bool *in_set
                 bool any = false;
                 for (int j = 0; j < k; j++) any |= q->ok[j];
                 pass[a] += any;
-                vote[a] += q->ok[select_pick_subset(SEL_VOTE, q->c, q->ans, idx, k)];
+                vote[a] += q->ok[select_pick_subset(SS_SELECT_VOTE, q->c, q->ans, idx, k)];
                 sel[a] += q->ok[select_pick_subset(method, q->c, q->ans, idx, k)];
-                lp[a] += q->ok[select_pick_subset(SEL_LOGPROB, q->c, q->ans, idx, k)];
+                lp[a] += q->ok[select_pick_subset(SS_SELECT_LOGPROB, q->c, q->ans, idx, k)];
                 // averaged over random k-subsets (pass@k exactly: 1 - C(n-c,k)/C(n,k))
                 pass_r[a] += 1.0 - binom_ratio(q->n, nc, k);
                 double v = 0, s = 0, l = 0;
@@ -148,9 +147,9 @@ static void eval_summary(const char *path, int N, int method, const bool *in_set
                         int tmp = idx[j]; idx[j] = idx[t]; idx[t] = tmp;
                     }
                     qsort(idx, k, sizeof(int), cmp_int);   // ties break toward the lower index, as on first-k
-                    v += q->ok[select_pick_subset(SEL_VOTE, q->c, q->ans, idx, k)];
+                    v += q->ok[select_pick_subset(SS_SELECT_VOTE, q->c, q->ans, idx, k)];
                     s += q->ok[select_pick_subset(method, q->c, q->ans, idx, k)];
-                    l += q->ok[select_pick_subset(SEL_LOGPROB, q->c, q->ans, idx, k)];
+                    l += q->ok[select_pick_subset(SS_SELECT_LOGPROB, q->c, q->ans, idx, k)];
                 }
                 lp_r[a] += l / subsets;
                 vote_r[a] += v / subsets;
@@ -168,7 +167,7 @@ static void eval_summary(const char *path, int N, int method, const bool *in_set
             printf("}");
         }
         fprintf(stderr, "mean single-sample accuracy: %.4f\n", mean_sample / nq);
-        fprintf(stderr, "selected = %s; first k candidates | averaged over random k-subsets\n", select_name(method));
+        fprintf(stderr, "selected = %s; first k candidates | averaged over random k-subsets\n", ss_select_name(method));
         fprintf(stderr, "%4s | %7s %7s %9s %9s | %7s %7s %9s %9s\n", "k", "pass", "vote", "selected", "logprob", "pass", "vote", "selected", "logprob");
         for (int a = 0; a < nk; a++)
             fprintf(stderr, "%4d | %7.4f %7.4f %9.4f %9.4f | %7.4f %7.4f %9.4f %9.4f\n", ks[a], pass[a] / nq, vote[a] / nq,
@@ -204,7 +203,7 @@ int cmd_eval(int argc, char **argv) {
         else if (!strcmp(f, "--swift")) { if (args_need(argc, argv, &i, &head_path)) return 2; }
         else if (!strcmp(f, "--select")) {
             if (args_need(argc, argv, &i, &v)) return 2;
-            if ((method = select_parse(v)) < 0) { fprintf(stderr, "slotswift eval: --select: unknown method '%s' (swift, vote, first, logprob)\n", v); return 2; }
+            if ((method = ss_select_parse(v)) < 0) { fprintf(stderr, "slotswift eval: --select: unknown method '%s' (swift, vote, first, logprob)\n", v); return 2; }
         }
         else if (!strcmp(f, "-h") || !strcmp(f, "--help")) { eval_usage(); return 0; }
         else { fprintf(stderr, "slotswift eval: unknown flag '%s'\n", f); return 2; }
@@ -212,8 +211,8 @@ int cmd_eval(int argc, char **argv) {
     }
     if (!data || !out) { fprintf(stderr, "slotswift eval: --data FILE.jsonl and --out RESULTS.jsonl are required\n"); return 2; }
     if (a.prompt || a.prompt_file) { fprintf(stderr, "slotswift eval: prompts come from --data, not -p/-f\n"); return 2; }
-    if (method < 0) method = head_path ? SEL_SWIFT : N > 1 ? SEL_VOTE : SEL_FIRST;
-    if (method == SEL_SWIFT && !head_path) { fprintf(stderr, "slotswift eval: --select swift needs --swift HEAD.gguf\n"); return 2; }
+    if (method < 0) method = head_path ? SS_SELECT_SWIFT : N > 1 ? SS_SELECT_VOTE : SS_SELECT_FIRST;
+    if (method == SS_SELECT_SWIFT && !head_path) { fprintf(stderr, "slotswift eval: --select swift needs --swift HEAD.gguf\n"); return 2; }
     tool_item *items;
     int n_items = tool_read_dataset(data, &items);
     if (n_items < 0) return 1;
@@ -285,7 +284,7 @@ int cmd_eval(int argc, char **argv) {
             char *line = NULL; size_t line_len = 0;
             FILE *mf = open_memstream(&line, &line_len);
             fprintf(mf, "{\"index\":%d,\"reference\":", qi); tool_json_str(mf, items[qi].reference);
-            fprintf(mf, ",\"selected\":%d,\"select\":\"%s\",\"answer\":", sel, select_name(method)); tool_json_str(mf, ci.answer[sel]);
+            fprintf(mf, ",\"selected\":%d,\"select\":\"%s\",\"answer\":", sel, ss_select_name(method)); tool_json_str(mf, ci.answer[sel]);
             fprintf(mf, ",\"correct\":%s,\"tokens\":%d,\"seconds\":", sel_ok ? "true" : "false", total_tokens);
             tool_json_float(mf, secs);
             fprintf(mf, ",\"n_prompt\":%d", res[g].n_prompt);

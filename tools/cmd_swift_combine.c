@@ -13,7 +13,7 @@
 #include <cjson/cJSON.h>
 #include "cmds.h"
 #include "tool.h"
-#include "ss_swift.h"
+#include "slotswift.h"
 
 typedef struct { int index; int n; float *scores; } ext_row;
 

@@ -12,7 +12,8 @@
 #include <cjson/cJSON.h>
 #include "cmds.h"
 #include "args.h"
-#include "ss_swift.h"
+#include "train_report.h"
+#include "ss_common.h"
 #include "ss_featstore.h"
 
 static void swift_train_usage(FILE *f) {
@@ -95,7 +96,7 @@ int cmd_swift_train(int argc, char **argv) {
     const char *in = NULL, *out = NULL, *loss = "bce", *subset = NULL;
     ss_swift_train_params p;
     ss_swift_train_params_default(&p);
-    p.progress = true;
+    bool progress = true;
     for (int i = 1; i < argc; i++) {
         const char *f = argv[i];
         int r = 0;
@@ -113,7 +114,7 @@ int cmd_swift_train(int argc, char **argv) {
         else if (!strcmp(f, "--no-gate")) p.no_gate = true;
         else if (!strcmp(f, "--standardize")) p.standardize = true;
         else if (!strcmp(f, "--swift-layers")) r = args_need(argc, argv, &i, &subset);
-        else if (!strcmp(f, "-q") || !strcmp(f, "--quiet")) p.progress = false;
+        else if (!strcmp(f, "-q") || !strcmp(f, "--quiet")) progress = false;
         else { fprintf(stderr, "slotswift: swift-train: unknown flag '%s' (see --help)\n", f); return 2; }
         if (r) return 2;
     }
@@ -147,7 +148,7 @@ int cmd_swift_train(int argc, char **argv) {
     long tokens = 0;
     int n_correct = 0;
     for (int i = 0; i < d.n; i++) { tokens += d.examples[i].T; n_correct += d.examples[i].label > 0.5; }
-    if (p.progress)
+    if (progress)
         fprintf(stderr, "swift-train: %s: %d candidates of %d questions (%.1f%% correct), %ld tokens, model '%s', layers '%s'%s, dim %d, %s\n",
                 in, d.n, d.n_questions, 100.0 * n_correct / d.n, tokens, d.meta.model_name, d.meta.spec.layers,
                 d.meta.spec.norm ? " (normed)" : "", d.meta.spec.dim, d.meta.f16 ? "f16" : "f32");
@@ -157,6 +158,8 @@ int cmd_swift_train(int argc, char **argv) {
     snprintf(h.model_name, sizeof h.model_name, "%s", d.meta.model_name);
     h.model_fingerprint = d.meta.model_fingerprint;
     ss_swift_train_result res;
+    train_report rep;
+    if (progress) train_report_attach(&rep, &p);
     double t0 = ss_time();
     int rc = 1;
     if (ss_swift_train(&h, d.examples, d.n, &p, &res, err, sizeof err)) {

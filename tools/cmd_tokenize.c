@@ -6,7 +6,8 @@
 #include <string.h>
 #include "cmds.h"
 #include "args.h"
-#include "ss_vocab.h"
+#include "slotswift.h"
+#include "ss_common.h"
 
 static void tokenize_usage(FILE *f) {
     fprintf(f,
@@ -46,11 +47,9 @@ int cmd_tokenize(int argc, char **argv) {
         len = strlen(text);
     }
 
-    ss_gguf *g = NULL;
     ss_vocab *v = NULL;
     int rc = 1;
-    if (ss_gguf_open(&g, model, err, sizeof err)) { fprintf(stderr, "slotswift: %s\n", err); goto done; }
-    if (ss_vocab_load(&v, g, err, sizeof err)) { fprintf(stderr, "slotswift: %s\n", err); goto done; }
+    if (!(v = ss_vocab_load_file(model, err, sizeof err))) { fprintf(stderr, "slotswift: %s\n", err); goto done; }
 
     bool add_bos = ss_vocab_add_bos(v) && !no_bos;
     int n = ss_tokenize(v, text, len, add_bos, !no_special, NULL, 0);
@@ -77,7 +76,6 @@ int cmd_tokenize(int argc, char **argv) {
     if (rc) fprintf(stderr, "slotswift: tokenize: cannot write the output\n");
 done:
     ss_vocab_free(v);
-    if (g) ss_gguf_close(g);
     free(text);
     return rc;
 }

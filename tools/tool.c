@@ -5,7 +5,6 @@
 #include <math.h>
 #include <unistd.h>
 #include <cjson/cJSON.h>
-#include "ss_answer.h"
 
 int tool_load(const ss_args *a, int n_seq, ss_model **m, ss_ctx **c) {
     char err[SS_ERRLEN];
@@ -30,41 +29,28 @@ char *tool_render_prompt(const ss_model *m, const ss_args *a, const char *user) 
         return ss_strdup(user);
     }
     char err[SS_ERRLEN];
-    char *tmpl = ss_gguf_get_str(m->gguf, "tokenizer.chat_template");
-    int fam = ss_chat_detect(tmpl);
-    if (fam == SS_CHAT_UNKNOWN) {
-        fprintf(stderr, "slotswift: %s: %s; give the prompt raw (without --chat)\n", m->path,
-                tmpl ? "unknown chat template in tokenizer.chat_template" : "the model has no tokenizer.chat_template");
-        free(tmpl);
+    if (ss_model_chat_family(m) == SS_CHAT_UNKNOWN) {
+        fprintf(stderr, "slotswift: %s: %s; give the prompt raw (without --chat)\n", ss_model_path(m),
+                ss_model_chat_template(m) ? "unknown chat template in tokenizer.chat_template" : "the model has no tokenizer.chat_template");
         return NULL;
     }
     ss_chat_msg msgs[2];
     int n = 0;
     if (a->system) msgs[n++] = (ss_chat_msg){ "system", a->system };
     msgs[n++] = (ss_chat_msg){ "user", user };
-    const ss_vocab *v = m->vocab;
-    const char *bos = ss_vocab_bos(v) >= 0 ? ss_vocab_token_text(v, ss_vocab_bos(v)) : "";
-    const char *eos = ss_vocab_eos(v) >= 0 ? ss_vocab_token_text(v, ss_vocab_eos(v)) : "";
-    char *out = ss_chat_render(fam, tmpl, msgs, n, true, bos, eos, err, sizeof err);
-    free(tmpl);
+    char *out = ss_model_chat_render(m, SS_CHAT_UNKNOWN, msgs, n, true, err, sizeof err);
     if (!out) fprintf(stderr, "slotswift: chat template: %s\n", err);
     return out;
 }
 
 int32_t *tool_tokenize_prompt(const ss_model *m, const char *text, int *n) {
-    const ss_vocab *v = m->vocab;
-    bool add_bos = ss_vocab_add_bos(v);
-    if (add_bos && ss_vocab_bos(v) >= 0) {
-        const char *bt = ss_vocab_token_text(v, ss_vocab_bos(v));
-        if (bt && *bt && !strncmp(text, bt, strlen(bt))) add_bos = false;   // template already printed it
-    }
-    size_t len = strlen(text);
-    int cap = (int)len + 8;
+    const ss_vocab *v = ss_model_vocab(m);
+    int cap = (int)strlen(text) + 8;
     int32_t *toks = ss_malloc(sizeof(int32_t) * cap);
-    int k = ss_tokenize(v, text, len, add_bos, true, toks, cap);
-    if (k > cap) {
+    int k = ss_tokenize_prompt(v, text, toks, cap);
+    if (k > cap) {   // buffer convention: call again with the length needed
         toks = ss_realloc(toks, sizeof(int32_t) * k);
-        k = ss_tokenize(v, text, len, add_bos, true, toks, k);
+        k = ss_tokenize_prompt(v, text, toks, k);
     }
     *n = k;
     return toks;
