@@ -55,17 +55,15 @@ $(BUILD)/libslotswift.so.$(SO_VERSION): $(CORE_OBJ)
 $(BUILD)/libslotswift.so: $(BUILD)/libslotswift.so.$(SO_VERSION)
 	ln -sf libslotswift.so.$(SO_VERSION) $@
 
-$(BUILD)/slotswift.pc: slotswift.pc.in include/slotswift.h
-	@mkdir -p $(dir $@)
-	sed -e 's|@PREFIX@|$(PREFIX)|' -e "s|@VERSION@|$$(sed -n 's/^#define SS_API_VERSION \([0-9]*\).*/\1/p' include/slotswift.h).0.0|" $< > $@
-
-install: $(BUILD)/libslotswift.a $(BUILD)/libslotswift.so $(BUILD)/slotswift.pc
+# slotswift.pc is written at install time (it names PREFIX); its version is SS_API_VERSION
+install: $(BUILD)/libslotswift.a $(BUILD)/libslotswift.so
 	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig
 	install -m 644 include/slotswift.h $(DESTDIR)$(PREFIX)/include/
 	install -m 644 $(BUILD)/libslotswift.a $(DESTDIR)$(PREFIX)/lib/
 	install -m 755 $(BUILD)/libslotswift.so.$(SO_VERSION) $(DESTDIR)$(PREFIX)/lib/
 	ln -sf libslotswift.so.$(SO_VERSION) $(DESTDIR)$(PREFIX)/lib/libslotswift.so
-	install -m 644 $(BUILD)/slotswift.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e "s|@VERSION@|$$(sed -n 's/^#define SS_API_VERSION \([0-9]*\).*/\1/p' include/slotswift.h).0.0|" \
+	    slotswift.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/slotswift.pc
 
 # the CLI links the core plus tools/*.c (tokenizer pre-tokenizers use PCRE2, JSON uses cJSON)
 $(BUILD)/slotswift: $(TOOL_OBJ) $(BUILD)/libslotswift.a

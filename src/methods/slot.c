@@ -252,7 +252,7 @@ static float *slot_alloc_logits(slot_state *s, size_t n, ss_slot_ws *ws) {
     if (ws->bytes < n * sizeof(float)) {
         ss_slot_ws_free(ws);
         ws->buf = slot_alloc_logits_new(n);
-        ws->bytes = n * sizeof(float);
+        ws->bytes = ws->buf ? n * sizeof(float) : 0;
     }
     s->buf_ws = true;
     return ws->buf;
@@ -312,6 +312,7 @@ static int slot_state_init(slot_state *s, ss_pool *pool, const float *H, int T, 
     s->pos = slot_alloc(s, n, sizeof(int));
     s->tgt = slot_alloc(s, n, sizeof(int32_t));
     s->cnt = slot_alloc(s, V, sizeof(int32_t));
+    if (!s->pos || !s->tgt || !s->cnt) { slot_state_free(s); return ss_err(err, errlen, "slot: out of memory"); }
     for (int t = 0, i = 0; t + 1 < T; t++) {
         if (mask && !mask[t]) continue;
         s->pos[i] = t;
@@ -342,6 +343,12 @@ static int slot_state_init(slot_state *s, ss_pool *pool, const float *H, int T, 
     s->tmax = slot_alloc(s, s->nth, sizeof(float));
     s->tmin = slot_alloc(s, s->nth, sizeof(float));
     if (s->mode != SLOT_E) s->erow = slot_alloc(s, (size_t)s->nth * V, sizeof(float));
+    if (!s->buf || !s->hp || !s->zy || !s->mx || !s->w || !s->loss_pos || !s->deltaf || !s->u || !s->a || !s->q ||
+        !s->gpart || !s->wbuf || !s->ztile || !s->tmax || !s->tmin || (s->mode != SLOT_E && !s->erow)) {
+        size_t bytes = s->bytes;
+        slot_state_free(s);
+        return ss_err(err, errlen, "slot: out of memory (%zu bytes for %d positions)", bytes, n);
+    }
     return 0;
 }
 
@@ -638,6 +645,7 @@ double ss_slot_loss_grad(ss_pool *pool, const float *H, int T, int D, const int3
     slot_state s;
     if (slot_state_init(&s, pool, H, T, D, tokens, mask, W, NULL, NULL, 0) != 0) return NAN;
     double *dd = ss_malloc((size_t)D * sizeof(double) * 2);
+    if (!dd) { slot_state_free(&s); return NAN; }
     double *gd = dd + D;
     for (int d = 0; d < D; d++) dd[d] = delta ? delta[d] : 0.0;
     double loss = slot_eval(&s, pool, dd, grad ? gd : NULL);
@@ -664,6 +672,7 @@ int ss_slot_optimize(const ss_slot_params *p, ss_pool *pool, const float *H, int
 
     // AdamW state in double: delta, first and second moments, gradient
     double *x = ss_calloc((size_t)D * 4, sizeof(double));
+    if (!x) { slot_state_free(&s); return ss_err(err, errlen, "slot: out of memory"); }
     double *m = x + D, *v = m + D, *g = v + D;
     const double lr = p->lr, b1 = p->beta1, b2 = p->beta2, eps = p->eps, wd = p->wd;
     int rc = 0;

@@ -937,6 +937,7 @@ int ss_swift_head_load(ss_swift_head *h, const char *path, char *err, size_t err
         ss_err(err, errlen, "%s: tensor 'swift.b': missing or not F32 [2]", path); goto done;
     }
     h->W = ss_malloc(tW->nbytes);
+    if (!h->W) { ss_err(err, errlen, "%s: out of memory", path); goto done; }
     memcpy(h->W, tW->data, tW->nbytes);
     memcpy(h->b, tb->data, sizeof h->b);
     for (size_t i = 0; i < 2 * (size_t)dim; i++)

@@ -235,9 +235,7 @@ static void forward_chunk(ss_ctx *c, const ss_batch *b, int i0, int n) {
     // cos/sin tables of the n positions, computed once for all layers: [n][n_rot/2] each
     // (grow-only pool scratch; slot 0 belongs to ss_matmul)
     const int nr2 = m->n_rot / 2;
-    float *rope_cs = ss_pool_scratch(c->pool, 1, sizeof(float) * 2 * (size_t)n * nr2);
-    float *rope_heap = NULL;
-    if (!rope_cs) rope_cs = rope_heap = ss_malloc(sizeof(float) * 2 * (size_t)n * nr2);   // no pool
+    float *rope_cs = ss_pool_scratch(c->pool, 1, sizeof(float) * 2 * (size_t)n * nr2);   // reserved by ss_decode
     float *rope_sn = rope_cs + (size_t)n * nr2;
     for (int i = 0; i < n; i++) rope_table(m, b->pos[i0 + i], rope_cs + (size_t)i * nr2, rope_sn + (size_t)i * nr2);
 
@@ -303,14 +301,22 @@ static void forward_chunk(ss_ctx *c, const ss_batch *b, int i0, int n) {
         float *out = c->logits + (size_t)c->tmp_idx[0] * hp->n_vocab;
         ss_matmul(c->pool, out, hp->n_vocab, c->lm_in, n_lm, &m->output);  // logits[n_lm,V] = lm_in · Wout^T
     }
-    free(rope_heap);
 }
 
-static void *grow(void *p, size_t *cap, size_t need) {
-    if (need <= *cap) return p;
-    free(p);
-    *cap = need;
-    return ss_malloc(need);
+// grow-only output buffer (contents not kept); false on out of memory (*p freed, *cap 0)
+static bool grow(float **p, size_t *cap, size_t need) {
+    if (need <= *cap) return true;
+    free(*p);
+    *p = ss_malloc(need);
+    *cap = *p ? need : 0;
+    return *p != NULL;
+}
+
+// grow-only int array; false on out of memory (*p unchanged)
+static bool grow_rows(int **p, int n) {
+    int *q = ss_realloc(*p, sizeof(int) * n);
+    if (q) *p = q;
+    return q != NULL;
 }
 
 int ss_decode(ss_ctx *c, const ss_batch *b) {
@@ -338,15 +344,12 @@ int ss_decode(ss_ctx *c, const ss_batch *b) {
         if (next[s] >= 0 && next[s] > c->seqs[s].len) pages += ss_kv_pages_needed(&c->kv, &c->seqs[s], next[s] - c->seqs[s].len);
     if (pages > c->kv.n_free)
         return ss_err(c->err, sizeof c->err, "KV cache full: %d more pages needed, %d free (use a larger -c)", pages, c->kv.n_free);
-    for (int s = 0; s < nseq; s++)
-        if (next[s] >= 0 && next[s] > c->seqs[s].len) ss_kv_seq_grow(&c->kv, &c->seqs[s], next[s] - c->seqs[s].len);
 
-    // output rows
+    // every allocation before the cache changes: output rows and buffers, RoPE tables, page lists
     if (b->n > c->out_cap) {
+        if (!grow_rows(&c->out_logits_row, b->n) || !grow_rows(&c->out_hidden_row, b->n) || !grow_rows(&c->out_layers_row, b->n))
+            return ss_err(c->err, sizeof c->err, "decode: out of memory (%d entries)", b->n);
         c->out_cap = b->n;
-        c->out_logits_row = ss_realloc(c->out_logits_row, sizeof(int) * b->n);
-        c->out_hidden_row = ss_realloc(c->out_hidden_row, sizeof(int) * b->n);
-        c->out_layers_row = ss_realloc(c->out_layers_row, sizeof(int) * b->n);
     }
     int nl = 0, nh = 0, ny = 0;
     for (int i = 0; i < b->n; i++) {
@@ -356,11 +359,19 @@ int ss_decode(ss_ctx *c, const ss_batch *b) {
     }
     c->n_out_entries = b->n;
     size_t D = hp->n_embd, V = hp->n_vocab;
-    c->logits = grow(c->logits, &c->logits_cap, sizeof(float) * V * nl);
-    c->hidden = grow(c->hidden, &c->hidden_cap, sizeof(float) * D * nh);
-    c->layers = grow(c->layers, &c->layers_cap, sizeof(float) * D * c->n_cap * ny);
     size_t lm_rows = nl < c->params.n_batch ? nl : c->params.n_batch;
-    c->lm_in = grow(c->lm_in, &c->lm_in_cap, sizeof(float) * D * lm_rows);
+    size_t chunk = b->n < c->params.n_batch ? b->n : c->params.n_batch;
+    bool ok = grow(&c->logits, &c->logits_cap, sizeof(float) * V * nl) && grow(&c->hidden, &c->hidden_cap, sizeof(float) * D * nh) &&
+              grow(&c->layers, &c->layers_cap, sizeof(float) * D * c->n_cap * ny) && grow(&c->lm_in, &c->lm_in_cap, sizeof(float) * D * lm_rows) &&
+              ss_pool_scratch(c->pool, 1, sizeof(float) * 2 * chunk * (m->n_rot / 2 > 0 ? m->n_rot / 2 : 1)) != NULL;
+    for (int s = 0; ok && s < nseq; s++)
+        if (next[s] >= 0 && next[s] > c->seqs[s].len) ok = !ss_kv_seq_reserve(&c->seqs[s], (next[s] + SS_KV_PAGE - 1) / SS_KV_PAGE);
+    if (!ok) {
+        c->n_out_entries = 0;
+        return ss_err(c->err, sizeof c->err, "decode: out of memory (%d entries, %d with logits)", b->n, nl);
+    }
+    for (int s = 0; s < nseq; s++)
+        if (next[s] >= 0 && next[s] > c->seqs[s].len) ss_kv_seq_grow(&c->kv, &c->seqs[s], next[s] - c->seqs[s].len);
 
     for (int i0 = 0; i0 < b->n; i0 += c->params.n_batch) {
         int n = b->n - i0 < c->params.n_batch ? b->n - i0 : c->params.n_batch;

@@ -119,6 +119,7 @@ static bool same_merge(const ss_vocab *v, int32_t a, int32_t b) {
 
 static ht_slot *ht_new(uint32_t size) {
     ht_slot *ht = ss_malloc((size_t)size * sizeof(ht_slot));
+    if (!ht) return NULL;
     for (uint32_t i = 0; i < size; i++) ht[i] = (ht_slot){-1, 0};
     return ht;
 }
@@ -191,7 +192,7 @@ static int load_str(const ss_gguf *g, const char *key, char **out, char *err, si
     if (kv->type != SS_GGUF_STRING)
         return ss_err(err, errlen, "%s: %s: expected a string, got %s", g->path, key, ss_gguf_vtype_name(kv->type));
     *out = ss_strndup(kv->v.s.ptr, kv->v.s.len);
-    return 0;
+    return *out ? 0 : ss_err(err, errlen, "%s: %s: out of memory", g->path, key);
 }
 
 // array of n >= n_min elements of one of two types (t2 may equal t1); NULL if missing (and !required)
@@ -240,11 +241,14 @@ static int byte_token_value(const char *t, size_t n) {
 }
 
 // piece of token `id` as llama.cpp's token_to_piece(special = true) gives it, appended to *buf
-static void build_piece(const ss_vocab *v, int32_t id, char **buf, size_t *len, size_t *cap) {
+// (0, or -1 when *buf cannot grow: out of memory, *buf unchanged)
+static int build_piece(const ss_vocab *v, int32_t id, char **buf, size_t *len, size_t *cap) {
     const char *t = v->text + v->text_off[id];
     size_t n = v->text_len[id];
     uint16_t a = v->attr[id];
-    *buf = ss_vocab_grow(*buf, cap, *len + n * (n + 24) + 64, 1);   // worst case: [UNK_BYTE..] per char
+    char *nb = ss_vocab_grow(*buf, cap, *len + n * (n + 24) + 64, 1);   // worst case: [UNK_BYTE..] per char
+    if (!nb) return -1;
+    *buf = nb;
     char *o = *buf + *len;
     size_t k = 0;
     if (a & (ATTR_UNKNOWN | ATTR_CONTROL | ATTR_USER_DEFINED)) {
@@ -275,12 +279,14 @@ static void build_piece(const ss_vocab *v, int32_t id, char **buf, size_t *len, 
         o[k++] = (char)byte_token_value(t, n);
     }
     *len += k;
+    return 0;
 }
 
 int ss_vocab_load(ss_vocab **out, const ss_gguf *g, char *err, size_t errlen) {
     *out = NULL;
     const char *path = g->path ? g->path : "(gguf)";
     ss_vocab *v = ss_calloc(1, sizeof *v);
+    if (!v) return ss_err(err, errlen, "%s: tokenizer: out of memory", path);
     const ss_gguf_kv *kt, *ks, *ky, *km = NULL;
     char *gname = NULL;
     uint64_t *hashes = NULL;
@@ -293,6 +299,7 @@ int ss_vocab_load(ss_vocab **out, const ss_gguf *g, char *err, size_t errlen) {
     else { ss_err(err, errlen, "%s: tokenizer.ggml.model: unsupported tokenizer '%s' (supported: llama, gpt2)", path, v->model_name); goto fail; }
     if (load_str(g, "tokenizer.ggml.pre", &v->pre_name, err, errlen)) goto fail;
     if (!v->pre_name || !*v->pre_name) { free(v->pre_name); v->pre_name = ss_strdup("default"); }
+    if (!v->pre_name) goto oom;
 
     // token strings, scores, types
     if (load_arr(g, "tokenizer.ggml.tokens", SS_GGUF_STRING, SS_GGUF_STRING, 0, true, &kt, err, errlen)) goto fail;
@@ -314,6 +321,7 @@ int ss_vocab_load(ss_vocab **out, const ss_gguf *g, char *err, size_t errlen) {
     v->tok_mask = table_size(n) - 1;
     v->tok_ht = ht_new(v->tok_mask + 1);
     hashes = ss_malloc((size_t)n * sizeof(uint64_t));
+    if (!v->text_off || !v->text_len || !v->score || !v->attr || !v->text || !v->tok_ht || !hashes) goto oom;
     size_t off = 0;
     for (int32_t i = 0; i < n; i++) {
         const ss_gguf_str *s = &kt->arr_str[i];
@@ -366,7 +374,9 @@ int ss_vocab_load(ss_vocab **out, const ss_gguf *g, char *err, size_t errlen) {
         v->merge_rlen = ss_malloc((v->n_merges + 1) * sizeof(uint32_t));
         v->merge_mask = table_size(v->n_merges) - 1;
         v->merge_ht = ht_new(v->merge_mask + 1);
-        hashes = ss_realloc(hashes, (size_t)(v->n_merges + 1) * sizeof(uint64_t));
+        uint64_t *mh = ss_realloc(hashes, (size_t)(v->n_merges + 1) * sizeof(uint64_t));
+        if (mh) hashes = mh;
+        if (!mh || !v->merge_text || !v->merge_off || !v->merge_llen || !v->merge_rlen || !v->merge_ht) goto oom;
         size_t mo = 0;
         for (int32_t i = 0; i < v->n_merges; i++) {
             const ss_gguf_str *s = &km->arr_str[i];
@@ -483,6 +493,7 @@ int ss_vocab_load(ss_vocab **out, const ss_gguf *g, char *err, size_t errlen) {
 
     // special tokens for the text partition, longest first
     v->special = ss_malloc(n * sizeof(int32_t));
+    if (!v->special) goto oom;
     for (int32_t i = 0; i < n; i++)
         if (v->attr[i] & (ATTR_CONTROL | ATTR_USER_DEFINED | ATTR_UNKNOWN)) v->special[v->n_special++] = i;
     qsort_r(v->special, v->n_special, sizeof(int32_t), cmp_special, v);
@@ -522,19 +533,23 @@ int ss_vocab_load(ss_vocab **out, const ss_gguf *g, char *err, size_t errlen) {
         size_t plen = 0, pcap = 0;
         v->piece_off = ss_malloc(n * sizeof(uint32_t));
         v->piece_len = ss_malloc(n * sizeof(uint32_t));
+        if (!v->piece_off || !v->piece_len) goto oom;
         for (int32_t i = 0; i < n; i++) {
             size_t before = plen;
-            build_piece(v, i, &v->piece, &plen, &pcap);
+            if (build_piece(v, i, &v->piece, &plen, &pcap)) goto oom;
             if (plen > UINT32_MAX) { ss_err(err, errlen, "%s: tokenizer.ggml.tokens: pieces too large", path); goto fail; }
             v->piece_off[i] = (uint32_t)before;
             v->piece_len[i] = (uint32_t)(plen - before);
         }
         if (!v->piece) v->piece = ss_malloc(1);
+        if (!v->piece) goto oom;
     }
 
     free(hashes);
     *out = v;
     return 0;
+oom:
+    ss_err(err, errlen, "%s: tokenizer: out of memory", path);
 fail:
     free(hashes);
     free(gname);

@@ -122,6 +122,7 @@ int ss_vocab_pre_create(ss_vocab_pre **out, const char *name, ss_vocab_pre_info 
     if (!d) return ss_err(err, errlen, "unknown pre-tokenizer '%s'", name);
 
     ss_vocab_pre *p = ss_calloc(1, sizeof *p);
+    if (!p) return ss_err(err, errlen, "pre-tokenizer '%s': out of memory", name);
     for (int i = 0; i < PRE_MAX_RE && d->re[i]; i++) {
         int ec; PCRE2_SIZE eo;
         pcre2_code *re = pcre2_compile((PCRE2_SPTR)d->re[i], PCRE2_ZERO_TERMINATED,
@@ -232,8 +233,9 @@ void *ss_vocab_grow(void *p, size_t *cap, size_t need, size_t elem) {
     if (need <= *cap) return p;
     size_t c = *cap ? *cap : 64;
     while (c < need) c *= 2;
-    *cap = c;
-    return ss_realloc(p, c * elem);
+    void *q = ss_realloc(p, c * elem);
+    if (q) *cap = c;
+    return q;                                  // NULL: out of memory (p is still allocated)
 }
 #define GROW(ptr, cap, need) ((ptr) = ss_vocab_grow((ptr), &(cap), (need), sizeof(*(ptr))))
 
