@@ -185,7 +185,8 @@ SS_API ss_token    ss_vocab_find(const ss_vocab *v, const char *text);   // exac
 // Tokenize text[0..len). add_bos: prepend BOS (pass ss_vocab_add_bos(v) for the model's default);
 // parse_special: control token texts written in the text are those tokens (user-defined tokens
 // are always matched, as llama.cpp does). Invalid UTF-8 never fails: BPE reads an invalid byte
-// as U+FFFD, SPM gives it its <0xXX> byte token. Returns the token count (buffer convention).
+// as U+FFFD, SPM gives it its <0xXX> byte token. Returns the token count (buffer convention),
+// or -1 when out of memory.
 SS_API int ss_tokenize(const ss_vocab *v, const char *text, size_t len, bool add_bos, bool parse_special,
                        ss_token *out, int cap);
 // A prompt as llama.cpp tokenizes it: control tokens parsed and the model's default BOS, not added

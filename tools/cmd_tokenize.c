@@ -53,6 +53,7 @@ int cmd_tokenize(int argc, char **argv) {
 
     bool add_bos = ss_vocab_add_bos(v) && !no_bos;
     int n = ss_tokenize(v, text, len, add_bos, !no_special, NULL, 0);
+    if (n < 0) { fprintf(stderr, "slotswift: tokenize: out of memory\n"); goto done; }
     int32_t *toks = tool_malloc((size_t)(n > 0 ? n : 1) * sizeof(int32_t));
     ss_tokenize(v, text, len, add_bos, !no_special, toks, n);
     if (ids) {

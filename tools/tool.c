@@ -52,6 +52,7 @@ int32_t *tool_tokenize_prompt(const ss_model *m, const char *text, int *n) {
         toks = tool_realloc(toks, sizeof(int32_t) * k);
         k = ss_tokenize_prompt(v, text, toks, k);
     }
+    if (k < 0) { fprintf(stderr, "slotswift: tokenizer: out of memory\n"); exit(1); }
     *n = k;
     return toks;
 }

@@ -573,7 +573,16 @@ typedef struct {
     char *buf; size_t cap_buf;
     tok_fragment *frag[2]; size_t cap_frag[2];
     ss_vocab_pre_words words;
+    bool oom;                                   // a scratch array could not grow: the call fails
 } tok_session;
+
+// grow a session array; false (s->oom set, array unchanged) when out of memory
+static bool tok_grow(tok_session *s, void **p, size_t *cap, size_t need, size_t elem) {
+    void *q = s->oom ? NULL : ss_vocab_grow(*p, cap, need, elem);
+    if (!q) { s->oom = true; return false; }
+    *p = q;
+    return true;
+}
 
 static void emit(tok_session *s, int32_t id) {
     if (s->n < s->max) s->out[s->n] = id;
@@ -589,7 +598,7 @@ static bool bigram_before(const tok_session *s, const tok_bigram *a, const tok_b
 }
 
 static void heap_push(tok_session *s, tok_bigram b) {
-    s->heap = ss_vocab_grow(s->heap, &s->cap_heap, s->n_heap + 1, sizeof(tok_bigram));
+    if (!tok_grow(s, (void **)&s->heap, &s->cap_heap, s->n_heap + 1, sizeof(tok_bigram))) return;
     size_t i = s->n_heap++;
     while (i > 0) {
         size_t p = (i - 1) / 2;
@@ -617,7 +626,7 @@ static tok_bigram heap_pop(tok_session *s) {
 
 // split text[0..len) into one symbol per UTF-8 character (llama.cpp: length from the first byte)
 static int make_symbols(tok_session *s, const char *text, size_t len) {
-    s->sym = ss_vocab_grow(s->sym, &s->cap_sym, len + 1, sizeof(tok_symbol));
+    if (!tok_grow(s, (void **)&s->sym, &s->cap_sym, len + 1, sizeof(tok_symbol))) return 0;
     int k = 0;
     for (size_t off = 0; off < len; k++) {
         size_t cl = (size_t)ss_vocab_utf8_len((unsigned char)text[off]);
@@ -711,6 +720,7 @@ static void bpe_word(tok_session *s, const char *w, size_t len) {
 
 static void bpe_tokenize(tok_session *s, const char *text, size_t len) {
     ss_vocab_pre_split(s->v->pre, text, len, &s->words);
+    if (s->words.oom) { s->oom = true; return; }
     size_t start = 0;
     for (size_t k = 0; k < s->words.n_words; k++) {
         size_t end = s->words.ends[k];
@@ -726,7 +736,7 @@ static size_t partition(tok_session *s, const char *text, size_t len, bool parse
     int cur = 0;
     size_t nf = 0;
     if (len > 0) {
-        s->frag[0] = ss_vocab_grow(s->frag[0], &s->cap_frag[0], 1, sizeof(tok_fragment));
+        if (!tok_grow(s, (void **)&s->frag[0], &s->cap_frag[0], 1, sizeof(tok_fragment))) return 0;
         s->frag[0][nf++] = (tok_fragment){-1, 0, len};
     }
     for (int k = 0; k < v->n_special && nf; k++) {
@@ -740,14 +750,14 @@ static size_t partition(tok_session *s, const char *text, size_t len, bool parse
         for (size_t f = 0; f < nf; f++) {
             tok_fragment fr = in[f];
             if (fr.token >= 0) {
-                s->frag[1 - cur] = ss_vocab_grow(s->frag[1 - cur], &s->cap_frag[1 - cur], no + 1, sizeof(tok_fragment));
+                if (!tok_grow(s, (void **)&s->frag[1 - cur], &s->cap_frag[1 - cur], no + 1, sizeof(tok_fragment))) return 0;
                 s->frag[1 - cur][no++] = fr;
                 continue;
             }
             size_t off = fr.off, rem = fr.len;
             while (rem > 0) {
                 const char *m = memmem(text + off, rem, t, tl);
-                s->frag[1 - cur] = ss_vocab_grow(s->frag[1 - cur], &s->cap_frag[1 - cur], no + 3, sizeof(tok_fragment));
+                if (!tok_grow(s, (void **)&s->frag[1 - cur], &s->cap_frag[1 - cur], no + 3, sizeof(tok_fragment))) return 0;
                 tok_fragment *o = s->frag[1 - cur];
                 if (!m) { o[no++] = (tok_fragment){-1, off, rem}; break; }
                 size_t mpos = (size_t)(m - text);
@@ -777,12 +787,12 @@ int ss_tokenize(const ss_vocab *v, const char *text, size_t len, bool add_bos, b
     int cur;
     size_t nf = partition(&s, text, len, parse_special, &cur);
     bool prev_special = true;                    // SPM: a space before the first text fragment
-    for (size_t f = 0; f < nf; f++) {
+    for (size_t f = 0; f < nf && !s.oom; f++) {
         tok_fragment fr = s.frag[cur][f];
         if (fr.token >= 0) { emit(&s, fr.token); prev_special = true; continue; }
         if (v->kind == SS_VOCAB_SPM) {
             // (' ' +) fragment with every ' ' replaced by U+2581
-            s.buf = ss_vocab_grow(s.buf, &s.cap_buf, 3 * (fr.len + 1), 1);
+            if (!tok_grow(&s, (void **)&s.buf, &s.cap_buf, 3 * (fr.len + 1), 1)) break;
             size_t bl = 0;
             if (v->add_space_prefix && prev_special) { memcpy(s.buf, "\xe2\x96\x81", 3); bl = 3; }
             for (size_t i = 0; i < fr.len; i++) {
@@ -798,7 +808,7 @@ int ss_tokenize(const ss_vocab *v, const char *text, size_t len, bool add_bos, b
     }
     free(s.sym); free(s.heap); free(s.buf); free(s.frag[0]); free(s.frag[1]);
     ss_vocab_pre_words_free(&s.words);
-    return s.n;
+    return s.oom ? -1 : s.n;
 }
 
 // ---------------------------------------------------------------------------------------------
