@@ -837,6 +837,7 @@ int ss_swift_head_save(const ss_swift_head *h, const char *path, char *err, size
         if (!isfinite(h->W[i])) return ss_err(err, errlen, "%s: weight %zu is not finite", path, i);
     if (!isfinite(h->b[0]) || !isfinite(h->b[1])) return ss_err(err, errlen, "%s: bias is not finite", path);
     ss_gguf_writer *w = ss_gguf_writer_new();
+    if (!w) return ss_err(err, errlen, "%s: out of memory", path);
     ss_gguf_writer_set_str(w, "general.architecture", "swift-head");
     ss_gguf_writer_set_str(w, "general.name", "SWIFT reward head");
     ss_gguf_writer_set_u32(w, "swift.version", 1);
