@@ -14,11 +14,11 @@ fail=0
 ok()  { echo "ok   $*"; }
 bad() { echo "FAIL $*"; fail=1; }
 
-# install from the regular build (not the sanitizer build this may run under: clear make's
-# inherited variables such as CC and OPT)
+# install from the regular build in build/ (not the sanitizer build this may run under: make's
+# inherited flags are cleared and the variables it exports are overridden)
 unset MAKEFLAGS MFLAGS MAKELEVEL
 P=$T/prefix
-if make -s install PREFIX="$P" >"$T/make.log" 2>&1; then ok "make install PREFIX=..."; else bad "make install"; tail -5 "$T/make.log"; fi
+if make -s install PREFIX="$P" BUILD=build CC=cc OPT="-O2 -g" >"$T/make.log" 2>&1; then ok "make install PREFIX=..."; else bad "make install"; tail -5 "$T/make.log"; fi
 for f in include/slotswift.h lib/libslotswift.a lib/libslotswift.so lib/pkgconfig/slotswift.pc; do
   [ -e "$P/$f" ] && ok "installed $f" || bad "missing $P/$f"
 done
