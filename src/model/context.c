@@ -33,6 +33,7 @@ ss_ctx *ss_ctx_new(ss_model *m, const ss_ctx_params *pp, char *err, size_t errle
         ss_err(err, errlen, "cannot allocate the KV cache (%d tokens)", p.n_ctx);
         free(c); return NULL;
     }
+    c->kern = ss_kernels_get(p.force_scalar != 0);
     c->pool = ss_pool_new(p.n_threads);
     c->seqs = ss_calloc(p.n_seq_max, sizeof(ss_seq));
     if (!c->pool || !c->seqs) goto oom;
@@ -80,7 +81,7 @@ const ss_ctx_params *ss_ctx_get_params(const ss_ctx *c) { return &c->params; }
 
 int ss_lm_head(ss_ctx *c, const float *x, int n, float *logits) {
     if (n < 0 || (n > 0 && (!x || !logits))) return ss_err(c->err, sizeof c->err, "lm_head: bad arguments (n %d)", n);
-    if (n > 0) ss_matmul(c->pool, logits, c->model->hp.n_vocab, x, n, &c->model->output);
+    if (n > 0) ss_matmul(c->kern, c->pool, logits, c->model->hp.n_vocab, x, n, &c->model->output);
     return 0;
 }
 

@@ -75,6 +75,7 @@ int   ss_kv_seq_fork(ss_kv *kv, const ss_seq *src, ss_seq *dst);
 struct ss_ctx {
     ss_model     *model;
     ss_ctx_params params;
+    const ss_kernels *kern;           // the kernels (ss_kernels_get(params.force_scalar)), for every product
     ss_pool      *pool;
     ss_kv         kv;
     ss_seq       *seqs;               // [n_seq_max]
