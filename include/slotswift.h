@@ -447,7 +447,8 @@ SS_API int ss_swift_combine(const float *swift, const float *ext, int n, const c
 
 // ---------------------------------------------------------------- answers (GSM8K / MATH)
 // The answer in a response: the content of the last \boxed{...} (balanced braces) if any, else the
-// last number (commas inside digits allowed, optional sign/decimals). String (ss_free) or NULL.
+// last number (commas inside digits allowed, optional sign/decimals). String (ss_free), or NULL when
+// there is none (or out of memory; ss_answer_equal / _number then answer false).
 SS_API char *ss_answer_extract(const char *text);
 // The reference answer of a GSM8K row's answer field ("... #### N" -> "N"), or NULL.
 SS_API char *ss_answer_reference_gsm8k(const char *answer_field);
