@@ -68,7 +68,8 @@ struct ss_engine {
     eng_prefix *pre; int n_pre;
     ss_batch b;
     int *map_req, *map_cand; int map_cap;  // per batch entry: request index, candidate (-1: prompt row)
-    const ss_swift_spec *feat;             // features captured for the active requests
+    int feat_mode;                         // features captured for the active requests: 0 none,
+                                           // 1 logits, 2 layers (set with ss_ctx_set_layers)
     eng_req *slot_owner;                   // the request running SLOT
     ss_engine_state st;
 };
@@ -278,12 +279,12 @@ static void req_leave(ss_engine *e, eng_req *r, int state) {
     if (e->slot_owner == r) e->slot_owner = NULL;
     free(r->H); r->H = NULL;
     r->state = state;
-    if (was_active && e->feat) {           // the last feature user gone: no capture
+    if (was_active && e->feat_mode) {      // the last feature user gone: no capture
         bool any = false;
         for (int i = 0; i < e->n_req; i++) any |= req_active(e->req[i]) && e->req[i]->p.feat;
         if (!any) {
-            if (!e->feat->logits) ss_ctx_set_layers(e->c, NULL, 0, false);
-            e->feat = NULL;
+            if (e->feat_mode == 2) ss_ctx_set_layers(e->c, NULL, 0, false);
+            e->feat_mode = 0;
         }
     }
 }
@@ -411,12 +412,12 @@ static bool req_admit(ss_engine *e, eng_req *r) {
         return true;
     }
     r->cand[0].seq = seq;
-    if (r->p.feat && !e->feat) {
+    if (r->p.feat && !e->feat_mode) {
         if (!r->p.feat->logits && ss_ctx_set_layers(c, r->p.feat->layer, r->p.feat->n_layers, r->p.feat->norm)) {
             req_fail(e, r, ss_ctx_error(c));
             return true;
         }
-        e->feat = r->p.feat;
+        e->feat_mode = r->p.feat->logits ? 1 : 2;
     }
     if (r->p.slot.steps > 0) {
         r->H = ss_calloc((size_t)r->T * c->model->hp.n_embd, sizeof(float));
