@@ -12,6 +12,7 @@
 #include <cmocka.h>
 #include "ss_model.h"
 #include "ss_gen.h"
+#include "ss_swift.h"
 
 // quantized weights (Q4_K/Q5_0/Q6_K/Q8_0): the prefill (panel) and decode (integer) kernels differ
 #define MODEL "../shared/models/llama-synth-mini-q4_k_m.gguf"
@@ -216,6 +217,43 @@ static void test_others(void **st) {
     ss_ctx_free(c);
 }
 
+// SWIFT features captured while generating (every layer, kept per candidate): the same bytes beside
+// requests that capture none, with chunked prefill and a prefix from the cache
+static void test_features(void **st) {
+    ss_ctx *c = ctx(2048);
+    char err[SS_ERRLEN];
+    ss_swift_spec spec;
+    assert_int_equal(ss_swift_spec_parse(&spec, "all", false, false, g_model->hp.n_layer, g_model->hp.n_embd,
+                                         g_model->hp.n_vocab, err, sizeof err), 0);
+    int32_t prompt[T_MAIN], other[100];
+    make_prompt(prompt, T_MAIN, 1);
+    make_prompt(other, 100, 5);
+    memcpy(other, prompt, sizeof(int32_t) * 60);
+    ss_gen_params p, q;
+    params(&p, 2, 21, 12);
+    p.feat = &spec; p.keep_features = true;
+    params(&q, 2, 22, 30);
+    ss_gen_result base, r;
+    assert_int_equal(ss_gen_run(c, prompt, T_MAIN, &p, &base, err, sizeof err), 0);
+    ss_engine *e = engine(c, 7, true);
+    int a = submit(e, other, 100, &q);
+    for (int k = 0; k < 16; k++) step(e);         // other's prefill is done (and cached), it decodes
+    int id = submit(e, prompt, T_MAIN, &p);
+    while (step(e) > 0) {}
+    take(e, id, &r);
+    assert_int_equal(r.n_reused, 60);
+    same_result(&base, &r);
+    for (int k = 0; k < 2; k++) {
+        assert_int_equal(r.cand[k].n_feat_rows, base.cand[k].n_feat_rows);
+        assert_memory_equal(r.cand[k].features, base.cand[k].features, sizeof(float) * spec.dim * base.cand[k].n_feat_rows);
+    }
+    ss_gen_result_free(&r);
+    assert_int_equal(ss_engine_poll(e, a), SS_REQ_DONE);
+    ss_engine_free(e);
+    ss_gen_result_free(&base);
+    ss_ctx_free(c);
+}
+
 // prefix reuse: a prompt sharing its first 50 tokens with an earlier one, and the same prompt
 // again, take their prefix from the cache and give the same bits as computing it
 static void test_prefix(void **st) {
@@ -362,6 +400,7 @@ int main(void) {
         cmocka_unit_test(test_chunks_slot),
         cmocka_unit_test(test_others),
         cmocka_unit_test(test_prefix),
+        cmocka_unit_test(test_features),
         cmocka_unit_test(test_cancel),
         cmocka_unit_test(test_refused),
     };
