@@ -351,6 +351,8 @@ int ss_engine_submit(ss_engine *e, const ss_token *prompt, int n, const ss_gen_p
     r->prompt = ss_malloc(sizeof(int32_t) * n);
     memcpy(r->prompt, prompt, sizeof(int32_t) * n);
     r->p = *p;
+    // (a sequence ends at the context's size first: the same results, a bounded token array)
+    if (r->p.n_predict > ss_ctx_n_ctx(c)) r->p.n_predict = ss_ctx_n_ctx(c);
     if (p->n_stops) {
         r->stops = ss_malloc(sizeof(char *) * p->n_stops);
         for (int k = 0; k < p->n_stops; k++) r->stops[k] = strdup(p->stops[k] ? p->stops[k] : "");
@@ -361,7 +363,7 @@ int ss_engine_submit(ss_engine *e, const ss_token *prompt, int n, const ss_gen_p
         memcpy(r->mask, p->slot_mask, n);
         r->p.slot_mask = r->mask;
     }
-    r->need_pages = req_pages(c, n, p);
+    r->need_pages = req_pages(c, n, &r->p);
     r->res.n_prompt = n;
     r->res.n_cand = p->n_cand;
     r->res.cand = ss_calloc(p->n_cand, sizeof(ss_gen_cand));
