@@ -10,7 +10,7 @@ LAYERS  = base kernels model text methods
 INC     = -Iinclude $(LAYERS:%=-Isrc/%)
 CFLAGS  += -std=gnu11 $(OPT) -Wall -Wextra -Wno-unused-parameter -Wno-sign-compare $(INC) -pthread -fno-strict-aliasing
 LDLIBS  += -lm -lpthread
-TOOL_LIBS = -lpcre2-8 -lcjson
+TOOL_LIBS = -lpcre2-8 -lcjson -lmicrohttpd
 TEST_LIBS = -lcmocka
 
 CORE_SRC  = $(wildcard $(LAYERS:%=src/%/*.c))
@@ -39,7 +39,8 @@ $(BUILD)/libslotswift.a: $(CORE_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
-# the CLI links the core plus tools/*.c (tokenizer pre-tokenizers use PCRE2, JSON uses cJSON)
+# the CLI links the core plus tools/*.c (tokenizer pre-tokenizers use PCRE2, JSON uses cJSON, serve uses
+# libmicrohttpd)
 $(BUILD)/slotswift: $(TOOL_OBJ) $(BUILD)/libslotswift.a
 	$(CC) $(CFLAGS) -o $@ $(TOOL_OBJ) $(BUILD)/libslotswift.a $(TOOL_LIBS) $(LDLIBS)
 

@@ -6,8 +6,10 @@
 #   libcmocka-dev            cmocka: the unit-test framework
 #   clang libclang-rt-14-dev the ASan+UBSan test build and the libFuzzer targets
 #   python3-jinja2           the tests render chat templates with Jinja as an independent reference
+#   libmicrohttpd-dev        HTTP for `slotswift serve`
+#   nodejs npm curl          the serve tests: the real `openai` npm client (tests/serve) and curl
 set -euo pipefail
-need="build-essential libpcre2-dev libcjson-dev libcmocka-dev clang libclang-rt-14-dev python3-jinja2"
+need="build-essential libpcre2-dev libcjson-dev libcmocka-dev clang libclang-rt-14-dev python3-jinja2 libmicrohttpd-dev nodejs npm curl"
 missing=""
 for p in $need; do dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"; done
 [ -z "$missing" ] && exit 0
