@@ -65,13 +65,6 @@ static void gen_sample(ss_ctx *c, const ss_gen_params *p, gen_state *g, ss_gen_c
     cd->tokens[cd->n_tokens++] = tok;
     cd->logprob_sum += lp;
     if (cd->n_tokens == 1 || lp < cd->logprob_min) cd->logprob_min = lp;
-    if (p->on_token && p->on_token(p->ud, i, tok, lp, logits)) {   // cancelled: free its pages now
-        cd->finish = SS_FINISH_CANCEL;
-        g->done = true;
-        ss_seq_free(c, g->seq);
-        g->seq = -1;
-        return;
-    }
     bool eog = ss_vocab_is_eog(v, tok) && !p->ignore_eos;
     int finish = -1;
     if (eog) finish = SS_FINISH_EOG;

@@ -22,16 +22,12 @@ typedef struct {
     bool  keep_features;              // keep each candidate's feature rows (swift-collect)
     bool  features_f16;               // ... stored as F16
     void (*on_piece)(void *ud, int cand, const char *s, int n);   // streaming text
-    // per sampled token, before its text: the token, log p(token) under the raw model distribution
-    // and the raw logits[n_vocab]. A nonzero return ends this candidate now (finish
-    // SS_FINISH_CANCEL, its sequence freed at once): cancellation and deadlines of a server.
-    int  (*on_token)(void *ud, int cand, int32_t tok, float logprob, const float *logits);
     void *ud;
 } ss_gen_params;
 
 void ss_gen_params_default(ss_gen_params *p);
 
-enum ss_finish { SS_FINISH_LENGTH = 0, SS_FINISH_EOG = 1, SS_FINISH_STOP = 2, SS_FINISH_CTX = 3, SS_FINISH_CANCEL = 4 };
+enum ss_finish { SS_FINISH_LENGTH = 0, SS_FINISH_EOG = 1, SS_FINISH_STOP = 2, SS_FINISH_CTX = 3 };
 
 typedef struct {
     char    *text;                    // generated text (a matched stop string is cut off)
