@@ -84,16 +84,23 @@ static int top_logprobs(const float *logits, int V, int k, int32_t *ids, float *
     return n;
 }
 
-typedef struct { serve_sched *s; serve_job *j; } run_ud;
+typedef struct { serve_sched *s; serve_job *j; serve_tok *top; } run_ud;   // top[n_cand]: from on_logits
 
-static int on_token(void *ud, int cand, int32_t tok, float lp, const float *logits) {
+static void on_logits(void *ud, int cand, const float *logits) {
+    run_ud *u = ud;
+    int V = ss_model_hparams(ss_ctx_model(u->s->c))->n_vocab;
+    serve_tok *t = &u->top[cand];
+    t->n_top = u->j->top_logprobs > 0 ? top_logprobs(logits, V, u->j->top_logprobs, t->top_id, t->top_lp) : 0;
+}
+
+static int on_token(void *ud, int req, int cand, ss_token tok, const char *piece, int n, float lp) {
     run_ud *u = ud;
     serve_job *j = u->j;
     serve_sched *s = u->s;
     double now = ss_time();
-    int V = ss_model_hparams(ss_ctx_model(s->c))->n_vocab;
-    serve_tok t = { .tok = tok, .lp = lp };
-    if (j->top_logprobs > 0) t.n_top = top_logprobs(logits, V, j->top_logprobs, t.top_id, t.top_lp);
+    serve_tok t = u->top[cand];
+    t.tok = tok; t.lp = lp;
+    for (int k = 0; k < t.n_top; k++) if (t.top_id[k] == tok) t.top_lp[k] = lp;   // the sampler's own value
     bool stop = __atomic_load_n(&j->cancel, __ATOMIC_ACQUIRE) || (j->deadline > 0 && now > j->deadline);
     pthread_mutex_lock(&s->mu);
     if (s->cancel_at > 0 && now > s->cancel_at) { stop = true; __atomic_store_n(&j->cancel, 2, __ATOMIC_RELEASE); }
@@ -102,6 +109,7 @@ static int on_token(void *ud, int cand, int32_t tok, float lp, const float *logi
     serve_cand_out *o = &j->out[cand];
     if (o->n_toks == o->cap_toks) { o->cap_toks = o->cap_toks ? o->cap_toks * 2 : 64; o->toks = ss_realloc(o->toks, sizeof(serve_tok) * o->cap_toks); }
     o->toks[o->n_toks++] = t;
+    if (n > 0) out_text(o, piece, n);
     bool first = j->n_gen == 0;
     double itl = now - j->t_last;
     j->n_gen++;
@@ -118,15 +126,6 @@ static int on_token(void *ud, int cand, int32_t tok, float lp, const float *logi
     if (stop) m->running_seqs--;
     pthread_mutex_unlock(&m->mu);
     return stop;
-}
-
-static void on_piece(void *ud, int cand, const char *txt, int n) {
-    run_ud *u = ud;
-    serve_job *j = u->j;
-    pthread_mutex_lock(&j->mu);
-    out_text(&j->out[cand], txt, n);
-    pthread_cond_broadcast(&j->cv);
-    pthread_mutex_unlock(&j->mu);
 }
 
 static void job_finish(serve_job *j, int end, const char *err) {
@@ -193,8 +192,9 @@ static void *worker(void *arg) {
             j->state = JOB_RUNNING;
             j->t_start = j->t_last = t0;
             pthread_mutex_unlock(&j->mu);
-            uds[q] = (run_ud){ s, j };
-            j->gp.on_token = on_token; j->gp.on_piece = on_piece; j->gp.ud = &uds[q];
+            uds[q] = (run_ud){ s, j, ss_calloc(j->gp.n_cand, sizeof(serve_tok)) };
+            j->gp.on_token = on_token; j->gp.ud = &uds[q];
+            j->gp.on_logits = j->top_logprobs > 0 ? on_logits : NULL;
             prompts[q] = j->prompt; lens[q] = j->n_prompt; ps[q] = &j->gp;
             seqs += j->gp.n_cand;
         }
@@ -219,6 +219,7 @@ static void *worker(void *arg) {
             job_finish(j, rc ? JOB_ERROR : cancel == 1 ? JOB_CANCELLED : cancel == 2 ? JOB_SHUTDOWN : JOB_OK,
                        rc ? err : cancel == 2 ? "the server is shutting down" : NULL);
         }
+        for (int q = 0; q < n; q++) free(uds[q].top);
         free(prompts); free(lens); free(ps); free(res); free(uds);
         pthread_mutex_lock(&s->mu);
     }

@@ -56,11 +56,13 @@ static void keep_row(ss_gen_cand *cd, gen_state *g, const float *x, int dim, boo
 }
 
 // sample the next token for candidate i from logits; decide whether it finishes
-static void gen_sample(ss_ctx *c, const ss_gen_params *p, gen_state *g, ss_gen_cand *cd, int i,
+static void gen_sample(ss_ctx *c, const ss_gen_params *p, gen_state *g, ss_gen_cand *cd, int q, int i,
                        const float *logits, bool want_feat) {
     const ss_vocab *v = c->model->vocab;
     float lp = 0;
+    size_t len0 = g->len;
     int32_t tok = ss_sampler_sample(g->smp, logits, &lp);
+    if (p->on_logits) p->on_logits(p->ud, i, logits);
     ss_sampler_accept(g->smp, tok);
     cd->tokens[cd->n_tokens++] = tok;
     cd->logprob_sum += lp;
@@ -95,6 +97,14 @@ static void gen_sample(ss_ctx *c, const ss_gen_params *p, gen_state *g, ss_gen_c
         // the last token still has to be fed once to read its features (if there is room)
         if (want_feat && finish != SS_FINISH_CTX && ss_seq_len(c, g->seq) < ss_ctx_n_ctx(c)) g->final_feed = true;
         else g->done = true;
+    }
+    // the token and the text it completed; a nonzero return cancels: the sequence is freed now
+    if (p->on_token && p->on_token(p->ud, q, i, tok, g->text + len0, g->len > len0 ? (int)(g->len - len0) : 0, lp)) {
+        if (finish < 0) cd->finish = SS_FINISH_CANCEL;
+        g->done = true;
+        g->final_feed = false;
+        ss_seq_free(c, g->seq);
+        g->seq = -1;
     }
 }
 
@@ -216,7 +226,7 @@ int ss_gen_run_multi(ss_ctx *c, int P, const int32_t *const *prompts, const int 
     for (int k = 0; k < NC; k++) {
         int q = owner[k];
         if (ps[q]->n_predict <= 0) { g[k].done = true; continue; }
-        gen_sample(c, ps[q], &g[k], &rs[q].cand[k - first[q]], k - first[q], logits0 + (size_t)q * V, want_feat);
+        gen_sample(c, ps[q], &g[k], &rs[q].cand[k - first[q]], q, k - first[q], logits0 + (size_t)q * V, want_feat);
     }
     for (;;) {
         ss_batch_clear(&b);
@@ -241,7 +251,7 @@ int ss_gen_run_multi(ss_ctx *c, int P, const int32_t *const *prompts, const int 
                 t_swift += ss_time() - ts;
             }
             if (g[k].final_feed) { g[k].done = true; continue; }
-            gen_sample(c, p, &g[k], &rs[q].cand[i], i, ss_get_logits(c, e), want_feat);
+            gen_sample(c, p, &g[k], &rs[q].cand[i], q, i, ss_get_logits(c, e), want_feat);
         }
     }
     double t_gen = ss_time() - t0;

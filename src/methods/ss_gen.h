@@ -24,6 +24,7 @@ typedef struct ss_gen_params {
     void (*on_piece)(void *ud, int cand, const char *s, int n);   // streaming text
     ss_token_cb on_token;             // per sampled token (slotswift.h); non-zero return cancels
     void *ud;                         // for on_piece and on_token
+    void (*on_logits)(void *ud, int cand, const float *logits);  // raw logits[n_vocab] of each sampled position (top log-probs)
 } ss_gen_params;
 
 void ss_gen_params_default(ss_gen_params *p);
