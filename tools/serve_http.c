@@ -32,7 +32,7 @@ typedef struct {
     char *body; size_t len; bool too_big;
     double t0;
     int status;                // answered with (0 = not yet)
-    bool stream, gone, timed_out;
+    bool stream, gone, timed_out, known;   // known: the path is an endpoint (else logged as "-")
     serve_call call; bool have_call;
     char *sbuf; size_t slen, soff;   // stream bytes not yet given to MHD
     int sock;
@@ -218,7 +218,6 @@ static bool authorized(serve_http *h, struct MHD_Connection *conn) {
 static enum MHD_Result route(http_req *r, struct MHD_Connection *conn) {
     serve_http *h = r->h;
     const char *p = r->path, *m = r->method;
-    bool get = !strcmp(m, "GET"), post = !strcmp(m, "POST");
     static const struct { const char *path, *method; } routes[] = {
         {"/health", "GET"}, {"/v1/models", "GET"}, {"/metrics", "GET"}, {"/v1/chat/completions", "POST"},
         {"/v1/completions", "POST"}, {"/tokenize", "POST"}, {"/detokenize", "POST"},
@@ -230,6 +229,7 @@ static enum MHD_Result route(http_req *r, struct MHD_Connection *conn) {
         snprintf(msg, sizeof msg, "unknown endpoint %.*s %.*s", 16, m, 120, p);
         return fail(r, conn, 404, "invalid_request_error", "not_found", msg, NULL);
     }
+    r->known = true;
     if (strcmp(m, routes[k].method)) {
         char msg[200];
         snprintf(msg, sizeof msg, "%s does not accept %.*s (use %s)", p, 16, m, routes[k].method);
@@ -259,7 +259,6 @@ static enum MHD_Result route(http_req *r, struct MHD_Connection *conn) {
     case 5: out = serve_api_tokenize(h->cfg, r->body ? r->body : "", r->len, &e); break;
     default: out = serve_api_detokenize(h->cfg, r->body ? r->body : "", r->len, &e); break;
     }
-    (void)get; (void)post;
     return out ? send_json(r, conn, 200, out) : send_err(r, conn, &e);
 }
 
@@ -324,10 +323,10 @@ static void log_request(http_req *r) {
     if (r->h->o.log_json)
         fprintf(stderr, "{\"time\":\"%s\",\"id\":%llu,\"method\":\"%s\",\"path\":\"%s\",\"status\":%d,\"prompt_tokens\":%d,"
                 "\"completion_tokens\":%d,\"queue_s\":%.4f,\"ttft_s\":%.4f,\"total_s\":%.4f}\n",
-                ts, (unsigned long long)r->id, r->method, r->have_call || r->status != 404 ? r->path : "-", r->status, pt, ct, queue, ttft, total);
+                ts, (unsigned long long)r->id, r->known ? r->method : "-", r->known ? r->path : "-", r->status, pt, ct, queue, ttft, total);
     else
         fprintf(stderr, "%s req=%llu %s %s %d prompt=%d gen=%d queue=%.3fs ttft=%.3fs total=%.3fs\n", ts,
-                (unsigned long long)r->id, r->method, r->status == 404 ? "-" : r->path, r->status, pt, ct, queue, ttft, total);
+                (unsigned long long)r->id, r->known ? r->method : "-", r->known ? r->path : "-", r->status, pt, ct, queue, ttft, total);
 }
 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls, enum MHD_RequestTerminationCode toe) {
@@ -360,7 +359,9 @@ serve_http *serve_http_start(const serve_http_opts *o, serve_cfg *cfg, int *port
     h->d = MHD_start_daemon(flags, (uint16_t)o->port, NULL, NULL, on_request, h,
                             MHD_OPTION_SOCK_ADDR, ai->ai_addr,
                             MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
-                            MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)120,
+                            // idle keep-alive connections close after an hour (a connection
+                            // thread that waits on a long generation is not idle for MHD)
+                            MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)3600,
                             MHD_OPTION_CONNECTION_LIMIT, (unsigned int)256,
                             MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned int)1,
                             MHD_OPTION_END);
