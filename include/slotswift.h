@@ -131,7 +131,7 @@ const ss_weight *ss_model_lm_head(const ss_model *m);
 // The scheduler that generation runs on (ss_gen_run, the CLI, the server): requests join and
 // leave one running batch at every step. One ss_engine_step does, for every admitted request,
 //   (a) one chunk of prompt prefill (at most prefill_chunk prompt tokens per step, all requests),
-//   (b) ONE SLOT AdamW step (at most one request optimizes at a time; its candidates wait),
+//   (b) ONE SLOT AdamW step (one request optimizes at a time; other SLOT requests wait their turn),
 //   (c) one decode step for every running candidate of every request (one batched ss_decode).
 // Batch invariance: a request's tokens, text, logprobs and SLOT losses depend only on its prompt
 // and parameters (seed included), never on what else runs, how its prompt is chunked or whether

@@ -1,7 +1,7 @@
 // serve.h — `slotswift serve`: an OpenAI-compatible HTTP server. Four parts, one file each:
 //   serve_http.c    routing, auth, body limits, errors, SSE (libmicrohttpd, one thread per connection)
 //   serve_api.c     request JSON -> validated job; responses and stream chunks in OpenAI's shapes
-//   serve_sched.c   the generation adapter: a queue + a worker thread that runs the jobs
+//   serve_sched.c   the generation adapter: a queue + a worker thread that steps the library's engine
 //   serve_metrics.c counters and histograms, Prometheus text
 // The HTTP side only submits jobs, waits on them and reads what they produced; everything about
 // how generation runs (batching, KV pages, cancellation) is behind serve_sched_*.
@@ -27,7 +27,7 @@ typedef struct {
     pthread_mutex_t mu;
     int      status[600];                       // requests by HTTP status (499 = client went away)
     uint64_t prompt_tokens, gen_tokens;
-    int      queue_len, running_seqs, kv_used, kv_total;
+    int      queue_len, running_seqs, kv_used, kv_total, cached_prefixes;
     double   slot_seconds;
     serve_hist ttft, itl;                       // time to first token, per-token latency (seconds)
 } serve_metrics;
@@ -72,6 +72,7 @@ typedef struct serve_job {
     int      cancel;              // set by serve_sched_cancel (atomic)
     int      refs;                // HTTP side + scheduler (atomic); freed at 0
     struct serve_job *next;       // queue link (scheduler)
+    void    *priv; int eng_id;    // the scheduler's own state and engine request id
 } serve_job;
 
 serve_job *serve_job_new(void);                    // refs = 1 (the caller's)

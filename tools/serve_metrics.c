@@ -80,6 +80,8 @@ char *serve_metrics_text(serve_metrics *m, const char *model) {
                   "slotswift_kv_pages_used %d\n", m->kv_used);
     sb_printf(&b, "# HELP slotswift_kv_pages_total KV cache pages\n# TYPE slotswift_kv_pages_total gauge\n"
                   "slotswift_kv_pages_total %d\n", m->kv_total);
+    sb_printf(&b, "# HELP slotswift_cached_prefixes prompts whose KV pages are kept for prefix reuse\n"
+                  "# TYPE slotswift_cached_prefixes gauge\nslotswift_cached_prefixes %d\n", m->cached_prefixes);
     sb_printf(&b, "# HELP slotswift_slot_seconds_total seconds spent optimizing SLOT deltas\n"
                   "# TYPE slotswift_slot_seconds_total counter\nslotswift_slot_seconds_total %.6f\n", m->slot_seconds);
     hist_text(&b, "slotswift_time_to_first_token_seconds", "from the request's arrival to its first token", &m->ttft);

@@ -1,13 +1,11 @@
-// serve_sched.c — the server's generation adapter: a FIFO queue and one worker thread.
-// The worker takes the oldest waiting job plus the next ones that fit beside it (their candidates
-// within --parallel sequences, their KV need within the cache, the same SWIFT features) and runs
-// them together with ss_gen_run_multi (prefills share batches, all candidates decode in one batch
-// per step; each request's results are those it would get alone). Tokens and text pieces are
-// copied into the job as they come, and the job's condition variable wakes its HTTP thread.
-// Cancellation and deadlines are checked at every sampled token (on_token returns nonzero), which
-// frees that candidate's sequence at once.
-// The whole interface is serve_sched_* in serve.h: switching to a step-wise engine (jobs joining
-// a running batch at every step) changes only this file.
+// serve_sched.c — the server's generation adapter over the library's step-wise engine (ss_engine):
+// one worker thread owns the engine. Each turn it hands the newly queued jobs to the engine
+// (ss_engine_submit), cancels the ones whose client went away or that waited past their deadline,
+// runs one ss_engine_step (a chunk of prefill, one SLOT step, one decode step for every running
+// candidate: requests join and leave the batch at every step) and takes the finished results.
+// Tokens (with their log-probabilities and text) are copied into the job as they are sampled, and
+// the job's condition variable wakes its HTTP thread. A request's output does not depend on what
+// else runs (the engine's batch invariance).
 #include "serve.h"
 #include "ss_model.h"
 #include <math.h>
@@ -16,14 +14,24 @@
 
 struct serve_sched {
     ss_ctx *c;
+    ss_engine *e;
     int parallel, queue_max;
     serve_metrics *m;
     pthread_mutex_t mu; pthread_cond_t cv;
-    serve_job *head, *tail; int n_queued;
+    serve_job *head, *tail; int n_queued;        // submitted by HTTP threads, not yet in the engine
+    int eng_queued;                              // in the engine's queue (updated by the worker)
+    serve_job **act; int n_act, cap_act;         // in the engine (worker thread only)
     bool stop;
     double cancel_at;                            // shutdown: cancel what runs after this time (0 = no)
     pthread_t worker;
 };
+
+typedef struct {                                 // the adapter's part of a job in the engine
+    serve_sched *s;
+    serve_job *j;
+    serve_tok *top;                              // [n_cand] top log-probs of the token being sampled
+    bool queue_timeout;                          // cancelled while waiting, past its deadline
+} job_ud;
 
 serve_job *serve_job_new(void) {
     serve_job *j = ss_calloc(1, sizeof *j);
@@ -59,7 +67,7 @@ int serve_sched_job_tokens(int n_prompt, int n_cand, int n_predict) {
     return t > 1L << 30 ? 1 << 30 : (int)t;
 }
 
-// ---- callbacks from ss_gen_run_multi (worker thread) ----
+// ---- callbacks from ss_engine_step (worker thread) ----
 static void out_text(serve_cand_out *o, const char *s, int n) {
     if (o->len + n + 1 > o->cap) { o->cap = (o->len + n + 1) * 2; o->text = ss_realloc(o->text, o->cap); }
     memcpy(o->text + o->len, s, n);
@@ -84,17 +92,15 @@ static int top_logprobs(const float *logits, int V, int k, int32_t *ids, float *
     return n;
 }
 
-typedef struct { serve_sched *s; serve_job *j; serve_tok *top; } run_ud;   // top[n_cand]: from on_logits
-
 static void on_logits(void *ud, int cand, const float *logits) {
-    run_ud *u = ud;
+    job_ud *u = ud;
     int V = ss_model_hparams(ss_ctx_model(u->s->c))->n_vocab;
     serve_tok *t = &u->top[cand];
     t->n_top = u->j->top_logprobs > 0 ? top_logprobs(logits, V, u->j->top_logprobs, t->top_id, t->top_lp) : 0;
 }
 
 static int on_token(void *ud, int req, int cand, ss_token tok, const char *piece, int n, float lp) {
-    run_ud *u = ud;
+    job_ud *u = ud;
     serve_job *j = u->j;
     serve_sched *s = u->s;
     double now = ss_time();
@@ -122,8 +128,6 @@ static int on_token(void *ud, int req, int cand, ss_token tok, const char *piece
     else if (cand == 0) serve_metrics_observe(m, &m->itl, itl);
     pthread_mutex_lock(&m->mu);
     m->gen_tokens++;
-    m->kv_used = ss_kv_pages_used(s->c);
-    if (stop) m->running_seqs--;
     pthread_mutex_unlock(&m->mu);
     return stop;
 }
@@ -139,111 +143,131 @@ static void job_finish(serve_job *j, int end, const char *err) {
     serve_job_unref(j);   // the scheduler's reference
 }
 
-static bool same_feat(const serve_job *a, const serve_job *b) { return a->gp.feat == b->gp.feat; }
+static void act_remove(serve_sched *s, int k) {
+    job_ud *u = s->act[k]->priv;
+    free(u->top); free(u);
+    s->act[k]->priv = NULL;
+    memmove(s->act + k, s->act + k + 1, sizeof(serve_job *) * (s->n_act - k - 1));
+    s->n_act--;
+}
 
-// take the jobs of the next run out of the queue (s->mu held)
-static int pick_run(serve_sched *s, serve_job **run, double now) {
-    int n = 0, seqs = 0, toks = 0, kv = serve_sched_kv_tokens(s);
-    serve_job **pp = &s->head, *prev = NULL;
-    while (*pp) {
-        serve_job *j = *pp;
+// hand the waiting jobs to the engine (s->mu held; the engine is the worker's alone)
+static void submit_waiting(serve_sched *s, double now) {
+    char err[SS_ERRLEN];
+    while (s->head) {
+        serve_job *j = s->head;
+        s->head = j->next;
+        if (!s->head) s->tail = NULL;
+        s->n_queued--;
         bool expired = j->deadline > 0 && now > j->deadline;
-        if (__atomic_load_n(&j->cancel, __ATOMIC_ACQUIRE) || expired) {   // ends without running
-            *pp = j->next;
-            if (s->tail == j) s->tail = prev;
-            s->n_queued--;
+        if (__atomic_load_n(&j->cancel, __ATOMIC_ACQUIRE) || expired) {
             job_finish(j, expired ? JOB_TIMEOUT_QUEUED : JOB_CANCELLED, NULL);
             continue;
         }
-        int need = serve_sched_job_tokens(j->n_prompt, j->gp.n_cand, j->gp.n_predict);
-        if (n > 0 && (seqs + j->gp.n_cand > s->parallel || toks + need > kv || !same_feat(j, run[0]))) break;
-        *pp = j->next;
-        if (s->tail == j) s->tail = prev;
-        s->n_queued--;
-        run[n++] = j;
-        seqs += j->gp.n_cand; toks += need;
+        job_ud *u = ss_calloc(1, sizeof *u);
+        u->s = s; u->j = j;
+        u->top = ss_calloc(j->gp.n_cand, sizeof(serve_tok));
+        j->priv = u;
+        j->gp.on_token = on_token;
+        j->gp.on_logits = j->top_logprobs > 0 ? on_logits : NULL;
+        j->gp.ud = u;
+        j->eng_id = ss_engine_submit(s->e, j->prompt, j->n_prompt, &j->gp, err, sizeof err);
+        if (s->n_act == s->cap_act) { s->cap_act = s->cap_act ? 2 * s->cap_act : 16; s->act = ss_realloc(s->act, sizeof(serve_job *) * s->cap_act); }
+        s->act[s->n_act++] = j;
+        if (j->eng_id < 0) { act_remove(s, s->n_act - 1); job_finish(j, JOB_ERROR, err); }
     }
-    return n;
 }
 
 static void *worker(void *arg) {
     serve_sched *s = arg;
-    serve_job **run = ss_malloc(sizeof(serve_job *) * s->parallel);
+    char err[SS_ERRLEN];
     pthread_mutex_lock(&s->mu);
     for (;;) {
-        while (!s->head && !s->stop) pthread_cond_wait(&s->cv, &s->mu);
-        if (s->stop && !s->head) break;
-        int n = pick_run(s, run, ss_time());
-        pthread_mutex_lock(&s->m->mu);
-        s->m->queue_len = s->n_queued;
-        pthread_mutex_unlock(&s->m->mu);
-        if (n == 0) continue;
+        while (!s->head && s->n_act == 0 && !s->stop) pthread_cond_wait(&s->cv, &s->mu);
+        if (s->stop && !s->head && s->n_act == 0) break;
+        double now = ss_time();
+        submit_waiting(s, now);
+        bool shutdown = s->cancel_at > 0 && now > s->cancel_at, stopping = s->stop;
         pthread_mutex_unlock(&s->mu);
 
-        const int32_t **prompts = ss_malloc(sizeof(int32_t *) * n);
-        int *lens = ss_malloc(sizeof(int) * n), seqs = 0;
-        const ss_gen_params **ps = ss_malloc(sizeof(ss_gen_params *) * n);
-        ss_gen_result *res = ss_calloc(n, sizeof(ss_gen_result));
-        run_ud *uds = ss_malloc(sizeof(run_ud) * n);
-        double t0 = ss_time();
-        for (int q = 0; q < n; q++) {
-            serve_job *j = run[q];
-            pthread_mutex_lock(&j->mu);
-            j->state = JOB_RUNNING;
-            j->t_start = j->t_last = t0;
-            pthread_mutex_unlock(&j->mu);
-            uds[q] = (run_ud){ s, j, ss_calloc(j->gp.n_cand, sizeof(serve_tok)) };
-            j->gp.on_token = on_token; j->gp.ud = &uds[q];
-            j->gp.on_logits = j->top_logprobs > 0 ? on_logits : NULL;
-            prompts[q] = j->prompt; lens[q] = j->n_prompt; ps[q] = &j->gp;
-            seqs += j->gp.n_cand;
-        }
-        pthread_mutex_lock(&s->m->mu);
-        s->m->running_seqs += seqs;
-        pthread_mutex_unlock(&s->m->mu);
-        char err[SS_ERRLEN];
-        int rc = ss_gen_run_multi(s->c, n, prompts, lens, ps, res, err, sizeof err);
-        pthread_mutex_lock(&s->m->mu);
-        s->m->running_seqs = 0;
-        s->m->kv_used = ss_kv_pages_used(s->c);
-        for (int q = 0; q < n && rc == 0; q++) s->m->slot_seconds += res[q].t_slot;
-        pthread_mutex_unlock(&s->m->mu);
-        for (int q = 0; q < n; q++) {
-            serve_job *j = run[q];
-            if (rc == 0) {
+        // cancellations: the client went away, a waiting job passed its deadline, shutdown
+        for (int k = 0; k < s->n_act; k++) {
+            serve_job *j = s->act[k];
+            job_ud *u = j->priv;
+            int st = ss_engine_poll(s->e, j->eng_id);
+            int cancel = __atomic_load_n(&j->cancel, __ATOMIC_ACQUIRE);
+            if (st == SS_REQ_QUEUED && j->deadline > 0 && now > j->deadline) { u->queue_timeout = true; ss_engine_cancel(s->e, j->eng_id); }
+            else if (shutdown || (stopping && st == SS_REQ_QUEUED)) { __atomic_store_n(&j->cancel, 2, __ATOMIC_RELEASE); ss_engine_cancel(s->e, j->eng_id); }
+            else if (cancel) ss_engine_cancel(s->e, j->eng_id);
+            if (st != SS_REQ_QUEUED && j->state == JOB_QUEUED) {
                 pthread_mutex_lock(&j->mu);
-                j->res = res[q];
+                j->state = JOB_RUNNING;
+                j->t_start = j->t_last = now;
                 pthread_mutex_unlock(&j->mu);
             }
-            int cancel = __atomic_load_n(&j->cancel, __ATOMIC_ACQUIRE);   // 1 client, 2 shutdown
-            job_finish(j, rc ? JOB_ERROR : cancel == 1 ? JOB_CANCELLED : cancel == 2 ? JOB_SHUTDOWN : JOB_OK,
-                       rc ? err : cancel == 2 ? "the server is shutting down" : NULL);
         }
-        for (int q = 0; q < n; q++) free(uds[q].top);
-        free(prompts); free(lens); free(ps); free(res); free(uds);
+        int rc = ss_engine_step(s->e, err, sizeof err);
+        // results
+        for (int k = 0; k < s->n_act;) {
+            serve_job *j = s->act[k];
+            job_ud *u = j->priv;
+            int st = ss_engine_poll(s->e, j->eng_id);
+            if (rc >= 0 && st < SS_REQ_DONE) { k++; continue; }
+            ss_gen_result res;
+            char jerr[SS_ERRLEN];
+            int t = ss_engine_take(s->e, j->eng_id, rc >= 0 ? &res : NULL, jerr, sizeof jerr);
+            int cancel = __atomic_load_n(&j->cancel, __ATOMIC_ACQUIRE);   // 1 client, 2 shutdown
+            int end = rc < 0 ? JOB_ERROR : t < 0 ? JOB_ERROR : u->queue_timeout ? JOB_TIMEOUT_QUEUED :
+                      cancel == 1 ? JOB_CANCELLED : cancel == 2 ? JOB_SHUTDOWN : JOB_OK;
+            if (t == 1) {
+                pthread_mutex_lock(&j->mu);
+                j->res = res;
+                pthread_mutex_unlock(&j->mu);
+                pthread_mutex_lock(&s->m->mu);
+                s->m->slot_seconds += res.t_slot;
+                pthread_mutex_unlock(&s->m->mu);
+            }
+            act_remove(s, k);
+            job_finish(j, end, rc < 0 ? err : t < 0 ? jerr : end == JOB_SHUTDOWN ? "the server is shutting down" : NULL);
+        }
+        ss_engine_state st;
+        ss_engine_state_get(s->e, &st);
         pthread_mutex_lock(&s->mu);
+        s->eng_queued = st.n_queued;
+        pthread_mutex_lock(&s->m->mu);
+        s->m->queue_len = s->n_queued + st.n_queued;
+        s->m->running_seqs = st.n_running_seqs;
+        s->m->kv_used = st.kv_pages_used;
+        s->m->kv_total = st.kv_pages_total;
+        s->m->cached_prefixes = st.n_cached_prefixes;
+        pthread_mutex_unlock(&s->m->mu);
     }
     pthread_mutex_unlock(&s->mu);
-    free(run);
     return NULL;
 }
 
 serve_sched *serve_sched_new(ss_ctx *c, int parallel, int queue_max, serve_metrics *m) {
     serve_sched *s = ss_calloc(1, sizeof *s);
     s->c = c; s->parallel = parallel; s->queue_max = queue_max; s->m = m;
+    ss_engine_params ep;
+    ss_engine_params_default(&ep);
+    ep.max_running = parallel;
+    ep.max_queue = queue_max + 1;   // the adapter counts waiting requests itself (its queue + the engine's)
+    char err[SS_ERRLEN];
+    if (!(s->e = ss_engine_new(c, &ep, err, sizeof err))) { fprintf(stderr, "slotswift serve: %s\n", err); free(s); return NULL; }
     pthread_mutex_init(&s->mu, NULL);
     pthread_cond_init(&s->cv, NULL);
     pthread_mutex_lock(&m->mu);
     m->kv_total = ss_kv_pages_total(c);
     m->kv_used = ss_kv_pages_used(c);
     pthread_mutex_unlock(&m->mu);
-    if (pthread_create(&s->worker, NULL, worker, s)) { free(s); return NULL; }
+    if (pthread_create(&s->worker, NULL, worker, s)) { ss_engine_free(s->e); free(s); return NULL; }
     return s;
 }
 
 int serve_sched_submit(serve_sched *s, serve_job *j) {
     pthread_mutex_lock(&s->mu);
-    if (s->stop || s->n_queued >= s->queue_max) { pthread_mutex_unlock(&s->mu); return -1; }
+    if (s->stop || s->n_queued + s->eng_queued >= s->queue_max) { pthread_mutex_unlock(&s->mu); return -1; }
     j->out = ss_calloc(j->gp.n_cand, sizeof(serve_cand_out));
     j->state = JOB_QUEUED;
     j->t_submit = ss_time();
@@ -253,7 +277,7 @@ int serve_sched_submit(serve_sched *s, serve_job *j) {
     s->tail = j;
     s->n_queued++;
     pthread_mutex_lock(&s->m->mu);
-    s->m->queue_len = s->n_queued;
+    s->m->queue_len = s->n_queued + s->eng_queued;
     s->m->prompt_tokens += j->n_prompt;
     pthread_mutex_unlock(&s->m->mu);
     pthread_cond_signal(&s->cv);
@@ -270,9 +294,6 @@ void serve_sched_cancel(serve_sched *s, serve_job *j) {
         *pp = j->next;
         if (s->tail == j) s->tail = prev;
         s->n_queued--;
-        pthread_mutex_lock(&s->m->mu);
-        s->m->queue_len = s->n_queued;
-        pthread_mutex_unlock(&s->m->mu);
         job_finish(j, JOB_CANCELLED, NULL);
         break;
     }
@@ -298,6 +319,8 @@ void serve_sched_stop(serve_sched *s, double grace) {
 void serve_sched_free(serve_sched *s) {
     if (!s) return;
     serve_sched_stop(s, 0);
+    ss_engine_free(s->e);
+    free(s->act);
     pthread_mutex_destroy(&s->mu);
     pthread_cond_destroy(&s->cv);
     free(s);

@@ -1,4 +1,6 @@
 // load.mjs — load, batch invariance and disconnect tests of `slotswift serve` (plain fetch, no retries).
+// KV pages left in use once idle are the prompts kept for prefix reuse: at most 2 pages each here
+// (every prompt is under 64 tokens).
 //   node load.mjs URL KEY load K M     K clients x M requests: each gets exactly one complete 200 or a
 //                                      503 (+ Retry-After); seeded 200s equal the same request run alone
 //   node load.mjs URL KEY disconnect   a stream dropped mid-way: the server frees its sequences
@@ -19,7 +21,7 @@ async function metrics() {
   const get = (name) => { const m = t.match(new RegExp(`^${name} (\\S+)$`, 'm')); return m ? Number(m[1]) : NaN; };
   const s499 = t.match(/^slotswift_requests_total\{status="499"\} (\d+)$/m);
   return { running: get('slotswift_running_sequences'), kv: get('slotswift_kv_pages_used'), queue: get('slotswift_queue_length'),
-           gone: s499 ? Number(s499[1]) : 0 };
+           cached: get('slotswift_cached_prefixes'), gone: s499 ? Number(s499[1]) : 0 };
 }
 
 if (mode === 'load') {
@@ -53,7 +55,8 @@ if (mode === 'load') {
   }
   assert.ok(n200 > 0);
   const m = await metrics();
-  assert.equal(m.running, 0); assert.equal(m.kv, 0); assert.equal(m.queue, 0);
+  assert.equal(m.running, 0); assert.equal(m.queue, 0);
+  assert.ok(m.kv <= 2 * m.cached, `KV pages used ${m.kv} with ${m.cached} cached prompts`);
   console.log(`load: ${K}x${M} requests in ${dt.toFixed(2)} s: ${n200} x 200 (same texts as alone), ${n503} x 503`);
 } else if (mode === 'disconnect') {
   const before = await metrics();
@@ -69,10 +72,10 @@ if (mode === 'load') {
   for (let k = 0; k < 100; k++) {                                 // freed within a few steps
     await new Promise((res) => setTimeout(res, 50));
     m = await metrics();
-    if (m.gone > before.gone && m.running === 0 && m.kv === 0) break;
+    if (m.gone > before.gone && m.running === 0 && m.kv <= 2 * m.cached) break;
   }
   assert.equal(m.gone, before.gone + 1, 'the dropped stream is counted as 499');
   assert.equal(m.running, 0, 'running sequences freed');
-  assert.equal(m.kv, 0, 'KV pages freed');
-  console.log('disconnect: the stream\'s sequence was freed (499 counted, 0 running, 0 KV pages)');
+  assert.ok(m.kv <= 2 * m.cached, `KV pages freed (${m.kv} used, ${m.cached} cached prompts)`);
+  console.log(`disconnect: the stream's sequence was freed (499 counted, 0 running, ${m.kv} KV pages = ${m.cached} cached prompts)`);
 } else throw new Error(`unknown mode ${mode}`);
