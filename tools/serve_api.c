@@ -379,16 +379,22 @@ int serve_api_parse(const serve_cfg *cfg, int kind, const char *body, size_t len
         gp->samp = samp;
         gp->ignore_eos = ignore_eos;
         gp->slot = slot;
-        // tokens of room: up to the context; and every candidate's tokens must fit the KV cache
+        // tokens of room: up to the context; and every candidate's tokens must fit the KV cache.
+        // Left out, max_tokens is what fits in the request's share of the cache (kv x n_cand /
+        // parallel, as llama-server's slots split -c), so that requests without it still run side
+        // by side (at least 16 tokens, when they fit at all).
         int room = n_ctx - j->n_prompt;
         int fit = room;
         while (fit > 1 && serve_sched_job_tokens(j->n_prompt, n_cand, fit) > kv) fit--;
+        long share = (long)kv * n_cand / cfg->parallel;
+        int fair = fit;
+        while (fair > 16 && serve_sched_job_tokens(j->n_prompt, n_cand, fair) > share) fair--;
         if (mt_given) {
             if (serve_sched_job_tokens(j->n_prompt, n_cand, max_tokens < room ? max_tokens : room) > kv)
                 BAD("max_tokens", "%d candidates of up to %d tokens after a prompt of %d tokens do not fit the KV cache "
                     "of %d tokens (at most %d tokens each; see -c)", n_cand, max_tokens, j->n_prompt, kv, fit);
             gp->n_predict = max_tokens;
-        } else gp->n_predict = fit;
+        } else gp->n_predict = fair;
         if (n_stops) {
             char **ss = ss_malloc(sizeof(char *) * n_stops);
             for (int k = 0; k < n_stops; k++) ss[k] = ss_strdup(stops[k]);
