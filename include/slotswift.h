@@ -56,6 +56,7 @@ typedef struct {
     int   n_batch;        // max entries per ss_decode call (default 512)
     int   n_threads;      // <= 0: all cores
     int   kv_f16;         // store K/V as F16 (default 1, as llama.cpp; 0 = F32)
+    int   force_scalar;   // 1: the scalar reference kernels even where the CPU has SIMD ones (default 0)
 } ss_ctx_params;
 
 void    ss_ctx_params_default(ss_ctx_params *p);

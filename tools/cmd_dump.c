@@ -110,6 +110,7 @@ int cmd_dump(int argc, char **argv) {
         delta = ss_calloc(D, sizeof(float));
         losses = ss_calloc(a.slot.steps, sizeof(float));
         ss_slot_result res = { .loss_before = losses };
+        a.slot.kern = c->kern;   // the context's kernels
         if (ss_slot_optimize(&a.slot, ss_ctx_pool(c), H, T, D, toks, mask, ss_model_lm_head(m), delta, &res, err, sizeof err)) {
             fprintf(stderr, "\nslotswift dump: SLOT: %s\n", err); free(last_logits); goto done;
         }
@@ -127,7 +128,7 @@ int cmd_dump(int argc, char **argv) {
         // first generated token: logits of the last prompt position with delta: (h + delta) · W^T
         float *hd = ss_malloc(sizeof(float) * D);
         for (int z = 0; z < D; z++) hd[z] = H[(size_t)(T - 1) * D + z] + delta[z];
-        ss_matmul(ss_ctx_pool(c), last_logits, V, hd, 1, ss_model_lm_head(m));
+        ss_matmul(c->kern, ss_ctx_pool(c), last_logits, V, hd, 1, ss_model_lm_head(m));
         free(hd);
     }
     // greedy continuation (includes the end-of-generation token)

@@ -468,6 +468,7 @@ static void slot_step(ss_engine *e) {
     if (!r->slot) {
         ss_slot_params sp = r->p.slot;
         sp.ws = &c->slot_ws;   // the context keeps the stored logits' memory (one SLOT run at a time)
+        sp.kern = c->kern;     // the context's kernels (its force_scalar choice)
         r->slot = ss_slot_begin(&sp, c->pool, r->H, r->T, D, r->prompt, r->p.slot_mask, &c->model->output, err, sizeof err);
         if (!r->slot) { req_fail(e, r, err); return; }
     }

@@ -32,6 +32,7 @@ ss_ctx *ss_ctx_new(ss_model *m, const ss_ctx_params *pp, char *err, size_t errle
         ss_err(err, errlen, "cannot allocate the KV cache (%d tokens)", p.n_ctx);
         free(c); return NULL;
     }
+    c->kern = ss_kernels_get(p.force_scalar != 0);
     c->pool = ss_pool_new(p.n_threads);
     c->params.n_threads = ss_pool_n_threads(c->pool);
     c->seqs = ss_calloc(p.n_seq_max, sizeof(ss_seq));

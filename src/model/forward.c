@@ -61,16 +61,6 @@ typedef struct {
 } attn_job;
 
 
-// scalar references of the kernels above (tests compare the two)
-float ss_attn_dot_ref(const float *q, const void *k, bool f16, int n) {
-    float d = 0;
-    for (int z = 0; z < n; z++) d += q[z] * (f16 ? ss_fp16_to_fp32(((const uint16_t *)k)[z]) : ((const float *)k)[z]);
-    return d;
-}
-void ss_attn_axpy_ref(float *o, float p, const void *v, bool f16, int n) {
-    for (int z = 0; z < n; z++) o[z] += p * (f16 ? ss_fp16_to_fp32(((const uint16_t *)v)[z]) : ((const float *)v)[z]);
-}
-
 // the K (kv = 0) or V (kv = 1) row of kv head kvh at position t of sequence s, layer `layer`
 static const void *attn_kv_row(const ss_kv *kv, const ss_seq *s, int layer, int which, int t, int kvh, int hd) {
     size_t off = ss_kv_offset(kv, s->pages[t / SS_KV_PAGE], layer, which, t % SS_KV_PAGE) + (size_t)kvh * hd;
@@ -120,7 +110,7 @@ static void attn_item_ref(ss_ctx *c, const ss_seq *s, int pos, int layer, int kv
     }
 }
 
-// the same with the AVX2 kernels: each K/V row converted once for the group, vector exp
+// the same with the SIMD kernels (c->kern): each K/V row converted once for the group, vector exp
 static void attn_item_simd(ss_ctx *c, const ss_seq *s, int pos, int layer, int kvh, const float *q0, float *o0, float *sc, size_t stride) {
     const ss_model *m = c->model;
     const ss_hparams *hp = &m->hp;
@@ -128,8 +118,9 @@ static void attn_item_simd(ss_ctx *c, const ss_seq *s, int pos, int layer, int k
     const float scale = 1.0f / sqrtf((float)hd);
     const ss_kv *kv = &c->kv;
     const bool f16 = kv->f16;
+    const ss_kernels *K = c->kern;
     float qr[16 * 256];
-    if (f16) ss_round_f16_avx2(q0, qr, group * hd);
+    if (f16) K->round_f16(q0, qr, group * hd);
     else memcpy(qr, q0, sizeof(float) * group * hd);
     // scores[g][t] = q_g · k_t / sqrt(hd), t = 0..pos
     for (int t = 0; t <= pos; t++) {
@@ -137,7 +128,7 @@ static void attn_item_simd(ss_ctx *c, const ss_seq *s, int pos, int layer, int k
         float d[8];
         for (int g0 = 0; g0 < group; g0 += 8) {
             const int G = group - g0 < 8 ? group - g0 : 8;
-            ss_attn_dots_avx2(qr + (size_t)g0 * hd, G, k, f16, hd, d);
+            K->attn_dots(qr + (size_t)g0 * hd, G, k, f16, hd, d);
             for (int g = 0; g < G; g++) sc[(g0 + g) * stride + t] = d[g] * scale;
         }
     }
@@ -146,12 +137,12 @@ static void attn_item_simd(ss_ctx *c, const ss_seq *s, int pos, int layer, int k
         float *r = sc + g * stride, mx = -INFINITY;
         for (int t = 0; t <= pos; t++) if (r[t] > mx) mx = r[t];
         for (int t = 0; t <= pos; t++) r[t] -= mx;
-        ss_expf_avx2(r, pos + 1);
+        K->expf_row(r, pos + 1);
         double sum = 0;
         for (int t = 0; t <= pos; t++) sum += r[t];
         const float inv = (float)(1.0 / sum);
         for (int t = 0; t <= pos; t++) r[t] *= inv;
-        if (f16) ss_round_f16_avx2(r, r, pos + 1);
+        if (f16) K->round_f16(r, r, pos + 1);
     }
     // out_g = Σ_t softmax_g[t] · v_t
     memset(o0, 0, sizeof(float) * group * hd);
@@ -159,7 +150,7 @@ static void attn_item_simd(ss_ctx *c, const ss_seq *s, int pos, int layer, int k
         const void *v = attn_kv_row(kv, s, layer, 1, t, kvh, hd);
         for (int g0 = 0; g0 < group; g0 += 8) {
             const int G = group - g0 < 8 ? group - g0 : 8;
-            ss_attn_axpys_avx2(o0 + (size_t)g0 * hd, G, sc + g0 * stride + t, stride, v, f16, hd);
+            K->attn_axpys(o0 + (size_t)g0 * hd, G, sc + g0 * stride + t, stride, v, f16, hd);
         }
     }
 }
@@ -175,7 +166,7 @@ static void attn_worker(void *arg, int ith, int nth) {
     const int HD = hp->n_head * hd;
     const size_t stride = (size_t)c->params.n_ctx + 1;
     float *sc = c->att_scores + (size_t)ith * stride * group;     // [group][n_ctx+1]
-    const bool simd = ss_cpu_has_avx2() && hd % 8 == 0;
+    const bool simd = c->kern->simd && hd % 8 == 0;
     for (;;) {
         const int item = atomic_fetch_add_explicit(&j->next, 1, memory_order_relaxed);
         if (item >= j->n * Hkv) break;
@@ -192,7 +183,6 @@ static void attn_worker(void *arg, int ith, int nth) {
 static void kv_store(ss_ctx *c, const ss_batch *b, int i0, int n, int layer) {
     ss_kv *kv = &c->kv;
     int kvd = kv->kv_dim;
-    const bool simd = ss_cpu_has_avx2();
     for (int i = 0; i < n; i++) {
         const ss_seq *s = &c->seqs[b->seq[i0 + i]];
         int t = b->pos[i0 + i];
@@ -200,11 +190,7 @@ static void kv_store(ss_ctx *c, const ss_batch *b, int i0, int n, int layer) {
         for (int which = 0; which < 2; which++) {
             size_t off = ss_kv_offset(kv, page, layer, which, t % SS_KV_PAGE);
             const float *src = (which ? c->v : c->k) + (size_t)i * kvd;
-            if (kv->f16) {
-                uint16_t *d = (uint16_t *)kv->data + off;
-                if (simd) ss_f32_to_f16_avx2(src, d, kvd);
-                else for (int z = 0; z < kvd; z++) d[z] = ss_fp32_to_fp16(src[z]);
-            }
+            if (kv->f16) c->kern->f32_to_f16(src, (uint16_t *)kv->data + off, kvd);
             else memcpy((float *)kv->data + off, src, sizeof(float) * kvd);
         }
     }
@@ -249,7 +235,7 @@ static void fw_matmul(ss_ctx *c, const ss_batch *b, int i0, int n, float *out, i
         float *const outs[1] = { out + (size_t)r0 * ld_out };
         const int64_t lds[1] = { ld_out };
         const ss_weight *const ws[1] = { W };
-        ss_matmul_multi_k(c->pool, kind, 1, outs, lds, x + (size_t)r0 * ldx, r1 - r0, ws);
+        ss_matmul_multi_k(c->kern, c->pool, kind, 1, outs, lds, x + (size_t)r0 * ldx, r1 - r0, ws);
     }
 }
 
@@ -269,7 +255,7 @@ static void forward_chunk(ss_ctx *c, const ss_batch *b, int i0, int n) {
     for (int i = 0; i < n; i++) rope_table(m, b->pos[i0 + i], rope_cs + (size_t)i * nr2, rope_sn + (size_t)i * nr2);
 
     // x[i] = token embedding
-    for (int i = 0; i < n; i++) ss_weight_row(&m->tok_embd, b->tok[i0 + i], x + (size_t)i * D);
+    for (int i = 0; i < n; i++) ss_weight_row(c->kern, &m->tok_embd, b->tok[i0 + i], x + (size_t)i * D);
     capture_layer(c, b, i0, n, 0, x, false);
 
     for (int l = 0; l < hp->n_layer; l++) {
@@ -281,7 +267,7 @@ static void forward_chunk(ss_ctx *c, const ss_batch *b, int i0, int n) {
             float *const outs[3] = { c->q + (size_t)r0 * HD, c->k + (size_t)r0 * KVD, c->v + (size_t)r0 * KVD };
             const int64_t lds[3] = { HD, KVD, KVD };
             const ss_weight *const ws[3] = { &L->wq, &L->wk, &L->wv };
-            ss_matmul_multi_k(c->pool, kind, 3, outs, lds, xb + (size_t)r0 * D, r1 - r0, ws);
+            ss_matmul_multi_k(c->kern, c->pool, kind, 3, outs, lds, xb + (size_t)r0 * D, r1 - r0, ws);
         }
         for (int i = 0; i < n; i++) {
             float *q = c->q + (size_t)i * HD, *k = c->k + (size_t)i * KVD, *v = c->v + (size_t)i * KVD;
@@ -306,7 +292,7 @@ static void forward_chunk(ss_ctx *c, const ss_batch *b, int i0, int n) {
         // hb[n,F] = silu(xb · Wgate^T) * (xb · Wup^T)
         for (int r0 = 0, r1; r0 < n; r0 = r1) {
             const int kind = kind_run(b, i0, n, r0, &r1);
-            ss_matmul_swiglu_k(c->pool, kind, c->hb + (size_t)r0 * F, F, c->hb2 + (size_t)r0 * F, F, xb + (size_t)r0 * D,
+            ss_matmul_swiglu_k(c->kern, c->pool, kind, c->hb + (size_t)r0 * F, F, c->hb2 + (size_t)r0 * F, F, xb + (size_t)r0 * D,
                                r1 - r0, &L->w_gate, &L->w_up);
         }
         fw_matmul(c, b, i0, n, xb, D, c->hb, F, &L->w_down);  // xb[n,D] = h[n,F] · Wdown[D,F]^T
@@ -338,7 +324,7 @@ static void forward_chunk(ss_ctx *c, const ss_batch *b, int i0, int n) {
             float *const outs[1] = { out };
             const int64_t lds[1] = { hp->n_vocab };
             const ss_weight *const ws[1] = { &m->output };
-            ss_matmul_multi_k(c->pool, kind, 1, outs, lds, c->lm_in, n_lm, ws);   // logits[n_lm,V] = lm_in · Wout^T
+            ss_matmul_multi_k(c->kern, c->pool, kind, 1, outs, lds, c->lm_in, n_lm, ws);   // logits[n_lm,V] = lm_in · Wout^T
         }
     }
     free(rope_heap);

@@ -75,6 +75,7 @@ int   ss_seq_truncate(ss_ctx *c, int seq, int len);
 struct ss_ctx {
     ss_model     *model;
     ss_ctx_params params;
+    const ss_kernels *kern;           // the kernels (ss_kernels_get(params.force_scalar)), for every product
     ss_pool      *pool;
     ss_kv         kv;
     ss_seq       *seqs;               // [n_seq_max]

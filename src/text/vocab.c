@@ -7,7 +7,7 @@
 //        alphabet; in each word the adjacent pair of lowest merge rank is merged, repeatedly.
 //   Special tokens: before either, the text is cut at the control / user-defined token texts it
 //        contains (longest token first, as llama.cpp's tokenizer_st_partition).
-#define _GNU_SOURCE   // memmem, qsort_r
+#define _GNU_SOURCE   // memmem
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -214,11 +214,26 @@ static int load_arr(const ss_gguf *g, const char *key, uint32_t t1, uint32_t t2,
 static int32_t rd_i32(const void *base, uint64_t i) { int32_t x; memcpy(&x, (const char *)base + 4 * i, 4); return x; }
 static float   rd_f32(const void *base, uint64_t i) { float x; memcpy(&x, (const char *)base + 4 * i, 4); return x; }
 
-static int cmp_special(const void *a, const void *b, void *ctx) {
-    const ss_vocab *v = ctx;
-    int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
-    if (v->text_len[x] != v->text_len[y]) return v->text_len[x] > v->text_len[y] ? -1 : 1;
-    return x < y ? -1 : x > y;
+// special tokens in matching order: longest text first, then by id (a total order, so any sort
+// gives the same result); sorted as (length, id) pairs with plain qsort (no qsort_r: not portable)
+typedef struct { uint32_t len; int32_t id; } special_key;
+
+static int cmp_special(const void *a, const void *b) {
+    const special_key *x = a, *y = b;
+    if (x->len != y->len) return x->len > y->len ? -1 : 1;
+    return x->id < y->id ? -1 : x->id > y->id;
+}
+
+// 0, or -1 when out of memory
+static int sort_special(ss_vocab *v) {
+    if (v->n_special < 2) return 0;
+    special_key *k = malloc(sizeof *k * (size_t)v->n_special);
+    if (!k) return -1;
+    for (int32_t i = 0; i < v->n_special; i++) k[i] = (special_key){ v->text_len[v->special[i]], v->special[i] };
+    qsort(k, (size_t)v->n_special, sizeof *k, cmp_special);
+    for (int32_t i = 0; i < v->n_special; i++) v->special[i] = k[i].id;
+    free(k);
+    return 0;
 }
 
 static int hexval(char c) {
@@ -485,7 +500,7 @@ int ss_vocab_load(ss_vocab **out, const ss_gguf *g, char *err, size_t errlen) {
     v->special = ss_malloc(n * sizeof(int32_t));
     for (int32_t i = 0; i < n; i++)
         if (v->attr[i] & (ATTR_CONTROL | ATTR_USER_DEFINED | ATTR_UNKNOWN)) v->special[v->n_special++] = i;
-    qsort_r(v->special, v->n_special, sizeof(int32_t), cmp_special, v);
+    if (sort_special(v)) { ss_err(err, errlen, "vocab: out of memory sorting %d special tokens", v->n_special); goto fail; }
 
     // per-model attributes (llama.cpp sets them by model / pre-tokenizer name)
     if (load_str(g, "general.name", &gname, err, errlen)) goto fail;
