@@ -21,6 +21,7 @@ struct serve_sched {
     serve_job *head, *tail; int n_queued;        // submitted by HTTP threads, not yet in the engine
     int eng_queued;                              // in the engine's queue (updated by the worker)
     serve_job **act; int n_act, cap_act;         // in the engine (worker thread only)
+    serve_job **done; int cap_done;              // finished in this step (worker thread only)
     bool stop;
     double cancel_at;                            // shutdown: cancel what runs after this time (0 = no)
     pthread_t worker;
@@ -207,7 +208,9 @@ static void *worker(void *arg) {
             }
         }
         int rc = ss_engine_step(s->e, err, sizeof err);
-        // results
+        // results (the jobs are finished after the metrics are updated, so that a client that
+        // reads /metrics after its answer sees its sequences gone)
+        int n_done = 0;
         for (int k = 0; k < s->n_act;) {
             serve_job *j = s->act[k];
             job_ud *u = j->priv;
@@ -228,7 +231,12 @@ static void *worker(void *arg) {
                 pthread_mutex_unlock(&s->m->mu);
             }
             act_remove(s, k);
-            job_finish(j, end, rc < 0 ? err : t < 0 ? jerr : end == JOB_SHUTDOWN ? "the server is shutting down" : NULL);
+            pthread_mutex_lock(&j->mu);   // (read by job_finish below, after the metrics)
+            j->end = end;
+            snprintf(j->err, sizeof j->err, "%s", rc < 0 ? err : t < 0 ? jerr : end == JOB_SHUTDOWN ? "the server is shutting down" : "");
+            pthread_mutex_unlock(&j->mu);
+            if (n_done == s->cap_done) { s->cap_done = s->cap_done ? 2 * s->cap_done : 16; s->done = ss_realloc(s->done, sizeof(serve_job *) * s->cap_done); }
+            s->done[n_done++] = j;
         }
         ss_engine_state st;
         ss_engine_state_get(s->e, &st);
@@ -241,6 +249,7 @@ static void *worker(void *arg) {
         s->m->kv_total = st.kv_pages_total;
         s->m->cached_prefixes = st.n_cached_prefixes;
         pthread_mutex_unlock(&s->m->mu);
+        for (int k = 0; k < n_done; k++) job_finish(s->done[k], s->done[k]->end, NULL);
     }
     pthread_mutex_unlock(&s->mu);
     return NULL;
@@ -320,7 +329,7 @@ void serve_sched_free(serve_sched *s) {
     if (!s) return;
     serve_sched_stop(s, 0);
     ss_engine_free(s->e);
-    free(s->act);
+    free(s->act); free(s->done);
     pthread_mutex_destroy(&s->mu);
     pthread_cond_destroy(&s->cv);
     free(s);
