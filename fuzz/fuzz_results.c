@@ -28,7 +28,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (f.n > 0) {
         FILE *saved = stderr;   // the summary's table goes to stderr: keep the fuzzer's output clean
         stderr = null_out;
-        evalres_summary(&f, 1 << 30, 4, SEL_VOTE, 2, 1, null_out);
+        evalres_summary(&f, 1 << 30, 4, SS_SELECT_VOTE, 2, 1, null_out);
         stderr = saved;
     }
     char *h = evalres_header("x", f.settings ? f.settings : NULL);

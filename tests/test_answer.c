@@ -10,7 +10,8 @@
 #include <string.h>
 #include <ctype.h>
 #include <cjson/cJSON.h>
-#include "ss_answer.h"
+#include "slotswift.h"
+#include "ss_common.h"
 
 #define GSM8K "../shared/data/gsm8k_test.jsonl"
 #define MATH500 "../shared/data/math500_test.jsonl"

@@ -52,7 +52,7 @@ static void alone(ss_model *m, const int32_t *toks, int n, const float *delta, f
     if (delta) ss_seq_set_delta(c, s, delta);
     for (int i = 0; i < n; i++) ss_batch_add(&b, s, i, toks[i], i == n - 1 ? SS_OUT_LOGITS : 0);
     assert_int_equal(ss_decode(c, &b), 0);
-    memcpy(out, ss_get_logits(c, n - 1), sizeof(float) * m->hp.n_vocab);
+    memcpy(out, ss_get_logits(c, n - 1), sizeof(float) * ss_model_hparams(m)->n_vocab);
     ss_batch_free(&b);
     ss_ctx_free(c);
 }
@@ -61,7 +61,7 @@ static void alone(ss_model *m, const int32_t *toks, int n, const float *delta, f
 static void test_mixed_batch(void **st) {
     (void)st;
     ss_model *m = load(STORIES);
-    int V = m->hp.n_vocab;
+    int V = ss_model_hparams(m)->n_vocab;
     float *ra = malloc(sizeof(float) * V), *rb = malloc(sizeof(float) * V);
     alone(m, PA, NA, NULL, ra);
     alone(m, PB, NB, NULL, rb);
@@ -92,7 +92,7 @@ static void test_mixed_batch(void **st) {
 static void test_fork(void **st) {
     (void)st;
     ss_model *m = load(STORIES);
-    int V = m->hp.n_vocab;
+    int V = ss_model_hparams(m)->n_vocab;
     ss_ctx *c = ctx(m, 512, 2);
     ss_batch b = ss_batch_new(NA);
     int s0 = ss_seq_new(c);
@@ -134,7 +134,7 @@ static void test_fork(void **st) {
 static void test_delta_per_sequence(void **st) {
     (void)st;
     ss_model *m = load(STORIES);
-    int V = m->hp.n_vocab, D = m->hp.n_embd;
+    int V = ss_model_hparams(m)->n_vocab, D = ss_model_hparams(m)->n_embd;
     float *d1 = calloc(D, sizeof(float)), *d2 = calloc(D, sizeof(float));
     for (int i = 0; i < D; i++) { d1[i] = 0.3f * sinf(i); d2[i] = -0.2f * cosf(3 * i); }
     float *r1 = malloc(sizeof(float) * V), *r2 = malloc(sizeof(float) * V), *r0 = malloc(sizeof(float) * V);
@@ -201,7 +201,7 @@ static void test_errors(void **st) {
 static void test_layers(void **st) {
     (void)st;
     ss_model *m = load(STORIES);
-    int D = m->hp.n_embd, L = m->hp.n_layer;
+    int D = ss_model_hparams(m)->n_embd, L = ss_model_hparams(m)->n_layer;
     ss_ctx *c = ctx(m, 64, 1);
     int layers[3] = { 0, 2, L };
     assert_int_equal(ss_ctx_set_layers(c, layers, 3, false), 0);
@@ -228,10 +228,10 @@ static void test_layers(void **st) {
 static void test_features_teacher_forced(void **st) {
     (void)st;
     ss_model *m = load(TINYMATH);
-    int V = m->hp.n_vocab, L = m->hp.n_layer;
+    int V = ss_model_hparams(m)->n_vocab, L = ss_model_hparams(m)->n_layer;
     char err[SS_ERRLEN];
     ss_swift_spec spec;
-    assert_int_equal(ss_swift_spec_parse(&spec, "all", false, false, L, m->hp.n_embd, V, err, sizeof err), 0);
+    assert_int_equal(ss_swift_spec_parse(&spec, "all", false, false, L, ss_model_hparams(m)->n_embd, V, err, sizeof err), 0);
     ss_ctx *c = ctx(m, 512, 2);
     // "<|im_start|>user\n3 + 4 = ?<|im_end|>\n<|im_start|>assistant\n" as ids would need the tokenizer;
     // any token sequence works for the equality

@@ -12,7 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <math.h>
-#include "ss_sampling.h"
+#include "slotswift.h"
+#include "ss_common.h"
 
 // ---------------------------------------------------------------------------------------------
 // helpers: a deterministic test RNG (independent of the one under test) and logits

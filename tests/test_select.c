@@ -46,7 +46,7 @@ static void test_random_agrees(void **st) {
             for (int a = 1; a < k; a++) for (int b = a; b > 0 && sorted[b] < sorted[b - 1]; b--) { int x = sorted[b]; sorted[b] = sorted[b - 1]; sorted[b - 1] = x; }
             for (int m = 0; m < 4; m++) {
                 int want = select_pick_subset(m, c, ans, sorted, k), got = select_pick_classes(m, c, cls, count, idx, k);
-                if (want != got) fail_msg("trial %d, method %s, k %d: definition picks %d, classes pick %d", trial, select_name(m), k, want, got);
+                if (want != got) fail_msg("trial %d, method %s, k %d: definition picks %d, classes pick %d", trial, ss_select_name(m), k, want, got);
                 n_cases++;
             }
             for (int j = 0; j <= n; j++) assert_int_equal(count[j], 0);   // scratch left zeroed
@@ -68,20 +68,20 @@ static void test_hand_cases(void **st) {
     assert_int_equal(cls[1], -2);
     assert_int_equal(cls[2], cls[4]);
     assert_int_equal(cls[2], cls[5]);
-    assert_int_equal(select_pick_classes(SEL_VOTE, c, cls, count, id, 6), 2);   // 3 votes
+    assert_int_equal(select_pick_classes(SS_SELECT_VOTE, c, cls, count, id, 6), 2);   // 3 votes
     int sub[2] = { 3, 2 };                                                      // 1 vote each: lowest index
-    assert_int_equal(select_pick_classes(SEL_VOTE, c, cls, count, sub, 2), 2);
+    assert_int_equal(select_pick_classes(SS_SELECT_VOTE, c, cls, count, sub, 2), 2);
     int only_empty[2] = { 1, 0 };                                               // "" (0 votes) beats no answer
-    assert_int_equal(select_pick_classes(SEL_VOTE, c, cls, count, only_empty, 2), 1);
+    assert_int_equal(select_pick_classes(SS_SELECT_VOTE, c, cls, count, only_empty, 2), 1);
     char *none[2] = { NULL, NULL };
     assert_int_equal(select_classes(none, 2, cls), 0);
     int two[2] = { 1, 0 };
-    assert_int_equal(select_pick_classes(SEL_VOTE, c, cls, count, two, 2), 0);  // nothing to vote for: lowest index
+    assert_int_equal(select_pick_classes(SS_SELECT_VOTE, c, cls, count, two, 2), 0);  // nothing to vote for: lowest index
     // logprob: candidates without tokens are -inf, ties go to the lowest index
     ss_gen_cand l[3] = { { .n_tokens = 0 }, { .n_tokens = 1, .logprob_sum = -1 }, { .n_tokens = 1, .logprob_sum = -1 } };
     int rev[3] = { 2, 1, 0 };
-    assert_int_equal(select_pick_classes(SEL_LOGPROB, l, cls, count, rev, 3), 1);
-    assert_int_equal(select_pick_classes(SEL_FIRST, l, cls, count, rev, 3), 0);
+    assert_int_equal(select_pick_classes(SS_SELECT_LOGPROB, l, cls, count, rev, 3), 1);
+    assert_int_equal(select_pick_classes(SS_SELECT_FIRST, l, cls, count, rev, 3), 0);
 }
 
 int main(void) {

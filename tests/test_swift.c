@@ -11,7 +11,7 @@
 #include <string.h>
 #include <math.h>
 #include <unistd.h>
-#include "ss_swift.h"
+#include "slotswift.h"
 #include "ss_quant.h"
 #include "ss_gguf.h"
 

@@ -4,8 +4,8 @@
 #define SS_ARGS_H
 #include <stdbool.h>
 #include "slotswift.h"
-#include "ss_sampling.h"
-#include "ss_slot.h"
+#include "ss_common.h"
+#include "xalloc.h"
 
 #define ARGS_MAX_STOPS 16
 

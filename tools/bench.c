@@ -20,7 +20,8 @@ static void bw_worker(void *arg, int ith, int nth) {
     j->sink[ith % 64] = s0 ^ s1 ^ s2 ^ s3;
 }
 
-double ss_bench_read_bw(ss_pool *pool, size_t bytes, int reps) {
+double ss_bench_read_bw(ss_ctx *c, size_t bytes, int reps) {
+    ss_pool *pool = c->pool;
     size_t n = bytes / 8;
     uint64_t *buf = malloc(n * 8);
     if (!buf) return 0;
@@ -54,7 +55,8 @@ static void fma_worker(void *arg, int ith, int nth) {
     j->flops[ith % 64] = 16.0 * j->iters;
 }
 
-double ss_bench_fma_peak(ss_pool *pool) {
+double ss_bench_fma_peak(ss_ctx *c) {
+    ss_pool *pool = c->pool;
     fma_job j;
     memset(&j, 0, sizeof j);
     j.iters = 20000000;

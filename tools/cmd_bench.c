@@ -147,19 +147,19 @@ int cmd_bench(int argc, char **argv) {
     if (tool_load(&a, maxb, &m, &c)) return 1;
     const ss_hparams *hp = ss_model_hparams(m);
     int V = hp->n_vocab;
-    const char *type = ftype_name(ss_gguf_get_int(ss_model_gguf(m), "general.file_type", -1));
-    int threads = c->params.n_threads;
+    const char *type = ftype_name(ss_model_meta_int(m, "general.file_type", -1));
+    int threads = ss_ctx_n_threads(c);
     ss_batch b = ss_batch_new(pp > maxb ? pp : maxb);
 
     double wb = (double)ss_bench_weight_bytes(m), fpt = 2 * ss_bench_flops_per_token(m);
     // prompt processing computes logits for the last position only: per prompt token, the layers'
     // FLOPs plus 1/p of the LM head's
-    const double lm_flops = 2.0 * (double)m->output.rows * (double)m->output.cols;
+    const double lm_flops = 2.0 * (double)hp->n_vocab * (double)hp->n_embd;   // LM head [V, D]
     const double fpt_pp = pp > 0 ? fpt - lm_flops + lm_flops / pp : fpt;
 
     brow rows[32];
     int nr = 0;
-    double *x = ss_malloc(sizeof(double) * reps);
+    double *x = tool_malloc(sizeof(double) * reps);
     char names[32][32];
     if (pp > 0) {
         double cpu = 0, wall = 0;
@@ -190,9 +190,9 @@ int cmd_bench(int argc, char **argv) {
     double slot_ratio = -1, t_base = 0, t_slot = 0, slot_mb = 0, slot_own = 0;   // slot_own: SLOT's own time (mean)
     if (a.slot.steps > 0) {
         // same prompt and greedy generation with and without SLOT, alternating, median of reps
-        int32_t *prompt = ss_malloc(sizeof(int32_t) * slot_prompt);
+        int32_t *prompt = tool_malloc(sizeof(int32_t) * slot_prompt);
         for (int i = 0; i < slot_prompt; i++) prompt[i] = rand_tok(V);
-        double *tb = ss_malloc(sizeof(double) * reps), *ts = ss_malloc(sizeof(double) * reps);
+        double *tb = tool_malloc(sizeof(double) * reps), *ts = tool_malloc(sizeof(double) * reps);
         char err[SS_ERRLEN];
         for (int r = 0; r < reps; r++) {
             for (int with = 0; with < 2; with++) {
@@ -216,8 +216,8 @@ int cmd_bench(int argc, char **argv) {
     }
     size_t rss = ss_bench_peak_rss();   // before the bandwidth test's 512 MB buffer
     // the machine, measured in the same run with the same threads
-    double bw = ss_bench_read_bw(ss_ctx_pool(c), (size_t)512 << 20, 5);
-    double peak = ss_bench_fma_peak(ss_ctx_pool(c));
+    double bw = ss_bench_read_bw(c, (size_t)512 << 20, 5);
+    double peak = ss_bench_fma_peak(c);
     double core_peak = ss_bench_fma_core_peak();   // one core, per CPU-second (robust to load)
     for (int i = 0; i < nr; i++) if (rows[i].gbs > 0 && rows[i].gbs < 1e-9) rows[i].gbs = 0;
     const char *mname = ss_model_name(m);
@@ -240,7 +240,7 @@ int cmd_bench(int argc, char **argv) {
         printf("|%.26s|%.10s|%.9s|%.9s|%.12s|%.18s|%.10s|%.10s|\n", "--------------------------", "----------", "---------", "---------",
                "------------", "------------------", "----------", "----------");
         for (int i = 0; i < nr; i++)
-            printf("| %-24.24s | %8.1f | %-7s | %7d | %-10s | %8.2f ± %5.2f | %8.2f | %8.1f |\n", mname, (double)m->gguf->size / 1e6, type,
+            printf("| %-24.24s | %8.1f | %-7s | %7d | %-10s | %8.2f ± %5.2f | %8.2f | %8.1f |\n", mname, (double)ss_model_file_size(m) / 1e6, type,
                    threads, rows[i].name, rows[i].mean, rows[i].sd, rows[i].gbs, rows[i].gflops);
         printf("\nmachine: streaming read %.1f GB/s, FMA peak %.1f GFLOP/s (%d threads); one core %.1f GFLOP/s per CPU-second\n",
                bw, peak, threads, core_peak);
@@ -258,7 +258,7 @@ int cmd_bench(int argc, char **argv) {
             printf("SLOT %d steps, prompt %d, generate %d: %.3f s vs %.3f s without: overhead %.2f%%; SLOT's own time %.3f s = %.2f%% "
                    "of the generation without it (the steadier figure on a shared machine); extra memory %.1f MB\n",
                    a.slot.steps, slot_prompt, slot_gen, t_slot, t_base, 100 * slot_ratio, slot_own, 100 * slot_own / t_base, slot_mb);
-        printf("peak RSS %.1f MB (model file %.1f MB)\n", rss / 1e6, (double)m->gguf->size / 1e6);
+        printf("peak RSS %.1f MB (model file %.1f MB)\n", rss / 1e6, (double)ss_model_file_size(m) / 1e6);
     }
     free(x);
     ss_batch_free(&b);

@@ -8,7 +8,7 @@
 #include "tool.h"
 #include "slot_span.h"
 #include "select.h"
-#include "ss_swift.h"
+#include "slotswift.h"
 
 static void bon_usage(void) {
     printf("usage: slotswift bon -m MODEL (-p PROMPT | -f FILE) [--chat] -N 8 [--select swift|vote|first|logprob]\n"
@@ -20,9 +20,7 @@ static void bon_usage(void) {
 int tool_load_head(const ss_model *m, const char *path, ss_swift_head *head) {
     char err[SS_ERRLEN];
     if (ss_swift_head_load(head, path, err, sizeof err)) { fprintf(stderr, "slotswift: %s\n", err); return -1; }
-    const ss_hparams *hp = ss_model_hparams(m);
-    if (ss_swift_head_check_model(head, ss_model_name(m), ss_model_fingerprint(m), hp->n_layer, hp->n_embd,
-                                  hp->n_vocab, err, sizeof err)) {
+    if (ss_model_check_head(m, head, err, sizeof err)) {
         fprintf(stderr, "slotswift: %s: %s\n", path, err);
         ss_swift_head_free(head);
         return -1;
@@ -33,7 +31,7 @@ int tool_load_head(const ss_model *m, const char *path, ss_swift_head *head) {
 int cmd_bon(int argc, char **argv) {
     ss_args a;
     args_init(&a);
-    int N = 8, method = SEL_VOTE;
+    int N = 8, method = SS_SELECT_VOTE;
     bool json = false, method_given = false;
     const char *head_path = NULL;
     for (int i = 1; i < argc;) {
@@ -44,7 +42,7 @@ int cmd_bon(int argc, char **argv) {
         if (!strcmp(f, "-N")) { if (args_int(argc, argv, &i, 1, 1024, &N)) return 2; }
         else if (!strcmp(f, "--select")) {
             if (args_need(argc, argv, &i, &v)) return 2;
-            if ((method = select_parse(v)) < 0) { fprintf(stderr, "slotswift bon: --select: unknown method '%s' (swift, vote, first, logprob)\n", v); return 2; }
+            if ((method = ss_select_parse(v)) < 0) { fprintf(stderr, "slotswift bon: --select: unknown method '%s' (swift, vote, first, logprob)\n", v); return 2; }
             method_given = true;
         }
         else if (!strcmp(f, "--swift")) { if (args_need(argc, argv, &i, &head_path)) return 2; }
@@ -53,8 +51,8 @@ int cmd_bon(int argc, char **argv) {
         else { fprintf(stderr, "slotswift bon: unknown flag '%s'\n", f); return 2; }
         i++;
     }
-    if (head_path && !method_given) method = SEL_SWIFT;
-    if (method == SEL_SWIFT && !head_path) { fprintf(stderr, "slotswift bon: --select swift needs --swift HEAD.gguf\n"); return 2; }
+    if (head_path && !method_given) method = SS_SELECT_SWIFT;
+    if (method == SS_SELECT_SWIFT && !head_path) { fprintf(stderr, "slotswift bon: --select swift needs --swift HEAD.gguf\n"); return 2; }
     char *text = args_prompt_text(&a);
     if (!text) return 2;
     if (a.n_ctx == 0) {   // room for every candidate's tokens in the shared KV cache
@@ -86,7 +84,7 @@ int cmd_bon(int argc, char **argv) {
     cand_info_fill(&ci, res.cand, N);
     int sel = select_pick(method, res.cand, &ci, N);
     if (json) {
-        printf("{\"selected\":%d,\"select\":\"%s\",\"candidates\":[", sel, select_name(method));
+        printf("{\"selected\":%d,\"select\":\"%s\",\"candidates\":[", sel, ss_select_name(method));
         for (int i = 0; i < N; i++) {
             printf(i ? ",\n{\"text\":" : "\n{\"text\":");
             tool_json_str(stdout, res.cand[i].text);

@@ -18,8 +18,7 @@
 #include "evalres.h"
 #include "settings.h"
 #include "outfile.h"
-#include "ss_answer.h"
-#include "ss_swift.h"
+#include "slotswift.h"
 
 static void eval_usage(void) {
     printf("usage: slotswift eval -m MODEL --data FILE.jsonl --out RESULTS.jsonl [--chat] [--system TEXT] [--limit K]\n"
@@ -100,7 +99,7 @@ int cmd_eval(int argc, char **argv) {
         else if (!strcmp(f, "--swift")) { if (args_need(argc, argv, &i, &head_path)) return 2; }
         else if (!strcmp(f, "--select")) {
             if (args_need(argc, argv, &i, &v)) return 2;
-            if ((method = select_parse(v)) < 0) { fprintf(stderr, "slotswift eval: --select: unknown method '%s' (swift, vote, first, logprob)\n", v); return 2; }
+            if ((method = ss_select_parse(v)) < 0) { fprintf(stderr, "slotswift eval: --select: unknown method '%s' (swift, vote, first, logprob)\n", v); return 2; }
         }
         else if (!strcmp(f, "-h") || !strcmp(f, "--help")) { eval_usage(); return 0; }
         else { fprintf(stderr, "slotswift eval: unknown flag '%s'\n", f); return 2; }
@@ -108,15 +107,15 @@ int cmd_eval(int argc, char **argv) {
     }
     if (!data || !out) { fprintf(stderr, "slotswift eval: --data FILE.jsonl and --out RESULTS.jsonl are required\n"); return 2; }
     if (a.prompt || a.prompt_file) { fprintf(stderr, "slotswift eval: prompts come from --data, not -p/-f\n"); return 2; }
-    if (method < 0) method = head_path ? SEL_SWIFT : N > 1 ? SEL_VOTE : SEL_FIRST;
-    if (method == SEL_SWIFT && !head_path) { fprintf(stderr, "slotswift eval: --select swift needs --swift HEAD.gguf\n"); return 2; }
+    if (method < 0) method = head_path ? SS_SELECT_SWIFT : N > 1 ? SS_SELECT_VOTE : SS_SELECT_FIRST;
+    if (method == SS_SELECT_SWIFT && !head_path) { fprintf(stderr, "slotswift eval: --select swift needs --swift HEAD.gguf\n"); return 2; }
     tool_item *items;
     int n_items = tool_read_dataset(data, &items);
     if (n_items < 0) return 1;
     if (n_items == 0) { fprintf(stderr, "slotswift eval: %s: no questions\n", data); tool_free_dataset(items, 0); return 1; }
     int n_read = n_items, n_ctx_flag = a.n_ctx;
     if (limit >= 0 && limit < n_items) n_items = limit;
-    bool *done = ss_calloc(n_items + 1, sizeof(bool));
+    bool *done = tool_calloc(n_items + 1, sizeof(bool));
     // the results file, locked for this run; not yet read (its settings need the model)
     struct stat st_out;
     bool out_new = stat(out, &st_out) != 0;   // created by this run: removed if it stays empty
@@ -132,12 +131,12 @@ int cmd_eval(int argc, char **argv) {
         tool_free_dataset(items, n_read); free(done); close(fd); return 1;
     }
     // questions run in groups of --parallel P: their prefills and candidates decode together
-    int *grp = ss_malloc(sizeof(int) * par), *lens = ss_malloc(sizeof(int) * par);
-    int32_t **toks = ss_calloc(par, sizeof(int32_t *));
-    uint8_t **masks = ss_calloc(par, sizeof(uint8_t *));
-    ss_gen_params *gps = ss_malloc(sizeof(ss_gen_params) * par);
-    const ss_gen_params **gpp = ss_malloc(sizeof(ss_gen_params *) * par);
-    ss_gen_result *res = ss_calloc(par, sizeof(ss_gen_result));
+    int *grp = tool_malloc(sizeof(int) * par), *lens = tool_malloc(sizeof(int) * par);
+    int32_t **toks = tool_calloc(par, sizeof(int32_t *));
+    uint8_t **masks = tool_calloc(par, sizeof(uint8_t *));
+    ss_gen_params *gps = tool_malloc(sizeof(ss_gen_params) * par);
+    const ss_gen_params **gpp = tool_malloc(sizeof(ss_gen_params *) * par);
+    ss_gen_result *res = tool_calloc(par, sizeof(ss_gen_result));
     int rc = 1;
     ss_swift_head head;
     bool have_head = false;
@@ -149,7 +148,7 @@ int cmd_eval(int argc, char **argv) {
         if (!settings) { fprintf(stderr, "slotswift eval: %s\n", err); goto done; }
         char *hid = head_path ? settings_file_id(head_path, err, sizeof err) : NULL;
         cJSON_AddItemToObject(settings, "--swift", hid ? cJSON_CreateString(hid) : cJSON_CreateNull());
-        cJSON_AddStringToObject(settings, "--select", select_name(method));
+        cJSON_AddStringToObject(settings, "--select", ss_select_name(method));
         free(hid);
         n_done = eval_resume(fd, out, data, settings, done, n_items);
         cJSON_Delete(settings);
@@ -196,7 +195,7 @@ int cmd_eval(int argc, char **argv) {
             char *line = NULL; size_t line_len = 0;
             FILE *mf = open_memstream(&line, &line_len);
             fprintf(mf, "{\"index\":%d,\"reference\":", qi); tool_json_str(mf, items[qi].reference);
-            fprintf(mf, ",\"selected\":%d,\"select\":\"%s\",\"answer\":", sel, select_name(method)); tool_json_str(mf, ci.answer[sel]);
+            fprintf(mf, ",\"selected\":%d,\"select\":\"%s\",\"answer\":", sel, ss_select_name(method)); tool_json_str(mf, ci.answer[sel]);
             fprintf(mf, ",\"correct\":%s,\"tokens\":%d,\"seconds\":", sel_ok ? "true" : "false", total_tokens);
             tool_json_float(mf, secs);
             fprintf(mf, ",\"n_prompt\":%d", res[g].n_prompt);

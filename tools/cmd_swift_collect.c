@@ -11,7 +11,7 @@
 #include "settings.h"
 #include "tool.h"
 #include "slot_span.h"
-#include "ss_answer.h"
+#include "slotswift.h"
 #include "ss_featstore.h"
 #include "ss_gen.h"
 

@@ -16,7 +16,7 @@
 #include <cjson/cJSON.h>
 #include "cmds.h"
 #include "tool.h"
-#include "ss_swift.h"
+#include "slotswift.h"
 #include "evalres.h"
 #include "outfile.h"
 

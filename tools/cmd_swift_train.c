@@ -13,7 +13,8 @@
 #include "cmds.h"
 #include "outfile.h"
 #include "args.h"
-#include "ss_swift.h"
+#include "train_report.h"
+#include "ss_common.h"
 #include "ss_featstore.h"
 
 static void swift_train_usage(FILE *f) {
@@ -77,10 +78,10 @@ static int select_layers(ss_featstore_data *d, const char *spec, void ***bufs, c
         if (col[k] < 0) return ss_err(err, errlen, "layer %d is not in the store (stored: '%s')", want.layer[k], have->layers);
     }
     size_t esz = d->meta.f16 ? 2 : 4;
-    *bufs = ss_calloc(d->n, sizeof(void *));
+    *bufs = tool_calloc(d->n, sizeof(void *));
     for (int i = 0; i < d->n; i++) {
         ss_swift_example *e = &d->examples[i];
-        char *dst = ss_malloc((size_t)e->T * want.dim * esz + 1);
+        char *dst = tool_malloc((size_t)e->T * want.dim * esz + 1);
         const char *src = e->X;
         for (int t = 0; t < e->T; t++)
             for (int k = 0; k < want.n_layers; k++)
@@ -96,7 +97,7 @@ int cmd_swift_train(int argc, char **argv) {
     const char *in = NULL, *out = NULL, *loss = "bce", *subset = NULL;
     ss_swift_train_params p;
     ss_swift_train_params_default(&p);
-    p.progress = true;
+    bool progress = true;
     for (int i = 1; i < argc; i++) {
         const char *f = argv[i];
         int r = 0;
@@ -114,7 +115,7 @@ int cmd_swift_train(int argc, char **argv) {
         else if (!strcmp(f, "--no-gate")) p.no_gate = true;
         else if (!strcmp(f, "--standardize")) p.standardize = true;
         else if (!strcmp(f, "--swift-layers")) r = args_need(argc, argv, &i, &subset);
-        else if (!strcmp(f, "-q") || !strcmp(f, "--quiet")) p.progress = false;
+        else if (!strcmp(f, "-q") || !strcmp(f, "--quiet")) progress = false;
         else { fprintf(stderr, "slotswift: swift-train: unknown flag '%s' (see --help)\n", f); return 2; }
         if (r) return 2;
     }
@@ -124,7 +125,7 @@ int cmd_swift_train(int argc, char **argv) {
     if (p.loss < 0) { fprintf(stderr, "slotswift: --loss: '%s' is not bce, hinge or pairwise\n", loss); return 2; }
 
     // fail before training when the head cannot be written: its directory must exist and be writable
-    char *odir = ss_strdup(out), *slash = strrchr(odir, '/');
+    char *odir = tool_strdup(out), *slash = strrchr(odir, '/');
     if (slash) slash[slash == odir ? 1 : 0] = 0;
     int ok = access(slash ? odir : ".", W_OK) == 0;
     if (!ok) fprintf(stderr, "slotswift: --out %s: directory '%s' does not exist or is not writable\n", out, slash ? odir : ".");
@@ -158,7 +159,7 @@ int cmd_swift_train(int argc, char **argv) {
         ss_featstore_data_free(&d);
         return 1;
     }
-    if (p.progress)
+    if (progress)
         fprintf(stderr, "swift-train: %s: %d candidates of %d questions (%.1f%% correct), %ld tokens, model '%s', layers '%s'%s, dim %d, %s\n",
                 in, d.n, d.n_questions, 100.0 * n_correct / d.n, tokens, d.meta.model_name, d.meta.spec.layers,
                 d.meta.spec.norm ? " (normed)" : "", d.meta.spec.dim, d.meta.f16 ? "f16" : "f32");
@@ -168,6 +169,8 @@ int cmd_swift_train(int argc, char **argv) {
     snprintf(h.model_name, sizeof h.model_name, "%s", d.meta.model_name);
     h.model_fingerprint = d.meta.model_fingerprint;
     ss_swift_train_result res;
+    train_report rep;
+    if (progress) train_report_attach(&rep, &p);
     double t0 = ss_time();
     int rc = 1;
     if (ss_swift_train(&h, d.examples, d.n, &p, &res, err, sizeof err)) {

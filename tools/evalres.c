@@ -166,7 +166,7 @@ int evalres_summary(const evalres_file *f, int n_items, int N, int method, int s
     if (nq == 0) { fprintf(stderr, "slotswift eval: no results\n"); return -1; }
     fprintf(out, "{\"n\":%d,\"accuracy\":", nq); tool_json_float(out, (double)n_correct / nq);
     fprintf(stderr, "\n== eval: %d questions ==\naccuracy (%s%s): %.4f\n", nq, N > 1 ? "selected by " : "",
-            N > 1 ? select_name(method) : "single sample", (double)n_correct / nq);
+            N > 1 ? ss_select_name(method) : "single sample", (double)n_correct / nq);
     if (N > 1) {
         int ks[32], nk = 0;
         for (int k = 1; k < N; k *= 2) ks[nk++] = k;
@@ -188,9 +188,9 @@ int evalres_summary(const evalres_file *f, int n_items, int N, int method, int s
                 bool any = false;
                 for (int j = 0; j < k; j++) any |= q->ok[j];
                 pass[a] += any;
-                vote[a] += q->ok[select_pick_classes(SEL_VOTE, q->c, cls, count, idx, k)];
+                vote[a] += q->ok[select_pick_classes(SS_SELECT_VOTE, q->c, cls, count, idx, k)];
                 sel[a] += q->ok[select_pick_classes(method, q->c, cls, count, idx, k)];
-                lp[a] += q->ok[select_pick_classes(SEL_LOGPROB, q->c, cls, count, idx, k)];
+                lp[a] += q->ok[select_pick_classes(SS_SELECT_LOGPROB, q->c, cls, count, idx, k)];
                 // averaged over random k-subsets (pass@k exactly: 1 - C(n-c,k)/C(n,k))
                 pass_r[a] += 1.0 - binom_ratio(q->n, nc, k);
                 double v = 0, s = 0, l = 0;
@@ -201,9 +201,9 @@ int evalres_summary(const evalres_file *f, int n_items, int N, int method, int s
                         int tmp = idx[j]; idx[j] = idx[t]; idx[t] = tmp;
                     }
                     // ties go to the lowest candidate index, as on the first k
-                    v += q->ok[select_pick_classes(SEL_VOTE, q->c, cls, count, idx, k)];
+                    v += q->ok[select_pick_classes(SS_SELECT_VOTE, q->c, cls, count, idx, k)];
                     s += q->ok[select_pick_classes(method, q->c, cls, count, idx, k)];
-                    l += q->ok[select_pick_classes(SEL_LOGPROB, q->c, cls, count, idx, k)];
+                    l += q->ok[select_pick_classes(SS_SELECT_LOGPROB, q->c, cls, count, idx, k)];
                     for (int j = k - 1; j >= 0; j--) {   // undo the swaps: back to the identity
                         int t = swp[j], tmp = idx[j]; idx[j] = idx[t]; idx[t] = tmp;
                     }
@@ -224,7 +224,7 @@ int evalres_summary(const evalres_file *f, int n_items, int N, int method, int s
             fprintf(out, "}");
         }
         fprintf(stderr, "mean single-sample accuracy: %.4f\n", mean_sample / nq);
-        fprintf(stderr, "selected = %s; first k candidates | averaged over random k-subsets\n", select_name(method));
+        fprintf(stderr, "selected = %s; first k candidates | averaged over random k-subsets\n", ss_select_name(method));
         fprintf(stderr, "%4s | %7s %7s %9s %9s | %7s %7s %9s %9s\n", "k", "pass", "vote", "selected", "logprob", "pass", "vote", "selected", "logprob");
         for (int a = 0; a < nk; a++)
             fprintf(stderr, "%4d | %7.4f %7.4f %9.4f %9.4f | %7.4f %7.4f %9.4f %9.4f\n", ks[a], pass[a] / nq, vote[a] / nq,

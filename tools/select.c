@@ -1,40 +1,24 @@
-// select.c — Best-of-N selection rules.
-//   vote:    the answer shared by most candidates (ties: the one that appears first); its first candidate
-//   logprob: the highest mean token log-probability
-//   swift:   the highest SWIFT reward
-//   first:   candidate 0
+// select.c — Best-of-N over ss_gen_cand: answers, votes and mean log-probabilities of the
+// candidates, and the library's ss_select_pick on them.
 #include "select.h"
-#include "ss_answer.h"
 #include <stdlib.h>
 #include <string.h>
 #include <math.h>
+#include "ss_answer.h"
 
-int select_parse(const char *name) {
-    if (!strcmp(name, "first")) return SEL_FIRST;
-    if (!strcmp(name, "vote")) return SEL_VOTE;
-    if (!strcmp(name, "logprob")) return SEL_LOGPROB;
-    if (!strcmp(name, "swift")) return SEL_SWIFT;
-    return -1;
-}
-
-const char *select_name(int m) {
-    static const char *names[] = { "first", "vote", "logprob", "swift" };
-    return m >= 0 && m < 4 ? names[m] : "?";
+static double cand_logprob_mean(const ss_gen_cand *c) {
+    return c->n_tokens ? c->logprob_sum / c->n_tokens : -INFINITY;
 }
 
 void cand_info_fill(cand_info *ci, const ss_gen_cand *c, int n) {
-    ci->answer = ss_calloc(n, sizeof(char *));
-    ci->votes = ss_calloc(n, sizeof(int));
-    ci->logprob_mean = ss_calloc(n, sizeof(float));
+    ci->answer = tool_calloc(n, sizeof(char *));
+    ci->votes = tool_calloc(n, sizeof(int));
+    ci->logprob_mean = tool_calloc(n, sizeof(float));
     for (int i = 0; i < n; i++) {
         ci->answer[i] = ss_answer_extract(c[i].text ? c[i].text : "");
-        ci->logprob_mean[i] = c[i].n_tokens ? (float)(c[i].logprob_sum / c[i].n_tokens) : -INFINITY;
+        ci->logprob_mean[i] = (float)cand_logprob_mean(&c[i]);
     }
-    for (int i = 0; i < n; i++) {
-        if (!ci->answer[i]) continue;
-        for (int j = 0; j < n; j++)
-            if (ci->answer[j] && ss_answer_equal(ci->answer[i], ci->answer[j])) ci->votes[i]++;
-    }
+    ss_select_votes((const char *const *)ci->answer, n, ci->votes);
 }
 
 void cand_info_free(cand_info *ci, int n) {
@@ -43,30 +27,18 @@ void cand_info_free(cand_info *ci, int n) {
 }
 
 int select_pick_subset(int method, const ss_gen_cand *c, char **answer, const int *idx, int k) {
-    int best = idx[0];
-    if (method == SEL_FIRST) return best;
-    if (method == SEL_VOTE) {
-        int best_votes = -1;
-        for (int a = 0; a < k; a++) {
-            int i = idx[a], v = 0;
-            if (!answer[i]) continue;
-            for (int b = 0; b < k; b++)
-                if (answer[idx[b]] && ss_answer_equal(answer[i], answer[idx[b]])) v++;
-            if (v > best_votes) { best_votes = v; best = i; }
-        }
-        return best;
-    }
-    double bv = -INFINITY;
-    for (int a = 0; a < k; a++) {
-        int i = idx[a];
-        double v = method == SEL_LOGPROB ? (c[i].n_tokens ? c[i].logprob_sum / c[i].n_tokens : -INFINITY) : c[i].swift;
-        if (v > bv) { bv = v; best = i; }
-    }
-    return best;
+    int n = 0;
+    for (int a = 0; a < k; a++) if (idx[a] + 1 > n) n = idx[a] + 1;
+    double *lp = tool_malloc(sizeof(double) * (n > 0 ? n : 1));
+    float *sw = tool_malloc(sizeof(float) * (n > 0 ? n : 1));
+    for (int a = 0; a < k; a++) { lp[idx[a]] = cand_logprob_mean(&c[idx[a]]); sw[idx[a]] = c[idx[a]].swift; }
+    int r = ss_select_pick(method, (const char *const *)answer, lp, sw, idx, k);
+    free(lp); free(sw);
+    return r;
 }
 
 int select_pick(int method, const ss_gen_cand *c, const cand_info *ci, int n) {
-    int *idx = ss_malloc(sizeof(int) * n);
+    int *idx = tool_malloc(sizeof(int) * n);
     for (int i = 0; i < n; i++) idx[i] = i;
     int r = select_pick_subset(method, c, ci->answer, idx, n);
     free(idx);
@@ -115,9 +87,9 @@ int select_classes(char *const *answer, int n, int *cls) {
 int select_pick_classes(int method, const ss_gen_cand *c, const int *cls, int *count, const int *idx, int k) {
     int lo = idx[0];
     for (int a = 1; a < k; a++) if (idx[a] < lo) lo = idx[a];
-    if (method == SEL_FIRST) return lo;
+    if (method == SS_SELECT_FIRST) return lo;
     int best = lo;
-    if (method == SEL_VOTE) {
+    if (method == SS_SELECT_VOTE) {
         for (int a = 0; a < k; a++) if (cls[idx[a]] >= 0) count[cls[idx[a]]]++;
         int bv = -1;
         for (int a = 0; a < k; a++) {
@@ -131,7 +103,7 @@ int select_pick_classes(int method, const ss_gen_cand *c, const int *cls, int *c
     double bv = -INFINITY;
     for (int a = 0; a < k; a++) {
         int i = idx[a];
-        double v = method == SEL_LOGPROB ? (c[i].n_tokens ? c[i].logprob_sum / c[i].n_tokens : -INFINITY) : c[i].swift;
+        double v = method == SS_SELECT_LOGPROB ? (c[i].n_tokens ? c[i].logprob_sum / c[i].n_tokens : -INFINITY) : c[i].swift;
         if (v > bv || (v == bv && i < best)) { bv = v; best = i; }
     }
     return best;

@@ -1,11 +1,9 @@
-// select.h — choosing one of N candidates: first, vote (self-consistency), logprob, swift.
+// select.h — Best-of-N selection over the generation loop's candidates (ss_gen_cand): the rules
+// themselves are the library's (ss_select_pick, src/methods/select.c); this adapts the candidates.
 #ifndef SS_SELECT_H
 #define SS_SELECT_H
 #include "ss_gen.h"
-
-enum { SEL_FIRST = 0, SEL_VOTE = 1, SEL_LOGPROB = 2, SEL_SWIFT = 3 };
-int  select_parse(const char *name);          // -1 if unknown
-const char *select_name(int method);
+#include "xalloc.h"
 
 typedef struct {
     char **answer;     // [n] extracted answers (NULL = none)

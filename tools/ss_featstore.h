@@ -19,7 +19,9 @@
 #ifndef SS_FEATSTORE_H
 #define SS_FEATSTORE_H
 #include "ss_common.h"
-#include "ss_swift.h"
+#include "xalloc.h"
+#include "slotswift.h"
+#include "ss_common.h"
 
 #define SS_FEATSTORE_ALIGN 64
 

@@ -5,7 +5,6 @@
 #include <math.h>
 #include <unistd.h>
 #include <cjson/cJSON.h>
-#include "ss_answer.h"
 
 int tool_load(const ss_args *a, int n_seq, ss_model **m, ss_ctx **c) {
     char err[SS_ERRLEN];
@@ -28,45 +27,33 @@ int tool_load(const ss_args *a, int n_seq, ss_model **m, ss_ctx **c) {
 char *tool_render_prompt(const ss_model *m, const ss_args *a, const char *user) {
     if (!a->chat) {
         if (a->system) fprintf(stderr, "slotswift: warning: --system is ignored without --chat\n");
-        return ss_strdup(user);
+        return tool_strdup(user);
     }
     char err[SS_ERRLEN];
-    char *tmpl = ss_gguf_get_str(m->gguf, "tokenizer.chat_template");
-    int fam = ss_chat_detect(tmpl);
-    if (fam == SS_CHAT_UNKNOWN) {
-        fprintf(stderr, "slotswift: %s: %s; give the prompt raw (without --chat)\n", m->path,
-                tmpl ? "unknown chat template in tokenizer.chat_template" : "the model has no tokenizer.chat_template");
-        free(tmpl);
+    if (ss_model_chat_family(m) == SS_CHAT_UNKNOWN) {
+        fprintf(stderr, "slotswift: %s: %s; give the prompt raw (without --chat)\n", ss_model_path(m),
+                ss_model_chat_template(m) ? "unknown chat template in tokenizer.chat_template" : "the model has no tokenizer.chat_template");
         return NULL;
     }
     ss_chat_msg msgs[2];
     int n = 0;
     if (a->system) msgs[n++] = (ss_chat_msg){ "system", a->system };
     msgs[n++] = (ss_chat_msg){ "user", user };
-    const ss_vocab *v = m->vocab;
-    const char *bos = ss_vocab_bos(v) >= 0 ? ss_vocab_token_text(v, ss_vocab_bos(v)) : "";
-    const char *eos = ss_vocab_eos(v) >= 0 ? ss_vocab_token_text(v, ss_vocab_eos(v)) : "";
-    char *out = ss_chat_render(fam, tmpl, msgs, n, true, bos, eos, err, sizeof err);
-    free(tmpl);
+    char *out = ss_model_chat_render(m, SS_CHAT_UNKNOWN, msgs, n, true, err, sizeof err);
     if (!out) fprintf(stderr, "slotswift: chat template: %s\n", err);
     return out;
 }
 
 int32_t *tool_tokenize_prompt(const ss_model *m, const char *text, int *n) {
-    const ss_vocab *v = m->vocab;
-    bool add_bos = ss_vocab_add_bos(v);
-    if (add_bos && ss_vocab_bos(v) >= 0) {
-        const char *bt = ss_vocab_token_text(v, ss_vocab_bos(v));
-        if (bt && *bt && !strncmp(text, bt, strlen(bt))) add_bos = false;   // template already printed it
+    const ss_vocab *v = ss_model_vocab(m);
+    int cap = (int)strlen(text) + 8;
+    int32_t *toks = tool_malloc(sizeof(int32_t) * cap);
+    int k = ss_tokenize_prompt(v, text, toks, cap);
+    if (k > cap) {   // buffer convention: call again with the length needed
+        toks = tool_realloc(toks, sizeof(int32_t) * k);
+        k = ss_tokenize_prompt(v, text, toks, k);
     }
-    size_t len = strlen(text);
-    int cap = (int)len + 8;
-    int32_t *toks = ss_malloc(sizeof(int32_t) * cap);
-    int k = ss_tokenize(v, text, len, add_bos, true, toks, cap);
-    if (k > cap) {
-        toks = ss_realloc(toks, sizeof(int32_t) * k);
-        k = ss_tokenize(v, text, len, add_bos, true, toks, k);
-    }
+    if (k < 0) { fprintf(stderr, "slotswift: tokenizer: out of memory\n"); exit(1); }
     *n = k;
     return toks;
 }
@@ -106,7 +93,7 @@ int tool_read_dataset(const char *path, tool_item **items) {
     char *buf = ss_read_file(path, &len, err, sizeof err);
     if (!buf) { fprintf(stderr, "slotswift: %s\n", err); return -1; }
     int n = 0, cap = 256, line = 0;
-    tool_item *it = ss_malloc(sizeof(tool_item) * cap);
+    tool_item *it = tool_malloc(sizeof(tool_item) * cap);
     char *p = buf;
     while (*p) {
         char *e = strchr(p, '\n');
@@ -127,14 +114,14 @@ int tool_read_dataset(const char *path, tool_item **items) {
                 return -1;
             }
             bool gsm = cJSON_GetObjectItem(o, "question") != NULL;
-            char *ref = gsm ? ss_answer_reference_gsm8k(aa->valuestring) : ss_strdup(aa->valuestring);
+            char *ref = gsm ? ss_answer_reference_gsm8k(aa->valuestring) : tool_strdup(aa->valuestring);
             if (!ref) {
                 fprintf(stderr, "slotswift: %s: line %d: field 'answer' has no '#### N' final answer\n", path, line);
                 cJSON_Delete(o); tool_free_dataset(it, n); free(buf);
                 return -1;
             }
-            if (n == cap) { cap *= 2; it = ss_realloc(it, sizeof(tool_item) * cap); }
-            it[n].question = ss_strdup(qq->valuestring);
+            if (n == cap) { cap *= 2; it = tool_realloc(it, sizeof(tool_item) * cap); }
+            it[n].question = tool_strdup(qq->valuestring);
             it[n].reference = ref;
             n++;
             cJSON_Delete(o);

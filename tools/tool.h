@@ -4,9 +4,8 @@
 #define SS_TOOL_H
 #include <stdio.h>
 #include "args.h"
-#include "ss_model.h"
-#include "ss_vocab.h"
-#include "ss_chat.h"
+#include "slotswift.h"
+#include "ss_common.h"
 #include "ss_gen.h"
 
 // load the model of a->model and a context sized for n_seq sequences; prints the error and returns -1
@@ -25,9 +24,8 @@ void tool_json_str(FILE *f, const char *s);
 // generation parameters from the shared flags: n candidates, SLOT mask, seed (seed_offset added)
 void tool_gen_params(const ss_args *a, const ss_ctx *c, int n_cand, const uint8_t *slot_mask,
                      uint64_t seed_offset, ss_gen_params *gp);
-struct ss_swift_head;
 // load a SWIFT head file and check it was trained for model m (prints the error)
-int tool_load_head(const ss_model *m, const char *path, struct ss_swift_head *head);
+int tool_load_head(const ss_model *m, const char *path, ss_swift_head *head);
 // one dataset question: GSM8K (question, answer "... #### N") or MATH (problem, answer)
 typedef struct { char *question; char *reference; } tool_item;
 // read a jsonl dataset; returns count or -1 (error printed naming the file and line)

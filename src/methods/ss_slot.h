@@ -18,39 +18,11 @@
 typedef struct ss_slot_ws { float *buf; size_t bytes; } ss_slot_ws;
 void ss_slot_ws_free(ss_slot_ws *ws);
 
-typedef struct {
-    int   steps;          // default 3
-    float lr;             // 0.1
-    float beta1, beta2;   // 0.9, 0.999
-    float eps;            // 1e-5
-    float wd;             // 1e-8 (decoupled: delta *= 1 - lr*wd before the Adam update)
-    bool  no_loss_after;  // false: res->loss_after = loss at the final delta (one more pass over W
-                          // and one over the stored logits, ~5% of SLOT's time); true: skipped, NAN
-    ss_slot_ws *ws;       // NULL: the stored logits are allocated and freed by each call
-    // Bound on the logits z[T,V] (f32) kept between steps (default, and 0: SS_SLOT_MAX_BYTES). When
-    // T×V×4 exceeds it, positions are processed in chunks and z is recomputed chunk by chunk at every step.
-    size_t max_bytes;
-    // When z is kept, SLOT stores E = exp(z_t - max_v z_t) instead of z and gives it up for z (one
-    // more z pass) as soon as max_v u - min_v u (u = W·delta) exceeds this range (default, and 0:
-    // SS_SLOT_E_RANGE). Tests: a tiny range gives E up at the first step with delta != 0, a negative
-    // one never uses E (z kept from the start).
-    float e_range;
-    // the kernels (default, and NULL: ss_kernels_get(false); a generation passes its context's
-    // c->kern; tests compare the scalar table, ss_kernels_get(true), with the SIMD one)
-    const ss_kernels *kern;
-} ss_slot_params;
-
-#define SS_SLOT_MAX_BYTES ((size_t)256 << 20)
-#define SS_SLOT_E_RANGE 40.0f
-
-void ss_slot_params_default(ss_slot_params *p);
-
-typedef struct {
-    float  *loss_before;  // [steps] loss at delta before each update
-    float   loss_after;   // loss at the final delta (NAN with p->no_loss_after)
-    double  seconds;
-    size_t  peak_bytes;   // SLOT's own extra memory at its peak
-} ss_slot_result;
+// ss_slot_params (incl. max_bytes, e_range, kern), ss_slot_params_default, ss_slot_result and
+// ss_slot_run (on a context) are public (slotswift.h); below: the optimizer on explicit inputs
+// (a thread pool and an LM head) and the defaults of the tunables.
+#define SS_SLOT_MAX_BYTES ((size_t)256 << 20)   // max_bytes 0
+#define SS_SLOT_E_RANGE 40.0f                   // e_range 0
 
 // H[T,D] row-major hidden rows (after the output norm), tokens[T], W the LM head.
 // mask: NULL = every position 0..T-2 counts; else mask[t] != 0 selects position t (predicting tokens[t+1]).
@@ -59,6 +31,21 @@ typedef struct {
 int ss_slot_optimize(const ss_slot_params *p, ss_pool *pool, const float *H, int T, int D,
                      const int32_t *tokens, const uint8_t *mask, const ss_weight *W,
                      float *delta, ss_slot_result *res, char *err, size_t errlen);
+
+// The same optimization one AdamW step at a time (a scheduler runs other work between steps; the
+// numerics are ss_slot_optimize's, which is begin + `steps` x step + finish):
+// ss_slot_begin validates and sets up (H, tokens, mask and W must stay valid until finish/free);
+// ss_slot_step does one step, storing the loss before it in *loss_before (may be NULL), and returns
+// 1 while steps remain, 0 after the last one (or when there are none), -1 + err;
+// ss_slot_finish writes delta[D] and res (not loss_before) and frees the run; ss_slot_stepper_free frees it
+// without results. res->seconds counts only the time spent inside these calls.
+typedef struct ss_slot_stepper ss_slot_stepper;
+ss_slot_stepper *ss_slot_begin(const ss_slot_params *p, ss_pool *pool, const float *H, int T, int D,
+                           const int32_t *tokens, const uint8_t *mask, const ss_weight *W,
+                           char *err, size_t errlen);
+int  ss_slot_step(ss_slot_stepper *r, float *loss_before, char *err, size_t errlen);
+int  ss_slot_finish(ss_slot_stepper *r, float *delta, ss_slot_result *res, char *err, size_t errlen);
+void ss_slot_stepper_free(ss_slot_stepper *r);
 
 // loss and gradient at a given delta (for tests: finite differences); delta NULL = zero; grad may be NULL.
 // Same inputs and checks as ss_slot_optimize (p: its kernels, max_bytes and e_range are used);

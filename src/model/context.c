@@ -24,6 +24,7 @@ ss_ctx *ss_ctx_new(ss_model *m, const ss_ctx_params *pp, char *err, size_t errle
         return NULL;
     }
     ss_ctx *c = ss_calloc(1, sizeof *c);
+    if (!c) { ss_err(err, errlen, "out of memory allocating the context"); return NULL; }
     c->model = m;
     c->params = p;
     int kvd = hp->n_head_kv * hp->head_dim;
@@ -34,8 +35,9 @@ ss_ctx *ss_ctx_new(ss_model *m, const ss_ctx_params *pp, char *err, size_t errle
     }
     c->kern = ss_kernels_get(p.force_scalar != 0);
     c->pool = ss_pool_new(p.n_threads);
-    c->params.n_threads = ss_pool_n_threads(c->pool);
     c->seqs = ss_calloc(p.n_seq_max, sizeof(ss_seq));
+    if (!c->pool || !c->seqs) goto oom;
+    c->params.n_threads = ss_pool_n_threads(c->pool);
     size_t B = p.n_batch, D = hp->n_embd, HD = (size_t)hp->n_head * hp->head_dim, F = hp->n_ff;
     size_t DF = D > HD ? D : HD;
     c->x   = ss_malloc(sizeof(float) * B * D);
@@ -48,12 +50,17 @@ ss_ctx *ss_ctx_new(ss_model *m, const ss_ctx_params *pp, char *err, size_t errle
     c->hb2 = ss_malloc(sizeof(float) * B * F);
     c->att_scores = ss_malloc(sizeof(float) * (size_t)c->params.n_threads * (p.n_ctx + 1) * (hp->n_head / hp->n_head_kv));
     c->tmp_idx = ss_malloc(sizeof(int) * (p.n_seq_max > (int)B ? p.n_seq_max : (int)B));
+    if (!c->x || !c->xb || !c->q || !c->k || !c->v || !c->att || !c->hb || !c->hb2 || !c->att_scores || !c->tmp_idx) goto oom;
     return c;
+oom:
+    ss_err(err, errlen, "out of memory allocating the context's buffers (n_ctx %d, n_batch %d)", p.n_ctx, p.n_batch);
+    ss_ctx_free(c);
+    return NULL;
 }
 
 void ss_ctx_free(ss_ctx *c) {
     if (!c) return;
-    for (int i = 0; i < c->params.n_seq_max; i++) { free(c->seqs[i].pages); free(c->seqs[i].delta); }
+    for (int i = 0; c->seqs && i < c->params.n_seq_max; i++) { free(c->seqs[i].pages); free(c->seqs[i].delta); }
     free(c->seqs);
     ss_kv_free(&c->kv);
     ss_pool_free(c->pool);
@@ -69,7 +76,14 @@ void ss_ctx_free(ss_ctx *c) {
 const char *ss_ctx_error(const ss_ctx *c) { return c->err; }
 const ss_model *ss_ctx_model(const ss_ctx *c) { return c->model; }
 int ss_ctx_n_ctx(const ss_ctx *c) { return c->params.n_ctx; }
-struct ss_pool *ss_ctx_pool(ss_ctx *c) { return c->pool; }
+int ss_ctx_n_threads(const ss_ctx *c) { return c->params.n_threads; }
+const ss_ctx_params *ss_ctx_get_params(const ss_ctx *c) { return &c->params; }
+
+int ss_lm_head(ss_ctx *c, const float *x, int n, float *logits) {
+    if (n < 0 || (n > 0 && (!x || !logits))) return ss_err(c->err, sizeof c->err, "lm_head: bad arguments (n %d)", n);
+    if (n > 0) ss_matmul(c->kern, c->pool, logits, c->model->hp.n_vocab, x, n, &c->model->output);
+    return 0;
+}
 
 // ---- sequences ----
 static ss_seq *ctx_seq(const ss_ctx *c, int seq) {
@@ -96,11 +110,15 @@ int ss_seq_fork(ss_ctx *c, int seq) {
     if (id < 0) return -1;
     src = &c->seqs[seq];
     ss_seq *dst = &c->seqs[id];
-    ss_kv_seq_fork(&c->kv, src, dst);
     if (src->delta) {
         size_t n = sizeof(float) * c->model->hp.n_embd;
         dst->delta = ss_malloc(n);
-        memcpy(dst->delta, src->delta, n);
+        if (dst->delta) memcpy(dst->delta, src->delta, n);
+    }
+    if ((src->delta && !dst->delta) || ss_kv_seq_fork(&c->kv, src, dst)) {
+        ss_seq_free(c, id);
+        ss_err(c->err, sizeof c->err, "fork: out of memory");
+        return -1;
     }
     return id;
 }
@@ -111,6 +129,13 @@ void ss_seq_free(ss_ctx *c, int seq) {
     ss_kv_seq_release(&c->kv, s);
     free(s->delta); s->delta = NULL;
     s->live = false;
+}
+
+int ss_seq_truncate(ss_ctx *c, int seq, int len) {
+    ss_seq *s = ctx_seq(c, seq);
+    if (!s) return ss_err(c->err, sizeof c->err, "truncate: no sequence %d", seq);
+    ss_kv_seq_truncate(&c->kv, s, len);
+    return 0;
 }
 
 int ss_seq_len(const ss_ctx *c, int seq) {
@@ -124,6 +149,7 @@ int ss_seq_set_delta(ss_ctx *c, int seq, const float *delta) {
     if (!delta) { free(s->delta); s->delta = NULL; return 0; }
     size_t n = sizeof(float) * c->model->hp.n_embd;
     if (!s->delta) s->delta = ss_malloc(n);
+    if (!s->delta) return ss_err(c->err, sizeof c->err, "set_delta: out of memory");
     memcpy(s->delta, delta, n);
     return 0;
 }
@@ -141,8 +167,10 @@ int ss_ctx_set_layers(ss_ctx *c, const int *layers, int n, bool norm) {
     for (int i = 0; i < n; i++)
         if (layers[i] < 0 || layers[i] > c->model->hp.n_layer)
             return ss_err(c->err, sizeof c->err, "layer %d out of range 0..%d", layers[i], c->model->hp.n_layer);
+    int *cap = n ? ss_malloc(sizeof(int) * n) : NULL;
+    if (n && !cap) return ss_err(c->err, sizeof c->err, "set_layers: out of memory");
     free(c->cap_layers);
-    c->cap_layers = n ? ss_malloc(sizeof(int) * n) : NULL;
+    c->cap_layers = cap;
     if (n) memcpy(c->cap_layers, layers, sizeof(int) * n);
     c->n_cap = n;
     c->cap_norm = norm;
@@ -155,11 +183,13 @@ int ss_ctx_layers_dim(const ss_ctx *c) { return c->n_cap * c->model->hp.n_embd; 
 ss_batch ss_batch_new(int cap) {
     ss_batch b;
     memset(&b, 0, sizeof b);
-    b.cap = cap > 0 ? cap : 1;
-    b.seq = ss_malloc(sizeof(int32_t) * b.cap);
-    b.pos = ss_malloc(sizeof(int32_t) * b.cap);
-    b.tok = ss_malloc(sizeof(ss_token) * b.cap);
-    b.out = ss_malloc(b.cap);
+    int n = cap > 0 ? cap : 1;
+    b.seq = ss_malloc(sizeof(int32_t) * n);
+    b.pos = ss_malloc(sizeof(int32_t) * n);
+    b.tok = ss_malloc(sizeof(ss_token) * n);
+    b.out = ss_malloc(n);
+    if (b.seq && b.pos && b.tok && b.out) b.cap = n;
+    else { ss_batch_free(&b); memset(&b, 0, sizeof b); }   // cap 0: ss_batch_add grows or fails
     return b;
 }
 
@@ -170,16 +200,24 @@ void ss_batch_free(ss_batch *b) {
 
 void ss_batch_clear(ss_batch *b) { b->n = 0; }
 
-void ss_batch_add(ss_batch *b, int seq, int pos, ss_token tok, int out_flags) {
+// grow one array of the batch to cap entries of `size` bytes; false (array unchanged) on out of memory
+static bool batch_grow(void **a, int cap, size_t size) {
+    void *q = ss_realloc(*a, size * cap);
+    if (!q) return false;
+    *a = q;
+    return true;
+}
+
+int ss_batch_add(ss_batch *b, int seq, int pos, ss_token tok, int out_flags) {
     if (b->n == b->cap) {
-        b->cap *= 2;
-        b->seq = ss_realloc(b->seq, sizeof(int32_t) * b->cap);
-        b->pos = ss_realloc(b->pos, sizeof(int32_t) * b->cap);
-        b->tok = ss_realloc(b->tok, sizeof(ss_token) * b->cap);
-        b->out = ss_realloc(b->out, b->cap);
+        int cap = b->cap > 0 ? 2 * b->cap : 16;
+        if (!batch_grow((void **)&b->seq, cap, sizeof(int32_t)) || !batch_grow((void **)&b->pos, cap, sizeof(int32_t)) ||
+            !batch_grow((void **)&b->tok, cap, sizeof(ss_token)) || !batch_grow((void **)&b->out, cap, 1)) return -1;
+        b->cap = cap;
     }
     b->seq[b->n] = seq; b->pos[b->n] = pos; b->tok[b->n] = tok; b->out[b->n] = (uint8_t)out_flags;
     b->n++;
+    return 0;
 }
 
 // ---- outputs ----

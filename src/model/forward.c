@@ -212,6 +212,33 @@ static void capture_layer(ss_ctx *c, const ss_batch *b, int i0, int n, int hf_in
     }
 }
 
+// The row kind of entry e (ss_matmul_multi_k's SS_MM_*): what the entry is (SS_ROW_PROMPT /
+// SS_ROW_GEN flags), so that its matmul kernels do not depend on the batch around it.
+static int row_kind(const ss_batch *b, int e) {
+    return (b->out[e] & SS_ROW_PROMPT) ? SS_MM_PROMPT : (b->out[e] & SS_ROW_GEN) ? SS_MM_GEN : SS_MM_AUTO;
+}
+
+// the run of entries of one kind starting at chunk row r0: rows [r0, *r1); returns the kind
+static int kind_run(const ss_batch *b, int i0, int n, int r0, int *r1) {
+    const int kind = row_kind(b, i0 + r0);
+    int r = r0 + 1;
+    while (r < n && row_kind(b, i0 + r) == kind) r++;
+    *r1 = r;
+    return kind;
+}
+
+// out[n, W->rows] (rows ld_out apart) = x[n, ldx] · W^T, one product per run of one row kind
+static void fw_matmul(ss_ctx *c, const ss_batch *b, int i0, int n, float *out, int64_t ld_out,
+                      const float *x, int64_t ldx, const ss_weight *W) {
+    for (int r0 = 0, r1; r0 < n; r0 = r1) {
+        const int kind = kind_run(b, i0, n, r0, &r1);
+        float *const outs[1] = { out + (size_t)r0 * ld_out };
+        const int64_t lds[1] = { ld_out };
+        const ss_weight *const ws[1] = { W };
+        ss_matmul_multi_k(c->kern, c->pool, kind, 1, outs, lds, x + (size_t)r0 * ldx, r1 - r0, ws);
+    }
+}
+
 static void forward_chunk(ss_ctx *c, const ss_batch *b, int i0, int n) {
     const ss_model *m = c->model;
     const ss_hparams *hp = &m->hp;
@@ -221,9 +248,7 @@ static void forward_chunk(ss_ctx *c, const ss_batch *b, int i0, int n) {
     // cos/sin tables of the n positions, computed once for all layers: [n][n_rot/2] each
     // (grow-only pool scratch; slot 0 belongs to ss_matmul)
     const int nr2 = m->n_rot / 2;
-    float *rope_cs = ss_pool_scratch(c->pool, 1, sizeof(float) * 2 * (size_t)n * nr2);
-    float *rope_heap = NULL;
-    if (!rope_cs) rope_cs = rope_heap = ss_malloc(sizeof(float) * 2 * (size_t)n * nr2);   // no pool
+    float *rope_cs = ss_pool_scratch(c->pool, 1, sizeof(float) * 2 * (size_t)n * nr2);   // reserved by ss_decode
     float *rope_sn = rope_cs + (size_t)n * nr2;
     for (int i = 0; i < n; i++) rope_table(m, b->pos[i0 + i], rope_cs + (size_t)i * nr2, rope_sn + (size_t)i * nr2);
 
@@ -235,11 +260,12 @@ static void forward_chunk(ss_ctx *c, const ss_batch *b, int i0, int n) {
         const ss_layer *L = &m->layers[l];
         // ---- attention block ----
         for (int i = 0; i < n; i++) rmsnorm(xb + (size_t)i * D, x + (size_t)i * D, L->attn_norm, D, hp->rms_eps);
-        {   // q[n,HD] = xb[n,D] · Wq[HD,D]^T, k[n,KVD], v[n,KVD] in one pass
-            float *const outs[3] = { c->q, c->k, c->v };
+        for (int r0 = 0, r1; r0 < n; r0 = r1) {   // q[n,HD] = xb[n,D] · Wq[HD,D]^T, k[n,KVD], v[n,KVD] in one pass
+            const int kind = kind_run(b, i0, n, r0, &r1);
+            float *const outs[3] = { c->q + (size_t)r0 * HD, c->k + (size_t)r0 * KVD, c->v + (size_t)r0 * KVD };
             const int64_t lds[3] = { HD, KVD, KVD };
             const ss_weight *const ws[3] = { &L->wq, &L->wk, &L->wv };
-            ss_matmul_multi(c->kern, c->pool, 3, outs, lds, xb, n, ws);
+            ss_matmul_multi_k(c->kern, c->pool, kind, 3, outs, lds, xb + (size_t)r0 * D, r1 - r0, ws);
         }
         for (int i = 0; i < n; i++) {
             float *q = c->q + (size_t)i * HD, *k = c->k + (size_t)i * KVD, *v = c->v + (size_t)i * KVD;
@@ -256,14 +282,18 @@ static void forward_chunk(ss_ctx *c, const ss_batch *b, int i0, int n) {
         attn_job job = { c, b, i0, n, l, 0 };
         atomic_init(&job.next, 0);
         ss_pool_run(n * hp->n_head_kv > 1 ? c->pool : NULL, attn_worker, &job);
-        ss_matmul(c->kern, c->pool, xb, D, c->att, n, &L->wo);   // xb[n,D] = att[n,HD] · Wo[D,HD]^T
+        fw_matmul(c, b, i0, n, xb, D, c->att, HD, &L->wo);   // xb[n,D] = att[n,HD] · Wo[D,HD]^T
         for (size_t z = 0; z < (size_t)n * D; z++) x[z] += xb[z];
 
         // ---- feed-forward block (SwiGLU) ----
         for (int i = 0; i < n; i++) rmsnorm(xb + (size_t)i * D, x + (size_t)i * D, L->ffn_norm, D, hp->rms_eps);
         // hb[n,F] = silu(xb · Wgate^T) * (xb · Wup^T)
-        ss_matmul_swiglu(c->kern, c->pool, c->hb, F, c->hb2, F, xb, n, &L->w_gate, &L->w_up);
-        ss_matmul(c->kern, c->pool, xb, D, c->hb, n, &L->w_down);  // xb[n,D] = h[n,F] · Wdown[D,F]^T
+        for (int r0 = 0, r1; r0 < n; r0 = r1) {
+            const int kind = kind_run(b, i0, n, r0, &r1);
+            ss_matmul_swiglu_k(c->kern, c->pool, kind, c->hb + (size_t)r0 * F, F, c->hb2 + (size_t)r0 * F, F, xb + (size_t)r0 * D,
+                               r1 - r0, &L->w_gate, &L->w_up);
+        }
+        fw_matmul(c, b, i0, n, xb, D, c->hb, F, &L->w_down);  // xb[n,D] = h[n,F] · Wdown[D,F]^T
         for (size_t z = 0; z < (size_t)n * D; z++) x[z] += xb[z];
         if (l + 1 < hp->n_layer) capture_layer(c, b, i0, n, l + 1, x, false);
     }
@@ -271,32 +301,46 @@ static void forward_chunk(ss_ctx *c, const ss_batch *b, int i0, int n) {
     // ---- output norm, hidden outputs, LM head for the entries that want logits ----
     for (int i = 0; i < n; i++) rmsnorm(xb + (size_t)i * D, x + (size_t)i * D, m->output_norm, D, hp->rms_eps);
     capture_layer(c, b, i0, n, hp->n_layer, xb, true);
-    int n_lm = 0;
-    for (int i = 0; i < n; i++) {
-        int e = i0 + i;
-        const float *h = xb + (size_t)i * D;
-        if (c->out_hidden_row[e] >= 0) memcpy(c->hidden + (size_t)c->out_hidden_row[e] * D, h, sizeof(float) * D);
-        if (c->out_logits_row[e] >= 0) {
-            // lm_in row = h + delta (SLOT) ; rows collected densely, then one matmul
-            float *dst = c->lm_in + (size_t)n_lm * D;
-            const float *delta = c->seqs[b->seq[e]].delta;
-            for (int z = 0; z < D; z++) dst[z] = h[z] + (delta ? delta[z] : 0.0f);
-            c->tmp_idx[n_lm++] = c->out_logits_row[e];
+    for (int r0 = 0, r1; r0 < n; r0 = r1) {      // per run of one row kind
+        const int kind = kind_run(b, i0, n, r0, &r1);
+        int n_lm = 0;
+        for (int i = r0; i < r1; i++) {
+            int e = i0 + i;
+            const float *h = xb + (size_t)i * D;
+            if (c->out_hidden_row[e] >= 0) memcpy(c->hidden + (size_t)c->out_hidden_row[e] * D, h, sizeof(float) * D);
+            if (c->out_logits_row[e] >= 0) {
+                // lm_in row = h + delta (SLOT) ; rows collected densely, then one matmul
+                float *dst = c->lm_in + (size_t)n_lm * D;
+                const float *delta = c->seqs[b->seq[e]].delta;
+                for (int z = 0; z < D; z++) dst[z] = h[z] + (delta ? delta[z] : 0.0f);
+                c->tmp_idx[n_lm++] = c->out_logits_row[e];
+            }
+        }
+        if (n_lm) {
+            // logits rows of this run are consecutive (assigned in entry order)
+            float *out = c->logits + (size_t)c->tmp_idx[0] * hp->n_vocab;
+            float *const outs[1] = { out };
+            const int64_t lds[1] = { hp->n_vocab };
+            const ss_weight *const ws[1] = { &m->output };
+            ss_matmul_multi_k(c->kern, c->pool, kind, 1, outs, lds, c->lm_in, n_lm, ws);   // logits[n_lm,V] = lm_in · Wout^T
         }
     }
-    if (n_lm) {
-        // logits rows of this chunk are consecutive (assigned in entry order)
-        float *out = c->logits + (size_t)c->tmp_idx[0] * hp->n_vocab;
-        ss_matmul(c->kern, c->pool, out, hp->n_vocab, c->lm_in, n_lm, &m->output);  // logits[n_lm,V] = lm_in · Wout^T
-    }
-    free(rope_heap);
 }
 
-static void *grow(void *p, size_t *cap, size_t need) {
-    if (need <= *cap) return p;
-    free(p);
-    *cap = need;
-    return ss_malloc(need);
+// grow-only output buffer (contents not kept); false on out of memory (*p freed, *cap 0)
+static bool grow(float **p, size_t *cap, size_t need) {
+    if (need <= *cap) return true;
+    free(*p);
+    *p = ss_malloc(need);
+    *cap = *p ? need : 0;
+    return *p != NULL;
+}
+
+// grow-only int array; false on out of memory (*p unchanged)
+static bool grow_rows(int **p, int n) {
+    int *q = ss_realloc(*p, sizeof(int) * n);
+    if (q) *p = q;
+    return q != NULL;
 }
 
 int ss_decode(ss_ctx *c, const ss_batch *b) {
@@ -324,15 +368,12 @@ int ss_decode(ss_ctx *c, const ss_batch *b) {
         if (next[s] >= 0 && next[s] > c->seqs[s].len) pages += ss_kv_pages_needed(&c->kv, &c->seqs[s], next[s] - c->seqs[s].len);
     if (pages > c->kv.n_free)
         return ss_err(c->err, sizeof c->err, "KV cache full: %d more pages needed, %d free (use a larger -c)", pages, c->kv.n_free);
-    for (int s = 0; s < nseq; s++)
-        if (next[s] >= 0 && next[s] > c->seqs[s].len) ss_kv_seq_grow(&c->kv, &c->seqs[s], next[s] - c->seqs[s].len);
 
-    // output rows
+    // every allocation before the cache changes: output rows and buffers, RoPE tables, page lists
     if (b->n > c->out_cap) {
+        if (!grow_rows(&c->out_logits_row, b->n) || !grow_rows(&c->out_hidden_row, b->n) || !grow_rows(&c->out_layers_row, b->n))
+            return ss_err(c->err, sizeof c->err, "decode: out of memory (%d entries)", b->n);
         c->out_cap = b->n;
-        c->out_logits_row = ss_realloc(c->out_logits_row, sizeof(int) * b->n);
-        c->out_hidden_row = ss_realloc(c->out_hidden_row, sizeof(int) * b->n);
-        c->out_layers_row = ss_realloc(c->out_layers_row, sizeof(int) * b->n);
     }
     int nl = 0, nh = 0, ny = 0;
     for (int i = 0; i < b->n; i++) {
@@ -342,11 +383,19 @@ int ss_decode(ss_ctx *c, const ss_batch *b) {
     }
     c->n_out_entries = b->n;
     size_t D = hp->n_embd, V = hp->n_vocab;
-    c->logits = grow(c->logits, &c->logits_cap, sizeof(float) * V * nl);
-    c->hidden = grow(c->hidden, &c->hidden_cap, sizeof(float) * D * nh);
-    c->layers = grow(c->layers, &c->layers_cap, sizeof(float) * D * c->n_cap * ny);
     size_t lm_rows = nl < c->params.n_batch ? nl : c->params.n_batch;
-    c->lm_in = grow(c->lm_in, &c->lm_in_cap, sizeof(float) * D * lm_rows);
+    size_t chunk = b->n < c->params.n_batch ? b->n : c->params.n_batch;
+    bool ok = grow(&c->logits, &c->logits_cap, sizeof(float) * V * nl) && grow(&c->hidden, &c->hidden_cap, sizeof(float) * D * nh) &&
+              grow(&c->layers, &c->layers_cap, sizeof(float) * D * c->n_cap * ny) && grow(&c->lm_in, &c->lm_in_cap, sizeof(float) * D * lm_rows) &&
+              ss_pool_scratch(c->pool, 1, sizeof(float) * 2 * chunk * (m->n_rot / 2 > 0 ? m->n_rot / 2 : 1)) != NULL;
+    for (int s = 0; ok && s < nseq; s++)
+        if (next[s] >= 0 && next[s] > c->seqs[s].len) ok = !ss_kv_seq_reserve(&c->seqs[s], (next[s] + SS_KV_PAGE - 1) / SS_KV_PAGE);
+    if (!ok) {
+        c->n_out_entries = 0;
+        return ss_err(c->err, sizeof c->err, "decode: out of memory (%d entries, %d with logits)", b->n, nl);
+    }
+    for (int s = 0; s < nseq; s++)
+        if (next[s] >= 0 && next[s] > c->seqs[s].len) ss_kv_seq_grow(&c->kv, &c->seqs[s], next[s] - c->seqs[s].len);
 
     for (int i0 = 0; i0 < b->n; i0 += c->params.n_batch) {
         int n = b->n - i0 < c->params.n_batch ? b->n - i0 : c->params.n_batch;

@@ -39,6 +39,7 @@ static int model_vec(ss_model *m, float **out, const char *name, int64_t n, bool
     if (t->n_dims != 1) return ss_err(err, errlen, "%s: tensor '%s': expected a vector of %lld", m->path, name, (long long)n);
     if (model_weight(m, &w, name, n, 1, false, err, errlen)) return -1;
     *out = ss_malloc(sizeof(float) * n);
+    if (!*out) return ss_err(err, errlen, "%s: tensor '%s': out of memory", m->path, name);
     ss_dequant_row(w.type, w.data, *out, n);
     return 0;
 }
@@ -68,7 +69,8 @@ static uint64_t model_fingerprint(const ss_model *m) {
 
 ss_model *ss_model_load(const char *path, char *err, size_t errlen) {
     ss_model *m = ss_calloc(1, sizeof *m);
-    m->path = ss_strdup(path);
+    if (m) m->path = ss_strdup(path);
+    if (!m || !m->path) { ss_model_free(m); ss_err(err, errlen, "%s: out of memory", path); return NULL; }
     if (ss_gguf_open(&m->gguf, path, err, errlen)) goto fail;
     const ss_gguf *g = m->gguf;
     ss_hparams *hp = &m->hp;
@@ -86,6 +88,7 @@ ss_model *ss_model_load(const char *path, char *err, size_t errlen) {
         const char *base = strrchr(path, '/');
         m->name = ss_strdup(base ? base + 1 : path);
     }
+    if (!m->name) { ss_err(err, errlen, "%s: out of memory", path); free(arch); goto fail; }
 
     hp->n_embd      = (int)ss_gguf_get_arch_int(g, arch, "embedding_length", -1);
     hp->n_layer     = (int)ss_gguf_get_arch_int(g, arch, "block_count", -1);
@@ -153,6 +156,7 @@ ss_model *ss_model_load(const char *path, char *err, size_t errlen) {
     }
 
     m->layers = ss_calloc(hp->n_layer, sizeof(ss_layer));
+    if (!m->layers) { ss_err(err, errlen, "%s: out of memory (%d layers)", path, hp->n_layer); goto fail; }
     for (int l = 0; l < hp->n_layer; l++) {
         ss_layer *L = &m->layers[l];
         char n[128];
@@ -179,6 +183,7 @@ ss_model *ss_model_load(const char *path, char *err, size_t errlen) {
     }
 
     if (ss_vocab_load(&m->vocab, g, err, errlen)) goto fail;
+    m->chat_template = ss_gguf_get_str(g, "tokenizer.chat_template");   // NULL when none
     if (ss_vocab_n_tokens(m->vocab) > hp->n_vocab) {
         ss_err(err, errlen, "%s: tokenizer has %d tokens but token_embd.weight has %d rows", path,
                ss_vocab_n_tokens(m->vocab), hp->n_vocab);
@@ -203,7 +208,7 @@ void ss_model_free(ss_model *m) {
     free(m->output_norm); free(m->rope_freqs);
     if (m->vocab) ss_vocab_free(m->vocab);
     if (m->gguf) ss_gguf_close(m->gguf);
-    free(m->path); free(m->name);
+    free(m->path); free(m->name); free(m->chat_template);
     free(m);
 }
 
@@ -212,6 +217,17 @@ const char *ss_model_name(const ss_model *m) { return m->name; }
 const char *ss_model_path(const ss_model *m) { return m->path; }
 const char *ss_model_arch_name(const ss_model *m) { return m->hp.arch == SS_ARCH_QWEN2 ? "qwen2" : "llama"; }
 uint64_t ss_model_fingerprint(const ss_model *m) { return m->fingerprint; }
-const struct ss_vocab *ss_model_vocab(const ss_model *m) { return m->vocab; }
-const struct ss_gguf *ss_model_gguf(const ss_model *m) { return m->gguf; }
-const ss_weight *ss_model_lm_head(const ss_model *m) { return &m->output; }
+const ss_vocab *ss_model_vocab(const ss_model *m) { return m->vocab; }
+const char *ss_model_chat_template(const ss_model *m) { return m->chat_template; }
+uint64_t ss_model_file_size(const ss_model *m) { return m->gguf->size; }
+
+int ss_model_meta_str(const ss_model *m, const char *key, char *buf, size_t cap) {
+    const ss_gguf_kv *kv = ss_gguf_find(m->gguf, key);
+    if (!kv || kv->type != SS_GGUF_STRING) return -1;
+    size_t n = (size_t)kv->v.s.len;
+    if (n + 1 > (size_t)INT32_MAX) return -1;
+    if (n + 1 <= cap) { memcpy(buf, kv->v.s.ptr, n); buf[n] = 0; }
+    return (int)(n + 1);                                  // bytes needed, NUL included
+}
+
+int64_t ss_model_meta_int(const ss_model *m, const char *key, int64_t dflt) { return ss_gguf_get_int(m->gguf, key, dflt); }

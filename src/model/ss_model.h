@@ -17,6 +17,7 @@ typedef struct {
 
 struct ss_model {
     char       *path, *name;
+    char       *chat_template;        // tokenizer.chat_template or NULL
     ss_gguf    *gguf;
     ss_vocab   *vocab;
     ss_hparams  hp;
@@ -61,12 +62,21 @@ static inline size_t ss_kv_offset(const ss_kv *kv, int p, int l, int which, int 
 }
 // pages a sequence needs to grow from len to len+n (including a copy-on-write of a shared last page)
 int   ss_kv_pages_needed(const ss_kv *kv, const ss_seq *s, int n);
-// make room for n more tokens (allocates pages, does copy-on-write); caller checked availability
-void  ss_kv_seq_grow(ss_kv *kv, ss_seq *s, int n);
+// room in s->pages for n_pages page ids; 0, or -1 (out of memory, s unchanged)
+int   ss_kv_seq_reserve(ss_seq *s, int n_pages);
+// make room for n more tokens (allocates pages, does copy-on-write); caller checked availability.
+// 0, or -1 when the page list cannot grow (out of memory; nothing changed)
+int   ss_kv_seq_grow(ss_kv *kv, ss_seq *s, int n);
 void  ss_kv_seq_release(ss_kv *kv, ss_seq *s);
-void  ss_kv_seq_fork(ss_kv *kv, const ss_seq *src, ss_seq *dst);
+// dst continues src's pages (shared); 0 or -1 (out of memory, nothing changed)
+int   ss_kv_seq_fork(ss_kv *kv, const ss_seq *src, ss_seq *dst);
+// keep the first len tokens (pages past them are released; a kept shared page is copied on write)
+void  ss_kv_seq_truncate(ss_kv *kv, ss_seq *s, int len);
 
 // ---- context ----
+// sequence seq keeps its first len tokens (0, or -1 for a bad sequence); the step-wise engine uses
+// it to continue a cached prompt prefix
+int   ss_seq_truncate(ss_ctx *c, int seq, int len);
 struct ss_ctx {
     ss_model     *model;
     ss_ctx_params params;

@@ -27,13 +27,16 @@
 // ---------------------------------------------------------------------------------------------
 // growable byte string
 
-typedef struct { char *p; size_t n, cap; } sbuf;
+typedef struct { char *p; size_t n, cap; bool oom; } sbuf;   // oom: a growth failed (text incomplete)
 
 static void chat_sb_putn(sbuf *b, const char *s, size_t n) {
+    if (b->oom) return;
     if (b->n + n + 1 > b->cap) {
         size_t cap = b->cap ? b->cap : 256;
         while (b->n + n + 1 > cap) cap *= 2;
-        b->p = ss_realloc(b->p, cap);
+        char *p = ss_realloc(b->p, cap);
+        if (!p) { b->oom = true; return; }
+        b->p = p;
         b->cap = cap;
     }
     if (n) memcpy(b->p + b->n, s, n);
@@ -42,7 +45,14 @@ static void chat_sb_putn(sbuf *b, const char *s, size_t n) {
 }
 static void chat_sb_puts(sbuf *b, const char *s) { chat_sb_putn(b, s, strlen(s)); }
 static void chat_sb_putc(sbuf *b, char c) { chat_sb_putn(b, &c, 1); }
-static char *chat_sb_take(sbuf *b) { if (!b->p) chat_sb_putn(b, "", 0); char *p = b->p; b->p = NULL; b->n = b->cap = 0; return p; }
+// the text (NULL when out of memory); the buffer is empty afterwards
+static char *chat_sb_take(sbuf *b) {
+    if (!b->p) chat_sb_putn(b, "", 0);
+    char *p = b->oom ? NULL : b->p;
+    if (b->oom) free(b->p);
+    memset(b, 0, sizeof *b);
+    return p;
+}
 
 // ---------------------------------------------------------------------------------------------
 // Python's str.strip() (what Jinja's |trim and .strip() call) on UTF-8 text.
@@ -105,12 +115,21 @@ static void chat_sb_put_stripped(sbuf *b, const char *s) {
 
 enum { TK_WORD, TK_STR, TK_OP };
 typedef struct { int type; char *s; size_t n; } chat_tok;   // TK_STR: unescaped value
-typedef struct { chat_tok *v; int n, cap; } chat_toks;
+typedef struct { chat_tok *v; int n, cap; bool oom; } chat_toks;   // oom: a token was lost
 
 static void chat_toks_push(chat_toks *t, int type, const char *s, size_t n) {
-    if (t->n == t->cap) { t->cap = t->cap ? 2 * t->cap : 32; t->v = ss_realloc(t->v, t->cap * sizeof *t->v); }
+    if (t->oom) return;
+    if (t->n == t->cap) {
+        int cap = t->cap ? 2 * t->cap : 32;
+        chat_tok *v = ss_realloc(t->v, cap * sizeof *t->v);
+        if (!v) { t->oom = true; return; }
+        t->v = v;
+        t->cap = cap;
+    }
+    char *c = ss_strndup(s ? s : "", n);
+    if (!c) { t->oom = true; return; }
     t->v[t->n].type = type;
-    t->v[t->n].s = ss_strndup(s, n);
+    t->v[t->n].s = c;
     t->v[t->n].n = n;
     t->n++;
 }
@@ -191,6 +210,7 @@ static bool chat_lex_tag(const char *src, size_t len, size_t *pos, const char *c
                 }
                 chat_sb_putc(&lit, d); j++;
             }
+            if (lit.oom) out->oom = true;
             chat_toks_push(out, TK_STR, lit.p, lit.n);
             i = j + 1;
             continue;
@@ -228,7 +248,9 @@ static void chat_normalize_toks(chat_toks *t) {
         if (a->type == TK_WORD) for (int k = 0; kw[k]; k++) if (strcmp(a->s, kw[k]) == 0) ok = false;
         if (a->type == TK_WORD && isdigit((unsigned char)a->s[0])) ok = false;
         if (!ok) continue;
-        free(b->s); b->s = ss_strdup("."); b->n = 1;
+        char *dot = ss_strdup(".");
+        if (!dot) { t->oom = true; return; }
+        free(b->s); b->s = dot; b->n = 1;
         c->type = TK_WORD;
         free(d->s);
         memmove(d, d + 1, (size_t)(t->n - (i + 3)) * sizeof *d);
@@ -246,6 +268,7 @@ static void chat_normalize_toks(chat_toks *t) {
             if (i + 3 < t->n) for (int k = 0; next_bad[k]; k++) if (chat_tok_is(&t->v[i + 3], next_bad[k])) ok = false;
             if (!ok) continue;
             char *s = ss_malloc(a->n + b->n + 1);
+            if (!s) { t->oom = true; return; }
             memcpy(s, a->s, a->n); memcpy(s + a->n, b->s, b->n); s[a->n + b->n] = 0;
             free(a->s); a->s = s; a->n += b->n;
             free(p->s); free(b->s);
@@ -327,6 +350,7 @@ char *ss_chat_canonical(const char *src) {
             chat_toks_clear(&toks);
             if (!chat_lex_tag(src, len, &pos, kind == '{' ? "}}" : "%}", &toks, &strip, &plus)) goto bad;
             chat_normalize_toks(&toks);
+            if (toks.oom) goto bad;                 // out of memory: no canonical form
             chat_sb_puts(&out, kind == '{' ? "{{" : "{%");
             chat_put_toks(&out, &toks);
             chat_sb_puts(&out, kind == '{' ? "}}" : "%}");
@@ -875,7 +899,9 @@ static char *chat_render_spec(const chat_spec *sp, const ss_chat_msg *msgs, int 
         ss_err(err, errlen, "chat: unknown chat template family");
         return NULL;
     }
-    return chat_sb_take(&b);
+    char *text = chat_sb_take(&b);
+    if (!text) ss_err(err, errlen, "chat: out of memory");
+    return text;
 }
 
 char *ss_chat_render_ex(int family, const char *tmpl_src, const ss_chat_msg *msgs, int n_msgs, bool add_gen,
