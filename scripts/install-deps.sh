@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Install the Debian packages slotswift builds and tests with (run as root or with sudo).
 #   build-essential          gcc, make
+#   pkgconf                  pkg-config: tests build examples/ against the installed library
 #   libpcre2-dev             PCRE2: the pre-tokenizer regexes (Unicode classes) of byte-level BPE
 #   libcjson-dev             cJSON: JSON in the tools (datasets, results, golden files)
 #   libcmocka-dev            cmocka: the unit-test framework
 #   clang libclang-rt-14-dev the ASan+UBSan test build and the libFuzzer targets
 #   python3-jinja2           the tests render chat templates with Jinja as an independent reference
 set -euo pipefail
-need="build-essential libpcre2-dev libcjson-dev libcmocka-dev clang libclang-rt-14-dev python3-jinja2"
+need="build-essential pkgconf libpcre2-dev libcjson-dev libcmocka-dev clang libclang-rt-14-dev python3-jinja2"
 missing=""
 for p in $need; do dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"; done
 [ -z "$missing" ] && exit 0
