@@ -7,8 +7,11 @@
 #   libcmocka-dev            cmocka: the unit-test framework
 #   clang libclang-rt-14-dev the ASan+UBSan test build and the libFuzzer targets
 #   python3-jinja2           the tests render chat templates with Jinja as an independent reference
+#   python3-pytest python3-numpy  the Python package's tests (tests/python, numpy for its arrays)
+#   python3-venv python3-pip python3-setuptools python3-wheel  installing the package offline
+#                            (pip install --no-build-isolation ./python in a venv)
 set -euo pipefail
-need="build-essential pkgconf libpcre2-dev libcjson-dev libcmocka-dev clang libclang-rt-14-dev python3-jinja2"
+need="build-essential pkgconf libpcre2-dev libcjson-dev libcmocka-dev clang libclang-rt-14-dev python3-jinja2 python3-pytest python3-numpy python3-venv python3-pip python3-setuptools python3-wheel"
 missing=""
 for p in $need; do dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"; done
 [ -z "$missing" ] && exit 0

@@ -150,6 +150,7 @@ _protos = {
     "ss_seq_free": (None, [P, c_int]),
     "ss_seq_len": (c_int, [P, c_int]),
     "ss_seq_set_delta": (c_int, [P, c_int, FP]),
+    "ss_kv_pages_used": (c_int, [P]),
     "ss_ctx_set_layers": (c_int, [P, POINTER(c_int), c_int, c_bool]),
     "ss_ctx_layers_dim": (c_int, [P]),
     "ss_decode": (c_int, [P, POINTER(ss_batch)]),

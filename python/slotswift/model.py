@@ -13,7 +13,7 @@ from ctypes import byref, c_char_p, c_double, c_float, c_int, c_uint8
 
 from . import _lib
 from ._lib import Error, lib
-from ._arrays import floats_from, shaped
+from ._arrays import shaped
 from .head import Head
 
 FINISH_REASONS = ("length", "eog", "stop", "ctx")   # enum ss_finish order
@@ -193,6 +193,11 @@ class Model:
     def n_ctx(self):
         """KV cache size (tokens) of the default context."""
         return lib.ss_ctx_n_ctx(self._ctx)
+
+    @property
+    def kv_pages_used(self):
+        """KV cache pages in use in the default context (0 when no generation is running)."""
+        return lib.ss_kv_pages_used(self._ctx)
 
     @property
     def threads(self):

@@ -62,9 +62,11 @@ def test_stream_pieces(tinymath):
     assert len(pieces) > 5 and "".join(pieces) == r.text
     assert s.result.text == r.text and s.result.tokens == r.tokens
     # stopping a stream early frees its sequences: the next run is unaffected
+    assert tinymath.kv_pages_used == 0
     with tinymath.generate(prompt, max_tokens=50, seed=9, stream=True) as s2:
         first = next(iter(s2))
-    assert first == pieces[0]
+        assert tinymath.kv_pages_used > 0
+    assert first == pieces[0] and tinymath.kv_pages_used == 0
     assert tinymath.generate(prompt, max_tokens=50, seed=9).text == r.text
 
 
