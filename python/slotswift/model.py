@@ -48,7 +48,10 @@ class Result:
     @property
     def logprob_mean(self):
         """Mean token log-probability (-inf without tokens), as Best-of-N's logprob rule uses it."""
-        return math.fsum(self.logprobs) / len(self.logprobs) if self.logprobs else -math.inf
+        s = 0.0
+        for v in self.logprobs:     # summed in order in double precision, as the CLI does
+            s += v
+        return s / len(self.logprobs) if self.logprobs else -math.inf
 
     @property
     def logprob_min(self):
@@ -406,13 +409,7 @@ class Model:
         votes = (c_int * n)()
         lib.ss_select_votes(ans_arr, n, votes)
         # the mean log-probability as the CLI computes it: a double sum of float log-probs
-        lp_sum = [0.0] * n
-        for i, r in enumerate(res):
-            s = 0.0
-            for v in r.logprobs:
-                s += v
-            lp_sum[i] = s
-        lp_mean = [(lp_sum[i] / len(r.tokens)) if r.tokens else -math.inf for i, r in enumerate(res)]
+        lp_mean = [r.logprob_mean for r in res]
         sw = (c_float * n)(*[r.swift if r.swift is not None else 0.0 for r in res])
         sel = lib.ss_select_pick(method, ans_arr, (c_double * n)(*lp_mean), sw, None, n)
         f32 = lambda x: ctypes.c_float(x).value
@@ -498,7 +495,6 @@ class Model:
         seqs, smps = [-1] * n_cand, [None] * n_cand
         detoks = [_lib.ss_detok() for _ in range(n_cand)]
         texts = [bytearray() for _ in range(n_cand)]
-        lp_sum = [0.0] * n_cand
         accs = [_lib.ss_swift_acc() for _ in range(n_cand)] if head is not None else None
         pending, done, final_feed = [-1] * n_cand, [False] * n_cand, [False] * n_cand
         pbuf, fbuf, lp = ctypes.create_string_buffer(_PIECE_CAP), ctypes.create_string_buffer(64), c_float()
@@ -511,7 +507,6 @@ class Model:
             lib.ss_sampler_accept(smps[i], tok)
             r.tokens.append(tok)
             r.logprobs.append(lp.value)
-            lp_sum[i] += lp.value
             finish = -1
             if lib.ss_vocab_is_eog(self._vocab, tok) and not ignore_eos:
                 finish = 1
@@ -623,6 +618,7 @@ class Model:
             while True:
                 pieces = []
                 with self._lock:
+                    self._live()            # closed while a stream was running
                     b.clear()
                     run = []
                     for i in range(n_cand):
@@ -656,12 +652,11 @@ class Model:
             return res
         finally:
             with self._lock:
-                if self._m:
-                    for i in range(n_cand):
-                        if seqs[i] >= 0:
-                            lib.ss_seq_free(c, seqs[i])
-                        if smps[i]:
-                            lib.ss_sampler_free(smps[i])
+                for i in range(n_cand):
+                    if seqs[i] >= 0 and self._m:      # (a closed model's contexts are gone)
+                        lib.ss_seq_free(c, seqs[i])
+                    if smps[i]:
+                        lib.ss_sampler_free(smps[i])
 
 
 def _at(ptr, k):

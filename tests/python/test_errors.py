@@ -73,6 +73,17 @@ def test_bad_arguments(slotswift, stories, tinymath, tmp_path):
     assert not os.path.exists(tmp_path / "h.gguf")
 
 
+def test_close_during_stream(slotswift):
+    m = slotswift.Model(STORIES, threads=1)
+    s = m.stream("Once upon a time", max_tokens=40, seed=1)
+    next(s)
+    m.close()
+    with pytest.raises(slotswift.Error, match="closed"):
+        list(s)
+    with pytest.raises(slotswift.Error, match="closed"):
+        m.generate("Once")
+
+
 def test_library_not_found(tmp_path):
     p = subprocess.run([sys.executable, "-c", "import slotswift"], capture_output=True, text=True,
                        env=dict(os.environ, SLOTSWIFT_LIB=str(tmp_path / "libnone.so"),
