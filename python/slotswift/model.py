@@ -28,11 +28,12 @@ class Result:
     """One generated completion.
     text: generated text (a matched stop string cut off); tokens: sampled token ids (the
     end-of-generation token included); logprobs: log p(token) under the model's raw distribution;
-    finish_reason: "length" | "eog" | "stop" | "ctx"; slot_losses: SLOT's loss before each step
+    finish_reason: "length" | "eog" | "stop" | "ctx"; prompt_tokens: the prompt as tokenized
+    (hidden_states(prompt_tokens + tokens) gives the response's features); slot_losses: SLOT's loss before each step
     (None without SLOT); slot_loss_after: loss at the final delta; swift: SWIFT reward (with a head)."""
 
     __slots__ = ("text", "tokens", "logprobs", "finish_reason", "slot_losses", "slot_loss_after",
-                 "swift", "n_prompt", "_text_bytes")
+                 "swift", "prompt_tokens", "_text_bytes")
 
     def __init__(self):
         self.text = ""
@@ -42,7 +43,7 @@ class Result:
         self.slot_losses = None
         self.slot_loss_after = None
         self.swift = None
-        self.n_prompt = 0
+        self.prompt_tokens = []
         self._text_bytes = b""
 
     @property
@@ -499,7 +500,7 @@ class Model:
         pending, done, final_feed = [-1] * n_cand, [False] * n_cand, [False] * n_cand
         pbuf, fbuf, lp = ctypes.create_string_buffer(_PIECE_CAP), ctypes.create_string_buffer(64), c_float()
         for r in res:
-            r.n_prompt = T
+            r.prompt_tokens = toks
 
         def sample(i, logits, pieces):        # gen_sample() of gen.c
             r = res[i]

@@ -68,8 +68,9 @@ def test_best_of_swift_equals_bon(tinymath, slotswift, head_file):
     assert dict(res2) == dict(res)
     h = slotswift.Head.load(head_file)
     W, b = h.W.astype(np.float64), h.b.astype(np.float64)
-    prompt = tinymath._prompt_tokens(tinymath.chat_prompt([{"role": "user", "content": q}]))
+    prompt = tinymath.tokenize(tinymath.chat_prompt([{"role": "user", "content": q}]), special=True)
     for r, c in zip(res.results, res["candidates"]):
+        assert r.prompt_tokens == prompt
         # features of the generated tokens (the end token included): their rows in prompt + response
         hs = tinymath.hidden_states(prompt + r.tokens, layers=h.layers)
         X = np.concatenate([hs[0], hs[1]], axis=1)[len(prompt):].astype(np.float64)
