@@ -4,9 +4,11 @@
 CC      ?= cc
 BUILD   ?= build
 OPT     ?= -O2 -g
-# the library's layers, bottom up: base (errors, files, threads, GGUF) -> kernels (formats, scalar
-# references, x86/ SIMD leaves, matrix products) -> model (weights, KV cache, forward) -> text
-# (tokenizer, chat templates) -> methods (sampling, generation, SLOT, SWIFT, answers)
+# the library's layers, bottom up: base (errors, files, threads, GGUF) -> kernels -> model (weights,
+# KV cache, forward) -> text (tokenizer, chat templates) -> methods (sampling, generation, SLOT,
+# SWIFT, answers). Inside kernels, one way too: formats and scalar references (quant.c, attn.c,
+# slotk.c) -> x86/*_avx2.c SIMD leaves -> dispatch.c (the one CPU probe, the scalar and AVX2
+# tables of ss_kernels.h) -> matmul.c (the products, calling the table they are given).
 LAYERS  = base kernels model text methods
 INC     = -Iinclude $(LAYERS:%=-Isrc/%)
 CFLAGS  += -std=gnu11 $(OPT) -Wall -Wextra -Wno-unused-parameter -Wno-sign-compare $(INC) -pthread -fno-strict-aliasing
@@ -19,16 +21,28 @@ PREFIX  ?= /usr/local
 SO_VERSION = 1
 TEST_LIBS = -lcmocka
 
+# The AVX2/FMA/F16C leaves (*_avx2.c) are built when the compiler targets x86 and NO_AVX2 is not
+# 1 (`make NO_AVX2=1`: the scalar kernels only, as on arm64); SS_HAVE_AVX2 tells the dispatch.
+NO_AVX2 ?= 0
+ifneq ($(NO_AVX2),1)
+ifneq ($(filter x86_64% i386% i486% i586% i686% amd64%,$(shell $(CC) -dumpmachine)),)
+AVX2      = 1
+endif
+endif
 CORE_SRC  = $(wildcard $(LAYERS:%=src/%/*.c))
-AVX2_SRC  = $(wildcard src/kernels/x86/*_avx2.c)
 TOOL_SRC  = $(filter-out %_avx2.c,$(wildcard tools/*.c))
+ifeq ($(AVX2),1)
+AVX2_SRC  = $(wildcard src/kernels/x86/*_avx2.c)
 TOOL_AVX2 = $(wildcard tools/*_avx2.c)
+AVX2_FLAGS = -mavx2 -mfma -mf16c
+CFLAGS    += -DSS_HAVE_AVX2
+endif
 TEST_SRC  = $(wildcard tests/test_*.c)
 
 CORE_OBJ  = $(CORE_SRC:%.c=$(BUILD)/%.o) $(AVX2_SRC:%.c=$(BUILD)/%.o)
 TOOL_OBJ  = $(TOOL_SRC:%.c=$(BUILD)/%.o) $(TOOL_AVX2:%.c=$(BUILD)/%.o)
 TEST_BIN  = $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
-HDRS      = $(wildcard include/*.h src/*/*.h tools/*.h tests/*.h)
+HDRS      = $(wildcard include/*.h src/*/*.h src/kernels/x86/*.h tools/*.h tests/*.h)
 
 all: $(BUILD)/slotswift $(BUILD)/libslotswift.a $(BUILD)/libslotswift.so
 
@@ -39,10 +53,10 @@ $(BUILD)/%.o: %.c $(HDRS) Makefile
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c $< -o $@
 
-# SIMD kernels: compiled for AVX2/FMA/F16C, called only when the CPU has them (runtime check).
+# SIMD kernels: compiled for AVX2/FMA/F16C, called only when the CPU has them (the dispatch's probe).
 $(BUILD)/%_avx2.o: %_avx2.c $(HDRS) Makefile
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -mavx2 -mfma -mf16c -c $< -o $@
+	$(CC) $(CFLAGS) $(AVX2_FLAGS) -c $< -o $@
 
 $(BUILD)/libslotswift.a: $(CORE_OBJ)
 	@rm -f $@
@@ -55,17 +69,15 @@ $(BUILD)/libslotswift.so.$(SO_VERSION): $(CORE_OBJ)
 $(BUILD)/libslotswift.so: $(BUILD)/libslotswift.so.$(SO_VERSION)
 	ln -sf libslotswift.so.$(SO_VERSION) $@
 
-$(BUILD)/slotswift.pc: slotswift.pc.in include/slotswift.h
-	@mkdir -p $(dir $@)
-	sed -e 's|@PREFIX@|$(PREFIX)|' -e "s|@VERSION@|$$(sed -n 's/^#define SS_API_VERSION \([0-9]*\).*/\1/p' include/slotswift.h).0.0|" $< > $@
-
-install: $(BUILD)/libslotswift.a $(BUILD)/libslotswift.so $(BUILD)/slotswift.pc
+# slotswift.pc is written at install time (it names PREFIX); its version is SS_API_VERSION
+install: $(BUILD)/libslotswift.a $(BUILD)/libslotswift.so
 	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig
 	install -m 644 include/slotswift.h $(DESTDIR)$(PREFIX)/include/
 	install -m 644 $(BUILD)/libslotswift.a $(DESTDIR)$(PREFIX)/lib/
 	install -m 755 $(BUILD)/libslotswift.so.$(SO_VERSION) $(DESTDIR)$(PREFIX)/lib/
 	ln -sf libslotswift.so.$(SO_VERSION) $(DESTDIR)$(PREFIX)/lib/libslotswift.so
-	install -m 644 $(BUILD)/slotswift.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e "s|@VERSION@|$$(sed -n 's/^#define SS_API_VERSION \([0-9]*\).*/\1/p' include/slotswift.h).0.0|" \
+	    slotswift.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/slotswift.pc
 
 # the CLI links the core plus tools/*.c (tokenizer pre-tokenizers use PCRE2, JSON uses cJSON)
 $(BUILD)/slotswift: $(TOOL_OBJ) $(BUILD)/libslotswift.a
@@ -90,10 +102,10 @@ FUZZ_SRC = $(wildcard fuzz/fuzz_*.c)
 fuzz: $(BUILD)/libslotswift.a
 	@mkdir -p build-fuzz
 	for f in $(FUZZ_SRC); do n=$$(basename $$f .c); \
-	  clang -std=gnu11 -O1 -g $(INC) -Itools -fsanitize=fuzzer,address,undefined $$f $(CORE_SRC) $(AVX2_SRC) -mavx2 -mfma -mf16c -o build-fuzz/$$n $(TOOL_LIBS) -lm -lpthread || exit 1; done
+	  clang -std=gnu11 -O1 -g $(INC) -Itools -fsanitize=fuzzer,address,undefined $$f $(CORE_SRC) $(AVX2_SRC) $(filter -DSS_HAVE_AVX2,$(CFLAGS)) $(AVX2_FLAGS) -o build-fuzz/$$n $(TOOL_LIBS) -lm -lpthread || exit 1; done
 
 clean:
-	rm -rf build build-asan build-fuzz
+	rm -rf build build-asan build-fuzz build-noavx2
 
 .PHONY: all tests test asan fuzz clean install
 .SECONDARY:

@@ -97,6 +97,7 @@ typedef struct {
     int   n_batch;        // max entries per ss_decode call (default 512)
     int   n_threads;      // <= 0: all cores
     int   kv_f16;         // store K/V as F16 (default 1, as llama.cpp; 0 = F32)
+    int   force_scalar;   // 1: the scalar reference kernels even where the CPU has SIMD ones (default 0)
 } ss_ctx_params;
 
 SS_API void    ss_ctx_params_default(ss_ctx_params *p);
@@ -185,7 +186,8 @@ SS_API ss_token    ss_vocab_find(const ss_vocab *v, const char *text);   // exac
 // Tokenize text[0..len). add_bos: prepend BOS (pass ss_vocab_add_bos(v) for the model's default);
 // parse_special: control token texts written in the text are those tokens (user-defined tokens
 // are always matched, as llama.cpp does). Invalid UTF-8 never fails: BPE reads an invalid byte
-// as U+FFFD, SPM gives it its <0xXX> byte token. Returns the token count (buffer convention).
+// as U+FFFD, SPM gives it its <0xXX> byte token. Returns the token count (buffer convention),
+// or -1 when out of memory.
 SS_API int ss_tokenize(const ss_vocab *v, const char *text, size_t len, bool add_bos, bool parse_special,
                        ss_token *out, int cap);
 // A prompt as llama.cpp tokenizes it: control tokens parsed and the model's default BOS, not added
@@ -294,6 +296,7 @@ SS_API double   ss_rng_uniform(ss_rng *r);            // [0,1)
 //   logits_t = (h_t + delta) · W^T      loss = mean_{t in S} CE(logits_t, tokens[t+1])
 // S = positions 0..T-2, optionally masked. Set the result on a sequence with ss_seq_set_delta.
 struct ss_slot_ws;
+struct ss_kernels;
 typedef struct {
     int   steps;          // default 3 (0 = SLOT off where a caller treats it as an option)
     float lr;             // 0.1
@@ -301,9 +304,14 @@ typedef struct {
     float eps;            // 1e-5
     float wd;             // 1e-8 (decoupled: delta *= 1 - lr*wd before the Adam update)
     bool  no_loss_after;  // true: skip the loss at the final delta (res->loss_after = NAN; ~5% faster)
-    size_t max_bytes;     // bound on the stored logits (T×V floats) before positions are chunked (0 = 256 MB)
-    float e_range;        // range of W·delta up to which exp-form logits are kept (0 = 40; < 0: never)
-    struct ss_slot_ws *ws;   // library-internal storage; leave NULL (ss_slot_run uses the context's)
+    // bound on the logits z[T, n_vocab] (f32) kept between steps (0: 256 MB); beyond it, positions
+    // are processed in chunks and z is recomputed chunk by chunk at every step
+    size_t max_bytes;
+    // SLOT keeps E = exp(z_t - max_v z_t) instead of z until max_v u - min_v u (u = W·delta) exceeds
+    // this range (0: 40); negative: never (z kept from the start)
+    float e_range;
+    struct ss_slot_ws *ws;           // library-internal storage: leave NULL (ss_slot_run uses the context's)
+    const struct ss_kernels *kern;   // library-internal kernel table: leave NULL (ss_slot_run uses the context's)
 } ss_slot_params;
 
 SS_API void ss_slot_params_default(ss_slot_params *p);

@@ -1,6 +1,7 @@
 // test_attn.c — the attention kernels (AVX2) against their scalar references on random data; the
 // group kernels against the single-head ones (bit for bit); the F16 conversions of the forward pass
-// against ss_fp32_to_fp16.
+// (both kernel tables) against ss_fp32_to_fp16. Builds without the AVX2 leaves (NO_AVX2=1, not
+// x86) skip the AVX2 tests.
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -8,14 +9,21 @@
 #include <math.h>
 #include <string.h>
 #include <cmocka.h>
-#include "ss_quant.h"
-
+#include "ss_kernels.h"
 #include "ss_attn.h"
+#ifdef SS_HAVE_AVX2
+#include "x86/ss_avx2.h"
+#endif
 
+#ifdef SS_HAVE_AVX2
 static float frand(void) { return (float)((double)rand() / RAND_MAX * 2 - 1); }
+#endif
 
 static void test_kernels(void **st) {
     (void)st;
+#ifndef SS_HAVE_AVX2
+    skip();
+#else
     if (!ss_cpu_has_avx2()) skip();
     srand(3);
     for (int n = 8; n <= 256; n += 8) {
@@ -33,6 +41,7 @@ static void test_kernels(void **st) {
         ss_attn_axpy_f16_avx2(o1, p, kh, n); ss_attn_axpy_ref(o2, p, kh, true, n);
         for (int i = 0; i < n; i++) assert_true(fabs(o1[i] - o2[i]) <= 2e-6);
     }
+#endif
 }
 
 static uint32_t fbits(float f) { uint32_t u; memcpy(&u, &f, 4); return u; }
@@ -40,6 +49,9 @@ static uint32_t fbits(float f) { uint32_t u; memcpy(&u, &f, 4); return u; }
 // the group kernels (one K/V row for G query heads) == G single-head kernel calls, bit for bit
 static void test_group_kernels(void **st) {
     (void)st;
+#ifndef SS_HAVE_AVX2
+    skip();
+#else
     if (!ss_cpu_has_avx2()) skip();
     srand(5);
     for (int n = 8; n <= 256; n += 24) {
@@ -65,13 +77,14 @@ static void test_group_kernels(void **st) {
             }
         }
     }
+#endif
 }
 
-// F16 conversions == ss_fp32_to_fp16 (round to nearest even) on every non-NaN class:
-// normals, ties, subnormals, overflow to inf, zeros of both signs; lengths with tails
+// F16 conversions of both kernel tables (SIMD where there is, scalar) == ss_fp32_to_fp16 (round
+// to nearest even) on every non-NaN class: normals, ties, subnormals, overflow to inf, zeros of
+// both signs; lengths with tails
 static void test_f16_conversions(void **st) {
     (void)st;
-    if (!ss_cpu_has_avx2()) skip();
     enum { n = 4099 };
     static float x[n], r[n];
     static uint16_t h[n];
@@ -88,9 +101,11 @@ static void test_f16_conversions(void **st) {
         if (i == 5) x[i] = -0.0f;
         if (i == 6) x[i] = INFINITY;
     }
+    for (int scalar = 0; scalar < 2; scalar++)
     for (int len = 1; len <= n; len = len * 3 + 1) {
-        ss_f32_to_f16_avx2(x, h, len);
-        ss_round_f16_avx2(x, r, len);
+        const ss_kernels *k = ss_kernels_get(scalar);
+        k->f32_to_f16(x, h, len);
+        k->round_f16(x, r, len);
         for (int i = 0; i < len; i++) {
             uint16_t e = ss_fp32_to_fp16(x[i]);
             if (h[i] != e) fail_msg("f16(%.9g) = 0x%04x, expected 0x%04x", x[i], h[i], e);

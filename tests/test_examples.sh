@@ -14,11 +14,13 @@ fail=0
 ok()  { echo "ok   $*"; }
 bad() { echo "FAIL $*"; fail=1; }
 
-# install from the regular build (not the sanitizer build this may run under: clear make's
-# inherited variables such as CC and OPT)
+# install the build the tests run on (BUILD, NO_AVX2 as given), except a sanitizer build: then the
+# regular one in build/ (the example is linked without the sanitizer runtime)
 unset MAKEFLAGS MFLAGS MAKELEVEL
 P=$T/prefix
-if make -s install PREFIX="$P" >"$T/make.log" 2>&1; then ok "make install PREFIX=..."; else bad "make install"; tail -5 "$T/make.log"; fi
+install_vars=()
+if nm "$BIN" 2>/dev/null | grep -q __asan_init; then install_vars=(BUILD=build CC=cc OPT="-O2 -g" NO_AVX2=0); fi
+if make -s install PREFIX="$P" "${install_vars[@]}" >"$T/make.log" 2>&1; then ok "make install PREFIX=..."; else bad "make install"; tail -5 "$T/make.log"; fi
 for f in include/slotswift.h lib/libslotswift.a lib/libslotswift.so lib/pkgconfig/slotswift.pc; do
   [ -e "$P/$f" ] && ok "installed $f" || bad "missing $P/$f"
 done

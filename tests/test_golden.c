@@ -2,7 +2,9 @@
 // For every MODEL.PROMPT.json: identical prompt tokens; the reference top-8 logits of every prompt
 // position within tolerance; final hidden states within tolerance; the greedy continuation
 // identical (for random-weight models: up to the first step where our own top-2 margin is a near
-// tie, which the reference engine may break the other way).
+// tie, which the reference engine may break the other way). One prompt per model (every weight
+// type) and every SLOT file also run with the context's force_scalar (the scalar reference kernels
+// everywhere: products, attention, KV stores, SLOT) within the same tolerances.
 //
 // Tolerances (absolute on logits / hidden values, divided by the row's scale: |top logit| + 1 for
 // logits, max |h| for hidden rows). We round like llama.cpp (F16 KV cache with q and the softmax
@@ -23,6 +25,7 @@
 #include <cmocka.h>
 #include <cjson/cJSON.h>
 #include "slotswift.h"
+#include "ss_model.h"     // the context's kernel table (c->kern): the force-scalar switch
 #include "tool.h"
 
 #define GOLDEN "../shared/golden"
@@ -47,7 +50,7 @@ static double tol_for(const char *model) {
 // prompt text from prompts/PROMPT.txt, the loaded model and a context of 512 tokens on it.
 typedef struct { cJSON *json; char model[256]; char *text; ss_model *m; ss_ctx *c; } golden_case;
 
-static void golden_open(golden_case *g, const char *fname) {
+static void golden_open(golden_case *g, const char *fname, bool scalar) {
     char path[512], err[SS_ERRLEN];
     snprintf(path, sizeof path, GOLDEN "/%s", fname);
     char *js = ss_read_file(path, NULL, err, sizeof err);
@@ -66,8 +69,12 @@ static void golden_open(golden_case *g, const char *fname) {
     ss_ctx_params cp;
     ss_ctx_params_default(&cp);
     cp.n_ctx = 512;
+    cp.force_scalar = scalar;
     g->c = ss_ctx_new(g->m, &cp, err, sizeof err);
     if (!g->c) fail_msg("%s: %s", fname, err);
+    // the switch selects the context's one kernel table (which the forward pass uses everywhere)
+    assert_ptr_equal(g->c->kern, ss_kernels_get(scalar));
+    if (scalar) assert_false(g->c->kern->simd);
 }
 
 static void golden_close(golden_case *g) {
@@ -77,9 +84,9 @@ static void golden_close(golden_case *g) {
     cJSON_Delete(g->json);
 }
 
-static void run_golden(const char *fname) {
+static void run_golden(const char *fname, bool scalar) {
     golden_case gc;
-    golden_open(&gc, fname);
+    golden_open(&gc, fname, scalar);
     cJSON *root = gc.json;
     const char *model = gc.model;
     char *text = gc.text;
@@ -152,8 +159,8 @@ static void run_golden(const char *fname) {
         assert_int_equal(ss_decode(c, &b), 0);
         memcpy(lg, ss_get_logits(c, 0), sizeof(float) * V);
     }
-    printf("  %-48s tokens %3d ok | top-8 logit err %.2e | hidden err %.2e | greedy %d/%d (%s) | tol %.0e\n",
-           fname, T, max_logit_err, max_hidden_err, agree, G, why, tol);
+    printf("  %s%-48s tokens %3d ok | top-8 logit err %.2e | hidden err %.2e | greedy %d/%d (%s) | tol %.0e\n",
+           scalar ? "scalar " : "", fname, T, max_logit_err, max_hidden_err, agree, G, why, tol);
     if (max_logit_err > tol) fail_msg("%s: top-k logits differ by %.3g (tolerance %.3g)", fname, max_logit_err, tol);
     if (max_hidden_err > tol) fail_msg("%s: hidden states differ by %.3g (tolerance %.3g)", fname, max_hidden_err, tol);
     free(lg); free(toks);
@@ -164,9 +171,9 @@ static void run_golden(const char *fname) {
 // SLOT end to end: our own hidden states of the prompt -> ss_slot_optimize -> per-step losses vs the
 // reference (computed in float64 on llama.cpp's hidden states): 1e-3 relative on F32/F16/BF16 models,
 // 1e-2 on quantized ones (the hidden states themselves differ by up to ~1e-2 there).
-static void run_slot_e2e(const char *fname) {
+static void run_slot_e2e(const char *fname, bool scalar) {
     golden_case gc;
-    golden_open(&gc, fname);
+    golden_open(&gc, fname, scalar);
     cJSON *ref = gc.json;
     const char *model = gc.model;
     char *text = gc.text;
@@ -196,35 +203,45 @@ static void run_slot_e2e(const char *fname) {
         double ours = s < sp.steps ? losses[s] : res.loss_after;
         worst = fmax(worst, fabs(ours - r) / fabs(r));
     }
-    printf("  %-48s SLOT %d steps: worst loss rel err %.2e (tol %.0e)\n", fname, sp.steps, worst, tol);
+    printf("  %s%-48s SLOT %d steps: worst loss rel err %.2e (tol %.0e)\n", scalar ? "scalar " : "", fname, sp.steps, worst, tol);
     if (worst > tol) fail_msg("%s: SLOT losses differ by %.3g relative (tolerance %.3g)", fname, worst, tol);
     free(H); free(delta); free(losses); free(toks);
     ss_batch_free(&b);
     golden_close(&gc);
 }
 
-static void test_slot_one(void **state) { run_slot_e2e((const char *)*state); }
+static void test_slot_one(void **state) { run_slot_e2e((const char *)*state, false); }
 
-static void test_one(void **state) { run_golden((const char *)*state); }
+static void test_slot_one_scalar(void **state) { run_slot_e2e((const char *)*state, true); }
+
+static void test_one(void **state) { run_golden((const char *)*state, false); }
+
+static void test_one_scalar(void **state) { run_golden((const char *)*state, true); }
 
 // one cmocka test per golden file (found at run time)
 int main(void) {
     DIR *d = opendir(GOLDEN);
     if (!d) { fprintf(stderr, "cannot open " GOLDEN "\n"); return 1; }
-    struct CMUnitTest tests[256];
-    int n = 0;
+    struct CMUnitTest tests[512];
+    char *names[512];
+    int n = 0, nn = 0;
     struct dirent *e;
-    while ((e = readdir(d)) && n < 256) {
+    while ((e = readdir(d)) && n < 510) {
         const char *s = e->d_name;
         size_t l = strlen(s);
         if (l > 5 && !strcmp(s + l - 5, ".json")) {
-            char *name = strdup(s);
+            char *name = names[nn++] = strdup(s);
             tests[n++] = (struct CMUnitTest){ name, strstr(s, ".slot_") ? test_slot_one : test_one, NULL, NULL, name };
+            // forced scalar: one prompt per model (every weight type) and the SLOT files
+            if (!strstr(s, ".slot_") && !strstr(s, ".story2.") && !strstr(s, ".tinymath_q1.") && !strstr(s, ".chat_gsm.")) continue;
+            char *sname = names[nn++] = malloc(l + 8);
+            snprintf(sname, l + 8, "scalar %s", s);
+            tests[n++] = (struct CMUnitTest){ sname, strstr(s, ".slot_") ? test_slot_one_scalar : test_one_scalar, NULL, NULL, name };
         }
     }
     closedir(d);
     if (n < 20) { fprintf(stderr, "expected the golden files in " GOLDEN "\n"); return 1; }
     int rc = _cmocka_run_group_tests("golden", tests, n, NULL, NULL);
-    for (int i = 0; i < n; i++) free((void *)tests[i].initial_state);
+    for (int i = 0; i < nn; i++) free(names[i]);
     return rc;
 }

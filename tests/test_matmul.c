@@ -23,6 +23,8 @@
 #include <stdatomic.h>
 #include <cjson/cJSON.h>
 #include "ss_matmul.h"
+
+#define KD ss_kernels_get(false)   // the kernels a context uses by default (SIMD where there is)
 #include "ss_gguf.h"
 
 static uint64_t rng_state = 0x2545F4914F6CDD1Dull;
@@ -158,7 +160,7 @@ static void check_out(const wmat *m, const float *x, int64_t T, const float *out
     for (int64_t t = 0; t < T; t++) {
         const float *xt = x + t * cols;
         act_bounds(vt, xt, cols, eb);
-        ss_quant_act(W->type, xt, xq, cols);
+        ss_quant_act_ref(W->type, xt, xq, cols);
         for (int64_t r = r0; r < r1; r++) {
             const float *wr = m->deq + r * cols;
             double ref = 0, bnd = 0, as = 0;
@@ -199,24 +201,23 @@ static void test_matmul(void **state) {
             float *x = malloc(sizeof(float) * T * cols);
             for (int64_t i = 0; i < T * cols; i++) x[i] = (float)rnd_normal();
             for (int simd = 0; simd < 2; simd++) {
-                ss_force_scalar(!simd);
+                const ss_kernels *k = ss_kernels_get(!simd);
                 for (int pi = 0; pi < 5; pi++) {
                     const int64_t ld = rows + 3;
                     float *out = malloc(sizeof(float) * T * ld);
                     for (int64_t i = 0; i < T * ld; i++) out[i] = NAN;
-                    ss_matmul(pools[pi], out, ld, x, T, &m.W);
+                    ss_matmul(k, pools[pi], out, ld, x, T, &m.W);
                     check_out(&m, x, T, out, ld, 0, rows, "matmul");
                     for (int64_t t = 0; t < T; t++)              // padding untouched
                         for (int64_t j = rows; j < ld; j++) assert_true(isnan(out[t * ld + j]));
                     // a sub-range of rows into a chunk buffer
                     int64_t r0 = rows / 3, r1 = rows - 2, ldc = r1 - r0;
                     for (int64_t i = 0; i < T * ld; i++) out[i] = NAN;
-                    ss_matmul_rows(pools[pi], out, ldc, x, T, &m.W, r0, r1);
+                    ss_matmul_rows(k, pools[pi], out, ldc, x, T, &m.W, r0, r1);
                     check_out(&m, x, T, out, ldc, r0, r1, "matmul_rows");
                     free(out);
                 }
             }
-            ss_force_scalar(false);
             free(x);
         }
         free_weight(&m);
@@ -232,15 +233,15 @@ static void matmul_case(ss_pool *p1, ss_pool *p3, uint32_t type, int64_t rows, i
     wmat m = make_weight(type, rows, cols);
     float *x = malloc(sizeof(float) * T * cols), *o1 = malloc(sizeof(float) * T * rows), *o3 = malloc(sizeof(float) * T * rows);
     for (int64_t i = 0; i < T * cols; i++) x[i] = (float)rnd_normal();
-    ss_matmul(p1, o1, rows, x, T, &m.W);
-    ss_matmul(p3, o3, rows, x, T, &m.W);
+    ss_matmul(KD, p1, o1, rows, x, T, &m.W);
+    ss_matmul(KD, p3, o3, rows, x, T, &m.W);
     check_out(&m, x, T, o3, rows, 0, rows, what);
     assert_memory_equal(o1, o3, sizeof(float) * T * rows);
     if (rows8) {
-        ss_matmul(p3, o3, rows, x, 8, &m.W);                   // 8 rows together ...
+        ss_matmul(KD, p3, o3, rows, x, 8, &m.W);                   // 8 rows together ...
         check_out(&m, x, 8, o3, rows, 0, rows, "8 rows");
         for (int64_t t = 0; t < 8; t++) {                      // ... == each alone
-            ss_matmul(p1, o1, rows, x + t * cols, 1, &m.W);
+            ss_matmul(KD, p1, o1, rows, x + t * cols, 1, &m.W);
             assert_memory_equal(o1, o3 + t * rows, sizeof(float) * rows);
         }
     }
@@ -282,10 +283,10 @@ static void test_matmul_f16_prefill_is_decode(void **state) {
         wmat m = make_weight(tt[k], rows, cols);
         float *x = malloc(sizeof(float) * T * cols), *all = malloc(sizeof(float) * T * rows), *one = malloc(sizeof(float) * rows);
         for (int64_t i = 0; i < T * cols; i++) x[i] = (float)rnd_normal();
-        ss_matmul(p3, all, rows, x, T, &m.W);
+        ss_matmul(KD, p3, all, rows, x, T, &m.W);
         check_out(&m, x, T, all, rows, 0, rows, "f16 prefill");
         for (int64_t t = 0; t < T; t++) {
-            ss_matmul(p3, one, rows, x + t * cols, 1, &m.W);
+            ss_matmul(KD, p3, one, rows, x + t * cols, 1, &m.W);
             assert_memory_equal(one, all + t * rows, sizeof(float) * rows);
         }
         free(x); free(all); free(one);
@@ -316,9 +317,9 @@ static void test_matmul_multi(void **state) {
                 out[i] = malloc(sizeof(float) * T * ld[i]);
                 ref[i] = malloc(sizeof(float) * T * ld[i]);
                 for (int64_t k = 0; k < T * ld[i]; k++) out[i][k] = ref[i][k] = 0.5f;
-                ss_matmul(pools[pi], ref[i], ld[i], x, T, W[i]);
+                ss_matmul(KD, pools[pi], ref[i], ld[i], x, T, W[i]);
             }
-            ss_matmul_multi(pools[pi], n, out, ld, x, T, W);
+            ss_matmul_multi(KD, pools[pi], n, out, ld, x, T, W);
             for (int i = 0; i < n; i++) {
                 assert_memory_equal(out[i], ref[i], sizeof(float) * T * ld[i]);
                 check_out(&m[i], x, T, out[i], ld[i], 0, W[i]->rows, "matmul_multi");
@@ -348,11 +349,11 @@ static void test_matmul_swiglu(void **state) {
             const int64_t ld = rows + 5;
             float *rg = malloc(sizeof(float) * T * rows), *ru = malloc(sizeof(float) * T * rows);
             float *out = malloc(sizeof(float) * T * ld), *up = malloc(sizeof(float) * T * ld);
-            ss_matmul(NULL, rg, rows, x, T, &g.W);
-            ss_matmul(NULL, ru, rows, x, T, &u.W);
+            ss_matmul(KD, NULL, rg, rows, x, T, &g.W);
+            ss_matmul(KD, NULL, ru, rows, x, T, &u.W);
             for (int pi = 0; pi < 3; pi++) {
                 for (int64_t i = 0; i < T * ld; i++) out[i] = up[i] = NAN;
-                ss_matmul_swiglu(pools[pi], out, ld, up, ld, x, T, &g.W, &u.W);
+                ss_matmul_swiglu(KD, pools[pi], out, ld, up, ld, x, T, &g.W, &u.W);
                 for (int64_t t = 0; t < T; t++) {
                     for (int64_t r = 0; r < rows; r++) {
                         assert_memory_equal(&up[t * ld + r], &ru[t * rows + r], sizeof(float));
@@ -385,7 +386,7 @@ static void test_matvec_t(void **state) {
         float *y0 = malloc(sizeof(float) * cols), *y = malloc(sizeof(float) * cols);
         for (int pi = 0; pi < 4; pi++) {
             for (int64_t c = 0; c < cols; c++) y[c] = NAN;
-            ss_matvec_t(pools[pi], y, g, &m.W);
+            ss_matvec_t(KD, pools[pi], y, g, &m.W);
             for (int64_t c = 0; c < cols; c++) {
                 double ref = 0, as = 0;
                 for (int64_t r = 0; r < rows; r++) { ref += (double)g[r] * m.deq[r * cols + c]; as += fabs((double)g[r] * m.deq[r * cols + c]); }
@@ -397,7 +398,7 @@ static void test_matvec_t(void **state) {
         }
         // ss_weight_row
         for (int64_t r = 0; r < rows; r += 17) {
-            ss_weight_row(&m.W, r, y);
+            ss_weight_row(KD, &m.W, r, y);
             assert_memory_equal(y, m.deq + r * cols, sizeof(float) * cols);
         }
         free(g); free(y0); free(y);
@@ -439,7 +440,7 @@ static void check_golden(const char *json_path, const char *model_path) {
         for (int64_t c = 0; c < D; c++) h[p * D + c] = (float)cJSON_GetArrayItem(row, (int)c)->valuedouble;
     }
     ss_pool *pool = ss_pool_new(2);
-    ss_matmul(pool, logits, V, h, T, &W);
+    ss_matmul(KD, pool, logits, V, h, T, &W);
     ss_pool_free(pool);
     float *wr = malloc(sizeof(float) * D);
     double worst = 0;
@@ -460,7 +461,7 @@ static void check_golden(const char *json_path, const char *model_path) {
             cJSON *e = cJSON_GetArrayItem(tk, k);
             int id = cJSON_GetArrayItem(e, 0)->valueint;
             double want = cJSON_GetArrayItem(e, 1)->valuedouble;
-            ss_weight_row(&W, id, wr);
+            ss_weight_row(KD, &W, id, wr);
             double as = 0, flip = 0;
             for (int64_t c = 0; c < D; c++) {
                 as += fabs((double)wr[c] * h[p * D + c]);

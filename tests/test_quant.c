@@ -1,4 +1,4 @@
-// test_quant.c — tensor types and kernels (src/quant.c, src/quant_avx2.c) against independent
+// test_quant.c — tensor types and kernels (src/kernels/quant.c, the dispatch table's SIMD kernels) against independent
 // references:
 //  - the type table against ggml's ids / block sizes (literals from ggml's block structs);
 //  - fp16 / bf16 conversions: exhaustive round trips, the CPU's F16C instructions, literal ties;
@@ -19,8 +19,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <math.h>
-#include <immintrin.h>
-#include "ss_quant.h"
+#include "ss_kernels.h"
+#include "ss_attn.h"
+#include "ss_slotk.h"
 #include "ss_gguf.h"
 
 // ------------------------------------------------------------------------------------ helpers
@@ -158,10 +159,19 @@ static void test_type_table(void **state) {
 static uint32_t fbits(float f) { uint32_t u; memcpy(&u, &f, 4); return u; }
 static float bitsf(uint32_t u) { float f; memcpy(&f, &u, 4); return f; }
 
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+// the CPU's F16C instructions, an independent fp16 implementation (whatever kernels this build has)
+static bool have_f16c(void) { __builtin_cpu_init(); return __builtin_cpu_supports("f16c"); }
 __attribute__((target("f16c"))) static uint16_t hw_f2h(float f) {
     return (uint16_t)_cvtss_sh(f, 0);   // 0 = _MM_FROUND_TO_NEAREST_INT
 }
 __attribute__((target("f16c"))) static float hw_h2f(uint16_t h) { return _cvtsh_ss(h); }
+#else
+static bool have_f16c(void) { return false; }   // (the hw_ functions are then never called)
+static uint16_t hw_f2h(float f) { (void)f; abort(); }
+static float hw_h2f(uint16_t h) { (void)h; abort(); }
+#endif
 
 static void test_fp16(void **state) {
     (void)state;
@@ -190,7 +200,7 @@ static void test_fp16(void **state) {
     assert_true(ss_fp16_to_fp32(0x0001) == 0x1p-24f);
     assert_true(isinf(ss_fp16_to_fp32(0x7c00)));
     // against the CPU's F16C conversion (an independent implementation)
-    if (ss_cpu_has_avx2()) {   // implies F16C
+    if (have_f16c()) {
         for (uint32_t h = 0; h < 65536; h++) {
             float a = ss_fp16_to_fp32((uint16_t)h), b = hw_h2f((uint16_t)h);
             if (isnan(b)) assert_true(isnan(a));
@@ -286,7 +296,8 @@ static double elem(uint32_t type, const void *row, int64_t k) {
 
 static void test_dequant_formulas(void **state) {
     (void)state;
-    if (!ss_cpu_has_avx2()) { fprintf(stderr, "note: no F16C, skipped\n"); return; }   // implies F16C
+    if (!have_f16c()) { fprintf(stderr, "note: no F16C, skipped\n"); return; }
+    const ss_kernels *kv = ss_kernels_get(false);   // (the SIMD path where there is one; == the scalar one, test below)
     static const uint32_t types[] = {
         SS_TYPE_F32, SS_TYPE_F16, SS_TYPE_BF16, SS_TYPE_Q4_0, SS_TYPE_Q4_1, SS_TYPE_Q5_0, SS_TYPE_Q5_1,
         SS_TYPE_Q8_0, SS_TYPE_Q8_1, SS_TYPE_Q4_K, SS_TYPE_Q5_K, SS_TYPE_Q6_K, SS_TYPE_Q8_K,
@@ -299,7 +310,7 @@ static void test_dequant_formulas(void **state) {
             random_row(types[ti], row, n);
             if (types[ti] == SS_TYPE_Q8_1)   // random_row has no Q8_1 case: set sane d
                 for (int b = 0; b < n / 32; b++) ((ss_block_q8_1 *)row)[b].d = rnd_half(-0.01, 0.01);
-            ss_dequant_row(types[ti], row, y, n);
+            kv->dequant_row(types[ti], row, y, n);
             for (int64_t k = 0; k < n; k++) {
                 double e = elem(types[ti], row, k);
                 if (fabs(y[k] - e) > 1e-6 * fabs(e) + 1e-30)
@@ -315,6 +326,7 @@ static void test_dequant_formulas(void **state) {
 static void test_dequant_simd_exact(void **state) {
     (void)state;
     if (!have_simd()) return;
+    const ss_kernels *kv = ss_kernels_get(false), *ks = ss_kernels_get(true);
     const int64_t n = 2048;
     uint8_t *row = malloc(ss_row_size(SS_TYPE_F32, n));
     float *a = malloc(n * sizeof(float)), *b = malloc(n * sizeof(float));
@@ -323,10 +335,8 @@ static void test_dequant_simd_exact(void **state) {
             random_row(weight_types[wi], row, n);
             if (rep == 0 && weight_types[wi] != SS_TYPE_F32)   // zero scales: -0.0 * q etc.
                 for (size_t i = 0; i < ss_row_size(weight_types[wi], n); i += 2) if (rnd_uniform() < 0.3) row[i] = row[i + 1] = 0;
-            ss_dequant_row(weight_types[wi], row, a, n);
-            ss_force_scalar(true);
-            ss_dequant_row(weight_types[wi], row, b, n);
-            ss_force_scalar(false);
+            kv->dequant_row(weight_types[wi], row, a, n);
+            ks->dequant_row(weight_types[wi], row, b, n);
             for (int64_t k = 0; k < n; k++)
                 if (fbits(a[k]) != fbits(b[k]) && !(isnan(a[k]) && isnan(b[k])))
                     fail_msg("%s: element %lld: SIMD %a, scalar %a", ss_type_name(weight_types[wi]), (long long)k, a[k], b[k]);
@@ -335,22 +345,20 @@ static void test_dequant_simd_exact(void **state) {
     // odd lengths for the float types
     for (int64_t m = 1; m < 40; m++) {
         random_row(SS_TYPE_BF16, row, m);
-        ss_dequant_row(SS_TYPE_BF16, row, a, m);
-        ss_dequant_row(SS_TYPE_F16, row, b, m);
+        kv->dequant_row(SS_TYPE_BF16, row, a, m);
+        kv->dequant_row(SS_TYPE_F16, row, b, m);
         for (int64_t k = 0; k < m; k++) {
             uint16_t h; memcpy(&h, row + 2 * k, 2);
             assert_int_equal(fbits(a[k]), (uint32_t)h << 16);
             assert_int_equal(fbits(b[k]), fbits(hw_h2f(h)));
         }
     }
-    // ss_axpy: y += a*x, SIMD (fused) vs scalar within one rounding
+    // axpy: y += a*x, SIMD (fused) vs scalar within one rounding
     for (int64_t m = 1; m < 70; m += 7) {
         float y1[70], y2[70], xx[70];
         for (int k = 0; k < m; k++) { xx[k] = (float)rnd_normal(); y1[k] = y2[k] = (float)rnd_normal(); }
-        ss_axpy(0.37f, xx, y1, m);
-        ss_force_scalar(true);
-        ss_axpy(0.37f, xx, y2, m);
-        ss_force_scalar(false);
+        kv->axpy(0.37f, xx, y1, m);
+        ks->axpy(0.37f, xx, y2, m);
         for (int k = 0; k < m; k++) assert_true(fabsf(y1[k] - y2[k]) <= 1e-6f * (fabsf(y2[k]) + fabsf(0.37f * xx[k])));
     }
     free(row); free(a); free(b);
@@ -534,9 +542,7 @@ static void test_vec_dot_scalar(void **state) {
                 if (rep & 1) random_row(wt, w, n);
                 else { fill_data(x, n, 32, 1.0); ss_quant_row(wt, x, w, n); }
                 fill_data(x, n, 32, 0.5 + rep);
-                ss_force_scalar(true);
-                ss_quant_act(wt, x, xq, n);
-                ss_force_scalar(false);
+                ss_quant_act_ref(wt, x, xq, n);
                 float s;
                 ss_vec_dot_scalar(wt, n, &s, w, xq);
                 double abs_sum, ref = dot_deq(wt, w, vt, xq, n, &abs_sum);
@@ -569,6 +575,7 @@ static void test_vec_dot_scalar(void **state) {
 static void test_simd_vs_scalar(void **state) {
     (void)state;
     if (!have_simd()) return;
+    const ss_kernels *kv = ss_kernels_get(false), *ks = ss_kernels_get(true);
     const int64_t nmax = 4096;
     float *x = malloc(4 * nmax * sizeof(float));
     void *w = malloc(ss_row_size(SS_TYPE_F32, nmax));
@@ -585,23 +592,21 @@ static void test_simd_vs_scalar(void **state) {
                     fill_data(x + j * n, n, 32, 0.3 + rep);
                     if (rep == 5 && j == 0)        // exact rounding ties: amax 127 -> id = 1
                         for (int64_t i = 0; i < n; i++) x[i] = (i % 32 == 0) ? 127.0f : (float)((int64_t)(i % 200) - 100) + 0.5f;
-                    ss_quant_act(wt, x + j * n, xq + j * xq_stride, n);           // SIMD
-                    ss_force_scalar(true);
-                    ss_quant_act(wt, x + j * n, xq2, n);                          // scalar
-                    ss_force_scalar(false);
+                    kv->quant_act(wt, x + j * n, xq + j * xq_stride, n);          // SIMD
+                    ks->quant_act(wt, x + j * n, xq2, n);                         // scalar
                     size_t bytes = ss_row_size(vt, n);
                     if (memcmp(xq + j * xq_stride, xq2, bytes) != 0)
                         fail_msg("%s: SIMD activation conversion differs from scalar (n=%lld)", ss_type_name(vt), (long long)n);
                 }
                 float s_simd, s_ref, s_n[SS_VEC_DOT_MAX_NR];
                 double abs_sum;
-                ss_vec_dot(wt, n, &s_simd, w, xq);
+                kv->vec_dot_n(wt, n, &s_simd, w, xq, 0, 1);
                 ss_vec_dot_scalar(wt, n, &s_ref, w, xq);
                 dot_deq(wt, w, vt, xq, n, &abs_sum);
                 if (fabs(s_simd - s_ref) > 1e-5 * abs_sum + 1e-30)
                     fail_msg("%s n=%lld: SIMD %.9g, scalar %.9g (sum|wx| %.3g)", ss_type_name(wt), (long long)n, s_simd, s_ref, abs_sum);
                 for (int nr = 1; nr <= SS_VEC_DOT_MAX_NR; nr++) {
-                    ss_vec_dot_n(wt, n, s_n, w, xq, xq_stride, nr);
+                    kv->vec_dot_n(wt, n, s_n, w, xq, xq_stride, nr);
                     for (int j = 0; j < nr; j++) {
                         ss_vec_dot_scalar(wt, n, &s_ref, w, xq + j * xq_stride);
                         dot_deq(wt, w, vt, xq + j * xq_stride, n, &abs_sum);
@@ -612,14 +617,12 @@ static void test_simd_vs_scalar(void **state) {
             }
         }
     }
-    // ss_force_scalar really routes to the scalar kernel: identical bits
+    // the forced-scalar table really routes to the scalar kernel: identical bits
     random_row(SS_TYPE_Q4_K, w, 1024);
     fill_data(x, 1024, 32, 1.0);
-    ss_quant_act(SS_TYPE_Q4_K, x, xq, 1024);
+    kv->quant_act(SS_TYPE_Q4_K, x, xq, 1024);
     float a, b;
-    ss_force_scalar(true);
-    ss_vec_dot(SS_TYPE_Q4_K, 1024, &a, w, xq);
-    ss_force_scalar(false);
+    ks->vec_dot_n(SS_TYPE_Q4_K, 1024, &a, w, xq, 0, 1);
     ss_vec_dot_scalar(SS_TYPE_Q4_K, 1024, &b, w, xq);
     assert_int_equal(fbits(a), fbits(b));
     free(x); free(w); free(xq); free(xq2);
@@ -627,7 +630,7 @@ static void test_simd_vs_scalar(void **state) {
 
 // matrix-matrix kernels (ss_gemm on packed activations), for each type and both layouts it uses
 // (ss_gemm_layout for 1 and for many activation rows):
-//  - packing == ss_quant_act (same int8 values, scales, sums of 16 / of pairs; f32 rows and
+//  - packing == quant_act (same int8 values, scales, sums of 16 / of pairs; f32 rows and
 //    panels = the rounded values exactly, panel lanes past the rows 0);
 //  - every out[j][i] within float reordering (1e-5 of sum |w x|) of ss_vec_dot_scalar on the
 //    standard activation blocks, for 9 weight rows (random bytes incl. -128, and quantized data)
@@ -637,6 +640,7 @@ static void test_simd_vs_scalar(void **state) {
 static void test_gemm(void **state) {
     (void)state;
     if (!have_simd()) return;
+    const ss_kernels *kv = ss_kernels_get(false);
     enum { M = 9, N = 9 };
     const int64_t kmax = 4096;
     float *x = malloc(N * kmax * sizeof(float)), *wf = malloc(kmax * sizeof(float));
@@ -650,7 +654,7 @@ static void test_gemm(void **state) {
     int n_types = 0, n_panel = 0;
     for (int wi = 0; wi < N_WTYPES; wi++) {
         uint32_t wt = weight_types[wi], vt = ss_vec_dot_type(wt);
-        if (!ss_gemm_supported(wt)) continue;
+        if (!kv->gemm_has(wt)) continue;
         n_types++;
         for (int k = 0; k < 7; k++) {
             int64_t K = test_len(wt, k);
@@ -668,9 +672,9 @@ static void test_gemm(void **state) {
                 }
                 for (int j = 0; j < N; j++) fill_data(x + j * K, K, 32, 0.2 + j);
                 for (int j = 0; j < N; j++) {
-                    ss_quant_act(wt, x + j * K, xq + j * xb, K);
-                    if (!panel) ss_pack_act(wt, layout, x + j * K, K, xp + j * pb);
-                    else if (j == 0) ss_pack_panel(wt, x, K, N, K, xp);
+                    kv->quant_act(wt, x + j * K, xq + j * xb, K);
+                    if (!panel) kv->pack_act(wt, layout, x + j * K, K, xp + j * pb);
+                    else if (j == 0) kv->pack_panel(wt, x, K, N, K, xp);
                     // the packed row holds exactly the standard activation's values
                     const uint8_t *p = xp + j * pb, *q = xq + j * xb;
                     if (panel) {
@@ -708,7 +712,7 @@ static void test_gemm(void **state) {
                         }
                     }
                 }
-                ss_gemm(wt, layout, K, w, rb, M, xp, pb, N, &out[0][0], M);
+                kv->gemm(wt, layout, K, w, rb, M, xp, pb, N, &out[0][0], M);
                 for (int j = 0; j < N; j++)
                     for (int i = 0; i < M; i++) {
                         float ref;
@@ -723,8 +727,8 @@ static void test_gemm(void **state) {
                 for (int mm = 1; mm <= M; mm++)
                     for (int nn = 1; nn <= N; nn++) {
                         int i0 = (mm * 7 + nn) % (M - mm + 1), j0 = (nn * 5 + mm) % (N - nn + 1);
-                        if (panel) ss_pack_panel(wt, x + j0 * K, K, nn, K, xsub);   // panels start at a row
-                        ss_gemm(wt, layout, K, w + i0 * rb, rb, mm, panel ? xsub : xp + j0 * pb, pb, nn, &sub[0][0], M);
+                        if (panel) kv->pack_panel(wt, x + j0 * K, K, nn, K, xsub);   // panels start at a row
+                        kv->gemm(wt, layout, K, w + i0 * rb, rb, mm, panel ? xsub : xp + j0 * pb, pb, nn, &sub[0][0], M);
                         for (int j = 0; j < nn; j++)
                             for (int i = 0; i < mm; i++)
                                 if (fbits(sub[j][i]) != fbits(out[j0 + j][i0 + i]))
@@ -735,7 +739,7 @@ static void test_gemm(void **state) {
         }
     }
     assert_int_equal(n_types, 8);                   // all but F32 (kept on the row kernel)
-    assert_false(ss_gemm_supported(SS_TYPE_F32));
+    assert_false(kv->gemm_has(SS_TYPE_F32));
     assert_true(n_panel > 0);
     assert_int_equal(ss_gemm_layout(SS_TYPE_Q8_0, 4096, SS_GEMM_PANEL_MIN_T - 1), SS_PACK_INT);
     assert_int_equal(ss_gemm_layout(SS_TYPE_F16, 4096, SS_GEMM_PANEL_MIN_T - 1), SS_PACK_F32);
@@ -746,12 +750,13 @@ static void test_gemm(void **state) {
 
 // the panel kernel (SS_PACK_PANEL) bit for bit against its definition, in scalar code: out[j][i]
 // = the FMA chain over k of the scalar-dequantized weight row and the activation row rounded by
-// ss_quant_act (dequantized). Shapes cover several weight-row groups (96) with a partial one,
+// ss_quant_act_ref (dequantized). Shapes cover several weight-row groups (96) with a partial one,
 // several activation panels with a partial one, one pass of more than 256 activation rows, and
 // K-blocks (256) with a partial last one.
 static void test_gemm_panel(void **state) {
     (void)state;
     if (!have_simd()) return;
+    const ss_kernels *kv = ss_kernels_get(false);
     static const uint32_t pt[] = {SS_TYPE_F16, SS_TYPE_BF16, SS_TYPE_Q4_0, SS_TYPE_Q5_0, SS_TYPE_Q8_0,
                                   SS_TYPE_Q4_K, SS_TYPE_Q5_K, SS_TYPE_Q6_K};
     for (int ti = 0; ti < (int)(sizeof pt / sizeof pt[0]); ti++) {
@@ -769,16 +774,15 @@ static void test_gemm_panel(void **state) {
             else random_row(wt, w + i * rb, K);
         }
         fill_data(x, N * K, 32, 0.7);
-        ss_force_scalar(true);                              // the reference: scalar code only
+        // the reference: scalar code only
         for (int64_t i = 0; i < M; i++) ss_dequant_row(wt, w + i * rb, wd + i * K, K);
         for (int64_t j = 0; j < N; j++) {
-            ss_quant_act(wt, x + j * K, xq, K);
+            ss_quant_act_ref(wt, x + j * K, xq, K);
             ss_dequant_row(vt, xq, xd + j * K, K);
         }
-        ss_force_scalar(false);
         for (int64_t j = 0; j < N; j += SS_PANEL_ROWS)
-            ss_pack_panel(wt, x + j * K, K, N - j < SS_PANEL_ROWS ? (int)(N - j) : SS_PANEL_ROWS, K, xp + j * pb);
-        ss_gemm(wt, SS_PACK_PANEL, K, w, rb, M, xp, pb, N, out, M);
+            kv->pack_panel(wt, x + j * K, K, N - j < SS_PANEL_ROWS ? (int)(N - j) : SS_PANEL_ROWS, K, xp + j * pb);
+        kv->gemm(wt, SS_PACK_PANEL, K, w, rb, M, xp, pb, N, out, M);
         for (int64_t j = 0; j < N; j++)
             for (int64_t i = 0; i < M; i++) {
                 float s = 0.0f;
@@ -791,7 +795,7 @@ static void test_gemm_panel(void **state) {
     }
 }
 
-// ss_swiglu: silu(g) * u against expf in double precision (SIMD exp within a few ulp)
+// swiglu: silu(g) * u against expf in double precision (SIMD exp within a few ulp)
 static void test_swiglu(void **state) {
     (void)state;
     enum { n = 1003 };
@@ -805,9 +809,7 @@ static void test_swiglu(void **state) {
     }
     for (int simd = 0; simd < 2; simd++) {
         memcpy(g, r, sizeof g);
-        ss_force_scalar(!simd);
-        ss_swiglu(g, u, n);
-        ss_force_scalar(false);
+        ss_kernels_get(!simd)->swiglu(g, u, n);
         for (int i = 0; i < n; i++) {
             double e = (double)r[i] / (1.0 + exp(-(double)r[i])) * u[i];
             if (!(fabs(g[i] - e) <= 4e-7 * fabs(e) + 1e-30))   // (below 1e-30: exp overflow in the scalar path)
@@ -834,8 +836,52 @@ static void test_dot_ref(void **state) {
     }
 }
 
+// the dispatch: forced scalar gives exactly the scalar references; the default table is the AVX2
+// one exactly when this build has the leaves and the CPU (checked here independently, by the
+// compiler's cpuid builtins) has AVX2, FMA and F16C; every entry of a table is set, except the
+// SIMD-only ones in the scalar table
+static void test_dispatch(void **state) {
+    (void)state;
+    const ss_kernels *ks = ss_kernels_get(true), *kv = ss_kernels_get(false);
+    assert_false(ks->simd);
+    assert_string_equal(ks->name, "scalar");
+    assert_ptr_equal(ks->dequant_row, ss_dequant_row);
+    assert_ptr_equal(ks->vec_dot_n, ss_vec_dot_n_ref);
+    assert_ptr_equal(ks->quant_act, ss_quant_act_ref);
+    assert_ptr_equal(ks->axpy, ss_axpy_ref);
+    assert_ptr_equal(ks->swiglu, ss_swiglu_ref);
+    assert_ptr_equal(ks->f32_to_f16, ss_f32_to_f16_ref);
+    assert_ptr_equal(ks->round_f16, ss_round_f16_ref);
+    assert_ptr_equal(ks->slot_dot_rows, ss_slot_dot_rows_ref);
+    assert_ptr_equal(ks->slot_add_max, ss_slot_add_max_ref);
+    assert_ptr_equal(ks->slot_exp_sum, ss_slot_exp_sum_ref);
+    assert_ptr_equal(ks->slot_axpy, ss_slot_axpy_ref);
+    assert_ptr_equal(ks->slot_gemm, ss_slot_gemm_ref);
+    assert_ptr_equal(ks->slot_dot_f64, ss_slot_dot_f64_ref);
+    assert_ptr_equal(ks->slot_exp_axpy, ss_slot_exp_axpy_ref);
+    assert_ptr_equal(ks->slot_gacc, ss_slot_gacc_ref);
+    assert_null(ks->gemm_has); assert_null(ks->pack_act); assert_null(ks->pack_panel); assert_null(ks->gemm);
+    assert_null(ks->attn_dots); assert_null(ks->attn_axpys); assert_null(ks->expf_row);
+    assert_null(ks->slot_dot_q8_0); assert_null(ks->slot_gacc_q8_0);
+    assert_ptr_equal(ss_kernels_get(true), ks);            // constant tables
+    assert_ptr_equal(ss_kernels_get(false), kv);
+#if defined(SS_HAVE_AVX2)
+    __builtin_cpu_init();
+    const bool cpu = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
+#else
+    const bool cpu = false;                                  // no leaves built: scalar only
+#endif
+    assert_int_equal(ss_cpu_has_avx2(), cpu);
+    assert_int_equal(kv->simd, cpu);
+    if (!cpu) { assert_ptr_equal(kv, ks); return; }
+    assert_string_equal(kv->name, "avx2");
+    void (*const *e)(void) = (void (*const *)(void))&kv->dequant_row;   // every function pointer set
+    for (; (const char *)e < (const char *)(kv + 1); e++) assert_non_null(*e);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_dispatch),
         cmocka_unit_test(test_type_table),
         cmocka_unit_test(test_fp16),
         cmocka_unit_test(test_bf16),

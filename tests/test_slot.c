@@ -20,6 +20,7 @@
 #include <dirent.h>
 #include <cjson/cJSON.h>
 #include "ss_slot.h"
+#include "ss_slotk.h"
 #include "ss_gguf.h"
 
 // ---------------------------------------------------------------- random problems
@@ -129,12 +130,12 @@ static double rel(double a, double b) { return fabs(a - b) / fmax(fabs(b), 1e-30
 
 // ---------------------------------------------------------------- gradient vs finite differences
 
-static void check_grad_mode(uint32_t type, int T, int D, int V, ss_pool *pool) {
+static void check_grad_mode(const ss_slot_params *cfg, uint32_t type, int T, int D, int V, ss_pool *pool) {
     problem p = make_problem(T, D, V, type, 1.0, 0.5);
     double *dd = malloc(sizeof(double) * D), *gref = malloc(sizeof(double) * D), *fd = malloc(sizeof(double) * D);
     float *df = malloc(sizeof(float) * D), *g = malloc(sizeof(float) * D);
     for (int d = 0; d < D; d++) { df[d] = (float)(0.3 * rnd()); dd[d] = df[d]; }
-    double loss = ss_slot_loss_grad(pool, p.H, T, D, p.tok, NULL, &p.W, df, g);
+    double loss = ss_slot_loss_grad(cfg, pool, p.H, T, D, p.tok, NULL, &p.W, df, g);
     double lref = ref_loss_grad(&p, NULL, dd, gref);
     assert_true(rel(loss, lref) < 1e-5);
     // central differences of the float64 reference loss, step 1e-4
@@ -164,15 +165,16 @@ static void check_grad_mode(uint32_t type, int T, int D, int V, ss_pool *pool) {
 // the same problem with E (default), with z kept (E never used), with z in chunks of 2 positions
 static void check_grad(uint32_t type, int T, int D, int V, ss_pool *pool) {
     uint64_t seed = rng_state;
-    check_grad_mode(type, T, D, V, pool);
+    ss_slot_params cfg;
+    ss_slot_params_default(&cfg);
+    check_grad_mode(&cfg, type, T, D, V, pool);
     rng_state = seed;
-    ss_slot_set_e_range(-1);
-    check_grad_mode(type, T, D, V, pool);
-    ss_slot_set_e_range(0);
+    cfg.e_range = -1;
+    check_grad_mode(&cfg, type, T, D, V, pool);
+    cfg.e_range = 0;
     rng_state = seed;
-    ss_slot_set_max_bytes((size_t)V * 4 * 2);
-    check_grad_mode(type, T, D, V, pool);
-    ss_slot_set_max_bytes(0);
+    cfg.max_bytes = (size_t)V * 4 * 2;
+    check_grad_mode(&cfg, type, T, D, V, pool);
 }
 
 static void test_grad_fd(void **st) {
@@ -207,11 +209,11 @@ static void test_long_rows(void **st) {
         double lref = ref_loss_grad(&p, NULL, dd, gref), gmax = 0;
         for (int d = 0; d < D; d++) gmax = fmax(gmax, fabs(gref[d]));
         for (int mode = 0; mode < 3; mode++) {
-            if (mode == 1) ss_slot_set_e_range(-1);
-            if (mode == 2) ss_slot_set_max_bytes((size_t)V * 4 * 2);
-            double loss = ss_slot_loss_grad(NULL, p.H, T, D, p.tok, NULL, &p.W, df, g);
-            ss_slot_set_e_range(0);
-            ss_slot_set_max_bytes(0);
+            ss_slot_params cfg;
+            ss_slot_params_default(&cfg);
+            if (mode == 1) cfg.e_range = -1;
+            if (mode == 2) cfg.max_bytes = (size_t)V * 4 * 2;
+            double loss = ss_slot_loss_grad(&cfg, NULL, p.H, T, D, p.tok, NULL, &p.W, df, g);
             assert_true(rel(loss, lref) < 1e-5);
             for (int d = 0; d < D; d++) assert_true(fabs(g[d] - gref[d]) < 1e-5 * gmax);
         }
@@ -306,7 +308,9 @@ static void test_mask(void **st) {
     double dd[16], gref[16];
     for (int d = 0; d < 16; d++) { df[d] = (float)(0.2 * rnd()); dd[d] = df[d]; }
     uint8_t mask[8] = { 0, 1, 0, 1, 1, 0, 0, 1 };   // mask[7] (last token) has no target: ignored
-    double loss = ss_slot_loss_grad(NULL, p.H, 8, 16, p.tok, mask, &p.W, df, g);
+    ss_slot_params dp;
+    ss_slot_params_default(&dp);
+    double loss = ss_slot_loss_grad(&dp, NULL, p.H, 8, 16, p.tok, mask, &p.W, df, g);
     // the loss written out directly over positions {1, 3, 4}
     double direct = 0;
     const int sel[3] = { 1, 3, 4 };
@@ -326,15 +330,15 @@ static void test_mask(void **st) {
     ref_loss_grad(&p, mask, dd, gref);
     for (int d = 0; d < 16; d++) assert_true(fabs(g[d] - gref[d]) < 1e-5);
     // differs from the unmasked loss; mask of all ones equals no mask
-    double full = ss_slot_loss_grad(NULL, p.H, 8, 16, p.tok, NULL, &p.W, df, g);
+    double full = ss_slot_loss_grad(&dp, NULL, p.H, 8, 16, p.tok, NULL, &p.W, df, g);
     assert_true(fabs(full - loss) > 1e-3);
     uint8_t ones[8] = { 1, 1, 1, 1, 1, 1, 1, 1 };
-    double full2 = ss_slot_loss_grad(NULL, p.H, 8, 16, p.tok, ones, &p.W, df, g2);
+    double full2 = ss_slot_loss_grad(&dp, NULL, p.H, 8, 16, p.tok, ones, &p.W, df, g2);
     assert_true(full2 == full);
     for (int d = 0; d < 16; d++) assert_true(g[d] == g2[d]);
     // a masked-out position's target may be anything (it is not read)
     p.tok[3] = 1000000;   // target of position 2 (masked out)
-    assert_true(rel(ss_slot_loss_grad(NULL, p.H, 8, 16, p.tok, mask, &p.W, df, NULL), direct) < 1e-5);
+    assert_true(rel(ss_slot_loss_grad(&dp, NULL, p.H, 8, 16, p.tok, mask, &p.W, df, NULL), direct) < 1e-5);
     // optimize with a mask vs the float64 reference on that subset
     ss_slot_params prm;
     ss_slot_params_default(&prm);
@@ -354,9 +358,8 @@ static void test_mask(void **st) {
 
 typedef struct { float lb[4], la, delta[64]; size_t peak; } run_out;
 
-static run_out run_opt(const problem *p, ss_pool *pool) {
-    ss_slot_params prm;
-    ss_slot_params_default(&prm);
+static run_out run_opt(const problem *p, ss_pool *pool, const ss_slot_params *cfg) {
+    ss_slot_params prm = *cfg;
     prm.steps = 4;
     run_out o;
     memset(&o, 0, sizeof o);                 // delta[D..63] compare equal
@@ -383,18 +386,20 @@ static void assert_runs_equal(const run_out *a, const run_out *b) {
 static void test_chunked(void **st) {
     (void)st;
     problem p = make_problem(11, 64, 300, SS_TYPE_Q4_0, 1.0, 0.5);
-    run_out full = run_opt(&p, NULL);         // E of the 10 positions
-    ss_slot_set_e_range(-1);
-    run_out zk = run_opt(&p, NULL);           // z of the 10 positions, kept
-    ss_slot_set_e_range(0);
-    ss_slot_set_max_bytes(300 * 4 * 3);       // z for 3 positions at a time: chunks 3,3,3,1
-    run_out c3 = run_opt(&p, NULL);
-    ss_slot_set_max_bytes(1);                 // smaller than one position: chunks of 1
-    run_out c1 = run_opt(&p, NULL);
+    ss_slot_params cfg;
+    ss_slot_params_default(&cfg);
+    run_out full = run_opt(&p, NULL, &cfg);   // E of the 10 positions
+    cfg.e_range = -1;
+    run_out zk = run_opt(&p, NULL, &cfg);     // z of the 10 positions, kept
+    cfg.e_range = 0;
+    cfg.max_bytes = 300 * 4 * 3;              // z for 3 positions at a time: chunks 3,3,3,1
+    run_out c3 = run_opt(&p, NULL, &cfg);
+    cfg.max_bytes = 1;                        // smaller than one position: chunks of 1
+    run_out c1 = run_opt(&p, NULL, &cfg);
     ss_pool *pool = ss_pool_new(2);
-    run_out c1t = run_opt(&p, pool);
-    ss_slot_set_max_bytes(0);                 // default again
-    run_out full2 = run_opt(&p, NULL);
+    run_out c1t = run_opt(&p, pool, &cfg);
+    cfg.max_bytes = 0;                        // default again
+    run_out full2 = run_opt(&p, NULL, &cfg);
     ss_pool_free(pool);
     // chunks do the same operations on every logit, in the same order, as z kept whole
     assert_runs_equal(&c3, &zk);
@@ -420,19 +425,18 @@ static void test_threads_and_scalar(void **st) {
     // E, z kept, z in chunks of 5 positions: 1 thread vs 4 bit for bit (fixed work items,
     // fixed reduction order); scalar kernels close
     for (int mode = 0; mode < 3; mode++) {
-        if (mode == 1) ss_slot_set_e_range(-1);
-        if (mode == 2) ss_slot_set_max_bytes(250 * 4 * 5);
-        run_out one = run_opt(&p, NULL);
-        run_out four = run_opt(&p, pool);
-        ss_slot_force_scalar(true);
-        run_out scal = run_opt(&p, pool);
-        run_out scal1 = run_opt(&p, NULL);
-        ss_slot_force_scalar(false);
+        ss_slot_params cfg;
+        ss_slot_params_default(&cfg);
+        if (mode == 1) cfg.e_range = -1;
+        if (mode == 2) cfg.max_bytes = 250 * 4 * 5;
+        run_out one = run_opt(&p, NULL, &cfg);
+        run_out four = run_opt(&p, pool, &cfg);
+        cfg.kern = ss_kernels_get(true);      // the scalar kernels
+        run_out scal = run_opt(&p, pool, &cfg);
+        run_out scal1 = run_opt(&p, NULL, &cfg);
         assert_runs_equal(&four, &one);
         assert_runs_equal(&scal, &scal1);
         assert_runs_close(&scal, &one, 40, 1e-5);
-        ss_slot_set_e_range(0);
-        ss_slot_set_max_bytes(0);
     }
     ss_pool_free(pool);
     free_problem(&p);
@@ -453,9 +457,9 @@ static void test_e_fallback(void **st) {
     ref_adamw_p(&p, NULL, &prm, rdelta, rlb, &rla);
     assert_int_equal(ss_slot_optimize(&prm, NULL, p.H, p.T, p.D, p.tok, NULL, &p.W, delta, &res, err, sizeof err), 0);
     const size_t peak_e = res.peak_bytes;
-    ss_slot_set_e_range(1e-30f);
+    prm.e_range = 1e-30f;
     assert_int_equal(ss_slot_optimize(&prm, NULL, p.H, p.T, p.D, p.tok, NULL, &p.W, delta, &res, err, sizeof err), 0);
-    ss_slot_set_e_range(0);
+    prm.e_range = 0;
     assert_int_equal(res.peak_bytes, peak_e + 60 * sizeof(float));   // z path: a row buffer for the logits
     for (int k = 0; k < 4; k++) assert_true(rel(lb[k], rlb[k]) < 1e-5);
     assert_true(rel(res.loss_after, rla) < 1e-5);
@@ -478,11 +482,10 @@ static void test_e_fallback(void **st) {
     free_problem(&p);
 }
 
-// ---------------------------------------------------------------- AVX2 kernels vs double
+// ---------------------------------------------------------------- kernels vs double
+// (each kernel table: the scalar definitions, and the AVX2 twins where the build and CPU have them)
 
-static void test_kernels(void **st) {
-    (void)st;
-    if (!(__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))) skip();
+static void check_kernels(const ss_kernels *kt) {
     enum { N = 4099 };   // not a multiple of 8: tails
     float *e = malloc(sizeof(float) * N), *z = malloc(sizeof(float) * N), *u = malloc(sizeof(float) * N);
     double *q = malloc(sizeof(double) * N);
@@ -493,7 +496,7 @@ static void test_kernels(void **st) {
         if (i < 64) z[i] = -(float)i * 1e-7f;
         e[i] = z[i] + 3.0f;
     }
-    double s = ss_slot_exp_sum_avx2(e, 3.0f, N);
+    double s = kt->slot_exp_sum(e, 3.0f, N);
     for (int i = 0; i < N; i++) {
         double ref = exp((double)z[i]);
         sum += ref;
@@ -505,17 +508,17 @@ static void test_kernels(void **st) {
     // l = z + u and its max
     for (int i = 0; i < N; i++) { z[i] = (float)(10 * rnd()); u[i] = (float)rnd(); }
     z[N - 1] = 50;                         // the max in the scalar tail
-    float m = ss_slot_add_max_avx2(z, u, e, N);
+    float m = kt->slot_add_max(z, u, e, N);
     for (int i = 0; i < N; i++) assert_true(e[i] == z[i] + u[i]);
     assert_true(m == z[N - 1] + u[N - 1]);
     // q += a e
     for (int i = 0; i < N; i++) q[i] = i;
-    ss_slot_axpy_avx2(q, 0.25, u, N);
+    kt->slot_axpy(q, 0.25, u, N);
     for (int i = 0; i < N; i++) assert_true(fabs(q[i] - (i + 0.25 * (double)u[i])) < 1e-12 * (i + 1));
     // dots of 7 rows (4 + 3) with n = 37 (tails), stride 41
     float w[7 * 41], out[7];
     for (int i = 0; i < 7 * 41; i++) w[i] = (float)rnd();
-    ss_slot_dot_rows_avx2(u, w, 41, 7, 37, out);
+    kt->slot_dot_rows(u, w, 41, 7, 37, out);
     for (int r = 0; r < 7; r++) {
         double ref = 0, mag = 0;
         for (int i = 0; i < 37; i++) { ref += (double)u[i] * w[r * 41 + i]; mag += fabs((double)u[i] * w[r * 41 + i]); }
@@ -524,11 +527,11 @@ static void test_kernels(void **st) {
     // sum x*y with double sums
     double dref = 0, dmag = 0;
     for (int i = 0; i < N; i++) { dref += (double)z[i] * u[i]; dmag += fabs((double)z[i] * u[i]); }
-    assert_true(fabs(ss_slot_dot_f64_avx2(z, u, N) - dref) < 1e-7 * dmag);
+    assert_true(fabs(kt->slot_dot_f64(z, u, N) - dref) < 1e-7 * dmag);
     // q += a exp(z + u - m), m = max(z + u) (the tail holds the maximum)
     for (int i = 0; i < N; i++) q[i] = 0.5 * i;
-    float mzu = ss_slot_add_max_avx2(z, u, e, N);
-    ss_slot_exp_axpy_avx2(q, 0.75, z, u, mzu, N);
+    float mzu = kt->slot_add_max(z, u, e, N);
+    kt->slot_exp_axpy(q, 0.75, z, u, mzu, N);
     for (int i = 0; i < N; i++) {
         double ref = 0.5 * i + 0.75 * exp((double)(z[i] + u[i]) - mzu);
         assert_true(fabs(q[i] - ref) < 4e-7 * 0.75 * exp((double)(z[i] + u[i]) - mzu) + 1e-12 * (i + 1));
@@ -546,7 +549,7 @@ static void test_kernels(void **st) {
         for (int acc = 0; acc < 2; acc++) {
             int nt = shapes[sh][0], nv = shapes[sh][1];
             for (int i = 0; i < 16 * LDZ; i++) zt[i] = z0[i] = (float)rnd();
-            ss_slot_gemm_avx2(hp, w6, LDW, KC, zt, LDZ, nt, nv, acc);
+            kt->slot_gemm(hp, w6, LDW, KC, zt, LDZ, nt, nv, acc);
             for (int i = 0; i < 16; i++)
                 for (int j = 0; j < LDZ; j++) {
                     if (i >= nt || j >= nv) { assert_true(zt[i * LDZ + j] == z0[i * LDZ + j]); continue; }
@@ -569,7 +572,7 @@ static void test_kernels(void **st) {
     for (int c = 0; c < 3; c++) {
         double g[NG], g0[NG];
         for (int d = 0; d < NG; d++) g[d] = g0[d] = 1e3 * rnd();
-        ss_slot_gacc_avx2(g, r16, w16, LDG, nrs[c], NG);
+        kt->slot_gacc(g, r16, w16, LDG, nrs[c], NG);
         for (int d = 0; d < NG; d++) {
             double ref = 0, mag = 0;
             for (int j = 0; j < nrs[c]; j++) {
@@ -590,7 +593,8 @@ static void test_kernels(void **st) {
         ss_dequant_row(SS_TYPE_Q8_0, q8 + j * qrb, wq + j * NQ, NQ);
     }
     for (int k = 0; k < NQ; k++) xq[k] = (float)rnd();
-    ss_slot_dot_q8_0_avx2(xq, q8, qrb, 7, NQ, outq);
+    if (!kt->slot_dot_q8_0) { free(q8); return; }   // (SIMD only: the scalar path dequantizes)
+    kt->slot_dot_q8_0(xq, q8, qrb, 7, NQ, outq);
     for (int j = 0; j < 7; j++) {
         double ref = 0, mag = 0;
         for (int k = 0; k < NQ; k++) { ref += (double)xq[k] * wq[j * NQ + k]; mag += fabs((double)xq[k] * wq[j * NQ + k]); }
@@ -599,7 +603,7 @@ static void test_kernels(void **st) {
     for (int c = 1; c <= 7; c += 6) {
         double gq[NQ], gq0[NQ];
         for (int k = 0; k < NQ; k++) gq[k] = gq0[k] = rnd();
-        ss_slot_gacc_q8_0_avx2(gq, r16, q8, qrb, c, NQ);
+        kt->slot_gacc_q8_0(gq, r16, q8, qrb, c, NQ);
         for (int k = 0; k < NQ; k++) {
             double ref = 0, mag = 0;
             for (int j = 0; j < c; j++) { ref += (double)r16[j] * wq[j * NQ + k]; mag += fabs((double)r16[j] * wq[j * NQ + k]); }
@@ -607,6 +611,13 @@ static void test_kernels(void **st) {
         }
     }
     free(q8);
+}
+
+static void test_kernels(void **st) {
+    (void)st;
+    check_kernels(ss_kernels_get(true));
+    if (ss_kernels_get(false)->simd) check_kernels(ss_kernels_get(false));
+    else fprintf(stderr, "note: no AVX2 kernels in this build or CPU: scalar kernels only\n");
 }
 
 // ---------------------------------------------------------------- bad input
@@ -654,8 +665,8 @@ static void test_bad_input(void **st) {
     p.H[3] = NAN;
     EXPECT_FAIL(ss_slot_optimize(&prm, NULL, p.H, 5, 16, p.tok, NULL, &p.W, delta, &res, err, sizeof err), "loss");
     p.H[3] = keep;
-    assert_true(isnan(ss_slot_loss_grad(NULL, p.H, 1, 16, p.tok, NULL, &p.W, NULL, NULL)));
-    assert_true(isnan(ss_slot_loss_grad(NULL, p.H, 5, 16, p.tok, zero, &p.W, NULL, NULL)));
+    assert_true(isnan(ss_slot_loss_grad(&prm, NULL, p.H, 1, 16, p.tok, NULL, &p.W, NULL, NULL)));
+    assert_true(isnan(ss_slot_loss_grad(&prm, NULL, p.H, 5, 16, p.tok, zero, &p.W, NULL, NULL)));
     // steps = 0: just the loss at delta = 0; loss_before may be NULL
     bp = prm;
     bp.steps = 0;
@@ -715,7 +726,7 @@ static ss_gguf *open_lm_head(const char *model, ss_weight *W) {
     return NULL;
 }
 
-static void check_golden(const char *dir, const char *name, ss_pool *pool) {
+static void check_golden(const char *dir, const char *name, ss_pool *pool, const ss_slot_params *cfg) {
     char path[1024], base[512], model[256];
     snprintf(path, sizeof path, "%s/%s", dir, name);
     // MODEL.PROMPT.slot_sS_lrLR.json -> MODEL.PROMPT.json, MODEL
@@ -750,8 +761,7 @@ static void check_golden(const char *dir, const char *name, ss_pool *pool) {
         t++;
     }
 
-    ss_slot_params prm;
-    ss_slot_params_default(&prm);
+    ss_slot_params prm = *cfg;
     prm.steps = (int)jnum(js, "steps");
     prm.lr = (float)jnum(js, "lr");
     const cJSON *jbetas = jarr(js, "betas");
@@ -847,17 +857,18 @@ static void test_golden(void **st) {
     qsort(names, n, sizeof *names, cmp_str);
     assert_true(n >= 6);
     ss_pool *pool = ss_pool_new(2);
-    for (int i = 0; i < n; i++) check_golden(dir, names[i], pool);
+    ss_slot_params cfg;
+    ss_slot_params_default(&cfg);
+    for (int i = 0; i < n; i++) check_golden(dir, names[i], pool, &cfg);
     // the scalar kernels on the small-vocabulary files
-    ss_slot_force_scalar(true);
+    cfg.kern = ss_kernels_get(true);
     for (int i = 0; i < n; i++)
         if (strncmp(names[i], "stories260K", 11) == 0 || strncmp(names[i], "tinymath", 8) == 0)
-            check_golden(dir, names[i], pool);
-    ss_slot_force_scalar(false);
+            check_golden(dir, names[i], pool, &cfg);
+    cfg.kern = ss_kernels_get(false);
     // z kept instead of E
-    ss_slot_set_e_range(-1);
-    for (int i = 0; i < n; i++) check_golden(dir, names[i], pool);
-    ss_slot_set_e_range(0);
+    cfg.e_range = -1;
+    for (int i = 0; i < n; i++) check_golden(dir, names[i], pool, &cfg);
     ss_pool_free(pool);
     for (int i = 0; i < n; i++) free(names[i]);
 }

@@ -141,7 +141,7 @@ void args_print_common_help(void) {
 char *args_prompt_text(const ss_args *a) {
     char err[SS_ERRLEN];
     if (a->prompt && a->prompt_file) { fprintf(stderr, "slotswift: give -p or -f, not both\n"); return NULL; }
-    if (a->prompt) return ss_strdup(a->prompt);
+    if (a->prompt) return tool_strdup(a->prompt);
     if (a->prompt_file) {
         char *t = ss_read_file(a->prompt_file, NULL, err, sizeof err);
         if (!t) fprintf(stderr, "slotswift: %s\n", err);

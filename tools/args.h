@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include "slotswift.h"
 #include "ss_common.h"
+#include "xalloc.h"
 
 #define ARGS_MAX_STOPS 16
 

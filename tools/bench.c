@@ -6,8 +6,9 @@
 #include <sys/resource.h>
 #include <time.h>
 
+#ifdef SS_HAVE_AVX2
 double ss_bench_fma_avx2(long iters);   // bench_avx2.c: FLOPs done (runs iters × 8 chains × 8 lanes × 2)
-bool   ss_cpu_has_avx2(void);
+#endif
 
 typedef struct { const uint64_t *buf; size_t n; uint64_t sink[64]; } bw_job;
 
@@ -43,7 +44,9 @@ typedef struct { double flops[64]; long iters; } fma_job;
 static void fma_worker(void *arg, int ith, int nth) {
     fma_job *j = arg;
     (void)nth;
-    if (ss_cpu_has_avx2()) { j->flops[ith % 64] = ss_bench_fma_avx2(j->iters); return; }
+#ifdef SS_HAVE_AVX2
+    if (ss_cpu_has_avx2()) { j->flops[ith % 64] = ss_bench_fma_avx2(j->iters); return; }   // the dispatch's probe
+#endif
     float a[8] = {1, 1, 1, 1, 1, 1, 1, 1};
     for (long i = 0; i < j->iters; i++)
         for (int k = 0; k < 8; k++) a[k] = a[k] * 0.9999999f + 1e-7f;

@@ -159,7 +159,7 @@ int cmd_bench(int argc, char **argv) {
 
     brow rows[32];
     int nr = 0;
-    double *x = ss_malloc(sizeof(double) * reps);
+    double *x = tool_malloc(sizeof(double) * reps);
     char names[32][32];
     if (pp > 0) {
         double cpu = 0, wall = 0;
@@ -190,9 +190,9 @@ int cmd_bench(int argc, char **argv) {
     double slot_ratio = -1, t_base = 0, t_slot = 0, slot_mb = 0, slot_own = 0;   // slot_own: SLOT's own time (mean)
     if (a.slot.steps > 0) {
         // same prompt and greedy generation with and without SLOT, alternating, median of reps
-        int32_t *prompt = ss_malloc(sizeof(int32_t) * slot_prompt);
+        int32_t *prompt = tool_malloc(sizeof(int32_t) * slot_prompt);
         for (int i = 0; i < slot_prompt; i++) prompt[i] = rand_tok(V);
-        double *tb = ss_malloc(sizeof(double) * reps), *ts = ss_malloc(sizeof(double) * reps);
+        double *tb = tool_malloc(sizeof(double) * reps), *ts = tool_malloc(sizeof(double) * reps);
         char err[SS_ERRLEN];
         for (int r = 0; r < reps; r++) {
             for (int with = 0; with < 2; with++) {

@@ -69,14 +69,14 @@ int cmd_dump(int argc, char **argv) {
     if (topk > V) topk = V;
     int seq = ss_seq_new(c);
     bool slot = a.slot.steps > 0;
-    H = ss_malloc(sizeof(float) * (size_t)T * D);
-    idx = ss_malloc(sizeof(int) * topk);
+    H = tool_malloc(sizeof(float) * (size_t)T * D);
+    idx = tool_malloc(sizeof(int) * topk);
 
     printf("{\"n_vocab\":%d,\"n_embd\":%d,\"prompt_tokens\":[", V, D);
     for (int t = 0; t < T; t++) printf(t ? ",%d" : "%d", toks[t]);
     printf("],\n\"topk\":[");
     // prefill in chunks of 64 positions: logits for top-k + hidden rows
-    float *last_logits = ss_malloc(sizeof(float) * V);
+    float *last_logits = tool_malloc(sizeof(float) * V);
     for (int t0 = 0; t0 < T; t0 += 64) {
         int n = T - t0 < 64 ? T - t0 : 64;
         ss_batch_clear(&b);
@@ -107,8 +107,8 @@ int cmd_dump(int argc, char **argv) {
         if (T < 2) { fprintf(stderr, "\nslotswift dump: SLOT needs a prompt of at least 2 tokens\n"); free(last_logits); goto done; }
         mask = slot_span_mask(m, &a, text, prompt, toks, T, err, sizeof err);
         if (a.slot_span && !mask) { fprintf(stderr, "\nslotswift dump: --slot-span: %s\n", err); free(last_logits); goto done; }
-        delta = ss_calloc(D, sizeof(float));
-        losses = ss_calloc(a.slot.steps, sizeof(float));
+        delta = tool_calloc(D, sizeof(float));
+        losses = tool_calloc(a.slot.steps, sizeof(float));
         ss_slot_result res = { .loss_before = losses };
         if (ss_slot_run(c, &a.slot, H, T, toks, mask, delta, &res)) {
             fprintf(stderr, "\nslotswift dump: SLOT: %s\n", ss_ctx_error(c)); free(last_logits); goto done;
@@ -125,7 +125,7 @@ int cmd_dump(int argc, char **argv) {
         fprintf(stderr, "slot: final loss %.6f, %.3f s\n", res.loss_after, res.seconds);
         ss_seq_set_delta(c, seq, delta);
         // first generated token: logits of the last prompt position with delta: (h + delta) · W^T
-        float *hd = ss_malloc(sizeof(float) * D);
+        float *hd = tool_malloc(sizeof(float) * D);
         for (int z = 0; z < D; z++) hd[z] = H[(size_t)(T - 1) * D + z] + delta[z];
         int lrc = ss_lm_head(c, hd, 1, last_logits);
         free(hd);

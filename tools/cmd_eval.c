@@ -75,7 +75,7 @@ static void eval_summary(const char *path, int N, int method, const bool *in_set
     if (!buf) { fprintf(stderr, "slotswift eval: %s\n", err); return; }
     int nq = 0, cap = 64, n_correct = 0;
     double secs = 0, toks = 0, mean_sample = 0;
-    qres *Q = ss_malloc(sizeof(qres) * cap);
+    qres *Q = tool_malloc(sizeof(qres) * cap);
     char *p = buf;
     while (*p) {
         char *e = strchr(p, '\n');
@@ -88,16 +88,16 @@ static void eval_summary(const char *path, int N, int method, const bool *in_set
             toks += cJSON_GetObjectItem(o, "tokens")->valuedouble;
             cJSON *cs = cJSON_GetObjectItem(o, "candidates");
             int n = cJSON_GetArraySize(cs);
-            if (nq == cap) { cap *= 2; Q = ss_realloc(Q, sizeof(qres) * cap); }
+            if (nq == cap) { cap *= 2; Q = tool_realloc(Q, sizeof(qres) * cap); }
             qres *q = &Q[nq++];
             q->n = n;
-            q->ans = ss_calloc(n, sizeof(char *));
-            q->ok = ss_calloc(n, sizeof(bool));
-            q->c = ss_calloc(n, sizeof(ss_gen_cand));
+            q->ans = tool_calloc(n, sizeof(char *));
+            q->ok = tool_calloc(n, sizeof(bool));
+            q->c = tool_calloc(n, sizeof(ss_gen_cand));
             int nc = 0;
             for (int j = 0; j < n; j++) {
                 cJSON *cj = cJSON_GetArrayItem(cs, j), *an = cJSON_GetObjectItem(cj, "answer"), *sw = cJSON_GetObjectItem(cj, "swift");
-                q->ans[j] = cJSON_IsString(an) ? ss_strdup(an->valuestring) : NULL;
+                q->ans[j] = cJSON_IsString(an) ? tool_strdup(an->valuestring) : NULL;
                 q->ok[j] = cJSON_IsTrue(cJSON_GetObjectItem(cj, "correct"));
                 q->c[j].n_tokens = 1;
                 q->c[j].logprob_sum = cJSON_GetObjectItem(cj, "logprob_mean")->valuedouble;
@@ -122,7 +122,7 @@ static void eval_summary(const char *path, int N, int method, const bool *in_set
         double pass[32] = {0}, vote[32] = {0}, sel[32] = {0}, lp[32] = {0}, pass_r[32] = {0}, vote_r[32] = {0}, sel_r[32] = {0}, lp_r[32] = {0};
         ss_rng rng;
         ss_rng_seed(&rng, seed ^ 0x5eed);
-        int *idx = ss_malloc(sizeof(int) * N);
+        int *idx = tool_malloc(sizeof(int) * N);
         for (int qi = 0; qi < nq; qi++) {
             qres *q = &Q[qi];
             int nc = 0;
@@ -218,10 +218,10 @@ int cmd_eval(int argc, char **argv) {
     if (n_items < 0) return 1;
     int n_read = n_items;
     if (limit >= 0 && limit < n_items) n_items = limit;
-    bool *done = ss_calloc(n_items + 1, sizeof(bool));
+    bool *done = tool_calloc(n_items + 1, sizeof(bool));
     int n_done = eval_resume(out, done, n_items);
     if (n_done < 0) { tool_free_dataset(items, n_read); free(done); return 1; }
-    bool *in_set = ss_malloc(n_items + 1);
+    bool *in_set = tool_malloc(n_items + 1);
     memset(in_set, 1, n_items + 1);
     if (a.n_ctx == 0) {   // room for every candidate's tokens in the shared KV cache
         long need = par * (512 + N * (a.n_predict < 0 ? 1024 : a.n_predict + 2));
@@ -230,12 +230,12 @@ int cmd_eval(int argc, char **argv) {
     ss_model *m; ss_ctx *c;
     if (tool_load(&a, N * par, &m, &c)) { tool_free_dataset(items, n_read); free(done); free(in_set); return 1; }
     // questions run in groups of --parallel P: their prefills and candidates decode together
-    int *grp = ss_malloc(sizeof(int) * par), *lens = ss_malloc(sizeof(int) * par);
-    int32_t **toks = ss_calloc(par, sizeof(int32_t *));
-    uint8_t **masks = ss_calloc(par, sizeof(uint8_t *));
-    ss_gen_params *gps = ss_malloc(sizeof(ss_gen_params) * par);
-    const ss_gen_params **gpp = ss_malloc(sizeof(ss_gen_params *) * par);
-    ss_gen_result *res = ss_calloc(par, sizeof(ss_gen_result));
+    int *grp = tool_malloc(sizeof(int) * par), *lens = tool_malloc(sizeof(int) * par);
+    int32_t **toks = tool_calloc(par, sizeof(int32_t *));
+    uint8_t **masks = tool_calloc(par, sizeof(uint8_t *));
+    ss_gen_params *gps = tool_malloc(sizeof(ss_gen_params) * par);
+    const ss_gen_params **gpp = tool_malloc(sizeof(ss_gen_params *) * par);
+    ss_gen_result *res = tool_calloc(par, sizeof(ss_gen_result));
     int rc = 1;
     ss_swift_head head;
     bool have_head = false;

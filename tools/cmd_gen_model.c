@@ -158,7 +158,7 @@ typedef struct { gm_tensor *t; int n, cap; } gm_plan;
 static void gm_add(gm_plan *p, const char *name, int kind, int layer, int64_t ne0, int64_t ne1) {
     if (p->n == p->cap) {
         p->cap = p->cap ? 2 * p->cap : 64;
-        p->t = ss_realloc(p->t, (size_t)p->cap * sizeof *p->t);
+        p->t = tool_realloc(p->t, (size_t)p->cap * sizeof *p->t);
     }
     gm_tensor *t = &p->t[p->n++];
     memset(t, 0, sizeof *t);
@@ -282,7 +282,7 @@ static void *gm_worker(void *arg) {
     gm_job *j = arg;
     const gm_tensor *t = j->t;
     size_t rs = ss_row_size(t->type, t->ne[0]);
-    float *x = ss_malloc((size_t)t->ne[0] * sizeof(float));
+    float *x = tool_malloc((size_t)t->ne[0] * sizeof(float));
     for (int64_t r = j->row0; r < j->row1; r++) {
         gm_gen_row(t, r, x);
         gm_convert_row(t->type, x, j->dst + (size_t)(r - j->base) * rs, t->ne[0]);
@@ -513,9 +513,9 @@ int cmd_gen_model(int argc, char **argv) {
         bool per_token = kv->type == SS_GGUF_ARRAY && kv->arr_n == (uint64_t)n_tok;
         if (n_pad && per_token && kv->arr_type == SS_GGUF_STRING) {
             // "[PAD{i}]" tokens as convert_hf_to_gguf.py writes them
-            pad_strs = ss_malloc((size_t)n_vocab * sizeof *pad_strs);
+            pad_strs = tool_malloc((size_t)n_vocab * sizeof *pad_strs);
             memcpy(pad_strs, kv->arr_str, (size_t)n_tok * sizeof *pad_strs);
-            pad_text = ss_malloc((size_t)n_pad * 24);
+            pad_text = tool_malloc((size_t)n_pad * 24);
             for (int64_t k = 0; k < n_pad; k++) {
                 char *p = pad_text + k * 24;
                 int len = snprintf(p, 24, "[PAD%lld]", (long long)(n_tok + k));
@@ -524,7 +524,7 @@ int cmd_gen_model(int argc, char **argv) {
             ss_gguf_writer_set_arr_str(w, kv->key, pad_strs, (uint64_t)n_vocab);
         } else if (n_pad && per_token && (kv->arr_type == SS_GGUF_INT32 || kv->arr_type == SS_GGUF_FLOAT32)) {
             // token_type: UNUSED (5) for the padding; scores: 0
-            uint8_t *buf = ss_calloc((size_t)n_vocab, 4);
+            uint8_t *buf = tool_calloc((size_t)n_vocab, 4);
             memcpy(buf, kv->arr_data, (size_t)n_tok * 4);
             if (kv->arr_type == SS_GGUF_INT32)
                 for (int64_t k = n_tok; k < n_vocab; k++) { int32_t v = 5; memcpy(buf + 4 * k, &v, 4); }

@@ -22,7 +22,7 @@ static int read_scores(const char *path, ext_row **rows) {
     char *buf = ss_read_file(path, NULL, err, sizeof err);
     if (!buf) { fprintf(stderr, "slotswift swift-combine: %s\n", err); return -1; }
     int n = 0, cap = 64, line = 0;
-    ext_row *r = ss_malloc(sizeof(ext_row) * cap);
+    ext_row *r = tool_malloc(sizeof(ext_row) * cap);
     for (char *p = buf, *e; *p; p = e + 1) {
         e = strchr(p, '\n');
         if (e) *e = 0;
@@ -37,10 +37,10 @@ static int read_scores(const char *path, ext_row **rows) {
                 free(r);
                 return -1;
             }
-            if (n == cap) { cap *= 2; r = ss_realloc(r, sizeof(ext_row) * cap); }
+            if (n == cap) { cap *= 2; r = tool_realloc(r, sizeof(ext_row) * cap); }
             r[n].index = ix->valueint;
             r[n].n = cJSON_GetArraySize(sc);
-            r[n].scores = ss_malloc(sizeof(float) * (r[n].n + 1));
+            r[n].scores = tool_malloc(sizeof(float) * (r[n].n + 1));
             for (int k = 0; k < r[n].n; k++) {
                 cJSON *v = cJSON_GetArrayItem(sc, k);
                 r[n].scores[k] = cJSON_IsNumber(v) ? (float)v->valuedouble : NAN;
@@ -96,8 +96,8 @@ int cmd_swift_combine(int argc, char **argv) {
             for (int k = 0; k < n_ext; k++) if (ext[k].index == q) er = &ext[k];
             if (!cJSON_IsArray(cs) || n == 0) { fprintf(stderr, "slotswift swift-combine: %s: line %d: no candidates\n", results, line); goto done; }
             if (!er || er->n != n) { fprintf(stderr, "slotswift swift-combine: %s: question %d: need %d external scores\n", scores, q, n); goto done; }
-            float *sw = ss_malloc(sizeof(float) * n);
-            bool *ok = ss_calloc(n, sizeof(bool));
+            float *sw = tool_malloc(sizeof(float) * n);
+            bool *ok = tool_calloc(n, sizeof(bool));
             for (int k = 0; k < n; k++) {
                 cJSON *c = cJSON_GetArrayItem(cs, k), *s = cJSON_GetObjectItem(c, "swift"), *cr = cJSON_GetObjectItem(c, "correct");
                 if (!cJSON_IsNumber(s)) { fprintf(stderr, "slotswift swift-combine: %s: question %d: candidate %d has no swift reward (run with --swift HEAD)\n", results, q, k); free(sw); free(ok); goto done; }

@@ -77,10 +77,10 @@ static int select_layers(ss_featstore_data *d, const char *spec, void ***bufs, c
         if (col[k] < 0) return ss_err(err, errlen, "layer %d is not in the store (stored: '%s')", want.layer[k], have->layers);
     }
     size_t esz = d->meta.f16 ? 2 : 4;
-    *bufs = ss_calloc(d->n, sizeof(void *));
+    *bufs = tool_calloc(d->n, sizeof(void *));
     for (int i = 0; i < d->n; i++) {
         ss_swift_example *e = &d->examples[i];
-        char *dst = ss_malloc((size_t)e->T * want.dim * esz + 1);
+        char *dst = tool_malloc((size_t)e->T * want.dim * esz + 1);
         const char *src = e->X;
         for (int t = 0; t < e->T; t++)
             for (int k = 0; k < want.n_layers; k++)
@@ -124,7 +124,7 @@ int cmd_swift_train(int argc, char **argv) {
     if (p.loss < 0) { fprintf(stderr, "slotswift: --loss: '%s' is not bce, hinge or pairwise\n", loss); return 2; }
 
     // fail before training when the head cannot be written: its directory must exist and be writable
-    char *odir = ss_strdup(out), *slash = strrchr(odir, '/');
+    char *odir = tool_strdup(out), *slash = strrchr(odir, '/');
     if (slash) slash[slash == odir ? 1 : 0] = 0;
     int ok = access(slash ? odir : ".", W_OK) == 0;
     if (!ok) fprintf(stderr, "slotswift: --out %s: directory '%s' does not exist or is not writable\n", out, slash ? odir : ".");

@@ -43,7 +43,7 @@ int cmd_tokenize(int argc, char **argv) {
         text = ss_read_file(file, &len, err, sizeof err);
         if (!text) { fprintf(stderr, "slotswift: %s\n", err); return 1; }
     } else {
-        text = ss_strdup(prompt);
+        text = tool_strdup(prompt);
         len = strlen(text);
     }
 
@@ -53,7 +53,8 @@ int cmd_tokenize(int argc, char **argv) {
 
     bool add_bos = ss_vocab_add_bos(v) && !no_bos;
     int n = ss_tokenize(v, text, len, add_bos, !no_special, NULL, 0);
-    int32_t *toks = ss_malloc((size_t)(n > 0 ? n : 1) * sizeof(int32_t));
+    if (n < 0) { fprintf(stderr, "slotswift: tokenize: out of memory\n"); goto done; }
+    int32_t *toks = tool_malloc((size_t)(n > 0 ? n : 1) * sizeof(int32_t));
     ss_tokenize(v, text, len, add_bos, !no_special, toks, n);
     if (ids) {
         printf("[");
@@ -64,7 +65,7 @@ int cmd_tokenize(int argc, char **argv) {
         for (int i = 0; i < n; i++) {
             int pl = ss_token_to_piece(v, toks[i], small, sizeof small, true);
             char *p = small;
-            if (pl > (int)sizeof small) { p = ss_malloc(pl); ss_token_to_piece(v, toks[i], p, pl, true); }
+            if (pl > (int)sizeof small) { p = tool_malloc(pl); ss_token_to_piece(v, toks[i], p, pl, true); }
             printf("%6d -> '", toks[i]);
             fwrite(p, 1, pl, stdout);
             printf("'\n");

@@ -19,7 +19,7 @@
 
 static char *fs_path(const char *dir, const char *name) {
     size_t n = strlen(dir) + strlen(name) + 2;
-    char *p = ss_malloc(n);
+    char *p = tool_malloc(n);
     snprintf(p, n, "%s/%s", dir, name);
     return p;
 }
@@ -203,7 +203,7 @@ static int fs_parse_line(const char *line, size_t len, ss_featstore_entry *e, bo
         for (int k = 0; k < 3; k++) {
             const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, keys[k]);
             if (v && !cJSON_IsString(v)) { ss_err(why, whylen, "%s: not a string", keys[k]); goto done; }
-            *dst[k] = ss_strdup(v ? v->valuestring : "");
+            *dst[k] = tool_strdup(v ? v->valuestring : "");
         }
     }
     rc = 0;
@@ -235,7 +235,7 @@ static fs_question *fs_question_get(ss_featstore *fs, int q) {
     if (q >= fs->n_qs) {
         int n = fs->n_qs ? fs->n_qs : 256;
         while (n <= q) n *= 2;
-        fs->qs = ss_realloc(fs->qs, n * sizeof *fs->qs);
+        fs->qs = tool_realloc(fs->qs, n * sizeof *fs->qs);
         memset(fs->qs + fs->n_qs, 0, (n - fs->n_qs) * sizeof *fs->qs);
         fs->n_qs = n;
     }
@@ -247,7 +247,7 @@ static int fs_note(ss_featstore *fs, int q, int c, int n_cand, char *why, size_t
     fs_question *Q = fs_question_get(fs, q);
     if (!Q->seen) {
         Q->n_cand = n_cand;
-        Q->seen = ss_calloc(n_cand, 1);
+        Q->seen = tool_calloc(n_cand, 1);
     } else if (Q->n_cand != n_cand) {
         return ss_err(why, whylen, "question %d: n_cand %d differs from the earlier %d", q, n_cand, Q->n_cand);
     }
@@ -282,14 +282,14 @@ static int fs_resume(ss_featstore *fs, char *err, size_t errlen) {
     char e2[SS_ERRLEN], why[256];
     char *text;
     if (access(fs->index_path, F_OK) != 0) {
-        text = ss_strdup("");   // meta.json written, nothing appended yet
+        text = tool_strdup("");   // meta.json written, nothing appended yet
     } else if (!(text = ss_read_file(fs->index_path, &len, e2, sizeof e2))) {
         return ss_err(err, errlen, "%s", e2);
     }
     // pass 1: the complete, valid lines whose features are in features.bin
     typedef struct { size_t start, len; ss_featstore_entry e; bool keep; } line_t;
     int nl = 0, cap = 256, dropped = 0;
-    line_t *L = ss_malloc(cap * sizeof *L);
+    line_t *L = tool_malloc(cap * sizeof *L);
     size_t pos = 0;
     int lineno = 0;
     while (pos < len) {
@@ -306,7 +306,7 @@ static int fs_resume(ss_featstore *fs, char *err, size_t errlen) {
         if (e.offset + nb > data_size) {
             dropped++;   // its features did not reach the disk
         } else {
-            if (nl == cap) { cap *= 2; L = ss_realloc(L, cap * sizeof *L); }
+            if (nl == cap) { cap *= 2; L = tool_realloc(L, cap * sizeof *L); }
             L[nl++] = (line_t){ pos, ll + 1, e, true };
         }
         pos += ll + 1;
@@ -337,7 +337,7 @@ static int fs_resume(ss_featstore *fs, char *err, size_t errlen) {
     int rc = 0;
     if (dropped) {
         // rewrite index.jsonl with the kept lines (atomically)
-        char *out = ss_malloc(out_len + 1);
+        char *out = tool_malloc(out_len + 1);
         size_t o = 0;
         for (int i = 0; i < nl; i++)
             if (L[i].keep) { memcpy(out + o, text + L[i].start, L[i].len); o += L[i].len; }
@@ -366,8 +366,8 @@ int ss_featstore_open(ss_featstore **out, const char *dir, const ss_featstore_me
     struct stat st;
     if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) return ss_err(err, errlen, "%s: not a directory", dir);
 
-    ss_featstore *fs = ss_calloc(1, sizeof *fs);
-    fs->dir = ss_strdup(dir);
+    ss_featstore *fs = tool_calloc(1, sizeof *fs);
+    fs->dir = tool_strdup(dir);
     fs->index_path = fs_path(dir, "index.jsonl");
     fs->data_path = fs_path(dir, "features.bin");
     fs->meta = *meta;
@@ -445,7 +445,7 @@ int ss_featstore_append(ss_featstore *fs, const ss_featstore_rec *rec, const flo
     // 1. features at the next aligned offset, then fsync
     size_t dim = (size_t)fs->meta.spec.dim, nb = (size_t)fs_bytes(&fs->meta, T);
     uint64_t off = fs_align(fs->data_end);
-    if (nb > fs->buf_cap) { fs->buf_cap = nb; fs->buf = ss_realloc(fs->buf, nb); }
+    if (nb > fs->buf_cap) { fs->buf_cap = nb; fs->buf = tool_realloc(fs->buf, nb); }
     if (fs->meta.f16) {
         uint16_t *h = (uint16_t *)fs->buf;
         for (size_t i = 0; i < (size_t)T * dim; i++) h[i] = ss_fp32_to_fp16(X[i]);
@@ -469,7 +469,7 @@ int ss_featstore_append(ss_featstore *fs, const ss_featstore_rec *rec, const flo
     char *line = cJSON_PrintUnformatted(o);
     cJSON_Delete(o);
     size_t ll = strlen(line);
-    line = ss_realloc(line, ll + 2);
+    line = tool_realloc(line, ll + 2);
     line[ll++] = '\n';
     line[ll] = 0;
     int w = fs_write_all(fs->fd_index, line, ll, 0, false);
@@ -533,7 +533,7 @@ int ss_featstore_read(ss_featstore_data *d, const char *dir, char *err, size_t e
         lineno++;
         if (d->n == cap) {
             cap = cap ? 2 * cap : 256;
-            d->entries = ss_realloc(d->entries, cap * sizeof *d->entries);
+            d->entries = tool_realloc(d->entries, cap * sizeof *d->entries);
         }
         ss_featstore_entry *e = &d->entries[d->n];
         if (fs_parse_line(text + pos, ll, e, true, why, sizeof why)) { ss_err(err, errlen, "%s:%d: %s", ip, lineno, why); goto done; }
@@ -548,18 +548,18 @@ int ss_featstore_read(ss_featstore_data *d, const char *dir, char *err, size_t e
         if (e->question >= n_qs) {
             int n = n_qs ? n_qs : 256;
             while (n <= e->question) n *= 2;
-            qs = ss_realloc(qs, n * sizeof *qs);
+            qs = tool_realloc(qs, n * sizeof *qs);
             memset(qs + n_qs, 0, (n - n_qs) * sizeof *qs);
             n_qs = n;
         }
         fs_question *Q = &qs[e->question];
-        if (!Q->seen) { Q->n_cand = e->n_cand; Q->seen = ss_calloc(e->n_cand, 1); d->n_questions++; }
+        if (!Q->seen) { Q->n_cand = e->n_cand; Q->seen = tool_calloc(e->n_cand, 1); d->n_questions++; }
         else if (Q->n_cand != e->n_cand) { ss_err(err, errlen, "%s:%d: question %d: n_cand %d differs from the earlier %d", ip, lineno, e->question, e->n_cand, Q->n_cand); goto done; }
         if (Q->seen[e->candidate]) { ss_err(err, errlen, "%s:%d: question %d: candidate %d appears twice", ip, lineno, e->question, e->candidate); goto done; }
         Q->seen[e->candidate] = 1;
         pos += ll + 1;
     }
-    d->examples = ss_calloc(d->n > 0 ? d->n : 1, sizeof *d->examples);
+    d->examples = tool_calloc(d->n > 0 ? d->n : 1, sizeof *d->examples);
     for (int i = 0; i < d->n; i++) {
         const ss_featstore_entry *e = &d->entries[i];
         d->examples[i] = (ss_swift_example){

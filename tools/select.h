@@ -3,6 +3,7 @@
 #ifndef SS_SELECT_H
 #define SS_SELECT_H
 #include "ss_gen.h"
+#include "xalloc.h"
 
 typedef struct {
     char **answer;     // [n] extracted answers (NULL = none)

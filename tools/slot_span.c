@@ -9,20 +9,20 @@ uint8_t *slot_span_mask(const ss_model *m, const ss_args *a, const char *user_te
     (void)prompt;
     if (err && errlen) err[0] = 0;
     if (!a->slot_span) return NULL;
-    uint8_t *mask = ss_calloc(T, 1);
+    uint8_t *mask = tool_calloc(T, 1);
     int n_on = 0;
     if (!strcmp(a->slot_span, "user")) {
         // detokenize the prompt, remembering where each token's bytes start; find the user text in it
         const ss_vocab *v = ss_model_vocab(m);
         size_t cap = 256, len = 0;
-        char *s = ss_malloc(cap);
-        size_t *start = ss_malloc(sizeof(size_t) * (T + 1));
+        char *s = tool_malloc(cap);
+        size_t *start = tool_malloc(sizeof(size_t) * (T + 1));
         char piece[256];
         for (int t = 0; t < T; t++) {
             start[t] = len;
             int k = ss_token_to_piece(v, toks[t], piece, sizeof piece, true);
             if (k < 0 || k > (int)sizeof piece) k = 0;
-            if (len + k + 1 > cap) { cap = (len + k + 1) * 2; s = ss_realloc(s, cap); }
+            if (len + k + 1 > cap) { cap = (len + k + 1) * 2; s = tool_realloc(s, cap); }
             memcpy(s + len, piece, k);
             len += k;
         }

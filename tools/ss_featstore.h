@@ -19,6 +19,7 @@
 #ifndef SS_FEATSTORE_H
 #define SS_FEATSTORE_H
 #include "ss_common.h"
+#include "xalloc.h"
 #include "slotswift.h"
 #include "ss_common.h"
 

@@ -26,7 +26,7 @@ int tool_load(const ss_args *a, int n_seq, ss_model **m, ss_ctx **c) {
 char *tool_render_prompt(const ss_model *m, const ss_args *a, const char *user) {
     if (!a->chat) {
         if (a->system) fprintf(stderr, "slotswift: warning: --system is ignored without --chat\n");
-        return ss_strdup(user);
+        return tool_strdup(user);
     }
     char err[SS_ERRLEN];
     if (ss_model_chat_family(m) == SS_CHAT_UNKNOWN) {
@@ -46,12 +46,13 @@ char *tool_render_prompt(const ss_model *m, const ss_args *a, const char *user) 
 int32_t *tool_tokenize_prompt(const ss_model *m, const char *text, int *n) {
     const ss_vocab *v = ss_model_vocab(m);
     int cap = (int)strlen(text) + 8;
-    int32_t *toks = ss_malloc(sizeof(int32_t) * cap);
+    int32_t *toks = tool_malloc(sizeof(int32_t) * cap);
     int k = ss_tokenize_prompt(v, text, toks, cap);
     if (k > cap) {   // buffer convention: call again with the length needed
-        toks = ss_realloc(toks, sizeof(int32_t) * k);
+        toks = tool_realloc(toks, sizeof(int32_t) * k);
         k = ss_tokenize_prompt(v, text, toks, k);
     }
+    if (k < 0) { fprintf(stderr, "slotswift: tokenizer: out of memory\n"); exit(1); }
     *n = k;
     return toks;
 }
@@ -91,7 +92,7 @@ int tool_read_dataset(const char *path, tool_item **items) {
     char *buf = ss_read_file(path, &len, err, sizeof err);
     if (!buf) { fprintf(stderr, "slotswift: %s\n", err); return -1; }
     int n = 0, cap = 256, line = 0;
-    tool_item *it = ss_malloc(sizeof(tool_item) * cap);
+    tool_item *it = tool_malloc(sizeof(tool_item) * cap);
     char *p = buf;
     while (*p) {
         char *e = strchr(p, '\n');
@@ -112,14 +113,14 @@ int tool_read_dataset(const char *path, tool_item **items) {
                 return -1;
             }
             bool gsm = cJSON_GetObjectItem(o, "question") != NULL;
-            char *ref = gsm ? ss_answer_reference_gsm8k(aa->valuestring) : ss_strdup(aa->valuestring);
+            char *ref = gsm ? ss_answer_reference_gsm8k(aa->valuestring) : tool_strdup(aa->valuestring);
             if (!ref) {
                 fprintf(stderr, "slotswift: %s: line %d: field 'answer' has no '#### N' final answer\n", path, line);
                 cJSON_Delete(o); tool_free_dataset(it, n); free(buf);
                 return -1;
             }
-            if (n == cap) { cap *= 2; it = ss_realloc(it, sizeof(tool_item) * cap); }
-            it[n].question = ss_strdup(qq->valuestring);
+            if (n == cap) { cap *= 2; it = tool_realloc(it, sizeof(tool_item) * cap); }
+            it[n].question = tool_strdup(qq->valuestring);
             it[n].reference = ref;
             n++;
             cJSON_Delete(o);

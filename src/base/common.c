@@ -21,34 +21,20 @@ int ss_err(char *err, size_t errlen, const char *fmt, ...) {
 int ss_api_version(void) { return SS_API_VERSION; }
 void ss_free(void *p) { free(p); }
 
-static void ss_oom(size_t n) {
-    fprintf(stderr, "slotswift: out of memory allocating %zu bytes\n", n);
-    abort();
-}
-
-void *ss_malloc(size_t n) {
-    void *p = malloc(n ? n : 1);
-    if (!p) ss_oom(n);
-    return p;
-}
+void *ss_malloc(size_t n) { return malloc(n ? n : 1); }
 
 void *ss_calloc(size_t n, size_t size) {
-    if (size && n > SIZE_MAX / size) ss_oom(SIZE_MAX);
-    void *p = calloc(n ? n : 1, size ? size : 1);
-    if (!p) ss_oom(n * size);
-    return p;
+    if (size && n > SIZE_MAX / size) return NULL;
+    return calloc(n ? n : 1, size ? size : 1);
 }
 
-void *ss_realloc(void *p, size_t n) {
-    void *q = realloc(p, n ? n : 1);
-    if (!q) ss_oom(n);
-    return q;
-}
+void *ss_realloc(void *p, size_t n) { return realloc(p, n ? n : 1); }
 
 char *ss_strdup(const char *s) { return ss_strndup(s, strlen(s)); }
 
 char *ss_strndup(const char *s, size_t n) {
-    char *r = ss_malloc(n + 1);
+    char *r = n < SIZE_MAX ? ss_malloc(n + 1) : NULL;
+    if (!r) return NULL;
     memcpy(r, s, n);
     r[n] = 0;
     return r;

@@ -236,6 +236,7 @@ static int gguf_read_value(gguf_rd *r, ss_gguf_kv *kv) {
             return gguf_fail(r, off, "key '%s': array of %llu strings exceeds the %zu bytes left in the file",
                              key, (unsigned long long)n, gguf_left(r));
         kv->arr_str = ss_malloc((size_t)(n ? n : 1) * sizeof(ss_gguf_str));
+        if (!kv->arr_str) return gguf_fail(r, r->pos, "out of memory");
         for (uint64_t i = 0; i < n; i++)
             if (gguf_str(r, &kv->arr_str[i], "array string")) return -1;
     } else if (at == SS_GGUF_ARRAY) {
@@ -322,6 +323,7 @@ static int gguf_parse(ss_gguf *g, char *err, size_t errlen) {
 
     // ---- key/values
     g->kv = ss_calloc((size_t)(n_kv ? n_kv : 1), sizeof(ss_gguf_kv));
+    if (!g->kv) return gguf_fail(r, r->pos, "out of memory");
     for (uint64_t i = 0; i < n_kv; i++) {
         ss_gguf_kv *kv = &g->kv[i];
         size_t off = r->pos;
@@ -336,11 +338,13 @@ static int gguf_parse(ss_gguf *g, char *err, size_t errlen) {
             return gguf_fail(r, off, "key '%s' contains a NUL byte", nm);
         }
         kv->key = ss_strndup(key.ptr, (size_t)key.len);
+        if (!kv->key) return gguf_fail(r, r->pos, "out of memory");
         kv->offset = off;
         if (gguf_u32(r, &kv->type, "value type") || gguf_read_value(r, kv)) return -1;
     }
     // keys sorted by name: duplicates are neighbours (reported at the later occurrence)
     g->kv_sorted = ss_malloc((size_t)(n_kv ? n_kv : 1) * sizeof *g->kv_sorted);
+    if (!g->kv_sorted) return gguf_fail(r, r->pos, "out of memory");
     for (uint64_t i = 0; i < n_kv; i++) g->kv_sorted[i] = &g->kv[i];
     qsort(g->kv_sorted, (size_t)n_kv, sizeof *g->kv_sorted, gguf_cmp_name);
     for (uint64_t i = 0; i + 1 < n_kv; i++)
@@ -367,6 +371,7 @@ static int gguf_parse(ss_gguf *g, char *err, size_t errlen) {
 
     // ---- tensor infos
     g->tensors = ss_calloc((size_t)(n_tensors ? n_tensors : 1), sizeof(ss_gguf_tensor));
+    if (!g->tensors) return gguf_fail(r, r->pos, "out of memory");
     for (uint64_t i = 0; i < n_tensors; i++) {
         ss_gguf_tensor *t = &g->tensors[i];
         size_t off = r->pos;
@@ -380,6 +385,7 @@ static int gguf_parse(ss_gguf *g, char *err, size_t errlen) {
                              (unsigned long long)name.len, GGUF_MAX_NAME - 1);
         if (memchr(name.ptr, 0, (size_t)name.len)) return gguf_fail(r, off, "tensor name '%s' contains a NUL byte", nm);
         t->name = ss_strndup(name.ptr, (size_t)name.len);
+        if (!t->name) return gguf_fail(r, r->pos, "out of memory");
         g->n_tensors = i + 1;
         if (gguf_u32(r, &t->n_dims, "tensor n_dims")) return -1;
         if (t->n_dims < 1 || t->n_dims > 4)
@@ -419,6 +425,7 @@ static int gguf_parse(ss_gguf *g, char *err, size_t errlen) {
 
     // tensor names sorted: duplicates are neighbours
     g->t_sorted = ss_malloc((size_t)(n_tensors ? n_tensors : 1) * sizeof *g->t_sorted);
+    if (!g->t_sorted) return gguf_fail(r, r->pos, "out of memory");
     for (uint64_t i = 0; i < n_tensors; i++) g->t_sorted[i] = &g->tensors[i];
     qsort(g->t_sorted, (size_t)n_tensors, sizeof *g->t_sorted, gguf_cmp_name);
     for (uint64_t i = 0; i + 1 < n_tensors; i++)
@@ -441,6 +448,7 @@ static int gguf_parse(ss_gguf *g, char *err, size_t errlen) {
     // tensors must not overlap: sort by offset and compare neighbours
     if (n_tensors > 1) {
         ss_gguf_tensor **order = ss_malloc((size_t)n_tensors * sizeof *order);
+        if (!order) return gguf_fail(r, r->pos, "out of memory");
         for (uint64_t i = 0; i < n_tensors; i++) order[i] = &g->tensors[i];
         qsort(order, (size_t)n_tensors, sizeof *order, gguf_cmp_offset);
         for (uint64_t i = 0; i + 1 < n_tensors; i++)
@@ -459,7 +467,8 @@ static int gguf_parse(ss_gguf *g, char *err, size_t errlen) {
 int ss_gguf_open_mem(ss_gguf **out, const void *data, size_t size, const char *name, char *err, size_t errlen) {
     *out = NULL;
     ss_gguf *g = ss_calloc(1, sizeof *g);
-    g->path = ss_strdup(name ? name : "<memory>");
+    if (g) g->path = ss_strdup(name ? name : "<memory>");
+    if (!g || !g->path) { ss_gguf_close(g); return ss_err(err, errlen, "%s: out of memory", name ? name : "<memory>"); }
     g->map = data;
     g->size = size;
     g->owns_map = 0;
@@ -487,7 +496,12 @@ int ss_gguf_open(ss_gguf **out, const char *path, char *err, size_t errlen) {
     close(fd);
     if (map == MAP_FAILED) return ss_err(err, errlen, "%s: cannot mmap: %s", path, strerror(e));
     ss_gguf *g = ss_calloc(1, sizeof *g);
-    g->path = ss_strdup(path);
+    if (g) g->path = ss_strdup(path);
+    if (!g || !g->path) {
+        if (g) free(g);
+        munmap(map, (size_t)st.st_size);
+        return ss_err(err, errlen, "%s: out of memory", path);
+    }
     g->map = map;
     g->size = (size_t)st.st_size;
     g->owns_map = 1;
@@ -538,13 +552,16 @@ char *ss_gguf_get_str(const ss_gguf *g, const char *key) {
 
 // ---------------------------------------------------------------- writer
 
-typedef struct { uint8_t *p; size_t n, cap; } gguf_buf;
+typedef struct { uint8_t *p; size_t n, cap; bool oom; } gguf_buf;   // oom: a growth failed (bytes lost)
 
 static void gbuf_put(gguf_buf *b, const void *src, size_t n) {
+    if (b->oom) return;
     if (b->n + n > b->cap) {
         size_t cap = b->cap ? b->cap : 256;
         while (cap < b->n + n) cap *= 2;
-        b->p = ss_realloc(b->p, cap);
+        uint8_t *p = ss_realloc(b->p, cap);
+        if (!p) { b->oom = true; return; }
+        b->p = p;
         b->cap = cap;
     }
     if (n) memcpy(b->p + b->n, src, n);
@@ -624,12 +641,17 @@ static gguf_wkv *gguf_wkv_slot(ss_gguf_writer *w, const char *key, uint32_t type
             return &w->kv[i];
         }
     if (w->n_kv == w->cap_kv) {
-        w->cap_kv = w->cap_kv ? 2 * w->cap_kv : 16;
-        w->kv = ss_realloc(w->kv, w->cap_kv * sizeof *w->kv);
+        size_t cap = w->cap_kv ? 2 * w->cap_kv : 16;
+        gguf_wkv *kv = ss_realloc(w->kv, cap * sizeof *w->kv);
+        if (!kv) { gguf_wfail(w, "key '%s': out of memory", key); return NULL; }
+        w->kv = kv;
+        w->cap_kv = cap;
     }
+    char *k = ss_strdup(key);
+    if (!k) { gguf_wfail(w, "key '%s': out of memory", key); return NULL; }
     gguf_wkv *kv = &w->kv[w->n_kv++];
     memset(kv, 0, sizeof *kv);
-    kv->key = ss_strdup(key);
+    kv->key = k;
     kv->type = type;
     return kv;
 }
@@ -718,12 +740,17 @@ static gguf_wtensor *gguf_wtensor_new(ss_gguf_writer *w, const char *name, uint3
         return NULL;
     }
     if (w->n_t == w->cap_t) {
-        w->cap_t = w->cap_t ? 2 * w->cap_t : 64;
-        w->t = ss_realloc(w->t, w->cap_t * sizeof *w->t);
+        size_t cap = w->cap_t ? 2 * w->cap_t : 64;
+        gguf_wtensor *nt = ss_realloc(w->t, cap * sizeof *w->t);
+        if (!nt) { gguf_wfail(w, "tensor '%s': out of memory", name); return NULL; }
+        w->t = nt;
+        w->cap_t = cap;
     }
+    char *nm = ss_strdup(name);
+    if (!nm) { gguf_wfail(w, "tensor '%s': out of memory", name); return NULL; }
     gguf_wtensor *t = &w->t[w->n_t++];
     memset(t, 0, sizeof *t);
-    t->name = ss_strdup(name);
+    t->name = nm;
     t->type = type;
     t->n_dims = n_dims;
     for (int d = 0; d < 4; d++) t->ne[d] = d < (int)n_dims ? ne[d] : 1;
@@ -740,6 +767,7 @@ void ss_gguf_writer_add_tensor(ss_gguf_writer *w, const char *name, uint32_t typ
         return;
     }
     t->data = ss_malloc(nbytes);
+    if (!t->data) { gguf_wfail(w, "tensor '%s': out of memory (%zu bytes)", name, nbytes); return; }
     memcpy(t->data, data, nbytes);
 }
 
@@ -783,7 +811,7 @@ uint64_t ss_gguf_writer_file_size(ss_gguf_writer *w) {
     gguf_buf h = {0};
     uint64_t data_size;
     gguf_writer_header(w, &h, &data_size);
-    uint64_t total = h.n + gguf_pad(h.n) + data_size;
+    uint64_t total = h.oom ? 0 : h.n + gguf_pad(h.n) + data_size;
     free(h.p);
     return total;
 }
@@ -806,9 +834,11 @@ int ss_gguf_writer_write(ss_gguf_writer *w, const char *path, char *err, size_t 
     gguf_writer_header(w, &h, &data_size);
     static const uint8_t zeros[GGUF_DEFAULT_ALIGN];
     gbuf_put(&h, zeros, gguf_pad(h.n));
-
+    bool oom = h.oom;
+    for (size_t i = 0; i < w->n_kv; i++) oom |= w->kv[i].val.oom;
     size_t plen = strlen(path) + 32;
-    char *tmp = ss_malloc(plen);
+    char *tmp = oom ? NULL : ss_malloc(plen);
+    if (!tmp) { free(h.p); return ss_err(err, errlen, "%s: out of memory encoding the header", path); }
     snprintf(tmp, plen, "%s.tmp.%d", path, (int)getpid());
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0) {
@@ -832,6 +862,7 @@ int ss_gguf_writer_write(ss_gguf_writer *w, const char *path, char *err, size_t 
             if (per > rows) per = rows;
             free(chunk);
             chunk = ss_malloc((size_t)per * row_bytes);
+            if (!chunk) { rc = ss_err(err, errlen, "%s: tensor '%s': out of memory", path, t->name); goto done; }
             for (int64_t r0 = 0; r0 < rows; r0 += per) {
                 int64_t nr = rows - r0 < per ? rows - r0 : per;
                 char msg[SS_ERRLEN] = "";

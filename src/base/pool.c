@@ -142,7 +142,7 @@ ss_pool *ss_pool_new(int n_threads) {
     if (n_threads <= 0) n_threads = ss_n_cores();
     if (n_threads > 512) n_threads = 512;
     ss_pool *p = aligned_alloc(64, (sizeof(ss_pool) + 63) & ~(size_t)63);
-    if (!p) p = ss_malloc(sizeof *p);      // (ss_malloc aborts on OOM)
+    if (!p) return NULL;
     memset(p, 0, sizeof *p);
     p->n = n_threads;
     pthread_mutex_init(&p->mu, NULL);
@@ -157,6 +157,7 @@ ss_pool *ss_pool_new(int n_threads) {
     atomic_init(&p->stop, false);
     p->threads = ss_calloc((size_t)n_threads, sizeof *p->threads);
     p->workers = ss_calloc((size_t)n_threads, sizeof *p->workers);
+    if (!p->threads || !p->workers) { free(p->threads); free(p->workers); free(p); return NULL; }
     for (int i = 1; i < n_threads; i++) {
         p->workers[i] = (ss_worker){p, i};
         if (pthread_create(&p->threads[i], NULL, worker_main, &p->workers[i]) != 0) {
@@ -243,8 +244,7 @@ void *ss_pool_scratch(ss_pool *p, int slot, size_t bytes) {
         cap = (cap + 63) & ~(size_t)63;
         free(p->scratch[slot]);
         p->scratch[slot] = aligned_alloc(64, cap);
-        if (!p->scratch[slot]) p->scratch[slot] = ss_malloc(cap);   // ss_malloc aborts on OOM
-        p->scratch_cap[slot] = cap;
+        p->scratch_cap[slot] = p->scratch[slot] ? cap : 0;   // NULL: out of memory
     }
     return p->scratch[slot];
 }

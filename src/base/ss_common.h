@@ -15,7 +15,9 @@
 // `return ss_err(err, errlen, "...")`.
 int ss_err(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
-// malloc/calloc/realloc that abort with a message on out-of-memory (sizes are checked for overflow)
+// malloc/calloc/realloc/strdup that return NULL on out-of-memory (never abort: every caller checks and
+// returns an error); size 0 allocates 1 byte; ss_calloc checks n*size for overflow. ss_realloc leaves p
+// allocated when it fails (as realloc).
 void *ss_malloc(size_t n);
 void *ss_calloc(size_t n, size_t size);
 void *ss_realloc(void *p, size_t n);

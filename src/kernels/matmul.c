@@ -3,18 +3,20 @@
 // ss_matmul: out[T, rows] = x[T, cols] · W[rows, cols]^T
 //   1. the T activation rows are converted once per distinct rounding (Q8_0, Q8_1, Q8_K, F16,
 //      BF16; F32 is used in place) and layout into grow-only scratch owned by the pool: "packed"
-//      for the matrix-matrix kernel (ss_gemm, SIMD) when it has the weight type (in the layout
-//      ss_gemm_layout picks for T rows), else ss_quant_act blocks for ss_vec_dot_n;
+//      for the matrix-matrix kernel (the table's gemm, SIMD) when it has the weight type (in the
+//      layout ss_gemm_layout picks for T rows), else quant_act blocks for vec_dot_n;
 //   2. W's rows are handed out in chunks (atomic counter: a thread slowed down by another process
 //      holds up only the chunk it is working on); a chunk is computed for activation tiles that
-//      fit in L2, by ss_gemm's register tiles (a few weight rows × a few activation rows, every
+//      fit in L2, by gemm's register tiles (a few weight rows × a few activation rows, every
 //      weight block decoded once per tile), so weights stream from memory once per tile of T.
-// Every output element is computed by the same operations whatever the chunking (ss_gemm's
+// Every output element is computed by the same operations whatever the chunking (gemm's
 // guarantee), so results do not depend on the thread count. A single activation row (decode)
 // is a matrix-vector product that streams W from memory; the kernels prefetch ahead for it.
 // ss_matmul_multi does the same for several matrices sharing the input (Q/K/V): one conversion
 // of x per rounding and one pool pass for all of them. ss_matmul_swiglu computes gate and up
 // rows of a chunk together and applies silu(gate)*up to the chunk while it is in cache.
+// Layering: the products sit above the dispatch; every kernel call goes through the table `k`
+// the caller passes (ss_kernels.h), so a context's force-scalar choice reaches them.
 #include "ss_matmul.h"
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -33,9 +35,9 @@
 // one activation conversion: T rows of `row` bytes
 typedef struct {
     uint32_t vtype;           // rounding (the weights' vec-dot type)
-    bool gemm;                // packed for ss_gemm (else ss_quant_act blocks)
-    int layout;               // ss_gemm's layout (SS_PACK_INT / _F32 / _PANEL; SS_PACK_INT when not gemm)
-    uint32_t wtype;           // a weight type with this conversion (for ss_pack_act / ss_quant_act)
+    bool gemm;                // packed for the table's gemm (else quant_act blocks)
+    int layout;               // gemm's layout (SS_PACK_INT / _F32 / _PANEL; SS_PACK_INT when not gemm)
+    uint32_t wtype;           // a weight type with this conversion (for pack_act / quant_act)
     const uint8_t *buf;       // T rows
     size_t row;
     size_t off;               // offset in the scratch buffer (-1: x used in place)
@@ -57,6 +59,7 @@ typedef struct {
 } mm_mat;
 
 typedef struct {
+    const ss_kernels *k;
     int n;
     mm_mat m[SS_MATMUL_MAX];
     int64_t cols, T;
@@ -73,9 +76,9 @@ static void mm_convert_row(const mm_task *m, const mm_act *a, int64_t t) {
     const float *x = m->x + t * m->cols;
     if (a->layout == SS_PACK_PANEL) {   // (only the gemm conversions have layouts other than SS_PACK_INT)
         if (t % SS_PANEL_ROWS == 0)
-            ss_pack_panel(a->wtype, x, m->cols, m->T - t < SS_PANEL_ROWS ? (int)(m->T - t) : SS_PANEL_ROWS, m->cols, dst);
-    } else if (a->gemm) ss_pack_act(a->wtype, a->layout, x, m->cols, dst);
-    else ss_quant_act(a->wtype, x, dst, m->cols);
+            m->k->pack_panel(a->wtype, x, m->cols, m->T - t < SS_PANEL_ROWS ? (int)(m->T - t) : SS_PANEL_ROWS, m->cols, dst);
+    } else if (a->gemm) m->k->pack_act(a->wtype, a->layout, x, m->cols, dst);
+    else m->k->quant_act(a->wtype, x, dst, m->cols);
 }
 
 // conversion items (t, a) handed out dynamically
@@ -96,7 +99,7 @@ static void mm_part(const mm_task *m, uint32_t type, const uint8_t *w, size_t ro
     const int64_t T = m->T, cols = m->cols;
     const uint8_t *wr = w + (size_t)ra * row_bytes;
     if (a->layout == SS_PACK_PANEL) {   // (blocked for the caches inside)
-        ss_gemm(type, a->layout, cols, wr, row_bytes, rb - ra, a->buf, a->row, T, out + ra, ld_out);
+        m->k->gemm(type, a->layout, cols, wr, row_bytes, rb - ra, a->buf, a->row, T, out + ra, ld_out);
         return;
     }
     if (a->gemm) {
@@ -104,7 +107,7 @@ static void mm_part(const mm_task *m, uint32_t type, const uint8_t *w, size_t ro
         if (tile < MM_T_ALIGN) tile = MM_T_ALIGN;
         for (int64_t t0 = 0; t0 < T; t0 += tile) {
             const int64_t nt = T - t0 < tile ? T - t0 : tile;
-            ss_gemm(type, a->layout, cols, wr, row_bytes, rb - ra, a->buf + (size_t)t0 * a->row, a->row, nt, out + t0 * ld_out + ra, ld_out);
+            m->k->gemm(type, a->layout, cols, wr, row_bytes, rb - ra, a->buf + (size_t)t0 * a->row, a->row, nt, out + t0 * ld_out + ra, ld_out);
         }
         return;
     }
@@ -117,7 +120,7 @@ static void mm_part(const mm_task *m, uint32_t type, const uint8_t *w, size_t ro
             const uint8_t *wrow = w + (size_t)r * row_bytes;
             for (int64_t t = t0; t < t1; t += SS_VEC_DOT_MAX_NR) {
                 const int nr = t1 - t < SS_VEC_DOT_MAX_NR ? (int)(t1 - t) : SS_VEC_DOT_MAX_NR;
-                ss_vec_dot_n(type, cols, s, wrow, a->buf + (size_t)t * a->row, a->row, nr);
+                m->k->vec_dot_n(type, cols, s, wrow, a->buf + (size_t)t * a->row, a->row, nr);
                 for (int j = 0; j < nr; j++) out[(t + j) * ld_out + r] = s[j];
             }
         }
@@ -136,7 +139,7 @@ static void mm_dot_fn(void *arg, int ith, int nth) {
         mm_part(m, a->type, a->w, a->row_bytes, &m->act[a->act], a->out, a->ld_out, ra, rb);
         if (a->pair) {
             mm_part(m, a->type2, a->w2, a->row_bytes2, &m->act[a->act2], a->out2, a->ld_out2, ra, rb);
-            for (int64_t t = 0; t < m->T; t++) ss_swiglu(a->out + t * a->ld_out + ra, a->out2 + t * a->ld_out2 + ra, rb - ra);
+            for (int64_t t = 0; t < m->T; t++) m->k->swiglu(a->out + t * a->ld_out + ra, a->out2 + t * a->ld_out2 + ra, rb - ra);
         }
     }
 }
@@ -144,7 +147,7 @@ static void mm_dot_fn(void *arg, int ith, int nth) {
 // index of the conversion for weight type `type` (added if new)
 static int mm_act_for(mm_task *m, uint32_t type) {
     const uint32_t vt = ss_vec_dot_type(type);
-    const bool gemm = ss_gemm_supported(type);
+    const bool gemm = m->k->simd && m->k->gemm_has(type);
     const int layout = gemm ? ss_gemm_layout(type, m->cols, m->T) : SS_PACK_INT;
     for (int q = 0; q < m->nact; q++)
         if (m->act[q].vtype == vt && m->act[q].gemm == gemm && m->act[q].layout == layout) return q;
@@ -239,9 +242,10 @@ static void mm_set(mm_mat *a, const ss_weight *W, int64_t r0, int64_t r1, float 
     a->ld_out = ld_out;
 }
 
-void ss_matmul_rows(ss_pool *pool, float *out, int64_t ld_out, const float *x, int64_t T,
+void ss_matmul_rows(const ss_kernels *k, ss_pool *pool, float *out, int64_t ld_out, const float *x, int64_t T,
                     const ss_weight *W, int64_t r0, int64_t r1) {
     mm_task m;
+    m.k = k;
     m.n = 1;
     m.cols = W->cols;
     m.T = T;
@@ -250,14 +254,15 @@ void ss_matmul_rows(ss_pool *pool, float *out, int64_t ld_out, const float *x, i
     mm_run(pool, &m);
 }
 
-void ss_matmul(ss_pool *pool, float *out, int64_t ld_out, const float *x, int64_t T, const ss_weight *W) {
-    ss_matmul_rows(pool, out, ld_out, x, T, W, 0, W->rows);
+void ss_matmul(const ss_kernels *k, ss_pool *pool, float *out, int64_t ld_out, const float *x, int64_t T, const ss_weight *W) {
+    ss_matmul_rows(k, pool, out, ld_out, x, T, W, 0, W->rows);
 }
 
-void ss_matmul_multi(ss_pool *pool, int n, float *const out[], const int64_t ld_out[], const float *x,
+void ss_matmul_multi(const ss_kernels *k, ss_pool *pool, int n, float *const out[], const int64_t ld_out[], const float *x,
                      int64_t T, const ss_weight *const W[]) {
     for (int i0 = 0; i0 < n; i0 += SS_MATMUL_MAX) {    // more than SS_MATMUL_MAX: several passes
         mm_task m;
+        m.k = k;
         m.n = n - i0 < SS_MATMUL_MAX ? n - i0 : SS_MATMUL_MAX;
         m.cols = W[i0]->cols;
         m.T = T;
@@ -267,9 +272,10 @@ void ss_matmul_multi(ss_pool *pool, int n, float *const out[], const int64_t ld_
     }
 }
 
-void ss_matmul_swiglu(ss_pool *pool, float *out, int64_t ld_out, float *up, int64_t ld_up, const float *x,
+void ss_matmul_swiglu(const ss_kernels *k, ss_pool *pool, float *out, int64_t ld_out, float *up, int64_t ld_up, const float *x,
                       int64_t T, const ss_weight *Wgate, const ss_weight *Wup) {
     mm_task m;
+    m.k = k;
     m.n = 1;
     m.cols = Wgate->cols;
     m.T = T;
@@ -292,6 +298,7 @@ void ss_matmul_swiglu(ss_pool *pool, float *out, int64_t ld_out, float *up, int6
 // accumulates g[r] * W[r, c0:c1] in row order, so the result does not depend on the thread count.
 
 typedef struct {
+    const ss_kernels *k;
     const ss_weight *W;
     const float *g;
     float *y;
@@ -317,22 +324,22 @@ static void mvt_fn(void *arg, int ith, int nth) {
         const uint8_t *row = (const uint8_t *)W->data + (size_t)r * row_bytes;
         for (int64_t c = c0; c < c1; c += MVT_SPAN) {
             int64_t len = c1 - c < MVT_SPAN ? c1 - c : MVT_SPAN;
-            ss_dequant_row(W->type, row + (size_t)(c / ti->blck) * ti->type_size, buf, len);
-            ss_axpy(gr, buf, m->y + c, len);    // y[c:c+len] += g[r] * W[r, c:c+len]
+            m->k->dequant_row(W->type, row + (size_t)(c / ti->blck) * ti->type_size, buf, len);
+            m->k->axpy(gr, buf, m->y + c, len);    // y[c:c+len] += g[r] * W[r, c:c+len]
         }
     }
 }
 
-void ss_matvec_t(ss_pool *pool, float *y, const float *g, const ss_weight *W) {
+void ss_matvec_t(const ss_kernels *k, ss_pool *pool, float *y, const float *g, const ss_weight *W) {
     const ss_type_info_t *ti = ss_type_info(W->type);
     if (!ti || W->cols <= 0) return;
-    mvt_task m = {W, g, y, ti->blck == 1 ? 64 : ti->blck, 0};
+    mvt_task m = {k, W, g, y, ti->blck == 1 ? 64 : ti->blck, 0};
     m.n_units = (W->cols + m.unit - 1) / m.unit;
     uint64_t work = (uint64_t)W->rows * (uint64_t)W->cols;
     ss_pool_run(work < MM_MIN_PAR_WORK ? NULL : pool, mvt_fn, &m);
 }
 
-void ss_weight_row(const ss_weight *W, int64_t r, float *y) {
+void ss_weight_row(const ss_kernels *k, const ss_weight *W, int64_t r, float *y) {
     const size_t row_bytes = W->row_bytes ? W->row_bytes : ss_row_size(W->type, W->cols);
-    ss_dequant_row(W->type, (const uint8_t *)W->data + (size_t)r * row_bytes, y, W->cols);
+    k->dequant_row(W->type, (const uint8_t *)W->data + (size_t)r * row_bytes, y, W->cols);
 }

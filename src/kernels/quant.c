@@ -261,10 +261,7 @@ static void dequant_q8_K(const ss_block_q8_K *x, float *y, int64_t nb) {
         for (int j = 0; j < SS_QK_K; j++) y[j] = x[i].d * x[i].qs[j];
 }
 
-static inline bool use_simd(void);
-
 void ss_dequant_row(uint32_t type, const void *x, float *y, int64_t n) {
-    if (use_simd() && ss_dequant_row_avx2(type, x, y, n)) return;
     switch (type) {
     case SS_TYPE_F32:  memcpy(y, x, (size_t)n * sizeof(float)); break;
     case SS_TYPE_F16:  { const uint16_t *h = x; for (int64_t i = 0; i < n; i++) y[i] = H2F(h[i]); } break;
@@ -889,7 +886,8 @@ uint32_t ss_vec_dot_type(uint32_t wtype) {
 }
 
 // scalar activation conversion (bit-identical to the AVX2 one)
-static void quant_act_scalar(uint32_t vtype, const float *x, void *xq, int64_t n) {
+void ss_quant_act_ref(uint32_t wtype, const float *x, void *xq, int64_t n) {
+    const uint32_t vtype = ss_vec_dot_type(wtype);
     switch (vtype) {
     case SS_TYPE_Q8_0: quant_q8_0_act(x, xq, n / SS_QK); break;
     case SS_TYPE_Q8_1: quant_q8_1_act(x, xq, n / SS_QK); break;
@@ -897,75 +895,22 @@ static void quant_act_scalar(uint32_t vtype, const float *x, void *xq, int64_t n
     }
 }
 
-// ---------------------------------------------------------------------------------------------
-// runtime dispatch
-
-static int ss_simd_state = -1;     // cached CPU check: 1 = AVX2+FMA+F16C, 0 = no
-static bool ss_scalar_forced = false;
-
-#if defined(__x86_64__) || defined(__i386__)
-#include <cpuid.h>
-// AVX2 + FMA + F16C, and the OS saves the YMM registers (XCR0 bits 1, 2)
-static int cpu_check_avx2(void) {
-    unsigned a, b, c, d;
-    if (!__get_cpuid(1, &a, &b, &c, &d)) return 0;
-    const bool fma = c & (1u << 12), osxsave = c & (1u << 27), avx = c & (1u << 28), f16c = c & (1u << 29);
-    if (!(fma && osxsave && avx && f16c)) return 0;
-    unsigned xlo, xhi;
-    __asm__ volatile("xgetbv" : "=a"(xlo), "=d"(xhi) : "c"(0));
-    if ((xlo & 6) != 6) return 0;
-    if (__get_cpuid_max(0, NULL) < 7) return 0;
-    __cpuid_count(7, 0, a, b, c, d);
-    return (b & (1u << 5)) ? 1 : 0;
-}
-#else
-static int cpu_check_avx2(void) { return 0; }
-#endif
-
-bool ss_cpu_has_avx2(void) {
-    int s = __atomic_load_n(&ss_simd_state, __ATOMIC_RELAXED);
-    if (s < 0) {
-        s = cpu_check_avx2();
-        __atomic_store_n(&ss_simd_state, s, __ATOMIC_RELAXED);
-    }
-    return s == 1;
-}
-
-void ss_force_scalar(bool on) { __atomic_store_n(&ss_scalar_forced, on, __ATOMIC_RELAXED); }
-
-static inline bool use_simd(void) {
-    return !__atomic_load_n(&ss_scalar_forced, __ATOMIC_RELAXED) && ss_cpu_has_avx2();
-}
-
-void ss_vec_dot(uint32_t wtype, int64_t n, float *s, const void *w, const void *xq) {
-    if (use_simd() && ss_vec_dot_avx2(wtype, n, s, w, xq, 0, 1)) return;
-    ss_vec_dot_scalar(wtype, n, s, w, xq);
-}
-
-void ss_vec_dot_n(uint32_t wtype, int64_t n, float *s, const void *w, const void *xq,
-                  size_t xq_stride, int nr) {
-    if (use_simd() && ss_vec_dot_avx2(wtype, n, s, w, xq, xq_stride, nr)) return;
+void ss_vec_dot_n_ref(uint32_t wtype, int64_t n, float *s, const void *w, const void *xq,
+                      size_t xq_stride, int nr) {
     for (int j = 0; j < nr; j++)
         ss_vec_dot_scalar(wtype, n, &s[j], w, (const uint8_t *)xq + (size_t)j * xq_stride);
 }
 
-void ss_axpy(float a, const float *x, float *y, int64_t n) {
-    if (use_simd()) { ss_axpy_avx2(a, x, y, n); return; }
+void ss_axpy_ref(float a, const float *x, float *y, int64_t n) {
     for (int64_t i = 0; i < n; i++) y[i] += a * x[i];
 }
 
-void ss_quant_act(uint32_t wtype, const float *x, void *xq, int64_t n) {
-    uint32_t vtype = ss_vec_dot_type(wtype);
-    if (use_simd() && ss_quant_act_avx2(vtype, x, xq, n)) return;
-    quant_act_scalar(vtype, x, xq, n);
+void ss_swiglu_ref(float *g, const float *u, int64_t n) {
+    for (int64_t i = 0; i < n; i++) g[i] = g[i] / (1.0f + expf(-g[i])) * u[i];
 }
 
 // ---------------------------------------------------------------------------------------------
-// matrix-matrix path (SIMD only; see ss_quant.h)
-
-// F32 weights keep the row kernel (ss_vec_dot_n): its summation order (two 8-wide accumulators)
-// is the one that agrees best with llama.cpp's F32 results (F32 models are test models anyway).
-bool ss_gemm_supported(uint32_t wtype) { return use_simd() && wtype != SS_TYPE_F32 && ss_gemm_has_avx2(wtype); }
+// matrix-matrix path: the packed layouts (the kernels: SIMD only, see ss_kernels.h)
 
 // F16/BF16 keep their register tiles at every T (as fast as the panel kernel from 64 rows,
 // measured, faster below; and a row's result is then the same in prefill and in decode)
@@ -982,22 +927,4 @@ size_t ss_pack_row_bytes(uint32_t wtype, int layout, int64_t K) {
     case SS_TYPE_F32: case SS_TYPE_F16: case SS_TYPE_BF16: return ss_pack_align64(4 * (size_t)K);
     default: return 0;
     }
-}
-
-void ss_pack_act(uint32_t wtype, int layout, const float *x, int64_t K, void *dst) {
-    ss_pack_act_avx2(wtype, layout, x, K, dst);
-}
-
-void ss_pack_panel(uint32_t wtype, const float *x, int64_t x_stride, int nr, int64_t K, void *dst) {
-    ss_pack_panel_avx2(wtype, x, x_stride, nr, K, dst);
-}
-
-void ss_gemm(uint32_t wtype, int layout, int64_t K, const void *w, size_t w_stride, int64_t m,
-             const void *xp, size_t xp_stride, int64_t n, float *out, int64_t ld_out) {
-    ss_gemm_avx2(wtype, layout, K, w, w_stride, m, xp, xp_stride, n, out, ld_out);
-}
-
-void ss_swiglu(float *g, const float *u, int64_t n) {
-    if (use_simd()) { ss_swiglu_avx2(g, u, n); return; }
-    for (int64_t i = 0; i < n; i++) g[i] = g[i] / (1.0f + expf(-g[i])) * u[i];
 }

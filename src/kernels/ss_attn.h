@@ -1,20 +1,18 @@
-// ss_attn.h — attention inner loops on the KV cache: AVX2/F16C kernels (attn_avx2.c, called only
-// after a runtime CPU check) and their scalar references (forward.c), which the tests compare.
+// ss_attn.h — attention inner loops on the KV cache and the F16 conversions of the forward pass:
+// the scalar references (attn.c). The AVX2 kernels (x86/attn_avx2.c) are reached through the
+// dispatch table (ss_kernels.h); tests/test_attn.c compares the two.
 #ifndef SS_ATTN_H
 #define SS_ATTN_H
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
+// Σ_z q[z] · k[z] (k in F16 if f16, else f32; float sum in z order)
 float ss_attn_dot_ref(const float *q, const void *k, bool f16, int n);
+// o[z] += p · v[z]
 void  ss_attn_axpy_ref(float *o, float p, const void *v, bool f16, int n);
-float ss_attn_dot_f16_avx2(const float *q, const uint16_t *k, int n);
-float ss_attn_dot_f32_avx2(const float *q, const float *k, int n);
-void  ss_attn_axpy_f16_avx2(float *o, float p, const uint16_t *v, int n);
-void  ss_attn_axpy_f32_avx2(float *o, float p, const float *v, int n);
-void  ss_attn_dots_avx2(const float *q, int G, const void *k, int f16, int n, float *s);
-void  ss_attn_axpys_avx2(float *o, int G, const float *p, size_t p_stride, const void *v, int f16, int n);
-void  ss_f32_to_f16_avx2(const float *x, uint16_t *y, int n);
-void  ss_round_f16_avx2(const float *x, float *y, int n);
+// y[i] = f16(x[i]); y[i] = f32(f16(x[i])) (round to nearest even, as ss_fp32_to_fp16; x == y allowed)
+void  ss_f32_to_f16_ref(const float *x, uint16_t *y, int n);
+void  ss_round_f16_ref(const float *x, float *y, int n);
 
 #endif

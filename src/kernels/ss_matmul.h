@@ -2,7 +2,7 @@
 #ifndef SS_MATMUL_H
 #define SS_MATMUL_H
 #include "ss_pool.h"
-#include "ss_quant.h"
+#include "ss_kernels.h"
 
 // A weight matrix W[rows, cols] of any supported type, row-major, rows of ss_row_size(type, cols) bytes.
 typedef struct ss_weight {
@@ -12,14 +12,16 @@ typedef struct ss_weight {
     size_t row_bytes;
 } ss_weight;
 
+// Every product takes the kernel table k (ss_kernels_get; a context passes its own, c->kern).
+
 // out[T, rows] = x[T, cols] · W[rows, cols]^T   (activations rounded to ss_vec_dot_type first)
 // `out` rows are ld_out floats apart (ld_out >= W->rows; pass W->rows for dense).
 // Uses a scratch buffer kept in the pool's thread-local arena: no allocation per call after warm-up.
-void ss_matmul(ss_pool *pool, float *out, int64_t ld_out, const float *x, int64_t T, const ss_weight *W);
+void ss_matmul(const ss_kernels *k, ss_pool *pool, float *out, int64_t ld_out, const float *x, int64_t T, const ss_weight *W);
 
 // out[T, r1-r0] for a subset of W's rows [r0, r1) — used for chunked LM-head passes:
 // out[t*ld_out + (r - r0)] = x[t] · W[r]  (ld_out >= r1 - r0).
-void ss_matmul_rows(ss_pool *pool, float *out, int64_t ld_out, const float *x, int64_t T,
+void ss_matmul_rows(const ss_kernels *k, ss_pool *pool, float *out, int64_t ld_out, const float *x, int64_t T,
                     const ss_weight *W, int64_t r0, int64_t r1);
 
 // Several products sharing the input (e.g. Q, K, V or gate, up), in one pass over the pool with
@@ -27,21 +29,21 @@ void ss_matmul_rows(ss_pool *pool, float *out, int64_t ld_out, const float *x, i
 //   out[i][T, W[i]->rows] = x[T, cols] · W[i]^T   (rows ld_out[i] floats apart; same cols for all)
 // Results are identical to n separate ss_matmul calls.
 #define SS_MATMUL_MAX 8     // matrices per pass (more are done in several passes)
-void ss_matmul_multi(ss_pool *pool, int n, float *const out[], const int64_t ld_out[], const float *x,
+void ss_matmul_multi(const ss_kernels *k, ss_pool *pool, int n, float *const out[], const int64_t ld_out[], const float *x,
                      int64_t T, const ss_weight *const W[]);
 
 // Gate and up projections of a SwiGLU feed-forward in one pass, the activation applied per chunk
 // of rows while it is in cache (Wgate and Wup: same shape):
 //   out[T, rows] = silu(x · Wgate^T) * (x · Wup^T),  up[T, rows] = x · Wup^T  (scratch, ld_up apart)
-// silu(g) = g / (1 + exp(-g)) (ss_swiglu). The products are the same as ss_matmul's.
-void ss_matmul_swiglu(ss_pool *pool, float *out, int64_t ld_out, float *up, int64_t ld_up, const float *x,
+// silu(g) = g / (1 + exp(-g)) (the table's swiglu). The products are the same as ss_matmul's.
+void ss_matmul_swiglu(const ss_kernels *k, ss_pool *pool, float *out, int64_t ld_out, float *up, int64_t ld_up, const float *x,
                       int64_t T, const ss_weight *Wgate, const ss_weight *Wup);
 
 // y[cols] = W[rows, cols]^T · g[rows]  (transposed mat-vec, f32 accumulation; dequantizes rows)
 // used by SLOT's gradient and by backprop through the LM head.
-void ss_matvec_t(ss_pool *pool, float *y, const float *g, const ss_weight *W);
+void ss_matvec_t(const ss_kernels *k, ss_pool *pool, float *y, const float *g, const ss_weight *W);
 
 // dequantize a single row (e.g. the embedding of one token)
-void ss_weight_row(const ss_weight *W, int64_t r, float *y);
+void ss_weight_row(const ss_kernels *k, const ss_weight *W, int64_t r, float *y);
 
 #endif

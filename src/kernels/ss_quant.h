@@ -1,5 +1,6 @@
-// ss_quant.h — tensor types (ggml ids and block layouts), scalar reference kernels and
-// the fast (SIMD, runtime-dispatched) dot products used by the matmul.
+// ss_quant.h — tensor types (ggml ids and block layouts), the scalar reference kernels and the
+// packed activation layouts of the matrix-matrix products. The bottom of src/kernels: the SIMD
+// versions (x86/) and the dispatch table that picks them (ss_kernels.h) build on this.
 //
 // Every weight row of a supported type can be: dequantized (ss_dequant_row), dotted with an
 // f32 vector by the scalar reference (ss_dot_ref), and dotted fast after the activation has
@@ -38,7 +39,6 @@ float    ss_bf16_to_fp32(uint16_t h);
 uint16_t ss_fp32_to_bf16(float f);
 
 // ---- scalar reference (plain loops, the definition of each format) ----
-// (ss_dequant_row uses AVX2 when available; the result is bit-identical to the scalar loop)
 void  ss_dequant_row(uint32_t type, const void *x, float *y, int64_t n);
 // quantize n floats (n multiple of blck) into `type` the way ggml's reference quantizer does
 // (used by gen-model). Supported for every weight type + Q8_1 + Q8_K; other types: no-op.
@@ -46,37 +46,35 @@ void  ss_quant_row(uint32_t type, const float *x, void *y, int64_t n);
 // sum_i dequant(w)[i] * x[i], accumulated in double
 float ss_dot_ref(uint32_t type, const void *w, const float *x, int64_t n);
 
-// ---- fast path ----
+// ---- the fast path's operations, scalar definitions (the SIMD ones: the table in ss_kernels.h) ----
 uint32_t ss_vec_dot_type(uint32_t wtype);
-// s = dot(w, xq) where w is a row of `wtype` and xq a row of ss_vec_dot_type(wtype); n elements.
-// Uses AVX2/FMA when the CPU has them (chosen once at run time), the scalar path otherwise.
-void  ss_vec_dot(uint32_t wtype, int64_t n, float *s, const void *w, const void *xq);
-// the same, always scalar (reference for the SIMD tests)
+// s = dot(w, xq) where w is a row of `wtype` and xq a row of ss_vec_dot_type(wtype); n elements
 void  ss_vec_dot_scalar(uint32_t wtype, int64_t n, float *s, const void *w, const void *xq);
-// convert an activation row to ss_vec_dot_type(wtype) (SIMD where available; bit-identical to
-// the scalar path). Q8_0/Q8_1 round as ggml's x86 quantize_row_q8_0/_1 do (d = amax/127,
-// q = round-half-even(x*127/amax)); ss_quant_row's Q8_0/Q8_1 is ggml's *_ref (q = roundf(x/d)).
-// Q8_K is ggml's quantize_row_q8_K_ref (which x86 llama.cpp uses for activations).
-void  ss_quant_act(uint32_t wtype, const float *x, void *xq, int64_t n);
-bool  ss_cpu_has_avx2(void);
-void  ss_force_scalar(bool on);   // tests / benchmarks: disable the SIMD path
-
-// the same as ss_vec_dot for nr activation rows at once: s[j] = dot(w, xq + j*xq_stride bytes),
-// j < nr (nr <= SS_VEC_DOT_MAX_NR). The weight blocks are decoded once for all nr rows.
+// the same for nr activation rows: s[j] = dot(w, xq + j*xq_stride bytes), j < nr (nr <= SS_VEC_DOT_MAX_NR)
 #define SS_VEC_DOT_MAX_NR 4
-void  ss_vec_dot_n(uint32_t wtype, int64_t n, float *s, const void *w, const void *xq,
-                   size_t xq_stride, int nr);
+void  ss_vec_dot_n_ref(uint32_t wtype, int64_t n, float *s, const void *w, const void *xq,
+                       size_t xq_stride, int nr);
+// convert an activation row to ss_vec_dot_type(wtype). Q8_0/Q8_1 round as ggml's x86
+// quantize_row_q8_0/_1 do (d = amax/127, q = round-half-even(x*127/amax)); ss_quant_row's
+// Q8_0/Q8_1 is ggml's *_ref (q = roundf(x/d)). Q8_K is ggml's quantize_row_q8_K_ref (which x86
+// llama.cpp uses for activations).
+void  ss_quant_act_ref(uint32_t wtype, const float *x, void *xq, int64_t n);
+// y[0..n) += a * x[0..n)
+void  ss_axpy_ref(float a, const float *x, float *y, int64_t n);
+// g[i] = silu(g[i]) * u[i] = g[i] / (1 + exp(-g[i])) * u[i]
+void  ss_swiglu_ref(float *g, const float *u, int64_t n);
 
-// ---- matrix-matrix products (the prefill / batched path of ss_matmul) ----
+// ---- matrix-matrix products (the prefill / batched path of ss_matmul; the kernels gemm_has,
+// pack_act, pack_panel and gemm are in the dispatch table, ss_kernels.h) ----
 // out[j*ld_out + i] = W_i · X_j for weight rows i < m (w_stride bytes apart) and activation rows
-// j < n, with the activations "packed": the same rounding as ss_quant_act, in one of three layouts:
+// j < n, with the activations "packed": the same rounding as ss_quant_act_ref, in one of three layouts:
 //   SS_PACK_INT:   for the integer kernels (few activation rows: decode, batched decode): int8
 //                  values contiguous and aligned, block scales as floats after them, Q8_K's sums
-//                  of 16 (Q8_0's scaled block sums dy Σqy) after those (ss_pack_act, per row);
-//   SS_PACK_F32:   the rounded values as f32 (exactly representable), per row (ss_pack_act): F16/
+//                  of 16 (Q8_0's scaled block sums dy Σqy) after those (pack_act, per row);
+//   SS_PACK_F32:   the rounded values as f32 (exactly representable), per row (pack_act): F16/
 //                  BF16 weights, converted in registers by their tiles;
 //   SS_PACK_PANEL: the rounded values as f32 in panels of SS_PANEL_ROWS rows, transposed
-//                  (ss_pack_panel; see src/gemm_avx2.c): the quantized types from
+//                  (pack_panel; see x86/gemm_avx2.c): the quantized types from
 //                  SS_GEMM_PANEL_MIN_T activation rows (prefill); any type with a SIMD row
 //                  dequantizer can use it. The weights are dequantized to f32 once per call
 //                  and multiplied in an outer-product register tile; each result is the FMA chain
@@ -88,7 +86,7 @@ void  ss_vec_dot_n(uint32_t wtype, int64_t n, float *s, const void *w, const voi
 // matmul's result does not depend on how it is split between threads); it equals
 // ss_vec_dot_scalar up to float summation order.
 // Available only with the SIMD path and for F16, BF16, Q4_0, Q5_0, Q8_0, Q4_K, Q5_K, Q6_K
-// (ss_gemm_supported); other types go through ss_vec_dot_n.
+// (gemm_has); other types go through vec_dot_n.
 enum { SS_PACK_INT = 0, SS_PACK_F32 = 1, SS_PACK_PANEL = 2 };
 #define SS_PANEL_ROWS 16          // SS_PACK_PANEL: activation rows per panel
 #define SS_GEMM_PANEL_MIN_T 64    // activation rows from which SS_PACK_PANEL is used (measured: 0.9x at 40, 1.0-1.1x at 64, 1.05-1.3x at 96-512)
@@ -103,17 +101,8 @@ static inline size_t ss_pack_q8_0_dofs(int64_t K) { return ss_pack_align64((size
 static inline size_t ss_pack_q8_0_sofs(int64_t K) { return ss_pack_align64(ss_pack_q8_0_dofs(K) + 4 * (size_t)((K / 32 + 7) / 8 * 8)); }
 static inline size_t ss_pack_q8_K_dofs(int64_t K) { return ss_pack_align64((size_t)K); }
 static inline size_t ss_pack_q8_K_bofs(int64_t K) { return ss_pack_align64(ss_pack_q8_K_dofs(K) + 4 * (size_t)(K / 256)); }
-bool   ss_gemm_supported(uint32_t wtype);
 int    ss_gemm_layout(uint32_t wtype, int64_t K, int64_t T);
 size_t ss_pack_row_bytes(uint32_t wtype, int layout, int64_t K);   // K: a multiple of the weight's block
-void   ss_pack_act(uint32_t wtype, int layout, const float *x, int64_t K, void *dst);
-// SS_PACK_PANEL: rows x[r] (r < nr <= 16, x_stride floats apart) into one panel of 16 rows at dst
-void   ss_pack_panel(uint32_t wtype, const float *x, int64_t x_stride, int nr, int64_t K, void *dst);
-void   ss_gemm(uint32_t wtype, int layout, int64_t K, const void *w, size_t w_stride, int64_t m,
-               const void *xp, size_t xp_stride, int64_t n, float *out, int64_t ld_out);
-
-// g[i] = silu(g[i]) * u[i] = g[i] / (1 + exp(-g[i])) * u[i]  (SIMD exp within 2 ulp of expf)
-void   ss_swiglu(float *g, const float *u, int64_t n);
 
 // ---- block layouts (identical to ggml's; ggml_half = IEEE fp16 bits) ----
 #define SS_QK   32     // block size of Q4_0 .. Q8_1
@@ -137,27 +126,5 @@ static inline void ss_get_scale_min_k4(int j, const uint8_t *q, uint8_t *sc, uin
         *m  = (uint8_t)((q[j + 4] >> 4) | ((q[j] >> 6) << 4));
     }
 }
-
-// ---- internal: AVX2/FMA/F16C kernels (src/quant_avx2.c), call only if ss_cpu_has_avx2() ----
-// return false if the type has no SIMD kernel (the caller then uses the scalar path)
-bool ss_vec_dot_avx2(uint32_t wtype, int64_t n, float *s, const void *w, const void *xq,
-                     size_t xq_stride, int nr);
-bool ss_quant_act_avx2(uint32_t vtype, const float *x, void *xq, int64_t n);
-void ss_fp16_to_fp32_row_avx2(const uint16_t *x, float *y, int64_t n);
-bool ss_dequant_row_avx2(uint32_t type, const void *x, float *y, int64_t n);   // bit-identical to scalar
-void ss_axpy_avx2(float a, const float *x, float *y, int64_t n);               // y += a*x (fused)
-
-bool ss_gemm_has_avx2(uint32_t wtype);
-bool ss_gemm_avx2(uint32_t wtype, int layout, int64_t K, const void *w, size_t ws, int64_t m,
-                  const void *xp, size_t xs, int64_t n, float *out, int64_t ldo);
-bool ss_pack_act_avx2(uint32_t wtype, int layout, const float *x, int64_t K, void *dst);
-void ss_pack_panel_avx2(uint32_t wtype, const float *x, int64_t x_stride, int nr, int64_t K, float *dst);
-bool ss_gemm_panel_avx2(uint32_t wtype, int64_t K, const void *w, size_t ws, int64_t m,
-                        const void *xp, size_t xs, int64_t n, float *out, int64_t ldo);   // gemm_avx2.c
-void ss_swiglu_avx2(float *g, const float *u, int64_t n);
-void ss_expf_avx2(float *x, int64_t n);
-
-// y[0..n) += a * x[0..n) (AVX2 FMA when available, plain loop otherwise)
-void ss_axpy(float a, const float *x, float *y, int64_t n);
 
 #endif

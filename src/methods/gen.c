@@ -178,6 +178,7 @@ int ss_gen_run_multi(ss_ctx *c, int P, const int32_t *const *prompts, const int 
         ss_slot_result sr = { .loss_before = rs[q].slot_losses };
         ss_slot_params sp = p->slot;
         sp.ws = &c->slot_ws;   // the context keeps the stored logits' memory for the next prompt
+        sp.kern = c->kern;     // the context's kernels (its force_scalar choice)
         if (ss_slot_optimize(&sp, c->pool, H[q], lens[q], D, prompts[q], p->slot_mask, &m->output, delta, &sr, err, errlen)) {
             free(delta); goto done;
         }

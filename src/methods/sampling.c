@@ -112,6 +112,7 @@ static bool smp_penalties_on(const ss_sampling_params *p) {
 ss_sampler *ss_sampler_new(const ss_sampling_params *p, int n_vocab) {
     if (!p || n_vocab <= 0) return NULL;
     ss_sampler *s = ss_calloc(1, sizeof *s);
+    if (!s) return NULL;
     s->p = *p;
     if (!(s->p.repeat_penalty > 0.0f) || !isfinite(s->p.repeat_penalty)) s->p.repeat_penalty = 1.0f;  // 0, <0, NaN: off
     if (!(s->p.top_p < 1.0f)) s->p.top_p = 1.0f;          // >= 1 or NaN: off
@@ -128,13 +129,15 @@ ss_sampler *ss_sampler_new(const ss_sampling_params *p, int n_vocab) {
     s->count = ss_calloc((size_t)n_vocab, sizeof *s->count);
     s->distinct = ss_malloc((size_t)n_vocab * sizeof *s->distinct);
     s->distinct_pos = ss_malloc((size_t)n_vocab * sizeof *s->distinct_pos);
-    for (int i = 0; i < n_vocab; i++) s->distinct_pos[i] = -1;
     s->work = ss_malloc((size_t)n_vocab * sizeof *s->work);
     s->cand = ss_malloc((size_t)n_vocab * sizeof *s->cand);
     s->prob = ss_malloc((size_t)n_vocab * sizeof *s->prob);
     s->wtok = ss_malloc((size_t)n_vocab * sizeof *s->wtok);
     s->bin_mass = ss_malloc(SMP_NBIN * sizeof *s->bin_mass);
     s->bin_n = ss_malloc(SMP_NBIN * sizeof *s->bin_n);
+    if ((s->ring_cap && !s->ring) || !s->count || !s->distinct || !s->distinct_pos || !s->work || !s->cand ||
+        !s->prob || !s->wtok || !s->bin_mass || !s->bin_n) { ss_sampler_free(s); return NULL; }
+    for (int i = 0; i < n_vocab; i++) s->distinct_pos[i] = -1;
     return s;
 }
 

@@ -22,6 +22,8 @@
 // fit the bound, positions are processed in chunks, z is recomputed chunk by chunk at every
 // evaluation, and the z formulas are used.
 //
+// Kernels: the SLOT entries of the table p->kern (ss_kernels.h; scalar definitions in
+// src/kernels/slotk.c, AVX2 twins in src/kernels/x86/slot_avx2.c).
 // Numerics: every product uses W's exact values (Q8_0 blocks decoded in registers, other types
 // dequantized to f32 rows) with f32 activations (h, delta): no rounding of activations to 8 bits
 // as in the engine's matmul. z: f32 products and sums (one accumulator per logit, k in order).
@@ -54,6 +56,7 @@
 // gradient's partial sums (per fixed range of SLOT_GROWS rows) are reduced in range order: the
 // results do not depend on the number of threads or on scheduling.
 #include "ss_slot.h"
+#include "ss_adamw.h"
 #include <math.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -70,27 +73,6 @@
 #define SLOT_PB     8       // SLOT_E: positions whose S_t and then q terms are computed together
                             // (8 rows of E, ~5 MB for V = 152k, are still in the L3 cache for q)
 
-static size_t slot_max_bytes = SS_SLOT_MAX_BYTES;
-static float  slot_e_range = SS_SLOT_E_RANGE;
-static int    slot_scalar = 0;      // test hook: force the scalar kernels
-static int    slot_has_simd = -1;   // cached CPU check
-
-void ss_slot_set_max_bytes(size_t n) { slot_max_bytes = n ? n : SS_SLOT_MAX_BYTES; }
-void ss_slot_set_e_range(float r) { slot_e_range = r != 0 ? r : SS_SLOT_E_RANGE; }
-void ss_slot_force_scalar(bool on) { slot_scalar = on; }
-
-static bool slot_simd(void) {
-    if (slot_has_simd < 0) {
-#if defined(__x86_64__) || defined(__i386__)
-        __builtin_cpu_init();
-        slot_has_simd = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-#else
-        slot_has_simd = 0;
-#endif
-    }
-    return slot_has_simd && !slot_scalar;
-}
-
 void ss_slot_params_default(ss_slot_params *p) {
     memset(p, 0, sizeof *p);
     p->steps = 3;
@@ -100,84 +82,9 @@ void ss_slot_params_default(ss_slot_params *p) {
     p->eps = 1e-5f;
     p->wd = 1e-8f;
     p->no_loss_after = false;
-}
-
-// ---------------------------------------------------------------- scalar kernels
-// (same math as the AVX2 twins in slot_avx2.c)
-
-// out[r] = x · w_r for nr rows of stride ldw
-static void slot_dot_rows(const float *x, const float *w, int64_t ldw, int nr, int64_t n, float *out) {
-    if (slot_simd()) { ss_slot_dot_rows_avx2(x, w, ldw, nr, n, out); return; }
-    for (int r = 0; r < nr; r++) {
-        const float *wr = w + (int64_t)r * ldw;
-        double s = 0;
-        for (int64_t i = 0; i < n; i++) s += (double)x[i] * wr[i];
-        out[r] = (float)s;
-    }
-}
-
-// l = z + u, returns max(l)
-static float slot_add_max(const float *z, const float *u, float *l, int64_t n) {
-    if (slot_simd()) return ss_slot_add_max_avx2(z, u, l, n);
-    float m = -INFINITY;
-    for (int64_t i = 0; i < n; i++) {
-        l[i] = z[i] + u[i];
-        if (l[i] > m) m = l[i];
-    }
-    return m;
-}
-
-// e = exp(e - m) in place, returns sum(e)
-static double slot_exp_sum(float *e, float m, int64_t n) {
-    if (slot_simd()) return ss_slot_exp_sum_avx2(e, m, n);
-    double s = 0;
-    for (int64_t i = 0; i < n; i++) {
-        e[i] = expf(e[i] - m);
-        s += e[i];
-    }
-    return s;
-}
-
-// q += a * e
-static void slot_axpy(double *q, double a, const float *e, int64_t n) {
-    if (slot_simd()) { ss_slot_axpy_avx2(q, a, e, n); return; }
-    for (int64_t i = 0; i < n; i++) q[i] += a * e[i];
-}
-
-// z[i, j] (+)= sum_k hp[16k + i] w[j, k]   i < nt, j < nv   (a 16-position × 6-row tile of z)
-static void slot_gemm(const float *hp, const float *w, int64_t ldw, int kc, float *z, int64_t ldz,
-                      int nt, int nv, int acc) {
-    if (slot_simd()) { ss_slot_gemm_avx2(hp, w, ldw, kc, z, ldz, nt, nv, acc); return; }
-    for (int i = 0; i < nt; i++)
-        for (int j = 0; j < nv; j++) {
-            double s = 0;
-            for (int k = 0; k < kc; k++) s += (double)hp[SLOT_PG * k + i] * w[j * ldw + k];
-            z[i * ldz + j] = acc ? z[i * ldz + j] + (float)s : (float)s;
-        }
-}
-
-// sum x*y (f32 products, double sum)
-static double slot_dot_f64(const float *x, const float *y, int64_t n) {
-    if (slot_simd()) return ss_slot_dot_f64_avx2(x, y, n);
-    double s = 0;
-    for (int64_t i = 0; i < n; i++) s += (double)(x[i] * y[i]);
-    return s;
-}
-
-// q += a * exp(z + u - m)
-static void slot_exp_axpy(double *q, double a, const float *z, const float *u, float m, int64_t n) {
-    if (slot_simd()) { ss_slot_exp_axpy_avx2(q, a, z, u, m, n); return; }
-    for (int64_t i = 0; i < n; i++) q[i] += a * expf((z[i] + u[i]) - m);
-}
-
-// g += sum_j r[j] w_j   (nr <= 16)
-static void slot_gacc(double *g, const float *r, const float *w, int64_t ldw, int nr, int64_t n) {
-    if (slot_simd()) { ss_slot_gacc_avx2(g, r, w, ldw, nr, n); return; }
-    for (int64_t d = 0; d < n; d++) {
-        double a = 0;
-        for (int j = 0; j < nr; j++) a += (double)r[j] * w[(int64_t)j * ldw + d];
-        g[d] += a;
-    }
+    p->max_bytes = SS_SLOT_MAX_BYTES;
+    p->e_range = SS_SLOT_E_RANGE;
+    p->kern = ss_kernels_get(false);
 }
 
 // ---------------------------------------------------------------- state
@@ -190,6 +97,8 @@ enum {
 
 typedef struct {
     // problem
+    const ss_kernels *k;     // the kernels (ss_slot_params.kern)
+    float e_range;           // ss_slot_params.e_range
     const float *H;          // [T, D]
     const ss_weight *W;      // [V, D]
     int64_t V;
@@ -252,7 +161,7 @@ static float *slot_alloc_logits(slot_state *s, size_t n, ss_slot_ws *ws) {
     if (ws->bytes < n * sizeof(float)) {
         ss_slot_ws_free(ws);
         ws->buf = slot_alloc_logits_new(n);
-        ws->bytes = n * sizeof(float);
+        ws->bytes = ws->buf ? n * sizeof(float) : 0;
     }
     s->buf_ws = true;
     return ws->buf;
@@ -279,9 +188,9 @@ static void slot_state_free(slot_state *s) {
 }
 
 // validate the inputs and set up the state; 0 or -1 + err
-static int slot_state_init(slot_state *s, ss_pool *pool, const float *H, int T, int D,
+static int slot_state_init(slot_state *s, const ss_slot_params *p, ss_pool *pool, const float *H, int T, int D,
                            const int32_t *tokens, const uint8_t *mask, const ss_weight *W,
-                           ss_slot_ws *ws, char *err, size_t errlen) {
+                           char *err, size_t errlen) {
     memset(s, 0, sizeof *s);
     if (!H || !tokens || !W) return ss_err(err, errlen, "slot: NULL hidden rows, tokens or LM head");
     if (T < 2) return ss_err(err, errlen, "slot: need at least 2 tokens (got %d)", T);
@@ -306,12 +215,16 @@ static int slot_state_init(slot_state *s, ss_pool *pool, const float *H, int T, 
     }
     if (n == 0) return ss_err(err, errlen, "slot: the mask selects no position");
 
+    s->k = p->kern ? p->kern : ss_kernels_get(false);
+    s->e_range = p->e_range != 0 ? p->e_range : SS_SLOT_E_RANGE;
+    const size_t max_bytes = p->max_bytes ? p->max_bytes : SS_SLOT_MAX_BYTES;
     s->H = H; s->W = W; s->V = V; s->D = D; s->n = n;
     s->nth = pool ? ss_pool_n_threads(pool) : 1;
     if (s->nth < 1) s->nth = 1;
     s->pos = slot_alloc(s, n, sizeof(int));
     s->tgt = slot_alloc(s, n, sizeof(int32_t));
     s->cnt = slot_alloc(s, V, sizeof(int32_t));
+    if (!s->pos || !s->tgt || !s->cnt) { slot_state_free(s); return ss_err(err, errlen, "slot: out of memory"); }
     for (int t = 0, i = 0; t + 1 < T; t++) {
         if (mask && !mask[t]) continue;
         s->pos[i] = t;
@@ -321,10 +234,10 @@ static int slot_state_init(slot_state *s, ss_pool *pool, const float *H, int T, 
     }
     // E/z of all positions if they fit the bound, else chunks of `chunk` positions (at least 1)
     size_t per_pos = (size_t)V * sizeof(float);
-    size_t fit = slot_max_bytes / per_pos;
+    size_t fit = max_bytes / per_pos;
     s->chunk = fit >= (size_t)n ? n : (fit ? (int)fit : 1);
-    s->mode = s->chunk < n ? SLOT_CHUNK : slot_e_range > 0 ? SLOT_E : SLOT_Z;
-    s->buf = slot_alloc_logits(s, (size_t)s->chunk * V, ws);
+    s->mode = s->chunk < n ? SLOT_CHUNK : s->e_range > 0 ? SLOT_E : SLOT_Z;
+    s->buf = slot_alloc_logits(s, (size_t)s->chunk * V, p->ws);
     const size_t cpad = (size_t)(s->chunk + SLOT_PG - 1) / SLOT_PG * SLOT_PG;
     s->hp = slot_alloc(s, cpad * D, sizeof(float));
     s->zy = slot_alloc(s, n, sizeof(float));
@@ -342,6 +255,12 @@ static int slot_state_init(slot_state *s, ss_pool *pool, const float *H, int T, 
     s->tmax = slot_alloc(s, s->nth, sizeof(float));
     s->tmin = slot_alloc(s, s->nth, sizeof(float));
     if (s->mode != SLOT_E) s->erow = slot_alloc(s, (size_t)s->nth * V, sizeof(float));
+    if (!s->buf || !s->hp || !s->zy || !s->mx || !s->w || !s->loss_pos || !s->deltaf || !s->u || !s->a || !s->q ||
+        !s->gpart || !s->wbuf || !s->ztile || !s->tmax || !s->tmin || (s->mode != SLOT_E && !s->erow)) {
+        size_t bytes = s->bytes;
+        slot_state_free(s);
+        return ss_err(err, errlen, "slot: out of memory (%zu bytes for %d positions)", bytes, n);
+    }
     return 0;
 }
 
@@ -350,24 +269,24 @@ static const float *slot_rows_f32(const slot_state *s, float *buf, int64_t v, in
     const ss_weight *W = s->W;
     if (W->type == SS_TYPE_F32) return (const float *)((const char *)W->data + v * W->row_bytes);
     for (int r = 0; r < nr; r++)
-        ss_dequant_row(W->type, (const char *)W->data + (v + r) * W->row_bytes, buf + (size_t)r * s->D, s->D);
+        s->k->dequant_row(W->type, (const char *)W->data + (v + r) * W->row_bytes, buf + (size_t)r * s->D, s->D);
     return buf;
 }
 
 // out[r] = W[v + r] · delta  for nr <= SLOT_NR rows (Q8_0 decoded in registers, else f32 rows)
 static void slot_w_dot(const slot_state *s, float *wb, int64_t v, int nr, float *out) {
     const ss_weight *W = s->W;
-    if (W->type == SS_TYPE_Q8_0 && slot_simd())
-        ss_slot_dot_q8_0_avx2(s->deltaf, (const char *)W->data + v * W->row_bytes, W->row_bytes, nr, s->D, out);
-    else slot_dot_rows(s->deltaf, slot_rows_f32(s, wb, v, nr), s->D, nr, s->D, out);
+    if (W->type == SS_TYPE_Q8_0 && s->k->slot_dot_q8_0)
+        s->k->slot_dot_q8_0(s->deltaf, (const char *)W->data + v * W->row_bytes, W->row_bytes, nr, s->D, out);
+    else s->k->slot_dot_rows(s->deltaf, slot_rows_f32(s, wb, v, nr), s->D, nr, s->D, out);
 }
 
 // g += sum_j r[j] W[v + j]  for nr <= SLOT_NR rows
 static void slot_w_gacc(const slot_state *s, float *wb, int64_t v, int nr, const float *r, double *g) {
     const ss_weight *W = s->W;
-    if (W->type == SS_TYPE_Q8_0 && slot_simd())
-        ss_slot_gacc_q8_0_avx2(g, r, (const char *)W->data + v * W->row_bytes, W->row_bytes, nr, s->D);
-    else slot_gacc(g, r, slot_rows_f32(s, wb, v, nr), s->D, nr, s->D);
+    if (W->type == SS_TYPE_Q8_0 && s->k->slot_gacc_q8_0)
+        s->k->slot_gacc_q8_0(g, r, (const char *)W->data + v * W->row_bytes, W->row_bytes, nr, s->D);
+    else s->k->slot_gacc(g, r, slot_rows_f32(s, wb, v, nr), s->D, nr, s->D);
 }
 
 // run fn on the pool with the work-item counter reset
@@ -408,14 +327,14 @@ static void slot_z_job(void *arg, int ith, int nth) {
         const int64_t v0 = it * SLOT_NW;
         const int nw = V - v0 < SLOT_NW ? (int)(V - v0) : SLOT_NW, nw6 = (nw + 5) / 6 * 6;
         for (int r = 0; r < nw; r++)
-            ss_dequant_row(s->W->type, (const char *)s->W->data + (v0 + r) * s->W->row_bytes, wb + (size_t)r * D, D);
+            s->k->dequant_row(s->W->type, (const char *)s->W->data + (v0 + r) * s->W->row_bytes, wb + (size_t)r * D, D);
         if (nw6 > nw) memset(wb + (size_t)nw * D, 0, (size_t)(nw6 - nw) * D * sizeof(float));
         for (int k0 = 0; k0 < D; k0 += SLOT_KC) {
             const int kc = D - k0 < SLOT_KC ? D - k0 : SLOT_KC;
             for (int g = 0; g < ng; g++) {
                 const int nt = cn - SLOT_PG * g < SLOT_PG ? cn - SLOT_PG * g : SLOT_PG;
                 for (int r = 0; r < nw; r += 6)
-                    slot_gemm(s->hp + ((size_t)g * D + k0) * SLOT_PG, wb + (size_t)r * D + k0, D, kc,
+                    s->k->slot_gemm(s->hp + ((size_t)g * D + k0) * SLOT_PG, wb + (size_t)r * D + k0, D, kc,
                               zt + (size_t)SLOT_PG * g * SLOT_NW + r, SLOT_NW, nt, nw - r < 6 ? nw - r : 6, k0 > 0);
             }
         }
@@ -431,8 +350,8 @@ static void slot_e_job(void *arg, int ith, int nth) {
     for (int64_t i; (i = s->c0 + slot_item(s)) < s->c1;) {
         float *row = s->buf + (size_t)i * V;
         s->zy[i] = row[s->tgt[i]];
-        float c = slot_add_max(row, s->u, row, V);   // u = 0: row unchanged
-        double S = slot_exp_sum(row, c, V);
+        float c = s->k->slot_add_max(row, s->u, row, V);   // u = 0: row unchanged
+        double S = s->k->slot_exp_sum(row, c, V);
         s->mx[i] = c;
         s->w[i] = 1.0 / S;
         s->loss_pos[i] = (double)c + log(S) - (double)s->zy[i];
@@ -468,7 +387,7 @@ static void slot_a_job(void *arg, int ith, int nth) {
     for (int64_t it; (it = slot_item(s)) < items;) {
         const int64_t v0 = it * SLOT_QCOLS, len = V - v0 < SLOT_QCOLS ? V - v0 : SLOT_QCOLS;
         memcpy(s->a + v0, s->u + v0, (size_t)len * sizeof(float));
-        slot_exp_sum(s->a + v0, s->u_max, len);
+        s->k->slot_exp_sum(s->a + v0, s->u_max, len);
     }
 }
 
@@ -476,7 +395,7 @@ static void slot_a_job(void *arg, int ith, int nth) {
 static void slot_se_job(void *arg, int ith, int nth) {
     slot_state *s = arg;
     for (int64_t i; (i = s->c0 + slot_item(s)) < s->c1;) {
-        double S = slot_dot_f64(s->buf + (size_t)i * s->V, s->a, s->V);
+        double S = s->k->slot_dot_f64(s->buf + (size_t)i * s->V, s->a, s->V);
         s->w[i] = 1.0 / S;
         s->loss_pos[i] = (double)s->mx[i] + (double)s->u_max + log(S) - ((double)s->zy[i] + (double)s->u[s->tgt[i]]);
     }
@@ -489,9 +408,9 @@ static void slot_sz_job(void *arg, int ith, int nth) {
     const int64_t V = s->V;
     float *l = s->erow + (size_t)ith * V;
     for (int64_t i; (i = s->c0 + slot_item(s)) < s->c1;) {
-        float m = slot_add_max(s->buf + (size_t)(i - s->r0) * V, s->u, l, V);
+        float m = s->k->slot_add_max(s->buf + (size_t)(i - s->r0) * V, s->u, l, V);
         float ly = l[s->tgt[i]];
-        double S = slot_exp_sum(l, m, V);
+        double S = s->k->slot_exp_sum(l, m, V);
         s->mx[i] = m;
         s->w[i] = 1.0 / S;
         s->loss_pos[i] = (double)m + log(S) - (double)ly;
@@ -507,8 +426,8 @@ static void slot_q_job(void *arg, int ith, int nth) {
         const int64_t v0 = it * SLOT_QCOLS, len = V - v0 < SLOT_QCOLS ? V - v0 : SLOT_QCOLS;
         for (int i = s->c0; i < s->c1; i++) {
             const float *row = s->buf + (size_t)(i - s->r0) * V + v0;
-            if (s->mode == SLOT_E) slot_axpy(s->q + v0, s->w[i], row, len);
-            else slot_exp_axpy(s->q + v0, s->w[i], row, s->u + v0, s->mx[i], len);
+            if (s->mode == SLOT_E) s->k->slot_axpy(s->q + v0, s->w[i], row, len);
+            else s->k->slot_exp_axpy(s->q + v0, s->w[i], row, s->u + v0, s->mx[i], len);
         }
     }
 }
@@ -582,7 +501,7 @@ static double slot_eval(slot_state *s, ss_pool *pool, const double *delta, doubl
             if (s->tmax[th] > s->u_max) s->u_max = s->tmax[th];
             if (s->tmin[th] < s->u_min) s->u_min = s->tmin[th];
         }
-        if (s->mode == SLOT_E && s->u_max - s->u_min > slot_e_range) {
+        if (s->mode == SLOT_E && s->u_max - s->u_min > s->e_range) {
             // E would lose precision: back to z (computed once more, then kept)
             s->mode = SLOT_Z;
             s->ready = 0;
@@ -633,11 +552,12 @@ static double slot_eval(slot_state *s, ss_pool *pool, const double *delta, doubl
 
 // ---------------------------------------------------------------- API
 
-double ss_slot_loss_grad(ss_pool *pool, const float *H, int T, int D, const int32_t *tokens,
+double ss_slot_loss_grad(const ss_slot_params *p, ss_pool *pool, const float *H, int T, int D, const int32_t *tokens,
                          const uint8_t *mask, const ss_weight *W, const float *delta, float *grad) {
     slot_state s;
-    if (slot_state_init(&s, pool, H, T, D, tokens, mask, W, NULL, NULL, 0) != 0) return NAN;
+    if (!p || slot_state_init(&s, p, pool, H, T, D, tokens, mask, W, NULL, 0) != 0) return NAN;
     double *dd = ss_malloc((size_t)D * sizeof(double) * 2);
+    if (!dd) { slot_state_free(&s); return NAN; }
     double *gd = dd + D;
     for (int d = 0; d < D; d++) dd[d] = delta ? delta[d] : 0.0;
     double loss = slot_eval(&s, pool, dd, grad ? gd : NULL);
@@ -660,26 +580,21 @@ int ss_slot_optimize(const ss_slot_params *p, ss_pool *pool, const float *H, int
         return ss_err(err, errlen, "slot: bad AdamW parameters (lr %g, betas %g/%g, eps %g, wd %g)",
                       p->lr, p->beta1, p->beta2, p->eps, p->wd);
     slot_state s;
-    if (slot_state_init(&s, pool, H, T, D, tokens, mask, W, p->ws, err, errlen) != 0) return -1;
+    if (slot_state_init(&s, p, pool, H, T, D, tokens, mask, W, err, errlen) != 0) return -1;
 
     // AdamW state in double: delta, first and second moments, gradient
     double *x = ss_calloc((size_t)D * 4, sizeof(double));
+    if (!x) { slot_state_free(&s); return ss_err(err, errlen, "slot: out of memory"); }
     double *m = x + D, *v = m + D, *g = v + D;
-    const double lr = p->lr, b1 = p->beta1, b2 = p->beta2, eps = p->eps, wd = p->wd;
+    ss_adamw opt;
+    ss_adamw_init(&opt, p->lr, p->beta1, p->beta2, p->eps, p->wd);
     int rc = 0;
     for (int k = 1; k <= p->steps; k++) {
         double loss = slot_eval(&s, pool, x, g);
         if (!isfinite(loss)) { rc = ss_err(err, errlen, "slot: loss is %g at step %d", loss, k); break; }
         if (res->loss_before) res->loss_before[k - 1] = (float)loss;
-        // torch.optim.AdamW (amsgrad off): decoupled weight decay, then the bias-corrected Adam step
-        const double bc1 = 1 - pow(b1, k), bc2 = 1 - pow(b2, k);
-        for (int d = 0; d < D; d++) {
-            x[d] *= 1 - lr * wd;
-            m[d] = b1 * m[d] + (1 - b1) * g[d];
-            v[d] = b2 * v[d] + (1 - b2) * g[d] * g[d];
-            double mhat = m[d] / bc1, vhat = v[d] / bc2;
-            x[d] -= lr * mhat / (sqrt(vhat) + eps);
-        }
+        ss_adamw_next(&opt);   // torch.optim.AdamW: decoupled weight decay, bias-corrected Adam step
+        ss_adamw_step_f64(&opt, x, g, m, v, D);
     }
     res->loss_after = NAN;
     if (rc == 0 && !p->no_loss_after) {

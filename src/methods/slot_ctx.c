@@ -12,7 +12,8 @@ int ss_slot_run(ss_ctx *c, const ss_slot_params *p, const float *H, int T, const
             return ss_err(c->err, sizeof c->err, "slot: token %d at position %d is outside the vocabulary (0..%d)",
                           tokens[t], t, hp->n_vocab - 1);
     ss_slot_params sp = *p;
-    sp.ws = &c->slot_ws;
+    sp.ws = &c->slot_ws;      // the context keeps the stored logits' memory for the next run
+    sp.kern = c->kern;        // and its kernel table (force_scalar)
     memset(delta, 0, sizeof(float) * hp->n_embd);
     return ss_slot_optimize(&sp, c->pool, H, T, hp->n_embd, tokens, mask, &c->model->output, delta, res,
                             c->err, sizeof c->err);

@@ -17,6 +17,7 @@
 // the validation split is by question (not by candidate), and the weights returned are those of
 // the best validation epoch (the reference returns the last epoch's by aliasing the module).
 #include "ss_swift.h"
+#include "ss_adamw.h"
 #include "ss_sampling.h"
 #include "ss_gguf.h"
 #include "ss_quant.h"
@@ -657,8 +658,8 @@ int ss_swift_train(ss_swift_head *h, const ss_swift_example *ex, int n, const ss
         w.xstd = ss_malloc(sizeof(float) * F);
     }
 
-    const double b1 = 0.9, b2 = 0.999, eps = 1e-8;
-    long step = 0;
+    ss_adamw opt;   // torch.optim.AdamW with betas 0.9/0.999, eps 1e-8
+    ss_adamw_init(&opt, p->lr, 0.9, 0.999, 1e-8, p->wd);
     int steps_per_epoch = (ntu + p->batch - 1) / p->batch;
     long total_steps = (long)steps_per_epoch * p->epochs, done_steps = 0;
     double best_val = INFINITY;
@@ -674,19 +675,16 @@ int ss_swift_train(ss_swift_head *h, const ss_swift_example *ex, int n, const ss
             int nb = ntu - s0 < p->batch ? ntu - s0 : p->batch, corr;
             tr_sum += swift_eval_units(&w, ex, tu + s0, nb, p->loss, true, &corr);
             tr_correct += corr;
-            // AdamW (torch): p *= 1 - lr wd; m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2;
-            //                p -= lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps)
-            step++;
-            double bc1 = 1.0 - pow(b1, (double)step), bc2 = 1.0 - pow(b2, (double)step);
-            double lr = p->lr, decay = 1.0 - (double)p->lr * p->wd;
+            // AdamW (ss_adamw.h) in double, the parameters and moments kept in float
+            ss_adamw_next(&opt);
             for (size_t i = 0; i < np + 2; i++) {
                 double g = i < np ? w.gW[i] : w.gb[i - np];
                 float *par = i < np ? &h->W[i] : &h->b[i - np];
                 if (h->no_gate && (i < (size_t)F || i == np)) continue;   // the gate is not a parameter
-                double mi = b1 * m[i] + (1 - b1) * g, vi = b2 * v[i] + (1 - b2) * g * g;
+                double mi = m[i], vi = v[i];
+                *par = (float)ss_adamw_update(&opt, *par, g, &mi, &vi);
                 m[i] = (float)mi;
                 v[i] = (float)vi;
-                *par = (float)(*par * decay - lr / bc1 * mi / (sqrt(vi) / sqrt(bc2) + eps));
             }
             done_steps++;
             if (p->on_step) p->on_step(p->ud, epoch, done_steps, total_steps);
@@ -837,6 +835,7 @@ int ss_swift_head_save(const ss_swift_head *h, const char *path, char *err, size
         if (!isfinite(h->W[i])) return ss_err(err, errlen, "%s: weight %zu is not finite", path, i);
     if (!isfinite(h->b[0]) || !isfinite(h->b[1])) return ss_err(err, errlen, "%s: bias is not finite", path);
     ss_gguf_writer *w = ss_gguf_writer_new();
+    if (!w) return ss_err(err, errlen, "%s: out of memory", path);
     ss_gguf_writer_set_str(w, "general.architecture", "swift-head");
     ss_gguf_writer_set_str(w, "general.name", "SWIFT reward head");
     ss_gguf_writer_set_u32(w, "swift.version", 1);
@@ -937,6 +936,7 @@ int ss_swift_head_load(ss_swift_head *h, const char *path, char *err, size_t err
         ss_err(err, errlen, "%s: tensor 'swift.b': missing or not F32 [2]", path); goto done;
     }
     h->W = ss_malloc(tW->nbytes);
+    if (!h->W) { ss_err(err, errlen, "%s: out of memory", path); goto done; }
     memcpy(h->W, tW->data, tW->nbytes);
     memcpy(h->b, tb->data, sizeof h->b);
     for (size_t i = 0; i < 2 * (size_t)dim; i++)

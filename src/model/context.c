@@ -33,6 +33,7 @@ ss_ctx *ss_ctx_new(ss_model *m, const ss_ctx_params *pp, char *err, size_t errle
         ss_err(err, errlen, "cannot allocate the KV cache (%d tokens)", p.n_ctx);
         free(c); return NULL;
     }
+    c->kern = ss_kernels_get(p.force_scalar != 0);
     c->pool = ss_pool_new(p.n_threads);
     c->seqs = ss_calloc(p.n_seq_max, sizeof(ss_seq));
     if (!c->pool || !c->seqs) goto oom;
@@ -80,7 +81,7 @@ const ss_ctx_params *ss_ctx_get_params(const ss_ctx *c) { return &c->params; }
 
 int ss_lm_head(ss_ctx *c, const float *x, int n, float *logits) {
     if (n < 0 || (n > 0 && (!x || !logits))) return ss_err(c->err, sizeof c->err, "lm_head: bad arguments (n %d)", n);
-    if (n > 0) ss_matmul(c->pool, logits, c->model->hp.n_vocab, x, n, &c->model->output);
+    if (n > 0) ss_matmul(c->kern, c->pool, logits, c->model->hp.n_vocab, x, n, &c->model->output);
     return 0;
 }
 
@@ -109,11 +110,15 @@ int ss_seq_fork(ss_ctx *c, int seq) {
     if (id < 0) return -1;
     src = &c->seqs[seq];
     ss_seq *dst = &c->seqs[id];
-    ss_kv_seq_fork(&c->kv, src, dst);
     if (src->delta) {
         size_t n = sizeof(float) * c->model->hp.n_embd;
         dst->delta = ss_malloc(n);
-        memcpy(dst->delta, src->delta, n);
+        if (dst->delta) memcpy(dst->delta, src->delta, n);
+    }
+    if ((src->delta && !dst->delta) || ss_kv_seq_fork(&c->kv, src, dst)) {
+        ss_seq_free(c, id);
+        ss_err(c->err, sizeof c->err, "fork: out of memory");
+        return -1;
     }
     return id;
 }
@@ -137,6 +142,7 @@ int ss_seq_set_delta(ss_ctx *c, int seq, const float *delta) {
     if (!delta) { free(s->delta); s->delta = NULL; return 0; }
     size_t n = sizeof(float) * c->model->hp.n_embd;
     if (!s->delta) s->delta = ss_malloc(n);
+    if (!s->delta) return ss_err(c->err, sizeof c->err, "set_delta: out of memory");
     memcpy(s->delta, delta, n);
     return 0;
 }
@@ -154,8 +160,10 @@ int ss_ctx_set_layers(ss_ctx *c, const int *layers, int n, bool norm) {
     for (int i = 0; i < n; i++)
         if (layers[i] < 0 || layers[i] > c->model->hp.n_layer)
             return ss_err(c->err, sizeof c->err, "layer %d out of range 0..%d", layers[i], c->model->hp.n_layer);
+    int *cap = n ? ss_malloc(sizeof(int) * n) : NULL;
+    if (n && !cap) return ss_err(c->err, sizeof c->err, "set_layers: out of memory");
     free(c->cap_layers);
-    c->cap_layers = n ? ss_malloc(sizeof(int) * n) : NULL;
+    c->cap_layers = cap;
     if (n) memcpy(c->cap_layers, layers, sizeof(int) * n);
     c->n_cap = n;
     c->cap_norm = norm;

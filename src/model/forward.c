@@ -61,16 +61,6 @@ typedef struct {
 } attn_job;
 
 
-// scalar references of the kernels above (tests compare the two)
-float ss_attn_dot_ref(const float *q, const void *k, bool f16, int n) {
-    float d = 0;
-    for (int z = 0; z < n; z++) d += q[z] * (f16 ? ss_fp16_to_fp32(((const uint16_t *)k)[z]) : ((const float *)k)[z]);
-    return d;
-}
-void ss_attn_axpy_ref(float *o, float p, const void *v, bool f16, int n) {
-    for (int z = 0; z < n; z++) o[z] += p * (f16 ? ss_fp16_to_fp32(((const uint16_t *)v)[z]) : ((const float *)v)[z]);
-}
-
 // the K (kv = 0) or V (kv = 1) row of kv head kvh at position t of sequence s, layer `layer`
 static const void *attn_kv_row(const ss_kv *kv, const ss_seq *s, int layer, int which, int t, int kvh, int hd) {
     size_t off = ss_kv_offset(kv, s->pages[t / SS_KV_PAGE], layer, which, t % SS_KV_PAGE) + (size_t)kvh * hd;
@@ -120,7 +110,7 @@ static void attn_item_ref(ss_ctx *c, const ss_seq *s, int pos, int layer, int kv
     }
 }
 
-// the same with the AVX2 kernels: each K/V row converted once for the group, vector exp
+// the same with the SIMD kernels (c->kern): each K/V row converted once for the group, vector exp
 static void attn_item_simd(ss_ctx *c, const ss_seq *s, int pos, int layer, int kvh, const float *q0, float *o0, float *sc, size_t stride) {
     const ss_model *m = c->model;
     const ss_hparams *hp = &m->hp;
@@ -128,8 +118,9 @@ static void attn_item_simd(ss_ctx *c, const ss_seq *s, int pos, int layer, int k
     const float scale = 1.0f / sqrtf((float)hd);
     const ss_kv *kv = &c->kv;
     const bool f16 = kv->f16;
+    const ss_kernels *K = c->kern;
     float qr[16 * 256];
-    if (f16) ss_round_f16_avx2(q0, qr, group * hd);
+    if (f16) K->round_f16(q0, qr, group * hd);
     else memcpy(qr, q0, sizeof(float) * group * hd);
     // scores[g][t] = q_g · k_t / sqrt(hd), t = 0..pos
     for (int t = 0; t <= pos; t++) {
@@ -137,7 +128,7 @@ static void attn_item_simd(ss_ctx *c, const ss_seq *s, int pos, int layer, int k
         float d[8];
         for (int g0 = 0; g0 < group; g0 += 8) {
             const int G = group - g0 < 8 ? group - g0 : 8;
-            ss_attn_dots_avx2(qr + (size_t)g0 * hd, G, k, f16, hd, d);
+            K->attn_dots(qr + (size_t)g0 * hd, G, k, f16, hd, d);
             for (int g = 0; g < G; g++) sc[(g0 + g) * stride + t] = d[g] * scale;
         }
     }
@@ -146,12 +137,12 @@ static void attn_item_simd(ss_ctx *c, const ss_seq *s, int pos, int layer, int k
         float *r = sc + g * stride, mx = -INFINITY;
         for (int t = 0; t <= pos; t++) if (r[t] > mx) mx = r[t];
         for (int t = 0; t <= pos; t++) r[t] -= mx;
-        ss_expf_avx2(r, pos + 1);
+        K->expf_row(r, pos + 1);
         double sum = 0;
         for (int t = 0; t <= pos; t++) sum += r[t];
         const float inv = (float)(1.0 / sum);
         for (int t = 0; t <= pos; t++) r[t] *= inv;
-        if (f16) ss_round_f16_avx2(r, r, pos + 1);
+        if (f16) K->round_f16(r, r, pos + 1);
     }
     // out_g = Σ_t softmax_g[t] · v_t
     memset(o0, 0, sizeof(float) * group * hd);
@@ -159,7 +150,7 @@ static void attn_item_simd(ss_ctx *c, const ss_seq *s, int pos, int layer, int k
         const void *v = attn_kv_row(kv, s, layer, 1, t, kvh, hd);
         for (int g0 = 0; g0 < group; g0 += 8) {
             const int G = group - g0 < 8 ? group - g0 : 8;
-            ss_attn_axpys_avx2(o0 + (size_t)g0 * hd, G, sc + g0 * stride + t, stride, v, f16, hd);
+            K->attn_axpys(o0 + (size_t)g0 * hd, G, sc + g0 * stride + t, stride, v, f16, hd);
         }
     }
 }
@@ -175,7 +166,7 @@ static void attn_worker(void *arg, int ith, int nth) {
     const int HD = hp->n_head * hd;
     const size_t stride = (size_t)c->params.n_ctx + 1;
     float *sc = c->att_scores + (size_t)ith * stride * group;     // [group][n_ctx+1]
-    const bool simd = ss_cpu_has_avx2() && hd % 8 == 0;
+    const bool simd = c->kern->simd && hd % 8 == 0;
     for (;;) {
         const int item = atomic_fetch_add_explicit(&j->next, 1, memory_order_relaxed);
         if (item >= j->n * Hkv) break;
@@ -192,7 +183,6 @@ static void attn_worker(void *arg, int ith, int nth) {
 static void kv_store(ss_ctx *c, const ss_batch *b, int i0, int n, int layer) {
     ss_kv *kv = &c->kv;
     int kvd = kv->kv_dim;
-    const bool simd = ss_cpu_has_avx2();
     for (int i = 0; i < n; i++) {
         const ss_seq *s = &c->seqs[b->seq[i0 + i]];
         int t = b->pos[i0 + i];
@@ -200,11 +190,7 @@ static void kv_store(ss_ctx *c, const ss_batch *b, int i0, int n, int layer) {
         for (int which = 0; which < 2; which++) {
             size_t off = ss_kv_offset(kv, page, layer, which, t % SS_KV_PAGE);
             const float *src = (which ? c->v : c->k) + (size_t)i * kvd;
-            if (kv->f16) {
-                uint16_t *d = (uint16_t *)kv->data + off;
-                if (simd) ss_f32_to_f16_avx2(src, d, kvd);
-                else for (int z = 0; z < kvd; z++) d[z] = ss_fp32_to_fp16(src[z]);
-            }
+            if (kv->f16) c->kern->f32_to_f16(src, (uint16_t *)kv->data + off, kvd);
             else memcpy((float *)kv->data + off, src, sizeof(float) * kvd);
         }
     }
@@ -235,14 +221,12 @@ static void forward_chunk(ss_ctx *c, const ss_batch *b, int i0, int n) {
     // cos/sin tables of the n positions, computed once for all layers: [n][n_rot/2] each
     // (grow-only pool scratch; slot 0 belongs to ss_matmul)
     const int nr2 = m->n_rot / 2;
-    float *rope_cs = ss_pool_scratch(c->pool, 1, sizeof(float) * 2 * (size_t)n * nr2);
-    float *rope_heap = NULL;
-    if (!rope_cs) rope_cs = rope_heap = ss_malloc(sizeof(float) * 2 * (size_t)n * nr2);   // no pool
+    float *rope_cs = ss_pool_scratch(c->pool, 1, sizeof(float) * 2 * (size_t)n * nr2);   // reserved by ss_decode
     float *rope_sn = rope_cs + (size_t)n * nr2;
     for (int i = 0; i < n; i++) rope_table(m, b->pos[i0 + i], rope_cs + (size_t)i * nr2, rope_sn + (size_t)i * nr2);
 
     // x[i] = token embedding
-    for (int i = 0; i < n; i++) ss_weight_row(&m->tok_embd, b->tok[i0 + i], x + (size_t)i * D);
+    for (int i = 0; i < n; i++) ss_weight_row(c->kern, &m->tok_embd, b->tok[i0 + i], x + (size_t)i * D);
     capture_layer(c, b, i0, n, 0, x, false);
 
     for (int l = 0; l < hp->n_layer; l++) {
@@ -253,7 +237,7 @@ static void forward_chunk(ss_ctx *c, const ss_batch *b, int i0, int n) {
             float *const outs[3] = { c->q, c->k, c->v };
             const int64_t lds[3] = { HD, KVD, KVD };
             const ss_weight *const ws[3] = { &L->wq, &L->wk, &L->wv };
-            ss_matmul_multi(c->pool, 3, outs, lds, xb, n, ws);
+            ss_matmul_multi(c->kern, c->pool, 3, outs, lds, xb, n, ws);
         }
         for (int i = 0; i < n; i++) {
             float *q = c->q + (size_t)i * HD, *k = c->k + (size_t)i * KVD, *v = c->v + (size_t)i * KVD;
@@ -270,14 +254,14 @@ static void forward_chunk(ss_ctx *c, const ss_batch *b, int i0, int n) {
         attn_job job = { c, b, i0, n, l, 0 };
         atomic_init(&job.next, 0);
         ss_pool_run(n * hp->n_head_kv > 1 ? c->pool : NULL, attn_worker, &job);
-        ss_matmul(c->pool, xb, D, c->att, n, &L->wo);   // xb[n,D] = att[n,HD] · Wo[D,HD]^T
+        ss_matmul(c->kern, c->pool, xb, D, c->att, n, &L->wo);   // xb[n,D] = att[n,HD] · Wo[D,HD]^T
         for (size_t z = 0; z < (size_t)n * D; z++) x[z] += xb[z];
 
         // ---- feed-forward block (SwiGLU) ----
         for (int i = 0; i < n; i++) rmsnorm(xb + (size_t)i * D, x + (size_t)i * D, L->ffn_norm, D, hp->rms_eps);
         // hb[n,F] = silu(xb · Wgate^T) * (xb · Wup^T)
-        ss_matmul_swiglu(c->pool, c->hb, F, c->hb2, F, xb, n, &L->w_gate, &L->w_up);
-        ss_matmul(c->pool, xb, D, c->hb, n, &L->w_down);  // xb[n,D] = h[n,F] · Wdown[D,F]^T
+        ss_matmul_swiglu(c->kern, c->pool, c->hb, F, c->hb2, F, xb, n, &L->w_gate, &L->w_up);
+        ss_matmul(c->kern, c->pool, xb, D, c->hb, n, &L->w_down);  // xb[n,D] = h[n,F] · Wdown[D,F]^T
         for (size_t z = 0; z < (size_t)n * D; z++) x[z] += xb[z];
         if (l + 1 < hp->n_layer) capture_layer(c, b, i0, n, l + 1, x, false);
     }
@@ -301,16 +285,24 @@ static void forward_chunk(ss_ctx *c, const ss_batch *b, int i0, int n) {
     if (n_lm) {
         // logits rows of this chunk are consecutive (assigned in entry order)
         float *out = c->logits + (size_t)c->tmp_idx[0] * hp->n_vocab;
-        ss_matmul(c->pool, out, hp->n_vocab, c->lm_in, n_lm, &m->output);  // logits[n_lm,V] = lm_in · Wout^T
+        ss_matmul(c->kern, c->pool, out, hp->n_vocab, c->lm_in, n_lm, &m->output);  // logits[n_lm,V] = lm_in · Wout^T
     }
-    free(rope_heap);
 }
 
-static void *grow(void *p, size_t *cap, size_t need) {
-    if (need <= *cap) return p;
-    free(p);
-    *cap = need;
-    return ss_malloc(need);
+// grow-only output buffer (contents not kept); false on out of memory (*p freed, *cap 0)
+static bool grow(float **p, size_t *cap, size_t need) {
+    if (need <= *cap) return true;
+    free(*p);
+    *p = ss_malloc(need);
+    *cap = *p ? need : 0;
+    return *p != NULL;
+}
+
+// grow-only int array; false on out of memory (*p unchanged)
+static bool grow_rows(int **p, int n) {
+    int *q = ss_realloc(*p, sizeof(int) * n);
+    if (q) *p = q;
+    return q != NULL;
 }
 
 int ss_decode(ss_ctx *c, const ss_batch *b) {
@@ -338,15 +330,12 @@ int ss_decode(ss_ctx *c, const ss_batch *b) {
         if (next[s] >= 0 && next[s] > c->seqs[s].len) pages += ss_kv_pages_needed(&c->kv, &c->seqs[s], next[s] - c->seqs[s].len);
     if (pages > c->kv.n_free)
         return ss_err(c->err, sizeof c->err, "KV cache full: %d more pages needed, %d free (use a larger -c)", pages, c->kv.n_free);
-    for (int s = 0; s < nseq; s++)
-        if (next[s] >= 0 && next[s] > c->seqs[s].len) ss_kv_seq_grow(&c->kv, &c->seqs[s], next[s] - c->seqs[s].len);
 
-    // output rows
+    // every allocation before the cache changes: output rows and buffers, RoPE tables, page lists
     if (b->n > c->out_cap) {
+        if (!grow_rows(&c->out_logits_row, b->n) || !grow_rows(&c->out_hidden_row, b->n) || !grow_rows(&c->out_layers_row, b->n))
+            return ss_err(c->err, sizeof c->err, "decode: out of memory (%d entries)", b->n);
         c->out_cap = b->n;
-        c->out_logits_row = ss_realloc(c->out_logits_row, sizeof(int) * b->n);
-        c->out_hidden_row = ss_realloc(c->out_hidden_row, sizeof(int) * b->n);
-        c->out_layers_row = ss_realloc(c->out_layers_row, sizeof(int) * b->n);
     }
     int nl = 0, nh = 0, ny = 0;
     for (int i = 0; i < b->n; i++) {
@@ -356,11 +345,19 @@ int ss_decode(ss_ctx *c, const ss_batch *b) {
     }
     c->n_out_entries = b->n;
     size_t D = hp->n_embd, V = hp->n_vocab;
-    c->logits = grow(c->logits, &c->logits_cap, sizeof(float) * V * nl);
-    c->hidden = grow(c->hidden, &c->hidden_cap, sizeof(float) * D * nh);
-    c->layers = grow(c->layers, &c->layers_cap, sizeof(float) * D * c->n_cap * ny);
     size_t lm_rows = nl < c->params.n_batch ? nl : c->params.n_batch;
-    c->lm_in = grow(c->lm_in, &c->lm_in_cap, sizeof(float) * D * lm_rows);
+    size_t chunk = b->n < c->params.n_batch ? b->n : c->params.n_batch;
+    bool ok = grow(&c->logits, &c->logits_cap, sizeof(float) * V * nl) && grow(&c->hidden, &c->hidden_cap, sizeof(float) * D * nh) &&
+              grow(&c->layers, &c->layers_cap, sizeof(float) * D * c->n_cap * ny) && grow(&c->lm_in, &c->lm_in_cap, sizeof(float) * D * lm_rows) &&
+              ss_pool_scratch(c->pool, 1, sizeof(float) * 2 * chunk * (m->n_rot / 2 > 0 ? m->n_rot / 2 : 1)) != NULL;
+    for (int s = 0; ok && s < nseq; s++)
+        if (next[s] >= 0 && next[s] > c->seqs[s].len) ok = !ss_kv_seq_reserve(&c->seqs[s], (next[s] + SS_KV_PAGE - 1) / SS_KV_PAGE);
+    if (!ok) {
+        c->n_out_entries = 0;
+        return ss_err(c->err, sizeof c->err, "decode: out of memory (%d entries, %d with logits)", b->n, nl);
+    }
+    for (int s = 0; s < nseq; s++)
+        if (next[s] >= 0 && next[s] > c->seqs[s].len) ss_kv_seq_grow(&c->kv, &c->seqs[s], next[s] - c->seqs[s].len);
 
     for (int i0 = 0; i0 < b->n; i0 += c->params.n_batch) {
         int n = b->n - i0 < c->params.n_batch ? b->n - i0 : c->params.n_batch;

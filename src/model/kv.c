@@ -13,6 +13,7 @@ int ss_kv_init(ss_kv *kv, int n_pages, int n_layer, int kv_dim, bool f16) {
     if (!kv->data) return -1;
     kv->refcnt = ss_calloc(n_pages, sizeof(int));
     kv->free_list = ss_malloc(sizeof(int) * n_pages);
+    if (!kv->refcnt || !kv->free_list) { ss_kv_free(kv); return -1; }
     // free list as a stack, lowest page on top
     for (int i = 0; i < n_pages; i++) kv->free_list[i] = n_pages - 1 - i;
     kv->n_free = n_pages;
@@ -45,16 +46,21 @@ int ss_kv_pages_needed(const ss_kv *kv, const ss_seq *s, int n) {
     return extra;
 }
 
-static void seq_push_page(ss_seq *s, int p) {
-    if (s->n_pages == s->cap_pages) {
-        s->cap_pages = s->cap_pages ? s->cap_pages * 2 : 8;
-        s->pages = ss_realloc(s->pages, sizeof(int) * s->cap_pages);
-    }
-    s->pages[s->n_pages++] = p;
+int ss_kv_seq_reserve(ss_seq *s, int n_pages) {
+    if (n_pages <= s->cap_pages) return 0;
+    int cap = s->cap_pages ? s->cap_pages : 8;
+    while (cap < n_pages) cap *= 2;
+    int *pages = ss_realloc(s->pages, sizeof(int) * cap);
+    if (!pages) return -1;
+    s->pages = pages;
+    s->cap_pages = cap;
+    return 0;
 }
 
-void ss_kv_seq_grow(ss_kv *kv, ss_seq *s, int n) {
-    if (n <= 0) return;
+int ss_kv_seq_grow(ss_kv *kv, ss_seq *s, int n) {
+    if (n <= 0) return 0;
+    int need = (s->len + n + SS_KV_PAGE - 1) / SS_KV_PAGE;
+    if (ss_kv_seq_reserve(s, need)) return -1;               // before any change
     size_t esz = kv->f16 ? 2 : 4;
     if (s->len % SS_KV_PAGE) {
         int last = s->pages[s->n_pages - 1];
@@ -66,8 +72,8 @@ void ss_kv_seq_grow(ss_kv *kv, ss_seq *s, int n) {
             s->pages[s->n_pages - 1] = p;
         }
     }
-    int need = (s->len + n + SS_KV_PAGE - 1) / SS_KV_PAGE;
-    while (s->n_pages < need) seq_push_page(s, ss_kv_alloc_page(kv));
+    while (s->n_pages < need) s->pages[s->n_pages++] = ss_kv_alloc_page(kv);
+    return 0;
 }
 
 void ss_kv_seq_release(ss_kv *kv, ss_seq *s) {
@@ -76,10 +82,12 @@ void ss_kv_seq_release(ss_kv *kv, ss_seq *s) {
     s->len = 0;
 }
 
-void ss_kv_seq_fork(ss_kv *kv, const ss_seq *src, ss_seq *dst) {
+int ss_kv_seq_fork(ss_kv *kv, const ss_seq *src, ss_seq *dst) {
+    if (ss_kv_seq_reserve(dst, dst->n_pages + src->n_pages)) return -1;
     for (int i = 0; i < src->n_pages; i++) {
         kv->refcnt[src->pages[i]]++;
-        seq_push_page(dst, src->pages[i]);
+        dst->pages[dst->n_pages++] = src->pages[i];
     }
     dst->len = src->len;
+    return 0;
 }

@@ -39,6 +39,7 @@ static int model_vec(ss_model *m, float **out, const char *name, int64_t n, bool
     if (t->n_dims != 1) return ss_err(err, errlen, "%s: tensor '%s': expected a vector of %lld", m->path, name, (long long)n);
     if (model_weight(m, &w, name, n, 1, false, err, errlen)) return -1;
     *out = ss_malloc(sizeof(float) * n);
+    if (!*out) return ss_err(err, errlen, "%s: tensor '%s': out of memory", m->path, name);
     ss_dequant_row(w.type, w.data, *out, n);
     return 0;
 }
@@ -68,7 +69,8 @@ static uint64_t model_fingerprint(const ss_model *m) {
 
 ss_model *ss_model_load(const char *path, char *err, size_t errlen) {
     ss_model *m = ss_calloc(1, sizeof *m);
-    m->path = ss_strdup(path);
+    if (m) m->path = ss_strdup(path);
+    if (!m || !m->path) { ss_model_free(m); ss_err(err, errlen, "%s: out of memory", path); return NULL; }
     if (ss_gguf_open(&m->gguf, path, err, errlen)) goto fail;
     const ss_gguf *g = m->gguf;
     ss_hparams *hp = &m->hp;
@@ -86,6 +88,7 @@ ss_model *ss_model_load(const char *path, char *err, size_t errlen) {
         const char *base = strrchr(path, '/');
         m->name = ss_strdup(base ? base + 1 : path);
     }
+    if (!m->name) { ss_err(err, errlen, "%s: out of memory", path); free(arch); goto fail; }
 
     hp->n_embd      = (int)ss_gguf_get_arch_int(g, arch, "embedding_length", -1);
     hp->n_layer     = (int)ss_gguf_get_arch_int(g, arch, "block_count", -1);
@@ -153,6 +156,7 @@ ss_model *ss_model_load(const char *path, char *err, size_t errlen) {
     }
 
     m->layers = ss_calloc(hp->n_layer, sizeof(ss_layer));
+    if (!m->layers) { ss_err(err, errlen, "%s: out of memory (%d layers)", path, hp->n_layer); goto fail; }
     for (int l = 0; l < hp->n_layer; l++) {
         ss_layer *L = &m->layers[l];
         char n[128];

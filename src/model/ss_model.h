@@ -62,15 +62,20 @@ static inline size_t ss_kv_offset(const ss_kv *kv, int p, int l, int which, int 
 }
 // pages a sequence needs to grow from len to len+n (including a copy-on-write of a shared last page)
 int   ss_kv_pages_needed(const ss_kv *kv, const ss_seq *s, int n);
-// make room for n more tokens (allocates pages, does copy-on-write); caller checked availability
-void  ss_kv_seq_grow(ss_kv *kv, ss_seq *s, int n);
+// room in s->pages for n_pages page ids; 0, or -1 (out of memory, s unchanged)
+int   ss_kv_seq_reserve(ss_seq *s, int n_pages);
+// make room for n more tokens (allocates pages, does copy-on-write); caller checked availability.
+// 0, or -1 when the page list cannot grow (out of memory; nothing changed)
+int   ss_kv_seq_grow(ss_kv *kv, ss_seq *s, int n);
 void  ss_kv_seq_release(ss_kv *kv, ss_seq *s);
-void  ss_kv_seq_fork(ss_kv *kv, const ss_seq *src, ss_seq *dst);
+// dst continues src's pages (shared); 0 or -1 (out of memory, nothing changed)
+int   ss_kv_seq_fork(ss_kv *kv, const ss_seq *src, ss_seq *dst);
 
 // ---- context ----
 struct ss_ctx {
     ss_model     *model;
     ss_ctx_params params;
+    const ss_kernels *kern;           // the kernels (ss_kernels_get(params.force_scalar)), for every product
     ss_pool      *pool;
     ss_kv         kv;
     ss_seq       *seqs;               // [n_seq_max]

@@ -27,13 +27,16 @@
 // ---------------------------------------------------------------------------------------------
 // growable byte string
 
-typedef struct { char *p; size_t n, cap; } sbuf;
+typedef struct { char *p; size_t n, cap; bool oom; } sbuf;   // oom: a growth failed (text incomplete)
 
 static void chat_sb_putn(sbuf *b, const char *s, size_t n) {
+    if (b->oom) return;
     if (b->n + n + 1 > b->cap) {
         size_t cap = b->cap ? b->cap : 256;
         while (b->n + n + 1 > cap) cap *= 2;
-        b->p = ss_realloc(b->p, cap);
+        char *p = ss_realloc(b->p, cap);
+        if (!p) { b->oom = true; return; }
+        b->p = p;
         b->cap = cap;
     }
     if (n) memcpy(b->p + b->n, s, n);
@@ -42,7 +45,14 @@ static void chat_sb_putn(sbuf *b, const char *s, size_t n) {
 }
 static void chat_sb_puts(sbuf *b, const char *s) { chat_sb_putn(b, s, strlen(s)); }
 static void chat_sb_putc(sbuf *b, char c) { chat_sb_putn(b, &c, 1); }
-static char *chat_sb_take(sbuf *b) { if (!b->p) chat_sb_putn(b, "", 0); char *p = b->p; b->p = NULL; b->n = b->cap = 0; return p; }
+// the text (NULL when out of memory); the buffer is empty afterwards
+static char *chat_sb_take(sbuf *b) {
+    if (!b->p) chat_sb_putn(b, "", 0);
+    char *p = b->oom ? NULL : b->p;
+    if (b->oom) free(b->p);
+    memset(b, 0, sizeof *b);
+    return p;
+}
 
 // ---------------------------------------------------------------------------------------------
 // Python's str.strip() (what Jinja's |trim and .strip() call) on UTF-8 text.
@@ -875,7 +885,9 @@ static char *chat_render_spec(const chat_spec *sp, const ss_chat_msg *msgs, int 
         ss_err(err, errlen, "chat: unknown chat template family");
         return NULL;
     }
-    return chat_sb_take(&b);
+    char *text = chat_sb_take(&b);
+    if (!text) ss_err(err, errlen, "chat: out of memory");
+    return text;
 }
 
 char *ss_chat_render_ex(int family, const char *tmpl_src, const ss_chat_msg *msgs, int n_msgs, bool add_gen,

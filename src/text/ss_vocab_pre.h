@@ -31,6 +31,7 @@ typedef struct {
     uint32_t *mstart; size_t cap_mstart;             // byte offset in mtext of each code point (+ end)
     uint32_t *seg[2]; size_t cap_seg[2];             // piece lengths in code points (double buffer)
     void     *match_data;                            // pcre2_match_data
+    bool      oom;                                   // the last split ran out of memory (words incomplete)
 } ss_vocab_pre_words;
 
 // Split text[0..len) into byte-level-encoded words (appended after clearing `w`).
@@ -48,7 +49,8 @@ int      ss_vocab_utf8_encode(uint32_t cpt, char *out);
 // GPT-2 byte-to-unicode: the code point standing for byte b, and the inverse (-1 if none)
 uint32_t ss_vocab_byte_to_cpt(uint8_t b);
 int      ss_vocab_cpt_to_byte(uint32_t cpt);
-// grow an array to hold `need` elements (capacity doubles); returns the (moved) array
+// grow an array to hold `need` elements (capacity doubles); returns the (moved) array, or NULL when
+// out of memory (p is then unchanged and still allocated)
 void    *ss_vocab_grow(void *p, size_t *cap, size_t need, size_t elem);
 
 #endif

@@ -7,7 +7,7 @@
 //        alphabet; in each word the adjacent pair of lowest merge rank is merged, repeatedly.
 //   Special tokens: before either, the text is cut at the control / user-defined token texts it
 //        contains (longest token first, as llama.cpp's tokenizer_st_partition).
-#define _GNU_SOURCE   // memmem, qsort_r
+#define _GNU_SOURCE   // memmem
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -119,6 +119,7 @@ static bool same_merge(const ss_vocab *v, int32_t a, int32_t b) {
 
 static ht_slot *ht_new(uint32_t size) {
     ht_slot *ht = ss_malloc((size_t)size * sizeof(ht_slot));
+    if (!ht) return NULL;
     for (uint32_t i = 0; i < size; i++) ht[i] = (ht_slot){-1, 0};
     return ht;
 }
@@ -191,7 +192,7 @@ static int load_str(const ss_gguf *g, const char *key, char **out, char *err, si
     if (kv->type != SS_GGUF_STRING)
         return ss_err(err, errlen, "%s: %s: expected a string, got %s", g->path, key, ss_gguf_vtype_name(kv->type));
     *out = ss_strndup(kv->v.s.ptr, kv->v.s.len);
-    return 0;
+    return *out ? 0 : ss_err(err, errlen, "%s: %s: out of memory", g->path, key);
 }
 
 // array of n >= n_min elements of one of two types (t2 may equal t1); NULL if missing (and !required)
@@ -214,11 +215,26 @@ static int load_arr(const ss_gguf *g, const char *key, uint32_t t1, uint32_t t2,
 static int32_t rd_i32(const void *base, uint64_t i) { int32_t x; memcpy(&x, (const char *)base + 4 * i, 4); return x; }
 static float   rd_f32(const void *base, uint64_t i) { float x; memcpy(&x, (const char *)base + 4 * i, 4); return x; }
 
-static int cmp_special(const void *a, const void *b, void *ctx) {
-    const ss_vocab *v = ctx;
-    int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
-    if (v->text_len[x] != v->text_len[y]) return v->text_len[x] > v->text_len[y] ? -1 : 1;
-    return x < y ? -1 : x > y;
+// special tokens in matching order: longest text first, then by id (a total order, so any sort
+// gives the same result); sorted as (length, id) pairs with plain qsort (no qsort_r: not portable)
+typedef struct { uint32_t len; int32_t id; } special_key;
+
+static int cmp_special(const void *a, const void *b) {
+    const special_key *x = a, *y = b;
+    if (x->len != y->len) return x->len > y->len ? -1 : 1;
+    return x->id < y->id ? -1 : x->id > y->id;
+}
+
+// 0, or -1 when out of memory
+static int sort_special(ss_vocab *v) {
+    if (v->n_special < 2) return 0;
+    special_key *k = malloc(sizeof *k * (size_t)v->n_special);
+    if (!k) return -1;
+    for (int32_t i = 0; i < v->n_special; i++) k[i] = (special_key){ v->text_len[v->special[i]], v->special[i] };
+    qsort(k, (size_t)v->n_special, sizeof *k, cmp_special);
+    for (int32_t i = 0; i < v->n_special; i++) v->special[i] = k[i].id;
+    free(k);
+    return 0;
 }
 
 static int hexval(char c) {
@@ -240,11 +256,14 @@ static int byte_token_value(const char *t, size_t n) {
 }
 
 // piece of token `id` as llama.cpp's token_to_piece(special = true) gives it, appended to *buf
-static void build_piece(const ss_vocab *v, int32_t id, char **buf, size_t *len, size_t *cap) {
+// (0, or -1 when *buf cannot grow: out of memory, *buf unchanged)
+static int build_piece(const ss_vocab *v, int32_t id, char **buf, size_t *len, size_t *cap) {
     const char *t = v->text + v->text_off[id];
     size_t n = v->text_len[id];
     uint16_t a = v->attr[id];
-    *buf = ss_vocab_grow(*buf, cap, *len + n * (n + 24) + 64, 1);   // worst case: [UNK_BYTE..] per char
+    char *nb = ss_vocab_grow(*buf, cap, *len + n * (n + 24) + 64, 1);   // worst case: [UNK_BYTE..] per char
+    if (!nb) return -1;
+    *buf = nb;
     char *o = *buf + *len;
     size_t k = 0;
     if (a & (ATTR_UNKNOWN | ATTR_CONTROL | ATTR_USER_DEFINED)) {
@@ -275,12 +294,14 @@ static void build_piece(const ss_vocab *v, int32_t id, char **buf, size_t *len, 
         o[k++] = (char)byte_token_value(t, n);
     }
     *len += k;
+    return 0;
 }
 
 int ss_vocab_load(ss_vocab **out, const ss_gguf *g, char *err, size_t errlen) {
     *out = NULL;
     const char *path = g->path ? g->path : "(gguf)";
     ss_vocab *v = ss_calloc(1, sizeof *v);
+    if (!v) return ss_err(err, errlen, "%s: tokenizer: out of memory", path);
     const ss_gguf_kv *kt, *ks, *ky, *km = NULL;
     char *gname = NULL;
     uint64_t *hashes = NULL;
@@ -293,6 +314,7 @@ int ss_vocab_load(ss_vocab **out, const ss_gguf *g, char *err, size_t errlen) {
     else { ss_err(err, errlen, "%s: tokenizer.ggml.model: unsupported tokenizer '%s' (supported: llama, gpt2)", path, v->model_name); goto fail; }
     if (load_str(g, "tokenizer.ggml.pre", &v->pre_name, err, errlen)) goto fail;
     if (!v->pre_name || !*v->pre_name) { free(v->pre_name); v->pre_name = ss_strdup("default"); }
+    if (!v->pre_name) goto oom;
 
     // token strings, scores, types
     if (load_arr(g, "tokenizer.ggml.tokens", SS_GGUF_STRING, SS_GGUF_STRING, 0, true, &kt, err, errlen)) goto fail;
@@ -314,6 +336,7 @@ int ss_vocab_load(ss_vocab **out, const ss_gguf *g, char *err, size_t errlen) {
     v->tok_mask = table_size(n) - 1;
     v->tok_ht = ht_new(v->tok_mask + 1);
     hashes = ss_malloc((size_t)n * sizeof(uint64_t));
+    if (!v->text_off || !v->text_len || !v->score || !v->attr || !v->text || !v->tok_ht || !hashes) goto oom;
     size_t off = 0;
     for (int32_t i = 0; i < n; i++) {
         const ss_gguf_str *s = &kt->arr_str[i];
@@ -366,7 +389,9 @@ int ss_vocab_load(ss_vocab **out, const ss_gguf *g, char *err, size_t errlen) {
         v->merge_rlen = ss_malloc((v->n_merges + 1) * sizeof(uint32_t));
         v->merge_mask = table_size(v->n_merges) - 1;
         v->merge_ht = ht_new(v->merge_mask + 1);
-        hashes = ss_realloc(hashes, (size_t)(v->n_merges + 1) * sizeof(uint64_t));
+        uint64_t *mh = ss_realloc(hashes, (size_t)(v->n_merges + 1) * sizeof(uint64_t));
+        if (mh) hashes = mh;
+        if (!mh || !v->merge_text || !v->merge_off || !v->merge_llen || !v->merge_rlen || !v->merge_ht) goto oom;
         size_t mo = 0;
         for (int32_t i = 0; i < v->n_merges; i++) {
             const ss_gguf_str *s = &km->arr_str[i];
@@ -483,9 +508,10 @@ int ss_vocab_load(ss_vocab **out, const ss_gguf *g, char *err, size_t errlen) {
 
     // special tokens for the text partition, longest first
     v->special = ss_malloc(n * sizeof(int32_t));
+    if (!v->special) goto oom;
     for (int32_t i = 0; i < n; i++)
         if (v->attr[i] & (ATTR_CONTROL | ATTR_USER_DEFINED | ATTR_UNKNOWN)) v->special[v->n_special++] = i;
-    qsort_r(v->special, v->n_special, sizeof(int32_t), cmp_special, v);
+    if (sort_special(v)) { ss_err(err, errlen, "vocab: out of memory sorting %d special tokens", v->n_special); goto fail; }
 
     // per-model attributes (llama.cpp sets them by model / pre-tokenizer name)
     if (load_str(g, "general.name", &gname, err, errlen)) goto fail;
@@ -522,19 +548,23 @@ int ss_vocab_load(ss_vocab **out, const ss_gguf *g, char *err, size_t errlen) {
         size_t plen = 0, pcap = 0;
         v->piece_off = ss_malloc(n * sizeof(uint32_t));
         v->piece_len = ss_malloc(n * sizeof(uint32_t));
+        if (!v->piece_off || !v->piece_len) goto oom;
         for (int32_t i = 0; i < n; i++) {
             size_t before = plen;
-            build_piece(v, i, &v->piece, &plen, &pcap);
+            if (build_piece(v, i, &v->piece, &plen, &pcap)) goto oom;
             if (plen > UINT32_MAX) { ss_err(err, errlen, "%s: tokenizer.ggml.tokens: pieces too large", path); goto fail; }
             v->piece_off[i] = (uint32_t)before;
             v->piece_len[i] = (uint32_t)(plen - before);
         }
         if (!v->piece) v->piece = ss_malloc(1);
+        if (!v->piece) goto oom;
     }
 
     free(hashes);
     *out = v;
     return 0;
+oom:
+    ss_err(err, errlen, "%s: tokenizer: out of memory", path);
 fail:
     free(hashes);
     free(gname);
@@ -558,7 +588,16 @@ typedef struct {
     char *buf; size_t cap_buf;
     tok_fragment *frag[2]; size_t cap_frag[2];
     ss_vocab_pre_words words;
+    bool oom;                                   // a scratch array could not grow: the call fails
 } tok_session;
+
+// grow a session array; false (s->oom set, array unchanged) when out of memory
+static bool tok_grow(tok_session *s, void **p, size_t *cap, size_t need, size_t elem) {
+    void *q = s->oom ? NULL : ss_vocab_grow(*p, cap, need, elem);
+    if (!q) { s->oom = true; return false; }
+    *p = q;
+    return true;
+}
 
 static void emit(tok_session *s, int32_t id) {
     if (s->n < s->max) s->out[s->n] = id;
@@ -574,7 +613,7 @@ static bool bigram_before(const tok_session *s, const tok_bigram *a, const tok_b
 }
 
 static void heap_push(tok_session *s, tok_bigram b) {
-    s->heap = ss_vocab_grow(s->heap, &s->cap_heap, s->n_heap + 1, sizeof(tok_bigram));
+    if (!tok_grow(s, (void **)&s->heap, &s->cap_heap, s->n_heap + 1, sizeof(tok_bigram))) return;
     size_t i = s->n_heap++;
     while (i > 0) {
         size_t p = (i - 1) / 2;
@@ -602,7 +641,7 @@ static tok_bigram heap_pop(tok_session *s) {
 
 // split text[0..len) into one symbol per UTF-8 character (llama.cpp: length from the first byte)
 static int make_symbols(tok_session *s, const char *text, size_t len) {
-    s->sym = ss_vocab_grow(s->sym, &s->cap_sym, len + 1, sizeof(tok_symbol));
+    if (!tok_grow(s, (void **)&s->sym, &s->cap_sym, len + 1, sizeof(tok_symbol))) return 0;
     int k = 0;
     for (size_t off = 0; off < len; k++) {
         size_t cl = (size_t)ss_vocab_utf8_len((unsigned char)text[off]);
@@ -696,6 +735,7 @@ static void bpe_word(tok_session *s, const char *w, size_t len) {
 
 static void bpe_tokenize(tok_session *s, const char *text, size_t len) {
     ss_vocab_pre_split(s->v->pre, text, len, &s->words);
+    if (s->words.oom) { s->oom = true; return; }
     size_t start = 0;
     for (size_t k = 0; k < s->words.n_words; k++) {
         size_t end = s->words.ends[k];
@@ -711,7 +751,7 @@ static size_t partition(tok_session *s, const char *text, size_t len, bool parse
     int cur = 0;
     size_t nf = 0;
     if (len > 0) {
-        s->frag[0] = ss_vocab_grow(s->frag[0], &s->cap_frag[0], 1, sizeof(tok_fragment));
+        if (!tok_grow(s, (void **)&s->frag[0], &s->cap_frag[0], 1, sizeof(tok_fragment))) return 0;
         s->frag[0][nf++] = (tok_fragment){-1, 0, len};
     }
     for (int k = 0; k < v->n_special && nf; k++) {
@@ -725,14 +765,14 @@ static size_t partition(tok_session *s, const char *text, size_t len, bool parse
         for (size_t f = 0; f < nf; f++) {
             tok_fragment fr = in[f];
             if (fr.token >= 0) {
-                s->frag[1 - cur] = ss_vocab_grow(s->frag[1 - cur], &s->cap_frag[1 - cur], no + 1, sizeof(tok_fragment));
+                if (!tok_grow(s, (void **)&s->frag[1 - cur], &s->cap_frag[1 - cur], no + 1, sizeof(tok_fragment))) return 0;
                 s->frag[1 - cur][no++] = fr;
                 continue;
             }
             size_t off = fr.off, rem = fr.len;
             while (rem > 0) {
                 const char *m = memmem(text + off, rem, t, tl);
-                s->frag[1 - cur] = ss_vocab_grow(s->frag[1 - cur], &s->cap_frag[1 - cur], no + 3, sizeof(tok_fragment));
+                if (!tok_grow(s, (void **)&s->frag[1 - cur], &s->cap_frag[1 - cur], no + 3, sizeof(tok_fragment))) return 0;
                 tok_fragment *o = s->frag[1 - cur];
                 if (!m) { o[no++] = (tok_fragment){-1, off, rem}; break; }
                 size_t mpos = (size_t)(m - text);
@@ -762,12 +802,12 @@ int ss_tokenize(const ss_vocab *v, const char *text, size_t len, bool add_bos, b
     int cur;
     size_t nf = partition(&s, text, len, parse_special, &cur);
     bool prev_special = true;                    // SPM: a space before the first text fragment
-    for (size_t f = 0; f < nf; f++) {
+    for (size_t f = 0; f < nf && !s.oom; f++) {
         tok_fragment fr = s.frag[cur][f];
         if (fr.token >= 0) { emit(&s, fr.token); prev_special = true; continue; }
         if (v->kind == SS_VOCAB_SPM) {
             // (' ' +) fragment with every ' ' replaced by U+2581
-            s.buf = ss_vocab_grow(s.buf, &s.cap_buf, 3 * (fr.len + 1), 1);
+            if (!tok_grow(&s, (void **)&s.buf, &s.cap_buf, 3 * (fr.len + 1), 1)) break;
             size_t bl = 0;
             if (v->add_space_prefix && prev_special) { memcpy(s.buf, "\xe2\x96\x81", 3); bl = 3; }
             for (size_t i = 0; i < fr.len; i++) {
@@ -783,7 +823,7 @@ int ss_tokenize(const ss_vocab *v, const char *text, size_t len, bool add_bos, b
     }
     free(s.sym); free(s.heap); free(s.buf); free(s.frag[0]); free(s.frag[1]);
     ss_vocab_pre_words_free(&s.words);
-    return s.n;
+    return s.oom ? -1 : s.n;
 }
 
 // ---------------------------------------------------------------------------------------------

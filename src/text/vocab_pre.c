@@ -122,6 +122,7 @@ int ss_vocab_pre_create(ss_vocab_pre **out, const char *name, ss_vocab_pre_info 
     if (!d) return ss_err(err, errlen, "unknown pre-tokenizer '%s'", name);
 
     ss_vocab_pre *p = ss_calloc(1, sizeof *p);
+    if (!p) return ss_err(err, errlen, "pre-tokenizer '%s': out of memory", name);
     for (int i = 0; i < PRE_MAX_RE && d->re[i]; i++) {
         int ec; PCRE2_SIZE eo;
         pcre2_code *re = pcre2_compile((PCRE2_SPTR)d->re[i], PCRE2_ZERO_TERMINATED,
@@ -232,10 +233,18 @@ void *ss_vocab_grow(void *p, size_t *cap, size_t need, size_t elem) {
     if (need <= *cap) return p;
     size_t c = *cap ? *cap : 64;
     while (c < need) c *= 2;
-    *cap = c;
-    return ss_realloc(p, c * elem);
+    void *q = ss_realloc(p, c * elem);
+    if (q) *cap = c;
+    return q;                                  // NULL: out of memory (p is still allocated)
 }
-#define GROW(ptr, cap, need) ((ptr) = ss_vocab_grow((ptr), &(cap), (need), sizeof(*(ptr))))
+// grow a words array; false (w->oom set, array unchanged) when out of memory
+static bool pre_grow(ss_vocab_pre_words *w, void **p, size_t *cap, size_t need, size_t elem) {
+    void *q = w->oom ? NULL : ss_vocab_grow(*p, cap, need, elem);
+    if (!q) { w->oom = true; return false; }
+    *p = q;
+    return true;
+}
+#define GROW(w, ptr, cap, need) pre_grow((w), (void **)&(ptr), &(cap), (need), sizeof(*(ptr)))
 
 // one regex over the pieces `in` (lengths in code points) -> `out`
 static size_t pre_apply_regex(const pcre2_code *re, ss_vocab_pre_words *w,
@@ -263,7 +272,7 @@ static size_t pre_apply_regex(const pcre2_code *re, ss_vocab_pre_words *w,
             lo = ms_cpt; hi = cpt1;
             while (lo < hi) { size_t mid = (lo + hi) / 2; if (w->mstart[mid] - w->mstart[cpt0] < me) lo = mid + 1; else hi = mid; }
             size_t me_cpt = lo;
-            GROW(*out, *cap_out, n_out + 2);
+            if (!GROW(w, *out, *cap_out, n_out + 2)) return 0;
             if (ms_cpt > last_cpt) (*out)[n_out++] = (uint32_t)(ms_cpt - last_cpt);
             if (me_cpt > ms_cpt) (*out)[n_out++] = (uint32_t)(me_cpt - ms_cpt);
             last = me; last_cpt = me_cpt;
@@ -274,7 +283,10 @@ static size_t pre_apply_regex(const pcre2_code *re, ss_vocab_pre_words *w,
             }
         }
         (void)last;
-        if (cpt1 > last_cpt) { GROW(*out, *cap_out, n_out + 1); (*out)[n_out++] = (uint32_t)(cpt1 - last_cpt); }
+        if (cpt1 > last_cpt) {
+            if (!GROW(w, *out, *cap_out, n_out + 1)) return 0;
+            (*out)[n_out++] = (uint32_t)(cpt1 - last_cpt);
+        }
         cpt0 = cpt1;
     }
     return n_out;
@@ -283,13 +295,14 @@ static size_t pre_apply_regex(const pcre2_code *re, ss_vocab_pre_words *w,
 void ss_vocab_pre_split(const ss_vocab_pre *p, const char *text, size_t len, ss_vocab_pre_words *w) {
     w->n_bytes = 0;
     w->n_words = 0;
+    w->oom = false;
     if (len == 0) return;
     if (!w->match_data) w->match_data = pcre2_match_data_create(1, NULL);
+    if (!w->match_data) { w->oom = true; return; }
 
     // code points (invalid bytes -> U+FFFD) and the text the regexes see
-    GROW(w->cpts, w->cap_cpts, len);
-    GROW(w->mstart, w->cap_mstart, len + 1);
-    GROW(w->mtext, w->cap_mtext, 4 * len + 1);
+    if (!GROW(w, w->cpts, w->cap_cpts, len) || !GROW(w, w->mstart, w->cap_mstart, len + 1) ||
+        !GROW(w, w->mtext, w->cap_mtext, 4 * len + 1)) return;
     size_t n = 0, mlen = 0;
     for (size_t i = 0; i < len; ) {
         uint32_t c = ss_vocab_utf8_decode(text, len, &i);
@@ -306,17 +319,17 @@ void ss_vocab_pre_split(const ss_vocab_pre *p, const char *text, size_t len, ss_
 
     // pieces, regex after regex
     int cur = 0;
-    GROW(w->seg[0], w->cap_seg[0], 1);
+    if (!GROW(w, w->seg[0], w->cap_seg[0], 1)) return;
     w->seg[0][0] = (uint32_t)n;
     size_t n_seg = 1;
     for (int r = 0; r < p->n_re; r++) {
         n_seg = pre_apply_regex(p->re[r], w, w->seg[cur], n_seg, &w->seg[1 - cur], &w->cap_seg[1 - cur]);
+        if (w->oom) return;
         cur = 1 - cur;
     }
 
     // words: code points -> UTF-8 (surrogates included, as llama.cpp) -> GPT-2 byte alphabet
-    GROW(w->ends, w->cap_words, n_seg);
-    GROW(w->bytes, w->cap_bytes, 8 * n + 8);                 // <= 4 bytes per cpt, 2 per byte
+    if (!GROW(w, w->ends, w->cap_words, n_seg) || !GROW(w, w->bytes, w->cap_bytes, 8 * n + 8)) return;   // <= 4 bytes per cpt, 2 per byte
     size_t ci = 0;
     for (size_t k = 0; k < n_seg; k++) {
         for (uint32_t j = 0; j < w->seg[cur][k]; j++, ci++) {

@@ -1,8 +1,7 @@
 // attn_avx2.c — attention inner loops on the KV cache (AVX2 + FMA + F16C), and the F16
 // conversions of the forward pass (round-to-nearest-even, identical to ss_fp32_to_fp16).
+#include "ss_avx2.h"
 #include <immintrin.h>
-#include <stdint.h>
-#include <stddef.h>
 
 static inline float hsum256(__m256 v) {
     __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
@@ -12,7 +11,6 @@ static inline float hsum256(__m256 v) {
 }
 
 // Σ q[i]·k[i], k in F16 (n multiple of 8)
-float ss_attn_dot_f16_avx2(const float *q, const uint16_t *k, int n);
 float ss_attn_dot_f16_avx2(const float *q, const uint16_t *k, int n) {
     __m256 acc = _mm256_setzero_ps();
     for (int i = 0; i < n; i += 8)
@@ -20,7 +18,6 @@ float ss_attn_dot_f16_avx2(const float *q, const uint16_t *k, int n) {
     return hsum256(acc);
 }
 
-float ss_attn_dot_f32_avx2(const float *q, const float *k, int n);
 float ss_attn_dot_f32_avx2(const float *q, const float *k, int n) {
     __m256 acc = _mm256_setzero_ps();
     for (int i = 0; i < n; i += 8) acc = _mm256_fmadd_ps(_mm256_loadu_ps(q + i), _mm256_loadu_ps(k + i), acc);
@@ -28,14 +25,12 @@ float ss_attn_dot_f32_avx2(const float *q, const float *k, int n) {
 }
 
 // o[i] += p · v[i], v in F16 (n multiple of 8)
-void ss_attn_axpy_f16_avx2(float *o, float p, const uint16_t *v, int n);
 void ss_attn_axpy_f16_avx2(float *o, float p, const uint16_t *v, int n) {
     __m256 pp = _mm256_set1_ps(p);
     for (int i = 0; i < n; i += 8)
         _mm256_storeu_ps(o + i, _mm256_fmadd_ps(pp, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(v + i))), _mm256_loadu_ps(o + i)));
 }
 
-void ss_attn_axpy_f32_avx2(float *o, float p, const float *v, int n);
 void ss_attn_axpy_f32_avx2(float *o, float p, const float *v, int n) {
     __m256 pp = _mm256_set1_ps(p);
     for (int i = 0; i < n; i += 8)
@@ -50,7 +45,6 @@ static inline __m256 load_kv(const void *p, int f16, int i) {
 
 // s[g] = q[g*n .. g*n+n) · k for g < G (G <= 8; n multiple of 8). Every s[g] is the same
 // sum, in the same order, as ss_attn_dot_*_avx2(q + g*n, k, n).
-void ss_attn_dots_avx2(const float *q, int G, const void *k, int f16, int n, float *s);
 void ss_attn_dots_avx2(const float *q, int G, const void *k, int f16, int n, float *s) {
     __m256 acc[8];
     for (int g = 0; g < G; g++) acc[g] = _mm256_setzero_ps();
@@ -63,7 +57,6 @@ void ss_attn_dots_avx2(const float *q, int G, const void *k, int f16, int n, flo
 
 // o[g*n + i] += p[g*p_stride] · v[i] for g < G (n multiple of 8); the same operations as
 // ss_attn_axpy_*_avx2 for each g
-void ss_attn_axpys_avx2(float *o, int G, const float *p, size_t p_stride, const void *v, int f16, int n);
 void ss_attn_axpys_avx2(float *o, int G, const float *p, size_t p_stride, const void *v, int f16, int n) {
     for (int i = 0; i < n; i += 8) {
         const __m256 vv = load_kv(v, f16, i);
@@ -77,7 +70,6 @@ void ss_attn_axpys_avx2(float *o, int G, const float *p, size_t p_stride, const 
 // ---- F16 conversions (round to nearest even; NaN stays NaN)
 
 // y[i] = f16(x[i])
-void ss_f32_to_f16_avx2(const float *x, uint16_t *y, int n);
 void ss_f32_to_f16_avx2(const float *x, uint16_t *y, int n) {
     int i = 0;
     for (; i + 8 <= n; i += 8)
@@ -86,7 +78,6 @@ void ss_f32_to_f16_avx2(const float *x, uint16_t *y, int n) {
 }
 
 // y[i] = f32(f16(x[i])) (x == y allowed)
-void ss_round_f16_avx2(const float *x, float *y, int n);
 void ss_round_f16_avx2(const float *x, float *y, int n) {
     int i = 0;
     for (; i + 8 <= n; i += 8)

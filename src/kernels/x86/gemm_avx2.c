@@ -1,5 +1,6 @@
 // gemm_avx2.c — the panel kernel of the matrix-matrix path (prefill: many activation rows).
-// Compiled with -mavx2 -mfma -mf16c; called only after ss_cpu_has_avx2().
+// Compiled with -mavx2 -mfma -mf16c; reached through the dispatch table (ss_kernels.h). Uses
+// quant_avx2.c's row helpers (ss_dequant_row_avx2, ss_pack_act_avx2) and nothing above them.
 //
 //   out[j, i] = Σ_k W[i, k] · X[j, k]      W[m, K]: any type with a SIMD row dequantizer;
 //                                          X[n, K]: the activations rounded like the weights'
@@ -24,7 +25,7 @@
 // Blocking: rows of W in groups of PANEL_MG, K in blocks of PANEL_KC. For one (group, K-block)
 // the weight slice is dequantized once (PANEL_MG × PANEL_KC f32, in L2) and every activation
 // panel's slice (PANEL_KC × 16 f32 = 16 KB, in L1) is multiplied with it, 6 rows at a time.
-#include "ss_quant.h"
+#include "ss_avx2.h"
 #include <immintrin.h>
 #include <string.h>
 
@@ -52,7 +53,7 @@ static ALWAYS_INLINE void transpose8(__m256 r[8]) {
 }
 
 // one activation panel: rows x[r] (r < nr <= 16, x_stride floats apart), rounded as
-// ss_pack_act(SS_PACK_F32) rounds them, transposed into dst[k * 16 + r]; lanes r >= nr are 0
+// ss_pack_act_avx2(SS_PACK_F32) rounds them, transposed into dst[k * 16 + r]; lanes r >= nr are 0
 void ss_pack_panel_avx2(uint32_t wtype, const float *x, int64_t x_stride, int nr, int64_t K, float *dst) {
     _Alignas(32) float tmp[PANEL_NR * PANEL_KC];
     for (int64_t k0 = 0; k0 < K; k0 += PANEL_KC) {

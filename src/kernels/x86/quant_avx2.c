@@ -1,10 +1,11 @@
-// quant_avx2.c — AVX2/FMA/F16C kernels (compiled with -mavx2 -mfma -mf16c; called only after
-// ss_cpu_has_avx2()). Each returns false for types it does not handle (scalar path is used).
+// quant_avx2.c — AVX2/FMA/F16C kernels (compiled with -mavx2 -mfma -mf16c; reached through the
+// dispatch table, ss_kernels.h). Each returns false for types it does not handle (the table then
+// uses the scalar reference).
 //
 // Dot products: one weight row against nr (1..SS_VEC_DOT_MAX_NR) activation rows; every
 // weight block is decoded into registers once and multiplied with the nr activation blocks.
 // Integer parts are exact (same integers as the scalar kernels); only the float accumulation
-// order differs from src/quant.c. Byte products use maddubs (unsigned x signed -> int16 pairs,
+// order differs from ../quant.c. Byte products use maddubs (unsigned x signed -> int16 pairs,
 // no saturation for our ranges: at most 2*63*127 = 16002) and madd (int16 pairs -> int32).
 //
 // Activation conversion (Q8_0, Q8_1, Q8_K, F16, BF16) is bit-identical to the scalar one.
@@ -13,7 +14,7 @@
 // a few activation rows on packed activations (see the section "matrix-matrix"); with one
 // activation row they are the decode path and prefetch the weights ahead. Element-wise: silu*up
 // and exp (ggml's vector expf).
-#include "ss_quant.h"
+#include "ss_avx2.h"
 #include <immintrin.h>
 #include <string.h>
 
@@ -503,7 +504,7 @@ void ss_fp16_to_fp32_row_avx2(const uint16_t *x, float *y, int64_t n) {
 }
 
 // ------------------------------------------------------------------------------ dequantization
-// Bit-identical to the scalar loops of src/quant.c: the same float operations in the same order
+// Bit-identical to the scalar loops of ../quant.c: the same float operations in the same order
 // (y = (d*sc)*q, then + m or - m), so FMA contraction must stay off here.
 #if defined(__clang__)
 #pragma clang fp contract(off)          // (clang: to the end of the file)
@@ -663,7 +664,7 @@ void ss_axpy_avx2(float a, const float *x, float *y, int64_t n) {
 // Activations are packed (ss_pack_act_avx2, layout in ss_quant.h): int8 values contiguous and
 // 32-byte aligned, block scales as floats; for Q8_0 also the scaled block sums dy Σqy (floats,
 // for the offset terms of the unsigned-nibble formats), for Q8_K the sums of 16 values; for F32/F16/BF16 weights f32
-// rows holding the activation rounded like ss_quant_act would (exactly representable).
+// rows holding the activation rounded like quant_act would (exactly representable).
 //
 // Integer block dots are exact (as in the single-row kernels). Per pair and 32 values every
 // integer format costs two integer multiplies (maddubs, madd), and Zen 3 / Haswell-class cores
@@ -1061,8 +1062,7 @@ static __attribute__((noinline)) void gemm_tiles(const gemm_kernel *kn, uint32_t
 bool ss_gemm_avx2(uint32_t wtype, int layout, int64_t K, const void *w, size_t ws, int64_t m,
                   const void *xp, size_t xs, int64_t n, float *out, int64_t ldo) {
     gemm_kernel kn;
-    if (!gemm_kernel_for(wtype, &kn)) return false;
-    if (layout == SS_PACK_PANEL) return ss_gemm_panel_avx2(wtype, K, w, ws, m, xp, xs, n, out, ldo);
+    if (!gemm_kernel_for(wtype, &kn) || layout == SS_PACK_PANEL) return false;   // (panels: gemm_avx2.c)
     const bool fweights = wtype == SS_TYPE_F16 || wtype == SS_TYPE_BF16 || wtype == SS_TYPE_F32;
     if ((layout == SS_PACK_F32) != fweights) return false;   // (ss_gemm_layout never asks for this)
     gemm_tiles(&kn, wtype, K, w, ws, m, xp, xs, n, out, ldo);

@@ -1,7 +1,7 @@
-// slot_avx2.c — AVX2/FMA kernels for SLOT (src/slot.c calls them only when the CPU has AVX2 and
-// FMA). Each has a scalar twin in slot.c that defines the same math; tests/test_slot.c checks
-// every kernel against a float64 loop, including the tails.
-#include "ss_slot.h"
+// slot_avx2.c — AVX2/FMA/F16C kernels for SLOT (src/methods/slot.c reaches them through the
+// dispatch table, ss_kernels.h). Each has a scalar twin in slotk.c that defines the same math;
+// tests/test_slot.c checks every kernel against a float64 loop, including the tails.
+#include "ss_avx2.h"
 #include <immintrin.h>
 #include <math.h>
 

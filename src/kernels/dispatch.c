@@ -1,0 +1,101 @@
+// dispatch.c — the one CPU probe and the two kernel tables (ss_kernels.h). Compiled without SIMD
+// flags; the AVX2 table exists only when the Makefile builds the x86 leaves (SS_HAVE_AVX2).
+#include "ss_kernels.h"
+#include "ss_attn.h"
+#include "ss_slotk.h"
+#ifdef SS_HAVE_AVX2
+#include "x86/ss_avx2.h"
+#endif
+
+static const ss_kernels kernels_scalar = {
+    .name = "scalar", .simd = false,
+    .dequant_row = ss_dequant_row, .vec_dot_n = ss_vec_dot_n_ref, .quant_act = ss_quant_act_ref,
+    .axpy = ss_axpy_ref, .swiglu = ss_swiglu_ref,
+    .f32_to_f16 = ss_f32_to_f16_ref, .round_f16 = ss_round_f16_ref,
+    .slot_dot_rows = ss_slot_dot_rows_ref, .slot_add_max = ss_slot_add_max_ref,
+    .slot_exp_sum = ss_slot_exp_sum_ref, .slot_axpy = ss_slot_axpy_ref, .slot_gemm = ss_slot_gemm_ref,
+    .slot_dot_f64 = ss_slot_dot_f64_ref, .slot_exp_axpy = ss_slot_exp_axpy_ref, .slot_gacc = ss_slot_gacc_ref,
+};
+
+#ifdef SS_HAVE_AVX2
+#include <cpuid.h>
+
+// AVX2 + FMA + F16C, and the OS saves the YMM registers (XCR0 bits 1, 2)
+static int cpu_check_avx2(void) {
+    unsigned a, b, c, d;
+    if (!__get_cpuid(1, &a, &b, &c, &d)) return 0;
+    const bool fma = c & (1u << 12), osxsave = c & (1u << 27), avx = c & (1u << 28), f16c = c & (1u << 29);
+    if (!(fma && osxsave && avx && f16c)) return 0;
+    unsigned xlo, xhi;
+    __asm__ volatile("xgetbv" : "=a"(xlo), "=d"(xhi) : "c"(0));
+    if ((xlo & 6) != 6) return 0;
+    if (__get_cpuid_max(0, NULL) < 7) return 0;
+    __cpuid_count(7, 0, a, b, c, d);
+    return (b & (1u << 5)) ? 1 : 0;
+}
+
+// the leaves that handle only some types fall back to the scalar reference for the others
+static void dequant_row_avx2(uint32_t type, const void *x, float *y, int64_t n) {
+    if (!ss_dequant_row_avx2(type, x, y, n)) ss_dequant_row(type, x, y, n);
+}
+static void vec_dot_n_avx2(uint32_t wtype, int64_t n, float *s, const void *w, const void *xq, size_t xq_stride, int nr) {
+    if (!ss_vec_dot_avx2(wtype, n, s, w, xq, xq_stride, nr)) ss_vec_dot_n_ref(wtype, n, s, w, xq, xq_stride, nr);
+}
+static void quant_act_avx2(uint32_t wtype, const float *x, void *xq, int64_t n) {
+    if (!ss_quant_act_avx2(ss_vec_dot_type(wtype), x, xq, n)) ss_quant_act_ref(wtype, x, xq, n);
+}
+// F32 weights keep the row kernel (vec_dot_n): its summation order (two 8-wide accumulators) is
+// the one that agrees best with llama.cpp's F32 results (F32 models are test models anyway)
+static bool gemm_has_avx2(uint32_t wtype) { return wtype != SS_TYPE_F32 && ss_gemm_has_avx2(wtype); }
+static void pack_act_avx2(uint32_t wtype, int layout, const float *x, int64_t K, void *dst) {
+    ss_pack_act_avx2(wtype, layout, x, K, dst);
+}
+static void pack_panel_avx2(uint32_t wtype, const float *x, int64_t x_stride, int nr, int64_t K, void *dst) {
+    ss_pack_panel_avx2(wtype, x, x_stride, nr, K, dst);
+}
+// the panel layout (prefill) goes to gemm_avx2.c's panel kernel, the others to the register tiles
+static void gemm_avx2(uint32_t wtype, int layout, int64_t K, const void *w, size_t w_stride, int64_t m,
+                      const void *xp, size_t xp_stride, int64_t n, float *out, int64_t ld_out) {
+    if (layout == SS_PACK_PANEL) ss_gemm_panel_avx2(wtype, K, w, w_stride, m, xp, xp_stride, n, out, ld_out);
+    else ss_gemm_avx2(wtype, layout, K, w, w_stride, m, xp, xp_stride, n, out, ld_out);
+}
+
+static const ss_kernels kernels_avx2 = {
+    .name = "avx2", .simd = true,
+    .dequant_row = dequant_row_avx2, .vec_dot_n = vec_dot_n_avx2, .quant_act = quant_act_avx2,
+    .axpy = ss_axpy_avx2, .swiglu = ss_swiglu_avx2,
+    .gemm_has = gemm_has_avx2, .pack_act = pack_act_avx2, .pack_panel = pack_panel_avx2, .gemm = gemm_avx2,
+    .attn_dots = ss_attn_dots_avx2, .attn_axpys = ss_attn_axpys_avx2, .expf_row = ss_expf_avx2,
+    .f32_to_f16 = ss_f32_to_f16_avx2, .round_f16 = ss_round_f16_avx2,
+    .slot_dot_rows = ss_slot_dot_rows_avx2, .slot_add_max = ss_slot_add_max_avx2,
+    .slot_exp_sum = ss_slot_exp_sum_avx2, .slot_axpy = ss_slot_axpy_avx2, .slot_gemm = ss_slot_gemm_avx2,
+    .slot_dot_f64 = ss_slot_dot_f64_avx2, .slot_exp_axpy = ss_slot_exp_axpy_avx2, .slot_gacc = ss_slot_gacc_avx2,
+    .slot_dot_q8_0 = ss_slot_dot_q8_0_avx2, .slot_gacc_q8_0 = ss_slot_gacc_q8_0_avx2,
+};
+
+// the probe's result, computed once (a fact about the machine, not a setting): -1 = not yet
+static int cpu_avx2 = -1;
+
+bool ss_cpu_has_avx2(void) {
+    int s = __atomic_load_n(&cpu_avx2, __ATOMIC_RELAXED);
+    if (s < 0) {
+        s = cpu_check_avx2();
+        __atomic_store_n(&cpu_avx2, s, __ATOMIC_RELAXED);
+    }
+    return s == 1;
+}
+
+const ss_kernels *ss_kernels_get(bool force_scalar) {
+    return !force_scalar && ss_cpu_has_avx2() ? &kernels_avx2 : &kernels_scalar;
+}
+
+#else   // no SIMD leaves in this build (make NO_AVX2=1, or not x86)
+
+bool ss_cpu_has_avx2(void) { return false; }
+
+const ss_kernels *ss_kernels_get(bool force_scalar) {
+    (void)force_scalar;
+    return &kernels_scalar;
+}
+
+#endif

@@ -1,0 +1,76 @@
+// ss_kernels.h — the one dispatch point of the kernels: a table of the operations that have a SIMD
+// version, chosen once by the caller and passed down (a context keeps its table in c->kern).
+//
+// Layers of src/kernels, each using only the ones below it:
+//   1. formats and scalar references: quant.c (ss_quant.h: block layouts, fp16/bf16, dequantize,
+//      quantize, scalar dot products), attn.c (ss_attn.h), slotk.c (ss_slotk.h: SLOT's kernels);
+//   2. SIMD leaves: x86/*_avx2.c (x86/ss_avx2.h), built only on x86 without NO_AVX2 (the Makefile
+//      then defines SS_HAVE_AVX2); they use layer 1's headers only (gemm_avx2.c also uses
+//      quant_avx2.c's row helpers, never the other way round);
+//   3. this dispatch (dispatch.c): the one CPU probe and the two tables;
+//   4. the matrix products (matmul.c), which call the table they are given.
+//
+// Every table entry computes the same math as the scalar one; where the results are bit-identical
+// to the scalar reference (dequant_row, quant_act and the packs, f32_to_f16, round_f16) the tests
+// check that, elsewhere they check the documented bound (float summation order, SIMD exp).
+#ifndef SS_KERNELS_H
+#define SS_KERNELS_H
+#include "ss_quant.h"
+
+typedef struct ss_kernels {
+    const char *name;     // "avx2" or "scalar"
+    bool simd;            // false: every entry marked (SIMD) below is NULL
+
+    // ---- quantized rows (ss_quant.h) ----
+    // y[0..n) = dequant(x) (bit-identical to ss_dequant_row)
+    void   (*dequant_row)(uint32_t type, const void *x, float *y, int64_t n);
+    // s[j] = dot(w, xq + j*xq_stride bytes), j < nr <= SS_VEC_DOT_MAX_NR, xq rows of
+    // ss_vec_dot_type(wtype) (= ss_vec_dot_scalar up to float summation order)
+    void   (*vec_dot_n)(uint32_t wtype, int64_t n, float *s, const void *w, const void *xq, size_t xq_stride, int nr);
+    // xq = x converted to ss_vec_dot_type(wtype) (bit-identical to ss_quant_act_ref)
+    void   (*quant_act)(uint32_t wtype, const float *x, void *xq, int64_t n);
+    // y += a*x (SIMD: fused)
+    void   (*axpy)(float a, const float *x, float *y, int64_t n);
+    // g = silu(g) * u (SIMD exp within 2 ulp of expf)
+    void   (*swiglu)(float *g, const float *u, int64_t n);
+
+    // ---- matrix-matrix products on packed activations (ss_quant.h; SIMD) ----
+    bool   (*gemm_has)(uint32_t wtype);   // (also false for F32: the row kernel agrees best with llama.cpp)
+    void   (*pack_act)(uint32_t wtype, int layout, const float *x, int64_t K, void *dst);
+    void   (*pack_panel)(uint32_t wtype, const float *x, int64_t x_stride, int nr, int64_t K, void *dst);
+    void   (*gemm)(uint32_t wtype, int layout, int64_t K, const void *w, size_t w_stride, int64_t m,
+                   const void *xp, size_t xp_stride, int64_t n, float *out, int64_t ld_out);
+
+    // ---- attention on the KV cache (ss_attn.h; SIMD, n a multiple of 8) ----
+    // s[g] = q[g*n ..] · k (G <= 8 heads sharing one K row, f16: K in F16)
+    void   (*attn_dots)(const float *q, int G, const void *k, int f16, int n, float *s);
+    // o[g*n + i] += p[g*p_stride] · v[i] for g < G
+    void   (*attn_axpys)(float *o, int G, const float *p, size_t p_stride, const void *v, int f16, int n);
+    void   (*expf_row)(float *x, int64_t n);                          // x = exp(x) in place
+    // F16 conversions (both tables; bit-identical to ss_fp32_to_fp16, round to nearest even)
+    void   (*f32_to_f16)(const float *x, uint16_t *y, int n);         // y = f16(x)
+    void   (*round_f16)(const float *x, float *y, int n);             // y = f32(f16(x)), x == y allowed
+
+    // ---- SLOT (ss_slotk.h: the definitions, and what each computes) ----
+    void   (*slot_dot_rows)(const float *x, const float *w, int64_t ldw, int nr, int64_t n, float *out);
+    float  (*slot_add_max)(const float *z, const float *u, float *l, int64_t n);
+    double (*slot_exp_sum)(float *e, float m, int64_t n);
+    void   (*slot_axpy)(double *q, double a, const float *e, int64_t n);
+    void   (*slot_gemm)(const float *hp, const float *w, int64_t ldw, int kc, float *z, int64_t ldz, int nt, int nv, int acc);
+    double (*slot_dot_f64)(const float *x, const float *y, int64_t n);
+    void   (*slot_exp_axpy)(double *q, double a, const float *z, const float *u, float m, int64_t n);
+    void   (*slot_gacc)(double *g, const float *r, const float *w, int64_t ldw, int nr, int64_t n);
+    // Q8_0 rows read without dequantizing (SIMD)
+    void   (*slot_dot_q8_0)(const float *x, const void *w, size_t ldw, int nr, int64_t n, float *out);
+    void   (*slot_gacc_q8_0)(double *g, const float *r, const void *w, size_t ldw, int nr, int64_t n);
+} ss_kernels;
+
+// The CPU probe: true when the AVX2 kernels are built in (SS_HAVE_AVX2) and the CPU runs them
+// (cpuid: AVX2, FMA, F16C; the OS saves the YMM registers: XCR0 bits 1 and 2). Checked once.
+bool ss_cpu_has_avx2(void);
+
+// The kernels to use: the AVX2 table when ss_cpu_has_avx2() and not force_scalar, else the scalar
+// table (the references; tests compare the two). Both tables are constant.
+const ss_kernels *ss_kernels_get(bool force_scalar);
+
+#endif

@@ -1,0 +1,55 @@
+// ss_avx2.h — the x86 SIMD leaves (AVX2/FMA/F16C; compiled with -mavx2 -mfma -mf16c, only when the
+// Makefile defines SS_HAVE_AVX2). Call them only through the dispatch table (ss_kernels.h), or in
+// tests after ss_cpu_has_avx2(). They depend on the formats and scalar references (ss_quant.h)
+// only; gemm_avx2.c uses quant_avx2.c's row helpers (dequant, pack), nothing else calls back.
+#ifndef SS_AVX2_H
+#define SS_AVX2_H
+#include "ss_quant.h"
+
+// ---- quant_avx2.c: rows; each returns false for a type it does not handle (the caller then uses
+// the scalar reference)
+bool ss_vec_dot_avx2(uint32_t wtype, int64_t n, float *s, const void *w, const void *xq,
+                     size_t xq_stride, int nr);
+bool ss_quant_act_avx2(uint32_t vtype, const float *x, void *xq, int64_t n);    // bit-identical to scalar
+bool ss_dequant_row_avx2(uint32_t type, const void *x, float *y, int64_t n);    // bit-identical to scalar
+void ss_fp16_to_fp32_row_avx2(const uint16_t *x, float *y, int64_t n);
+void ss_axpy_avx2(float a, const float *x, float *y, int64_t n);                // y += a*x (fused)
+void ss_swiglu_avx2(float *g, const float *u, int64_t n);
+void ss_expf_avx2(float *x, int64_t n);
+// quant_avx2.c: matrix-matrix register tiles (layouts SS_PACK_INT and SS_PACK_F32; false for others)
+bool ss_gemm_has_avx2(uint32_t wtype);
+bool ss_gemm_avx2(uint32_t wtype, int layout, int64_t K, const void *w, size_t ws, int64_t m,
+                  const void *xp, size_t xs, int64_t n, float *out, int64_t ldo);
+bool ss_pack_act_avx2(uint32_t wtype, int layout, const float *x, int64_t K, void *dst);
+
+// ---- gemm_avx2.c: the panel kernel (layout SS_PACK_PANEL)
+void ss_pack_panel_avx2(uint32_t wtype, const float *x, int64_t x_stride, int nr, int64_t K, float *dst);
+bool ss_gemm_panel_avx2(uint32_t wtype, int64_t K, const void *w, size_t ws, int64_t m,
+                        const void *xp, size_t xs, int64_t n, float *out, int64_t ldo);
+
+// ---- attn_avx2.c: attention inner loops (n a multiple of 8) and F16 conversions
+float ss_attn_dot_f16_avx2(const float *q, const uint16_t *k, int n);
+float ss_attn_dot_f32_avx2(const float *q, const float *k, int n);
+void  ss_attn_axpy_f16_avx2(float *o, float p, const uint16_t *v, int n);
+void  ss_attn_axpy_f32_avx2(float *o, float p, const float *v, int n);
+void  ss_attn_dots_avx2(const float *q, int G, const void *k, int f16, int n, float *s);
+void  ss_attn_axpys_avx2(float *o, int G, const float *p, size_t p_stride, const void *v, int f16, int n);
+void  ss_f32_to_f16_avx2(const float *x, uint16_t *y, int n);
+void  ss_round_f16_avx2(const float *x, float *y, int n);
+
+// ---- slot_avx2.c: SLOT's kernels (the scalar definitions: ss_slotk.h)
+void   ss_slot_dot_rows_avx2(const float *x, const float *w, int64_t ldw, int nr, int64_t n, float *out);
+float  ss_slot_add_max_avx2(const float *z, const float *u, float *l, int64_t n);
+double ss_slot_exp_sum_avx2(float *e, float m, int64_t n);
+void   ss_slot_axpy_avx2(double *q, double a, const float *e, int64_t n);
+void   ss_slot_gemm_avx2(const float *hp, const float *w, int64_t ldw, int kc, float *z, int64_t ldz,
+                         int nt, int nv, int acc);
+double ss_slot_dot_f64_avx2(const float *x, const float *y, int64_t n);
+void   ss_slot_exp_axpy_avx2(double *q, double a, const float *z, const float *u, float m, int64_t n);
+void   ss_slot_gacc_avx2(double *g, const float *r, const float *w, int64_t ldw, int nr, int64_t n);
+// the same two products reading Q8_0 rows (ldw bytes apart, n % 32 == 0) without dequantizing:
+// out[r] = sum_b d_rb (sum_k q_rbk x[32b+k]);   g[32b+k] += sum_j (r[j] d_jb) q_jbk (f32 over j)
+void   ss_slot_dot_q8_0_avx2(const float *x, const void *w, size_t ldw, int nr, int64_t n, float *out);
+void   ss_slot_gacc_q8_0_avx2(double *g, const float *r, const void *w, size_t ldw, int nr, int64_t n);
+
+#endif

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# test_oom.sh — out of memory is an error, not a crash: commands run under a sweep of address-space
+# limits (ulimit -v) must either succeed or exit 1 with a one-line message (never a signal), and
+# the sweep must hit both outcomes. Covers model/tokenizer loading, the context, the KV cache and
+# decode (dump), and tokenizing with a PCRE2 pre-tokenizer (tokenize). Skipped under ASan (its
+# shadow memory needs terabytes of address space).
+set -u
+BIN=${SS_BIN:-build/slotswift}
+S=../shared/models
+if nm "$BIN" 2>/dev/null | grep -q __asan_init; then echo "skip: ASan build"; exit 0; fi
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+fail=0
+sweep() {   # sweep FROM TO STEP -- command...
+  local from=$1 to=$2 step=$3; shift 4
+  local n_ok=0 n_err=0 n_bad=0
+  for kb in $(seq "$from" "$step" "$to"); do
+    ( ulimit -v "$kb"; exec "$@" ) >/dev/null 2>"$T/err"; local rc=$?
+    if [ $rc -eq 0 ]; then n_ok=$((n_ok + 1))
+    elif [ $rc -eq 127 ] && grep -q 'error while loading shared libraries' "$T/err"; then :   # too small to start at all
+    elif [ $rc -eq 1 ] && [ "$(wc -l <"$T/err")" -eq 1 ]; then n_err=$((n_err + 1))
+    else n_bad=$((n_bad + 1)); echo "FAIL ulimit -v $kb: exit $rc: $*"; head -3 "$T/err"; fi
+  done
+  if [ $n_bad -eq 0 ] && [ $n_ok -gt 0 ] && [ $n_err -gt 0 ]; then echo "ok   $n_ok ran, $n_err one-line errors: $*"
+  else echo "FAIL $n_ok ran, $n_err one-line errors, $n_bad crashes/bad exits: $*"; fail=1; fi
+}
+sweep 4000 40000 250 -- "$BIN" dump -m $S/stories260K-f32.gguf -p "Once upon a time" -n 4 -t 1 -c 256
+sweep 4000 120000 1000 -- "$BIN" tokenize -m $S/qwen2-synth-tiny-q4_k_m.gguf -p "Hello world, this is a test of 123 tokens."
+exit $fail
