@@ -71,7 +71,7 @@ class ss_hparams(Structure):
 
 class ss_ctx_params(Structure):
     _fields_ = [("n_ctx", c_int), ("n_seq_max", c_int), ("n_batch", c_int), ("n_threads", c_int),
-                ("kv_f16", c_int)]
+                ("kv_f16", c_int), ("force_scalar", c_int)]
 
 
 class ss_batch(Structure):
@@ -96,7 +96,7 @@ class ss_chat_msg(Structure):
 class ss_slot_params(Structure):
     _fields_ = [("steps", c_int), ("lr", c_float), ("beta1", c_float), ("beta2", c_float),
                 ("eps", c_float), ("wd", c_float), ("no_loss_after", c_bool), ("max_bytes", c_size_t),
-                ("e_range", c_float), ("ws", c_void_p)]
+                ("e_range", c_float), ("ws", c_void_p), ("kern", c_void_p)]
 
 
 class ss_slot_result(Structure):
