@@ -18,9 +18,13 @@ TINYMATH_Q4 = os.path.join(SHARED, "testbed", "tinymath-q4_k_m.gguf")
 GOLDEN = os.path.join(SHARED, "golden")
 
 
+# programs other than Python run without the sanitizer runtime the ASan build preloads for Python
+PLAIN_ENV = {k: v for k, v in os.environ.items() if k != "LD_PRELOAD"}
+
+
 def cli(*args, check=True):
     """Run the CLI; (stdout, stderr) as text."""
-    p = subprocess.run([BIN, *[str(a) for a in args]], capture_output=True)
+    p = subprocess.run([BIN, *[str(a) for a in args]], capture_output=True, env=PLAIN_ENV)
     if check and p.returncode != 0:
         raise AssertionError(f"slotswift {' '.join(map(str, args))} failed: {p.stderr.decode(errors='replace')}")
     return p.stdout.decode("utf-8", "replace"), p.stderr.decode("utf-8", "replace")

@@ -97,6 +97,8 @@ def rss_kb():
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") // 1024
 
 
+@pytest.mark.skipif(os.environ.get("SLOTSWIFT_TEST_SANITIZER") == "1",
+                    reason="ASan keeps freed memory in quarantine (its own leak checks cover the library)")
 def test_load_free_cycles_keep_rss_flat(slotswift):
     def cycle(n):
         for _ in range(n):

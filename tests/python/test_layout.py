@@ -4,7 +4,7 @@ import ctypes
 import os
 import subprocess
 
-from conftest import ROOT
+from conftest import PLAIN_ENV, ROOT
 
 
 def test_struct_layout(tmp_path):
@@ -19,8 +19,8 @@ def test_struct_layout(tmp_path):
     c = tmp_path / "layout.c"
     c.write_text("\n".join(src) + "\n")
     exe = tmp_path / "layout"
-    subprocess.run(["cc", "-I", os.path.join(ROOT, "include"), str(c), "-o", str(exe)], check=True)
-    want = dict(l.rsplit(" ", 1) for l in subprocess.run([str(exe)], capture_output=True, text=True, check=True).stdout.splitlines())
+    subprocess.run(["cc", "-I", os.path.join(ROOT, "include"), str(c), "-o", str(exe)], check=True, env=PLAIN_ENV)
+    want = dict(l.rsplit(" ", 1) for l in subprocess.run([str(exe)], capture_output=True, text=True, check=True, env=PLAIN_ENV).stdout.splitlines())
     got = {}
     for name, st in _lib.STRUCTS.items():
         got[f"{name} size"] = str(ctypes.sizeof(st))
