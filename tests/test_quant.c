@@ -161,8 +161,14 @@ static float bitsf(uint32_t u) { float f; memcpy(&f, &u, 4); return f; }
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
-// the CPU's F16C instructions, an independent fp16 implementation (whatever kernels this build has)
-static bool have_f16c(void) { __builtin_cpu_init(); return __builtin_cpu_supports("f16c"); }
+#include <cpuid.h>
+// the CPU's F16C instructions, an independent fp16 implementation (whatever kernels this build has):
+// cpuid leaf 1 ECX bit 29, with the AVX state enabled by the OS (the compiler's builtin checks that)
+static bool have_f16c(void) {
+    unsigned a, b, c, d;
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx") && __get_cpuid(1, &a, &b, &c, &d) && (c >> 29 & 1);
+}
 __attribute__((target("f16c"))) static uint16_t hw_f2h(float f) {
     return (uint16_t)_cvtss_sh(f, 0);   // 0 = _MM_FROUND_TO_NEAREST_INT
 }
@@ -867,7 +873,7 @@ static void test_dispatch(void **state) {
     assert_ptr_equal(ss_kernels_get(false), kv);
 #if defined(SS_HAVE_AVX2)
     __builtin_cpu_init();
-    const bool cpu = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
+    const bool cpu = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && have_f16c();
 #else
     const bool cpu = false;                                  // no leaves built: scalar only
 #endif
