@@ -40,6 +40,10 @@ def golden_prompt(name):
         return f.read()
 
 
+def question_file(data="swift_train.jsonl"):
+    return os.path.join(SHARED, "testbed", data)
+
+
 def question(i, data="test.jsonl"):
     with open(os.path.join(SHARED, "testbed", data)) as f:
         for k, line in enumerate(f):

@@ -6,7 +6,7 @@ import json
 import numpy as np
 import pytest
 
-from conftest import TINYMATH, cli, question
+from conftest import TINYMATH, cli, question, question_file
 
 
 def f32(x):
@@ -96,3 +96,18 @@ def test_head_saved_from_python_in_eval(tinymath, head_file, tmp_path):
                                max_tokens=40, seed=8 + qi * 1000003)
         assert [c["swift"] for c in line["candidates"]] == [c["swift"] for c in res["candidates"]]
         assert line["selected"] == res["selected"]
+
+
+def test_swift_train_head_in_python(tinymath, slotswift, tmp_path):
+    """A head written by `swift-train` loads in Python with its provenance, and best_of with it
+    equals `bon --swift` with it."""
+    cli("swift-collect", "-m", TINYMATH, "--data", question_file(), "--chat", "-N", 2, "-n", 30, "--seed", 1,
+        "--limit", 3, "--swift-layers", "last3", "--swift-norm", "-t", 2, "--out", tmp_path / "feats")
+    cli("swift-train", "--in", tmp_path / "feats", "--out", tmp_path / "h.gguf", "--epochs", 2, "--val", 0, "-q")
+    h = slotswift.Head.load(str(tmp_path / "h.gguf"))
+    assert h.layers == [tinymath.n_layer - 2, tinymath.n_layer - 1, tinymath.n_layer] and h.norm
+    assert h.W.shape == (2, 3 * tinymath.n_embd) and h.model_fingerprint == tinymath.fingerprint
+    assert isinstance(h.train_info, dict)
+    q = question(30)["question"]
+    res = tinymath.best_of([{"role": "user", "content": q}], n=3, head=h, max_tokens=40, seed=6)
+    assert dict(res) == bon("--chat", "-p", q, "-N", 3, "--swift", tmp_path / "h.gguf", "-n", 40, "--seed", 6)
