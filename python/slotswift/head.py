@@ -44,21 +44,30 @@ class Head:
         return h
 
     @staticmethod
-    def save(path, W, b, model, layers="last4", norm=False, logits=False, no_gate=False,
+    def save(path, W, b, model, layers=None, norm=False, logits=False, no_gate=False,
              train_info=None, val_metrics=None):
         """Write a head file for `model` (a slotswift.Model: its name and fingerprint are recorded
         and checked when the head is used). W: [2, dim] (gate row, reward row), b: [2].
         layers: the features — a spec string ("all", "lastK", "a,b,c") or a list of HF-numbered
-        layers (as hidden_states), concatenated in that order; logits=True: the logits instead.
+        layers (as hidden_states), concatenated in that order (None: "last4"); logits=True: the
+        logits instead.
         norm: the final norm applied to each layer. train_info / val_metrics: dicts (stored as
         JSON) or strings. Returns the written Head (loaded back)."""
         model._live()
-        spec_s = ",".join(str(int(l)) for l in layers) if isinstance(layers, (list, tuple)) else str(layers or "")
+        if layers is None:
+            layers = "" if logits else "last4"
+        spec_s = ",".join(str(int(l)) for l in layers) if isinstance(layers, (list, tuple)) else str(layers)
         spec = _lib.ss_swift_spec()
         err = _lib.errbuf()
         if lib.ss_swift_spec_parse(byref(spec), spec_s.encode(), bool(norm), bool(logits), model.n_layer,
                                    model.n_embd, model.n_vocab, err, _lib.ERRLEN):
             raise Error(_lib.errmsg(err))
+        try:
+            shape = getattr(W, "shape", None) or (len(W), *{len(row) for row in W})
+        except TypeError:
+            raise Error(f"W: expected a [2, {spec.dim}] array") from None
+        if tuple(shape) != (2, spec.dim):      # (a transposed [dim, 2] W has the right size too)
+            raise Error(f"W: shape {tuple(shape)}, expected (2, {spec.dim}) for layers '{spec.layers.decode()}'")
         Wb = to_float_buffer(W, 2 * spec.dim, f"W (expected shape [2, {spec.dim}])")
         bb = to_float_buffer(b, 2, "b (expected 2 values)")
         ti, vm = _json_or_str(train_info), _json_or_str(val_metrics)

@@ -57,6 +57,9 @@ def test_bad_arguments(slotswift, stories, tinymath, tmp_path):
         lambda: slotswift.Head.save(str(tmp_path / "h.gguf"), np.zeros((2, 5)), [0, 0], model=stories, layers="last1"),
         lambda: slotswift.Head.save(str(tmp_path / "h.gguf"), np.zeros((2, 64)), [0, 0], model=stories, layers="last9"),
         lambda: slotswift.Head.save(str(tmp_path / "nodir" / "h.gguf"), np.zeros((2, 64)), [0, 0], model=stories, layers="last1"),
+        lambda: slotswift.Head.save(str(tmp_path / "h.gguf"), np.zeros((64, 2)), [0, 0], model=stories, layers="last1"),
+        lambda: slotswift.Head.save(str(tmp_path / "h.gguf"), [[0] * 64, [0] * 63], [0, 0], model=stories, layers="last1"),
+        lambda: slotswift.Head.save(str(tmp_path / "h.gguf"), np.zeros((2, 64)), [0, 0, 0], model=stories, layers="last1"),
     ]
     for i, f in enumerate(bad):
         with pytest.raises(E) as e:
