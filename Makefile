@@ -62,9 +62,11 @@ $(BUILD)/libslotswift.a: $(CORE_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
-# shared library: libslotswift.so.$(SO_VERSION) (soname) with the libslotswift.so link beside it
+# shared library: libslotswift.so.$(SO_VERSION) (soname) with the libslotswift.so link beside it;
+# every symbol resolved at link time (except in sanitizer builds: the executable brings their runtime)
+SO_LDFLAGS = -shared -Wl,-soname,libslotswift.so.$(SO_VERSION) $(if $(findstring -fsanitize,$(OPT)),,-Wl,--no-undefined)
 $(BUILD)/libslotswift.so.$(SO_VERSION): $(CORE_OBJ)
-	$(CC) $(CFLAGS) -shared -Wl,-soname,libslotswift.so.$(SO_VERSION) -Wl,--no-undefined -o $@ $^ $(LIB_LIBS) $(LDLIBS)
+	$(CC) $(CFLAGS) $(SO_LDFLAGS) -o $@ $^ $(LIB_LIBS) $(LDLIBS)
 
 $(BUILD)/libslotswift.so: $(BUILD)/libslotswift.so.$(SO_VERSION)
 	ln -sf libslotswift.so.$(SO_VERSION) $@

@@ -429,13 +429,15 @@ typedef struct {
 } ss_swift_train_result;
 
 // the validation split used by ss_swift_train (distinct question ids shuffled by seed; the first
-// round(val_frac * n_questions) are validation). Fills is_val[n]; returns the number of val questions.
+// round(val_frac * n_questions) are validation). Fills is_val[n]; returns the number of val questions
+// (-1 when out of memory).
 SS_API int ss_swift_split(const ss_swift_example *ex, int n, float val_frac, uint64_t seed, bool *is_val);
 // Train h (initialised with its spec) on ex[n]: weights initialised from the seed like torch's
 // nn.Linear, the best validation epoch's weights kept; fills h->train_info / val_metrics.
 SS_API int ss_swift_train(ss_swift_head *h, const ss_swift_example *ex, int n, const ss_swift_train_params *p,
                           ss_swift_train_result *res, char *err, size_t errlen);
-// loss over examples (and gradient wrt W,b if gW/gb non-NULL) — for the finite-difference test
+// loss over examples (and gradient wrt W,b if gW/gb non-NULL; NAN when out of memory) — for the
+// finite-difference test
 SS_API double ss_swift_loss_grad(const ss_swift_head *h, const ss_swift_example *ex, int n, int loss,
                                  float *gW, float *gb);
 // combining with an external score per candidate: "ranking" (a candidate's combined rank is the
@@ -445,7 +447,8 @@ SS_API int ss_swift_combine(const float *swift, const float *ext, int n, const c
 
 // ---------------------------------------------------------------- answers (GSM8K / MATH)
 // The answer in a response: the content of the last \boxed{...} (balanced braces) if any, else the
-// last number (commas inside digits allowed, optional sign/decimals). String (ss_free) or NULL.
+// last number (commas inside digits allowed, optional sign/decimals). String (ss_free), or NULL when
+// there is none (or out of memory; ss_answer_equal / _number then answer false).
 SS_API char *ss_answer_extract(const char *text);
 // The reference answer of a GSM8K row's answer field ("... #### N" -> "N"), or NULL.
 SS_API char *ss_answer_reference_gsm8k(const char *answer_field);

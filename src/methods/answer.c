@@ -19,19 +19,29 @@
 
 // ---------------------------------------------------------------- small string builder
 
-typedef struct { char *s; size_t n, cap; } answer_buf;
+// (out of memory: oom set, later writes dropped, buf_done gives NULL; every step below passes a
+// NULL string on, so the public calls see "no answer" / "not equal")
+typedef struct { char *s; size_t n, cap; bool oom; } answer_buf;
 
 static void buf_putn(answer_buf *b, const char *p, size_t n) {
+    if (b->oom) return;
     if (b->n + n + 1 > b->cap) {
-        b->cap = (b->n + n + 1) * 2;
-        b->s = ss_realloc(b->s, b->cap);
+        size_t cap = (b->n + n + 1) * 2;
+        char *s = ss_realloc(b->s, cap);
+        if (!s) { b->oom = true; return; }
+        b->s = s;
+        b->cap = cap;
     }
     memcpy(b->s + b->n, p, n);
     b->n += n;
     b->s[b->n] = 0;
 }
 static void buf_putc(answer_buf *b, char c) { buf_putn(b, &c, 1); }
-static char *buf_done(answer_buf *b) { if (!b->s) buf_putn(b, "", 0); return b->s; }
+static char *buf_done(answer_buf *b) {
+    if (!b->s) buf_putn(b, "", 0);
+    if (b->oom) { free(b->s); return NULL; }
+    return b->s;
+}
 
 static bool starts(const char *p, const char *lit) { return !strncmp(p, lit, strlen(lit)); }
 
@@ -51,6 +61,7 @@ static long match_brace(const char *s, long open) {
 static long *brace_table(const char *s) {
     long n = (long)strlen(s), top = 0;
     long *m = ss_malloc((size_t)(n + 1) * sizeof(long)), *stack = ss_malloc((size_t)(n + 1) * sizeof(long));
+    if (!m || !stack) { free(m); free(stack); return NULL; }   // out of memory
     for (long i = 0; i < n; i++) {
         m[i] = -1;
         if (s[i] == '\\' && s[i + 1]) { m[++i] = -1; continue; }
@@ -115,7 +126,7 @@ char *ss_answer_extract(const char *text) {
         long j = i + (long)kw;
         while (text[j] == ' ') j++;
         if (text[j] == '{') {
-            if (!mt) mt = brace_table(text);
+            if (!mt && !(mt = brace_table(text))) return NULL;   // out of memory
             long e = mt[j];
             if (e < 0) continue;   // truncated: try an earlier one
             free(mt);
@@ -148,6 +159,7 @@ char *ss_answer_reference_gsm8k(const char *answer_field) {
 
 // copy s without the literal `lit` (every occurrence)
 static char *remove_lit(char *s, const char *lit) {
+    if (!s) return NULL;
     answer_buf b = { 0 };
     size_t k = strlen(lit);
     for (const char *p = s; *p;) {
@@ -159,6 +171,7 @@ static char *remove_lit(char *s, const char *lit) {
 }
 
 static char *replace_lit(char *s, const char *from, const char *to) {
+    if (!s) return NULL;
     answer_buf b = { 0 };
     size_t k = strlen(from);
     for (const char *p = s; *p;) {
@@ -171,6 +184,7 @@ static char *replace_lit(char *s, const char *from, const char *to) {
 
 // drop the control word \NAME when it is not the prefix of a longer one (\left but not \leftarrow)
 static char *remove_cmd(char *s, const char *name) {
+    if (!s) return NULL;
     answer_buf b = { 0 };
     size_t k = strlen(name);
     for (const char *p = s; *p;) {
@@ -183,9 +197,11 @@ static char *remove_cmd(char *s, const char *name) {
 
 // \NAME{X} -> X for the text-like wrappers
 static char *unwrap_cmd(char *s, const char *name) {
+    if (!s) return NULL;
     answer_buf b = { 0 };
     size_t k = strlen(name);
     long *mt = brace_table(s);
+    if (!mt) { free(s); return NULL; }
     for (long i = 0; s[i];) {
         if (s[i] == '\\' && !strncmp(s + i + 1, name, k) && s[i + 1 + k] == '{') {
             long open = i + 1 + (long)k, e = mt[open];
@@ -205,9 +221,10 @@ static char *unwrap_cmd(char *s, const char *name) {
 // \frac ab -> \frac{a}{b}, \sqrt2 -> \sqrt{2}: brace single-character arguments (nested groups
 // too, up to a sane depth)
 static char *brace_args(char *s, int depth) {
-    if (depth > 16) return s;
+    if (depth > 16 || !s) return s;
     answer_buf b = { 0 };
     long *mt = brace_table(s);
+    if (!mt) { free(s); return NULL; }
     for (long i = 0; s[i];) {
         int nargs = starts(s + i, "\\frac") && !isalpha((unsigned char)s[i + 5]) ? 2 :
                     starts(s + i, "\\sqrt") && !isalpha((unsigned char)s[i + 5]) ? 1 : 0;
@@ -219,6 +236,7 @@ static char *brace_args(char *s, int depth) {
                 long e = mt[i];
                 if (e < 0) break;
                 char *inner = brace_args(ss_strndup(s + i + 1, (size_t)(e - i - 2)), depth + 1);   // nested \frac12
+                if (!inner) { b.oom = true; break; }
                 buf_putc(&b, '{');
                 buf_putn(&b, inner, strlen(inner));
                 buf_putc(&b, '}');
@@ -240,6 +258,7 @@ static char *brace_args(char *s, int depth) {
 
 static char *answer_normalize(const char *in) {
     char *s = ss_strdup(in);
+    if (!s) return NULL;
     // units on the right as the MATH normalisation writes them: "5.4 \text{ cents}" -> "5.4 "
     for (const char *w = "\\text{ \0\\mbox{ \0"; *w; w += strlen(w) + 1) {
         char *u = strstr(s, w);
@@ -270,6 +289,7 @@ static char *answer_normalize(const char *in) {
     s = remove_lit(s, "\\%");
     s = remove_lit(s, "%");
     s = replace_lit(s, "{,}", ",");
+    if (!s) return NULL;
     // units written without the space: "5.4\text{cents}" (a text wrapper right after a digit or a
     // closing brace whose content starts with a letter)
     for (const char *w = "text\0mbox\0textrm\0"; *w; w += strlen(w) + 1) {
@@ -289,6 +309,7 @@ static char *answer_normalize(const char *in) {
     s = unwrap_cmd(s, "mbox");
     s = unwrap_cmd(s, "mathrm");
     s = brace_args(s, 0);
+    if (!s) return NULL;
     // trailing sentence period
     size_t n = strlen(s);
     while (n && s[n - 1] == '.') s[--n] = 0;
@@ -297,7 +318,7 @@ static char *answer_normalize(const char *in) {
     if (eq && !strchr(eq + 1, '=') && eq - s >= 1 && eq - s <= 2 && eq[1]) {
         char *r = ss_strdup(eq + 1);
         free(s);
-        s = r;
+        s = r;                                   // NULL: out of memory
     }
     return s;
 }
@@ -330,6 +351,7 @@ static bool parse_group(const char *s, long *i, double *out, int depth) {
     long e = match_brace(s, *i);
     if (e < 0) return false;
     char *inner = ss_strndup(s + *i + 1, (size_t)(e - *i - 2));
+    if (!inner) return false;                    // out of memory
     long k = 0;
     bool ok = parse_value(inner, &k, out, depth + 1) && inner[k] == 0;
     free(inner);
@@ -376,7 +398,7 @@ bool ss_answer_number(const char *s, double *out) {
     if (!s) return false;
     char *n = answer_normalize(s);
     double v;
-    bool ok = number_normalized(n, &v);
+    bool ok = n && number_normalized(n, &v);
     free(n);
     if (ok && out) *out = v;
     return ok;
@@ -387,7 +409,8 @@ bool ss_answer_equal(const char *a, const char *b) {
     char *na = answer_normalize(a), *nb = answer_normalize(b);
     double x, y;
     bool eq;
-    if (number_normalized(na, &x) && number_normalized(nb, &y))
+    if (!na || !nb) eq = false;                  // out of memory
+    else if (number_normalized(na, &x) && number_normalized(nb, &y))
         // 1e-6 relative, but never more than a rounding to cents: 1450000 != 1450001
         eq = x == y || (fabs(x - y) <= 1e-6 * fmax(fabs(x), fabs(y)) && fabs(x - y) <= 5e-3);
     else

@@ -234,42 +234,52 @@ typedef struct {
     int    *slot_ex;              // [n_slots] example index
     double *slot_R, *slot_S, *slot_dR;
     size_t *slot_off;             // offset of the slot's per-token (g, r) in tok_g / tok_r
-    int     n_slots, cap_slots;
-    double *tok_g, *tok_r;        // per-token pre-activations of the batch's examples
-    size_t  tok_cap;
-    float  *h2f;                  // [65536] F16 -> F32 table (built on the first F16 row)
+    int     n_slots;              // (room for every example: a batch holds each at most once)
+    double *tok_g, *tok_r;        // per-token pre-activations of the batch's examples (room for all tokens)
+    float  *h2f;                  // [65536] F16 -> F32 table (when an example is F16)
     const double *mu, *inv_sd;    // standardization (NULL: raw features): x' = (x - mu) * inv_sd
     float  *xstd;                 // [F] the standardized row
 } swift_work;
-
-static void swift_work_init(swift_work *w, const ss_swift_head *h, int n_ex) {
-    memset(w, 0, sizeof *w);
-    w->h = h;
-    w->F = h->dim;
-    w->xbuf = ss_malloc((size_t)h->dim * sizeof(float));
-    w->gW = ss_calloc(2 * (size_t)h->dim, sizeof(double));
-    w->slot_of = ss_malloc((size_t)(n_ex > 0 ? n_ex : 1) * sizeof(int));
-    for (int i = 0; i < n_ex; i++) w->slot_of[i] = -1;
-}
 
 static void swift_work_free(swift_work *w) {
     free(w->xbuf); free(w->gW); free(w->slot_of); free(w->slot_ex);
     free(w->slot_R); free(w->slot_S); free(w->slot_dR); free(w->slot_off);
     free(w->tok_g); free(w->tok_r); free(w->h2f); free(w->xstd);
+    memset(w, 0, sizeof *w);
 }
 
-// every half value as a float: a table lookup is ~10x faster than the bit conversion per element
-static float *swift_h2f_table(void) {
-    float *t = ss_malloc(65536 * sizeof(float));
-    for (uint32_t i = 0; i < 65536; i++) t[i] = ss_fp16_to_fp32((uint16_t)i);
-    return t;
+// all the work memory at once, sized for every example (so evaluation never allocates):
+// 0, or -1 when out of memory
+static int swift_work_init(swift_work *w, const ss_swift_head *h, const ss_swift_example *ex, int n_ex) {
+    memset(w, 0, sizeof *w);
+    w->h = h;
+    w->F = h->dim;
+    size_t n = n_ex > 0 ? (size_t)n_ex : 1, tokens = 1;
+    bool f16 = false;
+    for (int i = 0; i < n_ex; i++) { tokens += (size_t)ex[i].T; f16 |= ex[i].x_f16; }
+    w->xbuf = ss_malloc((size_t)h->dim * sizeof(float));
+    w->gW = ss_calloc(2 * (size_t)h->dim, sizeof(double));
+    w->slot_of = ss_malloc(n * sizeof(int));
+    w->slot_ex = ss_malloc(n * sizeof(int));
+    w->slot_R = ss_malloc(n * sizeof(double));
+    w->slot_S = ss_malloc(n * sizeof(double));
+    w->slot_dR = ss_malloc(n * sizeof(double));
+    w->slot_off = ss_malloc(n * sizeof(size_t));
+    w->tok_g = ss_malloc(tokens * sizeof(double));
+    w->tok_r = ss_malloc(tokens * sizeof(double));
+    // every half value as a float: a table lookup is ~10x faster than the bit conversion per element
+    if (f16 && (w->h2f = ss_malloc(65536 * sizeof(float))))
+        for (uint32_t i = 0; i < 65536; i++) w->h2f[i] = ss_fp16_to_fp32((uint16_t)i);
+    if (!w->xbuf || !w->gW || !w->slot_of || !w->slot_ex || !w->slot_R || !w->slot_S || !w->slot_dR ||
+        !w->slot_off || !w->tok_g || !w->tok_r || (f16 && !w->h2f)) { swift_work_free(w); return -1; }
+    for (int i = 0; i < n_ex; i++) w->slot_of[i] = -1;
+    return 0;
 }
 
 // row t of an example as F32 (a pointer into the example, or into xbuf for F16)
 static const float *swift_row_raw(swift_work *w, const ss_swift_example *e, int t) {
     if (!e->x_f16) return (const float *)e->X + (size_t)t * w->F;
     const uint16_t *src = (const uint16_t *)e->X + (size_t)t * w->F;
-    if (!w->h2f) w->h2f = swift_h2f_table();
     for (int i = 0; i < w->F; i++) w->xbuf[i] = w->h2f[src[i]];
     return w->xbuf;
 }
@@ -282,10 +292,12 @@ static const float *swift_row(swift_work *w, const ss_swift_example *e, int t) {
 }
 
 // per-feature mean and 1/std over the tokens of the training examples (constant features: 1/std = 0)
-static void swift_standardize_stats(swift_work *w, const ss_swift_example *ex, int n, const bool *is_val,
-                                    double *mu, double *inv_sd) {
+// (0, or -1 when out of memory)
+static int swift_standardize_stats(swift_work *w, const ss_swift_example *ex, int n, const bool *is_val,
+                                   double *mu, double *inv_sd) {
     int F = w->F;
     double *sq = ss_calloc(F, sizeof(double));
+    if (!sq) return -1;
     long cnt = 0;
     memset(mu, 0, sizeof(double) * F);
     for (int k = 0; k < n; k++) {
@@ -302,18 +314,11 @@ static void swift_standardize_stats(swift_work *w, const ss_swift_example *ex, i
         inv_sd[i] = var > 1e-12 ? 1.0 / sqrt(var) : 0.0;
     }
     free(sq);
+    return 0;
 }
 
 static int swift_add_slot(swift_work *w, int ex) {
     if (w->slot_of[ex] >= 0) return w->slot_of[ex];
-    if (w->n_slots == w->cap_slots) {
-        w->cap_slots = w->cap_slots ? 2 * w->cap_slots : 64;
-        w->slot_ex = ss_realloc(w->slot_ex, w->cap_slots * sizeof(int));
-        w->slot_R = ss_realloc(w->slot_R, w->cap_slots * sizeof(double));
-        w->slot_S = ss_realloc(w->slot_S, w->cap_slots * sizeof(double));
-        w->slot_dR = ss_realloc(w->slot_dR, w->cap_slots * sizeof(double));
-        w->slot_off = ss_realloc(w->slot_off, w->cap_slots * sizeof(size_t));
-    }
     int s = w->n_slots++;
     w->slot_ex[s] = ex;
     w->slot_dR[s] = 0;
@@ -381,12 +386,7 @@ static double swift_eval_units(swift_work *w, const ss_swift_example *ex, const 
         swift_add_slot(w, units[u].a);
         if (units[u].b >= 0) swift_add_slot(w, units[u].b);
     }
-    for (int s = 0; s < w->n_slots; s++) { w->slot_off[s] = need; need += ex[w->slot_ex[s]].T; }
-    if (need > w->tok_cap) {
-        w->tok_cap = need + need / 2 + 16;
-        w->tok_g = ss_realloc(w->tok_g, w->tok_cap * sizeof(double));
-        w->tok_r = ss_realloc(w->tok_r, w->tok_cap * sizeof(double));
-    }
+    for (int s = 0; s < w->n_slots; s++) { w->slot_off[s] = need; need += ex[w->slot_ex[s]].T; }   // <= all tokens
     // 2. forward
     for (int s = 0; s < w->n_slots; s++)
         w->slot_R[s] = swift_forward(w, &ex[w->slot_ex[s]], w->slot_off[s], &w->slot_S[s]);
@@ -423,15 +423,29 @@ static double swift_eval_units(swift_work *w, const ss_swift_example *ex, const 
     return sum;
 }
 
-// units over the examples whose membership flag equals `want` (in[] NULL: all examples)
+// append a unit to *u (capacity *cap); false when out of memory (*u unchanged)
+static bool swift_unit_push(swift_unit **u, int *nu, int *cap, swift_unit x) {
+    if (*nu == *cap) {
+        swift_unit *q = *cap < INT32_MAX / 2 ? ss_realloc(*u, 2 * (size_t)*cap * sizeof **u) : NULL;
+        if (!q) return false;
+        *u = q;
+        *cap *= 2;
+    }
+    (*u)[(*nu)++] = x;
+    return true;
+}
+
+// units over the examples whose membership flag equals `want` (in[] NULL: all examples);
+// their count, or -1 when out of memory (*out NULL)
 static int swift_make_units(const ss_swift_example *ex, int n, int loss, const bool *in, bool want, swift_unit **out) {
     int cap = 64, nu = 0;
     swift_unit *u = ss_malloc(cap * sizeof *u);
+    *out = NULL;
+    if (!u) return -1;
     if (loss != SS_SWIFT_PAIRWISE) {
         for (int i = 0; i < n; i++) {
             if (in && in[i] != want) continue;
-            if (nu == cap) { cap *= 2; u = ss_realloc(u, cap * sizeof *u); }
-            u[nu++] = (swift_unit){ i, -1 };
+            if (!swift_unit_push(&u, &nu, &cap, (swift_unit){ i, -1 })) { free(u); return -1; }
         }
     } else {
         // all (correct, wrong) pairs within a question, in example order
@@ -439,8 +453,7 @@ static int swift_make_units(const ss_swift_example *ex, int n, int loss, const b
             if ((in && in[i] != want) || !(ex[i].label > 0.5)) continue;
             for (int j = 0; j < n; j++) {
                 if ((in && in[j] != want) || ex[j].label > 0.5 || ex[j].question != ex[i].question) continue;
-                if (nu == cap) { cap *= 2; u = ss_realloc(u, cap * sizeof *u); }
-                u[nu++] = (swift_unit){ i, j };
+                if (!swift_unit_push(&u, &nu, &cap, (swift_unit){ i, j })) { free(u); return -1; }
             }
         }
     }
@@ -452,14 +465,14 @@ double ss_swift_loss_grad(const ss_swift_head *h, const ss_swift_example *ex, in
                           float *gW, float *gb) {
     swift_unit *units;
     int nu = swift_make_units(ex, n, loss, NULL, true, &units);
-    if (nu == 0) {
+    if (nu <= 0) {
         free(units);
         if (gW) memset(gW, 0, 2 * (size_t)h->dim * sizeof(float));
         if (gb) gb[0] = gb[1] = 0;
-        return 0.0;
+        return nu == 0 ? 0.0 : NAN;
     }
     swift_work w;
-    swift_work_init(&w, h, n);
+    if (swift_work_init(&w, h, ex, n)) { free(units); return NAN; }
     bool grad = gW || gb;
     double sum = swift_eval_units(&w, ex, units, nu, loss, grad, NULL);
     if (gW) for (size_t i = 0; i < 2 * (size_t)h->dim; i++) gW[i] = (float)w.gW[i];
@@ -514,6 +527,7 @@ static void swift_note(const ss_swift_train_params *p, const char *fmt, ...) {
 int ss_swift_split(const ss_swift_example *ex, int n, float val_frac, uint64_t seed, bool *is_val) {
     // distinct question ids, shuffled; the first round(val_frac * nq) are validation
     int *qs = ss_malloc((n > 0 ? n : 1) * sizeof(int));
+    if (!qs) return -1;
     for (int i = 0; i < n; i++) qs[i] = ex[i].question;
     qsort(qs, n, sizeof(int), swift_cmp_int);
     int nq = 0;
@@ -522,13 +536,14 @@ int ss_swift_split(const ss_swift_example *ex, int n, float val_frac, uint64_t s
     if (val_frac > 0 && n_val_q == 0 && nq >= 2) n_val_q = 1;
     if (n_val_q >= nq) n_val_q = nq > 0 ? nq - 1 : 0;
     int *perm = ss_malloc((nq > 0 ? nq : 1) * sizeof(int));
+    bool *qval = ss_calloc(nq > 0 ? nq : 1, sizeof(bool));
+    if (!perm || !qval) { free(perm); free(qval); free(qs); return -1; }
     for (int i = 0; i < nq; i++) perm[i] = i;
     uint64_t rng = seed ^ 0x5B11754B11755B11ULL;
     for (int i = nq - 1; i > 0; i--) {
         int j = (int)(swift_rand(&rng) % (uint64_t)(i + 1));
         int t = perm[i]; perm[i] = perm[j]; perm[j] = t;
     }
-    bool *qval = ss_calloc(nq > 0 ? nq : 1, sizeof(bool));
     for (int i = 0; i < n_val_q; i++) qval[perm[i]] = true;
     for (int i = 0; i < n; i++) {
         int *f = bsearch(&ex[i].question, qs, nq, sizeof(int), swift_cmp_int);
@@ -543,21 +558,19 @@ int ss_swift_split(const ss_swift_example *ex, int n, float val_frac, uint64_t s
 static void swift_val_selection(const ss_swift_head *h, const ss_swift_example *ex, int n, const bool *is_val,
                                 double *sel, double *rnd, double *oracle, int *nq_out) {
     swift_work w;
-    swift_work_init(&w, h, n);
+    *sel = *rnd = *oracle = NAN;
+    *nq_out = 0;
+    if (swift_work_init(&w, h, ex, n)) return;                 // out of memory: no report
     double *R = ss_malloc(sizeof(double) * (n > 0 ? n : 1));
+    bool *seen = ss_calloc(n > 0 ? n : 1, sizeof(bool));
+    if (!R || !seen) { free(R); free(seen); swift_work_free(&w); return; }
     for (int k = 0; k < n; k++) {
         if (!is_val[k]) continue;
-        if ((size_t)ex[k].T > w.tok_cap) {
-            w.tok_cap = ex[k].T;
-            w.tok_g = ss_realloc(w.tok_g, w.tok_cap * sizeof(double));
-            w.tok_r = ss_realloc(w.tok_r, w.tok_cap * sizeof(double));
-        }
         double S;
         R[k] = swift_forward(&w, &ex[k], 0, &S);
     }
     double a = 0, b = 0, c = 0;
     int nq = 0;
-    bool *seen = ss_calloc(n > 0 ? n : 1, sizeof(bool));
     for (int k = 0; k < n; k++) {
         if (!is_val[k] || seen[k]) continue;
         int best = k, cnt = 0;
@@ -615,9 +628,10 @@ int ss_swift_train(ss_swift_head *h, const ss_swift_example *ex, int n, const ss
 
     // validation split by question
     bool *is_val = ss_calloc(n, sizeof(bool));
-    int n_val_q = ss_swift_split(ex, n, p->val_frac, p->seed, is_val), n_val_ex = 0, nq = 0;
-    for (int i = 0; i < n; i++) n_val_ex += is_val[i];
     int *qs = ss_malloc(n * sizeof(int));
+    int n_val_q = is_val && qs ? ss_swift_split(ex, n, p->val_frac, p->seed, is_val) : -1, n_val_ex = 0, nq = 0;
+    if (n_val_q < 0) { free(is_val); free(qs); return ss_err(err, errlen, "swift train: out of memory (%d examples)", n); }
+    for (int i = 0; i < n; i++) n_val_ex += is_val[i];
     for (int i = 0; i < n; i++) qs[i] = ex[i].question;
     qsort(qs, n, sizeof(int), swift_cmp_int);
     for (int i = 0; i < n; i++) if (i == 0 || qs[i] != qs[nq - 1]) qs[nq++] = qs[i];
@@ -625,6 +639,10 @@ int ss_swift_train(ss_swift_head *h, const ss_swift_example *ex, int n, const ss
     swift_unit *tu, *vu;
     int ntu = swift_make_units(ex, n, p->loss, is_val, false, &tu);
     int nvu = swift_make_units(ex, n, p->loss, is_val, true, &vu);
+    if (ntu < 0 || nvu < 0) {
+        free(qs); free(is_val); free(tu); free(vu);
+        return ss_err(err, errlen, "swift train: out of memory (%d examples)", n);
+    }
     if (ntu == 0) {
         free(qs); free(is_val); free(tu); free(vu);
         return ss_err(err, errlen, p->loss == SS_SWIFT_PAIRWISE
@@ -644,19 +662,25 @@ int ss_swift_train(ss_swift_head *h, const ss_swift_example *ex, int n, const ss
     float *m = ss_calloc(np + 2, sizeof(float)), *v = ss_calloc(np + 2, sizeof(float));
     float *bestW = ss_malloc(np * sizeof(float));
     float bestb[2] = { h->b[0], h->b[1] };
-    memcpy(bestW, h->W, np * sizeof(float));
     swift_work w;
-    swift_work_init(&w, h, n);
+    int wrc = swift_work_init(&w, h, ex, n);
     double *mu = NULL, *inv_sd = NULL;
-    if (p->standardize) {
+    bool oom = wrc != 0 || !m || !v || !bestW;
+    if (p->standardize && !oom) {
         // train on standardized features; the head is folded back to raw features at the end:
         //   W'_i = W_i / sd_i,  b' = b - sum_i W_i mu_i / sd_i   (same rewards on raw features)
         mu = ss_malloc(sizeof(double) * F);
         inv_sd = ss_malloc(sizeof(double) * F);
-        swift_standardize_stats(&w, ex, n, is_val, mu, inv_sd);
-        w.mu = mu; w.inv_sd = inv_sd;
         w.xstd = ss_malloc(sizeof(float) * F);
+        oom = !mu || !inv_sd || !w.xstd || swift_standardize_stats(&w, ex, n, is_val, mu, inv_sd);
+        w.mu = mu; w.inv_sd = inv_sd;
     }
+    if (oom) {
+        swift_work_free(&w);
+        free(mu); free(inv_sd); free(m); free(v); free(bestW); free(qs); free(is_val); free(tu); free(vu);
+        return ss_err(err, errlen, "swift train: out of memory (dim %d, %d examples)", F, n);
+    }
+    memcpy(bestW, h->W, np * sizeof(float));
 
     ss_adamw opt;   // torch.optim.AdamW with betas 0.9/0.999, eps 1e-8
     ss_adamw_init(&opt, p->lr, 0.9, 0.999, 1e-8, p->wd);

@@ -115,12 +115,21 @@ static void chat_sb_put_stripped(sbuf *b, const char *s) {
 
 enum { TK_WORD, TK_STR, TK_OP };
 typedef struct { int type; char *s; size_t n; } chat_tok;   // TK_STR: unescaped value
-typedef struct { chat_tok *v; int n, cap; } chat_toks;
+typedef struct { chat_tok *v; int n, cap; bool oom; } chat_toks;   // oom: a token was lost
 
 static void chat_toks_push(chat_toks *t, int type, const char *s, size_t n) {
-    if (t->n == t->cap) { t->cap = t->cap ? 2 * t->cap : 32; t->v = ss_realloc(t->v, t->cap * sizeof *t->v); }
+    if (t->oom) return;
+    if (t->n == t->cap) {
+        int cap = t->cap ? 2 * t->cap : 32;
+        chat_tok *v = ss_realloc(t->v, cap * sizeof *t->v);
+        if (!v) { t->oom = true; return; }
+        t->v = v;
+        t->cap = cap;
+    }
+    char *c = ss_strndup(s ? s : "", n);
+    if (!c) { t->oom = true; return; }
     t->v[t->n].type = type;
-    t->v[t->n].s = ss_strndup(s, n);
+    t->v[t->n].s = c;
     t->v[t->n].n = n;
     t->n++;
 }
@@ -201,6 +210,7 @@ static bool chat_lex_tag(const char *src, size_t len, size_t *pos, const char *c
                 }
                 chat_sb_putc(&lit, d); j++;
             }
+            if (lit.oom) out->oom = true;
             chat_toks_push(out, TK_STR, lit.p, lit.n);
             i = j + 1;
             continue;
@@ -238,7 +248,9 @@ static void chat_normalize_toks(chat_toks *t) {
         if (a->type == TK_WORD) for (int k = 0; kw[k]; k++) if (strcmp(a->s, kw[k]) == 0) ok = false;
         if (a->type == TK_WORD && isdigit((unsigned char)a->s[0])) ok = false;
         if (!ok) continue;
-        free(b->s); b->s = ss_strdup("."); b->n = 1;
+        char *dot = ss_strdup(".");
+        if (!dot) { t->oom = true; return; }
+        free(b->s); b->s = dot; b->n = 1;
         c->type = TK_WORD;
         free(d->s);
         memmove(d, d + 1, (size_t)(t->n - (i + 3)) * sizeof *d);
@@ -256,6 +268,7 @@ static void chat_normalize_toks(chat_toks *t) {
             if (i + 3 < t->n) for (int k = 0; next_bad[k]; k++) if (chat_tok_is(&t->v[i + 3], next_bad[k])) ok = false;
             if (!ok) continue;
             char *s = ss_malloc(a->n + b->n + 1);
+            if (!s) { t->oom = true; return; }
             memcpy(s, a->s, a->n); memcpy(s + a->n, b->s, b->n); s[a->n + b->n] = 0;
             free(a->s); a->s = s; a->n += b->n;
             free(p->s); free(b->s);
@@ -337,6 +350,7 @@ char *ss_chat_canonical(const char *src) {
             chat_toks_clear(&toks);
             if (!chat_lex_tag(src, len, &pos, kind == '{' ? "}}" : "%}", &toks, &strip, &plus)) goto bad;
             chat_normalize_toks(&toks);
+            if (toks.oom) goto bad;                 // out of memory: no canonical form
             chat_sb_puts(&out, kind == '{' ? "{{" : "{%");
             chat_put_toks(&out, &toks);
             chat_sb_puts(&out, kind == '{' ? "}}" : "%}");

@@ -29,6 +29,7 @@ char *ss_chat_render_ex(int family, const char *tmpl_src, const ss_chat_msg *msg
 
 // canonical form of a Jinja template used for detection (whitespace control applied, tokens
 // joined, literals re-quoted, x['k'] -> x.k, 'a'+'b' folded); malloc'ed, NULL if it does not lex
+// (or out of memory)
 char *ss_chat_canonical(const char *tmpl_src);
 
 #endif
