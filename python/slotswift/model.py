@@ -21,6 +21,10 @@ _SLOT_KEYS = ("steps", "lr", "beta1", "beta2", "eps", "wd")
 _SAMPLING_KEYS = ("temperature", "top_p", "top_k", "min_p", "repeat_penalty", "repeat_last_n",
                   "presence_penalty", "frequency_penalty", "seed")
 _PIECE_CAP = 512      # bytes per token piece (as gen.c)
+# batch entry flags (enum ss_out_flags); the row kinds pick the matmul kernels of the step-wise
+# engine (prompt rows: prefill kernels; the last prompt token and generated tokens: decode kernels),
+# so a result never depends on the batch's row count; a library without row kinds ignores them
+_OUT_LOGITS, _OUT_HIDDEN, _OUT_LAYERS, _ROW_PROMPT, _ROW_GEN = 1, 2, 4, 8, 16
 _DUMP_CHUNK = 64      # prompt positions per forward pass in hidden_states (as `slotswift dump`)
 
 
@@ -344,7 +348,7 @@ class Model:
                     n = min(_DUMP_CHUNK, T - t0)
                     b.clear()
                     for i in range(n):
-                        b.add(seq, t0 + i, toks[t0 + i], 4)          # SS_OUT_LAYERS
+                        b.add(seq, t0 + i, toks[t0 + i], _OUT_LAYERS)
                     if lib.ss_decode(c, b.ptr):
                         raise self._ctx_error(c)
                     for i in range(n):
@@ -490,7 +494,7 @@ class Model:
         feat = None
         if head is not None:
             feat = (head.logits, list(head.layers), head.norm)
-        feat_flag = 0 if feat is None else (1 if feat[0] else 4)    # SS_OUT_LOGITS / SS_OUT_LAYERS
+        feat_flag = 0 if feat is None else (_OUT_LOGITS if feat[0] else _OUT_LAYERS)
         ctoks = (_lib.ss_token * T)(*toks)
         res = [Result() for _ in range(n_cand)]
         seqs, smps = [-1] * n_cand, [None] * n_cand
@@ -566,7 +570,7 @@ class Model:
                     n = min(n_batch, T - 1 - t0)
                     b.clear()
                     for k in range(n):
-                        b.add(seqs[0], t0 + k, toks[t0 + k], 2 if H is not None else 0)   # SS_OUT_HIDDEN
+                        b.add(seqs[0], t0 + k, toks[t0 + k], _ROW_PROMPT | (_OUT_HIDDEN if H is not None else 0))
                     if lib.ss_decode(c, b.ptr):
                         raise self._ctx_error(c)
                     if H is not None:
@@ -588,7 +592,7 @@ class Model:
                     del H
                 # ---- the last prompt token, with logits (delta applied) ----
                 b.clear()
-                b.add(seqs[0], T - 1, toks[T - 1], 1)
+                b.add(seqs[0], T - 1, toks[T - 1], _ROW_GEN | _OUT_LOGITS)
                 if lib.ss_decode(c, b.ptr):
                     raise self._ctx_error(c)
                 logits0 = (c_float * V)()
@@ -625,7 +629,7 @@ class Model:
                     for i in range(n_cand):
                         if done[i]:
                             continue
-                        fl = feat_flag if final_feed[i] else (1 | feat_flag)
+                        fl = _ROW_GEN | feat_flag | (0 if final_feed[i] else _OUT_LOGITS)
                         b.add(seqs[i], lib.ss_seq_len(c, seqs[i]), pending[i], fl)
                         run.append(i)
                     if not run:
