@@ -6,7 +6,7 @@ import json
 import numpy as np
 import pytest
 
-from conftest import TINYMATH, cli, question, question_file
+from conftest import TINYMATH, TINYMATH_Q4, cli, question, question_file
 
 
 def f32(x):
@@ -111,3 +111,15 @@ def test_swift_train_head_in_python(tinymath, slotswift, tmp_path):
     q = question(30)["question"]
     res = tinymath.best_of([{"role": "user", "content": q}], n=3, head=h, max_tokens=40, seed=6)
     assert dict(res) == bon("--chat", "-p", q, "-N", 3, "--swift", tmp_path / "h.gguf", "-n", 40, "--seed", 6)
+
+
+def test_best_of_quantized_equals_bon(slotswift):
+    """On a quantized model (where the matmul kernels of prompt and generated rows differ), with
+    SLOT: log-probabilities equal to the last bit."""
+    q = question(40)["question"]
+    with slotswift.Model(TINYMATH_Q4, threads=2) as m:
+        res = m.best_of([{"role": "user", "content": q}], n=3, select="logprob", max_tokens=40, seed=2,
+                        slot=dict(steps=2, lr=0.05))
+    out, _ = cli("bon", "-m", TINYMATH_Q4, "-t", 2, "--json", "--chat", "-p", q, "-N", 3, "--select", "logprob",
+                 "-n", 40, "--seed", 2, "--slot-steps", 2, "--slot-lr", 0.05)
+    assert dict(res) == f32(json.loads(out))
