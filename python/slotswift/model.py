@@ -155,6 +155,11 @@ class Model:
         self._n_ctx, self._threads, self._n_seq_max, self._kv_f16 = n_ctx, threads, n_seq_max, int(not kv_f32)
         self._ctx = self._context(n_ctx, n_seq_max)      # the default context (errors show now)
 
+    def __repr__(self):
+        state = "" if self._m else ", closed"
+        return (f"Model({self.path!r}, arch={self.arch!r}, n_layer={self.n_layer}, n_embd={self.n_embd}, "
+                f"n_vocab={self.n_vocab}{state})")
+
     # ------------------------------------------------------------ lifetime
     def close(self):
         """Free the contexts and the model (also done by `with` and on garbage collection)."""
