@@ -9,7 +9,8 @@
 //         kernels/x86/*_avx2.c) -> output RMSNorm -> (+ the sequence's SLOT delta, methods/slot.c)
 //         -> LM head -> logits (ss_get_logits)
 //   logits --ss_sampler_sample (methods/sampling.c)--> next token  --ss_detok_push (text/vocab.c)--> text
-//   N candidates from one prompt: the generation loop (methods/gen.c); best of them: ss_select_pick
+//   N candidates from one prompt: the step-wise engine (methods/engine.c, ss_engine_* below, with
+//   ss_gen_run in methods/gen.c); best of them: ss_select_pick
 //   (methods/select.c) with answers (methods/answer.c) or a SWIFT head (methods/swift.c).
 //
 // Conventions (the whole API):
@@ -128,6 +129,11 @@ enum ss_out_flags {
     SS_OUT_LOGITS = 1,      // logits[n_vocab] (with the sequence's delta applied)
     SS_OUT_HIDDEN = 2,      // final hidden state after the output norm, without delta [n_embd]
     SS_OUT_LAYERS = 4,      // the hidden states of the layers chosen by ss_ctx_set_layers
+    // what the entry is, for the choice of matmul kernels (results of an entry never depend on
+    // the other entries of the batch when every entry has one of these):
+    SS_ROW_PROMPT = 8,      // a prompt token: the prefill kernels (same bits at any row count)
+    SS_ROW_GEN = 16,        // a generated token (or the prompt's last): the decode kernels
+    // neither: chosen by the batch's row count (prefill kernels from SS_GEMM_PANEL_MIN_T rows)
 };
 
 typedef struct {
@@ -479,6 +485,84 @@ SS_API void ss_select_votes(const char *const *answers, int n, int *votes);
 // method needs is NULL.
 SS_API int  ss_select_pick(int method, const char *const *answers, const double *logprob_mean,
                            const float *swift, const int *idx, int k);
+
+
+// ---------------------------------------------------------------- step-wise engine
+// The scheduler that generation runs on (ss_gen_run, the CLI, the server): requests join and
+// leave one running batch at every step. One ss_engine_step does, for every admitted request,
+//   (a) one chunk of prompt prefill (at most prefill_chunk prompt tokens per step, all requests),
+//   (b) ONE SLOT AdamW step (one request optimizes at a time; other SLOT requests wait their turn),
+//   (c) one decode step for every running candidate of every request (one batched ss_decode).
+// Batch invariance: a request's tokens, text, logprobs and SLOT losses depend only on its prompt
+// and parameters (seed included), never on what else runs, how its prompt is chunked or whether
+// its prefix came from the cache: prompt rows always use the prefill kernels (SS_ROW_PROMPT),
+// the last prompt token and generated tokens the decode kernels (SS_ROW_GEN).
+// Prefix reuse: the KV pages of earlier prompts (up to their last token) are kept in a small LRU
+// cache; a prompt that starts with the same tokens forks them instead of recomputing them.
+// Not thread-safe: one thread calls every ss_engine_* function of an engine (a server serializes
+// them with a lock); callbacks run inside ss_engine_step.
+// ss_gen_params / ss_gen_result: the generation parameters and result (src/methods/ss_gen.h).
+typedef struct ss_engine ss_engine;
+typedef struct ss_gen_params ss_gen_params;
+typedef struct ss_gen_result ss_gen_result;
+
+// Per-token callback (ss_gen_params.on_token): candidate `cand` of request `req` sampled `tok`
+// with log-probability `logprob`; piece[0..n) is the text it completed (may be empty, e.g. inside
+// a UTF-8 character or a partial stop string). Non-zero return cancels the whole request.
+typedef int (*ss_token_cb)(void *ud, int req, int cand, ss_token tok, const char *piece, int n, float logprob);
+
+typedef struct {
+    int  max_running;     // sequences decoding at once over all requests (0: the context's n_seq_max)
+    int  max_queue;       // requests waiting to be admitted (0: 256); submit beyond it fails
+    int  prefill_chunk;   // prompt tokens prefilled per step over all requests (0: the context's n_batch)
+    bool prefix_reuse;    // keep prompts' KV pages for later prompts that start alike (default true)
+    int  prefix_slots;    // cached prompts kept (LRU; 0: 8); each holds one sequence of the context
+} ss_engine_params;
+
+enum ss_req_state {
+    SS_REQ_QUEUED = 0, SS_REQ_PREFILL = 1, SS_REQ_SLOT = 2, SS_REQ_DECODE = 3,
+    SS_REQ_DONE = 4,      // finished: result ready for ss_engine_take
+    SS_REQ_CANCELLED = 5, // cancelled (ss_engine_cancel or a callback): partial result ready
+    SS_REQ_FAILED = 6,    // error (message from ss_engine_error): no result
+};
+
+typedef struct {
+    int    n_queued;          // requests waiting for admission
+    int    n_active;          // requests admitted and not finished (prefill, SLOT or decode)
+    int    n_prefill, n_slot; // ... of which prefilling / in their SLOT phase
+    int    n_running_seqs;    // candidate sequences decoding
+    int    n_finished;        // finished requests whose result was not taken yet
+    int    n_cached_prefixes; // prompts kept for prefix reuse
+    int    kv_pages_used, kv_pages_total;
+    long long steps;              // ss_engine_step calls so far
+    long long prompt_tokens;      // prompt tokens computed (not counting reused ones)
+    long long reused_tokens;      // prompt tokens taken from the prefix cache
+    long long gen_tokens;         // tokens decoded
+} ss_engine_state;
+
+SS_API void       ss_engine_params_default(ss_engine_params *p);
+// The engine uses c (its sequences, captured layers and SLOT workspace) exclusively until freed.
+SS_API ss_engine *ss_engine_new(ss_ctx *c, const ss_engine_params *p, char *err, size_t errlen);
+SS_API void       ss_engine_free(ss_engine *e);         // cancels everything, frees every sequence it made
+// Queue a request: prompt[0..n) (copied), n_cand candidates etc. from *p (copied; pointers inside
+// it, e.g. stops, slot_mask, feat, head, callbacks' ud, must stay valid until the result is taken).
+// Returns the request id (>= 0), or -1 + err: empty prompt or prompt over the context, bad
+// parameters, more candidates than max_running, queue full.
+SS_API int  ss_engine_submit(ss_engine *e, const ss_token *prompt, int n, const ss_gen_params *p, char *err, size_t errlen);
+// One scheduler step (see above). Returns the number of requests still queued or active
+// (0: idle), or -1 + err on an error that is not a single request's (a request's own error makes it
+// SS_REQ_FAILED and the engine goes on).
+SS_API int  ss_engine_step(ss_engine *e, char *err, size_t errlen);
+// Cancel a request: its sequences are freed now; unfinished candidates get SS_FINISH_CANCEL.
+// 0, or -1 for an unknown id.
+SS_API int  ss_engine_cancel(ss_engine *e, int id);
+SS_API int  ss_engine_poll(const ss_engine *e, int id);  // enum ss_req_state, or -1 for an unknown id
+// Take the result of a DONE or CANCELLED request (caller frees it with ss_gen_result_free) and
+// forget the request; r == NULL just forgets it (also for a queued/running one: cancelled first).
+// Returns 1 taken, 0 not finished yet (nothing done), -1 unknown id or FAILED (err has its message;
+// the request is forgotten).
+SS_API int  ss_engine_take(ss_engine *e, int id, ss_gen_result *r, char *err, size_t errlen);
+SS_API void ss_engine_state_get(const ss_engine *e, ss_engine_state *s);
 
 #ifdef __cplusplus
 }

@@ -63,6 +63,7 @@ typedef struct {
     int n;
     mm_mat m[SS_MATMUL_MAX];
     int64_t cols, T;
+    int kind;                 // SS_MM_AUTO / SS_MM_PROMPT / SS_MM_GEN: picks the kernels (ss_mm_layout)
     const float *x;           // [T, cols] f32 activations
     int nact;
     mm_act act[MM_MAX_ACT];
@@ -144,11 +145,19 @@ static void mm_dot_fn(void *arg, int ith, int nth) {
     }
 }
 
+// ss_gemm's layout for rows of this kind: prompt rows as a prefill of SS_GEMM_PANEL_MIN_T rows,
+// generated rows as one decode row, whatever T is (both kernels give every output the same bits at
+// any row count, so a row's result depends only on its kind); AUTO: by T
+static int mm_layout(uint32_t type, int64_t cols, int64_t T, int kind) {
+    const int64_t t = kind == SS_MM_PROMPT ? SS_GEMM_PANEL_MIN_T : kind == SS_MM_GEN ? 1 : T;
+    return ss_gemm_layout(type, cols, t);
+}
+
 // index of the conversion for weight type `type` (added if new)
 static int mm_act_for(mm_task *m, uint32_t type) {
     const uint32_t vt = ss_vec_dot_type(type);
     const bool gemm = m->k->simd && m->k->gemm_has(type);
-    const int layout = gemm ? ss_gemm_layout(type, m->cols, m->T) : SS_PACK_INT;
+    const int layout = gemm ? mm_layout(type, m->cols, m->T, m->kind) : SS_PACK_INT;
     for (int q = 0; q < m->nact; q++)
         if (m->act[q].vtype == vt && m->act[q].gemm == gemm && m->act[q].layout == layout) return q;
     mm_act *a = &m->act[m->nact];
@@ -249,6 +258,7 @@ void ss_matmul_rows(const ss_kernels *k, ss_pool *pool, float *out, int64_t ld_o
     m.n = 1;
     m.cols = W->cols;
     m.T = T;
+    m.kind = SS_MM_AUTO;
     m.x = x;
     mm_set(&m.m[0], W, r0, r1, out, ld_out);
     mm_run(pool, &m);
@@ -260,12 +270,18 @@ void ss_matmul(const ss_kernels *k, ss_pool *pool, float *out, int64_t ld_out, c
 
 void ss_matmul_multi(const ss_kernels *k, ss_pool *pool, int n, float *const out[], const int64_t ld_out[], const float *x,
                      int64_t T, const ss_weight *const W[]) {
+    ss_matmul_multi_k(k, pool, SS_MM_AUTO, n, out, ld_out, x, T, W);
+}
+
+void ss_matmul_multi_k(const ss_kernels *k, ss_pool *pool, int kind, int n, float *const out[], const int64_t ld_out[], const float *x,
+                       int64_t T, const ss_weight *const W[]) {
     for (int i0 = 0; i0 < n; i0 += SS_MATMUL_MAX) {    // more than SS_MATMUL_MAX: several passes
         mm_task m;
         m.k = k;
         m.n = n - i0 < SS_MATMUL_MAX ? n - i0 : SS_MATMUL_MAX;
         m.cols = W[i0]->cols;
         m.T = T;
+        m.kind = kind;
         m.x = x;
         for (int i = 0; i < m.n; i++) mm_set(&m.m[i], W[i0 + i], 0, W[i0 + i]->rows, out[i0 + i], ld_out[i0 + i]);
         mm_run(pool, &m);
@@ -274,11 +290,17 @@ void ss_matmul_multi(const ss_kernels *k, ss_pool *pool, int n, float *const out
 
 void ss_matmul_swiglu(const ss_kernels *k, ss_pool *pool, float *out, int64_t ld_out, float *up, int64_t ld_up, const float *x,
                       int64_t T, const ss_weight *Wgate, const ss_weight *Wup) {
+    ss_matmul_swiglu_k(k, pool, SS_MM_AUTO, out, ld_out, up, ld_up, x, T, Wgate, Wup);
+}
+
+void ss_matmul_swiglu_k(const ss_kernels *k, ss_pool *pool, int kind, float *out, int64_t ld_out, float *up, int64_t ld_up, const float *x,
+                        int64_t T, const ss_weight *Wgate, const ss_weight *Wup) {
     mm_task m;
     m.k = k;
     m.n = 1;
     m.cols = Wgate->cols;
     m.T = T;
+    m.kind = kind;
     m.x = x;
     mm_set(&m.m[0], Wgate, 0, Wgate->rows, out, ld_out);
     mm_mat u;

@@ -39,6 +39,16 @@ void ss_matmul_multi(const ss_kernels *k, ss_pool *pool, int n, float *const out
 void ss_matmul_swiglu(const ss_kernels *k, ss_pool *pool, float *out, int64_t ld_out, float *up, int64_t ld_up, const float *x,
                       int64_t T, const ss_weight *Wgate, const ss_weight *Wup);
 
+// The same with the kernels chosen by what the T rows are, not by T (batch invariance):
+//   SS_MM_PROMPT: prompt tokens, the prefill kernels (SS_PACK_PANEL for the quantized types);
+//   SS_MM_GEN: generated tokens, the decode kernels (SS_PACK_INT); SS_MM_AUTO: by T, as above.
+// Each output then has the same bits at any T (and as the AUTO call with T rows of that kernel).
+enum { SS_MM_AUTO = 0, SS_MM_PROMPT = 1, SS_MM_GEN = 2 };
+void ss_matmul_multi_k(const ss_kernels *k, ss_pool *pool, int kind, int n, float *const out[], const int64_t ld_out[], const float *x,
+                       int64_t T, const ss_weight *const W[]);
+void ss_matmul_swiglu_k(const ss_kernels *k, ss_pool *pool, int kind, float *out, int64_t ld_out, float *up, int64_t ld_up, const float *x,
+                        int64_t T, const ss_weight *Wgate, const ss_weight *Wup);
+
 // y[cols] = W[rows, cols]^T · g[rows]  (transposed mat-vec, f32 accumulation; dequantizes rows)
 // used by SLOT's gradient and by backprop through the LM head.
 void ss_matvec_t(const ss_kernels *k, ss_pool *pool, float *y, const float *g, const ss_weight *W);

@@ -568,44 +568,92 @@ double ss_slot_loss_grad(const ss_slot_params *p, ss_pool *pool, const float *H,
     return loss;
 }
 
-int ss_slot_optimize(const ss_slot_params *p, ss_pool *pool, const float *H, int T, int D,
-                     const int32_t *tokens, const uint8_t *mask, const ss_weight *W,
-                     float *delta, ss_slot_result *res, char *err, size_t errlen) {
+// step-wise run: the state, AdamW's moments in double, and the time spent
+struct ss_slot_stepper {
+    slot_state s;
+    ss_pool *pool;
+    ss_slot_params p;
+    double *x, *m, *v, *g;   // delta, first and second moments, gradient [D] each
+    ss_adamw opt;            // opt.t = steps done
+    double seconds;
+};
+
+ss_slot_stepper *ss_slot_begin(const ss_slot_params *p, ss_pool *pool, const float *H, int T, int D,
+                           const int32_t *tokens, const uint8_t *mask, const ss_weight *W,
+                           char *err, size_t errlen) {
     double t_start = ss_time();
-    if (!p || !delta || !res) return ss_err(err, errlen, "slot: NULL params, delta or result");
-    if (p->steps < 0 || p->steps > 100000) return ss_err(err, errlen, "slot: steps %d out of range", p->steps);
+    if (!p) { ss_err(err, errlen, "slot: NULL params"); return NULL; }
+    if (p->steps < 0 || p->steps > 100000) { ss_err(err, errlen, "slot: steps %d out of range", p->steps); return NULL; }
     if (!(p->lr >= 0 && isfinite(p->lr)) || !(p->beta1 >= 0 && p->beta1 < 1) ||
         !(p->beta2 >= 0 && p->beta2 < 1) || !(p->eps >= 0 && isfinite(p->eps)) ||
-        !(p->wd >= 0 && isfinite(p->wd)))
-        return ss_err(err, errlen, "slot: bad AdamW parameters (lr %g, betas %g/%g, eps %g, wd %g)",
-                      p->lr, p->beta1, p->beta2, p->eps, p->wd);
-    slot_state s;
-    if (slot_state_init(&s, p, pool, H, T, D, tokens, mask, W, err, errlen) != 0) return -1;
-
-    // AdamW state in double: delta, first and second moments, gradient
-    double *x = ss_calloc((size_t)D * 4, sizeof(double));
-    if (!x) { slot_state_free(&s); return ss_err(err, errlen, "slot: out of memory"); }
-    double *m = x + D, *v = m + D, *g = v + D;
-    ss_adamw opt;
-    ss_adamw_init(&opt, p->lr, p->beta1, p->beta2, p->eps, p->wd);
-    int rc = 0;
-    for (int k = 1; k <= p->steps; k++) {
-        double loss = slot_eval(&s, pool, x, g);
-        if (!isfinite(loss)) { rc = ss_err(err, errlen, "slot: loss is %g at step %d", loss, k); break; }
-        if (res->loss_before) res->loss_before[k - 1] = (float)loss;
-        ss_adamw_next(&opt);   // torch.optim.AdamW: decoupled weight decay, bias-corrected Adam step
-        ss_adamw_step_f64(&opt, x, g, m, v, D);
+        !(p->wd >= 0 && isfinite(p->wd))) {
+        ss_err(err, errlen, "slot: bad AdamW parameters (lr %g, betas %g/%g, eps %g, wd %g)",
+               p->lr, p->beta1, p->beta2, p->eps, p->wd);
+        return NULL;
     }
+    ss_slot_stepper *r = ss_calloc(1, sizeof *r);
+    if (!r) { ss_err(err, errlen, "slot: out of memory"); return NULL; }
+    if (slot_state_init(&r->s, p, pool, H, T, D, tokens, mask, W, err, errlen) != 0) { free(r); return NULL; }
+    r->pool = pool;
+    r->p = *p;
+    // AdamW state in double: delta, first and second moments, gradient
+    r->x = ss_calloc((size_t)D * 4, sizeof(double));
+    if (!r->x) { slot_state_free(&r->s); free(r); ss_err(err, errlen, "slot: out of memory"); return NULL; }
+    r->m = r->x + D; r->v = r->m + D; r->g = r->v + D;
+    ss_adamw_init(&r->opt, p->lr, p->beta1, p->beta2, p->eps, p->wd);
+    r->seconds = ss_time() - t_start;
+    return r;
+}
+
+int ss_slot_step(ss_slot_stepper *r, float *loss_before, char *err, size_t errlen) {
+    if (r->opt.t >= r->p.steps) return 0;
+    double t_start = ss_time();
+    double loss = slot_eval(&r->s, r->pool, r->x, r->g);
+    if (!isfinite(loss)) return ss_err(err, errlen, "slot: loss is %g at step %ld", loss, r->opt.t + 1);
+    if (loss_before) *loss_before = (float)loss;
+    ss_adamw_next(&r->opt);   // torch.optim.AdamW: decoupled weight decay, bias-corrected Adam step
+    ss_adamw_step_f64(&r->opt, r->x, r->g, r->m, r->v, r->s.D);
+    r->seconds += ss_time() - t_start;
+    return r->opt.t < r->p.steps;
+}
+
+int ss_slot_finish(ss_slot_stepper *r, float *delta, ss_slot_result *res, char *err, size_t errlen) {
+    double t_start = ss_time();
+    const int D = r->s.D;
+    int rc = 0;
     res->loss_after = NAN;
-    if (rc == 0 && !p->no_loss_after) {
-        double loss = slot_eval(&s, pool, x, NULL);
+    if (!r->p.no_loss_after) {
+        double loss = slot_eval(&r->s, r->pool, r->x, NULL);
         if (!isfinite(loss)) rc = ss_err(err, errlen, "slot: final loss is %g", loss);
         res->loss_after = (float)loss;
     }
-    for (int d = 0; d < D; d++) delta[d] = (float)x[d];
-    free(x);
-    res->peak_bytes = s.bytes + (size_t)D * 4 * sizeof(double);
-    slot_state_free(&s);
-    res->seconds = ss_time() - t_start;
+    for (int d = 0; d < D; d++) delta[d] = (float)r->x[d];
+    res->peak_bytes = r->s.bytes + (size_t)D * 4 * sizeof(double);
+    res->seconds = r->seconds + (ss_time() - t_start);
+    ss_slot_stepper_free(r);
     return rc;
+}
+
+void ss_slot_stepper_free(ss_slot_stepper *r) {
+    if (!r) return;
+    slot_state_free(&r->s);
+    free(r->x);
+    free(r);
+}
+
+int ss_slot_optimize(const ss_slot_params *p, ss_pool *pool, const float *H, int T, int D,
+                     const int32_t *tokens, const uint8_t *mask, const ss_weight *W,
+                     float *delta, ss_slot_result *res, char *err, size_t errlen) {
+    if (!p || !delta || !res) return ss_err(err, errlen, "slot: NULL params, delta or result");
+    ss_slot_stepper *r = ss_slot_begin(p, pool, H, T, D, tokens, mask, W, err, errlen);
+    if (!r) return -1;
+    for (int k = 0; k < p->steps; k++)
+        if (ss_slot_step(r, res->loss_before ? &res->loss_before[k] : NULL, err, errlen) < 0) {
+            // as before: the delta reached so far, no final loss
+            for (int d = 0; d < D; d++) delta[d] = (float)r->x[d];
+            res->loss_after = NAN;
+            ss_slot_stepper_free(r);
+            return -1;
+        }
+    return ss_slot_finish(r, delta, res, err, errlen);
 }

@@ -9,7 +9,7 @@
 #include "ss_slot.h"
 #include "ss_swift.h"
 
-typedef struct {
+typedef struct ss_gen_params {
     int   n_predict;                  // max new tokens per candidate
     int   n_cand;                     // N candidates (1 = plain generation)
     bool  ignore_eos;
@@ -22,12 +22,13 @@ typedef struct {
     bool  keep_features;              // keep each candidate's feature rows (swift-collect)
     bool  features_f16;               // ... stored as F16
     void (*on_piece)(void *ud, int cand, const char *s, int n);   // streaming text
-    void *ud;
+    ss_token_cb on_token;             // per sampled token (slotswift.h); non-zero return cancels
+    void *ud;                         // for on_piece and on_token
 } ss_gen_params;
 
 void ss_gen_params_default(ss_gen_params *p);
 
-enum ss_finish { SS_FINISH_LENGTH = 0, SS_FINISH_EOG = 1, SS_FINISH_STOP = 2, SS_FINISH_CTX = 3 };
+enum ss_finish { SS_FINISH_LENGTH = 0, SS_FINISH_EOG = 1, SS_FINISH_STOP = 2, SS_FINISH_CTX = 3, SS_FINISH_CANCEL = 4 };
 
 typedef struct {
     char    *text;                    // generated text (a matched stop string is cut off)
@@ -39,7 +40,7 @@ typedef struct {
     void    *features; int n_feat_rows;   // [n_feat_rows, dim] F32 or F16 (keep_features)
 } ss_gen_cand;
 
-typedef struct {
+typedef struct ss_gen_result {
     int      n_prompt;
     ss_gen_cand *cand; int n_cand;
     double   t_prompt, t_slot, t_gen, t_swift;   // seconds
@@ -47,6 +48,7 @@ typedef struct {
     float   *slot_losses;             // [slot.steps] loss before each step
     float    slot_loss_after;
     size_t   slot_peak_bytes;
+    int      n_reused;                // prompt tokens whose KV came from the engine's prefix cache
 } ss_gen_result;
 
 // Runs on fresh sequences of c (freed before returning). Returns 0, or -1 + err.

@@ -32,6 +32,21 @@ int ss_slot_optimize(const ss_slot_params *p, ss_pool *pool, const float *H, int
                      const int32_t *tokens, const uint8_t *mask, const ss_weight *W,
                      float *delta, ss_slot_result *res, char *err, size_t errlen);
 
+// The same optimization one AdamW step at a time (a scheduler runs other work between steps; the
+// numerics are ss_slot_optimize's, which is begin + `steps` x step + finish):
+// ss_slot_begin validates and sets up (H, tokens, mask and W must stay valid until finish/free);
+// ss_slot_step does one step, storing the loss before it in *loss_before (may be NULL), and returns
+// 1 while steps remain, 0 after the last one (or when there are none), -1 + err;
+// ss_slot_finish writes delta[D] and res (not loss_before) and frees the run; ss_slot_stepper_free frees it
+// without results. res->seconds counts only the time spent inside these calls.
+typedef struct ss_slot_stepper ss_slot_stepper;
+ss_slot_stepper *ss_slot_begin(const ss_slot_params *p, ss_pool *pool, const float *H, int T, int D,
+                           const int32_t *tokens, const uint8_t *mask, const ss_weight *W,
+                           char *err, size_t errlen);
+int  ss_slot_step(ss_slot_stepper *r, float *loss_before, char *err, size_t errlen);
+int  ss_slot_finish(ss_slot_stepper *r, float *delta, ss_slot_result *res, char *err, size_t errlen);
+void ss_slot_stepper_free(ss_slot_stepper *r);
+
 // loss and gradient at a given delta (for tests: finite differences); delta NULL = zero; grad may be NULL.
 // Same inputs and checks as ss_slot_optimize (p: its kernels, max_bytes and e_range are used);
 // returns NAN on bad input.

@@ -131,6 +131,13 @@ void ss_seq_free(ss_ctx *c, int seq) {
     s->live = false;
 }
 
+int ss_seq_truncate(ss_ctx *c, int seq, int len) {
+    ss_seq *s = ctx_seq(c, seq);
+    if (!s) return ss_err(c->err, sizeof c->err, "truncate: no sequence %d", seq);
+    ss_kv_seq_truncate(&c->kv, s, len);
+    return 0;
+}
+
 int ss_seq_len(const ss_ctx *c, int seq) {
     ss_seq *s = ctx_seq(c, seq);
     return s ? s->len : -1;

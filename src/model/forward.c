@@ -212,6 +212,33 @@ static void capture_layer(ss_ctx *c, const ss_batch *b, int i0, int n, int hf_in
     }
 }
 
+// The row kind of entry e (ss_matmul_multi_k's SS_MM_*): what the entry is (SS_ROW_PROMPT /
+// SS_ROW_GEN flags), so that its matmul kernels do not depend on the batch around it.
+static int row_kind(const ss_batch *b, int e) {
+    return (b->out[e] & SS_ROW_PROMPT) ? SS_MM_PROMPT : (b->out[e] & SS_ROW_GEN) ? SS_MM_GEN : SS_MM_AUTO;
+}
+
+// the run of entries of one kind starting at chunk row r0: rows [r0, *r1); returns the kind
+static int kind_run(const ss_batch *b, int i0, int n, int r0, int *r1) {
+    const int kind = row_kind(b, i0 + r0);
+    int r = r0 + 1;
+    while (r < n && row_kind(b, i0 + r) == kind) r++;
+    *r1 = r;
+    return kind;
+}
+
+// out[n, W->rows] (rows ld_out apart) = x[n, ldx] · W^T, one product per run of one row kind
+static void fw_matmul(ss_ctx *c, const ss_batch *b, int i0, int n, float *out, int64_t ld_out,
+                      const float *x, int64_t ldx, const ss_weight *W) {
+    for (int r0 = 0, r1; r0 < n; r0 = r1) {
+        const int kind = kind_run(b, i0, n, r0, &r1);
+        float *const outs[1] = { out + (size_t)r0 * ld_out };
+        const int64_t lds[1] = { ld_out };
+        const ss_weight *const ws[1] = { W };
+        ss_matmul_multi_k(c->kern, c->pool, kind, 1, outs, lds, x + (size_t)r0 * ldx, r1 - r0, ws);
+    }
+}
+
 static void forward_chunk(ss_ctx *c, const ss_batch *b, int i0, int n) {
     const ss_model *m = c->model;
     const ss_hparams *hp = &m->hp;
@@ -233,11 +260,12 @@ static void forward_chunk(ss_ctx *c, const ss_batch *b, int i0, int n) {
         const ss_layer *L = &m->layers[l];
         // ---- attention block ----
         for (int i = 0; i < n; i++) rmsnorm(xb + (size_t)i * D, x + (size_t)i * D, L->attn_norm, D, hp->rms_eps);
-        {   // q[n,HD] = xb[n,D] · Wq[HD,D]^T, k[n,KVD], v[n,KVD] in one pass
-            float *const outs[3] = { c->q, c->k, c->v };
+        for (int r0 = 0, r1; r0 < n; r0 = r1) {   // q[n,HD] = xb[n,D] · Wq[HD,D]^T, k[n,KVD], v[n,KVD] in one pass
+            const int kind = kind_run(b, i0, n, r0, &r1);
+            float *const outs[3] = { c->q + (size_t)r0 * HD, c->k + (size_t)r0 * KVD, c->v + (size_t)r0 * KVD };
             const int64_t lds[3] = { HD, KVD, KVD };
             const ss_weight *const ws[3] = { &L->wq, &L->wk, &L->wv };
-            ss_matmul_multi(c->kern, c->pool, 3, outs, lds, xb, n, ws);
+            ss_matmul_multi_k(c->kern, c->pool, kind, 3, outs, lds, xb + (size_t)r0 * D, r1 - r0, ws);
         }
         for (int i = 0; i < n; i++) {
             float *q = c->q + (size_t)i * HD, *k = c->k + (size_t)i * KVD, *v = c->v + (size_t)i * KVD;
@@ -254,14 +282,18 @@ static void forward_chunk(ss_ctx *c, const ss_batch *b, int i0, int n) {
         attn_job job = { c, b, i0, n, l, 0 };
         atomic_init(&job.next, 0);
         ss_pool_run(n * hp->n_head_kv > 1 ? c->pool : NULL, attn_worker, &job);
-        ss_matmul(c->kern, c->pool, xb, D, c->att, n, &L->wo);   // xb[n,D] = att[n,HD] · Wo[D,HD]^T
+        fw_matmul(c, b, i0, n, xb, D, c->att, HD, &L->wo);   // xb[n,D] = att[n,HD] · Wo[D,HD]^T
         for (size_t z = 0; z < (size_t)n * D; z++) x[z] += xb[z];
 
         // ---- feed-forward block (SwiGLU) ----
         for (int i = 0; i < n; i++) rmsnorm(xb + (size_t)i * D, x + (size_t)i * D, L->ffn_norm, D, hp->rms_eps);
         // hb[n,F] = silu(xb · Wgate^T) * (xb · Wup^T)
-        ss_matmul_swiglu(c->kern, c->pool, c->hb, F, c->hb2, F, xb, n, &L->w_gate, &L->w_up);
-        ss_matmul(c->kern, c->pool, xb, D, c->hb, n, &L->w_down);  // xb[n,D] = h[n,F] · Wdown[D,F]^T
+        for (int r0 = 0, r1; r0 < n; r0 = r1) {
+            const int kind = kind_run(b, i0, n, r0, &r1);
+            ss_matmul_swiglu_k(c->kern, c->pool, kind, c->hb + (size_t)r0 * F, F, c->hb2 + (size_t)r0 * F, F, xb + (size_t)r0 * D,
+                               r1 - r0, &L->w_gate, &L->w_up);
+        }
+        fw_matmul(c, b, i0, n, xb, D, c->hb, F, &L->w_down);  // xb[n,D] = h[n,F] · Wdown[D,F]^T
         for (size_t z = 0; z < (size_t)n * D; z++) x[z] += xb[z];
         if (l + 1 < hp->n_layer) capture_layer(c, b, i0, n, l + 1, x, false);
     }
@@ -269,23 +301,29 @@ static void forward_chunk(ss_ctx *c, const ss_batch *b, int i0, int n) {
     // ---- output norm, hidden outputs, LM head for the entries that want logits ----
     for (int i = 0; i < n; i++) rmsnorm(xb + (size_t)i * D, x + (size_t)i * D, m->output_norm, D, hp->rms_eps);
     capture_layer(c, b, i0, n, hp->n_layer, xb, true);
-    int n_lm = 0;
-    for (int i = 0; i < n; i++) {
-        int e = i0 + i;
-        const float *h = xb + (size_t)i * D;
-        if (c->out_hidden_row[e] >= 0) memcpy(c->hidden + (size_t)c->out_hidden_row[e] * D, h, sizeof(float) * D);
-        if (c->out_logits_row[e] >= 0) {
-            // lm_in row = h + delta (SLOT) ; rows collected densely, then one matmul
-            float *dst = c->lm_in + (size_t)n_lm * D;
-            const float *delta = c->seqs[b->seq[e]].delta;
-            for (int z = 0; z < D; z++) dst[z] = h[z] + (delta ? delta[z] : 0.0f);
-            c->tmp_idx[n_lm++] = c->out_logits_row[e];
+    for (int r0 = 0, r1; r0 < n; r0 = r1) {      // per run of one row kind
+        const int kind = kind_run(b, i0, n, r0, &r1);
+        int n_lm = 0;
+        for (int i = r0; i < r1; i++) {
+            int e = i0 + i;
+            const float *h = xb + (size_t)i * D;
+            if (c->out_hidden_row[e] >= 0) memcpy(c->hidden + (size_t)c->out_hidden_row[e] * D, h, sizeof(float) * D);
+            if (c->out_logits_row[e] >= 0) {
+                // lm_in row = h + delta (SLOT) ; rows collected densely, then one matmul
+                float *dst = c->lm_in + (size_t)n_lm * D;
+                const float *delta = c->seqs[b->seq[e]].delta;
+                for (int z = 0; z < D; z++) dst[z] = h[z] + (delta ? delta[z] : 0.0f);
+                c->tmp_idx[n_lm++] = c->out_logits_row[e];
+            }
         }
-    }
-    if (n_lm) {
-        // logits rows of this chunk are consecutive (assigned in entry order)
-        float *out = c->logits + (size_t)c->tmp_idx[0] * hp->n_vocab;
-        ss_matmul(c->kern, c->pool, out, hp->n_vocab, c->lm_in, n_lm, &m->output);  // logits[n_lm,V] = lm_in · Wout^T
+        if (n_lm) {
+            // logits rows of this run are consecutive (assigned in entry order)
+            float *out = c->logits + (size_t)c->tmp_idx[0] * hp->n_vocab;
+            float *const outs[1] = { out };
+            const int64_t lds[1] = { hp->n_vocab };
+            const ss_weight *const ws[1] = { &m->output };
+            ss_matmul_multi_k(c->kern, c->pool, kind, 1, outs, lds, c->lm_in, n_lm, ws);   // logits[n_lm,V] = lm_in · Wout^T
+        }
     }
 }
 

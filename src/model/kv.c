@@ -91,3 +91,12 @@ int ss_kv_seq_fork(ss_kv *kv, const ss_seq *src, ss_seq *dst) {
     dst->len = src->len;
     return 0;
 }
+
+void ss_kv_seq_truncate(ss_kv *kv, ss_seq *s, int len) {
+    if (len < 0) len = 0;
+    if (len >= s->len) return;
+    const int keep = (len + SS_KV_PAGE - 1) / SS_KV_PAGE;     // pages covering [0, len)
+    for (int i = keep; i < s->n_pages; i++) ss_kv_unref(kv, s->pages[i]);
+    s->n_pages = keep;
+    s->len = len;
+}

@@ -70,8 +70,13 @@ int   ss_kv_seq_grow(ss_kv *kv, ss_seq *s, int n);
 void  ss_kv_seq_release(ss_kv *kv, ss_seq *s);
 // dst continues src's pages (shared); 0 or -1 (out of memory, nothing changed)
 int   ss_kv_seq_fork(ss_kv *kv, const ss_seq *src, ss_seq *dst);
+// keep the first len tokens (pages past them are released; a kept shared page is copied on write)
+void  ss_kv_seq_truncate(ss_kv *kv, ss_seq *s, int len);
 
 // ---- context ----
+// sequence seq keeps its first len tokens (0, or -1 for a bad sequence); the step-wise engine uses
+// it to continue a cached prompt prefix
+int   ss_seq_truncate(ss_ctx *c, int seq, int len);
 struct ss_ctx {
     ss_model     *model;
     ss_ctx_params params;
