@@ -14,9 +14,9 @@ INC     = -Iinclude $(LAYERS:%=-Isrc/%)
 CFLAGS  += -std=gnu11 $(OPT) -Wall -Wextra -Wno-unused-parameter -Wno-sign-compare $(INC) -pthread -fno-strict-aliasing
 LDLIBS  += -lm -lpthread
 # the library itself needs PCRE2 (byte-level BPE pre-tokenizer regexes) besides libc, libm, pthreads;
-# the tools also read and write JSON with cJSON
+# the tools also read and write JSON with cJSON, and serve HTTP with libmicrohttpd
 LIB_LIBS  = -lpcre2-8
-TOOL_LIBS = $(LIB_LIBS) -lcjson
+TOOL_LIBS = $(LIB_LIBS) -lcjson -lmicrohttpd
 PREFIX  ?= /usr/local
 SO_VERSION = 1
 TEST_LIBS = -lcmocka
@@ -81,7 +81,8 @@ install: $(BUILD)/libslotswift.a $(BUILD)/libslotswift.so
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e "s|@VERSION@|$$(sed -n 's/^#define SS_API_VERSION \([0-9]*\).*/\1/p' include/slotswift.h).0.0|" \
 	    slotswift.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/slotswift.pc
 
-# the CLI links the core plus tools/*.c (tokenizer pre-tokenizers use PCRE2, JSON uses cJSON)
+# the CLI links the core plus tools/*.c (tokenizer pre-tokenizers use PCRE2, JSON uses cJSON, serve uses
+# libmicrohttpd)
 $(BUILD)/slotswift: $(TOOL_OBJ) $(BUILD)/libslotswift.a
 	$(CC) $(CFLAGS) -o $@ $(TOOL_OBJ) $(BUILD)/libslotswift.a $(TOOL_LIBS) $(LDLIBS)
 

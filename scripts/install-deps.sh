@@ -7,15 +7,23 @@
 #   libcmocka-dev            cmocka: the unit-test framework
 #   clang libclang-rt-14-dev the ASan+UBSan test build and the libFuzzer targets
 #   python3-jinja2           the tests render chat templates with Jinja as an independent reference
+#   libmicrohttpd-dev        HTTP for `slotswift serve`
+#   nodejs npm curl          the serve tests: the real `openai` npm client (tests/serve) and curl
 #   python3-pytest python3-numpy  the Python package's tests (tests/python, numpy for its arrays)
 #   python3-venv python3-pip python3-setuptools python3-wheel  installing the package offline
 #                            (pip install --no-build-isolation ./python in a venv)
 set -euo pipefail
-need="build-essential pkgconf libpcre2-dev libcjson-dev libcmocka-dev clang libclang-rt-14-dev python3-jinja2 python3-pytest python3-numpy python3-venv python3-pip python3-setuptools python3-wheel"
+need="build-essential pkgconf libpcre2-dev libcjson-dev libcmocka-dev clang libclang-rt-14-dev python3-jinja2 libmicrohttpd-dev curl python3-pytest python3-numpy python3-venv python3-pip python3-setuptools python3-wheel"
 missing=""
 for p in $need; do dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"; done
-[ -z "$missing" ] && exit 0
-SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO=sudo
-export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -qq
-$SUDO apt-get install -y -qq $missing >/dev/null
+# Node.js and npm: Debian's packages unless a node with npm is already there (e.g. NodeSource's, which bundles npm)
+command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || missing="$missing nodejs npm"
+if [ -n "$missing" ]; then
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO=sudo
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq $missing >/dev/null
+fi
+# the official OpenAI client for the serve tests (tests/serve/package-lock.json pins it)
+cd "$(dirname "$0")/../tests/serve"
+[ -d node_modules/openai ] || npm ci --no-audit --no-fund --loglevel=error

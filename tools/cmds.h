@@ -13,4 +13,5 @@ int cmd_eval(int argc, char **argv);
 int cmd_swift_collect(int argc, char **argv);
 int cmd_swift_train(int argc, char **argv);
 int cmd_swift_combine(int argc, char **argv);
+int cmd_serve(int argc, char **argv);
 #endif

@@ -10,6 +10,7 @@ static const struct { const char *name; int (*fn)(int, char **); const char *hel
     {"swift-collect", cmd_swift_collect, "sample answers and store SWIFT training features"},
     {"swift-train",   cmd_swift_train,   "train a SWIFT reward head"},
     {"swift-combine", cmd_swift_combine, "combine SWIFT rewards with an external score (ranking / scaling)"},
+    {"serve",         cmd_serve,         "OpenAI-compatible HTTP server (per-request SLOT, best_of with SWIFT/vote/logprob)"},
     {"tokenize",      cmd_tokenize,      "print the tokens of a text"},
     {"dump",          cmd_dump,          "print tokens, top-k logits, hidden states, greedy continuation as JSON"},
     {"info",          cmd_info,          "describe a GGUF model"},

@@ -154,6 +154,7 @@ static void cand_sample(ss_engine *e, eng_req *r, int i, const float *logits) {
     const bool want_feat = p->feat != NULL;
     float lp = 0;
     int32_t tok = ss_sampler_sample(g->smp, logits, &lp);
+    if (p->on_logits) p->on_logits(p->ud, i, logits);
     ss_sampler_accept(g->smp, tok);
     cd->tokens[cd->n_tokens++] = tok;
     cd->logprob_sum += lp;

@@ -23,7 +23,8 @@ typedef struct ss_gen_params {
     bool  features_f16;               // ... stored as F16
     void (*on_piece)(void *ud, int cand, const char *s, int n);   // streaming text
     ss_token_cb on_token;             // per sampled token (slotswift.h); non-zero return cancels
-    void *ud;                         // for on_piece and on_token
+    void *ud;                         // for on_piece, on_token and on_logits
+    void (*on_logits)(void *ud, int cand, const float *logits);  // raw logits[n_vocab] each token is sampled from (top log-probs)
 } ss_gen_params;
 
 void ss_gen_params_default(ss_gen_params *p);
