@@ -7,6 +7,10 @@ cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
 export SS_BIN="$BUILD/slotswift"
 passed=0; failed=0; failed_names=()
+# a test must never replace the system's devices (as root, a writer that renamed over /dev/null
+# would break every later test and the machine): checked after each test, the culprit named
+devs_ok() { [ -c /dev/null ] && [ -c /dev/full ]; }
+devs_check() { devs_ok || { echo "FAIL $1 replaced /dev/null or /dev/full"; failed=$((failed + 1)); failed_names+=("$1(devices)"); }; }
 for t in "$BUILD"/tests/test_*; do
   [ -x "$t" ] || continue
   name=$(basename "$t")
@@ -16,12 +20,14 @@ for t in "$BUILD"/tests/test_*; do
   if [ $rc -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
   passed=$((passed + p)); failed=$((failed + f))
   if [ "$f" -ne 0 ]; then failed_names+=("$name"); printf '%s\n' "$out" | tail -40; echo "FAIL $name (exit $rc)"; else echo "ok   $name ($p)"; fi
+  devs_check "$name"
 done
 for t in tests/test_*.sh; do
   [ -f "$t" ] || continue
   name=$(basename "$t")
   out=$(timeout 1200 bash "$t" 2>&1); rc=$?
   if [ $rc -eq 0 ]; then passed=$((passed + 1)); echo "ok   $name"; else failed=$((failed + 1)); failed_names+=("$name"); printf '%s\n' "$out" | tail -40; echo "FAIL $name (exit $rc)"; fi
+  devs_check "$name"
 done
 [ ${#failed_names[@]} -eq 0 ] || echo "failed: ${failed_names[*]}"
 echo "tests: $passed passed, $failed failed"

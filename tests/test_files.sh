@@ -11,6 +11,10 @@ M8=$TB/tinymath-q8_0.gguf
 T=$(mktemp -d /tmp/test_files.XXXXXX)
 BGPID=
 trap '[ -n "$BGPID" ] && kill $BGPID 2>/dev/null; rm -rf "$T"' EXIT
+# the devices the refusal tests write to: nodes of our own under $T when we may create them (as
+# root, a bug would otherwise replace the system's /dev/full), else the system's (not writable)
+DEVFULL=$T/full; DEVNULL=$T/null
+mknod -m 666 "$DEVFULL" c 1 7 2>/dev/null && mknod -m 666 "$DEVNULL" c 1 3 2>/dev/null || { DEVFULL=/dev/full; DEVNULL=/dev/null; }
 fail=0
 ok()  { echo "ok   $*"; }
 bad() { echo "FAIL $*"; fail=1; }
@@ -82,9 +86,9 @@ expect 1 "refusing to replace a FIFO" timeout 10 "$BIN" $TR --out "$T/fifo"
 [ -p "$T/fifo" ] && ok "2: the FIFO is still a FIFO" || bad "2: FIFO replaced"
 mkdir "$T/adir"
 expect 1 "refusing to replace a directory" "$BIN" $TR --out "$T/adir"
-expect 1 "refusing to replace a device" "$BIN" $TR --out /dev/full
-expect 1 "refusing to replace a device" "$BIN" gen-model --like tiny --type q8_0 --vocab-from "$M" -o /dev/null
-[ -c /dev/null ] && ok "2: /dev/null is still a device" || bad "2: /dev/null replaced"
+expect 1 "refusing to replace a device" "$BIN" $TR --out "$DEVFULL"
+expect 1 "refusing to replace a device" "$BIN" gen-model --like tiny --type q8_0 --vocab-from "$M" -o "$DEVNULL"
+[ -c "$DEVNULL" ] && [ -c "$DEVFULL" ] && ok "2: the devices are still devices" || bad "2: a device replaced"
 ln -s missing.gguf "$T/dangling.gguf"
 expect 1 "symlink to a missing file" "$BIN" $TR --out "$T/dangling.gguf"
 # a stale temp of a dead process is removed by the next writer; our own temp never stays
@@ -175,8 +179,8 @@ expect 1 "line 3: question 1: a candidate has no swift reward" "$BIN" swift-comb
 same "$T/comb.out" "$T/comb.bak" "5: --out untouched after bad results"
 expect 0 "" "$BIN" swift-combine --results "$T/sw.jsonl" --scores "$T/ext.jsonl" --method scaling --out "$T/comb.out"
 same "$T/comb.out" "$T/want" "5: --out written whole"
-expect 1 "refusing to replace a device" "$BIN" swift-combine --results "$T/sw.jsonl" --scores "$T/ext.jsonl" --method scaling --out /dev/full
-"$BIN" swift-combine --results "$T/sw.jsonl" --scores "$T/ext.jsonl" --method scaling > /dev/full 2>"$T/err"
+expect 1 "refusing to replace a device" "$BIN" swift-combine --results "$T/sw.jsonl" --scores "$T/ext.jsonl" --method scaling --out "$DEVFULL"
+"$BIN" swift-combine --results "$T/sw.jsonl" --scores "$T/ext.jsonl" --method scaling > "$DEVFULL" 2>"$T/err"
 [ $? -eq 1 ] && grep -q "No space left on device" "$T/err" && ok "5: stdout on /dev/full: exit 1 with the errno text" || bad "5: stdout /dev/full: $(cat "$T/err")"
 # the README's workflow on a real file: collect, train, eval --swift on 3 questions, combine
 C="-m $M --chat -N 2 --temp 0.8 --top-k 0 --min-p 0 --seed 3 -n 14 -t 1"   # short: some wrong candidates
