@@ -143,7 +143,7 @@ char *args_prompt_text(const ss_args *a) {
     if (a->prompt && a->prompt_file) { fprintf(stderr, "slotswift: give -p or -f, not both\n"); return NULL; }
     if (a->prompt) return tool_strdup(a->prompt);
     if (a->prompt_file) {
-        char *t = ss_read_file(a->prompt_file, NULL, err, sizeof err);
+        char *t = ss_read_text(a->prompt_file, SS_PROMPT_MAX_BYTES, NULL, err, sizeof err);
         if (!t) fprintf(stderr, "slotswift: %s\n", err);
         return t;
     }

@@ -1,6 +1,9 @@
 // main.c — `slotswift COMMAND [flags]`: dispatch to tools/cmd_*.c
 #include <stdio.h>
 #include <string.h>
+#include <errno.h>
+#include <stdbool.h>
+#include <unistd.h>
 #include "cmds.h"
 
 static const struct { const char *name; int (*fn)(int, char **); const char *help; } cmds[] = {
@@ -24,11 +27,25 @@ static void usage(FILE *f) {
         fprintf(f, "  %-14s %s\n", cmds[i].name, cmds[i].help);
 }
 
+// stdout is written whole or the run fails: a write error (a full disk) is exit 1 with its reason.
+// stdio drops the bytes of a failed flush, and with them errno, when more output follows: then the
+// device is asked again with one byte (it fails the same way: a full disk stays full).
+static int main_close_stdout(const char *cmd, int rc) {
+    errno = 0;
+    bool bad = fflush(stdout) != 0 || ferror(stdout);
+    int e = errno;
+    if (bad && !e) e = write(STDOUT_FILENO, "\n", 1) < 0 ? errno : EIO;
+    if (!bad && fclose(stdout) != 0) { bad = true; e = errno; }
+    if (!bad || rc) return rc;             // a failed command has said why already
+    fprintf(stderr, "slotswift %s: stdout: write failed: %s\n", cmd, strerror(e));
+    return 1;
+}
+
 int main(int argc, char **argv) {
     if (argc < 2) { usage(stderr); return 2; }
     if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help")) { usage(stdout); return 0; }
     for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
-        if (!strcmp(argv[1], cmds[i].name)) return cmds[i].fn(argc - 1, argv + 1);
+        if (!strcmp(argv[1], cmds[i].name)) return main_close_stdout(cmds[i].name, cmds[i].fn(argc - 1, argv + 1));
     fprintf(stderr, "slotswift: unknown command '%s' (try slotswift --help)\n", argv[1]);
     return 2;
 }

@@ -90,7 +90,7 @@ void tool_json_str(FILE *f, const char *s) {
 int tool_read_dataset(const char *path, tool_item **items) {
     char err[SS_ERRLEN];
     size_t len;
-    char *buf = ss_read_file(path, &len, err, sizeof err);
+    char *buf = ss_read_text(path, SS_DATA_MAX_BYTES, &len, err, sizeof err);
     if (!buf) { fprintf(stderr, "slotswift: %s\n", err); return -1; }
     int n = 0, cap = 256, line = 0;
     tool_item *it = tool_malloc(sizeof(tool_item) * cap);

@@ -8,6 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 
 int ss_err(char *err, size_t errlen, const char *fmt, ...) {
     if (err && errlen) {
@@ -47,23 +48,59 @@ double ss_time(void) {
     return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
-char *ss_read_file(const char *path, size_t *len, char *err, size_t errlen) {
+// read at most max bytes of path (more: an error naming the limit); text: a NUL byte is an error
+// naming its offset (a NUL would silently end the text for every string function after us)
+static char *read_bounded(const char *path, size_t max, bool text, size_t *len, char *err, size_t errlen) {
     FILE *f = fopen(path, "rb");
     if (!f) { ss_err(err, errlen, "%s: cannot open: %s", path, strerror(errno)); return NULL; }
+    struct stat st;
+    if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
+        fclose(f);
+        ss_err(err, errlen, "%s: is a directory, not a file", path);
+        return NULL;
+    }
     size_t cap = 1 << 16, n = 0;
     char *buf = ss_malloc(cap);
-    for (;;) {
-        if (n + 1 >= cap) { cap *= 2; buf = ss_realloc(buf, cap); }
-        size_t r = fread(buf + n, 1, cap - n - 1, f);
+    const char *why = NULL;
+    while (buf) {
+        if (n + 1 >= cap) {
+            char *nb = cap <= SIZE_MAX / 2 ? ss_realloc(buf, cap * 2) : NULL;
+            if (!nb) { why = "out of memory"; break; }
+            buf = nb; cap *= 2;
+        }
+        size_t want = cap - n - 1;
+        if (want > max - n + 1) want = max - n + 1;          // one byte past the limit tells "larger"
+        size_t r = fread(buf + n, 1, want, f);
+        const char *z = text ? memchr(buf + n, 0, r) : NULL;
+        if (z) {
+            ss_err(err, errlen, "%s: byte offset %zu: NUL byte (not a text file)", path, (size_t)(z - buf));
+            free(buf); fclose(f); return NULL;
+        }
         n += r;
+        if (n > max) {
+            ss_err(err, errlen, "%s: larger than the limit of %zu MiB for this input", path, max >> 20);
+            free(buf); fclose(f); return NULL;
+        }
         if (r == 0) break;
     }
-    int bad = ferror(f);
+    if (!buf && !why) why = "out of memory";
+    int e = ferror(f) ? errno : 0;
     fclose(f);
-    if (bad) { free(buf); ss_err(err, errlen, "%s: read error", path); return NULL; }
+    if (why || e) {
+        ss_err(err, errlen, "%s: read error: %s", path, why ? why : strerror(e));
+        free(buf); return NULL;
+    }
     buf[n] = 0;
     if (len) *len = n;
     return buf;
+}
+
+char *ss_read_file(const char *path, size_t *len, char *err, size_t errlen) {
+    return read_bounded(path, SIZE_MAX - 1, false, len, err, errlen);
+}
+
+char *ss_read_text(const char *path, size_t max, size_t *len, char *err, size_t errlen) {
+    return read_bounded(path, max, true, len, err, errlen);
 }
 
 int ss_write_file_atomic(const char *path, const void *data, size_t len, char *err, size_t errlen) {

@@ -29,6 +29,12 @@ double ss_time(void);
 
 // read a whole file into a NUL-terminated buffer; returns NULL and fills err on failure
 char *ss_read_file(const char *path, size_t *len, char *err, size_t errlen);
+// read a text file of at most max bytes: a larger file, a NUL byte (named by its offset) or a
+// directory is an error, never a silently cut text
+char *ss_read_text(const char *path, size_t max, size_t *len, char *err, size_t errlen);
+// the bounds of text inputs: a prompt file (-f), a dataset (--data)
+#define SS_PROMPT_MAX_BYTES ((size_t)64 << 20)
+#define SS_DATA_MAX_BYTES   ((size_t)256 << 20)
 
 // write a file atomically: write PATH.tmp.PID, fsync, rename over PATH, with the rules of
 // ss_outfile.h (only a regular file or a new path is replaced; a symlink's target is). 0 or -1 (+err).
