@@ -75,7 +75,7 @@ int args_common(ss_args *a, int argc, char **argv, int *i) {
     else if (IS("--repeat-last-n"))         r = args_int(argc, argv, i, 0, 1 << 20, &a->samp.repeat_last_n);
     else if (IS("--presence-penalty"))      r = args_float(argc, argv, i, -100, 100, &a->samp.presence_penalty);
     else if (IS("--frequency-penalty"))     r = args_float(argc, argv, i, -100, 100, &a->samp.frequency_penalty);
-    else if (IS("--seed"))                  r = args_u64(argc, argv, i, &a->samp.seed);
+    else if (IS("--seed"))                { r = args_u64(argc, argv, i, &a->samp.seed); a->seed_given = true; }
     else if (IS("--ignore-eos"))            a->ignore_eos = true;
     else if (IS("--stop")) {
         const char *s;
@@ -127,7 +127,9 @@ void args_print_common_help(void) {
 "  --chat                  wrap the prompt in the model's chat template (user message + generation prompt)\n"
 "  --system TEXT           system message (with --chat)\n"
 "  -n, --n-predict N       tokens to generate (default 256, -1 = until end of generation)\n"
-"  -t, --threads N         threads (default: all cores)   -c, --ctx-size N   KV cache tokens\n"
+"  -t, --threads N         threads (default: all cores)\n"
+"  -c, --ctx-size N        context: tokens of one sequence, prompt + generation (default: the model's\n"
+"                          trained context; beyond it warns); the KV cache is sized for all candidates\n"
 "  --kv-f32                keep the KV cache in F32 (default F16, as llama.cpp)\n"
 "sampling (llama.cpp names):\n"
 "  --temp T (0 = greedy)  --top-k K  --top-p P  --min-p P  --repeat-penalty R  --repeat-last-n N\n"

@@ -21,6 +21,7 @@ typedef struct {
     bool  kv_f32;               // --kv-f32 (default: F16 K/V cache, as llama.cpp)
     ss_sampling_params samp;    // --temp --top-k --top-p --min-p --repeat-penalty --repeat-last-n
                                 // --presence-penalty --frequency-penalty --seed
+    bool  seed_given;           // --seed was given (else settings_pick_seed draws one for sampling runs)
     bool  ignore_eos;           // --ignore-eos
     const char *stops[ARGS_MAX_STOPS]; int n_stops;   // --stop STRING (repeatable)
     ss_slot_params slot;        // --slot-steps --slot-lr --slot-beta1 --slot-beta2 --slot-eps --slot-wd

@@ -138,13 +138,10 @@ int cmd_bench(int argc, char **argv) {
     }
     int maxb = 1;
     for (int k = 0; k < nbs; k++) if (bs[k] > maxb) maxb = bs[k];
-    if (a.n_ctx == 0) {
-        int need = pp + tg * maxb + 64;
-        if (slot_prompt + slot_gen + 64 > need) need = slot_prompt + slot_gen + 64;
-        a.n_ctx = need > 4096 ? need : 4096;
-    }
+    int need = pp + tg * maxb + 64;   // speed only: the positions may pass the trained context
+    if (slot_prompt + slot_gen + 64 > need) need = slot_prompt + slot_gen + 64;
     ss_model *m; ss_ctx *c;
-    if (tool_load(&a, maxb, &m, &c)) return 1;
+    if (tool_load_kv(&a, a.n_ctx ? a.n_ctx : need > 4096 ? need : 4096, maxb, &m, &c)) return 1;
     const ss_hparams *hp = ss_model_hparams(m);
     int V = hp->n_vocab;
     const char *type = ftype_name(ss_model_meta_int(m, "general.file_type", -1));

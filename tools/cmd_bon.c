@@ -6,6 +6,7 @@
 #include <string.h>
 #include "cmds.h"
 #include "tool.h"
+#include "settings.h"
 #include "slot_span.h"
 #include "select.h"
 #include "slotswift.h"
@@ -53,14 +54,11 @@ int cmd_bon(int argc, char **argv) {
     }
     if (head_path && !method_given) method = SS_SELECT_SWIFT;
     if (method == SS_SELECT_SWIFT && !head_path) { fprintf(stderr, "slotswift bon: --select swift needs --swift HEAD.gguf\n"); return 2; }
+    settings_pick_seed(&a, NULL, NULL, "bon");
     char *text = args_prompt_text(&a);
     if (!text) return 2;
-    if (a.n_ctx == 0) {   // room for every candidate's tokens in the shared KV cache
-        long need = 512 + N * (a.n_predict < 0 ? 1024 : a.n_predict + 2);
-        a.n_ctx = need > 4096 ? (int)need : 4096;
-    }
     ss_model *m; ss_ctx *c;
-    if (tool_load(&a, N, &m, &c)) { free(text); return 1; }
+    if (tool_load(&a, 1, N, &m, &c)) { free(text); return 1; }
     int rc = 1, T = 0;
     int32_t *toks = NULL;
     uint8_t *mask = NULL;
@@ -76,7 +74,7 @@ int cmd_bon(int argc, char **argv) {
         if (a.slot_span && !mask) { fprintf(stderr, "slotswift bon: --slot-span: %s\n", err); goto done; }
     }
     ss_gen_params gp;
-    tool_gen_params(&a, c, N, mask, 0, &gp);
+    if (tool_gen_params(&a, c, T, N, mask, 0, &gp, err, sizeof err)) { fprintf(stderr, "slotswift bon: %s\n", err); goto done; }
     if (have_head) { gp.feat = &head.spec; gp.head = &head; }
     ss_gen_result res;
     if (ss_gen_run(c, toks, T, &gp, &res, err, sizeof err)) { fprintf(stderr, "slotswift bon: %s\n", err); goto done; }

@@ -47,7 +47,7 @@ int cmd_dump(int argc, char **argv) {
     char *text = args_prompt_text(&a);
     if (!text) return 2;
     ss_model *m; ss_ctx *c;
-    if (tool_load(&a, 1, &m, &c)) { free(text); return 1; }
+    if (tool_load(&a, 1, 1, &m, &c)) { free(text); return 1; }
     int rc = 1;
     char *prompt = tool_render_prompt(m, &a, text);
     int T = 0;
@@ -61,9 +61,10 @@ int cmd_dump(int argc, char **argv) {
     const ss_hparams *hp = ss_model_hparams(m);
     int V = hp->n_vocab, D = hp->n_embd;
     if (T < 1) { fprintf(stderr, "slotswift dump: empty prompt\n"); goto done; }
-    if (T + (a.n_predict < (1 << 20) ? a.n_predict : 0) > ss_ctx_n_ctx(c)) {
+    const int ctx = tool_ctx_seq(&a, m);
+    if (T + (a.n_predict < (1 << 20) ? a.n_predict : 0) > ctx) {
         fprintf(stderr, "slotswift dump: prompt of %d tokens (+%d to generate) exceeds the context of %d tokens (-c)\n",
-                T, a.n_predict, ss_ctx_n_ctx(c));
+                T, a.n_predict, ctx);
         goto done;
     }
     if (topk > V) topk = V;
@@ -137,7 +138,7 @@ int cmd_dump(int argc, char **argv) {
     for (int g = 0; g < a.n_predict; g++) {
         int32_t tok = ss_argmax(last_logits, V);
         printf(g ? ",%d" : "%d", tok);
-        if (ss_vocab_is_eog(voc, tok) || ss_seq_len(c, seq) >= ss_ctx_n_ctx(c) || g + 1 == a.n_predict) break;
+        if (ss_vocab_is_eog(voc, tok) || ss_seq_len(c, seq) >= ctx || g + 1 == a.n_predict) break;
         ss_batch_clear(&b);
         ss_batch_add(&b, seq, ss_seq_len(c, seq), tok, SS_OUT_LOGITS);
         if (ss_decode(c, &b)) { fprintf(stderr, "\nslotswift dump: %s\n", ss_ctx_error(c)); free(last_logits); goto done; }

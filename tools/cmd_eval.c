@@ -30,7 +30,7 @@ static void eval_usage(void) {
 
 // ---- resume: the results file must be eval's own (settings record on line 1) and made with the
 // same settings; its complete lines are kept, a torn last line (a killed run) is cut off ----
-static int eval_resume(int fd, const char *path, const char *data, const cJSON *settings, bool *done, int n_items) {
+static int eval_resume(int fd, const char *path, const char *data, ss_args *a, cJSON *settings, bool *done, int n_items) {
     char err[SS_ERRLEN];
     size_t len;
     char *buf = ss_read_file(path, &len, err, sizeof err);
@@ -40,6 +40,7 @@ static int eval_resume(int fd, const char *path, const char *data, const cJSON *
     free(buf);
     if (rc) { fprintf(stderr, "slotswift eval: %s\n", err); return -1; }
     int n_done = 0;
+    settings_pick_seed(a, f.settings, settings, "eval");   // without --seed: the resumed run's, or random
     if (!f.settings) {   // a new file: its first line is the settings record
         char *h = evalres_header(data, settings);
         ssize_t w = write(fd, h, strlen(h));
@@ -121,12 +122,8 @@ int cmd_eval(int argc, char **argv) {
     bool out_new = stat(out, &st_out) != 0;   // created by this run: removed if it stays empty
     int fd = outfile_open_append("eval", out);
     if (fd < 0) { tool_free_dataset(items, n_read); free(done); return 1; }
-    if (a.n_ctx == 0) {   // room for every candidate's tokens in the shared KV cache
-        long need = par * (512 + N * (a.n_predict < 0 ? 1024 : a.n_predict + 2));
-        a.n_ctx = need > 4096 ? (int)need : 4096;
-    }
     ss_model *m; ss_ctx *c;
-    if (tool_load(&a, N * par, &m, &c)) {
+    if (tool_load(&a, par, N, &m, &c)) {
         if (out_new) unlink(out);
         tool_free_dataset(items, n_read); free(done); close(fd); return 1;
     }
@@ -150,7 +147,7 @@ int cmd_eval(int argc, char **argv) {
         cJSON_AddItemToObject(settings, "--swift", hid ? cJSON_CreateString(hid) : cJSON_CreateNull());
         cJSON_AddStringToObject(settings, "--select", ss_select_name(method));
         free(hid);
-        n_done = eval_resume(fd, out, data, settings, done, n_items);
+        n_done = eval_resume(fd, out, data, &a, settings, done, n_items);
         cJSON_Delete(settings);
         if (n_done < 0) goto done;
     }
@@ -174,7 +171,10 @@ int cmd_eval(int argc, char **argv) {
                 if (a.slot_span && !masks[g]) { fprintf(stderr, "slotswift eval: question %d: --slot-span: %s\n", qi, err); bad = true; }
             }
             free(prompt);
-            tool_gen_params(&a, c, N, masks[g], (uint64_t)qi * 1000003ULL, &gps[g]);   // per-question seed
+            if (!bad && tool_gen_params(&a, c, lens[g], N, masks[g], (uint64_t)qi * 1000003ULL, &gps[g], err, sizeof err)) {   // per-question seed
+                fprintf(stderr, "slotswift eval: question %d: %s\n", qi, err);
+                bad = true;
+            }
             if (have_head) { gps[g].feat = &head.spec; gps[g].head = &head; }
             gpp[g] = &gps[g];
         }

@@ -5,6 +5,7 @@
 #include <string.h>
 #include "cmds.h"
 #include "tool.h"
+#include "settings.h"
 #include "slot_span.h"
 #include "ss_gen.h"
 
@@ -30,10 +31,11 @@ int cmd_generate(int argc, char **argv) {
         fprintf(stderr, "slotswift generate: unknown flag '%s'\n", argv[i]);
         return 2;
     }
+    settings_pick_seed(&a, NULL, NULL, "generate");
     char *text = args_prompt_text(&a);
     if (!text) return 2;
     ss_model *m; ss_ctx *c;
-    if (tool_load(&a, 1, &m, &c)) { free(text); return 1; }
+    if (tool_load(&a, 1, 1, &m, &c)) { free(text); return 1; }
     int rc = 1, T = 0;
     int32_t *toks = NULL;
     uint8_t *mask = NULL;
@@ -41,16 +43,12 @@ int cmd_generate(int argc, char **argv) {
     char *prompt = tool_render_prompt(m, &a, text);
     if (!prompt) goto done;
     toks = tool_tokenize_prompt(m, prompt, &T);
-    if (T >= ss_ctx_n_ctx(c)) {
-        fprintf(stderr, "slotswift generate: prompt of %d tokens exceeds the context of %d tokens (use -c)\n", T, ss_ctx_n_ctx(c));
-        goto done;
-    }
     if (a.slot.steps > 0) {
         mask = slot_span_mask(m, &a, text, prompt, toks, T, err, sizeof err);
         if (a.slot_span && !mask) { fprintf(stderr, "slotswift generate: --slot-span: %s\n", err); goto done; }
     }
     ss_gen_params gp;
-    tool_gen_params(&a, c, 1, mask, 0, &gp);
+    if (tool_gen_params(&a, c, T, 1, mask, 0, &gp, err, sizeof err)) { fprintf(stderr, "slotswift generate: %s\n", err); goto done; }
     gp.slot.no_loss_after = true;   // generate prints the loss before each step, not after the last
     gp.on_piece = print_piece;
     ss_gen_result res;

@@ -90,7 +90,7 @@ int cmd_serve(int argc, char **argv) {
     int port = 0, rc = 1;
     serve_http *h = serve_http_start(&ho, &cfg, &port, err, sizeof err);
     if (!h) { fprintf(stderr, "slotswift serve: %s\n", err); return 1; }
-    if (tool_load(&a, parallel, &cfg.model, &cfg.ctx)) goto done;
+    if (tool_load_kv(&a, 0, parallel, &cfg.model, &cfg.ctx)) goto done;
     cfg.model_id = ss_model_name(cfg.model);
     { const char *t = ss_model_chat_template(cfg.model); cfg.chat_tmpl = t ? ss_strdup(t) : NULL; }
     cfg.chat_family = tmpl_fam != SS_CHAT_UNKNOWN ? tmpl_fam : ss_chat_detect(cfg.chat_tmpl);

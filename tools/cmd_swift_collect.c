@@ -48,12 +48,8 @@ int cmd_swift_collect(int argc, char **argv) {
     int n_read = tool_read_dataset(data, &items);
     if (n_read < 0) return 1;
     int n_items = limit >= 0 && limit < n_read ? limit : n_read, n_ctx_flag = a.n_ctx;
-    if (a.n_ctx == 0) {   // room for every candidate's tokens in the shared KV cache
-        long need = 512 + N * (a.n_predict < 0 ? 1024 : a.n_predict + 2);
-        a.n_ctx = need > 4096 ? (int)need : 4096;
-    }
     ss_model *m; ss_ctx *c;
-    if (tool_load(&a, N, &m, &c)) { tool_free_dataset(items, n_read); return 1; }
+    if (tool_load(&a, 1, N, &m, &c)) { tool_free_dataset(items, n_read); return 1; }
     int rc = 1;
     char err[SS_ERRLEN];
     ss_featstore *fs = NULL;
@@ -67,9 +63,18 @@ int cmd_swift_collect(int argc, char **argv) {
     snprintf(meta.model_name, sizeof meta.model_name, "%s", ss_model_name(m));
     meta.model_fingerprint = ss_model_fingerprint(m);
     meta.f16 = f16;
+    // an existing meta.json means resume (a damaged one is reported by ss_featstore_open)
+    char *meta_path = ss_malloc(strlen(out) + 16);
+    sprintf(meta_path, "%s/meta.json", out);
+    bool resume = access(meta_path, F_OK) == 0;
+    free(meta_path);
     {   // every setting that changes the candidates (settings.h); the data file by identity, not path
         cJSON *st = settings_build(&a, m, data, N, n_ctx_flag, err, sizeof err);
         if (!st) { fprintf(stderr, "slotswift swift-collect: %s\n", err); goto done; }
+        ss_featstore_meta old;   // without --seed: the resumed store's seed, or a random one
+        cJSON *was = resume && !ss_featstore_meta_read(&old, out, err, sizeof err) ? cJSON_Parse(old.collect) : NULL;
+        settings_pick_seed(&a, was, st, "swift-collect");
+        cJSON_Delete(was);
         char *s = cJSON_PrintUnformatted(st);
         cJSON_Delete(st);
         bool fits = strlen(s) < sizeof meta.collect;
@@ -77,11 +82,6 @@ int cmd_swift_collect(int argc, char **argv) {
         free(s);
         if (!fits) { fprintf(stderr, "slotswift swift-collect: the settings record is too long (--system / --stop)\n"); goto done; }
     }
-    // an existing meta.json means resume (a damaged one is reported by ss_featstore_open)
-    char *meta_path = ss_malloc(strlen(out) + 16);
-    sprintf(meta_path, "%s/meta.json", out);
-    bool resume = access(meta_path, F_OK) == 0;
-    free(meta_path);
     if (ss_featstore_open(&fs, out, &meta, resume, err, sizeof err)) { fprintf(stderr, "slotswift swift-collect: %s\n", err); goto done; }
     int todo = 0, n_run = 0, n_pos = 0, n_cands = 0;
     for (int qi = 0; qi < n_items; qi++) todo += !ss_featstore_has_question(fs, qi);
@@ -99,7 +99,10 @@ int cmd_swift_collect(int argc, char **argv) {
             if (a.slot_span && !mask) { fprintf(stderr, "slotswift swift-collect: --slot-span: %s\n", err); free(prompt); free(toks); goto done; }
         }
         ss_gen_params gp;
-        tool_gen_params(&a, c, N, mask, (uint64_t)qi * 1000003ULL, &gp);   // seeds as eval
+        if (tool_gen_params(&a, c, T, N, mask, (uint64_t)qi * 1000003ULL, &gp, err, sizeof err)) {   // seeds as eval
+            fprintf(stderr, "slotswift swift-collect: question %d: %s\n", qi, err);
+            free(prompt); free(toks); free(mask); goto done;
+        }
         gp.feat = &meta.spec;
         gp.keep_features = true;
         ss_gen_result res;

@@ -2,6 +2,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 #include "settings.h"
 #include "ss_common.h"
 
@@ -15,6 +17,33 @@ char *settings_file_id(const char *path, char *err, size_t errlen) {
     char *s = ss_malloc(64);
     snprintf(s, 64, "%zu bytes, fnv1a64 %016llx", len, (unsigned long long)h);
     return s;
+}
+
+// 64 random bits from the system (the time and pid if it has none)
+static uint64_t settings_random_seed(void) {
+    uint64_t s = 0;
+    if (getentropy(&s, sizeof s) != 0) s = (uint64_t)time(NULL) * 0x9e3779b97f4a7c15ULL ^ (uint64_t)getpid();
+    return s;
+}
+
+void settings_pick_seed(ss_args *a, const cJSON *was, cJSON *now, const char *cmd) {
+    if (a->seed_given || !(a->samp.temp > 0)) return;
+    const cJSON *ws = was ? cJSON_GetObjectItemCaseSensitive(was, "--seed") : NULL;
+    char *end = NULL;
+    if (cJSON_IsString(ws)) a->samp.seed = strtoull(ws->valuestring, &end, 10);
+    if (end && end != ws->valuestring && !*end)
+        fprintf(stderr, "slotswift %s: seed %llu (the resumed run's)\n", cmd, (unsigned long long)a->samp.seed);
+    else {
+        a->samp.seed = settings_random_seed();
+        fprintf(stderr, "slotswift %s: seed %llu (random; --seed %llu repeats this run)\n", cmd,
+                (unsigned long long)a->samp.seed, (unsigned long long)a->samp.seed);
+    }
+    a->seed_given = true;
+    if (now) {
+        char seed[32];
+        snprintf(seed, sizeof seed, "%llu", (unsigned long long)a->samp.seed);
+        cJSON_ReplaceItemInObjectCaseSensitive(now, "--seed", cJSON_CreateString(seed));
+    }
 }
 
 // a float as the shortest decimal that reads back as the same float (0.8f -> 0.8)

@@ -5,22 +5,74 @@
 #include <math.h>
 #include <unistd.h>
 #include <cjson/cJSON.h>
+#include "ss_model.h"
 
-int tool_load(const ss_args *a, int n_seq, ss_model **m, ss_ctx **c) {
+int tool_ctx_seq(const ss_args *a, const ss_model *m) {
+    int train = ss_model_hparams(m)->n_ctx_train;
+    if (a->n_ctx > 0) return a->n_ctx;
+    return train > 0 && train < TOOL_CTX_MAX ? train : TOOL_CTX_MAX;
+}
+
+// KV tokens for n_prompts prompts of n_cand candidates each, counted as the engine admits a request
+// (engine.c req_pages): per prompt, the worst over its length T in [1, ctx) of the prompt's pages plus,
+// per candidate, the pages of its min(-n, ctx - T) + 1 tokens and the page its fork copies
+static int64_t tool_kv_need(int ctx, int n_predict, int n_cand, int n_prompts) {
+    int64_t worst = 0;
+    for (int T = 1; T < ctx; T++) {
+        int64_t gen = n_predict < 0 || n_predict > ctx - T ? ctx - T : n_predict;
+        int64_t p = (T + SS_KV_PAGE - 1) / SS_KV_PAGE + (int64_t)n_cand * ((gen + 1 + SS_KV_PAGE - 1) / SS_KV_PAGE + 1);
+        if (p > worst) worst = p;
+    }
+    return worst * n_prompts * SS_KV_PAGE;
+}
+
+// the model of a->model (the flags checked first; the one warning for -c beyond its training)
+static ss_model *tool_load_model(const ss_args *a) {
     char err[SS_ERRLEN];
-    *m = NULL; *c = NULL;
-    if (!a->model) { fprintf(stderr, "slotswift: no model: give -m MODEL.gguf\n"); return -1; }
-    if (a->slot_span && a->slot.steps <= 0) { fprintf(stderr, "slotswift: --slot-span needs --slot-steps N (SLOT is off without it)\n"); return -1; }
-    *m = ss_model_load(a->model, err, sizeof err);
-    if (!*m) { fprintf(stderr, "slotswift: %s\n", err); return -1; }
+    if (!a->model) { fprintf(stderr, "slotswift: no model: give -m MODEL.gguf\n"); return NULL; }
+    if (a->slot_span && a->slot.steps <= 0) { fprintf(stderr, "slotswift: --slot-span needs --slot-steps N (SLOT is off without it)\n"); return NULL; }
+    ss_model *m = ss_model_load(a->model, err, sizeof err);
+    if (!m) { fprintf(stderr, "slotswift: %s\n", err); return NULL; }
+    const int train = ss_model_hparams(m)->n_ctx_train;
+    if (a->n_ctx > train)
+        fprintf(stderr, "slotswift: warning: -c %d is beyond the model's trained context of %d tokens: "
+                "output past position %d may be wrong\n", a->n_ctx, train, train);
+    return m;
+}
+
+// a context of kv_tokens KV tokens (at least the sequence context) for n_seq sequences
+static ss_ctx *tool_new_ctx(const ss_args *a, ss_model *m, int64_t kv_tokens, int n_seq) {
+    char err[SS_ERRLEN];
+    const int ctx = tool_ctx_seq(a, m);
     ss_ctx_params p;
     ss_ctx_params_default(&p);
-    p.n_ctx = a->n_ctx;
+    p.n_ctx = kv_tokens > ctx ? (int)kv_tokens : ctx;
     p.n_threads = a->threads;
     p.kv_f16 = !a->kv_f32;
     if (n_seq + 2 > p.n_seq_max) p.n_seq_max = n_seq + 2;
-    *c = ss_ctx_new(*m, &p, err, sizeof err);
-    if (!*c) { fprintf(stderr, "slotswift: %s\n", err); ss_model_free(*m); *m = NULL; return -1; }
+    ss_ctx *c = ss_ctx_new(m, &p, err, sizeof err);
+    if (!c) fprintf(stderr, "slotswift: %s\n", err);
+    return c;
+}
+
+int tool_load_kv(const ss_args *a, int64_t kv_tokens, int n_seq, ss_model **m, ss_ctx **c) {
+    *c = NULL;
+    if (!(*m = tool_load_model(a))) return -1;
+    if (!(*c = tool_new_ctx(a, *m, kv_tokens, n_seq))) { ss_model_free(*m); *m = NULL; return -1; }
+    return 0;
+}
+
+int tool_load(const ss_args *a, int n_prompts, int n_cand, ss_model **m, ss_ctx **c) {
+    *c = NULL;
+    if (!(*m = tool_load_model(a))) return -1;
+    const int ctx = tool_ctx_seq(a, *m);
+    const int64_t kv = tool_kv_need(ctx, a->n_predict, n_cand, n_prompts);
+    if (kv > TOOL_CTX_MAX)
+        fprintf(stderr, "slotswift: %d prompt%s x %d candidate%s of up to %d tokens each (the context; -n %d) need a KV cache "
+                "of %lld tokens, more than the maximum %d: lower -N%s or -n\n", n_prompts, n_prompts > 1 ? "s" : "", n_cand,
+                n_cand > 1 ? "s" : "", ctx, a->n_predict, (long long)kv, TOOL_CTX_MAX, n_prompts > 1 ? ", --parallel" : "");
+    else *c = tool_new_ctx(a, *m, kv, n_prompts * n_cand);
+    if (!*c) { ss_model_free(*m); *m = NULL; return -1; }
     return 0;
 }
 
@@ -153,10 +205,14 @@ void tool_progress(const char *label, int done, int total, double t_start, const
     fflush(stderr);
 }
 
-void tool_gen_params(const ss_args *a, const ss_ctx *c, int n_cand, const uint8_t *slot_mask,
-                     uint64_t seed_offset, ss_gen_params *gp) {
+int tool_gen_params(const ss_args *a, const ss_ctx *c, int T, int n_cand, const uint8_t *slot_mask,
+                    uint64_t seed_offset, ss_gen_params *gp, char *err, size_t errlen) {
+    const int ctx = tool_ctx_seq(a, ss_ctx_model(c));
+    if (T >= ctx)
+        return ss_err(err, errlen, "prompt of %d tokens does not fit the context of %d tokens (-c)", T, ctx);
     ss_gen_params_default(gp);
-    gp->n_predict = a->n_predict < 0 ? ss_ctx_n_ctx(c) : a->n_predict;
+    // one sequence holds at most the context: -n (or -1: until the end of generation) stops there
+    gp->n_predict = a->n_predict < 0 || a->n_predict > ctx - T ? ctx - T : a->n_predict;
     gp->n_cand = n_cand;
     gp->ignore_eos = a->ignore_eos;
     gp->stops = a->stops;
@@ -165,4 +221,5 @@ void tool_gen_params(const ss_args *a, const ss_ctx *c, int n_cand, const uint8_
     gp->samp.seed = a->samp.seed + seed_offset;
     gp->slot = a->slot;
     gp->slot_mask = slot_mask;
+    return 0;
 }

@@ -8,8 +8,16 @@
 #include "ss_common.h"
 #include "ss_gen.h"
 
-// load the model of a->model and a context sized for n_seq sequences; prints the error and returns -1
-int  tool_load(const ss_args *a, int n_seq, ss_model **m, ss_ctx **c);
+// The context of one sequence (prompt + generated tokens): -c, else the model's trained context
+// (every command alike; -c beyond the trained context warns once, at load).
+#define TOOL_CTX_MAX (1 << 22)
+int  tool_ctx_seq(const ss_args *a, const ss_model *m);
+// Load the model of a->model and a context for n_prompts prompts of n_cand candidates each that
+// decode together: the KV cache holds every sequence at its longest (prompt + -n tokens, at most
+// the context; the page each fork copies counted). Prints the error and returns -1.
+int  tool_load(const ss_args *a, int n_prompts, int n_cand, ss_model **m, ss_ctx **c);
+// the same with a KV cache of kv_tokens (at least the context) for n_seq sequences (serve, bench)
+int  tool_load_kv(const ss_args *a, int64_t kv_tokens, int n_seq, ss_model **m, ss_ctx **c);
 // Render `user` (+ a->system) with the model's chat template when a->chat, else use it raw.
 // Returns malloc'ed text, NULL on error (printed).
 char *tool_render_prompt(const ss_model *m, const ss_args *a, const char *user);
@@ -21,9 +29,10 @@ void tool_json_float(FILE *f, double x);
 // a JSON string literal (quotes and escapes; invalid UTF-8 bytes become U+FFFD)
 void tool_json_str(FILE *f, const char *s);
 
-// generation parameters from the shared flags: n candidates, SLOT mask, seed (seed_offset added)
-void tool_gen_params(const ss_args *a, const ss_ctx *c, int n_cand, const uint8_t *slot_mask,
-                     uint64_t seed_offset, ss_gen_params *gp);
+// generation parameters from the shared flags for a prompt of T tokens: n candidates, SLOT mask,
+// seed (seed_offset added), -n bounded by the context; -1 + err when the prompt does not fit it
+int  tool_gen_params(const ss_args *a, const ss_ctx *c, int T, int n_cand, const uint8_t *slot_mask,
+                     uint64_t seed_offset, ss_gen_params *gp, char *err, size_t errlen);
 // load a SWIFT head file and check it was trained for model m (prints the error)
 int tool_load_head(const ss_model *m, const char *path, ss_swift_head *head);
 // one dataset question: GSM8K (question, answer "... #### N") or MATH (problem, answer)
