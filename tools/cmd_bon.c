@@ -54,11 +54,11 @@ int cmd_bon(int argc, char **argv) {
     }
     if (head_path && !method_given) method = SS_SELECT_SWIFT;
     if (method == SS_SELECT_SWIFT && !head_path) { fprintf(stderr, "slotswift bon: --select swift needs --swift HEAD.gguf\n"); return 2; }
-    settings_pick_seed(&a, NULL, NULL, "bon");
     char *text = args_prompt_text(&a);
     if (!text) return 2;
     ss_model *m; ss_ctx *c;
     if (tool_load(&a, 1, N, &m, &c)) { free(text); return 1; }
+    settings_pick_seed(&a, NULL, NULL, "bon");
     int rc = 1, T = 0;
     int32_t *toks = NULL;
     uint8_t *mask = NULL;

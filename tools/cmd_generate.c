@@ -15,7 +15,8 @@ static void gen_usage(void) {
 }
 
 static void print_piece(void *ud, int cand, const char *s, int n) {
-    (void)ud; (void)cand;
+    (void)cand;
+    *(bool *)ud = true;              // text printed: an error after it starts a new line
     fwrite(s, 1, n, stdout);
     fflush(stdout);
 }
@@ -31,11 +32,11 @@ int cmd_generate(int argc, char **argv) {
         fprintf(stderr, "slotswift generate: unknown flag '%s'\n", argv[i]);
         return 2;
     }
-    settings_pick_seed(&a, NULL, NULL, "generate");
     char *text = args_prompt_text(&a);
     if (!text) return 2;
     ss_model *m; ss_ctx *c;
     if (tool_load(&a, 1, 1, &m, &c)) { free(text); return 1; }
+    settings_pick_seed(&a, NULL, NULL, "generate");
     int rc = 1, T = 0;
     int32_t *toks = NULL;
     uint8_t *mask = NULL;
@@ -51,9 +52,11 @@ int cmd_generate(int argc, char **argv) {
     if (tool_gen_params(&a, c, T, 1, mask, 0, &gp, err, sizeof err)) { fprintf(stderr, "slotswift generate: %s\n", err); goto done; }
     gp.slot.no_loss_after = true;   // generate prints the loss before each step, not after the last
     gp.on_piece = print_piece;
+    bool printed = false;
+    gp.ud = &printed;
     ss_gen_result res;
     if (ss_gen_run(c, toks, T, &gp, &res, err, sizeof err)) {
-        fprintf(stderr, "\nslotswift generate: %s\n", err);
+        fprintf(stderr, "%sslotswift generate: %s\n", printed ? "\n" : "", err);
         goto done;
     }
     printf("\n");

@@ -1,7 +1,8 @@
 // cmd_info.c — `slotswift info [--json] MODEL`: describe a GGUF model from its metadata alone
 // (architecture, hyperparameters, tensors by type, parameter count, tokenizer, chat template).
-// Hyperparameters are read directly from the `{arch}.*` keys, not through the model loader, so
-// info works on any readable file and reports what the file says.
+// Hyperparameters are read directly from the `{arch}.*` keys and printed; then the model loader
+// checks the file as generate would (tensors, shapes, token ids): a file it refuses is exit 1 after
+// the metadata. A SWIFT head file (general.architecture "swift-head") is described as a head.
 // Exit codes: 0 ok, 1 unreadable / invalid file or unsupported architecture, 2 bad flags.
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +13,7 @@
 #include "ss_quant.h"
 #include "ss_vocab.h"
 #include "ss_chat.h"
+#include "slotswift.h"
 
 // llama.cpp's llama_ftype names (general.file_type)
 static const char *info_ftype_name(int64_t ft) {
@@ -106,6 +108,46 @@ static int info_read(const ss_gguf *g, info_model *m, char *err, size_t errlen) 
     return 0;
 }
 
+// a SWIFT head file (`swift-train --out`): what it scores and what it was trained for
+static int info_head(const char *path, int json) {
+    char err[SS_ERRLEN];
+    ss_swift_head h;
+    if (ss_swift_head_load(&h, path, err, sizeof err)) { fprintf(stderr, "slotswift: %s\n", err); return 1; }
+    char fp[32];
+    snprintf(fp, sizeof fp, "%016llx", (unsigned long long)h.model_fingerprint);
+    if (json) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "path", path);
+        cJSON_AddStringToObject(o, "kind", "swift-head");
+        cJSON_AddStringToObject(o, "model_name", h.model_name);
+        cJSON_AddStringToObject(o, "model_fingerprint", fp);
+        cJSON_AddStringToObject(o, "layers", h.spec.layers);
+        cJSON_AddItemToObject(o, "layer_list", cJSON_CreateIntArray(h.spec.layer, h.spec.n_layers));
+        cJSON_AddBoolToObject(o, "norm", h.spec.norm);
+        cJSON_AddBoolToObject(o, "logits", h.spec.logits);
+        cJSON_AddNumberToObject(o, "dim", h.dim);
+        cJSON_AddBoolToObject(o, "gate", !h.no_gate);
+        cJSON *ti = cJSON_Parse(h.train_info), *vm = cJSON_Parse(h.val_metrics);
+        cJSON_AddItemToObject(o, "train_info", ti ? ti : cJSON_CreateString(h.train_info));
+        cJSON_AddItemToObject(o, "val_metrics", vm ? vm : cJSON_CreateString(h.val_metrics));
+        char *s = cJSON_Print(o);
+        printf("%s\n", s);
+        free(s);
+        cJSON_Delete(o);
+    } else {
+        printf("file:            %s (SWIFT reward head)\n", path);
+        printf("for model:       %s (fingerprint %s)\n", h.model_name, fp);
+        printf("features:        %s, layers", h.spec.logits ? "logits" : h.spec.layers);
+        for (int i = 0; i < h.spec.n_layers; i++) printf("%s%d", i ? "," : " ", h.spec.layer[i]);
+        printf("%s, dim %d\n", h.spec.norm ? ", final norm applied" : "", h.dim);
+        printf("gate:            %s\n", h.no_gate ? "none (mean reward)" : "learned");
+        printf("training:        %s\n", h.train_info[0] ? h.train_info : "(not recorded)");
+        printf("validation:      %s\n", h.val_metrics[0] ? h.val_metrics : "(not recorded)");
+    }
+    ss_swift_head_free(&h);
+    return 0;
+}
+
 static void info_usage(FILE *f) {
     fprintf(f, "usage: slotswift info [--json] MODEL.gguf   (or -m MODEL.gguf)\n"
                "  print a model's architecture, hyperparameters, tensor types, tokenizer and chat template\n");
@@ -135,6 +177,11 @@ int cmd_info(int argc, char **argv) {
     char err[SS_ERRLEN];
     ss_gguf *g = NULL;
     if (ss_gguf_open(&g, path, err, sizeof err)) { fprintf(stderr, "slotswift: %s\n", err); return 1; }
+    const ss_gguf_kv *akv = ss_gguf_find(g, "general.architecture");
+    if (akv && akv->type == SS_GGUF_STRING && akv->v.s.len == 10 && !memcmp(akv->v.s.ptr, "swift-head", 10)) {
+        ss_gguf_close(g);
+        return info_head(path, json);
+    }
     info_model m;
     memset(&m, 0, sizeof m);
     if (info_read(g, &m, err, sizeof err)) { fprintf(stderr, "slotswift: %s\n", err); ss_gguf_close(g); return 1; }
@@ -223,5 +270,11 @@ int cmd_info(int argc, char **argv) {
     free(tmpl);
     ss_vocab_free(v);
     ss_gguf_close(g);
+    // what the file says is printed; whether it loads is the loader's word (the same checks as
+    // generate: every tensor, shape and token id)
+    fflush(stdout);
+    ss_model *model = ss_model_load(path, err, sizeof err);
+    if (!model) { fprintf(stderr, "slotswift: %s\n", err); return 1; }
+    ss_model_free(model);
     return 0;
 }

@@ -239,6 +239,25 @@ static void fw_matmul(ss_ctx *c, const ss_batch *b, int i0, int n, float *out, i
     }
 }
 
+// Non-finite values (NaN / inf weights, an overflow) are caught where they first reach a row that
+// produces an output: its residual stream after each block, its normed state, its logits. A check
+// costs one multiply-add per value (v*0 is NaN exactly when v is not finite): D per output row per
+// block, nothing beside the matmuls. The first stage and entry are kept for ss_decode's error.
+static bool fw_row_finite(const float *v, size_t n) {
+    float acc = 0.0f;
+    for (size_t z = 0; z < n; z++) acc += v[z] * 0.0f;
+    return acc == acc;
+}
+
+static void fw_check_rows(ss_ctx *c, int i0, int n, const float *x, size_t ld, size_t len, int stage) {
+    if (c->nf_stage != SS_NF_NONE) return;
+    for (int i = 0; i < n; i++) {
+        int e = i0 + i;
+        if (c->out_logits_row[e] < 0 && c->out_hidden_row[e] < 0 && c->out_layers_row[e] < 0) continue;
+        if (!fw_row_finite(x + (size_t)i * ld, len)) { c->nf_stage = stage; c->nf_entry = e; return; }
+    }
+}
+
 static void forward_chunk(ss_ctx *c, const ss_batch *b, int i0, int n) {
     const ss_model *m = c->model;
     const ss_hparams *hp = &m->hp;
@@ -255,6 +274,8 @@ static void forward_chunk(ss_ctx *c, const ss_batch *b, int i0, int n) {
     // x[i] = token embedding
     for (int i = 0; i < n; i++) ss_weight_row(c->kern, &m->tok_embd, b->tok[i0 + i], x + (size_t)i * D);
     capture_layer(c, b, i0, n, 0, x, false);
+    for (int i = 0; i < n && c->nf_stage == SS_NF_NONE; i++)   // every row: its K/V reach the outputs
+        if (!fw_row_finite(x + (size_t)i * D, D)) { c->nf_stage = -1; c->nf_entry = i0 + i; }
 
     for (int l = 0; l < hp->n_layer; l++) {
         const ss_layer *L = &m->layers[l];
@@ -296,11 +317,13 @@ static void forward_chunk(ss_ctx *c, const ss_batch *b, int i0, int n) {
         fw_matmul(c, b, i0, n, xb, D, c->hb, F, &L->w_down);  // xb[n,D] = h[n,F] · Wdown[D,F]^T
         for (size_t z = 0; z < (size_t)n * D; z++) x[z] += xb[z];
         if (l + 1 < hp->n_layer) capture_layer(c, b, i0, n, l + 1, x, false);
+        fw_check_rows(c, i0, n, x, D, D, l);
     }
 
     // ---- output norm, hidden outputs, LM head for the entries that want logits ----
     for (int i = 0; i < n; i++) rmsnorm(xb + (size_t)i * D, x + (size_t)i * D, m->output_norm, D, hp->rms_eps);
     capture_layer(c, b, i0, n, hp->n_layer, xb, true);
+    fw_check_rows(c, i0, n, xb, D, D, hp->n_layer);
     for (int r0 = 0, r1; r0 < n; r0 = r1) {      // per run of one row kind
         const int kind = kind_run(b, i0, n, r0, &r1);
         int n_lm = 0;
@@ -323,6 +346,10 @@ static void forward_chunk(ss_ctx *c, const ss_batch *b, int i0, int n) {
             const int64_t lds[1] = { hp->n_vocab };
             const ss_weight *const ws[1] = { &m->output };
             ss_matmul_multi_k(c->kern, c->pool, kind, 1, outs, lds, c->lm_in, n_lm, ws);   // logits[n_lm,V] = lm_in · Wout^T
+            for (int i = r0, k = 0; i < r1 && c->nf_stage == SS_NF_NONE; i++)
+                if (c->out_logits_row[i0 + i] >= 0 && !fw_row_finite(out + (size_t)k++ * hp->n_vocab, hp->n_vocab)) {
+                    c->nf_stage = hp->n_layer + 1; c->nf_entry = i0 + i;
+                }
         }
     }
 }
@@ -341,6 +368,18 @@ static bool grow_rows(int **p, int n) {
     int *q = ss_realloc(*p, sizeof(int) * n);
     if (q) *p = q;
     return q != NULL;
+}
+
+// the error of a decode that met a non-finite value (the tokens are in the cache; the outputs are not usable)
+static int fw_nonfinite_error(ss_ctx *c, const ss_batch *b) {
+    const int L = c->model->hp.n_layer, e = c->nf_entry, s = b->seq[e];
+    char where[128];
+    if (c->nf_stage < 0) snprintf(where, sizeof where, "in the token embedding of token %d (token_embd.weight)", b->tok[e]);
+    else if (c->nf_stage < L) snprintf(where, sizeof where, "in the hidden state after layer %d (blk.%d)", c->nf_stage, c->nf_stage);
+    else if (c->nf_stage == L) snprintf(where, sizeof where, "after the output norm (output_norm.weight)");
+    else snprintf(where, sizeof where, "in the logits (output.weight%s)", c->seqs[s].delta ? " or the SLOT delta" : "");
+    return ss_err(c->err, sizeof c->err, "non-finite values (NaN or inf) %s, sequence %d position %d: broken weights "
+                  "or an overflow", where, s, b->pos[e]);
 }
 
 int ss_decode(ss_ctx *c, const ss_batch *b) {
@@ -397,10 +436,12 @@ int ss_decode(ss_ctx *c, const ss_batch *b) {
     for (int s = 0; s < nseq; s++)
         if (next[s] >= 0 && next[s] > c->seqs[s].len) ss_kv_seq_grow(&c->kv, &c->seqs[s], next[s] - c->seqs[s].len);
 
+    c->nf_stage = SS_NF_NONE;
     for (int i0 = 0; i0 < b->n; i0 += c->params.n_batch) {
         int n = b->n - i0 < c->params.n_batch ? b->n - i0 : c->params.n_batch;
         forward_chunk(c, b, i0, n);
     }
     for (int i = 0; i < b->n; i++) c->seqs[b->seq[i]].len = b->pos[i] + 1;
+    if (c->nf_stage != SS_NF_NONE) return fw_nonfinite_error(c, b);
     return 0;
 }

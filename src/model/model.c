@@ -44,6 +44,41 @@ static int model_vec(ss_model *m, float **out, const char *name, int64_t n, bool
     return 0;
 }
 
+// the block of a "blk.N.rest" tensor name (rest in *rest), -1 for other names
+static int model_block_of(const char *name, const char **rest) {
+    if (strncmp(name, "blk.", 4)) return -1;
+    char *end;
+    long b = strtol(name + 4, &end, 10);
+    if (end == name + 4 || *end != '.' || b < 0 || b > INT32_MAX) return -1;
+    *rest = end + 1;
+    return (int)b;
+}
+
+// Every tensor of the file is one the model uses: a renamed, foreign or extra-block tensor would
+// otherwise be ignored in silence (and the model computed without it). The blocks present must be
+// 0 .. block_count-1 exactly.
+static int model_check_tensors(const ss_model *m, const char *arch, char *err, size_t errlen) {
+    static const char *const top[] = { "token_embd.weight", "output.weight", "output_norm.weight", "rope_freqs.weight" };
+    static const char *const blk[] = { "attn_norm.weight", "attn_q.weight", "attn_k.weight", "attn_v.weight",
+        "attn_output.weight", "ffn_norm.weight", "ffn_gate.weight", "ffn_up.weight", "ffn_down.weight",
+        "attn_q.bias", "attn_k.bias", "attn_v.bias" };
+    int n_blocks = 0;
+    for (uint64_t i = 0; i < m->gguf->n_tensors; i++) {
+        const char *name = m->gguf->tensors[i].name, *rest = NULL;
+        int b = model_block_of(name, &rest);
+        bool known = false;
+        for (size_t k = 0; b < 0 && k < sizeof top / sizeof top[0]; k++) known |= !strcmp(name, top[k]);
+        for (size_t k = 0; b >= 0 && k < sizeof blk / sizeof blk[0]; k++) known |= !strcmp(rest, blk[k]);
+        if (!known)
+            return ss_err(err, errlen, "%s: tensor '%s': not a tensor of a %s model (renamed or foreign)", m->path, name, arch);
+        if (b >= n_blocks) n_blocks = b + 1;
+    }
+    if (n_blocks != m->hp.n_layer)
+        return ss_err(err, errlen, "%s: %s.block_count is %d but the file has the tensors of %d blocks", m->path, arch,
+                      m->hp.n_layer, n_blocks);
+    return 0;
+}
+
 static uint64_t fnv1a(uint64_t h, const void *p, size_t n) {
     const uint8_t *b = p;
     for (size_t i = 0; i < n; i++) { h ^= b[i]; h *= 1099511628211ULL; }
@@ -141,6 +176,7 @@ ss_model *ss_model_load(const char *path, char *err, size_t errlen) {
         ss_err(err, errlen, "%s: %s: invalid rms epsilon or rope base", path, arch);
         free(arch); goto fail;
     }
+    if (model_check_tensors(m, arch, err, errlen)) { free(arch); goto fail; }
     free(arch);
 
     int D = hp->n_embd, HD = hp->n_head * hp->head_dim, KVD = hp->n_head_kv * hp->head_dim, F = hp->n_ff;
@@ -179,12 +215,16 @@ ss_model *ss_model_load(const char *path, char *err, size_t errlen) {
         V(bv, "attn_v.bias", KVD, !need_bias)
 #undef W
 #undef V
+        if (!L->bq != !L->bk || !L->bq != !L->bv) {   // the forward pass adds all three or none
+            ss_err(err, errlen, "%s: block %d: attn_q/k/v.bias: either all three or none", path, l);
+            goto fail;
+        }
         if (L->bq) hp->has_qkv_bias = 1;
     }
 
     if (ss_vocab_load(&m->vocab, g, err, errlen)) goto fail;
     m->chat_template = ss_gguf_get_str(g, "tokenizer.chat_template");   // NULL when none
-    if (ss_vocab_n_tokens(m->vocab) > hp->n_vocab) {
+    if (ss_vocab_n_tokens(m->vocab) != hp->n_vocab) {   // every row a token, every token a row
         ss_err(err, errlen, "%s: tokenizer has %d tokens but token_embd.weight has %d rows", path,
                ss_vocab_n_tokens(m->vocab), hp->n_vocab);
         goto fail;

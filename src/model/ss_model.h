@@ -102,6 +102,11 @@ struct ss_ctx {
     float *layers;  size_t layers_cap;   // rows × n_cap*D
     int    out_cap;
     float *lm_in;   size_t lm_in_cap;    // rows × D (normed + delta) for the LM head
+    // the first non-finite value of the last decode among the rows that produce an output:
+    // nf_stage -1 token embedding, 0..n_layer-1 after that block, n_layer the output norm,
+    // n_layer+1 the logits; SS_NF_NONE when every value was finite
+    int    nf_stage, nf_entry;
 };
+#define SS_NF_NONE (-1000)
 
 #endif

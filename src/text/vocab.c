@@ -170,8 +170,15 @@ static int load_id(const ss_gguf *g, const char *key, int32_t n, int32_t *id, ch
     if (!kv) return 0;
     if (!vtype_is_int(kv->type))
         return ss_err(err, errlen, "%s: %s: expected an integer, got %s", g->path, key, ss_gguf_vtype_name(kv->type));
-    int64_t x = vtype_is_signed(kv->type) ? kv->v.i64 : (kv->v.u64 > (uint64_t)INT32_MAX ? -1 : (int64_t)kv->v.u64);
-    if (x >= 0 && x < n) *id = (int32_t)x;
+    // an id outside the token list is refused (falling back to a default id would start or stop
+    // generation on the wrong token); -1 (written as 2^32-1 by llama.cpp's converter) means "not
+    // set": the default stays, as before
+    uint64_t x = vtype_is_signed(kv->type) ? (uint64_t)kv->v.i64 : kv->v.u64;
+    if ((vtype_is_signed(kv->type) && kv->v.i64 < 0) || x == UINT32_MAX || x == UINT64_MAX) return 0;
+    if (x >= (uint64_t)n)
+        return ss_err(err, errlen, "%s: %s: %llu is not a token id (the tokenizer has %d tokens)", g->path, key,
+                      (unsigned long long)x, (int)n);
+    *id = (int32_t)x;
     return 0;
 }
 
