@@ -58,7 +58,6 @@ int cmd_bon(int argc, char **argv) {
     if (!text) return 2;
     ss_model *m; ss_ctx *c;
     if (tool_load(&a, 1, N, &m, &c)) { free(text); return 1; }
-    settings_pick_seed(&a, NULL, NULL, "bon");
     int rc = 1, T = 0;
     int32_t *toks = NULL;
     uint8_t *mask = NULL;
@@ -75,6 +74,8 @@ int cmd_bon(int argc, char **argv) {
     }
     ss_gen_params gp;
     if (tool_gen_params(&a, c, T, N, mask, 0, &gp, err, sizeof err)) { fprintf(stderr, "slotswift bon: %s\n", err); goto done; }
+    settings_pick_seed(&a, NULL, NULL, "bon");   // the inputs are good: the run's seed
+    gp.samp.seed = a.samp.seed;
     if (have_head) { gp.feat = &head.spec; gp.head = &head; }
     ss_gen_result res;
     if (ss_gen_run(c, toks, T, &gp, &res, err, sizeof err)) { fprintf(stderr, "slotswift bon: %s\n", err); goto done; }

@@ -36,7 +36,6 @@ int cmd_generate(int argc, char **argv) {
     if (!text) return 2;
     ss_model *m; ss_ctx *c;
     if (tool_load(&a, 1, 1, &m, &c)) { free(text); return 1; }
-    settings_pick_seed(&a, NULL, NULL, "generate");
     int rc = 1, T = 0;
     int32_t *toks = NULL;
     uint8_t *mask = NULL;
@@ -50,6 +49,8 @@ int cmd_generate(int argc, char **argv) {
     }
     ss_gen_params gp;
     if (tool_gen_params(&a, c, T, 1, mask, 0, &gp, err, sizeof err)) { fprintf(stderr, "slotswift generate: %s\n", err); goto done; }
+    settings_pick_seed(&a, NULL, NULL, "generate");   // the inputs are good: the run's seed
+    gp.samp.seed = a.samp.seed;
     gp.slot.no_loss_after = true;   // generate prints the loss before each step, not after the last
     gp.on_piece = print_piece;
     bool printed = false;

@@ -208,6 +208,7 @@ void tool_progress(const char *label, int done, int total, double t_start, const
 int tool_gen_params(const ss_args *a, const ss_ctx *c, int T, int n_cand, const uint8_t *slot_mask,
                     uint64_t seed_offset, ss_gen_params *gp, char *err, size_t errlen) {
     const int ctx = tool_ctx_seq(a, ss_ctx_model(c));
+    if (T < 1) return ss_err(err, errlen, "the prompt is empty (no tokens)");
     if (T >= ctx)
         return ss_err(err, errlen, "prompt of %d tokens does not fit the context of %d tokens (-c)", T, ctx);
     ss_gen_params_default(gp);
