@@ -24,6 +24,6 @@ sweep() {   # sweep FROM TO STEP -- command...
   if [ $n_bad -eq 0 ] && [ $n_ok -gt 0 ] && [ $n_err -gt 0 ]; then echo "ok   $n_ok ran, $n_err one-line errors: $*"
   else echo "FAIL $n_ok ran, $n_err one-line errors, $n_bad crashes/bad exits: $*"; fail=1; fi
 }
-sweep 4000 40000 250 -- "$BIN" dump -m $S/stories260K-f32.gguf -p "Once upon a time" -n 4 -t 1 -c 256
+sweep 4000 40000 250 -- "$BIN" dump -m $S/stories260K-f32.gguf -p "Once upon a time" -n 4 -t 1 -c 128
 sweep 4000 120000 1000 -- "$BIN" tokenize -m $S/qwen2-synth-tiny-q4_k_m.gguf -p "Hello world, this is a test of 123 tokens."
 exit $fail

@@ -637,7 +637,7 @@ static void test_bad_metadata(void **state) {
         {"tokenizer.ggml.scores: 2 entries for 3 tokens", 5},
         {"tokenizer.ggml.tokens: expected an array of string", 6},
         {"tokenizer.ggml.pre: unknown pre-tokenizer 'nonesuch'", 7},
-        {"add_bos_token is true", 8},
+        {"tokenizer.ggml.bos_token_id: 99 is not a token id (the tokenizer has 3 tokens)", 8},
         {"tokenizer.ggml.model: expected a string", 9},
         {"tokenizer.ggml.tokens: missing", 10},
     };

@@ -31,9 +31,7 @@ void settings_pick_seed(ss_args *a, const cJSON *was, cJSON *now, const char *cm
     const cJSON *ws = was ? cJSON_GetObjectItemCaseSensitive(was, "--seed") : NULL;
     char *end = NULL;
     if (cJSON_IsString(ws)) a->samp.seed = strtoull(ws->valuestring, &end, 10);
-    if (end && end != ws->valuestring && !*end)
-        fprintf(stderr, "slotswift %s: seed %llu (the resumed run's)\n", cmd, (unsigned long long)a->samp.seed);
-    else {
+    if (!(end && end != ws->valuestring && !*end)) {   // (a resumed run's seed is in its record already)
         a->samp.seed = settings_random_seed();
         fprintf(stderr, "slotswift %s: seed %llu (random; --seed %llu repeats this run)\n", cmd,
                 (unsigned long long)a->samp.seed, (unsigned long long)a->samp.seed);

@@ -18,7 +18,7 @@ cJSON *settings_build(const ss_args *a, const ss_model *m, const char *data, int
                       char *err, size_t errlen);
 // Sampling (--temp > 0) without --seed: the seed recorded in `was` (the settings of the run being
 // resumed; NULL for a new run), else a random one, printed on stderr with the --seed that repeats the
-// run (one line, as llama.cpp). The seed goes into a->samp.seed and, when given, `now`'s "--seed".
+// run (one line, as llama.cpp; a resumed run's seed is not printed: its record has it). The seed goes into a->samp.seed and, when given, `now`'s "--seed".
 void   settings_pick_seed(ss_args *a, const cJSON *was, cJSON *now, const char *cmd);
 // 0 if `now` equals `was` key by key; else -1 with "KEY was X, now Y" (the first differing key in
 // `now`'s order, then keys only `was` has) in msg
