@@ -82,7 +82,7 @@ int cmd_dump(int argc, char **argv) {
         int n = T - t0 < 64 ? T - t0 : 64;
         ss_batch_clear(&b);
         for (int i = 0; i < n; i++) ss_batch_add(&b, seq, t0 + i, toks[t0 + i], SS_OUT_LOGITS | SS_OUT_HIDDEN);
-        if (ss_decode(c, &b)) { fprintf(stderr, "\nslotswift dump: %s\n", ss_ctx_error(c)); free(last_logits); goto done; }
+        if (ss_decode(c, &b)) { fprintf(stderr, "slotswift dump: %s\n", ss_ctx_error(c)); free(last_logits); goto done; }
         for (int i = 0; i < n; i++) {
             const float *lg = ss_get_logits(c, i);
             memcpy(H + (size_t)(t0 + i) * D, ss_get_hidden(c, i), sizeof(float) * D);
@@ -105,14 +105,14 @@ int cmd_dump(int argc, char **argv) {
     }
     if (slot) {
         char err[SS_ERRLEN];
-        if (T < 2) { fprintf(stderr, "\nslotswift dump: SLOT needs a prompt of at least 2 tokens\n"); free(last_logits); goto done; }
+        if (T < 2) { fprintf(stderr, "slotswift dump: SLOT needs a prompt of at least 2 tokens\n"); free(last_logits); goto done; }
         mask = slot_span_mask(m, &a, text, prompt, toks, T, err, sizeof err);
-        if (a.slot_span && !mask) { fprintf(stderr, "\nslotswift dump: --slot-span: %s\n", err); free(last_logits); goto done; }
+        if (a.slot_span && !mask) { fprintf(stderr, "slotswift dump: --slot-span: %s\n", err); free(last_logits); goto done; }
         delta = tool_calloc(D, sizeof(float));
         losses = tool_calloc(a.slot.steps, sizeof(float));
         ss_slot_result res = { .loss_before = losses };
         if (ss_slot_run(c, &a.slot, H, T, toks, mask, delta, &res)) {
-            fprintf(stderr, "\nslotswift dump: SLOT: %s\n", ss_ctx_error(c)); free(last_logits); goto done;
+            fprintf(stderr, "slotswift dump: SLOT: %s\n", ss_ctx_error(c)); free(last_logits); goto done;
         }
         printf(",\n\"slot\":{\"steps\":%d,\"lr\":", a.slot.steps); tool_json_float(stdout, a.slot.lr);
         printf(",\"loss_before_each_step\":[");
@@ -130,7 +130,7 @@ int cmd_dump(int argc, char **argv) {
         for (int z = 0; z < D; z++) hd[z] = H[(size_t)(T - 1) * D + z] + delta[z];
         int lrc = ss_lm_head(c, hd, 1, last_logits);
         free(hd);
-        if (lrc) { fprintf(stderr, "\nslotswift dump: %s\n", ss_ctx_error(c)); free(last_logits); goto done; }
+        if (lrc) { fprintf(stderr, "slotswift dump: %s\n", ss_ctx_error(c)); free(last_logits); goto done; }
     }
     // greedy continuation (includes the end-of-generation token)
     printf(",\n\"greedy\":[");
@@ -141,7 +141,7 @@ int cmd_dump(int argc, char **argv) {
         if (ss_vocab_is_eog(voc, tok) || ss_seq_len(c, seq) >= ctx || g + 1 == a.n_predict) break;
         ss_batch_clear(&b);
         ss_batch_add(&b, seq, ss_seq_len(c, seq), tok, SS_OUT_LOGITS);
-        if (ss_decode(c, &b)) { fprintf(stderr, "\nslotswift dump: %s\n", ss_ctx_error(c)); free(last_logits); goto done; }
+        if (ss_decode(c, &b)) { fprintf(stderr, "slotswift dump: %s\n", ss_ctx_error(c)); free(last_logits); goto done; }
         memcpy(last_logits, ss_get_logits(c, 0), sizeof(float) * V);
     }
     printf("]}\n");
