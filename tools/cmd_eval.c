@@ -123,7 +123,7 @@ int cmd_eval(int argc, char **argv) {
     int fd = outfile_open_append("eval", out);
     if (fd < 0) { tool_free_dataset(items, n_read); free(done); return 1; }
     ss_model *m; ss_ctx *c;
-    if (tool_load(&a, par, N, &m, &c)) {
+    if (tool_load_data(&a, par, N, items, n_items, "eval", &m, &c)) {
         if (out_new) unlink(out);
         tool_free_dataset(items, n_read); free(done); close(fd); return 1;
     }

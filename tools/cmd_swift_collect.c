@@ -49,7 +49,7 @@ int cmd_swift_collect(int argc, char **argv) {
     if (n_read < 0) return 1;
     int n_items = limit >= 0 && limit < n_read ? limit : n_read, n_ctx_flag = a.n_ctx;
     ss_model *m; ss_ctx *c;
-    if (tool_load(&a, 1, N, &m, &c)) { tool_free_dataset(items, n_read); return 1; }
+    if (tool_load_data(&a, 1, N, items, n_items, "swift-collect", &m, &c)) { tool_free_dataset(items, n_read); return 1; }
     int rc = 1;
     char err[SS_ERRLEN];
     ss_featstore *fs = NULL;

@@ -55,6 +55,24 @@ static ss_ctx *tool_new_ctx(const ss_args *a, ss_model *m, int64_t kv_tokens, in
     return c;
 }
 
+int tool_load_data(const ss_args *a, int n_prompts, int n_cand, const tool_item *items, int n_items, const char *cmd,
+                   ss_model **m, ss_ctx **c) {
+    if (tool_load(a, n_prompts, n_cand, m, c)) return -1;
+    const int ctx = tool_ctx_seq(a, *m);
+    for (int i = 0; i < n_items; i++) {   // every question before the first: none fails hours into a run
+        char *prompt = tool_render_prompt(*m, a, items[i].question);
+        int T = 0;
+        int32_t *toks = prompt ? tool_tokenize_prompt(*m, prompt, &T) : NULL;
+        free(prompt); free(toks);
+        if (prompt && T < ctx) continue;
+        if (prompt) fprintf(stderr, "slotswift %s: question %d: prompt of %d tokens does not fit the context of %d tokens (-c)\n",
+                            cmd, i, T, ctx);
+        ss_ctx_free(*c); ss_model_free(*m); *c = NULL; *m = NULL;
+        return -1;
+    }
+    return 0;
+}
+
 int tool_load_kv(const ss_args *a, int64_t kv_tokens, int n_seq, ss_model **m, ss_ctx **c) {
     *c = NULL;
     if (!(*m = tool_load_model(a))) return -1;

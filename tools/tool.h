@@ -16,6 +16,11 @@ int  tool_ctx_seq(const ss_args *a, const ss_model *m);
 // decode together: the KV cache holds every sequence at its longest (prompt + -n tokens, at most
 // the context; the page each fork copies counted). Prints the error and returns -1.
 int  tool_load(const ss_args *a, int n_prompts, int n_cand, ss_model **m, ss_ctx **c);
+// tool_load, then every dataset question rendered and tokenized: one that does not fit the context
+// is refused before the run starts ("slotswift CMD: question I: ..."; m and c freed)
+typedef struct tool_item tool_item;
+int  tool_load_data(const ss_args *a, int n_prompts, int n_cand, const tool_item *items, int n_items, const char *cmd,
+                    ss_model **m, ss_ctx **c);
 // the same with a KV cache of kv_tokens (at least the context) for n_seq sequences (serve, bench)
 int  tool_load_kv(const ss_args *a, int64_t kv_tokens, int n_seq, ss_model **m, ss_ctx **c);
 // Render `user` (+ a->system) with the model's chat template when a->chat, else use it raw.
@@ -36,7 +41,7 @@ int  tool_gen_params(const ss_args *a, const ss_ctx *c, int T, int n_cand, const
 // load a SWIFT head file and check it was trained for model m (prints the error)
 int tool_load_head(const ss_model *m, const char *path, ss_swift_head *head);
 // one dataset question: GSM8K (question, answer "... #### N") or MATH (problem, answer)
-typedef struct { char *question; char *reference; } tool_item;
+struct tool_item { char *question; char *reference; };
 // read a jsonl dataset; returns count or -1 (error printed naming the file and line)
 int  tool_read_dataset(const char *path, tool_item **items);
 void tool_free_dataset(tool_item *items, int n);
