@@ -6,9 +6,8 @@ usage: gguf_edit.py IN OUT EDIT...   with EDITs
   rename OLD NEW        rename a tensor
   drop NAME             remove a tensor (its bytes stay in the data section, unreferenced)
   set KEY TYPE VALUE    set or add a key: TYPE u32 | i32 | u64 | str
-  del KEY               remove a key
   tokens N              keep the first N entries of the tokenizer.ggml.* arrays of the vocab size
-  nan NAME [INDEX]      an F32 tensor's element INDEX (default 0) becomes NaN
+  nan NAME INDEX        an F32 tensor's element INDEX becomes NaN
 """
 import math
 import struct
@@ -16,6 +15,7 @@ import sys
 
 SCALAR = {0: "<B", 1: "<b", 2: "<H", 3: "<h", 4: "<I", 5: "<i", 6: "<f", 7: "<?", 10: "<Q", 11: "<q", 12: "<d"}
 TYPE_OF = {"u32": 4, "i32": 5, "u64": 10, "str": 8}
+ARITY = {"rename": 2, "drop": 1, "set": 3, "tokens": 1, "nan": 2}
 
 
 class Reader:
@@ -79,39 +79,26 @@ def main(argv):
     i = 0
     while i < len(edits):
         op = edits[i]
+        if op not in ARITY:
+            sys.exit(f"gguf_edit.py: unknown edit '{op}'")
+        a = edits[i + 1:i + 1 + ARITY[op]]
+        i += 1 + ARITY[op]
         if op == "rename":
-            old, new = edits[i + 1].encode(), edits[i + 2].encode()
-            next(t for t in tensors if t[0] == old)[0] = new
-            i += 3
+            next(t for t in tensors if t[0] == a[0].encode())[0] = a[1].encode()
         elif op == "drop":
-            name = edits[i + 1].encode()
-            tensors = [t for t in tensors if t[0] != name]
-            i += 2
+            tensors = [t for t in tensors if t[0] != a[0].encode()]
         elif op == "set":
-            key, typ, val = edits[i + 1].encode(), TYPE_OF[edits[i + 2]], edits[i + 3]
-            val = val.encode() if typ == 8 else int(val)
-            kvs = [kv for kv in kvs if kv[0] != key] + [[key, typ, val]]
-            i += 4
-        elif op == "del":
-            key = edits[i + 1].encode()
-            kvs = [kv for kv in kvs if kv[0] != key]
-            i += 2
+            typ = TYPE_OF[a[1]]
+            kvs = [kv for kv in kvs if kv[0] != a[0].encode()] + [[a[0].encode(), typ, a[2].encode() if typ == 8 else int(a[2])]]
         elif op == "tokens":
-            n = int(edits[i + 1])
             size = len(next(v for k, t, v in kvs if k == b"tokenizer.ggml.tokens")[1])
             for kv in kvs:
                 if kv[1] == 9 and kv[0].startswith(b"tokenizer.ggml.") and len(kv[2][1]) == size:
-                    kv[2] = (kv[2][0], kv[2][1][:n])
-            i += 2
+                    kv[2] = (kv[2][0], kv[2][1][:int(a[0])])
         elif op == "nan":
-            name = edits[i + 1].encode()
-            idx = int(edits[i + 2]) if i + 2 < len(edits) and edits[i + 2].isdigit() else 0
-            t = next(t for t in tensors if t[0] == name)
+            t = next(t for t in tensors if t[0] == a[0].encode())
             assert t[2] == 0, "nan: only F32 tensors"
-            struct.pack_into("<f", data, t[3] + 4 * idx, math.nan)
-            i += 3 if i + 2 < len(edits) and edits[i + 2].isdigit() else 2
-        else:
-            sys.exit(f"gguf_edit.py: unknown edit '{op}'")
+            struct.pack_into("<f", data, t[3] + 4 * int(a[1]), math.nan)
 
     out = bytearray(struct.pack("<IIQQ", 0x46554747, version, len(tensors), len(kvs)))
     for k, t, v in kvs:

@@ -11,25 +11,7 @@ M8=$TB/tinymath-q8_0.gguf
 T=$(mktemp -d /tmp/test_files.XXXXXX)
 BGPID=
 trap '[ -n "$BGPID" ] && kill $BGPID 2>/dev/null; rm -rf "$T"' EXIT
-# the devices the refusal tests write to: nodes of our own under $T when we may create them (as
-# root, a bug would otherwise replace the system's /dev/full), else the system's (not writable)
-DEVFULL=$T/full; DEVNULL=$T/null
-mknod -m 666 "$DEVFULL" c 1 7 2>/dev/null && mknod -m 666 "$DEVNULL" c 1 3 2>/dev/null || { DEVFULL=/dev/full; DEVNULL=/dev/null; }
-fail=0
-ok()  { echo "ok   $*"; }
-bad() { echo "FAIL $*"; fail=1; }
-# expect CODE PATTERN CMD...: exit code CODE; for errors one line on stderr matching PATTERN
-expect() {
-  local want=$1 pat=$2; shift 2
-  "$@" >"$T/out" 2>"$T/err"; local rc=$?
-  if [ $rc -ne "$want" ]; then bad "'$*' exited $rc, want $want: $(tail -2 "$T/err")"; return; fi
-  if [ -n "$pat" ]; then
-    if ! grep -q -- "$pat" "$T/err"; then bad "'$*': message lacks '$pat': $(cat "$T/err")"; return; fi
-    if [ "$want" -ne 0 ] && [ "$(grep -vc '^$' "$T/err")" -ne 1 ]; then bad "'$*': error is not one line: $(cat "$T/err")"; return; fi
-  fi
-  ok "exit $want${pat:+, '$pat'}: ${*:2:6}"
-}
-same() { cmp -s "$1" "$2" && ok "$3" || bad "$3"; }
+. tests/expect.sh
 
 head -n 2 $TB/test.jsonl > "$T/data.jsonl"
 head -n 3 $TB/test.jsonl > "$T/data3.jsonl"
@@ -62,21 +44,7 @@ PY
 
 # ---- 2. atomic replace: only regular files or new paths; a symlink's target; no temp left behind
 mkdir -p "$T/st"
-python3 - "$T/st" <<'PY'
-import json, os, struct, sys
-d = sys.argv[1]
-meta = {"format": "slotswift-swift-features", "version": 1, "model_name": "toy", "model_fingerprint": "00000000deadbeef",
-        "layers": "last1", "layer_list": [2], "norm": False, "logits": False, "dim": 4, "dtype": "f32", "row_align": 64, "collect": {}}
-json.dump(meta, open(os.path.join(d, "meta.json"), "w"))
-data = bytearray(); idx = open(os.path.join(d, "index.jsonl"), "w")
-for q in range(6):
-    for c in range(2):
-        off = (len(data) + 63) // 64 * 64; data.extend(b"\0" * (off - len(data)))
-        lab = (q + c) % 2
-        for t in range(3): data.extend(struct.pack("<4f", lab, 1 - lab, 0.5 * t, 1))
-        idx.write(json.dumps({"q": q, "c": c, "n_cand": 2, "label": lab, "n_tokens": 3, "offset": off}) + "\n")
-open(os.path.join(d, "features.bin"), "wb").write(data)
-PY
+python3 tests/toy_store.py "$T/st"
 TR="swift-train --in $T/st --epochs 2 --val 0 -q"
 echo old > "$T/target.gguf"; ln -s target.gguf "$T/link.gguf"
 expect 0 "" "$BIN" $TR --out "$T/link.gguf"

@@ -10,20 +10,7 @@ M=../shared/testbed/tinymath-f32.gguf
 L=../shared/models/llama-synth-mini-q4_0.gguf
 T=$(mktemp -d /tmp/test_inputs.XXXXXX)
 trap 'rm -rf "$T"' EXIT
-DEVFULL=$T/full
-mknod -m 666 "$DEVFULL" c 1 7 2>/dev/null || DEVFULL=/dev/full   # (only ever a redirect target here)
-fail=0
-ok()  { echo "ok   $*"; }
-bad() { echo "FAIL $*"; fail=1; }
-# expect CODE PATTERN CMD...: exit code CODE; for errors exactly one line on stderr, matching PATTERN
-expect() {
-  local want=$1 pat=$2; shift 2
-  "$@" >"$T/out" 2>"$T/err"; local rc=$?
-  if [ $rc -ne "$want" ]; then bad "'$*' exited $rc, want $want: $(tail -2 "$T/err")"; return 1; fi
-  if [ -n "$pat" ] && ! grep -q -- "$pat" "$T/err"; then bad "'$*': message lacks '$pat': $(cat "$T/err")"; return 1; fi
-  if [ "$want" -ne 0 ] && [ "$(wc -l < "$T/err")" -ne 1 ]; then bad "'$*': error is not one line: $(cat "$T/err")"; return 1; fi
-  ok "exit $want${pat:+, '$pat'}: ${*:1:3}"
-}
+. tests/expect.sh
 ntok() { "$BIN" tokenize -m "$1" -p "$2" --ids | python3 -c "import json, sys; print(len(json.load(sys.stdin)))"; }
 [ "$("$BIN" info --json $S | python3 -c 'import json,sys; print(json.load(sys.stdin)["context_length"])')" = 128 ] || bad "stories context is not 128"
 [ "$("$BIN" info --json $M | python3 -c 'import json,sys; print(json.load(sys.stdin)["context_length"])')" = 512 ] || bad "tinymath context is not 512"
@@ -107,25 +94,12 @@ expect 2 "adir: is a directory, not a file" "$BIN" generate -m $S -f "$T/adir"
 expect 1 "adir: is a directory, not a file" "$BIN" eval -m $S --data "$T/adir" --out "$T/x.jsonl"
 expect 1 "adir: is a directory, not a file" "$BIN" tokenize -m $S -f "$T/adir"
 expect 1 "^slotswift generate: the prompt is empty (no tokens)$" "$BIN" generate -m $M -p "" -n 2
+[ "$(wc -l < "$T/err")" -eq 1 ] && ok "18: generate -p '': no blank line before the error" || bad "18: generate -p '': $(od -c "$T/err" | head -2)"
 expect 1 "^slotswift bon: the prompt is empty (no tokens)$" "$BIN" bon -m $M -p "" -n 2
 : > "$T/afile"
 expect 1 "afile/r.jsonl: cannot open for writing: Not a directory" "$BIN" eval -m $M --data "$T/d2.jsonl" --out "$T/afile/r.jsonl"
 # info describes a SWIFT head file
-python3 - "$T/st" <<'PY'
-import json, os, struct, sys
-d = sys.argv[1]; os.makedirs(d)
-meta = {"format": "slotswift-swift-features", "version": 1, "model_name": "toy", "model_fingerprint": "00000000deadbeef",
-        "layers": "last1", "layer_list": [2], "norm": False, "logits": False, "dim": 4, "dtype": "f32", "row_align": 64, "collect": {}}
-json.dump(meta, open(os.path.join(d, "meta.json"), "w"))
-data = bytearray(); idx = open(os.path.join(d, "index.jsonl"), "w")
-for q in range(6):
-    for c in range(2):
-        off = (len(data) + 63) // 64 * 64; data.extend(b"\0" * (off - len(data)))
-        lab = (q + c) % 2
-        for t in range(3): data.extend(struct.pack("<4f", lab, 1 - lab, 0.5 * t, 1))
-        idx.write(json.dumps({"q": q, "c": c, "n_cand": 2, "label": lab, "n_tokens": 3, "offset": off}) + "\n")
-open(os.path.join(d, "features.bin"), "wb").write(data)
-PY
+python3 tests/toy_store.py "$T/st"
 "$BIN" swift-train --in "$T/st" --out "$T/head.gguf" --epochs 2 --val 0 -q >/dev/null 2>&1 || bad "18: swift-train"
 expect 0 "" "$BIN" info "$T/head.gguf"
 grep -q "^file: .*(SWIFT reward head)" "$T/out" && grep -q "^for model: *toy (fingerprint 00000000deadbeef)" "$T/out" \
