@@ -26,17 +26,13 @@ static int64_t tool_kv_need(int ctx, int n_predict, int n_cand, int n_prompts) {
     return worst * n_prompts * SS_KV_PAGE;
 }
 
-// the model of a->model (the flags checked first; the one warning for -c beyond its training)
+// the model of a->model (the flags checked first)
 static ss_model *tool_load_model(const ss_args *a) {
     char err[SS_ERRLEN];
     if (!a->model) { fprintf(stderr, "slotswift: no model: give -m MODEL.gguf\n"); return NULL; }
     if (a->slot_span && a->slot.steps <= 0) { fprintf(stderr, "slotswift: --slot-span needs --slot-steps N (SLOT is off without it)\n"); return NULL; }
     ss_model *m = ss_model_load(a->model, err, sizeof err);
     if (!m) { fprintf(stderr, "slotswift: %s\n", err); return NULL; }
-    const int train = ss_model_hparams(m)->n_ctx_train;
-    if (a->n_ctx > train)
-        fprintf(stderr, "slotswift: warning: -c %d is beyond the model's trained context of %d tokens: "
-                "output past position %d may be wrong\n", a->n_ctx, train, train);
     return m;
 }
 
@@ -83,7 +79,10 @@ int tool_load_kv(const ss_args *a, int64_t kv_tokens, int n_seq, ss_model **m, s
 int tool_load(const ss_args *a, int n_prompts, int n_cand, ss_model **m, ss_ctx **c) {
     *c = NULL;
     if (!(*m = tool_load_model(a))) return -1;
-    const int ctx = tool_ctx_seq(a, *m);
+    const int ctx = tool_ctx_seq(a, *m), train = ss_model_hparams(*m)->n_ctx_train;
+    if (a->n_ctx > train)   // (the one warning: -c is a sequence's context here, not a shared KV pool)
+        fprintf(stderr, "slotswift: warning: -c %d is beyond the model's trained context of %d tokens: "
+                "output past position %d may be wrong\n", a->n_ctx, train, train);
     const int64_t kv = tool_kv_need(ctx, a->n_predict, n_cand, n_prompts);
     if (kv > TOOL_CTX_MAX)
         fprintf(stderr, "slotswift: %d prompt%s x %d candidate%s of up to %d tokens each (the context; -n %d) need a KV cache "
