@@ -6,8 +6,8 @@
 # Writes one JSON line per question: {"index", "prompt_chars", "answer_chars", "prompt_tokens",
 # "answer_tokens", "seconds", "cpu_seconds"}: seconds is eval's wall time for the question (prefill +
 # decoding); cpu_seconds the eval process's user + system time less that of the same command on a
-# one-token answer (loading, reading the data), which on a shared machine measures the work better
-# than the wall time (with THREADS = 1).
+# one-line question ("1+1?") with a one-token answer (loading the model, reading the data), measured
+# right before it: on a shared machine this measures the work better than the wall time (THREADS = 1).
 set -euo pipefail
 B=$(cd "$(dirname "$0")/.." && pwd)/build/slotswift
 M=${1:?usage: scripts/mpi_costs.sh MODEL.gguf DATA.jsonl OUT.jsonl [SAMPLES] [THREADS]}
@@ -24,11 +24,13 @@ for k in $(seq 0 $((S - 1))); do
   sed -n "$((i + 1))p" "$D" >"$W/q.jsonl"
   python3 -c 'import json,sys; r=json.loads(open(sys.argv[1]).read()); open(sys.argv[2],"w").write(r["answer"])' "$W/q.jsonl" "$W/ans.txt"
   L=$("$B" tokenize -m "$M" -f "$W/ans.txt" --ids --no-bos | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')
+  echo '{"question": "1+1?", "answer": "#### 2"}' >"$W/base.jsonl"
   cpu=()
-  for n_gen in 1 "$L"; do
+  for run in "base.jsonl 1" "q.jsonl $L"; do
+    set -- $run
     rm -f "$W/r.jsonl"
     TIMEFORMAT='%U %S'
-    t=$( { time "$B" eval -m "$M" --chat --data "$W/q.jsonl" -N 1 --temp 0 -n "$n_gen" --ignore-eos -t "$TH" --out "$W/r.jsonl" >/dev/null 2>"$W/err" \
+    t=$( { time "$B" eval -m "$M" --chat --data "$W/$1" -N 1 --temp 0 -n "$2" --ignore-eos -t "$TH" --out "$W/r.jsonl" >/dev/null 2>"$W/err" \
            || { cat "$W/err" >&2; exit 1; }; } 2>&1 )
     cpu+=("$(echo "$t" | awk '{print $1 + $2}')")
   done

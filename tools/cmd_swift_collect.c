@@ -215,7 +215,7 @@ int cmd_swift_collect(int argc, char **argv) {
         for (int qi = 0; qi < n_items; qi++) todo += !(done[qi] = fs && ss_featstore_has_question(fs, qi));
         if (resume && fs) fprintf(stderr, "slotswift swift-collect: resuming %s: %d of %d questions left\n", out, todo, n_items);
         collect_run cr = { &a, m, c, items, N, &meta, fs, 0, 0 };
-        work_job job = { "collect", n_items, done, 1, collect_question, collect_store, collect_extra, &cr };
+        work_job job = { "collect", n_items, done, 1, collect_question, collect_store, collect_extra, &cr, out };
         int w = ssmpi_active() ? ssmpi_work_run(&job) : work_run_local(&job);
         free(done);
         if (w) goto done;

@@ -6,11 +6,16 @@
 //   rank r -> 0   TAG_RES  double[4] {q, len, stat0, stat1}, then TAG_DATA chunks of <= 1 GiB: q's result
 // Rank 0 computes too: its main thread takes groups from the same list, while a second thread
 // (the only one making MPI calls during the run: MPI_THREAD_SERIALIZED) answers the other ranks.
-// Results are stored in question order: one that arrives before an earlier question's waits in
-// memory. Waiting ranks poll every millisecond instead of spinning in a blocking receive, so an idle
+// Results are stored in question order: one that arrives before an earlier question's waits, in
+// memory up to 256 MiB in all, beyond that (j->spill_dir) in an unnamed temp file of that directory
+// (O_TMPFILE: it vanishes with the process). Waiting ranks poll every millisecond instead of spinning in a blocking receive, so an idle
 // rank does not take a core from the computing threads of its machine.
 #ifdef SS_HAVE_MPI
+#define _GNU_SOURCE   // O_TMPFILE
 #include <mpi.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +27,9 @@
 
 enum { TAG_REQ = 4101, TAG_WORK, TAG_RES, TAG_DATA };
 #define MPIW_CHUNK ((size_t)1 << 30)
+#ifndef MPIW_MEM
+#define MPIW_MEM   ((size_t)256 << 20)   // bytes of waiting results kept in memory
+#endif
 
 typedef struct {
     const work_job *j;
@@ -31,6 +39,8 @@ typedef struct {
     int    next;             // todo[next] is handed out next
     work_result *pend;       // [n_todo] results not yet stored
     bool  *have;             // [n_todo] pend[i] holds a result
+    int   *spill;            // [n_todo] the temp file holding pend[i].data (-1: in memory)
+    size_t mem;              // bytes of waiting results in memory
     int    written;          // todo[0..written) are stored
     bool   failed;           // a run or a store failed (its message printed): the job is aborted
     double t_start;
@@ -68,6 +78,35 @@ static int mpiw_take(mpiw_coord *co, int *q) {
     return n;
 }
 
+// a waiting result to an unnamed temp file of j->spill_dir when the memory budget is used up:
+// its descriptor, or -1 (then it stays in memory)
+static int mpiw_spill(const mpiw_coord *co, const work_result *r) {
+    if (!co->j->spill_dir || co->mem + r->len <= MPIW_MEM) return -1;
+    int fd = open(co->j->spill_dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+    for (size_t off = 0; fd >= 0 && off < r->len;) {
+        ssize_t w = write(fd, r->data + off, r->len - off);
+        if (w <= 0) { close(fd); fd = -1; break; }
+        off += (size_t)w;
+    }
+    return fd;
+}
+
+// read a spilled result back (data allocated); 0, or -1 (printed)
+static int mpiw_unspill(int fd, work_result *r) {
+    r->data = tool_malloc(r->len + 1);
+    for (size_t off = 0; off < r->len;) {
+        ssize_t n = pread(fd, r->data + off, r->len - off, (off_t)off);
+        if (n <= 0) {
+            fprintf(stderr, "\nslotswift: rank 0: reading back a waiting result: %s\n", n < 0 ? strerror(errno) : "short file");
+            close(fd);
+            return -1;
+        }
+        off += (size_t)n;
+    }
+    close(fd);
+    return 0;
+}
+
 // question q's result (its data now owned here); stores every result that is next in order
 static void mpiw_put(mpiw_coord *co, int q, work_result *r) {
     pthread_mutex_lock(&co->mu);
@@ -79,10 +118,15 @@ static void mpiw_put(mpiw_coord *co, int q, work_result *r) {
     } else {
         co->pend[p] = *r;
         co->have[p] = true;
+        if (p != co->written && (co->spill[p] = mpiw_spill(co, r)) >= 0) { free(r->data); co->pend[p].data = NULL; }
+        else co->mem += r->len;
     }
     while (!co->failed && co->written < co->n_todo && co->have[co->written]) {
         work_result *w = &co->pend[co->written];
-        if (co->j->store(co->j->ud, co->todo[co->written], w)) co->failed = true;
+        int *fd = &co->spill[co->written];
+        if (*fd >= 0) { if (mpiw_unspill(*fd, w)) co->failed = true; *fd = -1; }
+        else co->mem -= w->len;
+        if (co->failed || co->j->store(co->j->ud, co->todo[co->written], w)) co->failed = true;
         free(w->data);
         w->data = NULL;
         if (!co->failed) work_progress(co->j, ++co->written, co->n_todo, co->t_start);
@@ -145,6 +189,8 @@ static int mpiw_rank0(const work_job *j) {
     }
     co.pend = tool_calloc(co.n_todo + 1, sizeof(work_result));
     co.have = tool_calloc(co.n_todo + 1, sizeof(bool));
+    co.spill = tool_malloc(sizeof(int) * (co.n_todo + 1));
+    for (int i = 0; i < co.n_todo; i++) co.spill[i] = -1;
     co.t_start = ss_time();
     pthread_t th;
     if (pthread_create(&th, NULL, mpiw_serve, &co)) mpiw_abort("cannot start the server thread");
@@ -161,8 +207,8 @@ static int mpiw_rank0(const work_job *j) {
     }
     pthread_join(th, NULL);
     int rc = co.failed ? -1 : 0;
-    for (int i = 0; i < co.n_todo; i++) free(co.pend[i].data);
-    free(q); free(res); free(co.todo); free(co.pos); free(co.pend); free(co.have);
+    for (int i = 0; i < co.n_todo; i++) { free(co.pend[i].data); if (co.spill[i] >= 0) close(co.spill[i]); }
+    free(q); free(res); free(co.todo); free(co.pos); free(co.pend); free(co.have); free(co.spill);
     pthread_mutex_destroy(&co.mu);
     return rc;
 }

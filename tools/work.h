@@ -25,6 +25,9 @@ typedef struct {
     // the progress line's extra text, after a store
     void (*extra)(void *ud, char *buf, size_t n);
     void *ud;
+    // under MPI, results waiting for an earlier question beyond 256 MiB go to unnamed temp files
+    // (O_TMPFILE) in this directory (NULL: kept in memory); swift-collect's results are large
+    const char *spill_dir;
 } work_job;
 
 // questions still to do (not in done[])
