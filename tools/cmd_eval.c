@@ -3,6 +3,7 @@
 // One result line per question is appended (and fsynced) as it finishes; a rerun resumes after the
 // last complete line. Question i draws with seed (--seed + i*1000003) + candidate index, so results
 // do not depend on resuming. At the end: a table on stderr and one JSON summary line on stdout.
+// Under mpirun / srun (ssmpi.h) rank 0 hands the questions out and alone writes the file, the same bytes.
 #include <stdlib.h>
 #include <string.h>
 #include <errno.h>

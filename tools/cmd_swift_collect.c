@@ -4,6 +4,7 @@
 // For each question: N sampled candidates (prompts and seeds exactly as `eval` builds them), each
 // graded against the reference answer; the features of every generated token, captured while
 // generating, go to DIR (see src/ss_featstore.h). A rerun resumes: complete questions are skipped.
+// Under mpirun / srun (ssmpi.h) every rank computes questions and rank 0 alone writes the store.
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>

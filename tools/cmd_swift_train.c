@@ -3,6 +3,8 @@
 // small GGUF with its provenance (model name / fingerprint / layer spec from DIR/meta.json, the
 // training settings, the validation metrics). Progress and per-epoch lines on stderr, a one-line
 // summary on stdout. Exit codes: 0 ok, 1 bad data / training failure / write error, 2 bad flags.
+// Under mpirun / srun (ssmpi.h) each rank reads its part of the store (ss_swift_train_dist) and
+// rank 0 writes the head.
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
