@@ -113,14 +113,14 @@ kill_mid() {
     && ok "$tag: a killed rank ends the job (exit $rc), the message names rank 1 and host $(hostname)" \
     || bad "$tag: exit $rc after SIGKILL of rank 1: $(tr '\r' '\n' <"$T/$tag.err" | grep -v '\[' | tail -4)"
 }
-kill_mid "eval kill" "$T/k.jsonl" 4 eval $EV --out "$T/k.jsonl"
+kill_mid "eval kill" "$T/k.jsonl" 2 eval $EV --out "$T/k.jsonl"
 n=$(grep -c '"index"' "$T/k.jsonl"); [ "$n" -lt 24 ] || bad "eval kill: the job finished before the kill ($n results)"
 if $MPIRUN -np 2 "$BIN" eval $EV --out "$T/k.jsonl" >"$T/k.sum" 2>"$T/err"; then
   grep -q "resuming: [0-9]* of 24 questions already" "$T/err" || bad "eval rerun did not resume: $(grep -v '\[' "$T/err" | head -2)"
   same_untimed "$T/e0.jsonl" "$T/k.jsonl" && same_untimed "$T/e0.sum" "$T/k.sum" \
     && ok "eval rerun -np 2 after the kill ($n results kept): every question once, in order, as one process" || bad "eval rerun: results differ from one process's"
 else bad "eval rerun -np 2: $(tail -3 "$T/err")"; fi
-kill_mid "swift-collect kill" "$T/ck/index.jsonl" 8 swift-collect $CO --out "$T/ck"
+kill_mid "swift-collect kill" "$T/ck/index.jsonl" 4 swift-collect $CO --out "$T/ck"
 n=$(wc -l <"$T/ck/index.jsonl"); [ "$n" -lt 96 ] || bad "swift-collect kill: the job finished before the kill"
 if $MPIRUN -np 2 "$BIN" swift-collect $CO --out "$T/ck" >"$T/out" 2>"$T/err"; then
   s=1; for f in meta.json index.jsonl features.bin; do cmp -s "$T/c0/$f" "$T/ck/$f" || s=0; done
