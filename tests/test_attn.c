@@ -1,7 +1,8 @@
-// test_attn.c — the attention kernels (AVX2) against their scalar references on random data; the
-// group kernels against the single-head ones (bit for bit); the F16 conversions of the forward pass
-// (both kernel tables) against ss_fp32_to_fp16. Builds without the AVX2 leaves (NO_AVX2=1, not
-// x86) skip the AVX2 tests.
+// test_attn.c — the attention block kernels (both tables) against float64 attention on paged K/V of
+// several lengths (1..9 blocks), head dims and group sizes; rows sharing a tile against rows alone
+// (bit for bit); AVX2 against the scalar reference; the F16 conversions of the forward pass (both
+// kernel tables) against ss_fp32_to_fp16. Builds without the AVX2 leaves (NO_AVX2=1, not x86) skip
+// the AVX2 comparison.
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -11,73 +12,140 @@
 #include <cmocka.h>
 #include "ss_kernels.h"
 #include "ss_attn.h"
-#ifdef SS_HAVE_AVX2
-#include "x86/ss_avx2.h"
-#endif
 
-#ifdef SS_HAVE_AVX2
 static float frand(void) { return (float)((double)rand() / RAND_MAX * 2 - 1); }
-#endif
-
-static void test_kernels(void **st) {
-    (void)st;
-#ifndef SS_HAVE_AVX2
-    skip();
-#else
-    if (!ss_cpu_has_avx2()) skip();
-    srand(3);
-    for (int n = 8; n <= 256; n += 8) {
-        float q[256], kf[256], o1[256], o2[256];
-        uint16_t kh[256];
-        double mag = 0;
-        for (int i = 0; i < n; i++) { q[i] = frand(); kf[i] = frand(); kh[i] = ss_fp32_to_fp16(frand()); mag += fabs(q[i]); }
-        // dot: summation order differs only: bound by n·eps·Σ|q·k|
-        assert_true(fabs(ss_attn_dot_f32_avx2(q, kf, n) - ss_attn_dot_ref(q, kf, false, n)) <= 1e-6 * mag + 1e-7);
-        assert_true(fabs(ss_attn_dot_f16_avx2(q, kh, n) - ss_attn_dot_ref(q, kh, true, n)) <= 1e-6 * mag + 1e-7);
-        float p = frand();
-        for (int i = 0; i < n; i++) o1[i] = o2[i] = frand();
-        ss_attn_axpy_f32_avx2(o1, p, kf, n); ss_attn_axpy_ref(o2, p, kf, false, n);
-        for (int i = 0; i < n; i++) assert_true(fabs(o1[i] - o2[i]) <= 1e-6);   // one fma vs mul+add
-        ss_attn_axpy_f16_avx2(o1, p, kh, n); ss_attn_axpy_ref(o2, p, kh, true, n);
-        for (int i = 0; i < n; i++) assert_true(fabs(o1[i] - o2[i]) <= 2e-6);
-    }
-#endif
-}
-
 static uint32_t fbits(float f) { uint32_t u; memcpy(&u, &f, 4); return u; }
 
-// the group kernels (one K/V row for G query heads) == G single-head kernel calls, bit for bit
-static void test_group_kernels(void **st) {
+// A paged K/V of T keys for one head as the cache holds it: block j = K and V rows [32][vs] (row
+// stride vs > hd: the other heads' columns), F16 or F32; values in [-a, a]
+typedef struct { int T, hd, vs, f16, nb; void *kt, *v; } kvpages;
+
+static kvpages kv_make(int T, int hd, int f16, float a) {
+    kvpages p = { T, hd, hd + 16, f16, (T + SS_ATTN_BLOCK - 1) / SS_ATTN_BLOCK, NULL, NULL };
+    const size_t esz = f16 ? 2 : 4, nk = (size_t)p.nb * SS_ATTN_BLOCK * p.vs, nv = nk;
+    p.kt = malloc(nk * esz); p.v = malloc(nv * esz);
+    for (size_t i = 0; i < nk; i++) { float x = a * frand(); if (f16) ((uint16_t *)p.kt)[i] = ss_fp32_to_fp16(x); else ((float *)p.kt)[i] = x; }
+    for (size_t i = 0; i < nv; i++) { float x = a * frand(); if (f16) ((uint16_t *)p.v)[i] = ss_fp32_to_fp16(x); else ((float *)p.v)[i] = x; }
+    return p;
+}
+static double kv_k(const kvpages *p, int i, int t) {   // K[t][i]
+    size_t o = (size_t)t * p->vs + i;
+    return p->f16 ? ss_fp16_to_fp32(((uint16_t *)p->kt)[o]) : ((float *)p->kt)[o];
+}
+static double kv_v(const kvpages *p, int t, int i) {   // V[t][i]
+    size_t o = (size_t)t * p->vs + i;
+    return p->f16 ? ss_fp16_to_fp32(((uint16_t *)p->v)[o]) : ((float *)p->v)[o];
+}
+static const void *kv_kt(const kvpages *p, int j) { return (const char *)p->kt + (size_t)j * SS_ATTN_BLOCK * p->vs * (p->f16 ? 2 : 4); }
+static const void *kv_vb(const kvpages *p, int j) { return (const char *)p->v + (size_t)j * SS_ATTN_BLOCK * p->vs * (p->f16 ? 2 : 4); }
+
+// attention of query entries (G heads each) seeing keys [0, len_e) of the pages: the two passes
+// block after block, every entry of a block in one tile; out[e][g][hd]
+static void attend(const ss_kernels *K, const kvpages *p, int ne, int G, const float *q, const int *len, float *out) {
+    const int hd = p->hd;
+    float *m = malloc(sizeof(float) * ne * G), *l = malloc(sizeof(float) * ne * G), *buf = malloc(sizeof(float) * 2 * SS_ATTN_BLOCK * hd);
+    ss_attn_rows rows[16];
+    for (int e = 0; e < ne * G; e++) { m[e] = -INFINITY; l[e] = 0; }
+    memset(out, 0, sizeof(float) * ne * G * hd);
+    for (int pass = 1; pass <= 2; pass++)
+    for (int j = 0; j < p->nb; j++) {
+        if (pass == 2 && j == 0) for (int e = 0; e < ne * G; e++) l[e] = 1 / l[e];
+        int nt = 0;
+        for (int e = 0; e < ne; e++) {
+            if (len[e] <= j * SS_ATTN_BLOCK) continue;
+            const int nk = len[e] - j * SS_ATTN_BLOCK;
+            rows[nt++] = (ss_attn_rows){ q + (size_t)e * G * hd, out + (size_t)e * G * hd, m + e * G, l + e * G, nk < SS_ATTN_BLOCK ? nk : SS_ATTN_BLOCK };
+        }
+        if (nt) K->attn_block(rows, nt, G, hd, 1.0f / sqrtf((float)hd), kv_kt(p, j), kv_vb(p, j), p->vs, p->f16, pass, buf);
+    }
+    free(m); free(l); free(buf);
+}
+
+// softmax(q·K^T/sqrt(hd)) V over keys [0, len) in float64
+static void attend_f64(const kvpages *p, const float *q, int len, double *out) {
+    const int hd = p->hd;
+    double *s = malloc(sizeof(double) * len), mx = -INFINITY, sum = 0;
+    for (int t = 0; t < len; t++) {
+        double d = 0;
+        for (int i = 0; i < hd; i++) d += (double)q[i] * kv_k(p, i, t);
+        s[t] = d / sqrt((double)hd);
+        if (s[t] > mx) mx = s[t];
+    }
+    for (int t = 0; t < len; t++) { s[t] = exp(s[t] - mx); sum += s[t]; }
+    for (int i = 0; i < hd; i++) {
+        double o = 0;
+        for (int t = 0; t < len; t++) o += s[t] * kv_v(p, t, i);
+        out[i] = o / sum;
+    }
+    free(s);
+}
+
+// both tables against float64 attention, sequence lengths across 1..9 blocks and head dims with
+// and without a 32-wide tail: within float rounding (F32 K/V) or the F16 rounding of q and the
+// softmax weights (F16: ≤ 2^-11 relative per weight, so ≤ 2^-11 · max|v| on the output)
+static void test_block_vs_f64(void **st) {
     (void)st;
-#ifndef SS_HAVE_AVX2
-    skip();
-#else
-    if (!ss_cpu_has_avx2()) skip();
-    srand(5);
-    for (int n = 8; n <= 256; n += 24) {
-        for (int G = 1; G <= 8; G++) {
-            float q[8 * 256], kf[256], s[8], o1[8 * 256], o2[8 * 256], p[8 * 3];
-            uint16_t kh[256];
-            for (int i = 0; i < G * n; i++) q[i] = frand();
-            for (int i = 0; i < n; i++) { kf[i] = frand(); kh[i] = ss_fp32_to_fp16(frand()); }
-            for (int f16 = 0; f16 < 2; f16++) {
-                ss_attn_dots_avx2(q, G, f16 ? (const void *)kh : (const void *)kf, f16, n, s);
-                for (int g = 0; g < G; g++) {
-                    float r = f16 ? ss_attn_dot_f16_avx2(q + g * n, kh, n) : ss_attn_dot_f32_avx2(q + g * n, kf, n);
-                    assert_int_equal(fbits(s[g]), fbits(r));
-                }
-                for (int i = 0; i < G * 3; i++) p[i] = frand();
-                for (int i = 0; i < G * n; i++) o1[i] = o2[i] = frand();
-                ss_attn_axpys_avx2(o1, G, p, 3, f16 ? (const void *)kh : (const void *)kf, f16, n);
-                for (int g = 0; g < G; g++) {
-                    if (f16) ss_attn_axpy_f16_avx2(o2 + g * n, p[g * 3], kh, n);
-                    else ss_attn_axpy_f32_avx2(o2 + g * n, p[g * 3], kf, n);
-                }
-                assert_memory_equal(o1, o2, sizeof(float) * G * n);
+    srand(3);
+    const int Ts[] = { 1, 5, 31, 32, 33, 64, 100, 257 }, hds[] = { 8, 64, 72, 128 };
+    for (int scalar = 0; scalar < 2; scalar++) {
+        const ss_kernels *K = ss_kernels_get(scalar);
+        for (int f16 = 0; f16 < 2; f16++)
+        for (int ti = 0; ti < 8; ti++)
+        for (int hi = 0; hi < 4; hi++) {
+            const int T = Ts[ti], hd = hds[hi], G = ti % 2 ? 7 : 2;
+            kvpages p = kv_make(T, hd, f16, 2.0f);
+            float *q = malloc(sizeof(float) * G * hd), *o = malloc(sizeof(float) * G * hd);
+            double *r = malloc(sizeof(double) * hd), worst = 0;
+            for (int i = 0; i < G * hd; i++) q[i] = 2 * frand();
+            if (f16) ss_round_f16_ref(q, q, G * hd);
+            attend(K, &p, 1, G, q, &T, o);
+            for (int g = 0; g < G; g++) {
+                attend_f64(&p, q + g * hd, T, r);
+                for (int i = 0; i < hd; i++) if (fabs(o[g * hd + i] - r[i]) > worst) worst = fabs(o[g * hd + i] - r[i]);
             }
+            const double tol = f16 ? 2.0 / 2048 : 2e-6 * 2.0;
+            if (worst > tol) fail_msg("%s f16 %d T %d hd %d G %d: max error %.3g > %.3g", K->name, f16, T, hd, G, worst, tol);
+            free(q); free(o); free(r); free(p.kt); free(p.v);
         }
     }
-#endif
+}
+
+// a row's result does not depend on the rows it shares a tile with: entries of different lengths
+// attended together == each alone, bit for bit (both tables)
+static void test_block_rows_independent(void **st) {
+    (void)st;
+    srand(4);
+    const int T = 100, hd = 64, G = 3, ne = 5, len[5] = { 100, 1, 33, 64, 70 };
+    for (int scalar = 0; scalar < 2; scalar++)
+    for (int f16 = 0; f16 < 2; f16++) {
+        const ss_kernels *K = ss_kernels_get(scalar);
+        kvpages p = kv_make(T, hd, f16, 1.0f);
+        float q[5 * 3 * 64], all[5 * 3 * 64], one[3 * 64];
+        for (int i = 0; i < ne * G * hd; i++) q[i] = frand();
+        attend(K, &p, ne, G, q, len, all);
+        for (int e = 0; e < ne; e++) {
+            attend(K, &p, 1, G, q + e * G * hd, len + e, one);
+            for (int i = 0; i < G * hd; i++) assert_int_equal(fbits(one[i]), fbits(all[e * G * hd + i]));
+        }
+        free(p.kt); free(p.v);
+    }
+}
+
+// the AVX2 kernel against the scalar reference on the same blocks: F32 within float rounding
+static void test_block_avx2_vs_ref(void **st) {
+    (void)st;
+    if (!ss_kernels_get(false)->simd) skip();
+    srand(5);
+    for (int T = 1; T <= 200; T += 13) {
+        const int hd = 64 + 8 * (T % 3), G = 1 + T % 8;
+        kvpages p = kv_make(T, hd, 0, 1.5f);
+        float *q = malloc(sizeof(float) * G * hd), *a = malloc(sizeof(float) * G * hd), *b = malloc(sizeof(float) * G * hd);
+        for (int i = 0; i < G * hd; i++) q[i] = frand();
+        attend(ss_kernels_get(false), &p, 1, G, q, &T, a);
+        attend(ss_kernels_get(true), &p, 1, G, q, &T, b);
+        for (int i = 0; i < G * hd; i++) assert_true(fabs(a[i] - b[i]) <= 2e-6);
+        free(q); free(a); free(b); free(p.kt); free(p.v);
+    }
 }
 
 // F16 conversions of both kernel tables (SIMD where there is, scalar) == ss_fp32_to_fp16 (round
@@ -115,7 +183,8 @@ static void test_f16_conversions(void **st) {
 }
 
 int main(void) {
-    const struct CMUnitTest tests[] = { cmocka_unit_test(test_kernels), cmocka_unit_test(test_group_kernels),
+    const struct CMUnitTest tests[] = { cmocka_unit_test(test_block_vs_f64), cmocka_unit_test(test_block_rows_independent),
+                                        cmocka_unit_test(test_block_avx2_vs_ref),
                                         cmocka_unit_test(test_f16_conversions) };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

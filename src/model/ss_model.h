@@ -52,6 +52,9 @@ typedef struct {
     float *delta;                     // [D] SLOT vector or NULL
 } ss_seq;
 
+// floats of attention scratch per thread (forward.c)
+size_t ss_attn_scratch_floats(const ss_hparams *hp);
+
 int   ss_kv_init(ss_kv *kv, int n_pages, int n_layer, int kv_dim, bool f16);
 void  ss_kv_free(ss_kv *kv);
 int   ss_kv_alloc_page(ss_kv *kv);            // -1 if none free
@@ -90,7 +93,7 @@ struct ss_ctx {
     int          *cap_layers; int n_cap; bool cap_norm;
     // scratch (sized for n_batch entries)
     float *x, *xb, *q, *k, *v, *att, *hb, *hb2;   // [B,D] [B,D] [B,H*hd] [B,kvd] [B,kvd] [B,H*hd] [B,F] [B,F]
-    float *att_scores;                // [n_threads, n_ctx]
+    float *att_scores;                // [n_threads, ss_attn_scratch_floats] attention scratch
     int   *tmp_idx;                   // [B]
     // outputs of the last decode
     int    n_out_entries;             // entries of the last batch
