@@ -12,32 +12,39 @@
 #include <cmocka.h>
 #include "ss_kernels.h"
 #include "ss_attn.h"
+#include "ss_quant.h"
 
 static float frand(void) { return (float)((double)rand() / RAND_MAX * 2 - 1); }
 static uint32_t fbits(float f) { uint32_t u; memcpy(&u, &f, 4); return u; }
 
-// A paged K/V of T keys for one head as the cache holds it: block j = K and V rows [32][vs] (row
-// stride vs > hd: the other heads' columns), F16 or F32; values in [-a, a]
-typedef struct { int T, hd, vs, f16, nb; void *kt, *v; } kvpages;
+// A paged K/V of T keys for one head as the cache holds it: block j = K and V rows [32] of vs values
+// (vs > hd: the other heads' columns) of type `type` (F32, F16, Q8_0); values in [-a, a]
+typedef struct { int T, hd, vs, nb; uint32_t type; size_t rb; char *kt, *v; float *kf, *vf; } kvpages;
 
-static kvpages kv_make(int T, int hd, int f16, float a) {
-    kvpages p = { T, hd, hd + 16, f16, (T + SS_ATTN_BLOCK - 1) / SS_ATTN_BLOCK, NULL, NULL };
-    const size_t esz = f16 ? 2 : 4, nk = (size_t)p.nb * SS_ATTN_BLOCK * p.vs, nv = nk;
-    p.kt = malloc(nk * esz); p.v = malloc(nv * esz);
-    for (size_t i = 0; i < nk; i++) { float x = a * frand(); if (f16) ((uint16_t *)p.kt)[i] = ss_fp32_to_fp16(x); else ((float *)p.kt)[i] = x; }
-    for (size_t i = 0; i < nv; i++) { float x = a * frand(); if (f16) ((uint16_t *)p.v)[i] = ss_fp32_to_fp16(x); else ((float *)p.v)[i] = x; }
+static kvpages kv_make(int T, int hd, uint32_t type, float a) {
+    kvpages p = { T, hd, hd + 32, (T + SS_ATTN_BLOCK - 1) / SS_ATTN_BLOCK, type, 0, NULL, NULL, NULL, NULL };
+    p.rb = type == SS_TYPE_F32 ? 4 * (size_t)p.vs : type == SS_TYPE_F16 ? 2 * (size_t)p.vs : (size_t)p.vs / 32 * sizeof(ss_block_q8_0);
+    const size_t rows = (size_t)p.nb * SS_ATTN_BLOCK;
+    p.kt = malloc(rows * p.rb); p.v = malloc(rows * p.rb);
+    p.kf = malloc(sizeof(float) * rows * p.vs); p.vf = malloc(sizeof(float) * rows * p.vs);   // the stored values
+    float *x = malloc(sizeof(float) * p.vs);
+    for (int w = 0; w < 2; w++)
+        for (size_t r = 0; r < rows; r++) {
+            char *dst = (w ? p.v : p.kt) + r * p.rb;
+            for (int i = 0; i < p.vs; i++) x[i] = a * frand();
+            if (type == SS_TYPE_F32) memcpy(dst, x, sizeof(float) * p.vs);
+            else if (type == SS_TYPE_F16) ss_f32_to_f16_ref(x, (uint16_t *)dst, p.vs);
+            else ss_quant_act_ref(SS_TYPE_Q8_0, x, dst, p.vs);
+            ss_dequant_row(type, dst, (w ? p.vf : p.kf) + r * p.vs, p.vs);
+        }
+    free(x);
     return p;
 }
-static double kv_k(const kvpages *p, int i, int t) {   // K[t][i]
-    size_t o = (size_t)t * p->vs + i;
-    return p->f16 ? ss_fp16_to_fp32(((uint16_t *)p->kt)[o]) : ((float *)p->kt)[o];
-}
-static double kv_v(const kvpages *p, int t, int i) {   // V[t][i]
-    size_t o = (size_t)t * p->vs + i;
-    return p->f16 ? ss_fp16_to_fp32(((uint16_t *)p->v)[o]) : ((float *)p->v)[o];
-}
-static const void *kv_kt(const kvpages *p, int j) { return (const char *)p->kt + (size_t)j * SS_ATTN_BLOCK * p->vs * (p->f16 ? 2 : 4); }
-static const void *kv_vb(const kvpages *p, int j) { return (const char *)p->v + (size_t)j * SS_ATTN_BLOCK * p->vs * (p->f16 ? 2 : 4); }
+static void kv_free(kvpages *p) { free(p->kt); free(p->v); free(p->kf); free(p->vf); }
+static double kv_k(const kvpages *p, int i, int t) { return p->kf[(size_t)t * p->vs + i]; }   // K[t][i]
+static double kv_v(const kvpages *p, int t, int i) { return p->vf[(size_t)t * p->vs + i]; }   // V[t][i]
+static const void *kv_kt(const kvpages *p, int j) { return p->kt + (size_t)j * SS_ATTN_BLOCK * p->rb; }
+static const void *kv_vb(const kvpages *p, int j) { return p->v + (size_t)j * SS_ATTN_BLOCK * p->rb; }
 
 // attention of query entries (G heads each) seeing keys [0, len_e) of the pages: the two passes
 // block after block, every entry of a block in one tile; out[e][g][hd]
@@ -56,7 +63,7 @@ static void attend(const ss_kernels *K, const kvpages *p, int ne, int G, const f
             const int nk = len[e] - j * SS_ATTN_BLOCK;
             rows[nt++] = (ss_attn_rows){ q + (size_t)e * G * hd, out + (size_t)e * G * hd, m + e * G, l + e * G, nk < SS_ATTN_BLOCK ? nk : SS_ATTN_BLOCK };
         }
-        if (nt) K->attn_block(rows, nt, G, hd, 1.0f / sqrtf((float)hd), kv_kt(p, j), kv_vb(p, j), p->vs, p->f16, pass, buf);
+        if (nt) K->attn_block(rows, nt, G, hd, 1.0f / sqrtf((float)hd), kv_kt(p, j), kv_vb(p, j), p->rb, p->rb, p->type, p->type, pass, buf);
     }
     free(m); free(l); free(buf);
 }
@@ -80,20 +87,24 @@ static void attend_f64(const kvpages *p, const float *q, int len, double *out) {
     free(s);
 }
 
-// both tables against float64 attention, sequence lengths across 1..9 blocks and head dims with
-// and without a 32-wide tail: within float rounding (F32 K/V) or the F16 rounding of q and the
-// softmax weights (F16: ≤ 2^-11 relative per weight, so ≤ 2^-11 · max|v| on the output)
+// both tables against float64 attention on the stored (dequantized) K/V values, sequence lengths
+// across 1..9 blocks and head dims with and without a 32-wide tail: within float rounding (F32 and
+// Q8_0 K/V) or the F16 rounding of the softmax weights (F16: ≤ 2^-11 relative per weight, so
+// ≤ 2^-11 · max|v| on the output)
 static void test_block_vs_f64(void **st) {
     (void)st;
     srand(3);
     const int Ts[] = { 1, 5, 31, 32, 33, 64, 100, 257 }, hds[] = { 8, 64, 72, 128 };
+    const uint32_t types[3] = { SS_TYPE_F32, SS_TYPE_F16, SS_TYPE_Q8_0 };
     for (int scalar = 0; scalar < 2; scalar++) {
         const ss_kernels *K = ss_kernels_get(scalar);
-        for (int f16 = 0; f16 < 2; f16++)
+        for (int ty = 0; ty < 3; ty++)
         for (int ti = 0; ti < 8; ti++)
         for (int hi = 0; hi < 4; hi++) {
-            const int T = Ts[ti], hd = hds[hi], G = ti % 2 ? 7 : 2;
-            kvpages p = kv_make(T, hd, f16, 2.0f);
+            const uint32_t type = types[ty];
+            const int T = Ts[ti], hd = hds[hi], G = ti % 2 ? 7 : 2, f16 = type == SS_TYPE_F16;
+            if (type == SS_TYPE_Q8_0 && hd % 32) continue;
+            kvpages p = kv_make(T, hd, type, 2.0f);
             float *q = malloc(sizeof(float) * G * hd), *o = malloc(sizeof(float) * G * hd);
             double *r = malloc(sizeof(double) * hd), worst = 0;
             for (int i = 0; i < G * hd; i++) q[i] = 2 * frand();
@@ -104,8 +115,8 @@ static void test_block_vs_f64(void **st) {
                 for (int i = 0; i < hd; i++) if (fabs(o[g * hd + i] - r[i]) > worst) worst = fabs(o[g * hd + i] - r[i]);
             }
             const double tol = f16 ? 2.0 / 2048 : 2e-6 * 2.0;
-            if (worst > tol) fail_msg("%s f16 %d T %d hd %d G %d: max error %.3g > %.3g", K->name, f16, T, hd, G, worst, tol);
-            free(q); free(o); free(r); free(p.kt); free(p.v);
+            if (worst > tol) fail_msg("%s type %u T %d hd %d G %d: max error %.3g > %.3g", K->name, type, T, hd, G, worst, tol);
+            free(q); free(o); free(r); kv_free(&p);
         }
     }
 }
@@ -116,10 +127,11 @@ static void test_block_rows_independent(void **st) {
     (void)st;
     srand(4);
     const int T = 100, hd = 64, G = 3, ne = 5, len[5] = { 100, 1, 33, 64, 70 };
+    const uint32_t types[3] = { SS_TYPE_F32, SS_TYPE_F16, SS_TYPE_Q8_0 };
     for (int scalar = 0; scalar < 2; scalar++)
-    for (int f16 = 0; f16 < 2; f16++) {
+    for (int ty = 0; ty < 3; ty++) {
         const ss_kernels *K = ss_kernels_get(scalar);
-        kvpages p = kv_make(T, hd, f16, 1.0f);
+        kvpages p = kv_make(T, hd, types[ty], 1.0f);
         float q[5 * 3 * 64], all[5 * 3 * 64], one[3 * 64];
         for (int i = 0; i < ne * G * hd; i++) q[i] = frand();
         attend(K, &p, ne, G, q, len, all);
@@ -127,24 +139,24 @@ static void test_block_rows_independent(void **st) {
             attend(K, &p, 1, G, q + e * G * hd, len + e, one);
             for (int i = 0; i < G * hd; i++) assert_int_equal(fbits(one[i]), fbits(all[e * G * hd + i]));
         }
-        free(p.kt); free(p.v);
+        kv_free(&p);
     }
 }
 
-// the AVX2 kernel against the scalar reference on the same blocks: F32 within float rounding
+// the AVX2 kernel against the scalar reference on the same blocks: F32 and Q8_0 within float rounding
 static void test_block_avx2_vs_ref(void **st) {
     (void)st;
     if (!ss_kernels_get(false)->simd) skip();
     srand(5);
     for (int T = 1; T <= 200; T += 13) {
-        const int hd = 64 + 8 * (T % 3), G = 1 + T % 8;
-        kvpages p = kv_make(T, hd, 0, 1.5f);
+        const int hd = T % 2 ? 64 + 32 * (T % 3) : 64 + 8 * (T % 3), G = 1 + T % 8;
+        kvpages p = kv_make(T, hd, T % 2 ? SS_TYPE_Q8_0 : SS_TYPE_F32, 1.5f);
         float *q = malloc(sizeof(float) * G * hd), *a = malloc(sizeof(float) * G * hd), *b = malloc(sizeof(float) * G * hd);
         for (int i = 0; i < G * hd; i++) q[i] = frand();
         attend(ss_kernels_get(false), &p, 1, G, q, &T, a);
         attend(ss_kernels_get(true), &p, 1, G, q, &T, b);
         for (int i = 0; i < G * hd; i++) assert_true(fabs(a[i] - b[i]) <= 2e-6);
-        free(q); free(a); free(b); free(p.kt); free(p.v);
+        free(q); free(a); free(b); kv_free(&p);
     }
 }
 

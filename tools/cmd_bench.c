@@ -1,4 +1,4 @@
-// cmd_bench.c — `slotswift bench -m MODEL [-p 128,512] [-n 64] [-d 0,2048] [-b 1,8] [-t 2] [-r 3] [--json]
+// cmd_bench.c — `slotswift bench -m MODEL [-p 128,512] [-n 64] [-d 0,2048] [-b 1,8] [-t 2] [-r 3] [-ctk q8_0] [--json]
 //                [--slot-steps S [--slot-prompt 150] [--slot-gen 256]]`
 // Prompt processing (ppP), generation (tgN) and batched generation (tgNxbB: B sequences decoding
 // together after one shared prompt) in tokens/s, mean ± sd and median over repeats. -p, -n, -d and -b
@@ -140,7 +140,7 @@ int cmd_bench(int argc, char **argv) {
         else if (!strcmp(f, "--slot-gen")) { if (args_int(argc, argv, &i, 1, 1 << 16, &slot_gen)) return 2; }
         else if (!strcmp(f, "--json")) json = true;
         else if (!strcmp(f, "-h") || !strcmp(f, "--help")) {
-            printf("usage: slotswift bench -m MODEL [-p 128,512] [-n 64] [-d 0,2048] [-b 1,8] [-t THREADS] [-r 3] [--json] [--kv-f16]\n"
+            printf("usage: slotswift bench -m MODEL [-p 128,512] [-n 64] [-d 0,2048] [-b 1,8] [-t THREADS] [-r 3] [-ctk f16|q8_0] [-ctv f16|q8_0] [--json]\n"
                    "                        [--slot-steps S [--slot-lr LR] [--slot-prompt 150] [--slot-gen 256]]\n");
             return 0;
         }
@@ -262,10 +262,12 @@ int cmd_bench(int argc, char **argv) {
     double core_peak = ss_bench_fma_core_peak();   // one core, per CPU-second (robust to load)
     for (int i = 0; i < nr; i++) if (rows[i].gbs > 0 && rows[i].gbs < 1e-9) rows[i].gbs = 0;
     const char *mname = ss_model_name(m);
+    static const char *const kv_names[] = { "f16", "f32", "f16", "q8_0" };   // SS_KV_* (default: f16 or --kv-f32)
+    const char *kv_name[2] = { a.kv_f32 && !a.kv_type_k ? "f32" : kv_names[a.kv_type_k], a.kv_f32 && !a.kv_type_v ? "f32" : kv_names[a.kv_type_v] };
     if (json) {
         for (int i = 0; i < nr; i++) {
             printf("{\"model\":"); tool_json_str(stdout, mname);
-            printf(",\"type\":\"%s\",\"threads\":%d,\"test\":\"%s\",\"depth\":%d,\"t_s_mean\":%.3f,\"t_s_sd\":%.3f,\"t_s_median\":%.3f", type, threads, rows[i].name,
+            printf(",\"type\":\"%s\",\"type_k\":\"%s\",\"type_v\":\"%s\",\"threads\":%d,\"test\":\"%s\",\"depth\":%d,\"t_s_mean\":%.3f,\"t_s_sd\":%.3f,\"t_s_median\":%.3f", type, kv_name[0], kv_name[1], threads, rows[i].name,
                    rows[i].depth, rows[i].mean, rows[i].sd, rows[i].median);
             printf(",\"gb_s\":%.3f,\"bw_frac\":%.4f,\"gflop_s\":%.3f,\"flop_frac\":%.4f,\"machine_bw_gb_s\":%.3f,\"machine_fma_gflop_s\":%.3f,\"peak_rss_mb\":%.1f",
                    rows[i].gbs, bw > 0 ? rows[i].gbs / bw : 0, rows[i].gflops, peak > 0 ? rows[i].gflops / peak : 0, bw, peak, rss / 1e6);
@@ -288,7 +290,8 @@ int cmd_bench(int argc, char **argv) {
         for (int i = 0; i < nr; i++)
             printf("| %-24.24s | %8.1f | %-7s | %7d | %-18s | %8.2f ± %5.2f | %8.2f | %8.1f |\n", mname, (double)ss_model_file_size(m) / 1e6, type,
                    threads, label[i], rows[i].mean, rows[i].sd, rows[i].gbs, rows[i].gflops);
-        printf("\nmachine: streaming read %.1f GB/s, FMA peak %.1f GFLOP/s (%d threads); one core %.1f GFLOP/s per CPU-second\n",
+        printf("\nKV cache K %s, V %s\n", kv_name[0], kv_name[1]);
+        printf("machine: streaming read %.1f GB/s, FMA peak %.1f GFLOP/s (%d threads); one core %.1f GFLOP/s per CPU-second\n",
                bw, peak, threads, core_peak);
         for (int i = 0; i < nr; i++) {
             printf("  %-18s median %.2f t/s; ", label[i], rows[i].median);

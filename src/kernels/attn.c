@@ -3,12 +3,18 @@
 #include "ss_quant.h"
 #include <math.h>
 
-static inline float kv_at(const void *p, int f16, size_t i) {
-    return f16 ? ss_fp16_to_fp32(((const uint16_t *)p)[i]) : ((const float *)p)[i];
+// element i of a K/V row of `type`
+static inline float kv_at(const void *row, uint32_t type, int i) {
+    if (type == SS_TYPE_F16) return ss_fp16_to_fp32(((const uint16_t *)row)[i]);
+    if (type == SS_TYPE_Q8_0) {
+        const ss_block_q8_0 *b = (const ss_block_q8_0 *)row + i / 32;
+        return ss_fp16_to_fp32(b->d) * b->qs[i % 32];
+    }
+    return ((const float *)row)[i];
 }
 
 void ss_attn_block_ref(const ss_attn_rows *rows, int ne, int G, int hd, float scale, const void *k, const void *v,
-                       int kv_stride, int f16, int pass, float *buf) {
+                       size_t k_stride, size_t v_stride, uint32_t type_k, uint32_t type_v, int pass, float *buf) {
     (void)buf;
     for (int e = 0; e < ne; e++) {
         const int nk = rows[e].nk;
@@ -17,7 +23,7 @@ void ss_attn_block_ref(const ss_attn_rows *rows, int ne, int G, int hd, float sc
             float s[SS_ATTN_BLOCK], mb = -INFINITY;
             for (int t = 0; t < nk; t++) {         // s_t = (q · k_t) · scale
                 float d = 0;
-                for (int i = 0; i < hd; i++) d += q[i] * kv_at(k, f16, (size_t)t * kv_stride + i);
+                for (int i = 0; i < hd; i++) d += q[i] * kv_at((const char *)k + t * k_stride, type_k, i);
                 s[t] = d * scale;
                 if (s[t] > mb) mb = s[t];
             }
@@ -31,11 +37,11 @@ void ss_attn_block_ref(const ss_attn_rows *rows, int ne, int G, int hd, float sc
                 continue;
             }
             for (int t = 0; t < nk; t++) s[t] = expf(s[t] - *m) * *l;
-            if (f16) ss_round_f16_ref(s, s, nk);
+            if (type_v == SS_TYPE_F16) ss_round_f16_ref(s, s, nk);
             float *o = rows[e].o + (size_t)g * hd;
             for (int i = 0; i < hd; i++) {
                 float acc = o[i];
-                for (int t = 0; t < nk; t++) acc += s[t] * kv_at(v, f16, (size_t)t * kv_stride + i);
+                for (int t = 0; t < nk; t++) acc += s[t] * kv_at((const char *)v + t * v_stride, type_v, i);
                 o[i] = acc;
             }
         }

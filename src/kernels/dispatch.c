@@ -62,9 +62,9 @@ static void gemm_avx2(uint32_t wtype, int layout, int64_t K, const void *w, size
 
 // head dims that are not a multiple of 8 take the scalar reference
 static void attn_block_avx2(const ss_attn_rows *rows, int ne, int G, int hd, float scale, const void *k, const void *v,
-                            int kv_stride, int f16, int pass, float *buf) {
-    if (hd % 8) ss_attn_block_ref(rows, ne, G, hd, scale, k, v, kv_stride, f16, pass, buf);
-    else ss_attn_block_avx2(rows, ne, G, hd, scale, k, v, kv_stride, f16, pass, buf);
+                            size_t k_stride, size_t v_stride, uint32_t type_k, uint32_t type_v, int pass, float *buf) {
+    if (hd % 8) ss_attn_block_ref(rows, ne, G, hd, scale, k, v, k_stride, v_stride, type_k, type_v, pass, buf);
+    else ss_attn_block_avx2(rows, ne, G, hd, scale, k, v, k_stride, v_stride, type_k, type_v, pass, buf);
 }
 
 static const ss_kernels kernels_avx2 = {

@@ -24,14 +24,16 @@ typedef struct { const float *q; float *o; float *m, *l; int nk; } ss_attn_rows;
 //   s_t = (q · k_t) · scale
 //   pass 1 (online softmax normalizer): m' = max(m, max_t s_t), l = l·exp(m - m') + Σ_t exp(s_t - m'), m = m'
 //   pass 2 (weighted sum):              p_t = f16?(exp(s_t - m) · l),  o += Σ_t p_t · v_t
-// With F16 K/V (f16) the normalized weights p_t are rounded to F16 before the product, as ggml
-// rounds the softmax output before its F16 product with V (so the result agrees with llama.cpp's to
+// With F16 V the normalized weights p_t are rounded to F16 before the product, as ggml rounds the
+// softmax output before its F16 product with V (so the result agrees with llama.cpp's to
 // float rounding, which one online pass over unnormalized weights cannot).
-// K and V rows of the block: k[t*kv_stride + i], v[t*kv_stride + i], F16 or F32. buf: 2*SS_ATTN_BLOCK*hd floats of scratch. Every row's result depends only on its own
+// K and V rows of the block: key t's row at k + t*k_stride bytes (v + t*v_stride), of type type_k
+// (type_v): SS_TYPE_F32, SS_TYPE_F16 or SS_TYPE_Q8_0 (hd a multiple of 32; the row starts at a block).
+// With type_k F16 the caller rounds q to F16; with type_v F16 the weights are rounded. buf: 2*SS_ATTN_BLOCK*hd floats of scratch. Every row's result depends only on its own
 // q, state, nk and the block, never on the other rows (the AVX2 kernel: bit for bit), so that a
 // query's attention is the same whichever queries share its tiles.
 void ss_attn_block_ref(const ss_attn_rows *rows, int ne, int G, int hd, float scale, const void *k, const void *v,
-                       int kv_stride, int f16, int pass, float *buf);
+                       size_t k_stride, size_t v_stride, uint32_t type_k, uint32_t type_v, int pass, float *buf);
 // y[i] = f16(x[i]); y[i] = f32(f16(x[i])) (round to nearest even, as ss_fp32_to_fp16; x == y allowed)
 void  ss_f32_to_f16_ref(const float *x, uint16_t *y, int n);
 void  ss_round_f16_ref(const float *x, float *y, int n);

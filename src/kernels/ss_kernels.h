@@ -46,7 +46,7 @@ typedef struct ss_kernels {
     // one pass over one key block for ne entries × G heads (ss_attn_block_ref; SIMD: SIMD exp, FMA
     // chains, within float rounding of the reference)
     void   (*attn_block)(const ss_attn_rows *rows, int ne, int G, int hd, float scale, const void *k, const void *v,
-                         int kv_stride, int f16, int pass, float *buf);
+                         size_t k_stride, size_t v_stride, uint32_t type_k, uint32_t type_v, int pass, float *buf);
     // F16 conversions (both tables; bit-identical to ss_fp32_to_fp16, round to nearest even)
     void   (*f32_to_f16)(const float *x, uint16_t *y, int n);         // y = f16(x)
     void   (*round_f16)(const float *x, float *y, int n);             // y = f32(f16(x)), x == y allowed

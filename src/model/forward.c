@@ -61,9 +61,9 @@ static void rope_table(const ss_model *m, int pos, float *cs, float *sn) {
 // absolute positions and the kernel treats rows independently), never on the window, the tiles or
 // the threads. Items are handed out from an atomic counter, latest windows (the longest) first.
 //
-// With an F16 cache, products are done as llama.cpp does them: q is rounded to F16 before q·k, and
-// the softmax weights are rounded to F16 before Σ p_t v_t (ggml converts the activation operand of
-// an F16 product to F16).
+// With an F16 cache, products are done as llama.cpp does them: q is rounded to F16 before q·k (F16
+// K), and the softmax weights are rounded to F16 before Σ p_t v_t (F16 V) (ggml converts the
+// activation operand of an F16 product to F16). Q8_0 K/V rows are dequantized to F32.
 #define ATT_QB 16
 
 _Static_assert(SS_ATTN_BLOCK == SS_KV_PAGE, "an attention key block is one KV page");
@@ -88,7 +88,6 @@ static void attn_worker(void *arg, int ith, int nth) {
     const ss_kv *kv = &c->kv;
     const int Hkv = hp->n_head_kv, hd = hp->head_dim, G = hp->n_head / Hkv, HD = hp->n_head * hd;
     const float scale = 1.0f / sqrtf((float)hd);
-    const size_t esz = kv->f16 ? 2 : 4;
     float *qr = c->att_scores + (size_t)ith * ss_attn_scratch_floats(hp);   // [ATT_QB][G][hd]
     float *ms = qr + (size_t)ATT_QB * G * hd, *ls = ms + ATT_QB * G, *buf = ls + ATT_QB * G;
     ss_attn_rows rows[ATT_QB];
@@ -104,7 +103,7 @@ static void attn_worker(void *arg, int ith, int nth) {
             const int row = r0 + e, entry = j->i0 + row;
             const float *q = c->q + (size_t)row * HD + (size_t)kvh * G * hd;
             float *o = c->att + (size_t)row * HD + (size_t)kvh * G * hd, *qe = qr + (size_t)e * G * hd;
-            if (kv->f16) c->kern->round_f16(q, qe, G * hd);
+            if (kv->type[0] == SS_TYPE_F16) c->kern->round_f16(q, qe, G * hd);
             else memcpy(qe, q, sizeof(float) * G * hd);
             memset(o, 0, sizeof(float) * G * hd);
             for (int g = 0; g < G; g++) { ms[e * G + g] = -INFINITY; ls[e * G + g] = 0; }
@@ -131,9 +130,10 @@ static void attn_worker(void *arg, int ith, int nth) {
                         tile[nt] = rows[e2];
                         tile[nt++].nk = pos[e2] - t0 + 1 < SS_KV_PAGE ? pos[e2] - t0 + 1 : SS_KV_PAGE;
                     }
-                    const char *k = (const char *)kv->data + (ss_kv_offset(kv, page, j->layer, 0, 0) + (size_t)kvh * hd) * esz;
-                    const char *v = (const char *)kv->data + (ss_kv_offset(kv, page, j->layer, 1, 0) + (size_t)kvh * hd) * esz;
-                    c->kern->attn_block(tile, nt, G, hd, scale, k, v, kv->kv_dim, kv->f16, pass, buf);
+                    // head kvh's part of the rows: hd values, or hd/32 Q8_0 blocks
+                    const char *k = ss_kv_row(kv, page, j->layer, 0, 0) + kvh * ss_kv_row_bytes(kv->type[0], hd);
+                    const char *v = ss_kv_row(kv, page, j->layer, 1, 0) + kvh * ss_kv_row_bytes(kv->type[1], hd);
+                    c->kern->attn_block(tile, nt, G, hd, scale, k, v, kv->row_bytes[0], kv->row_bytes[1], kv->type[0], kv->type[1], pass, buf);
                 }
             }
         }
@@ -151,19 +151,22 @@ static void attention(ss_ctx *c, const ss_batch *b, int i0, int n, int layer) {
     ss_pool_run(job.n_win * Hkv > 1 ? c->pool : NULL, attn_worker, &job);
 }
 
-// store k, v rows of entries [i0, i0+n) into their sequences' pages
+// store k, v rows of entries [i0, i0+n) into their sequences' pages, converted to the cache's types
+// (Q8_0 rounded as ggml's x86 quantize_row_q8_0, which llama.cpp's copy into its cache uses)
 static void kv_store(ss_ctx *c, const ss_batch *b, int i0, int n, int layer) {
     ss_kv *kv = &c->kv;
-    int kvd = kv->kv_dim;
+    const int kvd = kv->kv_dim;
     for (int i = 0; i < n; i++) {
         const ss_seq *s = &c->seqs[b->seq[i0 + i]];
-        int t = b->pos[i0 + i];
-        int page = s->pages[t / SS_KV_PAGE];
+        const int t = b->pos[i0 + i], page = s->pages[t / SS_KV_PAGE];
         for (int which = 0; which < 2; which++) {
-            size_t off = ss_kv_offset(kv, page, layer, which, t % SS_KV_PAGE);
             const float *src = (which ? c->v : c->k) + (size_t)i * kvd;
-            if (kv->f16) c->kern->f32_to_f16(src, (uint16_t *)kv->data + off, kvd);
-            else memcpy((float *)kv->data + off, src, sizeof(float) * kvd);
+            char *dst = ss_kv_row(kv, page, layer, which, t % SS_KV_PAGE);
+            switch (kv->type[which]) {
+            case SS_TYPE_F16: c->kern->f32_to_f16(src, (uint16_t *)dst, kvd); break;
+            case SS_TYPE_Q8_0: c->kern->quant_act(SS_TYPE_Q8_0, src, dst, kvd); break;
+            default: memcpy(dst, src, sizeof(float) * kvd);
+            }
         }
     }
 }

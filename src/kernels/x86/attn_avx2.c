@@ -4,6 +4,7 @@
 #include "ss_attn.h"
 #include <immintrin.h>
 #include <math.h>
+#include <string.h>
 
 static inline float hsum256(__m256 v) {
     __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
@@ -12,8 +13,12 @@ static inline float hsum256(__m256 v) {
     return _mm_cvtss_f32(s);
 }
 
-static inline __m256 load_kv(const void *p, int f16, size_t i) {
-    return f16 ? _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)((const uint16_t *)p + i))) : _mm256_loadu_ps((const float *)p + i);
+// y[0..hd) = a K/V row of `type` (F32, F16, Q8_0) in F32
+static inline void row_f32(const void *row, uint32_t type, float *y, int hd) {
+    if (type == SS_TYPE_F16)
+        for (int i = 0; i < hd; i += 8) _mm256_storeu_ps(y + i, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)((const uint16_t *)row + i))));
+    else if (type == SS_TYPE_F32) memcpy(y, row, sizeof(float) * hd);
+    else ss_dequant_row_avx2(type, row, y, hd);
 }
 
 // d[0..8) = q · kb[k*hd ..] for 8 key rows, each summed as hsum256(Σ_i fma(q[i:i+8], k[i:i+8])) sums
@@ -81,7 +86,7 @@ static inline void row_pass1(const __m256 d[4], int nk, float scale, float *m, f
 
 // pass 2 of one row: o[hd] += Σ_{t<nk} f16?(exp(s_t - m)·inv) · VB[t][·] (VB rows hd apart), one
 // FMA chain per element in t order
-static inline void row_pass2(const __m256 d[4], int nk, float scale, float m, float inv, int f16, float *o, const float *VB, int hd) {
+static inline void row_pass2(const __m256 d[4], int nk, float scale, float m, float inv, bool f16, float *o, const float *VB, int hd) {
     __m256 mask[4];
     key_masks(nk, mask);
     float p[SS_ATTN_BLOCK];
@@ -112,16 +117,14 @@ static inline void row_pass2(const __m256 d[4], int nk, float scale, float m, fl
 // ss_attn_block_ref with hd a multiple of 8: the block is converted to F32 once for all rows (K rows
 // of all 32 keys; in pass 2 V rows of the keys any row sees); per row, 32 scores in 4 × dots8
 void ss_attn_block_avx2(const ss_attn_rows *rows, int ne, int G, int hd, float scale, const void *k, const void *v,
-                        int kv_stride, int f16, int pass, float *buf) {
+                        size_t k_stride, size_t v_stride, uint32_t type_k, uint32_t type_v, int pass, float *buf) {
     float *KB = buf, *VB = buf + (size_t)SS_ATTN_BLOCK * hd;
     // all 32 K rows (scores past a row's nk are computed, then masked out, never used)
-    for (int t = 0; t < SS_ATTN_BLOCK; t++)
-        for (int i = 0; i < hd; i += 8) _mm256_storeu_ps(KB + (size_t)t * hd + i, load_kv(k, f16, (size_t)t * kv_stride + i));
+    for (int t = 0; t < SS_ATTN_BLOCK; t++) row_f32((const char *)k + t * k_stride, type_k, KB + (size_t)t * hd, hd);
     if (pass == 2) {
         int nkmax = 0;
         for (int e = 0; e < ne; e++) if (rows[e].nk > nkmax) nkmax = rows[e].nk;
-        for (int t = 0; t < nkmax; t++)
-            for (int i = 0; i < hd; i += 8) _mm256_storeu_ps(VB + (size_t)t * hd + i, load_kv(v, f16, (size_t)t * kv_stride + i));
+        for (int t = 0; t < nkmax; t++) row_f32((const char *)v + t * v_stride, type_v, VB + (size_t)t * hd, hd);
     }
     for (int e = 0; e < ne; e++)
         for (int g = 0; g < G; g++) {
@@ -130,7 +133,7 @@ void ss_attn_block_avx2(const ss_attn_rows *rows, int ne, int G, int hd, float s
             __m256 d[4];
             for (int c = 0; c < 4; c++) d[c] = dots8(q, KB + (size_t)8 * c * hd, hd);
             if (pass == 1) row_pass1(d, x->nk, scale, x->m + g, x->l + g);
-            else row_pass2(d, x->nk, scale, x->m[g], x->l[g], f16, x->o + (size_t)g * hd, VB, hd);
+            else row_pass2(d, x->nk, scale, x->m[g], x->l[g], type_v == SS_TYPE_F16, x->o + (size_t)g * hd, VB, hd);
         }
 }
 

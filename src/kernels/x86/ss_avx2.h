@@ -31,7 +31,7 @@ bool ss_gemm_panel_avx2(uint32_t wtype, int64_t K, const void *w, size_t ws, int
 // ---- attn_avx2.c: attention on one key block, and F16 conversions
 // ss_attn_block_ref (ss_attn.h) for hd a multiple of 8; reads all SS_ATTN_BLOCK rows of k
 void  ss_attn_block_avx2(const ss_attn_rows *rows, int ne, int G, int hd, float scale, const void *k, const void *v,
-                         int kv_stride, int f16, int pass, float *buf);
+                         size_t k_stride, size_t v_stride, uint32_t type_k, uint32_t type_v, int pass, float *buf);
 void  ss_f32_to_f16_avx2(const float *x, uint16_t *y, int n);
 void  ss_round_f16_avx2(const float *x, float *y, int n);
 
