@@ -47,10 +47,12 @@ static const void *kv_kt(const kvpages *p, int j) { return p->kt + (size_t)j * S
 static const void *kv_vb(const kvpages *p, int j) { return p->v + (size_t)j * SS_ATTN_BLOCK * p->rb; }
 
 // attention of query entries (G heads each) seeing keys [0, len_e) of the pages: the two passes
-// block after block, every entry of a block in one tile; out[e][g][hd]
-static void attend(const ss_kernels *K, const kvpages *p, int ne, int G, const float *q, const int *len, float *out) {
+// block after block, every entry of a block in one tile, with pass 1's scores kept for pass 2 if
+// `cache`; out[e][g][hd]
+static void attend(const ss_kernels *K, const kvpages *p, int ne, int G, const float *q, const int *len, float *out, bool cache) {
     const int hd = p->hd;
     float *m = malloc(sizeof(float) * ne * G), *l = malloc(sizeof(float) * ne * G), *buf = malloc(sizeof(float) * 2 * SS_ATTN_BLOCK * hd);
+    float *sc = malloc(sizeof(float) * ne * p->nb * G * SS_ATTN_BLOCK);
     ss_attn_rows rows[16];
     for (int e = 0; e < ne * G; e++) { m[e] = -INFINITY; l[e] = 0; }
     memset(out, 0, sizeof(float) * ne * G * hd);
@@ -61,11 +63,12 @@ static void attend(const ss_kernels *K, const kvpages *p, int ne, int G, const f
         for (int e = 0; e < ne; e++) {
             if (len[e] <= j * SS_ATTN_BLOCK) continue;
             const int nk = len[e] - j * SS_ATTN_BLOCK;
-            rows[nt++] = (ss_attn_rows){ q + (size_t)e * G * hd, out + (size_t)e * G * hd, m + e * G, l + e * G, nk < SS_ATTN_BLOCK ? nk : SS_ATTN_BLOCK };
+            rows[nt++] = (ss_attn_rows){ q + (size_t)e * G * hd, out + (size_t)e * G * hd, m + e * G, l + e * G, nk < SS_ATTN_BLOCK ? nk : SS_ATTN_BLOCK,
+                                         cache ? sc + ((size_t)e * p->nb + j) * G * SS_ATTN_BLOCK : NULL };
         }
         if (nt) K->attn_block(rows, nt, G, hd, 1.0f / sqrtf((float)hd), kv_kt(p, j), kv_vb(p, j), p->rb, p->rb, p->type, p->type, pass, buf);
     }
-    free(m); free(l); free(buf);
+    free(m); free(l); free(buf); free(sc);
 }
 
 // softmax(q·K^T/sqrt(hd)) V over keys [0, len) in float64
@@ -109,7 +112,7 @@ static void test_block_vs_f64(void **st) {
             double *r = malloc(sizeof(double) * hd), worst = 0;
             for (int i = 0; i < G * hd; i++) q[i] = 2 * frand();
             if (f16) ss_round_f16_ref(q, q, G * hd);
-            attend(K, &p, 1, G, q, &T, o);
+            attend(K, &p, 1, G, q, &T, o, ti % 2);
             for (int g = 0; g < G; g++) {
                 attend_f64(&p, q + g * hd, T, r);
                 for (int i = 0; i < hd; i++) if (fabs(o[g * hd + i] - r[i]) > worst) worst = fabs(o[g * hd + i] - r[i]);
@@ -121,8 +124,9 @@ static void test_block_vs_f64(void **st) {
     }
 }
 
-// a row's result does not depend on the rows it shares a tile with: entries of different lengths
-// attended together == each alone, bit for bit (both tables)
+// a row's result does not depend on the rows it shares a tile with, nor on whether pass 2 recomputes
+// its scores or reads them from pass 1: entries of different lengths attended together == each
+// alone, with and without the score cache, bit for bit (both tables)
 static void test_block_rows_independent(void **st) {
     (void)st;
     srand(4);
@@ -134,11 +138,12 @@ static void test_block_rows_independent(void **st) {
         kvpages p = kv_make(T, hd, types[ty], 1.0f);
         float q[5 * 3 * 64], all[5 * 3 * 64], one[3 * 64];
         for (int i = 0; i < ne * G * hd; i++) q[i] = frand();
-        attend(K, &p, ne, G, q, len, all);
-        for (int e = 0; e < ne; e++) {
-            attend(K, &p, 1, G, q + e * G * hd, len + e, one);
-            for (int i = 0; i < G * hd; i++) assert_int_equal(fbits(one[i]), fbits(all[e * G * hd + i]));
-        }
+        attend(K, &p, ne, G, q, len, all, false);
+        for (int e = 0; e < ne; e++)
+            for (int cache = 0; cache < 2; cache++) {
+                attend(K, &p, 1, G, q + e * G * hd, len + e, one, cache);
+                for (int i = 0; i < G * hd; i++) assert_int_equal(fbits(one[i]), fbits(all[e * G * hd + i]));
+            }
         kv_free(&p);
     }
 }
@@ -153,8 +158,8 @@ static void test_block_avx2_vs_ref(void **st) {
         kvpages p = kv_make(T, hd, T % 2 ? SS_TYPE_Q8_0 : SS_TYPE_F32, 1.5f);
         float *q = malloc(sizeof(float) * G * hd), *a = malloc(sizeof(float) * G * hd), *b = malloc(sizeof(float) * G * hd);
         for (int i = 0; i < G * hd; i++) q[i] = frand();
-        attend(ss_kernels_get(false), &p, 1, G, q, &T, a);
-        attend(ss_kernels_get(true), &p, 1, G, q, &T, b);
+        attend(ss_kernels_get(false), &p, 1, G, q, &T, a, T % 3 == 0);
+        attend(ss_kernels_get(true), &p, 1, G, q, &T, b, T % 3 == 1);
         for (int i = 0; i < G * hd; i++) assert_true(fabs(a[i] - b[i]) <= 2e-6);
         free(q); free(a); free(b); kv_free(&p);
     }

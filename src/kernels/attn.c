@@ -20,10 +20,12 @@ void ss_attn_block_ref(const ss_attn_rows *rows, int ne, int G, int hd, float sc
         const int nk = rows[e].nk;
         for (int g = 0; g < G; g++) {
             const float *q = rows[e].q + (size_t)g * hd;
-            float s[SS_ATTN_BLOCK], mb = -INFINITY;
+            float s[SS_ATTN_BLOCK], mb = -INFINITY, *sc = rows[e].sc ? rows[e].sc + g * SS_ATTN_BLOCK : NULL;
             for (int t = 0; t < nk; t++) {         // s_t = (q · k_t) · scale
                 float d = 0;
-                for (int i = 0; i < hd; i++) d += q[i] * kv_at((const char *)k + t * k_stride, type_k, i);
+                if (sc && pass == 2) d = sc[t];
+                else for (int i = 0; i < hd; i++) d += q[i] * kv_at((const char *)k + t * k_stride, type_k, i);
+                if (sc) sc[t] = d;
                 s[t] = d * scale;
                 if (s[t] > mb) mb = s[t];
             }

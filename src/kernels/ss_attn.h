@@ -17,7 +17,9 @@
 //   m[G], l[G] pass 1: running max of the scores and Σ_t exp(s_t - m); pass 2: the final max and
 //              1/Σ (set by the caller between the passes)
 //   nk         keys of this block the entry sees (1..SS_ATTN_BLOCK; the causal limit)
-typedef struct { const float *q; float *o; float *m, *l; int nk; } ss_attn_rows;
+//   sc         NULL, or [G][SS_ATTN_BLOCK] floats for this block's q · k_t: written by pass 1, read
+//              by pass 2 instead of computing them again (the same values; K is then read once)
+typedef struct { const float *q; float *o; float *m, *l; int nk; float *sc; } ss_attn_rows;
 
 // Attention of every row (entry e, head g) over one key block, keys t < rows[e].nk, in two passes
 // over a query's blocks (no score matrix is kept; pass 2 recomputes the scores):

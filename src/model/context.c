@@ -59,7 +59,7 @@ ss_ctx *ss_ctx_new(ss_model *m, const ss_ctx_params *pp, char *err, size_t errle
     c->att = ss_malloc(sizeof(float) * B * HD);
     c->hb  = ss_malloc(sizeof(float) * B * F);
     c->hb2 = ss_malloc(sizeof(float) * B * F);
-    c->att_scores = ss_malloc(sizeof(float) * (size_t)c->params.n_threads * ss_attn_scratch_floats(hp));
+    c->att_scores = ss_malloc(sizeof(float) * (size_t)c->params.n_threads * ss_attn_scratch_floats(hp, p.n_ctx));
     c->tmp_idx = ss_malloc(sizeof(int) * (p.n_seq_max > (int)B ? p.n_seq_max : (int)B));
     if (!c->x || !c->xb || !c->q || !c->k || !c->v || !c->att || !c->hb || !c->hb2 || !c->att_scores || !c->tmp_idx) goto oom;
     return c;

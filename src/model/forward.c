@@ -68,9 +68,16 @@ static void rope_table(const ss_model *m, int pos, float *cs, float *sn) {
 
 _Static_assert(SS_ATTN_BLOCK == SS_KV_PAGE, "an attention key block is one KV page");
 
-size_t ss_attn_scratch_floats(const ss_hparams *hp) {
+// the score cache of a thread: the raw scores of ATT_SC entries at full context (decoding reads K once)
+#define ATT_SC 4
+static size_t sc_floats(const ss_hparams *hp, int n_ctx) {
+    return (size_t)ATT_SC * (hp->n_head / hp->n_head_kv) * ((size_t)n_ctx + SS_ATTN_BLOCK);
+}
+
+size_t ss_attn_scratch_floats(const ss_hparams *hp, int n_ctx) {
     const size_t G = hp->n_head / hp->n_head_kv, hd = hp->head_dim;
-    return ATT_QB * G * hd + 2 * ATT_QB * G + 2 * SS_ATTN_BLOCK * hd + 16;   // q copies, m and l, block buffer
+    // q copies, m and l, block buffer, score cache
+    return ATT_QB * G * hd + 2 * ATT_QB * G + 2 * SS_ATTN_BLOCK * hd + sc_floats(hp, n_ctx) + 16;
 }
 
 typedef struct {
@@ -88,8 +95,10 @@ static void attn_worker(void *arg, int ith, int nth) {
     const ss_kv *kv = &c->kv;
     const int Hkv = hp->n_head_kv, hd = hp->head_dim, G = hp->n_head / Hkv, HD = hp->n_head * hd;
     const float scale = 1.0f / sqrtf((float)hd);
-    float *qr = c->att_scores + (size_t)ith * ss_attn_scratch_floats(hp);   // [ATT_QB][G][hd]
+    float *qr = c->att_scores + (size_t)ith * ss_attn_scratch_floats(hp, c->params.n_ctx);   // [ATT_QB][G][hd]
     float *ms = qr + (size_t)ATT_QB * G * hd, *ls = ms + ATT_QB * G, *buf = ls + ATT_QB * G;
+    float *scache = buf + 2 * SS_ATTN_BLOCK * hd;
+    const size_t sc_cap = sc_floats(hp, c->params.n_ctx);
     ss_attn_rows rows[ATT_QB];
     const ss_seq *seq[ATT_QB];
     int pos[ATT_QB];
@@ -110,8 +119,12 @@ static void attn_worker(void *arg, int ith, int nth) {
             seq[e] = &c->seqs[j->b->seq[entry]];
             pos[e] = j->b->pos[entry];
             if (pos[e] / SS_KV_PAGE > jmax) jmax = pos[e] / SS_KV_PAGE;
-            rows[e] = (ss_attn_rows){ qe, o, ms + e * G, ls + e * G, 0 };
+            rows[e] = (ss_attn_rows){ qe, o, ms + e * G, ls + e * G, 0, NULL };
         }
+        // the scores of pass 1 kept for pass 2 when they fit (decoding: few entries): entry e's block
+        // jb at scache[(e*(jmax+1) + jb)*G*32]
+        const size_t per_e = (size_t)(jmax + 1) * G * SS_ATTN_BLOCK;
+        const bool cache = (size_t)ne * per_e <= sc_cap;
         // pass 1: the softmax normalizers; pass 2: the weighted sums of V (ss_attn.h)
         for (int pass = 1; pass <= 2; pass++) {
             if (pass == 2) for (int r = 0; r < ne * G; r++) ls[r] = 1.0f / ls[r];
@@ -128,6 +141,7 @@ static void attn_worker(void *arg, int ith, int nth) {
                         if (done[e2] || pos[e2] < t0 || seq[e2]->pages[jb] != page) continue;
                         done[e2] = true;
                         tile[nt] = rows[e2];
+                        tile[nt].sc = cache ? scache + e2 * per_e + (size_t)jb * G * SS_ATTN_BLOCK : NULL;
                         tile[nt++].nk = pos[e2] - t0 + 1 < SS_KV_PAGE ? pos[e2] - t0 + 1 : SS_KV_PAGE;
                     }
                     // head kvh's part of the rows: hd values, or hd/32 Q8_0 blocks

@@ -54,8 +54,8 @@ typedef struct {
     float *delta;                     // [D] SLOT vector or NULL
 } ss_seq;
 
-// floats of attention scratch per thread (forward.c)
-size_t ss_attn_scratch_floats(const ss_hparams *hp);
+// floats of attention scratch per thread for a context of n_ctx tokens (forward.c)
+size_t ss_attn_scratch_floats(const ss_hparams *hp, int n_ctx);
 
 // bytes of a row of n values of a KV type (0: not a KV type, or n not a multiple of its block)
 size_t ss_kv_row_bytes(uint32_t type, int n);

@@ -115,12 +115,17 @@ static inline void row_pass2(const __m256 d[4], int nk, float scale, float m, fl
 }
 
 // ss_attn_block_ref with hd a multiple of 8: the block is converted to F32 once for all rows (K rows
-// of all 32 keys; in pass 2 V rows of the keys any row sees); per row, 32 scores in 4 × dots8
+// of all 32 keys unless pass 2 has every row's scores; in pass 2 V rows of the keys any row sees);
+// per row, 32 scores in 4 × dots8
 void ss_attn_block_avx2(const ss_attn_rows *rows, int ne, int G, int hd, float scale, const void *k, const void *v,
                         size_t k_stride, size_t v_stride, uint32_t type_k, uint32_t type_v, int pass, float *buf) {
     float *KB = buf, *VB = buf + (size_t)SS_ATTN_BLOCK * hd;
-    // all 32 K rows (scores past a row's nk are computed, then masked out, never used)
-    for (int t = 0; t < SS_ATTN_BLOCK; t++) row_f32((const char *)k + t * k_stride, type_k, KB + (size_t)t * hd, hd);
+    // all 32 K rows (scores past a row's nk are computed, then masked out, never used), unless every
+    // row has its scores from pass 1
+    bool need_k = pass == 1;
+    for (int e = 0; e < ne; e++) need_k |= !rows[e].sc;
+    if (need_k)
+        for (int t = 0; t < SS_ATTN_BLOCK; t++) row_f32((const char *)k + t * k_stride, type_k, KB + (size_t)t * hd, hd);
     if (pass == 2) {
         int nkmax = 0;
         for (int e = 0; e < ne; e++) if (rows[e].nk > nkmax) nkmax = rows[e].nk;
@@ -130,8 +135,13 @@ void ss_attn_block_avx2(const ss_attn_rows *rows, int ne, int G, int hd, float s
         for (int g = 0; g < G; g++) {
             const ss_attn_rows *x = &rows[e];
             const float *q = x->q + (size_t)g * hd;
+            float *sc = x->sc ? x->sc + g * SS_ATTN_BLOCK : NULL;
             __m256 d[4];
-            for (int c = 0; c < 4; c++) d[c] = dots8(q, KB + (size_t)8 * c * hd, hd);
+            for (int c = 0; c < 4; c++) {
+                if (sc && pass == 2) d[c] = _mm256_loadu_ps(sc + 8 * c);
+                else d[c] = dots8(q, KB + (size_t)8 * c * hd, hd);
+                if (sc && pass == 1) _mm256_storeu_ps(sc + 8 * c, d[c]);
+            }
             if (pass == 1) row_pass1(d, x->nk, scale, x->m + g, x->l + g);
             else row_pass2(d, x->nk, scale, x->m[g], x->l[g], type_v == SS_TYPE_F16, x->o + (size_t)g * hd, VB, hd);
         }
