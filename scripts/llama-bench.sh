@@ -22,7 +22,7 @@ if [ ! -x "$D/src/build/bin/llama-bench" ] || [ ! -x "$D/src/build/bin/llama-bat
   cmake --build build --target llama-bench llama-batched-bench -j2 >/dev/null
 fi
 B=$D/src/build/bin
-"$B/llama-bench" --version 2>&1 | head -1
+"$B/llama-bench" --version 2>&1 | sed -n 1p   # (sed reads it all: no SIGPIPE under pipefail)
 KV=(-ctk "$CT" -ctv "$CT")
 [ "$CT" = f16 ] || KV+=(-fa 1)
 # prompts of 128, 512, 2048 tokens, as `slotswift bench -p 128,512,2048 -n 0 -r 3`
