@@ -45,6 +45,8 @@ static ss_ctx *tool_new_ctx(const ss_args *a, ss_model *m, int64_t kv_tokens, in
     p.n_ctx = kv_tokens > ctx ? (int)kv_tokens : ctx;
     p.n_threads = a->threads;
     p.kv_f16 = !a->kv_f32;
+    p.kv_type_k = a->kv_type_k;
+    p.kv_type_v = a->kv_type_v;
     if (n_seq + 2 > p.n_seq_max) p.n_seq_max = n_seq + 2;
     ss_ctx *c = ss_ctx_new(m, &p, err, sizeof err);
     if (!c) fprintf(stderr, "slotswift: %s\n", err);
