@@ -96,7 +96,12 @@ int cmd_bon(int argc, char **argv) {
             if (have_head) tool_json_float(stdout, res.cand[i].swift); else printf("null");
             printf(",\"votes\":%d}", ci.votes[i]);
         }
-        printf("]}\n");
+        printf("]");
+        if (a.slot.steps > 0) {
+            printf(",\n\"slot\":");
+            tool_json_slot(stdout, &a.slot, res.slot_steps, res.slot_losses, res.slot_kl, res.slot_scale, res.slot_loss_after, res.t_slot);
+        }
+        printf("}\n");
     } else {
         for (int i = 0; i < N; i++) {
             fprintf(stderr, "candidate %d: %d tokens, answer %s, votes %d, logprob %.4f", i, res.cand[i].n_tokens,
@@ -107,7 +112,8 @@ int cmd_bon(int argc, char **argv) {
         printf("%s\n", res.cand[sel].text);
     }
     if (a.slot.steps > 0)
-        fprintf(stderr, "slot: %d steps, loss %.6f -> %.6f, %.3f s\n", a.slot.steps, res.slot_losses[0], res.slot_loss_after, res.t_slot);
+        fprintf(stderr, "slot: %d steps, loss %.6f -> %.6f, KL %.4g, %.3f s\n", res.slot_steps, res.slot_losses[0], res.slot_loss_after,
+                res.slot_steps > 0 ? res.slot_kl[res.slot_steps - 1] : 0.0, res.t_slot);
     fprintf(stderr, "prompt: %d tokens, %.3f s | generation: %d tokens in %d candidates, %.3f s, %.1f tok/s | swift scoring %.4f s\n",
             T, res.t_prompt, res.n_gen_tokens, N, res.t_gen, res.t_gen > 0 ? res.n_gen_tokens / res.t_gen : 0.0, res.t_swift);
     cand_info_free(&ci, N);

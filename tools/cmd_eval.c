@@ -200,6 +200,10 @@ int cmd_eval(int argc, char **argv) {
             tool_json_float(mf, secs);
             fprintf(mf, ",\"n_prompt\":%d", res[g].n_prompt);
             if (a.slot.steps > 0) { fprintf(mf, ",\"slot_loss\":["); tool_json_float(mf, res[g].slot_losses[0]); fprintf(mf, ","); tool_json_float(mf, res[g].slot_loss_after); fprintf(mf, "]"); }
+            if (a.slot.steps > 0) {
+                fprintf(mf, ",\"slot\":");
+                tool_json_slot(mf, &a.slot, res[g].slot_steps, res[g].slot_losses, res[g].slot_kl, res[g].slot_scale, res[g].slot_loss_after, res[g].t_slot);
+            }
             fprintf(mf, ",\"text\":"); tool_json_str(mf, res[g].cand[sel].text);
             fprintf(mf, ",\"candidates\":[");
             for (int j = 0; j < N; j++) {

@@ -180,14 +180,18 @@ static int parse_slot(const cJSON *o, ss_slot_params *sp, bool *span_user, serve
     const cJSON *x;
     cJSON_ArrayForEach(x, o) {
         if (strcmp(x->string, "steps") && strcmp(x->string, "lr") && strcmp(x->string, "beta1") && strcmp(x->string, "beta2") &&
-            strcmp(x->string, "eps") && strcmp(x->string, "wd") && strcmp(x->string, "span")) {
-            serve_err_set(e, 400, "invalid_request_error", "slot", NULL, "slot.%s: unknown field (steps, lr, beta1, beta2, eps, wd, span)", x->string);
+            strcmp(x->string, "eps") && strcmp(x->string, "wd") && strcmp(x->string, "span") &&
+            strcmp(x->string, "kl_max") && strcmp(x->string, "safe") && strcmp(x->string, "min_gain")) {
+            serve_err_set(e, 400, "invalid_request_error", "slot", NULL,
+                          "slot.%s: unknown field (steps, lr, beta1, beta2, eps, wd, span, kl_max, safe, min_gain)", x->string);
             return -1;
         }
     }
     if (get_int(o, "steps", 0, 100, &sp->steps, NULL, e) || get_num(o, "lr", 1e-9, 1e3, &sp->lr, e) ||
         get_num(o, "beta1", 0, 0.999999, &sp->beta1, e) || get_num(o, "beta2", 0, 0.999999, &sp->beta2, e) ||
-        get_num(o, "eps", 1e-30, 1, &sp->eps, e) || get_num(o, "wd", 0, 1e3, &sp->wd, e)) {
+        get_num(o, "eps", 1e-30, 1, &sp->eps, e) || get_num(o, "wd", 0, 1e3, &sp->wd, e) ||
+        get_num(o, "kl_max", 0, 1e3, &sp->kl_max, e) || get_bool(o, "safe", &sp->safe, e) ||
+        get_num(o, "min_gain", 0, 0.999999, &sp->min_gain, e)) {
         e->param = "slot";
         return -1;
     }
@@ -588,8 +592,16 @@ char *serve_api_response(const serve_cfg *cfg, serve_call *call) {
         }
         if (j->gp.slot.steps > 0 && !slot) {
             slot = cJSON_CreateObject();
+            // per step done: loss before, mean KL after (null: not evaluated), step scale
             cJSON *l = cJSON_AddArrayToObject(slot, "losses");
-            for (int s = 0; s < j->gp.slot.steps; s++) cJSON_AddItemToArray(l, cJSON_CreateNumber(j->res.slot_losses[s]));
+            cJSON *kl = cJSON_AddArrayToObject(slot, "kl");
+            cJSON *sc = cJSON_AddArrayToObject(slot, "scale");
+            for (int s = 0; s < j->res.slot_steps; s++) {
+                cJSON_AddItemToArray(l, cJSON_CreateNumber(j->res.slot_losses[s]));
+                cJSON_AddItemToArray(kl, isfinite(j->res.slot_kl[s]) ? cJSON_CreateNumber(j->res.slot_kl[s]) : cJSON_CreateNull());
+                cJSON_AddItemToArray(sc, cJSON_CreateNumber(j->res.slot_scale[s]));
+            }
+            cJSON_AddNumberToObject(slot, "steps_done", j->res.slot_steps);
             cJSON_AddNumberToObject(slot, "seconds", j->res.t_slot);
         }
         cand_info_free(&ci, N);

@@ -21,6 +21,9 @@ void tool_json_float(FILE *f, double x);
 // a JSON string literal (quotes and escapes; invalid UTF-8 bytes become U+FFFD)
 void tool_json_str(FILE *f, const char *s);
 
+// the per-step SLOT report as a JSON object (loss before, mean KL after and scale of each step done)
+void tool_json_slot(FILE *f, const ss_slot_params *p, int steps_done, const float *loss, const float *kl,
+                    const float *scale, float loss_after, double seconds);
 // generation parameters from the shared flags: n candidates, SLOT mask, seed (seed_offset added)
 void tool_gen_params(const ss_args *a, const ss_ctx *c, int n_cand, const uint8_t *slot_mask,
                      uint64_t seed_offset, ss_gen_params *gp);

@@ -96,12 +96,14 @@ class ss_chat_msg(Structure):
 class ss_slot_params(Structure):
     _fields_ = [("steps", c_int), ("lr", c_float), ("beta1", c_float), ("beta2", c_float),
                 ("eps", c_float), ("wd", c_float), ("no_loss_after", c_bool), ("max_bytes", c_size_t),
-                ("e_range", c_float), ("ws", c_void_p), ("kern", c_void_p)]
+                ("e_range", c_float), ("ws", c_void_p), ("kern", c_void_p),
+                ("kl_max", c_float), ("safe", c_bool), ("min_gain", c_float)]
 
 
 class ss_slot_result(Structure):
     _fields_ = [("loss_before", POINTER(c_float)), ("loss_after", c_float), ("seconds", c_double),
-                ("peak_bytes", c_size_t)]
+                ("peak_bytes", c_size_t), ("kl", POINTER(c_float)), ("scale", POINTER(c_float)),
+                ("steps_done", c_int)]
 
 
 class ss_swift_spec(Structure):

@@ -424,7 +424,9 @@ static bool req_admit(ss_engine *e, eng_req *r) {
     }
     if (r->p.slot.steps > 0) {
         r->H = ss_calloc((size_t)r->T * c->model->hp.n_embd, sizeof(float));
-        r->res.slot_losses = ss_calloc(r->p.slot.steps, sizeof(float));
+        r->res.slot_losses = ss_calloc((size_t)r->p.slot.steps * 3, sizeof(float));
+        r->res.slot_kl = r->res.slot_losses + r->p.slot.steps;
+        r->res.slot_scale = r->res.slot_kl + r->p.slot.steps;
     }
     r->t_admit = ss_time();
     r->state = r->n_past == r->T - 1 ? (r->p.slot.steps > 0 ? R_SLOT : R_LAST) : R_PREFILL;
@@ -476,12 +478,13 @@ static void slot_step(ss_engine *e) {
     if (rc < 0) { req_fail(e, r, err); return; }
     if (rc > 0) return;
     float *delta = ss_malloc(sizeof(float) * D);
-    ss_slot_result sr = { 0 };
+    ss_slot_result sr = { .kl = r->res.slot_kl, .scale = r->res.slot_scale };
     int frc = ss_slot_finish(r->slot, delta, &sr, err, sizeof err);
     r->slot = NULL;
     e->slot_owner = NULL;
     if (frc) { free(delta); req_fail(e, r, err); return; }
     r->res.slot_loss_after = sr.loss_after;
+    r->res.slot_steps = sr.steps_done;
     r->res.slot_peak_bytes = sr.peak_bytes;
     r->res.t_slot = sr.seconds;
     ss_seq_set_delta(c, r->cand[0].seq, delta);

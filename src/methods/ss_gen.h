@@ -46,7 +46,9 @@ typedef struct ss_gen_result {
     ss_gen_cand *cand; int n_cand;
     double   t_prompt, t_slot, t_gen, t_swift;   // seconds
     int      n_gen_tokens;            // tokens decoded after the prompt (all candidates)
-    float   *slot_losses;             // [slot.steps] loss before each step
+    float   *slot_losses;             // [slot.steps] loss before each step (one block with the next two)
+    float   *slot_kl, *slot_scale;    // [slot.steps] mean KL after each step, step scale (ss_slot_result)
+    int      slot_steps;              // SLOT steps done (< slot.steps when slot.min_gain stopped it)
     float    slot_loss_after;
     size_t   slot_peak_bytes;
     int      n_reused;                // prompt tokens whose KV came from the engine's prefix cache
