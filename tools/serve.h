@@ -133,6 +133,7 @@ typedef struct {
     int   n;                      // choices returned per prompt
     int   best_of;                // candidates per prompt (0 = not asked: n candidates, all returned)
     int   select;                 // SEL_* when best_of is given
+    bool  early_stop;             // "early_stop" (select vote): stop candidates once the vote is decided
     int   head;                   // index into cfg->head or -1
     int   logprobs;               // -1: none; chat: top_logprobs; completions: the `logprobs` count
     bool  stream, include_usage, extensions;

@@ -3,7 +3,8 @@
 // jobs become a chat.completion / text_completion object; running jobs become chat.completion.chunk
 // / text_completion stream events. Plus /tokenize, /detokenize and /v1/models (llama-server's shapes).
 // Extensions: "slot" (SLOT for this request), "best_of" + "select" + "swift_head" (per-choice
-// "logprob_mean", "swift", "answer", "votes"); llama.cpp's top_k, min_p, repeat_penalty, ignore_eos.
+// "logprob_mean", "swift", "answer", "votes"), "early_stop" (with select "vote": candidates stop once
+// the vote is decided, per-choice "stopped"); llama.cpp's top_k, min_p, repeat_penalty, ignore_eos.
 #include "serve.h"
 #include "select.h"
 #include "slot_span.h"
@@ -360,6 +361,9 @@ int serve_api_parse(const serve_cfg *cfg, int kind, const char *body, size_t len
     call->select = hname ? SS_SELECT_SWIFT : SS_SELECT_LOGPROB;
     if (sel && (call->select = ss_select_parse(sel)) < 0) BAD("select", "unknown 'select' method '%s' (swift, vote, logprob, first)", sel);
     if (call->select == SS_SELECT_SWIFT && call->head < 0) BAD("select", "'select': \"swift\" needs 'swift_head'");
+    if (get_bool(o, "early_stop", &call->early_stop, e)) goto fail;
+    if (call->early_stop && (!bo_given || call->select != SS_SELECT_VOTE))
+        BAD("early_stop", "'early_stop' needs 'best_of' with 'select': \"vote\"");
     call->extensions = bo_given || sl;
 
     // ---- one job per prompt
@@ -383,6 +387,7 @@ int serve_api_parse(const serve_cfg *cfg, int kind, const char *body, size_t len
         gp->samp = samp;
         gp->ignore_eos = ignore_eos;
         gp->slot = slot;
+        gp->early_stop = call->early_stop;
         // tokens of room: up to the context; and every candidate's tokens must fit the KV cache.
         // Left out, max_tokens is what fits in the request's share of the cache (kv x n_cand /
         // parallel, as llama-server's slots split -c), so that requests without it still run side
@@ -587,6 +592,7 @@ char *serve_api_response(const serve_cfg *cfg, serve_call *call) {
                 if (ci.answer[i]) add_clean_str(c, "answer", ci.answer[i], strlen(ci.answer[i]));
                 else cJSON_AddNullToObject(c, "answer");
                 if (call->select == SS_SELECT_VOTE) cJSON_AddNumberToObject(c, "votes", ci.votes[i]);
+                if (cd->stopped) cJSON_AddBoolToObject(c, "stopped", true);
             }
             cJSON_AddItemToArray(choices, c);
         }

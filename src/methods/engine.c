@@ -19,6 +19,7 @@
 #include "ss_gen.h"
 #include "ss_model.h"
 #include "ss_vocab.h"
+#include "ss_vote.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +33,8 @@ typedef struct {              // one candidate
     char *text; size_t len, cap;
     int32_t pending;          // sampled token to feed next
     bool done, final_feed;    // final_feed: feed `pending` once more only for its features
+    char *answer;             // early_stop: the answer of a finished candidate (extracted once)
+    bool answered;            // ... extracted
     ss_swift_acc acc;
     size_t feat_cap;
 } eng_cand;
@@ -50,6 +53,7 @@ typedef struct {
     eng_cand *cand;
     ss_gen_result res;
     bool cancel;              // a callback asked for it (done at the end of the step)
+    bool vote_check;          // early_stop: a candidate finished in this step
     double t_admit, t_first;
     char err[SS_ERRLEN];
 } eng_req;
@@ -179,6 +183,7 @@ static void cand_sample(ss_engine *e, eng_req *r, int i, const float *logits) {
     g->pending = tok;
     if (finish >= 0) {
         cd->finish = finish;
+        r->vote_check = p->early_stop;
         if (finish != SS_FINISH_STOP) {
             char buf[64];
             int n = ss_detok_flush(&g->detok, buf, sizeof buf);
@@ -269,6 +274,8 @@ static void req_free_seqs(ss_engine *e, eng_req *r) {
         g->seq = -1;
         if (g->smp) ss_sampler_free(g->smp);
         g->smp = NULL;
+        free(g->answer);
+        g->answer = NULL;
     }
 }
 
@@ -493,6 +500,34 @@ static void slot_step(ss_engine *e) {
     r->state = R_LAST;
 }
 
+// early_stop: once the finished candidates decide the vote (ss_vote_decided), the unfinished ones
+// stop now (their sequences are freed; finish SS_FINISH_CANCEL, stopped)
+static void vote_early_stop(ss_engine *e, eng_req *r) {
+    r->vote_check = false;
+    const int n = r->p.n_cand;
+    const char **ans = ss_calloc(n, sizeof(char *));
+    bool *fin = ss_calloc(n, sizeof(bool));
+    if (!ans || !fin) { free(ans); free(fin); return; }   // no early stop: the full vote
+    for (int i = 0; i < n; i++) {
+        eng_cand *g = &r->cand[i];
+        fin[i] = g->done || g->final_feed;
+        if (fin[i] && !g->answered) { g->answer = ss_answer_extract(g->text ? g->text : ""); g->answered = true; }
+        ans[i] = fin[i] ? g->answer : NULL;
+    }
+    int w;
+    if (ss_vote_decided(ans, fin, n, &w) == 1)
+        for (int i = 0; i < n; i++) {
+            eng_cand *g = &r->cand[i];
+            if (fin[i]) continue;
+            g->done = true;
+            r->res.cand[i].finish = SS_FINISH_CANCEL;
+            r->res.cand[i].stopped = true;
+            if (g->seq >= 0) ss_seq_free(e->c, g->seq);
+            g->seq = -1;
+        }
+    free(ans); free(fin);
+}
+
 // ---------------------------------------------------------------- the step
 
 static void map_add(ss_engine *e, int ri, int cand) {
@@ -590,9 +625,10 @@ int ss_engine_step(ss_engine *e, char *err, size_t errlen) {
         }
     }
     slot_step(e);
-    // requests whose candidates all finished, or that a callback cancelled
+    // requests whose candidates all finished (or stopped early), or that a callback cancelled
     for (int ri = 0; ri < e->n_req; ri++) {
         eng_req *r = e->req[ri];
+        if (r->state == R_DECODE && r->vote_check) vote_early_stop(e, r);
         if (r->state != R_DECODE && !(r->cancel && req_active(r))) continue;
         bool all = true;
         for (int i = 0; i < r->p.n_cand; i++) all &= r->cand[i].done;

@@ -25,6 +25,8 @@ typedef struct ss_gen_params {
     ss_token_cb on_token;             // per sampled token (slotswift.h); non-zero return cancels
     void *ud;                         // for on_piece, on_token and on_logits
     void (*on_logits)(void *ud, int cand, const float *logits);  // raw logits[n_vocab] each token is sampled from (top log-probs)
+    bool  early_stop;                 // exact early stop of the vote (src/methods/vote.c): once the finished
+                                      // candidates' answers decide the majority, the others stop (stopped)
 } ss_gen_params;
 
 void ss_gen_params_default(ss_gen_params *p);
@@ -39,6 +41,7 @@ typedef struct {
     int      finish;                  // enum ss_finish
     float    swift;                   // reward (head given)
     void    *features; int n_feat_rows;   // [n_feat_rows, dim] F32 or F16 (keep_features)
+    bool     stopped;                 // stopped by early_stop (finish SS_FINISH_CANCEL; its text is partial)
 } ss_gen_cand;
 
 typedef struct ss_gen_result {
