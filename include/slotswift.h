@@ -368,12 +368,20 @@ typedef struct {
     int    layer[256];
     bool   norm;          // final norm applied to each layer
     bool   logits;        // features are the logits
-    int    dim;           // feature dimension F
+    int    dim;           // feature dimension F (the layers' or logits' values, + 2 with conf)
+    // confidence features (swift-conf): two more values per token after the layers' (or logits'):
+    // the sampled token's log-probability and the entropy -sum_v p_v log p_v of the raw model
+    // distribution it was drawn from (natural log; the distribution logprob_mean uses)
+    bool   conf;
 } ss_swift_spec;
+#define SS_SWIFT_CONF_DIM 2
 
 // resolve a layer spec for a model with n_layer blocks and n_embd, n_vocab; -1 + err if bad
+// (conf false: set it with ss_swift_spec_set_conf)
 SS_API int ss_swift_spec_parse(ss_swift_spec *s, const char *spec, bool norm, bool logits,
                                int n_layer, int n_embd, int n_vocab, char *err, size_t errlen);
+// add (conf true) or remove the confidence features; dim follows
+SS_API void ss_swift_spec_set_conf(ss_swift_spec *s, bool conf);
 
 // a head: caller-owned struct, weights allocated by ss_swift_head_init / _load, freed by _free
 typedef struct ss_swift_head {

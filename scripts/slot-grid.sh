@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # scripts/slot-grid.sh OUT_DIR [LIMIT] — safe SLOT (trust region) against plain SLOT, greedy decoding:
-#   1. the bound: `--slot-kl-max X` for X in $XS on the first $TUNE problems of swift_train.jsonl
-#      (never the test set) at the two strongest settings of the grid (lr 0.5 and 1.0 x 5 steps);
+#   1. the bound: `--slot-kl-max X` for X in $XS on the first $TUNE problems of tinymath's
+#      swift_train.jsonl (at the two strongest settings, lr 0.5 and 1.0 x 5 steps: must not lose
+#      accuracy) and of tinymath-fmt's tune.jsonl (lr 0.1 x 3, its best, and 0.3 / 1.0 x 5: must keep
+#      the gain), never on the test sets;
 #   2. tinymath (../shared/testbed, F32): lr in {0.01, 0.1, 0.3, 0.5, 1.0} x steps in {1, 3, 5},
 #      plain SLOT and `--slot-safe`, on the first LIMIT test problems (default: all 500);
 #   3. tinymath-fmt (../shared/testbed2, F32): the same grid on its first LIMIT2 (default 200) test
@@ -49,7 +51,31 @@ run tune_greedy "$TB/swift_train.jsonl" "$TUNE"
   done
 } > tune.md
 
+command -v python3 >/dev/null || { echo "slot-grid: needs python3 (testbed2's grader)"; exit 1; }
+grade() {   # NAME [DATA] -> "strict format lenient" (fractions)
+  python3 "$TB2/scripts/grade.py" --data "${2:-$TB2/test.jsonl}" --md "$1.jsonl" 2>/dev/null |
+    awk -F'|' 'NR > 2 && NF > 6 { gsub(/ /, "", $4); gsub(/ /, "", $5); gsub(/ /, "", $6); print $4, $5, $6; exit }'
+}
+M=$TB2/tinymath-fmt-f32.gguf
+run tune2_greedy "$TB2/tune.jsonl" "$TUNE"
+{
+  echo "| tune.jsonl (tinymath-fmt), first $TUNE: strict / format / lenient | no bound |$(for x in $XS; do printf ' X = %s |' "$x"; done)"
+  echo "|---|---|$(for x in $XS; do printf -- '---|'; done)"
+  echo "| no SLOT | $(grade tune2_greedy "$TB2/tune.jsonl" | tr ' ' '/') |$(for x in $XS; do printf ' |'; done)"
+  for cfg in "0.1 3" "0.3 5" "1.0 5"; do
+    set -- $cfg
+    run "tune2_lr$1_s$2" "$TB2/tune.jsonl" "$TUNE" --slot-steps "$2" --slot-lr "$1"
+    row="| lr $1 x $2 | $(grade "tune2_lr$1_s$2" "$TB2/tune.jsonl" | tr ' ' '/') |"
+    for x in $XS; do
+      run "tune2_lr$1_s$2_kl$x" "$TB2/tune.jsonl" "$TUNE" --slot-steps "$2" --slot-lr "$1" --slot-kl-max "$x"
+      row="$row $(grade "tune2_lr$1_s$2_kl$x" "$TB2/tune.jsonl" | tr ' ' '/') |"
+    done
+    echo "$row"
+  done
+} > tune2.md
+
 # ---- 2. tinymath test problems
+M=$TB/tinymath-f32.gguf
 run greedy "$TB/test.jsonl" "$LIMIT"
 {
   echo "| tinymath test, first $LIMIT (greedy $(acc greedy)%) | plain SLOT | --slot-safe |"
@@ -63,11 +89,6 @@ run greedy "$TB/test.jsonl" "$LIMIT"
 
 # ---- 3. tinymath-fmt test problems (strict / format adherence / lenient accuracy by its grader)
 M=$TB2/tinymath-fmt-f32.gguf
-command -v python3 >/dev/null || { echo "slot-grid: no python3: testbed2 skipped"; exit 0; }
-grade() {   # NAME -> "strict format lenient" (fractions)
-  python3 "$TB2/scripts/grade.py" --data "$TB2/test.jsonl" --md "$1.jsonl" 2>/dev/null |
-    awk -F'|' 'NR > 2 && NF > 6 { gsub(/ /, "", $4); gsub(/ /, "", $5); gsub(/ /, "", $6); print $4, $5, $6; exit }'
-}
 run fmt_greedy "$TB2/test.jsonl" "$LIMIT2"
 {
   echo "| tinymath-fmt test, first $LIMIT2: strict / format / lenient | plain SLOT | --slot-safe |"
@@ -79,4 +100,4 @@ run fmt_greedy "$TB2/test.jsonl" "$LIMIT2"
     echo "| lr $lr x $s | $(grade "fmt_plain_lr${lr}_s$s" | tr ' ' '/') | $(grade "fmt_safe_lr${lr}_s$s" | tr ' ' '/') |"
   done; done
 } > tinymath-fmt.md
-cat tune.md tinymath.md tinymath-fmt.md
+cat tune.md tune2.md tinymath.md tinymath-fmt.md

@@ -105,7 +105,7 @@ int cmd_bon(int argc, char **argv) {
         printf("]");
         if (a.slot.steps > 0) {
             printf(",\n\"slot\":");
-            tool_json_slot(stdout, &a.slot, res.slot_steps, res.slot_losses, res.slot_kl, res.slot_scale, res.slot_loss_after, res.t_slot);
+            tool_json_slot(stdout, &a.slot, res.slot_steps, res.slot_losses, res.slot_kl, res.slot_scale, res.slot_loss_after, -1);
         }
         printf("}\n");
     } else {

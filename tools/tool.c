@@ -188,6 +188,6 @@ void tool_json_slot(FILE *f, const ss_slot_params *p, int steps_done, const floa
         fputc(']', f);
     }
     fprintf(f, ",\"loss_after\":"); tool_json_float(f, loss_after);
-    fprintf(f, ",\"seconds\":"); tool_json_float(f, seconds);
+    if (seconds >= 0) { fprintf(f, ",\"seconds\":"); tool_json_float(f, seconds); }
     fputc('}', f);
 }

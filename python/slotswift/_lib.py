@@ -108,7 +108,7 @@ class ss_slot_result(Structure):
 
 class ss_swift_spec(Structure):
     _fields_ = [("layers", c_char * 256), ("n_layers", c_int), ("layer", c_int * 256),
-                ("norm", c_bool), ("logits", c_bool), ("dim", c_int)]
+                ("norm", c_bool), ("logits", c_bool), ("dim", c_int), ("conf", c_bool)]
 
 
 class ss_swift_head(Structure):

@@ -17,6 +17,7 @@ from ._arrays import shaped
 from .head import Head
 
 FINISH_REASONS = ("length", "eog", "stop", "ctx")   # enum ss_finish order
+_SLOT_SAFE_KL_MAX = ctypes.c_float(0.05).value   # SS_SLOT_SAFE_KL_MAX (slotswift.h)
 _SLOT_KEYS = ("steps", "lr", "beta1", "beta2", "eps", "wd", "kl_max", "safe", "min_gain")
 _SAMPLING_KEYS = ("temperature", "top_p", "top_k", "min_p", "repeat_penalty", "repeat_last_n",
                   "presence_penalty", "frequency_penalty", "seed")
@@ -407,6 +408,9 @@ class Model:
             raise Error(f"best_of: select: unknown method '{select}' (swift, vote, first, logprob)")
         if method == 3 and head is None:
             raise Error("best_of: select='swift' needs a SWIFT head (head=...)")
+        if head is not None and head.conf:
+            raise Error(f"{head.path or 'head'}: the head reads the confidence features (--swift-conf), which this "
+                        "package does not compute: use `slotswift bon --swift` or the server")
         if head is not None:
             err = _lib.errbuf()
             if lib.ss_model_check_head(self._m, byref(head._h), err, _lib.ERRLEN):
@@ -432,7 +436,14 @@ class Model:
                   "logprob_min": _json_float(f32(r.logprob_min)),
                   "swift": _json_float(r.swift) if head is not None else None,
                   "votes": votes[i]} for i, r in enumerate(res)]
-        return BestOf({"selected": sel, "select": lib.ss_select_name(method).decode(), "candidates": cands}, res)
+        out = {"selected": sel, "select": lib.ss_select_name(method).decode(), "candidates": cands}
+        if res and res[0].slot_losses is not None:   # SLOT's per-step report, as bon's "slot" object
+            sp, r = self._slot_params(slot), res[0]
+            out["slot"] = {"steps": sp.steps, "lr": sp.lr, "kl_max": sp.kl_max or (_SLOT_SAFE_KL_MAX if sp.safe else 0.0),
+                           "min_gain": sp.min_gain, "steps_done": len(r.slot_losses),
+                           "loss": list(r.slot_losses), "kl": [_json_float(x) for x in r.slot_kl],
+                           "scale": list(r.slot_scale), "loss_after": _json_float(r.slot_loss_after)}
+        return BestOf(out, res)
 
     # ------------------------------------------------------------ the generation loop
     def _sampling_params(self, kw):

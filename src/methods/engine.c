@@ -37,6 +37,8 @@ typedef struct {              // one candidate
     bool answered;            // ... extracted
     ss_swift_acc acc;
     size_t feat_cap;
+    float conf[2];            // feat->conf: log p and entropy of the distribution `pending` was drawn from
+    float *xrow;              // feat->conf: [feat->dim] the features of one row (captured + conf)
 } eng_cand;
 
 typedef struct {
@@ -108,7 +110,7 @@ ss_engine *ss_engine_new(ss_ctx *c, const ss_engine_params *pp, char *err, size_
 
 static bool same_spec(const ss_swift_spec *a, const ss_swift_spec *b) {
     if (!a || !b) return a == b;
-    return a->logits == b->logits && a->norm == b->norm && a->n_layers == b->n_layers && a->dim == b->dim &&
+    return a->logits == b->logits && a->norm == b->norm && a->n_layers == b->n_layers && a->dim == b->dim && a->conf == b->conf &&
            !memcmp(a->layer, b->layer, sizeof(int) * a->n_layers);
 }
 
@@ -158,6 +160,10 @@ static void cand_sample(ss_engine *e, eng_req *r, int i, const float *logits) {
     const bool want_feat = p->feat != NULL;
     float lp = 0;
     int32_t tok = ss_sampler_sample(g->smp, logits, &lp);
+    if (want_feat && p->feat->conf) {   // the confidence features of the row that will feed tok
+        g->conf[0] = lp;
+        g->conf[1] = (float)ss_logits_entropy(logits, c->model->hp.n_vocab);
+    }
     if (p->on_logits) p->on_logits(p->ud, i, logits);
     ss_sampler_accept(g->smp, tok);
     cd->tokens[cd->n_tokens++] = tok;
@@ -276,6 +282,8 @@ static void req_free_seqs(ss_engine *e, eng_req *r) {
         g->smp = NULL;
         free(g->answer);
         g->answer = NULL;
+        free(g->xrow);
+        g->xrow = NULL;
     }
 }
 
@@ -565,6 +573,13 @@ static void entry_done(ss_engine *e, int k) {
     if (r->p.feat) {
         double ts = ss_time();
         const float *x = r->p.feat->logits ? ss_get_logits(c, k) : ss_get_layers(c, k);
+        if (r->p.feat->conf) {   // [captured values, log p, entropy]
+            const int fd = r->p.feat->dim - SS_SWIFT_CONF_DIM;
+            if (!g->xrow) g->xrow = ss_malloc(sizeof(float) * r->p.feat->dim);
+            memcpy(g->xrow, x, sizeof(float) * fd);
+            memcpy(g->xrow + fd, g->conf, sizeof g->conf);
+            x = g->xrow;
+        }
         if (r->p.head) ss_swift_acc_add(&g->acc, r->p.head, x);
         if (r->p.keep_features) keep_row(cd, g, x, r->p.feat->dim, r->p.features_f16);
         r->res.t_swift += ss_time() - ts;
