@@ -48,7 +48,7 @@ def test_best_of_equals_bon(tinymath, select, extra):
     while flags:
         k, v = flags.pop(0), flags.pop(0)
         if k.startswith("--slot"):
-            kw.setdefault("slot", {})[k[len("--slot-"):]] = v
+            kw.setdefault("slot", {})[k[len("--slot-"):].replace("-", "_")] = v
         else:
             kw[{"--temp": "temperature"}.get(k, k[2:].replace("-", "_"))] = v
     res = tinymath.best_of([{"role": "user", "content": q}], n=4, select=select, max_tokens=60, **kw)
