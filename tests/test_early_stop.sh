@@ -32,6 +32,28 @@ for a, b in zip(full, es):
 assert stopped > 0 and saved > 0, (stopped, saved)
 print(f"early stop: same answers on 7 questions, {stopped} candidates stopped, {saved} tokens saved")
 PY
+# adaptive sampling (waves of 4, agreement 0.75): the started candidates are the full run's first
+# ones (same seeds), a question stops after a wave only when 3 of its 4 (or more) agree
+"$BIN" eval $S --data $TB/test.jsonl --limit 7 --adaptive --out "$T/ad.jsonl" >"$T/ad.sum" 2>"$T/err" || { echo "FAIL eval --adaptive"; tail -3 "$T/err"; exit 1; }
+python3 - "$T/full.jsonl" "$T/ad.jsonl" <<'PY' || fail=1
+import collections, json, sys
+full = [json.loads(l) for l in open(sys.argv[1])][1:]
+ad = [json.loads(l) for l in open(sys.argv[2])][1:]
+waves = 0
+for a, b in zip(full, ad):
+    started = [c for c in b["candidates"] if not c.get("stopped")]
+    n = len(started)
+    assert n in (4, 8) and all(c.get("stopped") and c["tokens"] == 0 for c in b["candidates"][n:])
+    for ca, cb in zip(a["candidates"], started):
+        assert ca["text"] == cb["text"] and ca["answer"] == cb["answer"]
+    votes = collections.Counter(c["answer"] for c in started[:4] if c["answer"] is not None)
+    lead = max(votes.values()) if votes else 0
+    assert (n == 4) == (lead >= 3), (b["index"], n, votes)
+    waves += n == 4
+assert waves > 0
+print(f"adaptive: {waves} of 7 questions stopped after the first wave, candidates as the full run's")
+PY
+"$BIN" eval $S --data $TB/test.jsonl --limit 1 --adaptive --select logprob --out "$T/x.jsonl" >/dev/null 2>"$T/err" && { echo "FAIL --adaptive with logprob accepted"; fail=1; }
 # the summary's vote@8 (and the selected answers' accuracy) are the full run's
 python3 -c "import json,sys; a=json.load(open(sys.argv[1])); b=json.load(open(sys.argv[2])); assert a['vote_at_k']['8']==b['vote_at_k']['8'] and a['accuracy']==b['accuracy']" "$T/full.sum" "$T/es.sum" || { echo "FAIL summary"; fail=1; }
 # bon: question 3 with seed 5 stops two candidates
@@ -44,6 +66,6 @@ assert a["candidates"][a["selected"]]["answer"] == b["candidates"][b["selected"]
 assert any(c.get("stopped") for c in b["candidates"]) and not any("stopped" in c for c in a["candidates"])
 PY
 "$BIN" bon $S -p "x" --select logprob --early-stop >/dev/null 2>"$T/err"; rc=$?
-[ $rc -eq 2 ] && grep -q "needs --select vote" "$T/err" || { echo "FAIL --early-stop with logprob: rc $rc $(cat "$T/err")"; fail=1; }
+[ $rc -eq 2 ] && grep -q "need --select vote" "$T/err" || { echo "FAIL --early-stop with logprob: rc $rc $(cat "$T/err")"; fail=1; }
 [ $fail -eq 0 ] && echo "test_early_stop: ok"
 exit $fail

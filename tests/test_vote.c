@@ -138,10 +138,24 @@ static void test_vote_ties(void **st) {
     assert_int_equal(ss_vote_decided(a9, f9, 0, &w), -1);
 }
 
+// adaptive sampling's rule: the leader's votes >= agree * n (and at least one)
+static void test_vote_agree(void **st) {
+    (void)st;
+    const char *a[4] = { "5", "5.0", "5", "7" };
+    assert_true(ss_vote_agree(a, 4, 0.75f));     // 3 of 4
+    assert_false(ss_vote_agree(a, 4, 0.8f));
+    const char *b[4] = { "5", "7", NULL, "" };
+    assert_true(ss_vote_agree(b, 4, 0.25f));
+    assert_false(ss_vote_agree(b, 4, 0.5f));
+    const char *c[2] = { NULL, "" };
+    assert_false(ss_vote_agree(c, 2, 0.01f));    // no answer: never agreed
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_vote_brute_force),
         cmocka_unit_test(test_vote_ties),
+        cmocka_unit_test(test_vote_agree),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -14,7 +14,9 @@ static void bon_usage(void) {
     printf("usage: slotswift bon -m MODEL (-p PROMPT | -f FILE) [--chat] -N 8 [--select swift|vote|first|logprob]\n"
            "                     [--swift HEAD.gguf] [--json] [--early-stop] [flags]\n"
            "  --early-stop: (vote) stop the unfinished candidates once the finished ones decide the vote\n"
-           "      (same answer as the full vote; stopped candidates are marked \"stopped\": true)\n\n");
+           "      (same answer as the full vote; stopped candidates are marked \"stopped\": true)\n"
+           "  --adaptive [--adaptive-wave K (4)] [--adaptive-agree A (0.75)]: (vote) candidates start in waves of K;\n"
+           "      after each wave, stop when the leading answer has >= A of the votes, else start the next wave\n\n");
     args_print_common_help();
 }
 
@@ -35,6 +37,8 @@ int cmd_bon(int argc, char **argv) {
     args_init(&a);
     int N = 8, method = SS_SELECT_VOTE;
     bool json = false, method_given = false, early_stop = false;
+    int adaptive = 0;
+    float agree = SS_ADAPTIVE_AGREE;
     const char *head_path = NULL;
     for (int i = 1; i < argc;) {
         int r = args_common(&a, argc, argv, &i);
@@ -50,13 +54,16 @@ int cmd_bon(int argc, char **argv) {
         else if (!strcmp(f, "--swift")) { if (args_need(argc, argv, &i, &head_path)) return 2; }
         else if (!strcmp(f, "--json")) json = true;
         else if (!strcmp(f, "--early-stop")) early_stop = true;
+        else if (!strcmp(f, "--adaptive")) { if (!adaptive) adaptive = 4; }
+        else if (!strcmp(f, "--adaptive-wave")) { if (args_int(argc, argv, &i, 1, 1024, &adaptive)) return 2; }
+        else if (!strcmp(f, "--adaptive-agree")) { if (args_float(argc, argv, &i, 0.01, 1, &agree)) return 2; }
         else if (!strcmp(f, "-h") || !strcmp(f, "--help")) { bon_usage(); return 0; }
         else { fprintf(stderr, "slotswift bon: unknown flag '%s'\n", f); return 2; }
         i++;
     }
     if (head_path && !method_given) method = SS_SELECT_SWIFT;
     if (method == SS_SELECT_SWIFT && !head_path) { fprintf(stderr, "slotswift bon: --select swift needs --swift HEAD.gguf\n"); return 2; }
-    if (early_stop && method != SS_SELECT_VOTE) { fprintf(stderr, "slotswift bon: --early-stop needs --select vote\n"); return 2; }
+    if ((early_stop || adaptive) && method != SS_SELECT_VOTE) { fprintf(stderr, "slotswift bon: --early-stop and --adaptive need --select vote\n"); return 2; }
     char *text = args_prompt_text(&a);
     if (!text) return 2;
     if (a.n_ctx == 0) {   // room for every candidate's tokens in the shared KV cache
@@ -83,6 +90,7 @@ int cmd_bon(int argc, char **argv) {
     tool_gen_params(&a, c, N, mask, 0, &gp);
     if (have_head) { gp.feat = &head.spec; gp.head = &head; }
     gp.early_stop = early_stop;
+    gp.adaptive = adaptive; gp.adaptive_agree = agree;
     ss_gen_result res;
     if (ss_gen_run(c, toks, T, &gp, &res, err, sizeof err)) { fprintf(stderr, "slotswift bon: %s\n", err); goto done; }
     cand_info ci;

@@ -23,10 +23,12 @@
 static void eval_usage(void) {
     printf("usage: slotswift eval -m MODEL --data FILE.jsonl --out RESULTS.jsonl [--chat] [--system TEXT] [--limit K]\n"
            "                      [-N N] [--select swift|vote|first|logprob] [--swift HEAD.gguf] [--subsets S] [--parallel P]\n"
-           "                      [--early-stop] [flags]\n"
+           "                      [--early-stop] [--adaptive ...] [flags]\n"
            "  --parallel P: P questions decode together (default 1); results are the same as one at a time\n"
            "  --early-stop: (vote) stop a question's unfinished candidates once the finished ones decide the vote\n"
            "      (vote@N unchanged; stopped candidates: \"stopped\": true, no answer; pass@k, vote@k < N see fewer answers)\n"
+           "  --adaptive [--adaptive-wave K (4)] [--adaptive-agree A (0.75)]: (vote) candidates start in waves of K;\n"
+           "      after each wave, stop when the leading answer has >= A of the votes, else start the next wave\n"
            "  greedy with --temp 0; with N > 1 the N candidates of a question decode together.\n\n");
     args_print_common_help();
 }
@@ -88,6 +90,8 @@ int cmd_eval(int argc, char **argv) {
     args_init(&a);
     int N = 1, method = -1, limit = -1, subsets = 64, par = 1;
     bool early_stop = false;
+    int adaptive = 0;
+    float agree = SS_ADAPTIVE_AGREE;
     const char *data = NULL, *out = NULL, *head_path = NULL, *v;
     for (int i = 1; i < argc;) {
         int r = args_common(&a, argc, argv, &i);
@@ -102,6 +106,9 @@ int cmd_eval(int argc, char **argv) {
         else if (!strcmp(f, "--subsets")) { if (args_int(argc, argv, &i, 1, 1 << 20, &subsets)) return 2; }
         else if (!strcmp(f, "--swift")) { if (args_need(argc, argv, &i, &head_path)) return 2; }
         else if (!strcmp(f, "--early-stop")) early_stop = true;
+        else if (!strcmp(f, "--adaptive")) { if (!adaptive) adaptive = 4; }
+        else if (!strcmp(f, "--adaptive-wave")) { if (args_int(argc, argv, &i, 1, 1024, &adaptive)) return 2; }
+        else if (!strcmp(f, "--adaptive-agree")) { if (args_float(argc, argv, &i, 0.01, 1, &agree)) return 2; }
         else if (!strcmp(f, "--select")) {
             if (args_need(argc, argv, &i, &v)) return 2;
             if ((method = ss_select_parse(v)) < 0) { fprintf(stderr, "slotswift eval: --select: unknown method '%s' (swift, vote, first, logprob)\n", v); return 2; }
@@ -114,7 +121,7 @@ int cmd_eval(int argc, char **argv) {
     if (a.prompt || a.prompt_file) { fprintf(stderr, "slotswift eval: prompts come from --data, not -p/-f\n"); return 2; }
     if (method < 0) method = head_path ? SS_SELECT_SWIFT : N > 1 ? SS_SELECT_VOTE : SS_SELECT_FIRST;
     if (method == SS_SELECT_SWIFT && !head_path) { fprintf(stderr, "slotswift eval: --select swift needs --swift HEAD.gguf\n"); return 2; }
-    if (early_stop && method != SS_SELECT_VOTE) { fprintf(stderr, "slotswift eval: --early-stop needs --select vote\n"); return 2; }
+    if ((early_stop || adaptive) && method != SS_SELECT_VOTE) { fprintf(stderr, "slotswift eval: --early-stop and --adaptive need --select vote\n"); return 2; }
     tool_item *items;
     int n_items = tool_read_dataset(data, &items);
     if (n_items < 0) return 1;
@@ -156,6 +163,7 @@ int cmd_eval(int argc, char **argv) {
         cJSON_AddItemToObject(settings, "--swift", hid ? cJSON_CreateString(hid) : cJSON_CreateNull());
         cJSON_AddStringToObject(settings, "--select", ss_select_name(method));
         if (early_stop) cJSON_AddBoolToObject(settings, "--early-stop", true);   // only when set: older files resume
+        if (adaptive) { cJSON_AddNumberToObject(settings, "--adaptive-wave", adaptive); cJSON_AddNumberToObject(settings, "--adaptive-agree", agree); }
         free(hid);
         n_done = eval_resume(fd, out, data, settings, done, n_items);
         cJSON_Delete(settings);
@@ -184,6 +192,7 @@ int cmd_eval(int argc, char **argv) {
             tool_gen_params(&a, c, N, masks[g], (uint64_t)qi * 1000003ULL, &gps[g]);   // per-question seed
             if (have_head) { gps[g].feat = &head.spec; gps[g].head = &head; }
             gps[g].early_stop = early_stop;
+            gps[g].adaptive = adaptive; gps[g].adaptive_agree = agree;
             gpp[g] = &gps[g];
         }
         int r = bad ? -1 : ss_gen_run_multi(c, ng, (const int32_t *const *)toks, lens, gpp, res, err, sizeof err);

@@ -27,7 +27,14 @@ typedef struct ss_gen_params {
     void (*on_logits)(void *ud, int cand, const float *logits);  // raw logits[n_vocab] each token is sampled from (top log-probs)
     bool  early_stop;                 // exact early stop of the vote (src/methods/vote.c): once the finished
                                       // candidates' answers decide the majority, the others stop (stopped)
+    // adaptive sampling (vote): candidates start in waves of `adaptive` (0 = off: all N at once), forked
+    // from the prompt; after each wave, stop when the leading answer has >= adaptive_agree of the
+    // started candidates' votes (ss_vote_agree), else start the next wave, up to n_cand; candidates never
+    // started are stopped (no tokens). Candidate i still samples with seed + i.
+    int   adaptive;
+    float adaptive_agree;             // (0, 1]; 0: SS_ADAPTIVE_AGREE
 } ss_gen_params;
+#define SS_ADAPTIVE_AGREE 0.75f
 
 void ss_gen_params_default(ss_gen_params *p);
 

@@ -11,4 +11,8 @@
 // undecided; -1 on bad arguments or out of memory. With every candidate finished: 1 and the vote.
 int ss_vote_decided(const char *const *answers, const bool *finished, int n, int *winner);
 
+// adaptive sampling's stopping rule: the leading answer among answers[n] (NULL = none) has at least
+// agree * n votes (ss_select_votes), and at least one
+bool ss_vote_agree(const char *const *answers, int n, float agree);
+
 #endif

@@ -68,3 +68,12 @@ out:
     free(val); free(num); free(cls); free(cnt); free(first);
     return rc;
 }
+
+bool ss_vote_agree(const char *const *answers, int n, float agree) {
+    int *votes = malloc(sizeof(int) * (n > 0 ? n : 1)), best = 0;
+    if (!votes) return false;   // out of memory: go on sampling (the full vote)
+    ss_select_votes(answers, n, votes);
+    for (int i = 0; i < n; i++) if (votes[i] > best) best = votes[i];
+    free(votes);
+    return best >= 1 && best >= (double)agree * n;
+}
