@@ -103,7 +103,7 @@ asan:
 # libFuzzer targets (clang), run briefly on the seed corpus in CI
 FUZZ_SRC = $(wildcard fuzz/fuzz_*.c)
 # the tools' file readers some targets call (results files, feature-store meta)
-FUZZ_TOOL_SRC = tools/evalres.c tools/select.c tools/tool.c tools/args.c tools/featstore.c tools/settings.c
+FUZZ_TOOL_SRC = tools/evalres.c tools/select.c tools/tool.c tools/args.c tools/featstore.c tools/settings.c tools/xalloc.c
 fuzz: $(BUILD)/libslotswift.a
 	@mkdir -p build-fuzz
 	for f in $(FUZZ_SRC); do n=$$(basename $$f .c); \
