@@ -36,7 +36,7 @@
 #include <stdint.h>
 #include <stdbool.h>
 
-#define SS_API_VERSION 1
+#define SS_API_VERSION 2   // 2: ss_slot_params (kl_max, safe, min_gain), ss_slot_result (kl, scale, steps_done), ss_swift_spec (conf) grew
 
 // exported symbols of libslotswift.so (the library is built with -fvisibility=hidden)
 #ifndef SS_API

@@ -10,7 +10,7 @@ import sys
 from ctypes import (POINTER, Structure, c_bool, c_char, c_char_p, c_double, c_float, c_int,
                     c_int32, c_int64, c_size_t, c_uint8, c_uint16, c_uint64, c_void_p)
 
-API_VERSION = 1          # SS_API_VERSION this package is written for
+API_VERSION = 2          # SS_API_VERSION this package is written for
 ERRLEN = 512             # caller error buffers
 
 
