@@ -141,7 +141,7 @@ void args_print_common_help(void) {
 "      'user' = the user message's tokens, or token ranges 'A:B,C:D')\n"
 "  --slot-kl-max X  trust region: each step is halved until the mean KL(p||q) over the loss positions\n"
 "      between the prompt's next-token distributions without and with delta is <= X\n"
-"  --slot-safe      the trust region at the recommended bound (X = 0.01 unless --slot-kl-max)\n"
+"  --slot-safe      the trust region at the recommended bound (X = 0.05 unless --slot-kl-max)\n"
 "  --slot-min-gain G  stop SLOT early when a step lowers the loss by less than G (relative)\n");
 }
 

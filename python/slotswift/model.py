@@ -17,7 +17,7 @@ from ._arrays import shaped
 from .head import Head
 
 FINISH_REASONS = ("length", "eog", "stop", "ctx")   # enum ss_finish order
-_SLOT_SAFE_KL_MAX = ctypes.c_float(0.01).value   # SS_SLOT_SAFE_KL_MAX (slotswift.h)
+_SLOT_SAFE_KL_MAX = ctypes.c_float(0.05).value   # SS_SLOT_SAFE_KL_MAX (slotswift.h)
 _SLOT_KEYS = ("steps", "lr", "beta1", "beta2", "eps", "wd", "kl_max", "safe", "min_gain")
 _SAMPLING_KEYS = ("temperature", "top_p", "top_k", "min_p", "repeat_penalty", "repeat_last_n",
                   "presence_penalty", "frequency_penalty", "seed")

@@ -62,7 +62,7 @@ def test_safe_slot_equals_cli(slotswift, tinymath):
     assert len(rows) == 4 == len(r.slot_kl)
     for (loss, kl, scale), l, k, s in zip(rows, r.slot_losses, r.slot_kl, r.slot_scale):
         assert float(loss) == float(f"{l:.6f}") and float(kl) == float(f"{k:.4g}") and float(scale) == float(f"{s:g}")
-        assert k <= 0.01
+        assert k <= 0.05
     assert min(r.slot_scale) < 1
     with pytest.raises(slotswift.Error):
         tinymath.generate(text, max_tokens=1, slot=dict(steps=2, kl_max=-1))

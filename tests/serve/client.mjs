@@ -153,7 +153,7 @@ const ss = await chat.chat.completions.create({ model: 'tinymath', messages: use
 assert.equal(ss.choices[0].message.content, exp('slotsafe.txt'));
 assert.equal(ss.slot.kl.length, 3);
 assert.equal(ss.slot.steps_done, 3);
-assert.ok(ss.slot.kl.every((x) => x <= 0.01) && ss.slot.scale.some((x) => x < 1));
+assert.ok(ss.slot.kl.every((x) => x <= 0.05) && ss.slot.scale.some((x) => x < 1));
 ok('slot: safe (trust region) == generate --slot-safe, KL within the bound');
 
 // errors through the client
