@@ -332,7 +332,7 @@ typedef struct {
     float min_gain;
 } ss_slot_params;
 
-#define SS_SLOT_SAFE_KL_MAX 0.05f   // the bound of `safe` (chosen on swift_train.jsonl problems, README)
+#define SS_SLOT_SAFE_KL_MAX 0.05f   // the bound of `safe` (chosen on tuning problems, README)
 #define SS_SLOT_MAX_BACKTRACK 12    // halvings of a step before it is dropped (s = 0)
 
 SS_API void ss_slot_params_default(ss_slot_params *p);
