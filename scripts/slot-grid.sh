@@ -5,7 +5,8 @@
 #      accuracy) and of tinymath-fmt's tune.jsonl (lr 0.1 x 3, its best, and 0.3 / 1.0 x 5: must keep
 #      the gain), never on the test sets;
 #   2. tinymath (../shared/testbed, F32): lr in {0.01, 0.1, 0.3, 0.5, 1.0} x steps in {1, 3, 5},
-#      plain SLOT and `--slot-safe`, on the first LIMIT test problems (default: all 500);
+#      plain SLOT, `--slot-safe` and `--slot-kl-max X` for X in $XTEST (default 0.01), on the first
+#      LIMIT test problems (default: all 500);
 #   3. tinymath-fmt (../shared/testbed2, F32): the same grid on its first LIMIT2 (default 200) test
 #      problems, graded strict / format / lenient by its scripts/grade.py (needs python3).
 # Each eval writes OUT/NAME.jsonl (resumable) and OUT/NAME.summary; the tables go to OUT/*.md.
@@ -21,6 +22,7 @@ LIMIT2=${LIMIT2:-200}
 TUNE=${TUNE:-100}
 THREADS=${THREADS:-1}
 XS=${XS:-"0.01 0.02 0.05 0.1 0.2"}
+XTEST=${XTEST:-"0.01"}
 LRS="0.01 0.1 0.3 0.5 1.0"
 STEPS="1 3 5"
 mkdir -p "$OUT"
@@ -78,12 +80,17 @@ run tune2_greedy "$TB2/tune.jsonl" "$TUNE"
 M=$TB/tinymath-f32.gguf
 run greedy "$TB/test.jsonl" "$LIMIT"
 {
-  echo "| tinymath test, first $LIMIT (greedy $(acc greedy)%) | plain SLOT | --slot-safe |"
-  echo "|---|---:|---:|"
+  echo "| tinymath test, first $LIMIT (greedy $(acc greedy)%) | plain SLOT | --slot-safe |$(for x in $XTEST; do printf ' X = %s |' "$x"; done)"
+  echo "|---|---:|---:|$(for x in $XTEST; do printf -- '---:|'; done)"
   for lr in $LRS; do for s in $STEPS; do
     run "plain_lr${lr}_s$s" "$TB/test.jsonl" "$LIMIT" --slot-steps "$s" --slot-lr "$lr"
     run "safe_lr${lr}_s$s" "$TB/test.jsonl" "$LIMIT" --slot-steps "$s" --slot-lr "$lr" --slot-safe
-    echo "| lr $lr x $s | $(acc "plain_lr${lr}_s$s") | $(acc "safe_lr${lr}_s$s") |"
+    row="| lr $lr x $s | $(acc "plain_lr${lr}_s$s") | $(acc "safe_lr${lr}_s$s") |"
+    for x in $XTEST; do
+      run "kl${x}_lr${lr}_s$s" "$TB/test.jsonl" "$LIMIT" --slot-steps "$s" --slot-lr "$lr" --slot-kl-max "$x"
+      row="$row $(acc "kl${x}_lr${lr}_s$s") |"
+    done
+    echo "$row"
   done; done
 } > tinymath.md
 
@@ -91,13 +98,18 @@ run greedy "$TB/test.jsonl" "$LIMIT"
 M=$TB2/tinymath-fmt-f32.gguf
 run fmt_greedy "$TB2/test.jsonl" "$LIMIT2"
 {
-  echo "| tinymath-fmt test, first $LIMIT2: strict / format / lenient | plain SLOT | --slot-safe |"
-  echo "|---|---|---|"
-  echo "| no SLOT | $(grade fmt_greedy | tr ' ' '/') | |"
+  echo "| tinymath-fmt test, first $LIMIT2: strict / format / lenient | plain SLOT | --slot-safe |$(for x in $XTEST; do printf ' X = %s |' "$x"; done)"
+  echo "|---|---|---|$(for x in $XTEST; do printf -- '---|'; done)"
+  echo "| no SLOT | $(grade fmt_greedy | tr ' ' '/') | |$(for x in $XTEST; do printf ' |'; done)"
   for lr in $LRS; do for s in $STEPS; do
     run "fmt_plain_lr${lr}_s$s" "$TB2/test.jsonl" "$LIMIT2" --slot-steps "$s" --slot-lr "$lr"
     run "fmt_safe_lr${lr}_s$s" "$TB2/test.jsonl" "$LIMIT2" --slot-steps "$s" --slot-lr "$lr" --slot-safe
-    echo "| lr $lr x $s | $(grade "fmt_plain_lr${lr}_s$s" | tr ' ' '/') | $(grade "fmt_safe_lr${lr}_s$s" | tr ' ' '/') |"
+    row="| lr $lr x $s | $(grade "fmt_plain_lr${lr}_s$s" | tr ' ' '/') | $(grade "fmt_safe_lr${lr}_s$s" | tr ' ' '/') |"
+    for x in $XTEST; do
+      run "fmt_kl${x}_lr${lr}_s$s" "$TB2/test.jsonl" "$LIMIT2" --slot-steps "$s" --slot-lr "$lr" --slot-kl-max "$x"
+      row="$row $(grade "fmt_kl${x}_lr${lr}_s$s" "$TB2/test.jsonl" | tr ' ' '/') |"
+    done
+    echo "$row"
   done; done
 } > tinymath-fmt.md
 cat tune.md tune2.md tinymath.md tinymath-fmt.md
