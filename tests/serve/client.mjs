@@ -137,6 +137,13 @@ for (const c of b4.choices) assert.ok(c.stopped === undefined || c.stopped === t
 await assert.rejects(chat.chat.completions.create({ model: 'tinymath', messages: user, best_of: 2, select: 'logprob', early_stop: true }),
                      (e) => e.status === 400 && e.error?.param === 'early_stop');
 ok('best_of 4 select vote early_stop == bon --select vote');
+const b5 = await chat.chat.completions.create({ model: 'tinymath', messages: user, temperature: 0.8, seed: 11, max_tokens: 48,
+                                                best_of: 4, n: 4, select: 'vote', adaptive: 2, adaptive_agree: 0.5 });
+assert.equal(b5.choices.length, 4);
+assert.ok(b5.choices.every((c) => c.stopped === undefined ? c.message.content.length > 0 : c.stopped === true));
+await assert.rejects(chat.chat.completions.create({ model: 'tinymath', messages: user, best_of: 2, adaptive: true }),
+                     (e) => e.status === 400 && e.error?.param === 'adaptive');
+ok('best_of adaptive: waves of 2; refused without select vote');
 const b3 = await chat.chat.completions.create({ model: 'tinymath', messages: user, temperature: 0.8, seed: 11, max_tokens: 48,
                                                 best_of: 3, swift_head: 'h' });
 assert.equal(b3.choices[0].message.content, exp('bonswift.txt'));
