@@ -292,8 +292,8 @@ int cmd_eval(int argc, char **argv) {
     }
     if (n_done) fprintf(stderr, "slotswift eval: resuming: %d of %d questions already in %s\n", n_done, n_items, out);
     {
-        eval_run ev = { &a, m, c, items, N, method, have_head ? &head : NULL, fd, out, 0, 0, lens, toks, masks, gps, gpp, res };
-        ev.early_stop = early_stop; ev.adaptive = adaptive; ev.agree = agree;
+        eval_run ev = { &a, m, c, items, N, method, have_head ? &head : NULL, fd, out, 0, 0, lens, toks, masks, gps, gpp, res,
+                        early_stop, adaptive, agree };
         work_job job = { "eval", n_items, done, par, eval_group, eval_store, eval_extra, &ev, NULL };
         if (ssmpi_active() ? ssmpi_work_run(&job) : work_run_local(&job)) goto done;
     }
