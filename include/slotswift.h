@@ -36,7 +36,7 @@
 #include <stdint.h>
 #include <stdbool.h>
 
-#define SS_API_VERSION 1
+#define SS_API_VERSION 2   // 2: ss_slot_params (kl_max, safe, min_gain), ss_slot_result (kl, scale, steps_done), ss_swift_spec (conf) grew
 
 // exported symbols of libslotswift.so (the library is built with -fvisibility=hidden)
 #ifndef SS_API
@@ -323,7 +323,22 @@ typedef struct {
     float e_range;
     struct ss_slot_ws *ws;           // library-internal storage: leave NULL (ss_slot_run uses the context's)
     const struct ss_kernels *kern;   // library-internal kernel table: leave NULL (ss_slot_run uses the context's)
+    // Trust region (safe SLOT; off by default, where SLOT is exactly the reference's AdamW): with
+    // p_t = softmax(z_t) at delta = 0 and q_t at delta, for each loss position t
+    //   KL(p_t || q_t) = lse(z_t + u) - lse(z_t) - sum_v p_t[v] u[v]      u = W·delta
+    // After each AdamW step from delta_prev to delta_prev + D, if mean_t KL > kl_max the step is
+    // backtracked: delta = delta_prev + s·D with s = 1/2, 1/4, ... (at most SS_SLOT_MAX_BACKTRACK
+    // halvings, then s = 0) until mean KL <= kl_max. AdamW's moments keep the gradients as computed
+    // (at the delta actually used); only the update is scaled. So mean KL never exceeds kl_max.
+    float kl_max;         // 0 = off; > 0: the bound
+    bool  safe;           // kl_max 0 and safe: kl_max = SS_SLOT_SAFE_KL_MAX (the recommended bound)
+    // stop before step k >= 2 when loss_{k-1} - loss_k < min_gain·|loss_{k-1}| (0 = off): the loss at
+    // the delta reached (loss_k) is then the final loss, and fewer than `steps` steps are done
+    float min_gain;
 } ss_slot_params;
+
+#define SS_SLOT_SAFE_KL_MAX 0.05f   // the bound of `safe` (chosen on tuning problems, README)
+#define SS_SLOT_MAX_BACKTRACK 12    // halvings of a step before it is dropped (s = 0)
 
 SS_API void ss_slot_params_default(ss_slot_params *p);
 
@@ -332,6 +347,11 @@ typedef struct {
     float   loss_after;   // loss at the final delta (NAN with no_loss_after)
     double  seconds;
     size_t  peak_bytes;   // SLOT's own extra memory at its peak
+    // per-step report, caller's [steps] floats each (or NULL); entries past steps_done untouched
+    float  *kl;           // mean KL(p||q) at the delta after each step (NAN: not evaluated, i.e. the
+                          // last step of a run without kl_max and with no_loss_after)
+    float  *scale;        // the step scale s used (1 without kl_max)
+    int     steps_done;   // steps taken (< steps when min_gain stopped the run)
 } ss_slot_result;
 
 // Optimize delta[n_embd] (output; starts from zero) for H[T, n_embd] (final hidden rows after the
@@ -353,12 +373,20 @@ typedef struct {
     int    layer[256];
     bool   norm;          // final norm applied to each layer
     bool   logits;        // features are the logits
-    int    dim;           // feature dimension F
+    int    dim;           // feature dimension F (the layers' or logits' values, + 2 with conf)
+    // confidence features (swift-conf): two more values per token after the layers' (or logits'):
+    // the sampled token's log-probability and the entropy -sum_v p_v log p_v of the raw model
+    // distribution it was drawn from (natural log; the distribution logprob_mean uses)
+    bool   conf;
 } ss_swift_spec;
+#define SS_SWIFT_CONF_DIM 2
 
 // resolve a layer spec for a model with n_layer blocks and n_embd, n_vocab; -1 + err if bad
+// (conf false: set it with ss_swift_spec_set_conf)
 SS_API int ss_swift_spec_parse(ss_swift_spec *s, const char *spec, bool norm, bool logits,
                                int n_layer, int n_embd, int n_vocab, char *err, size_t errlen);
+// add (conf true) or remove the confidence features; dim follows
+SS_API void ss_swift_spec_set_conf(ss_swift_spec *s, bool conf);
 
 // a head: caller-owned struct, weights allocated by ss_swift_head_init / _load, freed by _free
 typedef struct ss_swift_head {

@@ -1,6 +1,6 @@
 // test_batch.c — the batch API and the paged KV cache: mixing sequences, prefill vs decode,
 // forks sharing pages, per-sequence deltas, captured layers, errors that leave the cache unchanged,
-// and SWIFT features captured while generating vs a teacher-forced pass.
+// and SWIFT features (with the confidence features) captured while generating vs a teacher-forced pass.
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -273,6 +273,40 @@ static void test_features_teacher_forced(void **st) {
         ss_seq_free(c2, s);
         ss_batch_free(&b);
     }
+    // confidence features (swift-conf): the same rows + [log p(token t), entropy of the distribution
+    // token t was drawn from], both from the teacher-forced logits at t-1 in double
+    ss_swift_spec cspec = spec;
+    ss_swift_spec_set_conf(&cspec, true);
+    assert_int_equal(cspec.dim, spec.dim + 2);
+    ss_gen_result rc;
+    gp.feat = &cspec;
+    assert_int_equal(ss_gen_run(c, prompt, T, &gp, &rc, err, sizeof err), 0);
+    gp.feat = &spec;
+    for (int k = 0; k < 3; k++) {
+        ss_gen_cand *cd = &rc.cand[k];
+        assert_int_equal(cd->n_tokens, r.cand[k].n_tokens);   // the features do not change the sampling
+        assert_int_equal(cd->n_feat_rows, cd->n_tokens);
+        ss_batch b = ss_batch_new(T + cd->n_tokens);
+        int s = ss_seq_new(c2);
+        for (int i = 0; i < T; i++) ss_batch_add(&b, s, i, prompt[i], i == T - 1 ? SS_OUT_LOGITS : 0);
+        for (int i = 0; i < cd->n_tokens; i++) ss_batch_add(&b, s, T + i, cd->tokens[i], SS_OUT_LAYERS | SS_OUT_LOGITS);
+        assert_int_equal(ss_decode(c2, &b), 0);
+        for (int i = 0; i < cd->n_tokens; i++) {
+            const float *row = (const float *)cd->features + (size_t)i * cspec.dim;
+            assert_true(max_diff(ss_get_layers(c2, T + i), row, spec.dim) < 1e-3);
+            const float *lg = ss_get_logits(c2, T + i - 1);
+            double mx = lg[0], z = 0, h = 0;
+            for (int v = 1; v < V; v++) if (lg[v] > mx) mx = lg[v];
+            for (int v = 0; v < V; v++) z += exp(lg[v] - mx);
+            for (int v = 0; v < V; v++) { double lp = lg[v] - mx - log(z); h -= exp(lp) * lp; }
+            double lp = lg[cd->tokens[i]] - mx - log(z);
+            if (fabs(row[spec.dim] - lp) > 1e-3 || fabs(row[spec.dim + 1] - h) > 1e-3)
+                fail_msg("cand %d token %d: conf features %g %g, teacher-forced %g %g", k, i, row[spec.dim], row[spec.dim + 1], lp, h);
+        }
+        ss_seq_free(c2, s);
+        ss_batch_free(&b);
+    }
+    ss_gen_result_free(&rc);
     // same seed -> same candidates
     ss_gen_result r2;
     gp.keep_features = false;

@@ -7,7 +7,9 @@
 //  - the three ways logits are kept (E = exp(z - max) by default, z, z recomputed in chunks):
 //    each against the references, z vs chunked and 1 vs 4 threads bit for bit;
 //  - scalar vs AVX2 kernels, and every AVX2 kernel against a float64 loop (tails included);
-//  - bad input returns an error.
+//  - bad input returns an error;
+//  - the trust region (kl_max): the KL against its float64 definition in every mode, the
+//    backtracking against a brute-force search over the step scales, the bound never exceeded.
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -873,6 +875,227 @@ static void test_golden(void **st) {
     for (int i = 0; i < n; i++) free(names[i]);
 }
 
+// ---------------------------------------------------------------- trust region (safe SLOT)
+
+// float64 reference: mean over positions 0..T-2 (masked) of KL(p_t || q_t), p_t = softmax(h_t W^T),
+// q_t = softmax((h_t + delta) W^T), by its definition sum_v p log(p / q) (not the lse formula)
+static double ref_kl(const problem *p, const uint8_t *mask, const double *delta) {
+    int T = p->T, D = p->D, V = p->V, n = 0;
+    double *z = malloc(sizeof(double) * V), *l = malloc(sizeof(double) * V), kl = 0;
+    for (int t = 0; t + 1 < T; t++) {
+        if (mask && !mask[t]) continue;
+        n++;
+        double mz = -INFINITY, ml = -INFINITY;
+        for (int v = 0; v < V; v++) {
+            double a = 0, b = 0;
+            for (int d = 0; d < D; d++) {
+                a += (double)p->H[t * D + d] * p->Wd[(size_t)v * D + d];
+                b += ((double)p->H[t * D + d] + delta[d]) * p->Wd[(size_t)v * D + d];
+            }
+            z[v] = a; l[v] = b;
+            if (a > mz) mz = a;
+            if (b > ml) ml = b;
+        }
+        double sz = 0, sl = 0;
+        for (int v = 0; v < V; v++) { sz += exp(z[v] - mz); sl += exp(l[v] - ml); }
+        for (int v = 0; v < V; v++) {
+            double lp = z[v] - mz - log(sz), lq = l[v] - ml - log(sl);
+            kl += exp(lp) * (lp - lq);
+        }
+    }
+    free(z); free(l);
+    return kl / n;
+}
+
+// the KL of ss_slot_loss_kl (E, z kept, z in chunks, E given up for z; F32 and Q8_0 heads; 1 and 3
+// threads) against the float64 definition, at small and large delta
+static void test_kl_vs_ref(void **st) {
+    (void)st;
+    ss_pool *pool = ss_pool_new(3);
+    for (int ty = 0; ty < 2; ty++) {
+        problem p = make_problem(10, 64, 300, ty ? SS_TYPE_Q8_0 : SS_TYPE_F32, 1.0, 0.5);
+        uint8_t mask[10] = { 1, 0, 1, 1, 0, 1, 1, 1, 0, 1 };
+        float df[64];
+        double dd[64];
+        for (int sc = 0; sc < 3; sc++) {
+            const double amp = sc == 0 ? 0.01 : sc == 1 ? 0.2 : 2.0;
+            for (int d = 0; d < 64; d++) { df[d] = (float)(amp * rnd()); dd[d] = df[d]; }
+            for (int mk = 0; mk < 2; mk++) {
+                const uint8_t *m = mk ? mask : NULL;
+                double ref = ref_kl(&p, m, dd);
+                for (int mode = 0; mode < 4; mode++) {
+                    ss_slot_params cfg;
+                    ss_slot_params_default(&cfg);
+                    if (mode == 1) cfg.e_range = -1;            // z kept
+                    if (mode == 2) cfg.max_bytes = 300 * 4 * 3; // z in chunks of 3 positions
+                    if (mode == 3) cfg.e_range = 1e-3f;         // E given up for z at this delta
+                    for (int th = 0; th < 2; th++) {
+                        double kl = -1;
+                        double loss = ss_slot_loss_kl(&cfg, th ? pool : NULL, p.H, p.T, p.D, p.tok, m, &p.W, df, &kl);
+                        assert_true(fabs(loss - ref_loss_grad(&p, m, dd, NULL)) < 1e-5 * fmax(1, fabs(loss)));
+                        if (fabs(kl - ref) > 1e-6 + 1e-4 * ref)
+                            fail_msg("type %d amp %g mask %d mode %d: KL %.9g, float64 %.9g", ty, amp, mk, mode, kl, ref);
+                    }
+                }
+            }
+        }
+        // delta = 0: KL is 0
+        double kl = -1;
+        ss_slot_params cfg;
+        ss_slot_params_default(&cfg);
+        ss_slot_loss_kl(&cfg, NULL, p.H, p.T, p.D, p.tok, NULL, &p.W, NULL, &kl);
+        assert_true(kl == 0);
+        free_problem(&p);
+    }
+    ss_pool_free(pool);
+    // the kernel: lse and softmax-weighted mean of u against float64 (tails of every length)
+    for (int n = 1; n <= 37; n += 9) {
+        float z[37], u[37];
+        for (int i = 0; i < n; i++) { z[i] = (float)(8 * rnd()); u[i] = (float)rnd(); }
+        double mz = -INFINITY, S = 0, P = 0, pu;
+        for (int i = 0; i < n; i++) if (z[i] > mz) mz = z[i];
+        for (int i = 0; i < n; i++) { S += exp(z[i] - mz); P += exp(z[i] - mz) * u[i]; }
+        double lse = ss_slot_lse_dot_ref(z, u, n, &pu);
+        assert_true(fabs(lse - (mz + log(S))) < 1e-6);
+        assert_true(fabs(pu - P / S) < 1e-6);
+    }
+}
+
+// float64 AdamW with the trust region by brute force: after each step, the KL at every candidate
+// scale 1, 1/2, ..., 2^-SS_SLOT_MAX_BACKTRACK is computed, and the first within the bound is taken
+// (0 if none); min_gain as documented. Returns the steps done.
+static int ref_adamw_tr(const problem *p, const ss_slot_params *prm, double *delta, double *lb, double *kls,
+                        double *scales) {
+    const int D = p->D;
+    const double lr = prm->lr, b1 = prm->beta1, b2 = prm->beta2, eps = prm->eps, wd = prm->wd;
+    double *m = calloc(D, sizeof(double)), *v = calloc(D, sizeof(double)), *g = malloc(sizeof(double) * D);
+    double *xa = malloc(sizeof(double) * D), *xs = malloc(sizeof(double) * D);
+    memset(delta, 0, sizeof(double) * D);
+    int k;
+    double kl_prev = 0;
+    for (k = 0; k < prm->steps; k++) {
+        double loss = ref_loss_grad(p, NULL, delta, g);
+        if (prm->min_gain > 0 && k > 0 && lb[k - 1] - loss < prm->min_gain * fabs(lb[k - 1])) break;
+        lb[k] = loss;
+        for (int d = 0; d < D; d++) {
+            double x = delta[d] * (1 - lr * wd);
+            m[d] = b1 * m[d] + (1 - b1) * g[d];
+            v[d] = b2 * v[d] + (1 - b2) * g[d] * g[d];
+            double mh = m[d] / (1 - pow(b1, k + 1)), vh = v[d] / (1 - pow(b2, k + 1));
+            xa[d] = x - lr * mh / (sqrt(vh) + eps);
+        }
+        double kl_at[SS_SLOT_MAX_BACKTRACK + 1];
+        for (int j = 0; j <= SS_SLOT_MAX_BACKTRACK; j++) {   // every candidate, no early exit
+            const double sc = ldexp(1, -j);
+            for (int d = 0; d < D; d++) xs[d] = j == 0 ? xa[d] : delta[d] + sc * (xa[d] - delta[d]);
+            kl_at[j] = ref_kl(p, NULL, xs);
+        }
+        int jb = -1;
+        for (int j = 0; j <= SS_SLOT_MAX_BACKTRACK && jb < 0; j++) if (kl_at[j] <= prm->kl_max) jb = j;
+        scales[k] = jb < 0 ? 0 : ldexp(1, -jb);
+        kls[k] = jb < 0 ? kl_prev : kl_at[jb];
+        if (jb >= 0) for (int d = 0; d < D; d++) delta[d] = jb == 0 ? xa[d] : delta[d] + scales[k] * (xa[d] - delta[d]);
+        kl_prev = kls[k];
+    }
+    free(m); free(v); free(g); free(xa); free(xs);
+    return k;
+}
+
+// backtracking of ss_slot_optimize against the brute-force reference: same scales at every step,
+// same delta, losses and KLs; min_gain stops at the same step
+static void test_backtrack_vs_brute(void **st) {
+    (void)st;
+    int binding = 0, dropped = 0;
+    for (int ty = 0; ty < 2; ty++) {
+        problem p = make_problem(9, 64, 200, ty ? SS_TYPE_Q8_0 : SS_TYPE_F32, 1.0, 0.5);
+        const float lrs[3] = { 0.05f, 0.5f, 3.0f }, kms[2] = { 0.02f, 0.2f }, gains[2] = { 0, 0.02f };
+        for (int a = 0; a < 3; a++)
+            for (int b = 0; b < 2; b++)
+                for (int c = 0; c < 2; c++) {
+                    ss_slot_params prm;
+                    ss_slot_params_default(&prm);
+                    prm.steps = 6; prm.lr = lrs[a]; prm.kl_max = kms[b]; prm.min_gain = gains[c];
+                    float lb[6], kl[6], sc[6], delta[64];
+                    double rlb[6], rkl[6], rsc[6], rd[64];
+                    ss_slot_result res = { .loss_before = lb, .kl = kl, .scale = sc };
+                    char err[256] = "";
+                    assert_int_equal(ss_slot_optimize(&prm, NULL, p.H, p.T, p.D, p.tok, NULL, &p.W, delta, &res, err, sizeof err), 0);
+                    int rk = ref_adamw_tr(&p, &prm, rd, rlb, rkl, rsc);
+                    assert_int_equal(res.steps_done, rk);
+                    double dmax = 0;
+                    for (int d = 0; d < 64; d++) dmax = fmax(dmax, fabs(rd[d]));
+                    for (int k = 0; k < rk; k++) {
+                        if (sc[k] != (float)rsc[k])
+                            fail_msg("type %d lr %g kl_max %g step %d: scale %g, brute force %g", ty, lrs[a], kms[b], k, sc[k], rsc[k]);
+                        binding += sc[k] < 1;
+                        dropped += sc[k] == 0;
+                        if (!(fabs(lb[k] - rlb[k]) < 1e-5 * fmax(1, fabs(rlb[k]))))
+                            fail_msg("type %d lr %g kl_max %g gain %g step %d: loss %.9g, float64 %.9g (scale %g)", ty, lrs[a], kms[b], gains[c], k, lb[k], rlb[k], sc[k]);
+                        assert_true(fabs(kl[k] - rkl[k]) < 1e-6 + 1e-4 * rkl[k]);
+                        assert_true(kl[k] <= kms[b]);
+                    }
+                    for (int d = 0; d < 64; d++) assert_true(fabs(delta[d] - rd[d]) < 1e-5 * fmax(dmax, 1e-3));
+                }
+        free_problem(&p);
+    }
+    assert_true(binding > 10);   // the cases exercise the trust region (and the brute force's choice)
+    (void)dropped;
+}
+
+// the trust region never exceeded: reported KLs and the float64 KL at the final delta within the
+// bound, whatever the learning rate; a bound that never binds leaves plain SLOT bit for bit
+static void test_trust_region_bound(void **st) {
+    (void)st;
+    ss_pool *pool = ss_pool_new(2);
+    for (int trial = 0; trial < 4; trial++) {
+        problem p = make_problem(7 + 3 * trial, 32, 150 + 50 * trial, trial & 1 ? SS_TYPE_Q8_0 : SS_TYPE_F32, 1.0, 0.7);
+        const float lrs[4] = { 0.1f, 1.0f, 10.0f, 100.0f }, kms[3] = { 0.005f, 0.05f, 0.5f };
+        for (int a = 0; a < 4; a++)
+            for (int b = 0; b < 3; b++) {
+                ss_slot_params prm;
+                ss_slot_params_default(&prm);
+                prm.steps = 5; prm.lr = lrs[a]; prm.kl_max = kms[b];
+                float kl[5], sc[5], delta[32];
+                double dd[32];
+                ss_slot_result res = { .kl = kl, .scale = sc };
+                char err[256] = "";
+                assert_int_equal(ss_slot_optimize(&prm, trial & 2 ? pool : NULL, p.H, p.T, p.D, p.tok, NULL, &p.W, delta, &res, err, sizeof err), 0);
+                assert_int_equal(res.steps_done, 5);
+                for (int k = 0; k < 5; k++) assert_true(kl[k] <= kms[b] && sc[k] >= 0 && sc[k] <= 1);
+                for (int d = 0; d < 32; d++) dd[d] = delta[d];
+                double r = ref_kl(&p, NULL, dd);
+                if (!(r <= kms[b] * (1 + 1e-4) + 1e-7)) fail_msg("lr %g kl_max %g: float64 KL %.9g", lrs[a], kms[b], r);
+            }
+        // never binding: bit for bit plain SLOT; the safe flag is the recommended bound
+        ss_slot_params prm;
+        ss_slot_params_default(&prm);
+        prm.steps = 4; prm.lr = 0.01f;
+        float lb0[4], lb1[4], d0[32], d1[32], kl[4], sc[4];
+        ss_slot_result r0 = { .loss_before = lb0 }, r1 = { .loss_before = lb1, .kl = kl, .scale = sc };
+        char err[256] = "";
+        assert_int_equal(ss_slot_optimize(&prm, NULL, p.H, p.T, p.D, p.tok, NULL, &p.W, d0, &r0, err, sizeof err), 0);
+        prm.kl_max = 1e3f;
+        assert_int_equal(ss_slot_optimize(&prm, NULL, p.H, p.T, p.D, p.tok, NULL, &p.W, d1, &r1, err, sizeof err), 0);
+        assert_memory_equal(d0, d1, sizeof d0);
+        assert_memory_equal(lb0, lb1, sizeof lb0);
+        assert_true(r0.loss_after == r1.loss_after);
+        for (int k = 0; k < 4; k++) assert_true(sc[k] == 1);
+        prm.kl_max = 0; prm.safe = true; prm.lr = 100;
+        assert_int_equal(ss_slot_optimize(&prm, NULL, p.H, p.T, p.D, p.tok, NULL, &p.W, d1, &r1, err, sizeof err), 0);
+        for (int k = 0; k < 4; k++) assert_true(kl[k] <= SS_SLOT_SAFE_KL_MAX);
+        assert_true(sc[0] < 1);
+        // bad trust-region parameters are refused
+        prm.kl_max = -1;
+        assert_int_equal(ss_slot_optimize(&prm, NULL, p.H, p.T, p.D, p.tok, NULL, &p.W, d1, &r1, err, sizeof err), -1);
+        assert_non_null(strstr(err, "kl_max"));
+        prm.kl_max = 0.1f; prm.min_gain = 1;
+        assert_int_equal(ss_slot_optimize(&prm, NULL, p.H, p.T, p.D, p.tok, NULL, &p.W, d1, &r1, err, sizeof err), -1);
+        assert_non_null(strstr(err, "min_gain"));
+        free_problem(&p);
+    }
+    ss_pool_free(pool);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_grad_fd),
@@ -885,6 +1108,9 @@ int main(void) {
         cmocka_unit_test(test_kernels),
         cmocka_unit_test(test_bad_input),
         cmocka_unit_test(test_golden),
+        cmocka_unit_test(test_kl_vs_ref),
+        cmocka_unit_test(test_backtrack_vs_brute),
+        cmocka_unit_test(test_trust_region_bound),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

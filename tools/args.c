@@ -105,6 +105,9 @@ int args_common(ss_args *a, int argc, char **argv, int *i) {
     else if (IS("--slot-beta2"))            r = args_float(argc, argv, i, 0, 0.999999, &a->slot.beta2);
     else if (IS("--slot-eps"))              r = args_float(argc, argv, i, 1e-30, 1, &a->slot.eps);
     else if (IS("--slot-wd"))               r = args_float(argc, argv, i, 0, 1e3, &a->slot.wd);
+    else if (IS("--slot-kl-max"))           r = args_float(argc, argv, i, 1e-9, 1e3, &a->slot.kl_max);
+    else if (IS("--slot-safe"))             a->slot.safe = true;
+    else if (IS("--slot-min-gain"))         r = args_float(argc, argv, i, 0, 0.999999, &a->slot.min_gain);
     else if (IS("--slot-span")) {
         r = args_need(argc, argv, i, &a->slot_span);
         if (!r && strcmp(a->slot_span, "user")) {        // else token ranges A:B[,C:D...]
@@ -151,7 +154,11 @@ void args_print_common_help(void) {
 "SLOT (off unless --slot-steps > 0):\n"
 "  --slot-steps S (e.g. 3)  --slot-lr LR (0.1)  --slot-beta1 B (0.9)  --slot-beta2 B (0.999)\n"
 "  --slot-eps E (1e-5)  --slot-wd W (1e-8)  --slot-span SPANS (loss only on these prompt spans:\n"
-"      'user' = the user message's tokens, or token ranges 'A:B,C:D')\n");
+"      'user' = the user message's tokens, or token ranges 'A:B,C:D')\n"
+"  --slot-kl-max X  trust region: each step is halved until the mean KL(p||q) over the loss positions\n"
+"      between the prompt's next-token distributions without and with delta is <= X\n"
+"  --slot-safe      the trust region at the recommended bound (X = 0.05 unless --slot-kl-max)\n"
+"  --slot-min-gain G  stop SLOT early when a step lowers the loss by less than G (relative)\n");
 }
 
 char *args_prompt_text(const ss_args *a) {

@@ -13,7 +13,11 @@
 
 static void bon_usage(void) {
     printf("usage: slotswift bon -m MODEL (-p PROMPT | -f FILE) [--chat] -N 8 [--select swift|vote|first|logprob]\n"
-           "                     [--swift HEAD.gguf] [--json] [flags]\n\n");
+           "                     [--swift HEAD.gguf] [--json] [--early-stop] [flags]\n"
+           "  --early-stop: (vote) stop the unfinished candidates once the finished ones decide the vote\n"
+           "      (same answer as the full vote; stopped candidates are marked \"stopped\": true)\n"
+           "  --adaptive [--adaptive-wave K (4)] [--adaptive-agree A (0.75)]: (vote) candidates start in waves of K;\n"
+           "      after each wave, stop when the leading answer has >= A of the votes, else start the next wave\n\n");
     args_print_common_help();
 }
 
@@ -33,7 +37,9 @@ int cmd_bon(int argc, char **argv) {
     ss_args a;
     args_init(&a);
     int N = 8, method = SS_SELECT_VOTE;
-    bool json = false, method_given = false;
+    bool json = false, method_given = false, early_stop = false;
+    int adaptive = 0;
+    float agree = SS_ADAPTIVE_AGREE;
     const char *head_path = NULL;
     for (int i = 1; i < argc;) {
         int r = args_common(&a, argc, argv, &i);
@@ -48,12 +54,17 @@ int cmd_bon(int argc, char **argv) {
         }
         else if (!strcmp(f, "--swift")) { if (args_need(argc, argv, &i, &head_path)) return 2; }
         else if (!strcmp(f, "--json")) json = true;
+        else if (!strcmp(f, "--early-stop")) early_stop = true;
+        else if (!strcmp(f, "--adaptive")) { if (!adaptive) adaptive = 4; }
+        else if (!strcmp(f, "--adaptive-wave")) { if (args_int(argc, argv, &i, 1, 1024, &adaptive)) return 2; }
+        else if (!strcmp(f, "--adaptive-agree")) { if (args_float(argc, argv, &i, 0.01, 1, &agree)) return 2; }
         else if (!strcmp(f, "-h") || !strcmp(f, "--help")) { bon_usage(); return 0; }
         else { fprintf(stderr, "slotswift bon: unknown flag '%s'\n", f); return 2; }
         i++;
     }
     if (head_path && !method_given) method = SS_SELECT_SWIFT;
     if (method == SS_SELECT_SWIFT && !head_path) { fprintf(stderr, "slotswift bon: --select swift needs --swift HEAD.gguf\n"); return 2; }
+    if ((early_stop || adaptive) && method != SS_SELECT_VOTE) { fprintf(stderr, "slotswift bon: --early-stop and --adaptive need --select vote\n"); return 2; }
     char *text = args_prompt_text(&a);
     if (!text) return 2;
     ss_model *m; ss_ctx *c;
@@ -77,6 +88,8 @@ int cmd_bon(int argc, char **argv) {
     settings_pick_seed(&a, NULL, NULL, "bon");   // the inputs are good: the run's seed
     gp.samp.seed = a.samp.seed;
     if (have_head) { gp.feat = &head.spec; gp.head = &head; }
+    gp.early_stop = early_stop;
+    gp.adaptive = adaptive; gp.adaptive_agree = agree;
     ss_gen_result res;
     if (ss_gen_run(c, toks, T, &gp, &res, err, sizeof err)) { fprintf(stderr, "slotswift bon: %s\n", err); goto done; }
     cand_info ci;
@@ -93,9 +106,15 @@ int cmd_bon(int argc, char **argv) {
             printf(",\"logprob_min\":"); tool_json_float(stdout, res.cand[i].logprob_min);
             printf(",\"swift\":");
             if (have_head) tool_json_float(stdout, res.cand[i].swift); else printf("null");
-            printf(",\"votes\":%d}", ci.votes[i]);
+            printf(",\"votes\":%d", ci.votes[i]);
+            printf(res.cand[i].stopped ? ",\"stopped\":true}" : "}");
         }
-        printf("]}\n");
+        printf("]");
+        if (a.slot.steps > 0) {
+            printf(",\n\"slot\":");
+            tool_json_slot(stdout, &a.slot, res.slot_steps, res.slot_losses, res.slot_kl, res.slot_scale, res.slot_loss_after, -1);
+        }
+        printf("}\n");
     } else {
         for (int i = 0; i < N; i++) {
             fprintf(stderr, "candidate %d: %d tokens, answer %s, votes %d, logprob %.4f", i, res.cand[i].n_tokens,
@@ -106,7 +125,8 @@ int cmd_bon(int argc, char **argv) {
         printf("%s\n", res.cand[sel].text);
     }
     if (a.slot.steps > 0)
-        fprintf(stderr, "slot: %d steps, loss %.6f -> %.6f, %.3f s\n", a.slot.steps, res.slot_losses[0], res.slot_loss_after, res.t_slot);
+        fprintf(stderr, "slot: %d steps, loss %.6f -> %.6f, KL %.4g, %.3f s\n", res.slot_steps, res.slot_losses[0], res.slot_loss_after,
+                res.slot_steps > 0 ? res.slot_kl[res.slot_steps - 1] : 0.0, res.t_slot);
     fprintf(stderr, "prompt: %d tokens, %.3f s | generation: %d tokens in %d candidates, %.3f s, %.1f tok/s | swift scoring %.4f s\n",
             T, res.t_prompt, res.n_gen_tokens, N, res.t_gen, res.t_gen > 0 ? res.n_gen_tokens / res.t_gen : 0.0, res.t_swift);
     cand_info_free(&ci, N);

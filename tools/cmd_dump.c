@@ -109,20 +109,23 @@ int cmd_dump(int argc, char **argv) {
         mask = slot_span_mask(m, &a, text, prompt, toks, T, err, sizeof err);
         if (a.slot_span && !mask) { fprintf(stderr, "slotswift dump: --slot-span: %s\n", err); free(last_logits); goto done; }
         delta = tool_calloc(D, sizeof(float));
-        losses = tool_calloc(a.slot.steps, sizeof(float));
-        ss_slot_result res = { .loss_before = losses };
+        losses = tool_calloc((size_t)a.slot.steps * 3 + 1, sizeof(float));
+        ss_slot_result res = { .loss_before = losses, .kl = losses + a.slot.steps, .scale = losses + 2 * a.slot.steps };
         if (ss_slot_run(c, &a.slot, H, T, toks, mask, delta, &res)) {
             fprintf(stderr, "slotswift dump: SLOT: %s\n", ss_ctx_error(c)); free(last_logits); goto done;
         }
         printf(",\n\"slot\":{\"steps\":%d,\"lr\":", a.slot.steps); tool_json_float(stdout, a.slot.lr);
         printf(",\"loss_before_each_step\":[");
-        for (int s = 0; s < a.slot.steps; s++) { if (s) putchar(','); tool_json_float(stdout, losses[s]); }
+        for (int s = 0; s < res.steps_done; s++) { if (s) putchar(','); tool_json_float(stdout, losses[s]); }
         printf("],\"loss_after\":"); tool_json_float(stdout, res.loss_after);
+        printf(",\"report\":");   // per step: loss before, mean KL after, step scale (+ kl_max, steps_done)
+        tool_json_slot(stdout, &a.slot, res.steps_done, res.loss_before, res.kl, res.scale, res.loss_after, res.seconds);
         printf(",\"seconds\":"); tool_json_float(stdout, res.seconds);
         printf(",\"delta\":[");
         for (int z = 0; z < D; z++) { if (z) putchar(','); tool_json_float(stdout, delta[z]); }
         printf("]}");
-        for (int s = 0; s < a.slot.steps; s++) fprintf(stderr, "slot: step %d loss %.6f\n", s, losses[s]);
+        for (int s = 0; s < res.steps_done; s++)
+            fprintf(stderr, "slot: step %d loss %.6f KL %.6g scale %g\n", s, losses[s], res.kl[s], res.scale[s]);
         fprintf(stderr, "slot: final loss %.6f, %.3f s\n", res.loss_after, res.seconds);
         ss_seq_set_delta(c, seq, delta);
         // first generated token: logits of the last prompt position with delta: (h + delta) · W^T

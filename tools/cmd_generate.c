@@ -63,8 +63,13 @@ int cmd_generate(int argc, char **argv) {
     printf("\n");
     fflush(stdout);
     if (a.slot.steps > 0) {
-        for (int s = 0; s < a.slot.steps; s++) fprintf(stderr, "slot: step %d loss %.6f\n", s + 1, res.slot_losses[s]);
-        fprintf(stderr, "slot: %d steps, %.3f s, %.1f MB extra\n", a.slot.steps, res.t_slot, res.slot_peak_bytes / 1e6);
+        const bool tr = a.slot.kl_max > 0 || a.slot.safe;   // trust region: each step's KL and scale too
+        for (int s = 0; s < res.slot_steps; s++) {
+            fprintf(stderr, "slot: step %d loss %.6f", s + 1, res.slot_losses[s]);
+            if (tr) fprintf(stderr, " (KL %.4g, scale %g)", res.slot_kl[s], res.slot_scale[s]);
+            fputc('\n', stderr);
+        }
+        fprintf(stderr, "slot: %d steps, %.3f s, %.1f MB extra\n", res.slot_steps, res.t_slot, res.slot_peak_bytes / 1e6);
     }
     int ng = res.cand[0].n_tokens;
     fprintf(stderr, "prompt: %d tokens, %.3f s, %.1f tok/s | generation: %d tokens, %.3f s, %.1f tok/s\n",

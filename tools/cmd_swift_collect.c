@@ -1,6 +1,6 @@
 // cmd_swift_collect.c — `slotswift swift-collect -m MODEL --data QUESTIONS.jsonl [--chat] [--system TEXT]
 //     -N 8 [sampling flags, --seed] [SLOT flags] [--swift-layers all|lastK|a,b,c] [--swift-norm]
-//     [--swift-logits] [--f16] [--limit K] --out DIR`
+//     [--swift-logits] [--swift-conf] [--f16] [--limit K] --out DIR`
 // For each question: N sampled candidates (prompts and seeds exactly as `eval` builds them), each
 // graded against the reference answer; the features of every generated token, captured while
 // generating, go to DIR (see src/ss_featstore.h). A rerun resumes: complete questions are skipped.
@@ -149,7 +149,7 @@ int cmd_swift_collect(int argc, char **argv) {
     args_init(&a);
     int N = 8, limit = -1;
     const char *data = NULL, *out = NULL, *layers = "all";
-    bool norm = false, logits = false, f16 = false;
+    bool norm = false, logits = false, f16 = false, conf = false;
     for (int i = 1; i < argc;) {
         int r = args_common(&a, argc, argv, &i);
         if (r < 0) return 2;
@@ -163,9 +163,12 @@ int cmd_swift_collect(int argc, char **argv) {
         else if (!strcmp(f, "--swift-norm")) norm = true;
         else if (!strcmp(f, "--swift-logits")) logits = true;
         else if (!strcmp(f, "--f16")) f16 = true;
+        else if (!strcmp(f, "--swift-conf")) conf = true;
         else if (!strcmp(f, "-h") || !strcmp(f, "--help")) {
             printf("usage: slotswift swift-collect -m MODEL --data QUESTIONS.jsonl --out DIR [-N 8] [--chat] [--system TEXT]\n"
-                   "          [--swift-layers all|lastK|a,b,c] [--swift-norm] [--swift-logits] [--f16] [--limit K] [flags]\n\n");
+                   "          [--swift-layers all|lastK|a,b,c] [--swift-norm] [--swift-logits] [--swift-conf] [--f16] [--limit K] [flags]\n"
+                   "  --swift-conf: two more features per token: the sampled token's log-probability and the entropy\n"
+                   "      of the model's distribution it was drawn from\n\n");
             args_print_common_help();
             return 0;
         }
@@ -189,6 +192,7 @@ int cmd_swift_collect(int argc, char **argv) {
         fprintf(stderr, "slotswift swift-collect: --swift-layers: %s\n", err);
         goto done;
     }
+    ss_swift_spec_set_conf(&meta.spec, conf);
     snprintf(meta.model_name, sizeof meta.model_name, "%s", ss_model_name(m));
     meta.model_fingerprint = ss_model_fingerprint(m);
     meta.f16 = f16;

@@ -34,6 +34,8 @@ static void swift_train_usage(FILE *f) {
 "  --patience N        stop after N epochs without a better validation loss (default 3; 0 = never)\n"
 "  --batch B           examples (pairs for pairwise) per step (default 16)\n"
 "  --swift-layers SPEC train on a subset of the stored layers (e.g. last4 of a store collected with all)\n"
+"  --swift-conf        the store has the confidence features (swift-collect --swift-conf): required with\n"
+"                      such a store, refused without; the head records them and bon / eval compute them\n"
 "  --seed S            seed of the init, the split and the shuffles (default 42)\n"
 "  --no-gate           plain mean of the token rewards (no gate)\n"
 "  --standardize       train on z-scored features (training-split statistics), folded back into the head\n"
@@ -70,12 +72,15 @@ static void swift_train_add_provenance(ss_swift_head *h, const char *dir, const 
 // --swift-layers SPEC: train on a subset of the stored layers (e.g. last4 out of all): the examples'
 // feature rows are rebuilt with only those layers' columns (same dtype); d->meta.spec becomes SPEC.
 // Only the examples [lo, hi) are read (under MPI, this rank's part); the others' X become NULL.
+// The confidence features (conf) stay at the end of each row.
 static int select_layers(ss_featstore_data *d, const char *spec, int lo, int hi, void ***bufs, char *err, size_t errlen) {
     const ss_swift_spec *have = &d->meta.spec;
     if (have->logits || have->n_layers < 1) return ss_err(err, errlen, "the store holds logits, not layers");
-    int D = have->dim / have->n_layers, top = have->layer[have->n_layers - 1];
+    const int nc = have->conf ? SS_SWIFT_CONF_DIM : 0;
+    int D = (have->dim - nc) / have->n_layers, top = have->layer[have->n_layers - 1];
     ss_swift_spec want;
     if (ss_swift_spec_parse(&want, spec, have->norm, false, top, D, 1, err, errlen)) return -1;
+    ss_swift_spec_set_conf(&want, have->conf);
     int col[256];
     for (int k = 0; k < want.n_layers; k++) {
         col[k] = -1;
@@ -92,6 +97,9 @@ static int select_layers(ss_featstore_data *d, const char *spec, int lo, int hi,
         for (int t = 0; t < e->T; t++)
             for (int k = 0; k < want.n_layers; k++)
                 memcpy(dst + ((size_t)t * want.dim + (size_t)k * D) * esz, src + ((size_t)t * have->dim + (size_t)col[k] * D) * esz, D * esz);
+        if (nc)
+            for (int t = 0; t < e->T; t++)
+                memcpy(dst + ((size_t)t * want.dim + (size_t)want.dim - nc) * esz, src + ((size_t)t * have->dim + (size_t)have->dim - nc) * esz, nc * esz);
         e->X = dst;
         (*bufs)[i] = dst;
     }
@@ -103,7 +111,7 @@ int cmd_swift_train(int argc, char **argv) {
     const char *in = NULL, *out = NULL, *loss = "bce", *subset = NULL;
     ss_swift_train_params p;
     ss_swift_train_params_default(&p);
-    bool progress = true;
+    bool progress = true, conf = false;
     for (int i = 1; i < argc; i++) {
         const char *f = argv[i];
         int r = 0;
@@ -120,6 +128,7 @@ int cmd_swift_train(int argc, char **argv) {
         else if (!strcmp(f, "--seed")) r = swift_train_seed(argc, argv, &i, &p.seed);
         else if (!strcmp(f, "--no-gate")) p.no_gate = true;
         else if (!strcmp(f, "--standardize")) p.standardize = true;
+        else if (!strcmp(f, "--swift-conf")) conf = true;
         else if (!strcmp(f, "--swift-layers")) r = args_need(argc, argv, &i, &subset);
         else if (!strcmp(f, "-q") || !strcmp(f, "--quiet")) progress = false;
         else { fprintf(stderr, "slotswift: swift-train: unknown flag '%s' (see --help)\n", f); return 2; }
@@ -148,6 +157,12 @@ int cmd_swift_train(int argc, char **argv) {
         ss_featstore_data_free(&d);
         return 1;
     }
+    if (d.meta.spec.conf != conf) {   // the head records it; bon / eval then capture them too
+        fprintf(stderr, "slotswift: swift-train: %s was collected %s --swift-conf; train %s it (--swift-conf)\n", in,
+                d.meta.spec.conf ? "with" : "without", d.meta.spec.conf ? "with" : "without");
+        ss_featstore_data_free(&d);
+        return 1;
+    }
     // under MPI each rank reads its part of the store: contiguous examples of about equal token counts
     ss_swift_dist dist = { 0, 1, 0, d.n, NULL, NULL };
     if (ssmpi_active()) ssmpi_train_dist(&dist, d.examples, d.n);
@@ -172,9 +187,9 @@ int cmd_swift_train(int argc, char **argv) {
     }
     progress &= writer;
     if (progress)
-        fprintf(stderr, "swift-train: %s: %d candidates of %d questions (%.1f%% correct), %ld tokens, model '%s', layers '%s'%s, dim %d, %s\n",
+        fprintf(stderr, "swift-train: %s: %d candidates of %d questions (%.1f%% correct), %ld tokens, model '%s', layers '%s'%s%s, dim %d, %s\n",
                 in, d.n, d.n_questions, 100.0 * n_correct / d.n, tokens, d.meta.model_name, d.meta.spec.layers,
-                d.meta.spec.norm ? " (normed)" : "", d.meta.spec.dim, d.meta.f16 ? "f16" : "f32");
+                d.meta.spec.norm ? " (normed)" : "", d.meta.spec.conf ? " + confidence" : "", d.meta.spec.dim, d.meta.f16 ? "f16" : "f32");
 
     ss_swift_head h;
     ss_swift_head_init(&h, &d.meta.spec);

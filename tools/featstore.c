@@ -60,6 +60,7 @@ static char *fs_meta_json(const ss_featstore_meta *m, char *err, size_t errlen) 
     cJSON_AddBoolToObject(o, "norm", m->spec.norm);
     cJSON_AddBoolToObject(o, "logits", m->spec.logits);
     cJSON_AddNumberToObject(o, "dim", m->spec.dim);
+    if (m->spec.conf) cJSON_AddBoolToObject(o, "conf", true);   // + log p and entropy per row (absent: none)
     cJSON_AddStringToObject(o, "dtype", m->f16 ? "f16" : "f32");
     cJSON_AddNumberToObject(o, "row_align", SS_FEATSTORE_ALIGN);
     cJSON *c = m->collect[0] ? cJSON_Parse(m->collect) : cJSON_CreateObject();
@@ -139,8 +140,11 @@ int ss_featstore_meta_parse(ss_featstore_meta *m, const char *text, size_t len, 
         }
         s->layer[s->n_layers++] = (int)it->valuedouble;
     }
-    if (s->logits ? s->n_layers != 0 : (s->n_layers == 0 || s->dim % s->n_layers)) {
-        ss_err(err, errlen, "%s: dim %d does not fit %d layers%s", path, s->dim, s->n_layers, s->logits ? " (logits)" : ""); goto done;
+    if (cJSON_GetObjectItemCaseSensitive(o, "conf") && !fs_get_bool(o, "conf", &s->conf)) { ss_err(err, errlen, "%s: conf: not a bool", path); goto done; }
+    const int fdim = s->dim - (s->conf ? SS_SWIFT_CONF_DIM : 0);   // the layers' part
+    if (fdim <= 0 || (s->logits ? s->n_layers != 0 : (s->n_layers == 0 || fdim % s->n_layers))) {
+        ss_err(err, errlen, "%s: dim %d does not fit %d layers%s%s", path, s->dim, s->n_layers, s->logits ? " (logits)" : "",
+               s->conf ? " + 2 confidence features" : ""); goto done;
     }
     if (!fs_get_str(o, "dtype", dtype, sizeof dtype) || (strcmp(dtype, "f16") && strcmp(dtype, "f32"))) {
         ss_err(err, errlen, "%s: dtype: expected \"f16\" or \"f32\"", path); goto done;
@@ -170,6 +174,7 @@ static int fs_meta_diff(const ss_featstore_meta *a, const ss_featstore_meta *b, 
     if (a->spec.n_layers != b->spec.n_layers || memcmp(a->spec.layer, b->spec.layer, a->spec.n_layers * sizeof(int))) return ss_err(msg, msglen, "layer_list");
     if (a->spec.norm != b->spec.norm) return ss_err(msg, msglen, "norm");
     if (a->spec.logits != b->spec.logits) return ss_err(msg, msglen, "logits");
+    if (a->spec.conf != b->spec.conf) return ss_err(msg, msglen, "conf (--swift-conf)");
     if (a->spec.dim != b->spec.dim) return ss_err(msg, msglen, "dim");
     if (a->f16 != b->f16) return ss_err(msg, msglen, "dtype");
     cJSON *ca = a->collect[0] ? cJSON_Parse(a->collect) : cJSON_CreateObject();

@@ -15,7 +15,8 @@ void cand_info_fill(cand_info *ci, const ss_gen_cand *c, int n) {
     ci->votes = tool_calloc(n, sizeof(int));
     ci->logprob_mean = tool_calloc(n, sizeof(float));
     for (int i = 0; i < n; i++) {
-        ci->answer[i] = ss_answer_extract(c[i].text ? c[i].text : "");
+        // a candidate stopped early (vote decided without it) has a partial text: no answer
+        ci->answer[i] = c[i].stopped ? NULL : ss_answer_extract(c[i].text ? c[i].text : "");
         ci->logprob_mean[i] = (float)cand_logprob_mean(&c[i]);
     }
     ss_select_votes((const char *const *)ci->answer, n, ci->votes);

@@ -3,7 +3,9 @@
 // jobs become a chat.completion / text_completion object; running jobs become chat.completion.chunk
 // / text_completion stream events. Plus /tokenize, /detokenize and /v1/models (llama-server's shapes).
 // Extensions: "slot" (SLOT for this request), "best_of" + "select" + "swift_head" (per-choice
-// "logprob_mean", "swift", "answer", "votes"); llama.cpp's top_k, min_p, repeat_penalty, ignore_eos.
+// "logprob_mean", "swift", "answer", "votes"), "early_stop" and "adaptive" + "adaptive_agree" (with
+// select "vote": candidates stop once the vote is decided / start in waves, per-choice "stopped");
+// llama.cpp's top_k, min_p, repeat_penalty, ignore_eos.
 #include "serve.h"
 #include "select.h"
 #include "slot_span.h"
@@ -180,14 +182,18 @@ static int parse_slot(const cJSON *o, ss_slot_params *sp, bool *span_user, serve
     const cJSON *x;
     cJSON_ArrayForEach(x, o) {
         if (strcmp(x->string, "steps") && strcmp(x->string, "lr") && strcmp(x->string, "beta1") && strcmp(x->string, "beta2") &&
-            strcmp(x->string, "eps") && strcmp(x->string, "wd") && strcmp(x->string, "span")) {
-            serve_err_set(e, 400, "invalid_request_error", "slot", NULL, "slot.%s: unknown field (steps, lr, beta1, beta2, eps, wd, span)", x->string);
+            strcmp(x->string, "eps") && strcmp(x->string, "wd") && strcmp(x->string, "span") &&
+            strcmp(x->string, "kl_max") && strcmp(x->string, "safe") && strcmp(x->string, "min_gain")) {
+            serve_err_set(e, 400, "invalid_request_error", "slot", NULL,
+                          "slot.%s: unknown field (steps, lr, beta1, beta2, eps, wd, span, kl_max, safe, min_gain)", x->string);
             return -1;
         }
     }
     if (get_int(o, "steps", 0, 100, &sp->steps, NULL, e) || get_num(o, "lr", 1e-9, 1e3, &sp->lr, e) ||
         get_num(o, "beta1", 0, 0.999999, &sp->beta1, e) || get_num(o, "beta2", 0, 0.999999, &sp->beta2, e) ||
-        get_num(o, "eps", 1e-30, 1, &sp->eps, e) || get_num(o, "wd", 0, 1e3, &sp->wd, e)) {
+        get_num(o, "eps", 1e-30, 1, &sp->eps, e) || get_num(o, "wd", 0, 1e3, &sp->wd, e) ||
+        get_num(o, "kl_max", 0, 1e3, &sp->kl_max, e) || get_bool(o, "safe", &sp->safe, e) ||
+        get_num(o, "min_gain", 0, 0.999999, &sp->min_gain, e)) {
         e->param = "slot";
         return -1;
     }
@@ -356,6 +362,18 @@ int serve_api_parse(const serve_cfg *cfg, int kind, const char *body, size_t len
     call->select = hname ? SS_SELECT_SWIFT : SS_SELECT_LOGPROB;
     if (sel && (call->select = ss_select_parse(sel)) < 0) BAD("select", "unknown 'select' method '%s' (swift, vote, logprob, first)", sel);
     if (call->select == SS_SELECT_SWIFT && call->head < 0) BAD("select", "'select': \"swift\" needs 'swift_head'");
+    if (get_bool(o, "early_stop", &call->early_stop, e)) goto fail;
+    if (call->early_stop && (!bo_given || call->select != SS_SELECT_VOTE))
+        BAD("early_stop", "'early_stop' needs 'best_of' with 'select': \"vote\"");
+    {   // "adaptive": true (waves of 4) or the wave size; "adaptive_agree": the stopping share
+        const cJSON *ad = cJSON_GetObjectItemCaseSensitive(o, "adaptive");
+        if (cJSON_IsBool(ad)) call->adaptive = cJSON_IsTrue(ad) ? 4 : 0;
+        else if (get_int(o, "adaptive", 1, 1024, &call->adaptive, NULL, e)) goto fail;
+        call->adaptive_agree = SS_ADAPTIVE_AGREE;
+        if (get_num(o, "adaptive_agree", 0.01, 1, &call->adaptive_agree, e)) goto fail;
+        if (call->adaptive && (!bo_given || call->select != SS_SELECT_VOTE))
+            BAD("adaptive", "'adaptive' needs 'best_of' with 'select': \"vote\"");
+    }
     call->extensions = bo_given || sl;
 
     // ---- one job per prompt
@@ -379,6 +397,8 @@ int serve_api_parse(const serve_cfg *cfg, int kind, const char *body, size_t len
         gp->samp = samp;
         gp->ignore_eos = ignore_eos;
         gp->slot = slot;
+        gp->early_stop = call->early_stop;
+        gp->adaptive = call->adaptive; gp->adaptive_agree = call->adaptive_agree;
         // tokens of room: up to the context; and every candidate's tokens must fit the KV cache.
         // Left out, max_tokens is what fits in the request's share of the cache (kv x n_cand /
         // parallel, as llama-server's slots split -c), so that requests without it still run side
@@ -583,13 +603,22 @@ char *serve_api_response(const serve_cfg *cfg, serve_call *call) {
                 if (ci.answer[i]) add_clean_str(c, "answer", ci.answer[i], strlen(ci.answer[i]));
                 else cJSON_AddNullToObject(c, "answer");
                 if (call->select == SS_SELECT_VOTE) cJSON_AddNumberToObject(c, "votes", ci.votes[i]);
+                if (cd->stopped) cJSON_AddBoolToObject(c, "stopped", true);
             }
             cJSON_AddItemToArray(choices, c);
         }
         if (j->gp.slot.steps > 0 && !slot) {
             slot = cJSON_CreateObject();
+            // per step done: loss before, mean KL after (null: not evaluated), step scale
             cJSON *l = cJSON_AddArrayToObject(slot, "losses");
-            for (int s = 0; s < j->gp.slot.steps; s++) cJSON_AddItemToArray(l, cJSON_CreateNumber(j->res.slot_losses[s]));
+            cJSON *kl = cJSON_AddArrayToObject(slot, "kl");
+            cJSON *sc = cJSON_AddArrayToObject(slot, "scale");
+            for (int s = 0; s < j->res.slot_steps; s++) {
+                cJSON_AddItemToArray(l, cJSON_CreateNumber(j->res.slot_losses[s]));
+                cJSON_AddItemToArray(kl, isfinite(j->res.slot_kl[s]) ? cJSON_CreateNumber(j->res.slot_kl[s]) : cJSON_CreateNull());
+                cJSON_AddItemToArray(sc, cJSON_CreateNumber(j->res.slot_scale[s]));
+            }
+            cJSON_AddNumberToObject(slot, "steps_done", j->res.slot_steps);
             cJSON_AddNumberToObject(slot, "seconds", j->res.t_slot);
         }
         cand_info_free(&ci, N);

@@ -89,6 +89,10 @@ cJSON *settings_build(const ss_args *a, const ss_model *m, const char *data, int
     cJSON_AddItemToObject(o, "--slot-beta2", settings_float(a->slot.beta2));
     cJSON_AddItemToObject(o, "--slot-eps", settings_float(a->slot.eps));
     cJSON_AddItemToObject(o, "--slot-wd", settings_float(a->slot.wd));
+    // recorded only when set: results files written before they existed stay resumable
+    if (a->slot.kl_max > 0) cJSON_AddItemToObject(o, "--slot-kl-max", settings_float(a->slot.kl_max));
+    if (a->slot.safe) cJSON_AddBoolToObject(o, "--slot-safe", true);
+    if (a->slot.min_gain > 0) cJSON_AddItemToObject(o, "--slot-min-gain", settings_float(a->slot.min_gain));
     cJSON_AddItemToObject(o, "--slot-span", a->slot_span ? cJSON_CreateString(a->slot_span) : cJSON_CreateNull());
     cJSON_AddNumberToObject(o, "-c", n_ctx_flag);
     cJSON_AddBoolToObject(o, "--kv-f32", a->kv_f32);

@@ -31,6 +31,10 @@ static ss_model *tool_load_model(const ss_args *a) {
     char err[SS_ERRLEN];
     if (!a->model) { fprintf(stderr, "slotswift: no model: give -m MODEL.gguf\n"); return NULL; }
     if (a->slot_span && a->slot.steps <= 0) { fprintf(stderr, "slotswift: --slot-span needs --slot-steps N (SLOT is off without it)\n"); return NULL; }
+    if ((a->slot.kl_max > 0 || a->slot.safe || a->slot.min_gain > 0) && a->slot.steps <= 0) {
+        fprintf(stderr, "slotswift: --slot-kl-max, --slot-safe and --slot-min-gain need --slot-steps N (SLOT is off without it)\n");
+        return NULL;
+    }
     ss_model *m = ss_model_load(a->model, err, sizeof err);
     if (!m) { fprintf(stderr, "slotswift: %s\n", err); return NULL; }
     return m;
@@ -242,4 +246,25 @@ int tool_gen_params(const ss_args *a, const ss_ctx *c, int T, int n_cand, const 
     gp->slot = a->slot;
     gp->slot_mask = slot_mask;
     return 0;
+}
+
+// the per-step SLOT report: {"steps":S,"lr":..,"kl_max":..,"steps_done":n,"loss":[..],"kl":[..],"scale":[..],
+// "loss_after":..,"seconds":..}; kl_max is the bound in force (0: no trust region)
+void tool_json_slot(FILE *f, const ss_slot_params *p, int steps_done, const float *loss, const float *kl,
+                    const float *scale, float loss_after, double seconds) {
+    const float kl_max = p->kl_max > 0 ? p->kl_max : p->safe ? SS_SLOT_SAFE_KL_MAX : 0;
+    fprintf(f, "{\"steps\":%d,\"lr\":", p->steps); tool_json_float(f, p->lr);
+    fprintf(f, ",\"kl_max\":"); tool_json_float(f, kl_max);
+    fprintf(f, ",\"min_gain\":"); tool_json_float(f, p->min_gain);
+    fprintf(f, ",\"steps_done\":%d", steps_done);
+    const char *name[3] = { "loss", "kl", "scale" };
+    const float *v[3] = { loss, kl, scale };
+    for (int j = 0; j < 3; j++) {
+        fprintf(f, ",\"%s\":[", name[j]);
+        for (int s = 0; s < steps_done; s++) { if (s) fputc(',', f); tool_json_float(f, v[j][s]); }
+        fputc(']', f);
+    }
+    fprintf(f, ",\"loss_after\":"); tool_json_float(f, loss_after);
+    if (seconds >= 0) { fprintf(f, ",\"seconds\":"); tool_json_float(f, seconds); }
+    fputc('}', f);
 }

@@ -35,6 +35,10 @@ void tool_json_float(FILE *f, double x);
 // a JSON string literal (quotes and escapes; invalid UTF-8 bytes become U+FFFD)
 void tool_json_str(FILE *f, const char *s);
 
+// the per-step SLOT report as a JSON object (loss before, mean KL after and scale of each step done;
+// seconds < 0: left out, as in bon --json whose output is otherwise deterministic)
+void tool_json_slot(FILE *f, const ss_slot_params *p, int steps_done, const float *loss, const float *kl,
+                    const float *scale, float loss_after, double seconds);
 // generation parameters from the shared flags for a prompt of T tokens: n candidates, SLOT mask,
 // seed (seed_offset added), -n bounded by the context; -1 + err when the prompt does not fit it
 int  tool_gen_params(const ss_args *a, const ss_ctx *c, int T, int n_cand, const uint8_t *slot_mask,

@@ -10,7 +10,7 @@ import sys
 from ctypes import (POINTER, Structure, c_bool, c_char, c_char_p, c_double, c_float, c_int,
                     c_int32, c_int64, c_size_t, c_uint8, c_uint16, c_uint64, c_void_p)
 
-API_VERSION = 1          # SS_API_VERSION this package is written for
+API_VERSION = 2          # SS_API_VERSION this package is written for
 ERRLEN = 512             # caller error buffers
 
 
@@ -96,17 +96,19 @@ class ss_chat_msg(Structure):
 class ss_slot_params(Structure):
     _fields_ = [("steps", c_int), ("lr", c_float), ("beta1", c_float), ("beta2", c_float),
                 ("eps", c_float), ("wd", c_float), ("no_loss_after", c_bool), ("max_bytes", c_size_t),
-                ("e_range", c_float), ("ws", c_void_p), ("kern", c_void_p)]
+                ("e_range", c_float), ("ws", c_void_p), ("kern", c_void_p),
+                ("kl_max", c_float), ("safe", c_bool), ("min_gain", c_float)]
 
 
 class ss_slot_result(Structure):
     _fields_ = [("loss_before", POINTER(c_float)), ("loss_after", c_float), ("seconds", c_double),
-                ("peak_bytes", c_size_t)]
+                ("peak_bytes", c_size_t), ("kl", POINTER(c_float)), ("scale", POINTER(c_float)),
+                ("steps_done", c_int)]
 
 
 class ss_swift_spec(Structure):
     _fields_ = [("layers", c_char * 256), ("n_layers", c_int), ("layer", c_int * 256),
-                ("norm", c_bool), ("logits", c_bool), ("dim", c_int)]
+                ("norm", c_bool), ("logits", c_bool), ("dim", c_int), ("conf", c_bool)]
 
 
 class ss_swift_head(Structure):

@@ -119,6 +119,11 @@ class Head:
         return bool(self._h.spec.logits)
 
     @property
+    def conf(self):
+        """The head reads the confidence features (swift-collect / swift-train --swift-conf)."""
+        return bool(self._h.spec.conf)
+
+    @property
     def no_gate(self):
         return bool(self._h.no_gate)
 

@@ -17,7 +17,8 @@ from ._arrays import shaped
 from .head import Head
 
 FINISH_REASONS = ("length", "eog", "stop", "ctx")   # enum ss_finish order
-_SLOT_KEYS = ("steps", "lr", "beta1", "beta2", "eps", "wd")
+_SLOT_SAFE_KL_MAX = ctypes.c_float(0.05).value   # SS_SLOT_SAFE_KL_MAX (slotswift.h)
+_SLOT_KEYS = ("steps", "lr", "beta1", "beta2", "eps", "wd", "kl_max", "safe", "min_gain")
 _SAMPLING_KEYS = ("temperature", "top_p", "top_k", "min_p", "repeat_penalty", "repeat_last_n",
                   "presence_penalty", "frequency_penalty", "seed")
 _PIECE_CAP = 512      # bytes per token piece (as gen.c)
@@ -34,9 +35,11 @@ class Result:
     end-of-generation token included); logprobs: log p(token) under the model's raw distribution;
     finish_reason: "length" | "eog" | "stop" | "ctx"; prompt_tokens: the prompt as tokenized
     (hidden_states(prompt_tokens + tokens) gives the response's features); slot_losses: SLOT's loss before each step
-    (None without SLOT); slot_loss_after: loss at the final delta; swift: SWIFT reward (with a head)."""
+    (None without SLOT); slot_kl, slot_scale: per step, the mean KL between the prompt's next-token
+    distributions without and with delta after the step and the step scale used (trust region: slot kl_max /
+    safe); slot_loss_after: loss at the final delta; swift: SWIFT reward (with a head)."""
 
-    __slots__ = ("text", "tokens", "logprobs", "finish_reason", "slot_losses", "slot_loss_after",
+    __slots__ = ("text", "tokens", "logprobs", "finish_reason", "slot_losses", "slot_kl", "slot_scale", "slot_loss_after",
                  "swift", "prompt_tokens", "_text_bytes")
 
     def __init__(self):
@@ -45,6 +48,8 @@ class Result:
         self.logprobs = []
         self.finish_reason = None
         self.slot_losses = None
+        self.slot_kl = None
+        self.slot_scale = None
         self.slot_loss_after = None
         self.swift = None
         self.prompt_tokens = []
@@ -403,6 +408,9 @@ class Model:
             raise Error(f"best_of: select: unknown method '{select}' (swift, vote, first, logprob)")
         if method == 3 and head is None:
             raise Error("best_of: select='swift' needs a SWIFT head (head=...)")
+        if head is not None and head.conf:
+            raise Error(f"{head.path or 'head'}: the head reads the confidence features (--swift-conf), which this "
+                        "package does not compute: use `slotswift bon --swift` or the server")
         if head is not None:
             err = _lib.errbuf()
             if lib.ss_model_check_head(self._m, byref(head._h), err, _lib.ERRLEN):
@@ -428,7 +436,14 @@ class Model:
                   "logprob_min": _json_float(f32(r.logprob_min)),
                   "swift": _json_float(r.swift) if head is not None else None,
                   "votes": votes[i]} for i, r in enumerate(res)]
-        return BestOf({"selected": sel, "select": lib.ss_select_name(method).decode(), "candidates": cands}, res)
+        out = {"selected": sel, "select": lib.ss_select_name(method).decode(), "candidates": cands}
+        if res and res[0].slot_losses is not None:   # SLOT's per-step report, as bon's "slot" object
+            sp, r = self._slot_params(slot), res[0]
+            out["slot"] = {"steps": sp.steps, "lr": sp.lr, "kl_max": sp.kl_max or (_SLOT_SAFE_KL_MAX if sp.safe else 0.0),
+                           "min_gain": sp.min_gain, "steps_done": len(r.slot_losses),
+                           "loss": list(r.slot_losses), "kl": [_json_float(x) for x in r.slot_kl],
+                           "scale": list(r.slot_scale), "loss_after": _json_float(r.slot_loss_after)}
+        return BestOf(out, res)
 
     # ------------------------------------------------------------ the generation loop
     def _sampling_params(self, kw):
@@ -458,10 +473,16 @@ class Model:
             p.steps = 0
             return p
         if not isinstance(slot, dict):
-            raise Error("slot: expected None or a dict(steps=, lr=, beta1=, beta2=, eps=, wd=)")
+            raise Error("slot: expected None or a dict(steps=, lr=, beta1=, beta2=, eps=, wd=, kl_max=, safe=, min_gain=)")
         ranges = {"steps": (0, 1000, True), "lr": (0, 1e3, False), "beta1": (0, 0.999999, False),
-                  "beta2": (0, 0.999999, False), "eps": (1e-30, 1, False), "wd": (0, 1e3, False)}
+                  "beta2": (0, 0.999999, False), "eps": (1e-30, 1, False), "wd": (0, 1e3, False),
+                  "kl_max": (0, 1e3, False), "min_gain": (0, 0.999999, False)}
         for k, v in slot.items():
+            if k == "safe":
+                if not isinstance(v, bool):
+                    raise Error("slot safe: expected True or False")
+                p.safe = v
+                continue
             if k not in ranges:
                 raise Error(f"slot: unknown key '{k}' ({', '.join(_SLOT_KEYS)})")
             lo, hi, integer = ranges[k]
@@ -584,13 +605,15 @@ class Model:
                 # ---- SLOT: delta from positions 0..T-2 ----
                 if H is not None:
                     delta = (c_float * D)()
-                    losses = (c_float * sp.steps)()
+                    losses, kls, scales = (c_float * sp.steps)(), (c_float * sp.steps)(), (c_float * sp.steps)()
                     sr = _lib.ss_slot_result()
-                    sr.loss_before = losses
+                    sr.loss_before, sr.kl, sr.scale = losses, kls, scales
                     if lib.ss_slot_run(c, byref(sp), H, T, ctoks, None, delta, byref(sr)):
                         raise Error("SLOT: " + lib.ss_ctx_error(c).decode("utf-8", "replace"))
                     for r in res:
-                        r.slot_losses = list(losses)
+                        r.slot_losses = list(losses)[:sr.steps_done]
+                        r.slot_kl = list(kls)[:sr.steps_done]
+                        r.slot_scale = list(scales)[:sr.steps_done]
                         r.slot_loss_after = sr.loss_after
                     if lib.ss_seq_set_delta(c, seqs[0], delta):
                         raise self._ctx_error(c)

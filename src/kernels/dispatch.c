@@ -15,6 +15,7 @@ static const ss_kernels kernels_scalar = {
     .slot_dot_rows = ss_slot_dot_rows_ref, .slot_add_max = ss_slot_add_max_ref,
     .slot_exp_sum = ss_slot_exp_sum_ref, .slot_axpy = ss_slot_axpy_ref, .slot_gemm = ss_slot_gemm_ref,
     .slot_dot_f64 = ss_slot_dot_f64_ref, .slot_exp_axpy = ss_slot_exp_axpy_ref, .slot_gacc = ss_slot_gacc_ref,
+    .slot_lse_dot = ss_slot_lse_dot_ref,
 };
 
 #ifdef SS_HAVE_AVX2
@@ -77,6 +78,7 @@ static const ss_kernels kernels_avx2 = {
     .slot_dot_rows = ss_slot_dot_rows_avx2, .slot_add_max = ss_slot_add_max_avx2,
     .slot_exp_sum = ss_slot_exp_sum_avx2, .slot_axpy = ss_slot_axpy_avx2, .slot_gemm = ss_slot_gemm_avx2,
     .slot_dot_f64 = ss_slot_dot_f64_avx2, .slot_exp_axpy = ss_slot_exp_axpy_avx2, .slot_gacc = ss_slot_gacc_avx2,
+    .slot_lse_dot = ss_slot_lse_dot_ref,   // scalar in both tables (only on z: chunked or huge delta)
     .slot_dot_q8_0 = ss_slot_dot_q8_0_avx2, .slot_gacc_q8_0 = ss_slot_gacc_q8_0_avx2,
 };
 

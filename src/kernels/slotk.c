@@ -60,3 +60,16 @@ void ss_slot_gacc_ref(double *g, const float *r, const float *w, int64_t ldw, in
         g[d] += a;
     }
 }
+
+double ss_slot_lse_dot_ref(const float *z, const float *u, int64_t n, double *pu) {
+    float m = -INFINITY;
+    for (int64_t i = 0; i < n; i++) if (z[i] > m) m = z[i];
+    double S = 0, P = 0;
+    for (int64_t i = 0; i < n; i++) {
+        double e = expf(z[i] - m);
+        S += e;
+        P += e * u[i];
+    }
+    *pu = P / S;
+    return (double)m + log(S);
+}

@@ -60,6 +60,7 @@ typedef struct ss_kernels {
     double (*slot_dot_f64)(const float *x, const float *y, int64_t n);
     void   (*slot_exp_axpy)(double *q, double a, const float *z, const float *u, float m, int64_t n);
     void   (*slot_gacc)(double *g, const float *r, const float *w, int64_t ldw, int nr, int64_t n);
+    double (*slot_lse_dot)(const float *z, const float *u, int64_t n, double *pu);
     // Q8_0 rows read without dequantizing (SIMD)
     void   (*slot_dot_q8_0)(const float *x, const void *w, size_t ldw, int nr, int64_t n, float *out);
     void   (*slot_gacc_q8_0)(double *g, const float *r, const void *w, size_t ldw, int nr, int64_t n);

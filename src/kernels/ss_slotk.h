@@ -23,5 +23,8 @@ double ss_slot_dot_f64_ref(const float *x, const float *y, int64_t n);
 void   ss_slot_exp_axpy_ref(double *q, double a, const float *z, const float *u, float m, int64_t n);
 // g[d] += sum_{j<nr} r[j] * w[j*ldw + d]   for d < n, 1 <= nr <= 16   (AVX2: f32 sum over j, added in double)
 void   ss_slot_gacc_ref(double *g, const float *r, const float *w, int64_t ldw, int nr, int64_t n);
+// returns lse(z) = m + log sum_i exp(z[i] - m) (m = max z); *pu = sum_i softmax(z)[i] u[i]
+// (f32 exps, double sums; the KL of SLOT's trust region on stored z, src/methods/slot.c)
+double ss_slot_lse_dot_ref(const float *z, const float *u, int64_t n, double *pu);
 
 #endif

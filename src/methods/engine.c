@@ -19,6 +19,7 @@
 #include "ss_gen.h"
 #include "ss_model.h"
 #include "ss_vocab.h"
+#include "ss_vote.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,8 +33,13 @@ typedef struct {              // one candidate
     char *text; size_t len, cap;
     int32_t pending;          // sampled token to feed next
     bool done, final_feed;    // final_feed: feed `pending` once more only for its features
+    char *answer;             // early_stop: the answer of a finished candidate (extracted once)
+    bool answered;            // ... extracted
     ss_swift_acc acc;
     size_t feat_cap;
+    float conf[2];            // feat->conf: log p and entropy of the distribution `pending` was drawn from
+    float *xrow;              // feat->conf: [feat->dim] the features of one row (captured + conf)
+    bool started;             // forked and sampling (adaptive: later waves start later)
 } eng_cand;
 
 typedef struct {
@@ -50,6 +56,10 @@ typedef struct {
     eng_cand *cand;
     ss_gen_result res;
     bool cancel;              // a callback asked for it (done at the end of the step)
+    bool vote_check;          // early_stop: a candidate finished in this step
+    int root_seq;             // adaptive: the prompt (with delta), later waves fork from it (-1: none)
+    float *first_logits;      // adaptive: the last prompt token's logits [n_vocab] (first tokens)
+    int n_started;            // candidates started
     double t_admit, t_first;
     char err[SS_ERRLEN];
 } eng_req;
@@ -104,7 +114,7 @@ ss_engine *ss_engine_new(ss_ctx *c, const ss_engine_params *pp, char *err, size_
 
 static bool same_spec(const ss_swift_spec *a, const ss_swift_spec *b) {
     if (!a || !b) return a == b;
-    return a->logits == b->logits && a->norm == b->norm && a->n_layers == b->n_layers && a->dim == b->dim &&
+    return a->logits == b->logits && a->norm == b->norm && a->n_layers == b->n_layers && a->dim == b->dim && a->conf == b->conf &&
            !memcmp(a->layer, b->layer, sizeof(int) * a->n_layers);
 }
 
@@ -154,6 +164,10 @@ static void cand_sample(ss_engine *e, eng_req *r, int i, const float *logits) {
     const bool want_feat = p->feat != NULL;
     float lp = 0;
     int32_t tok = ss_sampler_sample(g->smp, logits, &lp);
+    if (want_feat && p->feat->conf) {   // the confidence features of the row that will feed tok
+        g->conf[0] = lp;
+        g->conf[1] = (float)ss_logits_entropy(logits, c->model->hp.n_vocab);
+    }
     if (p->on_logits) p->on_logits(p->ud, i, logits);
     ss_sampler_accept(g->smp, tok);
     cd->tokens[cd->n_tokens++] = tok;
@@ -179,6 +193,7 @@ static void cand_sample(ss_engine *e, eng_req *r, int i, const float *logits) {
     g->pending = tok;
     if (finish >= 0) {
         cd->finish = finish;
+        r->vote_check = p->early_stop;
         if (finish != SS_FINISH_STOP) {
             char buf[64];
             int n = ss_detok_flush(&g->detok, buf, sizeof buf);
@@ -262,6 +277,8 @@ static int req_pages(const ss_ctx *c, int T, const ss_gen_params *p) {
 }
 
 static void req_free_seqs(ss_engine *e, eng_req *r) {
+    if (r->root_seq >= 0) ss_seq_free(e->c, r->root_seq);
+    r->root_seq = -1;
     if (!r->cand) return;
     for (int i = 0; i < r->p.n_cand; i++) {
         eng_cand *g = &r->cand[i];
@@ -269,6 +286,10 @@ static void req_free_seqs(ss_engine *e, eng_req *r) {
         g->seq = -1;
         if (g->smp) ss_sampler_free(g->smp);
         g->smp = NULL;
+        free(g->answer);
+        g->answer = NULL;
+        free(g->xrow);
+        g->xrow = NULL;
     }
 }
 
@@ -316,7 +337,7 @@ static void req_destroy(eng_req *r) {
     free(r->cand);
     ss_gen_result_free(&r->res);
     if (r->stops) for (int k = 0; k < r->p.n_stops; k++) free(r->stops[k]);
-    free(r->stops); free(r->mask); free(r->prompt); free(r->H);
+    free(r->stops); free(r->mask); free(r->prompt); free(r->H); free(r->first_logits);
     free(r);
 }
 
@@ -333,6 +354,8 @@ int ss_engine_submit(ss_engine *e, const ss_token *prompt, int n, const ss_gen_p
     if (p->n_cand > e->p.max_running)
         return ss_err(err, errlen, "%d candidates exceed the engine's %d running sequences", p->n_cand, e->p.max_running);
     if (p->n_predict < 0) return ss_err(err, errlen, "negative number of tokens to predict (%d)", p->n_predict);
+    if (p->adaptive < 0 || !(p->adaptive_agree >= 0 && p->adaptive_agree <= 1))
+        return ss_err(err, errlen, "adaptive sampling: wave %d must be >= 0 and agreement %g in [0, 1]", p->adaptive, p->adaptive_agree);
     if (p->n_stops < 0 || (p->n_stops && !p->stops)) return ss_err(err, errlen, "bad stop strings");
     if (p->slot.steps > 0 && n < 2) return ss_err(err, errlen, "SLOT needs a prompt of at least 2 tokens");
     if (p->head && !p->feat) return ss_err(err, errlen, "a SWIFT head needs its feature spec");
@@ -370,6 +393,7 @@ int ss_engine_submit(ss_engine *e, const ss_token *prompt, int n, const ss_gen_p
     r->res.cand = ss_calloc(p->n_cand, sizeof(ss_gen_cand));
     r->cand = ss_calloc(p->n_cand, sizeof(eng_cand));
     for (int i = 0; i < p->n_cand; i++) { r->cand[i].seq = -1; r->cand[i].pending = -1; }
+    r->root_seq = -1;
     if (e->n_req == e->cap_req) {
         e->cap_req = e->cap_req ? 2 * e->cap_req : 16;
         e->req = ss_realloc(e->req, sizeof(eng_req *) * e->cap_req);
@@ -424,22 +448,23 @@ static bool req_admit(ss_engine *e, eng_req *r) {
     }
     if (r->p.slot.steps > 0) {
         r->H = ss_calloc((size_t)r->T * c->model->hp.n_embd, sizeof(float));
-        r->res.slot_losses = ss_calloc(r->p.slot.steps, sizeof(float));
+        r->res.slot_losses = ss_calloc((size_t)r->p.slot.steps * 3, sizeof(float));
+        r->res.slot_kl = r->res.slot_losses + r->p.slot.steps;
+        r->res.slot_scale = r->res.slot_kl + r->p.slot.steps;
     }
     r->t_admit = ss_time();
     r->state = r->n_past == r->T - 1 ? (r->p.slot.steps > 0 ? R_SLOT : R_LAST) : R_PREFILL;
     return true;
 }
 
-// the last prompt token's logits: fork into the candidates, first tokens
-static void req_start_decode(ss_engine *e, eng_req *r, const float *logits) {
+// start candidates [i0, i1): forks of seq src (candidate 0 keeps the prompt's own sequence when
+// src is its), samplers seeded seed + i, first tokens from logits; false when the request failed
+static bool cands_start(ss_engine *e, eng_req *r, int i0, int i1, int src, const float *logits) {
     ss_ctx *c = e->c;
     const int V = c->model->hp.n_vocab;
-    r->res.t_prompt = ss_time() - r->t_admit - r->res.t_slot;
-    r->t_first = ss_time();
-    for (int i = 0; i < r->p.n_cand; i++) {
+    for (int i = i0; i < i1; i++) {
         eng_cand *g = &r->cand[i];
-        if (i > 0 && (g->seq = ss_seq_fork(c, r->cand[0].seq)) < 0) { req_fail(e, r, ss_ctx_error(c)); return; }
+        if (!(i == 0 && src == r->cand[0].seq) && (g->seq = ss_seq_fork(c, src)) < 0) { req_fail(e, r, ss_ctx_error(c)); return false; }
         ss_sampling_params sp = r->p.samp;
         sp.seed = r->p.samp.seed + (uint64_t)i;
         g->smp = ss_sampler_new(&sp, V);
@@ -447,12 +472,58 @@ static void req_start_decode(ss_engine *e, eng_req *r, const float *logits) {
         r->res.cand[i].tokens = ss_malloc(sizeof(int32_t) * (r->p.n_predict + 1));
         g->text = ss_calloc(1, 1); g->cap = 1;
         if (r->p.head) ss_swift_acc_reset(&g->acc);
+        g->started = true;
     }
-    r->state = R_DECODE;
-    for (int i = 0; i < r->p.n_cand; i++) {
+    r->n_started = i1;
+    for (int i = i0; i < i1; i++) {
         if (r->p.n_predict <= 0) { r->cand[i].done = true; continue; }
         cand_sample(e, r, i, logits);
     }
+    return true;
+}
+
+// the last prompt token's logits: fork into the candidates (adaptive: the first wave, and a root
+// sequence for the later ones), first tokens
+static void req_start_decode(ss_engine *e, eng_req *r, const float *logits) {
+    ss_ctx *c = e->c;
+    const int V = c->model->hp.n_vocab;
+    r->res.t_prompt = ss_time() - r->t_admit - r->res.t_slot;
+    r->t_first = ss_time();
+    int n0 = r->p.n_cand;
+    if (r->p.adaptive > 0 && r->p.adaptive < r->p.n_cand) {
+        n0 = r->p.adaptive;
+        if ((r->root_seq = ss_seq_fork(c, r->cand[0].seq)) < 0) { req_fail(e, r, ss_ctx_error(c)); return; }
+        r->first_logits = ss_malloc(sizeof(float) * V);
+        memcpy(r->first_logits, logits, sizeof(float) * V);
+    }
+    r->state = R_DECODE;
+    cands_start(e, r, 0, n0, r->cand[0].seq, logits);
+}
+
+// adaptive: when every started candidate is done, stop (ss_vote_agree on their answers: the others
+// never start) or start the next wave
+static void adaptive_wave(ss_engine *e, eng_req *r) {
+    const int n = r->n_started, N = r->p.n_cand;
+    for (int i = 0; i < n; i++) if (!r->cand[i].done) return;
+    if (n >= N) return;
+    char **ans = ss_calloc(n, sizeof(char *));
+    if (!ans) return;
+    for (int i = 0; i < n; i++)   // (a candidate stopped by early_stop has no answer)
+        ans[i] = r->res.cand[i].stopped ? NULL : ss_answer_extract(r->cand[i].text ? r->cand[i].text : "");
+    const bool agree = ss_vote_agree((const char *const *)ans, n, r->p.adaptive_agree > 0 ? r->p.adaptive_agree : SS_ADAPTIVE_AGREE);
+    for (int i = 0; i < n; i++) free(ans[i]);
+    free(ans);
+    if (!agree) {
+        const int n1 = n + r->p.adaptive < N ? n + r->p.adaptive : N;
+        cands_start(e, r, n, n1, r->root_seq, r->first_logits);
+        return;
+    }
+    for (int i = n; i < N; i++) {   // decided: the rest never start
+        r->cand[i].done = true;
+        r->res.cand[i].finish = SS_FINISH_CANCEL;
+        r->res.cand[i].stopped = true;
+    }
+    r->n_started = N;
 }
 
 // one SLOT step of the request that owns the optimizer (the first waiting one gets it)
@@ -476,18 +547,47 @@ static void slot_step(ss_engine *e) {
     if (rc < 0) { req_fail(e, r, err); return; }
     if (rc > 0) return;
     float *delta = ss_malloc(sizeof(float) * D);
-    ss_slot_result sr = { 0 };
+    ss_slot_result sr = { .kl = r->res.slot_kl, .scale = r->res.slot_scale };
     int frc = ss_slot_finish(r->slot, delta, &sr, err, sizeof err);
     r->slot = NULL;
     e->slot_owner = NULL;
     if (frc) { free(delta); req_fail(e, r, err); return; }
     r->res.slot_loss_after = sr.loss_after;
+    r->res.slot_steps = sr.steps_done;
     r->res.slot_peak_bytes = sr.peak_bytes;
     r->res.t_slot = sr.seconds;
     ss_seq_set_delta(c, r->cand[0].seq, delta);
     free(delta);
     free(r->H); r->H = NULL;
     r->state = R_LAST;
+}
+
+// early_stop: once the finished candidates decide the vote (ss_vote_decided), the unfinished ones
+// stop now (their sequences are freed; finish SS_FINISH_CANCEL, stopped)
+static void vote_early_stop(ss_engine *e, eng_req *r) {
+    r->vote_check = false;
+    const int n = r->p.n_cand;
+    const char **ans = ss_calloc(n, sizeof(char *));
+    bool *fin = ss_calloc(n, sizeof(bool));
+    if (!ans || !fin) { free(ans); free(fin); return; }   // no early stop: the full vote
+    for (int i = 0; i < n; i++) {
+        eng_cand *g = &r->cand[i];
+        fin[i] = g->done || g->final_feed;
+        if (fin[i] && !g->answered) { g->answer = ss_answer_extract(g->text ? g->text : ""); g->answered = true; }
+        ans[i] = fin[i] ? g->answer : NULL;
+    }
+    int w;
+    if (ss_vote_decided(ans, fin, n, &w) == 1)
+        for (int i = 0; i < n; i++) {
+            eng_cand *g = &r->cand[i];
+            if (fin[i]) continue;
+            g->done = true;
+            r->res.cand[i].finish = SS_FINISH_CANCEL;
+            r->res.cand[i].stopped = true;
+            if (g->seq >= 0) ss_seq_free(e->c, g->seq);
+            g->seq = -1;
+        }
+    free(ans); free(fin);
 }
 
 // ---------------------------------------------------------------- the step
@@ -527,6 +627,13 @@ static void entry_done(ss_engine *e, int k) {
     if (r->p.feat) {
         double ts = ss_time();
         const float *x = r->p.feat->logits ? ss_get_logits(c, k) : ss_get_layers(c, k);
+        if (r->p.feat->conf) {   // [captured values, log p, entropy]
+            const int fd = r->p.feat->dim - SS_SWIFT_CONF_DIM;
+            if (!g->xrow) g->xrow = ss_malloc(sizeof(float) * r->p.feat->dim);
+            memcpy(g->xrow, x, sizeof(float) * fd);
+            memcpy(g->xrow + fd, g->conf, sizeof g->conf);
+            x = g->xrow;
+        }
         if (r->p.head) ss_swift_acc_add(&g->acc, r->p.head, x);
         if (r->p.keep_features) keep_row(cd, g, x, r->p.feat->dim, r->p.features_f16);
         r->res.t_swift += ss_time() - ts;
@@ -565,7 +672,7 @@ int ss_engine_step(ss_engine *e, char *err, size_t errlen) {
             const int ff = !r->p.feat ? 0 : r->p.feat->logits ? SS_OUT_LOGITS : SS_OUT_LAYERS;
             for (int i = 0; i < r->p.n_cand; i++) {
                 const eng_cand *g = &r->cand[i];
-                if (g->done) continue;
+                if (g->done || !g->started) continue;
                 ss_batch_add(b, g->seq, ss_seq_len(c, g->seq), g->pending, SS_ROW_GEN | ff | (g->final_feed ? 0 : SS_OUT_LOGITS));
                 map_add(e, ri, i);
             }
@@ -587,9 +694,11 @@ int ss_engine_step(ss_engine *e, char *err, size_t errlen) {
         }
     }
     slot_step(e);
-    // requests whose candidates all finished, or that a callback cancelled
+    // requests whose candidates all finished (or stopped early), or that a callback cancelled
     for (int ri = 0; ri < e->n_req; ri++) {
         eng_req *r = e->req[ri];
+        if (r->state == R_DECODE && r->vote_check) vote_early_stop(e, r);
+        if (r->state == R_DECODE && r->p.adaptive > 0) adaptive_wave(e, r);
         if (r->state != R_DECODE && !(r->cancel && req_active(r))) continue;
         bool all = true;
         for (int i = 0; i < r->p.n_cand; i++) all &= r->cand[i].done;
@@ -646,7 +755,7 @@ void ss_engine_state_get(const ss_engine *e, ss_engine_state *s) {
         s->n_slot += r->state == R_SLOT;
         s->n_finished += r->state >= R_DONE;
         if (r->state == R_DECODE)
-            for (int k = 0; k < r->p.n_cand; k++) s->n_running_seqs += !r->cand[k].done;
+            for (int k = 0; k < r->p.n_cand; k++) s->n_running_seqs += r->cand[k].started && !r->cand[k].done;
     }
     s->n_cached_prefixes = e->n_pre;
     s->kv_pages_used = ss_kv_pages_used(e->c);

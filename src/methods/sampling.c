@@ -387,6 +387,20 @@ static double smp_log_softmax_at(const float *l, int V, int32_t tok) {
     return ((double)l[tok] - (double)m) - log(z);
 }
 
+double ss_logits_entropy(const float *l, int V) {
+    // H = -sum_v p_v log p_v = log S - sum_v e_v (l_v - m) / S,  e_v = exp(l_v - m), S = sum_v e_v
+    float m = smp_max(l, V);
+    if (!isfinite(m)) return 0.0;
+    double S = 0.0, A = 0.0;
+    for (int i = 0; i < V; i++) {
+        if (!isfinite(l[i])) continue;   // -inf: probability 0, no contribution
+        double d = (double)l[i] - (double)m, e = exp(d);
+        S += e;
+        A += e * d;
+    }
+    return log(S) - A / S;
+}
+
 int32_t ss_sampler_sample(ss_sampler *s, const float *logits, float *logprob) {
     const int V = s->n_vocab;
     const float *l = smp_apply_penalties(s, logits);

@@ -117,6 +117,13 @@ typedef struct {
     float *mx;               // [n] SLOT_E: c_t = max z_t; else max (z_t + u)
     double *w;               // [n] 1 / S_t
     double *loss_pos;        // [n] per-position CE
+    // KL(p_t || q_t) of the distributions at delta = 0 (p) and at delta (q), when kl_on:
+    //   KL_t = lse(z_t + u) - lse(z_t) - sum_v p_t[v] u[v]
+    int kl_on;
+    double *kl_pos;          // [n] KL_t (clamped at 0: rounding may give -1e-9)
+    double *lse0;            // [n] lse(z_t) = c_t + log S0_t                    (SLOT_E)
+    double *s0inv;           // [n] 1 / S0_t, S0_t = sum_v E_t[v]: p_t[v] = E_t[v] / S0_t   (SLOT_E)
+    double kl_mean;          // mean_t KL_t at the last evaluation (0 at u = 0)
     // delta
     float *deltaf;           // [D] delta rounded to f32
     int u_zero;              // delta == 0: u = 0 without a pass
@@ -182,7 +189,7 @@ static float *slot_alloc_logits_new(size_t n) {
 static void slot_state_free(slot_state *s) {
     if (!s->buf_ws) free(s->buf);
     free(s->pos); free(s->tgt); free(s->cnt); free(s->hp); free(s->zy); free(s->mx);
-    free(s->w); free(s->loss_pos); free(s->deltaf); free(s->u); free(s->a); free(s->q); free(s->gpart);
+    free(s->w); free(s->loss_pos); free(s->kl_pos); free(s->lse0); free(s->s0inv); free(s->deltaf); free(s->u); free(s->a); free(s->q); free(s->gpart);
     free(s->wbuf); free(s->ztile); free(s->erow); free(s->tmax); free(s->tmin);
     memset(s, 0, sizeof *s);
 }
@@ -244,6 +251,9 @@ static int slot_state_init(slot_state *s, const ss_slot_params *p, ss_pool *pool
     s->mx = slot_alloc(s, n, sizeof(float));
     s->w = slot_alloc(s, n, sizeof(double));
     s->loss_pos = slot_alloc(s, n, sizeof(double));
+    s->kl_pos = slot_alloc(s, n, sizeof(double));
+    s->lse0 = slot_alloc(s, n, sizeof(double));
+    s->s0inv = slot_alloc(s, n, sizeof(double));
     s->deltaf = slot_alloc(s, D, sizeof(float));
     s->u = slot_alloc(s, V, sizeof(float));
     s->a = slot_alloc(s, V, sizeof(float));
@@ -255,7 +265,7 @@ static int slot_state_init(slot_state *s, const ss_slot_params *p, ss_pool *pool
     s->tmax = slot_alloc(s, s->nth, sizeof(float));
     s->tmin = slot_alloc(s, s->nth, sizeof(float));
     if (s->mode != SLOT_E) s->erow = slot_alloc(s, (size_t)s->nth * V, sizeof(float));
-    if (!s->buf || !s->hp || !s->zy || !s->mx || !s->w || !s->loss_pos || !s->deltaf || !s->u || !s->a || !s->q ||
+    if (!s->buf || !s->hp || !s->zy || !s->mx || !s->w || !s->loss_pos || !s->kl_pos || !s->lse0 || !s->s0inv || !s->deltaf || !s->u || !s->a || !s->q ||
         !s->gpart || !s->wbuf || !s->ztile || !s->tmax || !s->tmin || (s->mode != SLOT_E && !s->erow)) {
         size_t bytes = s->bytes;
         slot_state_free(s);
@@ -355,6 +365,8 @@ static void slot_e_job(void *arg, int ith, int nth) {
         s->mx[i] = c;
         s->w[i] = 1.0 / S;
         s->loss_pos[i] = (double)c + log(S) - (double)s->zy[i];
+        s->lse0[i] = (double)c + log(S);
+        s->s0inv[i] = 1.0 / S;
     }
 }
 
@@ -392,12 +404,19 @@ static void slot_a_job(void *arg, int ith, int nth) {
 }
 
 // SLOT_E, per position t of [c0, c1): S_t = E_t · a;  loss_t = c_t + max u + log S_t - (z_t[y_t] + u[y_t])
+// with kl_on: KL_t = (c_t + max u + log S_t) - lse0_t - (E_t · u) / S0_t
 static void slot_se_job(void *arg, int ith, int nth) {
     slot_state *s = arg;
     for (int64_t i; (i = s->c0 + slot_item(s)) < s->c1;) {
-        double S = s->k->slot_dot_f64(s->buf + (size_t)i * s->V, s->a, s->V);
+        const float *row = s->buf + (size_t)i * s->V;
+        double S = s->k->slot_dot_f64(row, s->a, s->V);
+        double lse = (double)s->mx[i] + (double)s->u_max + log(S);
         s->w[i] = 1.0 / S;
-        s->loss_pos[i] = (double)s->mx[i] + (double)s->u_max + log(S) - ((double)s->zy[i] + (double)s->u[s->tgt[i]]);
+        s->loss_pos[i] = lse - ((double)s->zy[i] + (double)s->u[s->tgt[i]]);
+        if (s->kl_on) {
+            double kl = lse - s->lse0[i] - s->k->slot_dot_f64(row, s->u, s->V) * s->s0inv[i];
+            s->kl_pos[i] = kl > 0 ? kl : 0;
+        }
     }
 }
 
@@ -414,6 +433,10 @@ static void slot_sz_job(void *arg, int ith, int nth) {
         s->mx[i] = m;
         s->w[i] = 1.0 / S;
         s->loss_pos[i] = (double)m + log(S) - (double)ly;
+        if (s->kl_on) {   // KL_t = lse(z_t + u) - lse(z_t) - sum_v softmax(z_t)[v] u[v]
+            double pu, kl = (double)m + log(S) - s->k->slot_lse_dot(s->buf + (size_t)(i - s->r0) * V, s->u, V, &pu) - pu;
+            s->kl_pos[i] = kl > 0 ? kl : 0;
+        }
     }
 }
 
@@ -541,6 +564,11 @@ static double slot_eval(slot_state *s, ss_pool *pool, const double *delta, doubl
     double loss = 0;
     for (int i = 0; i < s->n; i++) loss += s->loss_pos[i];
     loss /= s->n;
+    s->kl_mean = 0;
+    if (s->kl_on && !s->u_zero) {
+        for (int i = 0; i < s->n; i++) s->kl_mean += s->kl_pos[i];
+        s->kl_mean /= s->n;
+    }
     if (!grad) return loss;
     // grad = W^T r, partial sums over fixed vocabulary ranges added in order
     slot_run(s, pool, slot_g_job);
@@ -552,10 +580,12 @@ static double slot_eval(slot_state *s, ss_pool *pool, const double *delta, doubl
 
 // ---------------------------------------------------------------- API
 
-double ss_slot_loss_grad(const ss_slot_params *p, ss_pool *pool, const float *H, int T, int D, const int32_t *tokens,
-                         const uint8_t *mask, const ss_weight *W, const float *delta, float *grad) {
+// loss at delta, and optionally its gradient and the mean KL from delta = 0
+static double slot_loss_at(const ss_slot_params *p, ss_pool *pool, const float *H, int T, int D, const int32_t *tokens,
+                           const uint8_t *mask, const ss_weight *W, const float *delta, float *grad, double *kl) {
     slot_state s;
     if (!p || slot_state_init(&s, p, pool, H, T, D, tokens, mask, W, NULL, 0) != 0) return NAN;
+    s.kl_on = kl != NULL;
     double *dd = ss_malloc((size_t)D * sizeof(double) * 2);
     if (!dd) { slot_state_free(&s); return NAN; }
     double *gd = dd + D;
@@ -563,18 +593,33 @@ double ss_slot_loss_grad(const ss_slot_params *p, ss_pool *pool, const float *H,
     double loss = slot_eval(&s, pool, dd, grad ? gd : NULL);
     if (grad)
         for (int d = 0; d < D; d++) grad[d] = (float)gd[d];
+    if (kl) *kl = s.kl_mean;
     free(dd);
     slot_state_free(&s);
     return loss;
 }
 
-// step-wise run: the state, AdamW's moments in double, and the time spent
+double ss_slot_loss_grad(const ss_slot_params *p, ss_pool *pool, const float *H, int T, int D, const int32_t *tokens,
+                         const uint8_t *mask, const ss_weight *W, const float *delta, float *grad) {
+    return slot_loss_at(p, pool, H, T, D, tokens, mask, W, delta, grad, NULL);
+}
+
+double ss_slot_loss_kl(const ss_slot_params *p, ss_pool *pool, const float *H, int T, int D, const int32_t *tokens,
+                       const uint8_t *mask, const ss_weight *W, const float *delta, double *kl) {
+    return slot_loss_at(p, pool, H, T, D, tokens, mask, W, delta, NULL, kl);
+}
+
+// step-wise run: the state, AdamW's moments in double, the per-step report and the time spent
 struct ss_slot_stepper {
     slot_state s;
     ss_pool *pool;
-    ss_slot_params p;
+    ss_slot_params p;        // kl_max resolved (safe)
     double *x, *m, *v, *g;   // delta, first and second moments, gradient [D] each
+    double *xprev, *dir;     // trust region: delta before the step, the AdamW update (delta - xprev)
     ss_adamw opt;            // opt.t = steps done
+    float *loss, *kl, *scale;   // [steps] each: loss before, mean KL after, step scale of each step
+    bool stopped;            // min_gain stopped the run; final_loss is the loss at x
+    double final_loss, final_kl;
     double seconds;
 };
 
@@ -591,44 +636,101 @@ ss_slot_stepper *ss_slot_begin(const ss_slot_params *p, ss_pool *pool, const flo
                p->lr, p->beta1, p->beta2, p->eps, p->wd);
         return NULL;
     }
+    if (!(p->kl_max >= 0 && isfinite(p->kl_max)) || !(p->min_gain >= 0 && p->min_gain < 1)) {
+        ss_err(err, errlen, "slot: kl_max %g must be >= 0 and finite, min_gain %g in [0, 1)", p->kl_max, p->min_gain);
+        return NULL;
+    }
     ss_slot_stepper *r = ss_calloc(1, sizeof *r);
     if (!r) { ss_err(err, errlen, "slot: out of memory"); return NULL; }
     if (slot_state_init(&r->s, p, pool, H, T, D, tokens, mask, W, err, errlen) != 0) { free(r); return NULL; }
     r->pool = pool;
     r->p = *p;
-    // AdamW state in double: delta, first and second moments, gradient
-    r->x = ss_calloc((size_t)D * 4, sizeof(double));
-    if (!r->x) { slot_state_free(&r->s); free(r); ss_err(err, errlen, "slot: out of memory"); return NULL; }
-    r->m = r->x + D; r->v = r->m + D; r->g = r->v + D;
+    if (r->p.safe && r->p.kl_max == 0) r->p.kl_max = SS_SLOT_SAFE_KL_MAX;
+    r->s.kl_on = 1;
+    // AdamW state in double: delta, first and second moments, gradient; the trust region's two
+    r->x = ss_calloc((size_t)D * 6, sizeof(double));
+    r->loss = ss_calloc((size_t)p->steps * 3 + 1, sizeof(float));
+    if (!r->x || !r->loss) {
+        free(r->x); free(r->loss); slot_state_free(&r->s); free(r);
+        ss_err(err, errlen, "slot: out of memory");
+        return NULL;
+    }
+    r->m = r->x + D; r->v = r->m + D; r->g = r->v + D; r->xprev = r->g + D; r->dir = r->xprev + D;
+    r->kl = r->loss + p->steps; r->scale = r->kl + p->steps;
+    for (int k = 0; k < p->steps; k++) { r->kl[k] = NAN; r->scale[k] = 1; }
     ss_adamw_init(&r->opt, p->lr, p->beta1, p->beta2, p->eps, p->wd);
     r->seconds = ss_time() - t_start;
     return r;
 }
 
+// trust region after the AdamW step of step k (x = xprev + dir): the largest s in 1, 1/2, 1/4, ...
+// (at most SS_SLOT_MAX_BACKTRACK halvings, else 0) with mean KL(x) <= kl_max; kl_prev = KL at xprev
+static void slot_backtrack(ss_slot_stepper *r, int k, double kl_prev) {
+    const int D = r->s.D;
+    double sc = 1;
+    for (int j = 0;; j++) {
+        slot_eval(&r->s, r->pool, r->x, NULL);   // a non-finite KL (diverged step) fails the test too
+        if (r->s.kl_mean <= r->p.kl_max) { r->kl[k] = (float)r->s.kl_mean; break; }
+        if (j == SS_SLOT_MAX_BACKTRACK) {       // drop the step: delta stays where it was
+            sc = 0;
+            memcpy(r->x, r->xprev, sizeof(double) * D);
+            r->kl[k] = (float)kl_prev;
+            break;
+        }
+        sc *= 0.5;
+        for (int d = 0; d < D; d++) r->x[d] = r->xprev[d] + sc * r->dir[d];
+    }
+    r->scale[k] = (float)sc;
+}
+
 int ss_slot_step(ss_slot_stepper *r, float *loss_before, char *err, size_t errlen) {
-    if (r->opt.t >= r->p.steps) return 0;
+    if (r->stopped || r->opt.t >= r->p.steps) return 0;
     double t_start = ss_time();
+    const int D = r->s.D, k = (int)r->opt.t;
     double loss = slot_eval(&r->s, r->pool, r->x, r->g);
-    if (!isfinite(loss)) return ss_err(err, errlen, "slot: loss is %g at step %ld", loss, r->opt.t + 1);
+    if (!isfinite(loss)) return ss_err(err, errlen, "slot: loss is %g at step %d", loss, k + 1);
+    if (k > 0 && isnan(r->kl[k - 1])) r->kl[k - 1] = (float)r->s.kl_mean;   // KL at the delta of step k-1
+    if (r->p.min_gain > 0 && k > 0 && r->loss[k - 1] - loss < r->p.min_gain * fabs(r->loss[k - 1])) {
+        r->stopped = true;   // the loss no longer falls enough: stop at this delta
+        r->final_loss = loss;
+        r->final_kl = r->s.kl_mean;
+        r->seconds += ss_time() - t_start;
+        return 0;
+    }
+    r->loss[k] = (float)loss;
     if (loss_before) *loss_before = (float)loss;
+    const double kl_prev = r->s.kl_mean;
+    if (r->p.kl_max > 0) memcpy(r->xprev, r->x, sizeof(double) * D);
     ss_adamw_next(&r->opt);   // torch.optim.AdamW: decoupled weight decay, bias-corrected Adam step
-    ss_adamw_step_f64(&r->opt, r->x, r->g, r->m, r->v, r->s.D);
+    ss_adamw_step_f64(&r->opt, r->x, r->g, r->m, r->v, D);
+    if (r->p.kl_max > 0) {
+        for (int d = 0; d < D; d++) r->dir[d] = r->x[d] - r->xprev[d];
+        slot_backtrack(r, k, kl_prev);
+    }
     r->seconds += ss_time() - t_start;
     return r->opt.t < r->p.steps;
 }
 
 int ss_slot_finish(ss_slot_stepper *r, float *delta, ss_slot_result *res, char *err, size_t errlen) {
     double t_start = ss_time();
-    const int D = r->s.D;
+    const int D = r->s.D, done = (int)r->opt.t;
     int rc = 0;
     res->loss_after = NAN;
-    if (!r->p.no_loss_after) {
+    if (r->stopped) {
+        res->loss_after = (float)r->final_loss;
+    } else if (!r->p.no_loss_after) {
         double loss = slot_eval(&r->s, r->pool, r->x, NULL);
         if (!isfinite(loss)) rc = ss_err(err, errlen, "slot: final loss is %g", loss);
         res->loss_after = (float)loss;
+        if (done > 0 && isnan(r->kl[done - 1])) r->kl[done - 1] = (float)r->s.kl_mean;
     }
     for (int d = 0; d < D; d++) delta[d] = (float)r->x[d];
-    res->peak_bytes = r->s.bytes + (size_t)D * 4 * sizeof(double);
+    res->steps_done = done;
+    for (int k = 0; k < done; k++) {
+        if (res->kl) res->kl[k] = r->kl[k];
+        if (res->scale) res->scale[k] = r->scale[k];
+    }
+    res->peak_bytes = r->s.bytes + (size_t)D * 6 * sizeof(double);
     res->seconds = r->seconds + (ss_time() - t_start);
     ss_slot_stepper_free(r);
     return rc;
@@ -638,6 +740,7 @@ void ss_slot_stepper_free(ss_slot_stepper *r) {
     if (!r) return;
     slot_state_free(&r->s);
     free(r->x);
+    free(r->loss);
     free(r);
 }
 
@@ -647,13 +750,17 @@ int ss_slot_optimize(const ss_slot_params *p, ss_pool *pool, const float *H, int
     if (!p || !delta || !res) return ss_err(err, errlen, "slot: NULL params, delta or result");
     ss_slot_stepper *r = ss_slot_begin(p, pool, H, T, D, tokens, mask, W, err, errlen);
     if (!r) return -1;
-    for (int k = 0; k < p->steps; k++)
-        if (ss_slot_step(r, res->loss_before ? &res->loss_before[k] : NULL, err, errlen) < 0) {
+    for (int k = 0; k < p->steps; k++) {
+        int rc = ss_slot_step(r, res->loss_before ? &res->loss_before[k] : NULL, err, errlen);
+        if (rc < 0) {
             // as before: the delta reached so far, no final loss
             for (int d = 0; d < D; d++) delta[d] = (float)r->x[d];
             res->loss_after = NAN;
+            res->steps_done = (int)r->opt.t;
             ss_slot_stepper_free(r);
             return -1;
         }
+        if (rc == 0) break;
+    }
     return ss_slot_finish(r, delta, res, err, errlen);
 }

@@ -25,7 +25,16 @@ typedef struct ss_gen_params {
     ss_token_cb on_token;             // per sampled token (slotswift.h); non-zero return cancels
     void *ud;                         // for on_piece, on_token and on_logits
     void (*on_logits)(void *ud, int cand, const float *logits);  // raw logits[n_vocab] each token is sampled from (top log-probs)
+    bool  early_stop;                 // exact early stop of the vote (src/methods/vote.c): once the finished
+                                      // candidates' answers decide the majority, the others stop (stopped)
+    // adaptive sampling (vote): candidates start in waves of `adaptive` (0 = off: all N at once), forked
+    // from the prompt; after each wave, stop when the leading answer has >= adaptive_agree of the
+    // started candidates' votes (ss_vote_agree), else start the next wave, up to n_cand; candidates never
+    // started are stopped (no tokens). Candidate i still samples with seed + i.
+    int   adaptive;
+    float adaptive_agree;             // (0, 1]; 0: SS_ADAPTIVE_AGREE
 } ss_gen_params;
+#define SS_ADAPTIVE_AGREE 0.75f
 
 void ss_gen_params_default(ss_gen_params *p);
 
@@ -39,6 +48,7 @@ typedef struct {
     int      finish;                  // enum ss_finish
     float    swift;                   // reward (head given)
     void    *features; int n_feat_rows;   // [n_feat_rows, dim] F32 or F16 (keep_features)
+    bool     stopped;                 // stopped by early_stop (finish SS_FINISH_CANCEL; its text is partial)
 } ss_gen_cand;
 
 typedef struct ss_gen_result {
@@ -46,7 +56,9 @@ typedef struct ss_gen_result {
     ss_gen_cand *cand; int n_cand;
     double   t_prompt, t_slot, t_gen, t_swift;   // seconds
     int      n_gen_tokens;            // tokens decoded after the prompt (all candidates)
-    float   *slot_losses;             // [slot.steps] loss before each step
+    float   *slot_losses;             // [slot.steps] loss before each step (one block with the next two)
+    float   *slot_kl, *slot_scale;    // [slot.steps] mean KL after each step, step scale (ss_slot_result)
+    int      slot_steps;              // SLOT steps done (< slot.steps when slot.min_gain stopped it)
     float    slot_loss_after;
     size_t   slot_peak_bytes;
     int      n_reused;                // prompt tokens whose KV came from the engine's prefix cache

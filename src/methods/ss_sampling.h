@@ -4,4 +4,6 @@
 #ifndef SS_SAMPLING_H
 #define SS_SAMPLING_H
 #include "ss_common.h"
+// entropy -sum_v p_v log p_v (natural log, double) of softmax(logits[V]) (SWIFT's confidence feature)
+double ss_logits_entropy(const float *logits, int V);
 #endif

@@ -52,5 +52,9 @@ void ss_slot_stepper_free(ss_slot_stepper *r);
 // returns NAN on bad input.
 double ss_slot_loss_grad(const ss_slot_params *p, ss_pool *pool, const float *H, int T, int D, const int32_t *tokens,
                          const uint8_t *mask, const ss_weight *W, const float *delta, float *grad);
+// loss at delta and *kl = mean_t KL(p_t || q_t) between the distributions at delta = 0 and at delta
+// (the trust region's measure; for tests). Same inputs as ss_slot_loss_grad.
+double ss_slot_loss_kl(const ss_slot_params *p, ss_pool *pool, const float *H, int T, int D, const int32_t *tokens,
+                       const uint8_t *mask, const ss_weight *W, const float *delta, double *kl);
 
 #endif

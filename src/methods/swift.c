@@ -108,6 +108,12 @@ int ss_swift_spec_parse(ss_swift_spec *s, const char *spec, bool norm, bool logi
     return 0;
 }
 
+void ss_swift_spec_set_conf(ss_swift_spec *s, bool conf) {
+    if (s->conf == conf) return;
+    s->dim += conf ? SS_SWIFT_CONF_DIM : -SS_SWIFT_CONF_DIM;
+    s->conf = conf;
+}
+
 // ---------------------------------------------------------------- head
 
 int ss_swift_head_init(ss_swift_head *h, const ss_swift_spec *spec) {
@@ -988,6 +994,7 @@ int ss_swift_head_save(const ss_swift_head *h, const char *path, char *err, size
     ss_gguf_writer_set_bool(w, "swift.norm", h->spec.norm);
     ss_gguf_writer_set_bool(w, "swift.logits", h->spec.logits);
     ss_gguf_writer_set_u32(w, "swift.dim", (uint32_t)h->dim);
+    if (h->spec.conf) ss_gguf_writer_set_bool(w, "swift.conf", true);   // absent: no confidence features
     ss_gguf_writer_set_bool(w, "swift.no_gate", h->no_gate);
     ss_gguf_writer_set_str(w, "swift.train_info", h->train_info);
     ss_gguf_writer_set_str(w, "swift.val_metrics", h->val_metrics);
@@ -1036,6 +1043,11 @@ int ss_swift_head_load(ss_swift_head *h, const char *path, char *err, size_t err
     if (swift_need_bool(g, "swift.norm", &s->norm)) { ss_err(err, errlen, "%s: swift.norm: missing or not a bool", path); goto done; }
     if (swift_need_bool(g, "swift.logits", &s->logits)) { ss_err(err, errlen, "%s: swift.logits: missing or not a bool", path); goto done; }
     if (swift_need_bool(g, "swift.no_gate", &h->no_gate)) { ss_err(err, errlen, "%s: swift.no_gate: missing or not a bool", path); goto done; }
+    if (ss_gguf_find(g, "swift.conf") && swift_need_bool(g, "swift.conf", &s->conf)) {
+        ss_err(err, errlen, "%s: swift.conf: not a bool", path); goto done;
+    }
+    const int64_t fdim = dim - (s->conf ? SS_SWIFT_CONF_DIM : 0);   // the layers' or logits' part
+    if (fdim <= 0) { ss_err(err, errlen, "%s: swift.dim %lld leaves no room for the layers' features", path, (long long)dim); goto done; }
     const ss_gguf_kv *kl = ss_gguf_find(g, "swift.layer_list");
     if (!kl || kl->type != SS_GGUF_ARRAY || kl->arr_type != SS_GGUF_INT32 || kl->arr_n > 256) {
         ss_err(err, errlen, "%s: swift.layer_list: missing or not an int32 array of at most 256 layers", path); goto done;
@@ -1054,8 +1066,9 @@ int ss_swift_head_load(ss_swift_head *h, const char *path, char *err, size_t err
             ss_err(err, errlen, "%s: logits head with layers '%s' (%d listed)%s", path, s->layers, s->n_layers, s->norm ? " and norm" : "");
             goto done;
         }
-    } else if (s->n_layers == 0 || dim % s->n_layers) {
-        ss_err(err, errlen, "%s: swift.dim %lld is not a multiple of the %d layers listed", path, (long long)dim, s->n_layers); goto done;
+    } else if (s->n_layers == 0 || fdim % s->n_layers) {
+        ss_err(err, errlen, "%s: swift.dim %lld%s is not a multiple of the %d layers listed", path, (long long)fdim,
+               s->conf ? " (without the 2 confidence features)" : "", s->n_layers); goto done;
     }
     s->dim = h->dim = (int)dim;
     const ss_gguf_kv *kf = ss_gguf_find(g, "swift.model_fingerprint");
@@ -1099,6 +1112,7 @@ int ss_swift_head_check_model(const ss_swift_head *h, const char *model_name, ui
     char e2[SS_ERRLEN];
     if (ss_swift_spec_parse(&s, h->spec.layers, h->spec.norm, h->spec.logits, n_layer, n_embd, n_vocab, e2, sizeof e2))
         return ss_err(err, errlen, "SWIFT head: %s", e2);
+    ss_swift_spec_set_conf(&s, h->spec.conf);
     if (s.dim != h->dim || s.n_layers != h->spec.n_layers || memcmp(s.layer, h->spec.layer, s.n_layers * sizeof(int)))
         return ss_err(err, errlen, "SWIFT head: layers '%s' resolve to %d layers / dim %d for model '%s', but the head has %d layers / dim %d",
                       h->spec.layers, s.n_layers, s.dim, model_name ? model_name : "?", h->spec.n_layers, h->dim);

@@ -39,7 +39,8 @@ def head_file(tmp_path_factory, tinymath, slotswift):
 
 
 @pytest.mark.parametrize("select,extra", [("vote", []), ("logprob", ["--top-k", 0, "--min-p", 0, "--temp", 1.0]),
-                                          ("first", ["--slot-steps", 3, "--slot-lr", 0.05])])
+                                          ("first", ["--slot-steps", 3, "--slot-lr", 0.05]),
+                                          ("vote", ["--slot-steps", 3, "--slot-lr", 0.5, "--slot-kl-max", 0.02])])
 def test_best_of_equals_bon(tinymath, select, extra):
     q = question(10)["question"]
     kw = {"seed": 21}
@@ -47,7 +48,7 @@ def test_best_of_equals_bon(tinymath, select, extra):
     while flags:
         k, v = flags.pop(0), flags.pop(0)
         if k.startswith("--slot"):
-            kw.setdefault("slot", {})[k[len("--slot-"):]] = v
+            kw.setdefault("slot", {})[k[len("--slot-"):].replace("-", "_")] = v
         else:
             kw[{"--temp": "temperature"}.get(k, k[2:].replace("-", "_"))] = v
     res = tinymath.best_of([{"role": "user", "content": q}], n=4, select=select, max_tokens=60, **kw)

@@ -47,3 +47,22 @@ def test_slot_generation_equals_cli(slotswift, stories, tinymath, model, prompt,
     printed = [float(x) for x in re.findall(r"slot: step \d+ loss ([0-9.]+)", err)]
     assert printed == [float(f"{x:.6f}") for x in r.slot_losses]
     assert r.slot_losses[-1] < r.slot_losses[0]
+
+
+def test_safe_slot_equals_cli(slotswift, tinymath):
+    """slot=dict(safe=True): the trust region's per-step losses, KLs and scales equal the CLI's
+    `generate --slot-safe` (lr 0.5: the bound binds), and the KL stays within the bound."""
+    q = question(3)["question"]
+    text = tinymath.chat_prompt([{"role": "user", "content": q}])
+    r = tinymath.generate(text, max_tokens=30, temperature=0, slot=dict(steps=4, lr=0.5, safe=True))
+    out, err = cli("generate", "-m", TINYMATH, "-p", q, "--chat", "-n", 30, "--temp", 0, "-t", 2,
+                   "--slot-steps", 4, "--slot-lr", 0.5, "--slot-safe")
+    assert r.text == out[:-1]
+    rows = re.findall(r"slot: step \d+ loss ([0-9.]+) \(KL ([0-9.e+-]+), scale ([0-9.e+-]+)\)", err)
+    assert len(rows) == 4 == len(r.slot_kl)
+    for (loss, kl, scale), l, k, s in zip(rows, r.slot_losses, r.slot_kl, r.slot_scale):
+        assert float(loss) == float(f"{l:.6f}") and float(kl) == float(f"{k:.4g}") and float(scale) == float(f"{s:g}")
+        assert k <= 0.05
+    assert min(r.slot_scale) < 1
+    with pytest.raises(slotswift.Error):
+        tinymath.generate(text, max_tokens=1, slot=dict(steps=2, kl_max=-1))

@@ -130,6 +130,20 @@ assert.equal(b2.choices.length, 2);
 for (const c of b2.choices) assert.equal(typeof c.votes, 'number');
 assert.ok(b2.choices[0].votes >= b2.choices[1].votes);
 ok('best_of 4 n 2 select vote: votes');
+const b4 = await chat.chat.completions.create({ model: 'tinymath', messages: user, temperature: 0.8, seed: 11, max_tokens: 48,
+                                                best_of: 4, select: 'vote', early_stop: true });
+assert.equal(b4.choices[0].message.content, exp('bonvote.txt'));   // the full vote's choice (bon without early stop)
+for (const c of b4.choices) assert.ok(c.stopped === undefined || c.stopped === true);
+await assert.rejects(chat.chat.completions.create({ model: 'tinymath', messages: user, best_of: 2, select: 'logprob', early_stop: true }),
+                     (e) => e.status === 400 && e.error?.param === 'early_stop');
+ok('best_of 4 select vote early_stop == bon --select vote');
+const b5 = await chat.chat.completions.create({ model: 'tinymath', messages: user, temperature: 0.8, seed: 11, max_tokens: 48,
+                                                best_of: 4, n: 4, select: 'vote', adaptive: 2, adaptive_agree: 0.5 });
+assert.equal(b5.choices.length, 4);
+assert.ok(b5.choices.every((c) => c.stopped === undefined ? c.message.content.length > 0 : c.stopped === true));
+await assert.rejects(chat.chat.completions.create({ model: 'tinymath', messages: user, best_of: 2, adaptive: true }),
+                     (e) => e.status === 400 && e.error?.param === 'adaptive');
+ok('best_of adaptive: waves of 2; refused without select vote');
 const b3 = await chat.chat.completions.create({ model: 'tinymath', messages: user, temperature: 0.8, seed: 11, max_tokens: 48,
                                                 best_of: 3, swift_head: 'h' });
 assert.equal(b3.choices[0].message.content, exp('bonswift.txt'));
@@ -142,6 +156,12 @@ assert.ok(sl.slot.losses.every((x) => Number.isFinite(x)) && sl.slot.seconds >= 
 const slexp = exp('slot_losses.txt').split('\n').map(Number);
 for (let i = 0; i < 3; i++) assert.ok(Math.abs(sl.slot.losses[i] - slexp[i]) <= 1e-5, `slot loss ${i}: ${sl.slot.losses[i]} vs ${slexp[i]}`);   // printed %.6f
 ok('slot: steps 3 == generate --slot-steps 3 (text and losses)');
+const ss = await chat.chat.completions.create({ model: 'tinymath', messages: user, temperature: 0, max_tokens: 48, slot: { steps: 3, lr: 0.5, safe: true } });
+assert.equal(ss.choices[0].message.content, exp('slotsafe.txt'));
+assert.equal(ss.slot.kl.length, 3);
+assert.equal(ss.slot.steps_done, 3);
+assert.ok(ss.slot.kl.every((x) => x <= 0.05) && ss.slot.scale.some((x) => x < 1));
+ok('slot: safe (trust region) == generate --slot-safe, KL within the bound');
 
 // errors through the client
 await assert.rejects(chat.chat.completions.create({ model: 'tinymath', messages: user, n: 0 }), (e) => e.status === 400 && e.error?.param === 'n');

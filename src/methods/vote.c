@@ -1,0 +1,79 @@
+// vote.c — exact early stop for Best-of-N's vote (self-consistency, ss_select_pick SS_SELECT_VOTE):
+// is the selected answer already decided by the finished candidates, whatever the others answer?
+//
+// The full vote over n candidates: each candidate with an answer gets v_i = #{j : answer_j equals
+// answer_i}; the first candidate (lowest index) with the largest v_i wins. Over the finished
+// candidates, the answers form classes K with count c_K and first (lowest) index f_K; U candidates
+// are unfinished, the lowest of them u0. Leader L = the largest c, ties to the lowest f. In the worst
+// case for L, all U unfinished candidates join one other class K (or a new one: c = 0, f = inf), which
+// then has c_K + U votes and first index min(f_K, u0). So the vote is decided iff, for every K != L
+// (and the new class),
+//   c_L > c_K + U,   or   c_L == c_K + U  and  f_L < min(f_K, u0)
+// and this is exact: each worst case is a completion that can happen. The winner's answer is L's;
+// its candidate is f_L (the full vote may pick an unfinished member of L with a lower index: same
+// answer).
+// Equality of answers (ss_answer_equal) is exact for strings and for numbers except within its
+// tolerance (1e-6 relative, 0.005 absolute), where it is not transitive: an unfinished answer z
+// could equal two finished numbers x != y. When two finished numbers differ by less than twice the
+// tolerance, the vote is reported undecided (never wrong, at worst later).
+#include "ss_vote.h"
+#include "ss_answer.h"
+#include <math.h>
+#include <stdlib.h>
+
+// two different numbers that a third could both equal (ss_answer_number_equal twice)
+static bool vote_bridgeable(double x, double y) {
+    const double d = fabs(x - y);
+    return x != y && d <= 1e-2 && d <= 3e-6 * fmax(fabs(x), fabs(y));
+}
+
+int ss_vote_decided(const char *const *answers, const bool *finished, int n, int *winner) {
+    if (n < 1 || !answers || !finished) return -1;
+    int U = 0, u0 = n;
+    for (int i = 0; i < n; i++)
+        if (!finished[i]) { U++; if (i < u0) u0 = i; }
+    if (U == 0) { *winner = ss_select_pick(SS_SELECT_VOTE, answers, NULL, NULL, NULL, n); return 1; }
+    // numbers of the finished answers (for the bridging guard)
+    double *val = malloc(sizeof(double) * n);
+    bool *num = malloc(sizeof(bool) * n);
+    int *cls = malloc(sizeof(int) * n), *cnt = malloc(sizeof(int) * n), *first = malloc(sizeof(int) * n);
+    int rc = 0, nc = 0;
+    if (!val || !num || !cls || !cnt || !first) { rc = -1; goto out; }
+    for (int i = 0; i < n; i++) num[i] = finished[i] && answers[i] && ss_answer_number(answers[i], &val[i]);
+    for (int i = 0; i < n; i++)
+        for (int j = i + 1; j < n && num[i]; j++)
+            if (num[j] && vote_bridgeable(val[i], val[j])) goto out;   // undecided
+    // classes of the finished answers (equality is transitive here), in index order
+    for (int i = 0; i < n; i++) {
+        cls[i] = -1;
+        if (!finished[i] || !answers[i] || !ss_answer_equal(answers[i], answers[i])) continue;
+        for (int k = 0; k < nc && cls[i] < 0; k++)
+            if (ss_answer_equal(answers[first[k]], answers[i])) cls[i] = k;
+        if (cls[i] < 0) { cls[i] = nc; first[nc] = i; cnt[nc++] = 0; }
+        cnt[cls[i]]++;
+    }
+    if (nc == 0) goto out;
+    int L = 0;
+    for (int k = 1; k < nc; k++) if (cnt[k] > cnt[L]) L = k;   // ties: the lower first index (k order)
+    // the new class: no votes yet, no index
+    if (!(cnt[L] > U || (cnt[L] == U && first[L] < u0))) goto out;
+    for (int k = 0; k < nc; k++) {
+        if (k == L) continue;
+        const int ck = cnt[k] + U, fk = first[k] < u0 ? first[k] : u0;
+        if (!(cnt[L] > ck || (cnt[L] == ck && first[L] < fk))) goto out;
+    }
+    *winner = first[L];
+    rc = 1;
+out:
+    free(val); free(num); free(cls); free(cnt); free(first);
+    return rc;
+}
+
+bool ss_vote_agree(const char *const *answers, int n, float agree) {
+    int *votes = malloc(sizeof(int) * (n > 0 ? n : 1)), best = 0;
+    if (!votes) return false;   // out of memory: go on sampling (the full vote)
+    ss_select_votes(answers, n, votes);
+    for (int i = 0; i < n; i++) if (votes[i] > best) best = votes[i];
+    free(votes);
+    return best >= 1 && best >= (double)agree * n;
+}
