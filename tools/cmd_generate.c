@@ -6,7 +6,7 @@
 #include "cmds.h"
 #include "tool.h"
 #include "slot_span.h"
-#include "ss_gen.h"
+#include "slotswift.h"
 
 static void gen_usage(void) {
     printf("usage: slotswift generate -m MODEL (-p PROMPT | -f FILE) [--chat] [--system TEXT] [-n N] [flags]\n\n");

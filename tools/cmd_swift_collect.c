@@ -13,7 +13,6 @@
 #include "slot_span.h"
 #include "slotswift.h"
 #include "ss_featstore.h"
-#include "ss_gen.h"
 
 int cmd_swift_collect(int argc, char **argv) {
     ss_args a;

@@ -6,7 +6,6 @@
 #include "args.h"
 #include "slotswift.h"
 #include "ss_common.h"
-#include "ss_gen.h"
 
 // load the model of a->model and a context sized for n_seq sequences; prints the error and returns -1
 int  tool_load(const ss_args *a, int n_seq, ss_model **m, ss_ctx **c);

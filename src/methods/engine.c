@@ -16,7 +16,8 @@
 // Admission (FIFO): its candidates fit max_running and the context's sequences, its worst-case
 // KV pages fit beside the active requests' (a request alone is always admitted, as ss_gen_run
 // always ran), and its captured features equal the active requests' (one set per context).
-#include "ss_gen.h"
+#include "ss_common.h"
+#include "ss_slot.h"
 #include "ss_model.h"
 #include "ss_vocab.h"
 #include <stdio.h>

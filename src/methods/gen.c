@@ -1,5 +1,5 @@
 // gen.c — whole-prompt generation (prefill, SLOT, N candidates, SWIFT capture) on the step-wise engine (engine.c).
-#include "ss_gen.h"
+#include "ss_common.h"
 #include "ss_model.h"
 #include "ss_vocab.h"
 #include <stdio.h>

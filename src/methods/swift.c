@@ -16,9 +16,8 @@
 // No feature standardisation (the reference has none). Differences from the reference, on purpose:
 // the validation split is by question (not by candidate), and the weights returned are those of
 // the best validation epoch (the reference returns the last epoch's by aliasing the module).
-#include "ss_swift.h"
+#include "ss_common.h"
 #include "ss_adamw.h"
-#include "ss_sampling.h"
 #include "ss_gguf.h"
 #include "ss_quant.h"
 #include <stdio.h>
