@@ -76,6 +76,7 @@ static void same_result(const ss_gen_result *a, const ss_gen_result *b) {
         const ss_gen_cand *x = &a->cand[k], *y = &b->cand[k];
         assert_int_equal(x->n_tokens, y->n_tokens);
         assert_memory_equal(x->tokens, y->tokens, sizeof(int32_t) * x->n_tokens);
+        assert_memory_equal(x->logprobs, y->logprobs, sizeof(float) * x->n_tokens);
         assert_string_equal(x->text, y->text);
         assert_memory_equal(&x->logprob_sum, &y->logprob_sum, sizeof(double));
         assert_memory_equal(&x->logprob_min, &y->logprob_min, sizeof(float));
@@ -346,6 +347,51 @@ static void test_cancel(void **st) {
 }
 
 // refused requests: over the context, bad parameters, queue full; one message line each
+// ss_gen_cand.logprobs[t] = log softmax(raw logits)[tokens[t]], recomputed in double precision from
+// logits of the same tokens decoded one by one on a sequence of our own; their in-order double sum
+// is logprob_sum and their minimum logprob_min
+static void test_logprobs(void **st) {
+    ss_ctx *c = ctx(1024);
+    char err[512];
+    int32_t prompt[20];
+    make_prompt(prompt, 20, 3);
+    ss_gen_params p;
+    params(&p, 2, 5, 16);
+    ss_gen_result r;
+    assert_int_equal(ss_gen_run(c, prompt, 20, &p, &r, err, sizeof err), 0);
+    const int V = ss_model_hparams(g_model)->n_vocab;
+    for (int k = 0; k < 2; k++) {
+        const ss_gen_cand *cd = &r.cand[k];
+        assert_int_equal(cd->n_tokens, 16);
+        int seq = ss_seq_new(c);
+        ss_batch b = ss_batch_new(32);
+        for (int t = 0; t < 19; t++) ss_batch_add(&b, seq, t, prompt[t], SS_ROW_PROMPT);
+        assert_int_equal(ss_decode(c, &b), 0);
+        double sum = 0;
+        float mn = 0;
+        for (int t = 0; t < cd->n_tokens; t++) {
+            ss_batch_clear(&b);
+            ss_batch_add(&b, seq, 19 + t, t == 0 ? prompt[19] : cd->tokens[t - 1], SS_ROW_GEN | SS_OUT_LOGITS);
+            assert_int_equal(ss_decode(c, &b), 0);
+            const float *lg = ss_get_logits(c, 0);
+            double mx = -INFINITY, z = 0;
+            for (int v = 0; v < V; v++) mx = lg[v] > mx ? lg[v] : mx;
+            for (int v = 0; v < V; v++) z += exp((double)lg[v] - mx);
+            const double want = (double)lg[cd->tokens[t]] - mx - log(z);
+            assert_true(fabs(cd->logprobs[t] - want) < 1e-5);
+            sum += cd->logprobs[t];
+            if (t == 0 || cd->logprobs[t] < mn) mn = cd->logprobs[t];
+        }
+        assert_memory_equal(&sum, &cd->logprob_sum, sizeof sum);
+        assert_memory_equal(&mn, &cd->logprob_min, sizeof mn);
+        ss_batch_free(&b);
+        ss_seq_free(c, seq);
+    }
+    ss_gen_result_free(&r);
+    ss_gen_result_free(&r);      // (a freed result is zeroed: freeing it again is harmless)
+    ss_ctx_free(c);
+}
+
 static void test_refused(void **st) {
     ss_ctx *c = ctx(128);
     char err[512];
@@ -401,6 +447,7 @@ int main(void) {
         cmocka_unit_test(test_features),
         cmocka_unit_test(test_cancel),
         cmocka_unit_test(test_refused),
+        cmocka_unit_test(test_logprobs),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
