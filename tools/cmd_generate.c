@@ -14,7 +14,8 @@ static void gen_usage(void) {
 }
 
 static void print_piece(void *ud, int cand, const char *s, int n) {
-    (void)ud; (void)cand;
+    (void)cand;
+    *(bool *)ud = true;
     fwrite(s, 1, n, stdout);
     fflush(stdout);
 }
@@ -52,10 +53,13 @@ int cmd_generate(int argc, char **argv) {
     ss_gen_params gp;
     tool_gen_params(&a, c, 1, mask, 0, &gp);
     gp.slot.no_loss_after = true;   // generate prints the loss before each step, not after the last
+    bool printed = false;
     gp.on_piece = print_piece;
+    gp.ud = &printed;
     ss_gen_result res;
     if (ss_gen_run(c, toks, T, &gp, &res, err, sizeof err)) {
-        fprintf(stderr, "\nslotswift generate: %s\n", err);
+        if (printed) { printf("\n"); fflush(stdout); }   // (ends the streamed text's line)
+        fprintf(stderr, "slotswift generate: %s\n", err);
         goto done;
     }
     printf("\n");
