@@ -69,7 +69,8 @@ ss_ctx *ss_ctx_new(ss_model *m, const ss_ctx_params *pp, char *err, size_t errle
     if (!c->x || !c->xb || !c->q || !c->k || !c->v || !c->att || !c->hb || !c->hb2 || !c->att_scores || !c->tmp_idx) goto oom;
     // the products' activation scratch for n_batch rows, reserved now: the forward pass's products
     // (and ss_lm_head, n_batch rows at a time) then never allocate, so they cannot fail
-    if (!ss_pool_scratch(c->pool, 0, ctx_matmul_scratch(m, c->kern, B))) goto oom;
+    const size_t mm_bytes = ctx_matmul_scratch(m, c->kern, B);
+    if (mm_bytes && !ss_pool_scratch(c->pool, 0, mm_bytes)) goto oom;
     return c;
 oom:
     ss_err(err, errlen, "out of memory allocating the context's buffers (n_ctx %d, n_batch %d)", p.n_ctx, p.n_batch);
