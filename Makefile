@@ -29,6 +29,17 @@ ifneq ($(filter x86_64% i386% i486% i586% i686% amd64%,$(shell $(CC) -dumpmachin
 AVX2      = 1
 endif
 endif
+# MPI (Open MPI's mpicc found, and NO_MPI not 1): eval, swift-collect and swift-train run over the
+# ranks of mpirun / srun (tools/mpi_*.c, SS_HAVE_MPI). Only the CLI's objects see MPI; the library
+# never does. Without mpicc the CLI is built without it (tools/ssmpi.h: one process).
+NO_MPI ?= 0
+ifneq ($(NO_MPI),1)
+MPI_LIBS := $(shell mpicc --showme:link 2>/dev/null)
+endif
+ifneq ($(strip $(MPI_LIBS)),)
+MPI_CFLAGS := -DSS_HAVE_MPI $(shell mpicc --showme:compile 2>/dev/null)
+TOOL_LIBS  += $(MPI_LIBS)
+endif
 CORE_SRC  = $(wildcard $(LAYERS:%=src/%/*.c))
 TOOL_SRC  = $(filter-out %_avx2.c,$(wildcard tools/*.c))
 ifeq ($(AVX2),1)
@@ -45,6 +56,8 @@ TEST_BIN  = $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 HDRS      = $(wildcard include/*.h src/*/*.h src/kernels/x86/*.h tools/*.h tests/*.h)
 
 all: $(BUILD)/slotswift $(BUILD)/libslotswift.a $(BUILD)/libslotswift.so
+
+$(TOOL_OBJ): CFLAGS += $(MPI_CFLAGS)
 
 # library objects: position-independent (for the shared library), only SS_API symbols exported
 $(CORE_OBJ): CFLAGS += -fPIC -fvisibility=hidden

@@ -8,12 +8,14 @@
 #   clang libclang-rt-14-dev the ASan+UBSan test build and the libFuzzer targets
 #   python3-jinja2           the tests render chat templates with Jinja as an independent reference
 #   libmicrohttpd-dev        HTTP for `slotswift serve`
+#   openmpi-bin libopenmpi-dev  Open MPI (mpirun, mpicc): eval / swift-collect / swift-train over
+#                            several processes or machines (the Makefile builds with MPI when mpicc is found)
 #   nodejs npm curl          the serve tests: the real `openai` npm client (tests/serve) and curl
 #   python3-pytest python3-numpy  the Python package's tests (tests/python, numpy for its arrays)
 #   python3-venv python3-pip python3-setuptools python3-wheel  installing the package offline
 #                            (pip install --no-build-isolation ./python in a venv)
 set -euo pipefail
-need="build-essential pkgconf libpcre2-dev libcjson-dev libcmocka-dev clang libclang-rt-14-dev python3-jinja2 libmicrohttpd-dev curl python3-pytest python3-numpy python3-venv python3-pip python3-setuptools python3-wheel"
+need="build-essential pkgconf libpcre2-dev libcjson-dev libcmocka-dev clang libclang-rt-14-dev python3-jinja2 libmicrohttpd-dev openmpi-bin libopenmpi-dev curl python3-pytest python3-numpy python3-venv python3-pip python3-setuptools python3-wheel"
 missing=""
 for p in $need; do dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"; done
 # Node.js and npm: Debian's packages unless a node with npm is already there (e.g. NodeSource's, which bundles npm)

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# tests/run.sh — run every test program (build/tests/test_*, cmocka) and shell test (tests/test_*.sh),
-# then print one closing line "tests: N passed, N failed".
+# tests/run.sh — run every test program (build/tests/test_*, cmocka) and shell test (tests/test_*.sh;
+# exit 77 = skipped, shown as "skip NAME: reason"), then print one closing line "tests: N passed, N failed".
 # Test programs read ../shared (models, golden outputs, tokenizer vectors) relative to the project root.
 set -u
 cd "$(dirname "$0")/.."
@@ -26,6 +26,8 @@ for t in tests/test_*.sh; do
   [ -f "$t" ] || continue
   name=$(basename "$t")
   out=$(timeout 1200 bash "$t" 2>&1); rc=$?
+  # exit 77: the test cannot run here (e.g. no MPI); shown with its reason, counted as neither
+  if [ $rc -eq 77 ]; then echo "skip $name: $(printf '%s\n' "$out" | sed -n 's/^skip: //p' | head -1)"; devs_check "$name"; continue; fi
   if [ $rc -eq 0 ]; then passed=$((passed + 1)); echo "ok   $name"; else failed=$((failed + 1)); failed_names+=("$name"); printf '%s\n' "$out" | tail -40; echo "FAIL $name (exit $rc)"; fi
   devs_check "$name"
 done

@@ -14,6 +14,8 @@
 #include "slotswift.h"
 #include "ss_quant.h"
 #include "ss_gguf.h"
+#include "ss_swift.h"
+#include <pthread.h>
 
 // ---------------------------------------------------------------- helpers
 
@@ -471,6 +473,137 @@ static void test_train_errors(void **st) {
     free_examples(&s);
 }
 
+// ---------------------------------------------------------------- training over several processes
+// ss_swift_train_dist with K threads standing in for K processes: each sees only its own examples'
+// features (the others' X are NULL) and the exchange is a barrier-based sum over the threads.
+typedef struct {
+    int K;
+    pthread_barrier_t bar;
+    double *bufs[8];
+    size_t n;
+} dist_shared;
+
+typedef struct {
+    dist_shared *sh;
+    int rank;
+    ss_swift_example *ex;      // this thread's copy: X only for its own examples
+    int n;
+    ss_swift_train_params p;
+    ss_swift_head h;
+    int rc;
+    char err[SS_ERRLEN];
+} dist_thread;
+
+// buf = the sum over the threads of their buf, added in thread order (the same on every thread)
+static int dist_thread_sum(void *ud, double *buf, size_t n) {
+    dist_thread *t = ud;
+    dist_shared *sh = t->sh;
+    sh->bufs[t->rank] = buf;
+    if (t->rank == 0) sh->n = n;
+    pthread_barrier_wait(&sh->bar);
+    double *acc = calloc(n ? n : 1, sizeof(double));
+    int bad = sh->n != n;
+    for (int k = 0; k < sh->K; k++)
+        for (size_t i = 0; i < n && !bad; i++) acc[i] += sh->bufs[k][i];
+    pthread_barrier_wait(&sh->bar);            // everyone has read every buffer
+    memcpy(buf, acc, n * sizeof(double));
+    free(acc);
+    pthread_barrier_wait(&sh->bar);
+    return bad ? -1 : 0;
+}
+
+static void *dist_thread_run(void *arg) {
+    dist_thread *t = arg;
+    int K = t->sh->K;
+    ss_swift_dist d = { t->rank, K, (int)((long)t->rank * t->n / K), (int)((long)(t->rank + 1) * t->n / K), dist_thread_sum, t };
+    for (int i = 0; i < t->n; i++) if (i < d.lo || i >= d.hi) t->ex[i].X = NULL;
+    t->rc = ss_swift_train_dist(&t->h, t->ex, t->n, &t->p, &d, NULL, t->err, sizeof t->err);
+    return NULL;
+}
+
+// train on K threads; every thread's head must be the same bits (compared here); returns thread 0's
+// (rc and err as thread 0's)
+static int train_threads(int K, const exset *s, const ss_swift_train_params *p, int F, ss_swift_head *out, char *err) {
+    dist_shared sh = { .K = K };
+    pthread_barrier_init(&sh.bar, NULL, K);
+    dist_thread t[8];
+    pthread_t th[8];
+    ss_swift_spec spec = make_spec(F);
+    for (int k = 0; k < K; k++) {
+        t[k] = (dist_thread){ .sh = &sh, .rank = k, .n = s->n, .p = *p };
+        t[k].ex = malloc(sizeof(ss_swift_example) * s->n);
+        memcpy(t[k].ex, s->ex, sizeof(ss_swift_example) * s->n);
+        ss_swift_head_init(&t[k].h, &spec);
+        pthread_create(&th[k], NULL, dist_thread_run, &t[k]);
+    }
+    for (int k = 0; k < K; k++) pthread_join(th[k], NULL);
+    for (int k = 1; k < K; k++) {
+        assert_int_equal(t[k].rc, t[0].rc);
+        assert_string_equal(t[k].err, t[0].err);
+        if (t[0].rc == 0) {
+            assert_memory_equal(t[k].h.W, t[0].h.W, 2 * F * sizeof(float));
+            assert_memory_equal(t[k].h.b, t[0].h.b, sizeof t[0].h.b);
+            assert_string_equal(t[k].h.train_info, t[0].h.train_info);
+            assert_string_equal(t[k].h.val_metrics, t[0].h.val_metrics);
+        }
+    }
+    *out = t[0].h;
+    strcpy(err, t[0].err);
+    for (int k = 1; k < K; k++) ss_swift_head_free(&t[k].h);
+    for (int k = 0; k < K; k++) free(t[k].ex);
+    pthread_barrier_destroy(&sh.bar);
+    return t[0].rc;
+}
+
+static void test_train_dist(void **st) {
+    (void)st;
+    enum { F = 12, n = 150 };
+    double u[F];
+    for (int i = 0; i < F; i++) u[i] = nrand();
+    for (int f16 = 0; f16 < 2; f16++) {
+        exset s = make_examples(n, 30, F, 0, 14, 0.7, f16, u, 0.4);
+        const char *cfg[3] = { "bce", "pairwise+standardize", "hinge+no_gate" };
+        for (int c = 0; c < 3; c++) {
+            ss_swift_train_params p;
+            ss_swift_train_params_default(&p);
+            p.lr = 0.02f; p.epochs = 8; p.batch = 8; p.seed = 3 + c;
+            p.loss = c == 0 ? SS_SWIFT_BCE : c == 1 ? SS_SWIFT_PAIRWISE : SS_SWIFT_HINGE;
+            p.standardize = c == 1;
+            p.no_gate = c == 2;
+            ss_swift_spec spec = make_spec(F);
+            ss_swift_head ref;
+            ss_swift_head_init(&ref, &spec);
+            char err[SS_ERRLEN];
+            assert_int_equal(ss_swift_train(&ref, s.ex, n, &p, NULL, err, sizeof err), 0);
+            for (int K = 1; K <= 5; K++) {
+                ss_swift_head h, h2;
+                assert_int_equal(train_threads(K, &s, &p, F, &h, err), 0);
+                assert_int_equal(train_threads(K, &s, &p, F, &h2, err), 0);   // the same K twice: the same bits
+                assert_memory_equal(h.W, h2.W, 2 * F * sizeof(float));
+                double md = fabs((double)h.b[0] - ref.b[0]) + fabs((double)h.b[1] - ref.b[1]);
+                for (int i = 0; i < 2 * F; i++) md = fmax(md, fabs((double)h.W[i] - ref.W[i]));
+                if (K == 5) printf("dist %s f16=%d: K=5 vs one process: max |dW| %.3g\n", cfg[c], f16, md);
+                assert_true(md <= 1e-5);
+                assert_string_equal(h.train_info, ref.train_info);
+                ss_swift_head_free(&h); ss_swift_head_free(&h2);
+            }
+            ss_swift_head_free(&ref);
+        }
+        free_examples(&s);
+    }
+    // a non-finite feature in the last thread's part: every thread reports it, the same line
+    exset s = make_examples(40, 10, F, 2, 4, 1.0, false, NULL, 0);
+    ((float *)s.bufs[37])[F + 2] = NAN;
+    ss_swift_train_params p;
+    ss_swift_train_params_default(&p);
+    ss_swift_head h;
+    char err[SS_ERRLEN];
+    assert_int_equal(train_threads(4, &s, &p, F, &h, err), -1);
+    assert_string_equal(err, "swift train: example 37: token 1: feature 2 is not finite");
+    ss_swift_head_free(&h);
+    free_examples(&s);
+}
+
 // ---------------------------------------------------------------- combine
 
 static void test_combine(void **st) {
@@ -645,6 +778,7 @@ int main(void) {
         cmocka_unit_test(test_grad_fd),
         cmocka_unit_test(test_train_separable),
         cmocka_unit_test(test_best_epoch),
+        cmocka_unit_test(test_train_dist),
         cmocka_unit_test(test_standardize_fold),
         cmocka_unit_test(test_train_errors),
         cmocka_unit_test(test_combine),

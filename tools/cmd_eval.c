@@ -3,6 +3,7 @@
 // One result line per question is appended (and fsynced) as it finishes; a rerun resumes after the
 // last complete line. Question i draws with seed (--seed + i*1000003) + candidate index, so results
 // do not depend on resuming. At the end: a table on stderr and one JSON summary line on stdout.
+// Under mpirun / srun (ssmpi.h) rank 0 hands the questions out and alone writes the file, the same bytes.
 #include <stdlib.h>
 #include <string.h>
 #include <errno.h>
@@ -18,6 +19,8 @@
 #include "evalres.h"
 #include "settings.h"
 #include "outfile.h"
+#include "work.h"
+#include "ssmpi.h"
 #include "slotswift.h"
 
 static void eval_usage(void) {
@@ -80,6 +83,114 @@ static int eval_summary(const char *path, int N, int method, int n_items, int su
     return rc;
 }
 
+// ---- one run's questions: computed in groups of --parallel P (work.h), one result line each ----
+typedef struct {
+    ss_args *a;
+    ss_model *m;
+    ss_ctx *c;
+    tool_item *items;
+    int N, method;
+    ss_swift_head *head;          // NULL without --swift
+    int fd;                       // the results file (the writer only)
+    const char *out;
+    int n_ok, n_run;              // stored by this run: correct, all
+    int *lens;                    // [P] work arrays of a group
+    int32_t **toks;
+    uint8_t **masks;
+    ss_gen_params *gps;
+    const ss_gen_params **gpp;
+    ss_gen_result *res;
+} eval_run;
+
+// question qi's result line (one JSON object and its newline); *correct: the selected answer's grade
+static char *eval_line(const eval_run *ev, int qi, const ss_gen_result *r, double secs, size_t *line_len, bool *correct) {
+    int N = ev->N;
+    cand_info ci;
+    cand_info_fill(&ci, r->cand, N);
+    int sel = select_pick(ev->method, r->cand, &ci, N);
+    int total_tokens = 0;
+    for (int j = 0; j < N; j++) total_tokens += r->cand[j].n_tokens;
+    bool sel_ok = ci.answer[sel] && ss_answer_equal(ci.answer[sel], ev->items[qi].reference);
+    char *line = NULL;
+    FILE *mf = open_memstream(&line, line_len);
+    fprintf(mf, "{\"index\":%d,\"reference\":", qi); tool_json_str(mf, ev->items[qi].reference);
+    fprintf(mf, ",\"selected\":%d,\"select\":\"%s\",\"answer\":", sel, ss_select_name(ev->method)); tool_json_str(mf, ci.answer[sel]);
+    fprintf(mf, ",\"correct\":%s,\"tokens\":%d,\"seconds\":", sel_ok ? "true" : "false", total_tokens);
+    tool_json_float(mf, secs);
+    fprintf(mf, ",\"n_prompt\":%d", r->n_prompt);
+    if (ev->a->slot.steps > 0) { fprintf(mf, ",\"slot_loss\":["); tool_json_float(mf, r->slot_losses[0]); fprintf(mf, ","); tool_json_float(mf, r->slot_loss_after); fprintf(mf, "]"); }
+    fprintf(mf, ",\"text\":"); tool_json_str(mf, r->cand[sel].text);
+    fprintf(mf, ",\"candidates\":[");
+    for (int j = 0; j < N; j++) {
+        bool ok = ci.answer[j] && ss_answer_equal(ci.answer[j], ev->items[qi].reference);
+        fprintf(mf, j ? ",{\"answer\":" : "{\"answer\":"); tool_json_str(mf, ci.answer[j]);
+        fprintf(mf, ",\"correct\":%s,\"tokens\":%d,\"logprob_mean\":", ok ? "true" : "false", r->cand[j].n_tokens);
+        tool_json_float(mf, ci.logprob_mean[j]);
+        fprintf(mf, ",\"logprob_min\":"); tool_json_float(mf, r->cand[j].logprob_min);
+        fprintf(mf, ",\"swift\":"); if (ev->head) tool_json_float(mf, r->cand[j].swift); else fprintf(mf, "null");
+        fprintf(mf, ",\"votes\":%d", ci.votes[j]);
+        if (N > 1) { fprintf(mf, ",\"text\":"); tool_json_str(mf, r->cand[j].text); }
+        fprintf(mf, "}");
+    }
+    fprintf(mf, "]}\n");
+    fclose(mf);
+    cand_info_free(&ci, N);
+    *correct = sel_ok;
+    return line;
+}
+
+// work.h run(): questions grp[0..ng) decode together (prefills and candidates); out[g] = grp[g]'s line
+static int eval_group(void *ud, const int *grp, int ng, work_result *out) {
+    eval_run *ev = ud;
+    ss_args *a = ev->a;
+    char err[SS_ERRLEN];
+    double tq = ss_time();
+    bool bad = false;
+    for (int g = 0; g < ng && !bad; g++) {
+        int qi = grp[g];
+        char *prompt = tool_render_prompt(ev->m, a, ev->items[qi].question);
+        if (!prompt) { bad = true; break; }
+        ev->toks[g] = tool_tokenize_prompt(ev->m, prompt, &ev->lens[g]);
+        if (a->slot.steps > 0) {
+            ev->masks[g] = slot_span_mask(ev->m, a, ev->items[qi].question, prompt, ev->toks[g], ev->lens[g], err, sizeof err);
+            if (a->slot_span && !ev->masks[g]) { fprintf(stderr, "slotswift eval: question %d: --slot-span: %s\n", qi, err); bad = true; }
+        }
+        free(prompt);
+        tool_gen_params(a, ev->c, ev->N, ev->masks[g], (uint64_t)qi * 1000003ULL, &ev->gps[g]);   // per-question seed
+        if (ev->head) { ev->gps[g].feat = &ev->head->spec; ev->gps[g].head = ev->head; }
+        ev->gpp[g] = &ev->gps[g];
+    }
+    int r = bad ? -1 : ss_gen_run_multi(ev->c, ng, (const int32_t *const *)ev->toks, ev->lens, ev->gpp, ev->res, err, sizeof err);
+    for (int g = 0; g < ng; g++) { free(ev->toks[g]); free(ev->masks[g]); ev->toks[g] = NULL; ev->masks[g] = NULL; }
+    if (r) { if (!bad) fprintf(stderr, "\nslotswift eval: question %d: %s\n", grp[0], err); return -1; }
+    double secs = (ss_time() - tq) / ng;
+    for (int g = 0; g < ng; g++) {
+        bool ok;
+        out[g].data = eval_line(ev, grp[g], &ev->res[g], secs, &out[g].len, &ok);
+        out[g].stat[0] = ok;
+        ss_gen_result_free(&ev->res[g]);
+    }
+    return 0;
+}
+
+// work.h store(): one line, written with a single write() and fsynced: a crash leaves at most a torn last line
+static int eval_store(void *ud, int q, const work_result *r) {
+    eval_run *ev = ud;
+    ssize_t w = write(ev->fd, r->data, r->len);
+    if (w != (ssize_t)r->len || fsync(ev->fd) != 0) {
+        fprintf(stderr, "\nslotswift eval: %s: write failed: %s\n", ev->out, w >= 0 && w != (ssize_t)r->len ? "short write" : strerror(errno));
+        return -1;
+    }
+    ev->n_ok += r->stat[0] != 0;
+    ev->n_run++;
+    return 0;
+}
+
+static void eval_extra(void *ud, char *buf, size_t n) {
+    const eval_run *ev = ud;
+    snprintf(buf, n, "acc %.3f", ev->n_run ? (double)ev->n_ok / ev->n_run : 0.0);
+}
+
 int cmd_eval(int argc, char **argv) {
     ss_args a;
     args_init(&a);
@@ -119,19 +230,20 @@ int cmd_eval(int argc, char **argv) {
     // the results file, locked for this run; not yet read (its settings need the model)
     struct stat st_out;
     bool out_new = stat(out, &st_out) != 0;   // created by this run: removed if it stays empty
-    int fd = outfile_open_append("eval", out);
-    if (fd < 0) { tool_free_dataset(items, n_read); free(done); return 1; }
+    bool writer = ssmpi_rank() == 0;   // under MPI, rank 0 alone reads and writes the results file
+    int fd = writer ? outfile_open_append("eval", out) : -1;
+    if (writer && fd < 0) { tool_free_dataset(items, n_read); free(done); return 1; }
     if (a.n_ctx == 0) {   // room for every candidate's tokens in the shared KV cache
         long need = par * (512 + N * (a.n_predict < 0 ? 1024 : a.n_predict + 2));
         a.n_ctx = need > 4096 ? (int)need : 4096;
     }
     ss_model *m; ss_ctx *c;
     if (tool_load(&a, N * par, &m, &c)) {
-        if (out_new) unlink(out);
-        tool_free_dataset(items, n_read); free(done); close(fd); return 1;
+        if (writer && out_new) unlink(out);
+        tool_free_dataset(items, n_read); free(done); if (fd >= 0) close(fd); return 1;
     }
     // questions run in groups of --parallel P: their prefills and candidates decode together
-    int *grp = tool_malloc(sizeof(int) * par), *lens = tool_malloc(sizeof(int) * par);
+    int *lens = tool_malloc(sizeof(int) * par);
     int32_t **toks = tool_calloc(par, sizeof(int32_t *));
     uint8_t **masks = tool_calloc(par, sizeof(uint8_t *));
     ss_gen_params *gps = tool_malloc(sizeof(ss_gen_params) * par);
@@ -150,86 +262,21 @@ int cmd_eval(int argc, char **argv) {
         cJSON_AddItemToObject(settings, "--swift", hid ? cJSON_CreateString(hid) : cJSON_CreateNull());
         cJSON_AddStringToObject(settings, "--select", ss_select_name(method));
         free(hid);
-        n_done = eval_resume(fd, out, data, settings, done, n_items);
+        n_done = writer ? eval_resume(fd, out, data, settings, done, n_items) : 0;
         cJSON_Delete(settings);
         if (n_done < 0) goto done;
     }
     if (n_done) fprintf(stderr, "slotswift eval: resuming: %d of %d questions already in %s\n", n_done, n_items, out);
-    double t_start = ss_time();
-    int n_run = 0, todo = n_items - n_done, n_ok = 0;
-    for (int next = 0; next < n_items;) {
-        char err[SS_ERRLEN];
-        int ng = 0;
-        while (next < n_items && ng < par) { if (!done[next]) grp[ng++] = next; next++; }
-        if (ng == 0) break;
-        double tq = ss_time();
-        bool bad = false;
-        for (int g = 0; g < ng && !bad; g++) {
-            int qi = grp[g];
-            char *prompt = tool_render_prompt(m, &a, items[qi].question);
-            if (!prompt) { bad = true; break; }
-            toks[g] = tool_tokenize_prompt(m, prompt, &lens[g]);
-            if (a.slot.steps > 0) {
-                masks[g] = slot_span_mask(m, &a, items[qi].question, prompt, toks[g], lens[g], err, sizeof err);
-                if (a.slot_span && !masks[g]) { fprintf(stderr, "slotswift eval: question %d: --slot-span: %s\n", qi, err); bad = true; }
-            }
-            free(prompt);
-            tool_gen_params(&a, c, N, masks[g], (uint64_t)qi * 1000003ULL, &gps[g]);   // per-question seed
-            if (have_head) { gps[g].feat = &head.spec; gps[g].head = &head; }
-            gpp[g] = &gps[g];
-        }
-        int r = bad ? -1 : ss_gen_run_multi(c, ng, (const int32_t *const *)toks, lens, gpp, res, err, sizeof err);
-        for (int g = 0; g < ng; g++) { free(toks[g]); free(masks[g]); toks[g] = NULL; masks[g] = NULL; }
-        if (r) { if (!bad) fprintf(stderr, "\nslotswift eval: question %d: %s\n", grp[0], err); goto done; }
-        double secs = (ss_time() - tq) / ng;
-        for (int g = 0; g < ng; g++) {
-            int qi = grp[g];
-            cand_info ci;
-            cand_info_fill(&ci, res[g].cand, N);
-            int sel = select_pick(method, res[g].cand, &ci, N);
-            int total_tokens = 0;
-            for (int j = 0; j < N; j++) total_tokens += res[g].cand[j].n_tokens;
-            bool sel_ok = ci.answer[sel] && ss_answer_equal(ci.answer[sel], items[qi].reference);
-            n_ok += sel_ok;
-            // one line, written with a single write() and fsynced: a crash leaves at most a torn last line
-            char *line = NULL; size_t line_len = 0;
-            FILE *mf = open_memstream(&line, &line_len);
-            fprintf(mf, "{\"index\":%d,\"reference\":", qi); tool_json_str(mf, items[qi].reference);
-            fprintf(mf, ",\"selected\":%d,\"select\":\"%s\",\"answer\":", sel, ss_select_name(method)); tool_json_str(mf, ci.answer[sel]);
-            fprintf(mf, ",\"correct\":%s,\"tokens\":%d,\"seconds\":", sel_ok ? "true" : "false", total_tokens);
-            tool_json_float(mf, secs);
-            fprintf(mf, ",\"n_prompt\":%d", res[g].n_prompt);
-            if (a.slot.steps > 0) { fprintf(mf, ",\"slot_loss\":["); tool_json_float(mf, res[g].slot_losses[0]); fprintf(mf, ","); tool_json_float(mf, res[g].slot_loss_after); fprintf(mf, "]"); }
-            fprintf(mf, ",\"text\":"); tool_json_str(mf, res[g].cand[sel].text);
-            fprintf(mf, ",\"candidates\":[");
-            for (int j = 0; j < N; j++) {
-                bool ok = ci.answer[j] && ss_answer_equal(ci.answer[j], items[qi].reference);
-                fprintf(mf, j ? ",{\"answer\":" : "{\"answer\":"); tool_json_str(mf, ci.answer[j]);
-                fprintf(mf, ",\"correct\":%s,\"tokens\":%d,\"logprob_mean\":", ok ? "true" : "false", res[g].cand[j].n_tokens);
-                tool_json_float(mf, ci.logprob_mean[j]);
-                fprintf(mf, ",\"logprob_min\":"); tool_json_float(mf, res[g].cand[j].logprob_min);
-                fprintf(mf, ",\"swift\":"); if (have_head) tool_json_float(mf, res[g].cand[j].swift); else fprintf(mf, "null");
-                fprintf(mf, ",\"votes\":%d", ci.votes[j]);
-                if (N > 1) { fprintf(mf, ",\"text\":"); tool_json_str(mf, res[g].cand[j].text); }
-                fprintf(mf, "}");
-            }
-            fprintf(mf, "]}\n");
-            fclose(mf);
-            ssize_t w = write(fd, line, line_len);
-            free(line);
-            cand_info_free(&ci, N);
-            ss_gen_result_free(&res[g]);
-            if (w != (ssize_t)line_len || fsync(fd) != 0) { fprintf(stderr, "\nslotswift eval: %s: write failed: %s\n", out, w >= 0 && w != (ssize_t)line_len ? "short write" : strerror(errno)); goto done; }
-            n_run++;
-        }
-        char extra[64];
-        snprintf(extra, sizeof extra, "acc %.3f", (double)n_ok / n_run);
-        tool_progress("eval", n_run, todo, t_start, extra);
+    {
+        eval_run ev = { &a, m, c, items, N, method, have_head ? &head : NULL, fd, out, 0, 0, lens, toks, masks, gps, gpp, res };
+        work_job job = { "eval", n_items, done, par, eval_group, eval_store, eval_extra, &ev, NULL };
+        if (ssmpi_active() ? ssmpi_work_run(&job) : work_run_local(&job)) goto done;
     }
+    if (ssmpi_rank() > 0) { rc = 0; goto done; }   // the writer (rank 0) prints the summary
     if (eval_summary(out, N, method, n_items, subsets, a.samp.seed) == 0) rc = 0;
 done:
     if (res) for (int g = 0; g < par; g++) ss_gen_result_free(&res[g]);
-    free(grp); free(lens); free(toks); free(masks); free(gps); free(gpp); free(res);
+    free(lens); free(toks); free(masks); free(gps); free(gpp); free(res);
     if (fd >= 0) {
         if (rc && out_new && fstat(fd, &st_out) == 0 && st_out.st_size == 0) unlink(out);
         close(fd);

@@ -3,6 +3,8 @@
 // small GGUF with its provenance (model name / fingerprint / layer spec from DIR/meta.json, the
 // training settings, the validation metrics). Progress and per-epoch lines on stderr, a one-line
 // summary on stdout. Exit codes: 0 ok, 1 bad data / training failure / write error, 2 bad flags.
+// Under mpirun / srun (ssmpi.h) each rank reads its part of the store (ss_swift_train_dist) and
+// rank 0 writes the head.
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +18,8 @@
 #include "train_report.h"
 #include "ss_common.h"
 #include "ss_featstore.h"
+#include "ss_swift.h"
+#include "ssmpi.h"
 
 static void swift_train_usage(FILE *f) {
     fprintf(f,
@@ -65,7 +69,8 @@ static void swift_train_add_provenance(ss_swift_head *h, const char *dir, const 
 
 // --swift-layers SPEC: train on a subset of the stored layers (e.g. last4 out of all): the examples'
 // feature rows are rebuilt with only those layers' columns (same dtype); d->meta.spec becomes SPEC.
-static int select_layers(ss_featstore_data *d, const char *spec, void ***bufs, char *err, size_t errlen) {
+// Only the examples [lo, hi) are read (under MPI, this rank's part); the others' X become NULL.
+static int select_layers(ss_featstore_data *d, const char *spec, int lo, int hi, void ***bufs, char *err, size_t errlen) {
     const ss_swift_spec *have = &d->meta.spec;
     if (have->logits || have->n_layers < 1) return ss_err(err, errlen, "the store holds logits, not layers");
     int D = have->dim / have->n_layers, top = have->layer[have->n_layers - 1];
@@ -81,6 +86,7 @@ static int select_layers(ss_featstore_data *d, const char *spec, void ***bufs, c
     *bufs = tool_calloc(d->n, sizeof(void *));
     for (int i = 0; i < d->n; i++) {
         ss_swift_example *e = &d->examples[i];
+        if (i < lo || i >= hi) { e->X = NULL; continue; }
         char *dst = tool_malloc((size_t)e->T * want.dim * esz + 1);
         const char *src = e->X;
         for (int t = 0; t < e->T; t++)
@@ -125,12 +131,14 @@ int cmd_swift_train(int argc, char **argv) {
     if (p.loss < 0) { fprintf(stderr, "slotswift: --loss: '%s' is not bce, hinge or pairwise\n", loss); return 2; }
 
     // fail before training when the head cannot be written: its directory must exist and be writable
+    // (under MPI, rank 0 writes it)
+    bool writer = ssmpi_rank() == 0;
     char *odir = tool_strdup(out), *slash = strrchr(odir, '/');
     if (slash) slash[slash == odir ? 1 : 0] = 0;
-    int ok = access(slash ? odir : ".", W_OK) == 0;
+    int ok = !writer || access(slash ? odir : ".", W_OK) == 0;
     if (!ok) fprintf(stderr, "slotswift: --out %s: directory '%s' does not exist or is not writable\n", out, slash ? odir : ".");
     free(odir);
-    if (!ok || outfile_guard("swift-train", out)) return 1;
+    if (!ok || (writer && outfile_guard("swift-train", out))) return 1;
 
     char err[SS_ERRLEN];
     ss_featstore_data d;
@@ -140,8 +148,11 @@ int cmd_swift_train(int argc, char **argv) {
         ss_featstore_data_free(&d);
         return 1;
     }
+    // under MPI each rank reads its part of the store: contiguous examples of about equal token counts
+    ss_swift_dist dist = { 0, 1, 0, d.n, NULL, NULL };
+    if (ssmpi_active()) ssmpi_train_dist(&dist, d.examples, d.n);
     void **sub_bufs = NULL;
-    if (subset && select_layers(&d, subset, &sub_bufs, err, sizeof err)) {
+    if (subset && select_layers(&d, subset, dist.lo, dist.hi, &sub_bufs, err, sizeof err)) {
         fprintf(stderr, "slotswift: --swift-layers: %s\n", err);
         ss_featstore_data_free(&d);
         return 1;
@@ -159,6 +170,7 @@ int cmd_swift_train(int argc, char **argv) {
         ss_featstore_data_free(&d);
         return 1;
     }
+    progress &= writer;
     if (progress)
         fprintf(stderr, "swift-train: %s: %d candidates of %d questions (%.1f%% correct), %ld tokens, model '%s', layers '%s'%s, dim %d, %s\n",
                 in, d.n, d.n_questions, 100.0 * n_correct / d.n, tokens, d.meta.model_name, d.meta.spec.layers,
@@ -173,11 +185,12 @@ int cmd_swift_train(int argc, char **argv) {
     if (progress) train_report_attach(&rep, &p);
     double t0 = ss_time();
     int rc = 1;
-    if (ss_swift_train(&h, d.examples, d.n, &p, &res, err, sizeof err)) {
+    if (ss_swift_train_dist(&h, d.examples, d.n, &p, ssmpi_active() ? &dist : NULL, &res, err, sizeof err)) {
         fprintf(stderr, "slotswift: %s\n", err);
         goto done;
     }
     swift_train_add_provenance(&h, in, &d);
+    if (!writer) { rc = 0; goto done; }
     if (ss_swift_head_save(&h, out, err, sizeof err)) {
         fprintf(stderr, "slotswift: %s\n", err);
         goto done;

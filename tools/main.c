@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "cmds.h"
+#include "ssmpi.h"
 
 static const struct { const char *name; int (*fn)(int, char **); const char *help; } cmds[] = {
     {"generate",      cmd_generate,      "generate text from a prompt (SLOT flags optional)"},
@@ -28,7 +29,14 @@ int main(int argc, char **argv) {
     if (argc < 2) { usage(stderr); return 2; }
     if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help")) { usage(stdout); return 0; }
     for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
-        if (!strcmp(argv[1], cmds[i].name)) return cmds[i].fn(argc - 1, argv + 1);
+        if (!strcmp(argv[1], cmds[i].name)) {
+            // eval, swift-collect and swift-train started by mpirun / srun run over the ranks (ssmpi.h)
+            bool mpi = ssmpi_wanted(argv[1]);
+            if (mpi && ssmpi_begin()) return 1;
+            int rc = cmds[i].fn(argc - 1, argv + 1);
+            if (mpi) ssmpi_end(rc);
+            return rc;
+        }
     fprintf(stderr, "slotswift: unknown command '%s' (try slotswift --help)\n", argv[1]);
     return 2;
 }

@@ -16,7 +16,7 @@
 // No feature standardisation (the reference has none). Differences from the reference, on purpose:
 // the validation split is by question (not by candidate), and the weights returned are those of
 // the best validation epoch (the reference returns the last epoch's by aliasing the module).
-#include "ss_common.h"
+#include "ss_swift.h"
 #include "ss_adamw.h"
 #include "ss_gguf.h"
 #include "ss_quant.h"
@@ -238,12 +238,37 @@ typedef struct {
     float  *h2f;                  // [65536] F16 -> F32 table (when an example is F16)
     const double *mu, *inv_sd;    // standardization (NULL: raw features): x' = (x - mu) * inv_sd
     float  *xstd;                 // [F] the standardized row
+    const ss_swift_dist *dist;    // several processes (NULL: this one alone)
+    double *xchg;                 // exchange buffer for dist->sum (slot values / per-slot gradients)
+    size_t  xchg_cap;
+    bool    xchg_failed;          // a dist->sum failed (the results are not usable)
 } swift_work;
+
+// this process reads example e's features
+static bool swift_owns(const swift_work *w, int e) { return !w->dist || (e >= w->dist->lo && e < w->dist->hi); }
+
+// the exchange buffer with room for n doubles, zeroed; NULL when out of memory (xchg_failed set)
+static double *swift_xchg(swift_work *w, size_t n) {
+    if (n > w->xchg_cap) {
+        double *b = ss_realloc(w->xchg, n * sizeof(double));
+        if (!b) { w->xchg_failed = true; return NULL; }
+        w->xchg = b;
+        w->xchg_cap = n;
+    }
+    memset(w->xchg, 0, n * sizeof(double));
+    return w->xchg;
+}
+
+// buf[0..n) summed over the processes (each element non-zero on one process: exact in any order)
+static bool swift_sum(swift_work *w, double *buf, size_t n) {
+    if (!buf || w->dist->sum(w->dist->ud, buf, n)) { w->xchg_failed = true; return false; }
+    return true;
+}
 
 static void swift_work_free(swift_work *w) {
     free(w->xbuf); free(w->gW); free(w->slot_of); free(w->slot_ex);
     free(w->slot_R); free(w->slot_S); free(w->slot_dR); free(w->slot_off);
-    free(w->tok_g); free(w->tok_r); free(w->h2f); free(w->xstd);
+    free(w->tok_g); free(w->tok_r); free(w->h2f); free(w->xstd); free(w->xchg);
     memset(w, 0, sizeof *w);
 }
 
@@ -292,6 +317,8 @@ static const float *swift_row(swift_work *w, const ss_swift_example *e, int t) {
 
 // per-feature mean and 1/std over the tokens of the training examples (constant features: 1/std = 0)
 // (0, or -1 when out of memory)
+// Several processes: each sums its own examples' tokens into its row of [size][2F+1] (sum x, sum x^2,
+// count), the rows are exchanged and added in process order.
 static int swift_standardize_stats(swift_work *w, const ss_swift_example *ex, int n, const bool *is_val,
                                    double *mu, double *inv_sd) {
     int F = w->F;
@@ -300,11 +327,30 @@ static int swift_standardize_stats(swift_work *w, const ss_swift_example *ex, in
     long cnt = 0;
     memset(mu, 0, sizeof(double) * F);
     for (int k = 0; k < n; k++) {
-        if (is_val[k]) continue;
+        if (is_val[k] || !swift_owns(w, k)) continue;
         for (int t = 0; t < ex[k].T; t++) {
             const float *x = swift_row_raw(w, &ex[k], t);
             for (int i = 0; i < F; i++) { mu[i] += x[i]; sq[i] += (double)x[i] * x[i]; }
             cnt++;
+        }
+    }
+    if (w->dist) {
+        size_t row = 2 * (size_t)F + 1, K = (size_t)w->dist->size;
+        double *b = swift_xchg(w, K * row);
+        if (b) {
+            double *mine = b + (size_t)w->dist->rank * row;
+            memcpy(mine, mu, sizeof(double) * F);
+            memcpy(mine + F, sq, sizeof(double) * F);
+            mine[2 * F] = (double)cnt;
+        }
+        if (!swift_sum(w, b, K * row)) { free(sq); return -1; }
+        memset(mu, 0, sizeof(double) * F);
+        memset(sq, 0, sizeof(double) * F);
+        cnt = 0;
+        for (size_t r = 0; r < K; r++) {
+            const double *br = b + r * row;
+            for (int i = 0; i < F; i++) { mu[i] += br[i]; sq[i] += br[F + i]; }
+            cnt += (long)br[2 * F];
         }
     }
     for (int i = 0; i < F; i++) {
@@ -346,13 +392,14 @@ static double swift_forward(swift_work *w, const ss_swift_example *e, size_t off
     return N / fmax(S, 1e-8);
 }
 
-// backward of one example given d = dL/dR:
+// backward of one example given d = dL/dR, added to gW[2F], gb[2]:
 //   gate:    dR/dr_t = s_t / S',  dR/dg_t = (r_t - R [only if S >= 1e-8]) / S' * s_t (1 - s_t),  S' = max(S, 1e-8)
 //   no_gate: dR/dr_t = 1 / T
 //   dW[0] += sum_t dL/dg_t x_t,  dW[1] += sum_t dL/dr_t x_t,  db = the same sums without x
-static void swift_backward(swift_work *w, const ss_swift_example *e, size_t off, double R, double S, double d) {
+static void swift_backward(swift_work *w, const ss_swift_example *e, size_t off, double R, double S, double d,
+                           double *gW, double *gb) {
     const ss_swift_head *h = w->h;
-    double *gWg = w->gW, *gWr = w->gW + w->F;
+    double *gWg = gW, *gWr = gW + w->F;
     double Sc = fmax(S, 1e-8), Rsub = S >= 1e-8 ? R : 0.0;
     for (int t = 0; t < e->T; t++) {
         double cg, cr;
@@ -369,8 +416,8 @@ static void swift_backward(swift_work *w, const ss_swift_example *e, size_t off,
             gWg[i] += cg * x[i];
             gWr[i] += cr * x[i];
         }
-        w->gb[0] += cg;
-        w->gb[1] += cr;
+        gb[0] += cg;
+        gb[1] += cr;
     }
 }
 
@@ -386,9 +433,17 @@ static double swift_eval_units(swift_work *w, const ss_swift_example *ex, const 
         if (units[u].b >= 0) swift_add_slot(w, units[u].b);
     }
     for (int s = 0; s < w->n_slots; s++) { w->slot_off[s] = need; need += ex[w->slot_ex[s]].T; }   // <= all tokens
-    // 2. forward
-    for (int s = 0; s < w->n_slots; s++)
+    // 2. forward (several processes: each its own examples, then (R, S) of every slot exchanged)
+    double *xb = w->dist ? swift_xchg(w, 2 * (size_t)w->n_slots) : NULL;
+    for (int s = 0; s < w->n_slots; s++) {
+        if (!swift_owns(w, w->slot_ex[s])) { w->slot_R[s] = w->slot_S[s] = 0; continue; }
         w->slot_R[s] = swift_forward(w, &ex[w->slot_ex[s]], w->slot_off[s], &w->slot_S[s]);
+        if (xb) { xb[2 * s] = w->slot_R[s]; xb[2 * s + 1] = w->slot_S[s]; }
+    }
+    if (w->dist) {
+        if (!swift_sum(w, xb, 2 * (size_t)w->n_slots)) { for (int s = 0; s < w->n_slots; s++) w->slot_of[w->slot_ex[s]] = -1; return NAN; }
+        for (int s = 0; s < w->n_slots; s++) { w->slot_R[s] = xb[2 * s]; w->slot_S[s] = xb[2 * s + 1]; }
+    }
     // 3. losses and dL/dR per example
     double sum = 0;
     int correct = 0;
@@ -413,9 +468,27 @@ static double swift_eval_units(swift_work *w, const ss_swift_example *ex, const 
     if (grad) {
         memset(w->gW, 0, 2 * (size_t)w->F * sizeof(double));
         w->gb[0] = w->gb[1] = 0;
-        for (int s = 0; s < w->n_slots; s++)
-            if (w->slot_dR[s] != 0)
-                swift_backward(w, &ex[w->slot_ex[s]], w->slot_off[s], w->slot_R[s], w->slot_S[s], w->slot_dR[s]);
+        if (!w->dist) {
+            for (int s = 0; s < w->n_slots; s++)
+                if (w->slot_dR[s] != 0)
+                    swift_backward(w, &ex[w->slot_ex[s]], w->slot_off[s], w->slot_R[s], w->slot_S[s], w->slot_dR[s], w->gW, w->gb);
+        } else {
+            // G[s] = [dW (2F), db (2)] of slot s, by the process that owns its example; exchanged,
+            // then gW = G[0] + G[1] + ... in slot order (the same bits for any number of processes)
+            size_t row = 2 * (size_t)w->F + 2;
+            double *G = swift_xchg(w, row * w->n_slots);
+            for (int s = 0; G && s < w->n_slots; s++)
+                if (w->slot_dR[s] != 0 && swift_owns(w, w->slot_ex[s]))
+                    swift_backward(w, &ex[w->slot_ex[s]], w->slot_off[s], w->slot_R[s], w->slot_S[s], w->slot_dR[s],
+                                   G + s * row, G + s * row + 2 * w->F);
+            if (swift_sum(w, G, row * w->n_slots))
+                for (int s = 0; s < w->n_slots; s++) {
+                    const double *g = G + s * row;
+                    for (size_t i = 0; i < 2 * (size_t)w->F; i++) w->gW[i] += g[i];
+                    w->gb[0] += g[2 * w->F];
+                    w->gb[1] += g[2 * w->F + 1];
+                }
+        }
     }
     for (int s = 0; s < w->n_slots; s++) w->slot_of[w->slot_ex[s]] = -1;
     if (n_correct) *n_correct = correct;
@@ -555,19 +628,21 @@ int ss_swift_split(const ss_swift_example *ex, int n, float val_frac, uint64_t s
 // Best-of-N on the validation questions: the mean label of each question's highest-reward candidate
 // (what the head is for), next to the mean label (a random pick) and the oracle (any correct).
 static void swift_val_selection(const ss_swift_head *h, const ss_swift_example *ex, int n, const bool *is_val,
-                                double *sel, double *rnd, double *oracle, int *nq_out) {
+                                const ss_swift_dist *dist, double *sel, double *rnd, double *oracle, int *nq_out) {
     swift_work w;
     *sel = *rnd = *oracle = NAN;
     *nq_out = 0;
     if (swift_work_init(&w, h, ex, n)) return;                 // out of memory: no report
-    double *R = ss_malloc(sizeof(double) * (n > 0 ? n : 1));
+    w.dist = dist;
+    double *R = ss_calloc(n > 0 ? n : 1, sizeof(double));
     bool *seen = ss_calloc(n > 0 ? n : 1, sizeof(bool));
     if (!R || !seen) { free(R); free(seen); swift_work_free(&w); return; }
     for (int k = 0; k < n; k++) {
-        if (!is_val[k]) continue;
+        if (!is_val[k] || !swift_owns(&w, k)) continue;
         double S;
         R[k] = swift_forward(&w, &ex[k], 0, &S);
     }
+    if (dist && !swift_sum(&w, R, n)) { free(R); free(seen); swift_work_free(&w); return; }
     double a = 0, b = 0, c = 0;
     int nq = 0;
     for (int k = 0; k < n; k++) {
@@ -593,6 +668,42 @@ static void swift_val_selection(const ss_swift_head *h, const ss_swift_example *
 
 int ss_swift_train(ss_swift_head *h, const ss_swift_example *ex, int n, const ss_swift_train_params *p,
                    ss_swift_train_result *res, char *err, size_t errlen) {
+    return ss_swift_train_dist(h, ex, n, p, NULL, res, err, errlen);
+}
+
+// the first example (over all processes) with missing or non-finite features: each process checks its
+// own and fills its row of [size][3] (example + 1, token, feature); 0, or -1 with the error
+static int swift_check_features(const ss_swift_example *ex, int n, int F, const ss_swift_dist *dist, char *err, size_t errlen) {
+    double bad[3] = { 0, 0, 0 };
+    for (int i = 0; i < n && !bad[0]; i++) {
+        const ss_swift_example *e = &ex[i];
+        if (dist && (i < dist->lo || i >= dist->hi)) continue;
+        if (e->T < 0 || (e->T > 0 && !e->X)) { bad[0] = i + 1; bad[1] = -1; break; }
+        size_t m = (size_t)e->T * F;
+        for (size_t k = 0; k < m; k++) {
+            // a half is finite unless its exponent bits are all ones
+            bool fin = e->x_f16 ? (((const uint16_t *)e->X)[k] & 0x7c00) != 0x7c00 : isfinite(((const float *)e->X)[k]);
+            if (!fin) { bad[0] = i + 1; bad[1] = (double)(k / F); bad[2] = (double)(k % F); break; }
+        }
+    }
+    if (dist) {
+        size_t K = (size_t)dist->size;
+        double *all = ss_calloc(3 * K, sizeof(double));
+        if (!all) return ss_err(err, errlen, "swift train: out of memory");
+        memcpy(all + 3 * (size_t)dist->rank, bad, sizeof bad);
+        if (dist->sum(dist->ud, all, 3 * K)) { free(all); return ss_err(err, errlen, "swift train: the exchange between processes failed"); }
+        bad[0] = 0;
+        for (size_t r = 0; r < K && !bad[0]; r++) memcpy(bad, all + 3 * r, sizeof bad);   // the lowest process's
+        free(all);
+    }
+    if (!bad[0]) return 0;
+    int i = (int)bad[0] - 1;
+    if (bad[1] < 0) return ss_err(err, errlen, "swift train: example %d: no features", i);
+    return ss_err(err, errlen, "swift train: example %d: token %zu: feature %zu is not finite", i, (size_t)bad[1], (size_t)bad[2]);
+}
+
+int ss_swift_train_dist(ss_swift_head *h, const ss_swift_example *ex, int n, const ss_swift_train_params *p,
+                        const ss_swift_dist *dist, ss_swift_train_result *res, char *err, size_t errlen) {
     const int F = h->dim;
     if (!h->W || F <= 0) return ss_err(err, errlen, "swift train: head is not initialised");
     if (n <= 0) return ss_err(err, errlen, "swift train: no training examples");
@@ -602,18 +713,12 @@ int ss_swift_train(ss_swift_head *h, const ss_swift_example *ex, int n, const ss
     if (p->epochs < 1) return ss_err(err, errlen, "swift train: epochs must be >= 1");
     if (p->batch < 1) return ss_err(err, errlen, "swift train: batch must be >= 1");
     if (!(p->val_frac >= 0 && p->val_frac < 1)) return ss_err(err, errlen, "swift train: validation fraction must be in [0, 1)");
+    if (dist && (dist->size < 1 || dist->rank < 0 || dist->rank >= dist->size || dist->lo < 0 || dist->hi > n || dist->lo > dist->hi || !dist->sum))
+        return ss_err(err, errlen, "swift train: bad process split (process %d of %d, examples %d..%d of %d)", dist->rank, dist->size, dist->lo, dist->hi, n);
     // inputs: labels in [0,1], finite features (a NaN would silently poison the head)
-    for (int i = 0; i < n; i++) {
-        const ss_swift_example *e = &ex[i];
-        if (e->T < 0 || (e->T > 0 && !e->X)) return ss_err(err, errlen, "swift train: example %d: no features", i);
-        if (!(e->label >= 0 && e->label <= 1)) return ss_err(err, errlen, "swift train: example %d: label %g is not in [0, 1]", i, e->label);
-        size_t m = (size_t)e->T * F;
-        for (size_t k = 0; k < m; k++) {
-            // a half is finite unless its exponent bits are all ones
-            bool fin = e->x_f16 ? (((const uint16_t *)e->X)[k] & 0x7c00) != 0x7c00 : isfinite(((const float *)e->X)[k]);
-            if (!fin) return ss_err(err, errlen, "swift train: example %d: token %zu: feature %zu is not finite", i, k / F, k % F);
-        }
-    }
+    for (int i = 0; i < n; i++)
+        if (!(ex[i].label >= 0 && ex[i].label <= 1)) return ss_err(err, errlen, "swift train: example %d: label %g is not in [0, 1]", i, ex[i].label);
+    if (swift_check_features(ex, n, F, dist, err, errlen)) return -1;
     h->no_gate = p->no_gate;
     uint64_t rng = p->seed ^ 0x5EED5EED5EED5EEDULL;
 
@@ -663,6 +768,7 @@ int ss_swift_train(ss_swift_head *h, const ss_swift_example *ex, int n, const ss
     float bestb[2] = { h->b[0], h->b[1] };
     swift_work w;
     int wrc = swift_work_init(&w, h, ex, n);
+    w.dist = dist;
     double *mu = NULL, *inv_sd = NULL;
     bool oom = wrc != 0 || !m || !v || !bestW;
     if (p->standardize && !oom) {
@@ -675,8 +781,10 @@ int ss_swift_train(ss_swift_head *h, const ss_swift_example *ex, int n, const ss
         w.mu = mu; w.inv_sd = inv_sd;
     }
     if (oom) {
+        bool xf = w.xchg_failed;
         swift_work_free(&w);
         free(mu); free(inv_sd); free(m); free(v); free(bestW); free(qs); free(is_val); free(tu); free(vu);
+        if (xf) return ss_err(err, errlen, "swift train: the exchange between processes failed (standardization)");
         return ss_err(err, errlen, "swift train: out of memory (dim %d, %d examples)", F, n);
     }
     memcpy(bestW, h->W, np * sizeof(float));
@@ -713,6 +821,10 @@ int ss_swift_train(ss_swift_head *h, const ss_swift_example *ex, int n, const ss
             if (p->on_step) p->on_step(p->ud, epoch, done_steps, total_steps);
         }
         double tr_loss = tr_sum / ntu, tr_acc = (double)tr_correct / ntu;
+        if (w.xchg_failed) {
+            rc = ss_err(err, errlen, "swift train: the exchange between processes failed at epoch %d", epoch);
+            break;
+        }
         if (!isfinite(tr_loss)) {
             rc = ss_err(err, errlen, "swift train: the loss is not finite at epoch %d (lower --lr?)", epoch);
             break;
@@ -722,6 +834,10 @@ int ss_swift_train(ss_swift_head *h, const ss_swift_example *ex, int n, const ss
             int corr;
             va_loss = swift_eval_units(&w, ex, vu, nvu, p->loss, false, &corr) / nvu;
             va_acc = (double)corr / nvu;
+            if (w.xchg_failed) {
+                rc = ss_err(err, errlen, "swift train: the exchange between processes failed at epoch %d", epoch);
+                break;
+            }
         }
         bool improved = have_val ? va_loss < best_val : true;
         if (improved) {
@@ -777,7 +893,7 @@ int ss_swift_train(ss_swift_head *h, const ss_swift_example *ex, int n, const ss
                  p->patience, (unsigned long long)p->seed, p->no_gate ? "true" : "false", p->standardize ? "true" : "false", n, nq, n_val_q, n_val_ex, ntu, nvu);
         double bon = NAN, rnd = NAN, orc = NAN;
         int vq = 0;
-        if (have_val) swift_val_selection(h, ex, n, is_val, &bon, &rnd, &orc, &vq);
+        if (have_val) swift_val_selection(h, ex, n, is_val, dist, &bon, &rnd, &orc, &vq);
         if (vq)
             swift_note(p, "swift-train: best-of-N on the %d validation questions: head %.4f, random pick %.4f, oracle %.4f",
                     vq, bon, rnd, orc);
