@@ -99,7 +99,12 @@ typedef struct {
     int   n_threads;      // <= 0: all cores
     int   kv_f16;         // store K/V as F16 (default 1, as llama.cpp; 0 = F32)
     int   force_scalar;   // 1: the scalar reference kernels even where the CPU has SIMD ones (default 0)
+    int   kv_type_k;      // K cache type (SS_KV_*; SS_KV_DEFAULT: F16, or F32 when kv_f16 = 0)
+    int   kv_type_v;      // V cache type (the same)
 } ss_ctx_params;
+// KV cache types (llama.cpp's -ctk / -ctv): Q8_0 = 34 bytes per 32 values (about half of F16's
+// memory), needs a head dim that is a multiple of 32
+enum { SS_KV_DEFAULT = 0, SS_KV_F32 = 1, SS_KV_F16 = 2, SS_KV_Q8_0 = 3 };
 
 SS_API void    ss_ctx_params_default(ss_ctx_params *p);
 SS_API ss_ctx *ss_ctx_new(ss_model *m, const ss_ctx_params *p, char *err, size_t errlen);

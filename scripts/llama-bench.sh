@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
-# scripts/llama-bench.sh MODEL.gguf [THREADS] — llama.cpp's own llama-bench and llama-batched-bench on
-# the same file, for ratios measured in one run next to `slotswift bench` (issue 3).
+# scripts/llama-bench.sh MODEL.gguf [THREADS] [CTK] — llama.cpp's own llama-bench and llama-batched-bench
+# on the same file with the tests of the README's speed table, for ratios measured in one run next to
+# `slotswift bench` (CTK: the K/V cache type, f16 (default) or q8_0, as -ctk/-ctv; q8_0 V needs -fa).
 # llama.cpp's source comes from the npm registry: the node-llama-cpp package carries a git bundle of
 # the llama.cpp release it binds (no other download); it is built once under $LLAMA_DIR (default
 # build-llama.cpp/, about 10 minutes on 2 cores) with -march=native, CPU only.
 set -euo pipefail
 MODEL=${1:?usage: scripts/llama-bench.sh MODEL.gguf [THREADS]}
 T=${2:-2}
+CT=${3:-f16}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 D=${LLAMA_DIR:-$ROOT/build-llama.cpp}
 if [ ! -x "$D/src/build/bin/llama-bench" ] || [ ! -x "$D/src/build/bin/llama-batched-bench" ]; then
@@ -20,8 +22,13 @@ if [ ! -x "$D/src/build/bin/llama-bench" ] || [ ! -x "$D/src/build/bin/llama-bat
   cmake --build build --target llama-bench llama-batched-bench -j2 >/dev/null
 fi
 B=$D/src/build/bin
-"$B/llama-bench" --version 2>&1 | head -1
-# prompt 128 and generation 64, as `slotswift bench -p 128 -n 64 -r 3`
-"$B/llama-bench" -m "$MODEL" -p 128 -n 64 -t "$T" -r 3
-# 1 and 8 sequences generating 64 tokens after a shared 128-token prompt (S_TG t/s = generated tokens/s)
-"$B/llama-batched-bench" -m "$MODEL" -c 2048 -b 2048 -ub 512 -npp 128 -ntg 64 -npl 1,8 -pps -t "$T" 2>/dev/null | grep -E '^\|'
+"$B/llama-bench" --version 2>&1 | sed -n 1p   # (sed reads it all: no SIGPIPE under pipefail)
+KV=(-ctk "$CT" -ctv "$CT")
+[ "$CT" = f16 ] || KV+=(-fa 1)
+# prompts of 128, 512, 2048 tokens, as `slotswift bench -p 128,512,2048 -n 0 -r 3`
+"$B/llama-bench" -m "$MODEL" -p 128,512,2048 -n 0 -t "$T" -r 3 "${KV[@]}"
+# 64 tokens generated after 2048 and 8192 tokens in the cache, as `slotswift bench -p 0 -n 64 -d 2048,8192 -b 1`
+"$B/llama-bench" -m "$MODEL" -p 0 -n 64 -d 2048,8192 -t "$T" -r 3 "${KV[@]}"
+# 1 and 8 sequences generating 64 tokens after a shared 2048-token prompt (S_TG t/s = generated
+# tokens/s), as `slotswift bench -p 0 -n 64 -d 2048 -b 1,8`
+"$B/llama-batched-bench" -m "$MODEL" -c 4096 -b 2048 -ub 512 -npp 2048 -ntg 64 -npl 1,8 -pps -t "$T" "${KV[@]}" 2>/dev/null | grep -E '^\|'

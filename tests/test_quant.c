@@ -867,7 +867,7 @@ static void test_dispatch(void **state) {
     assert_ptr_equal(ks->slot_exp_axpy, ss_slot_exp_axpy_ref);
     assert_ptr_equal(ks->slot_gacc, ss_slot_gacc_ref);
     assert_null(ks->gemm_has); assert_null(ks->pack_act); assert_null(ks->pack_panel); assert_null(ks->gemm);
-    assert_null(ks->attn_dots); assert_null(ks->attn_axpys); assert_null(ks->expf_row);
+    assert_ptr_equal(ks->attn_block, ss_attn_block_ref);
     assert_null(ks->slot_dot_q8_0); assert_null(ks->slot_gacc_q8_0);
     assert_ptr_equal(ss_kernels_get(true), ks);            // constant tables
     assert_ptr_equal(ss_kernels_get(false), kv);

@@ -53,6 +53,17 @@ static int args_u64(int argc, char **argv, int *i, uint64_t *out) {
     return 0;
 }
 
+// -ctk / -ctv TYPE: f32, f16 or q8_0 (llama.cpp's names) → SS_KV_*
+static int args_kv_type(int argc, char **argv, int *i, int *out) {
+    const char *v;
+    if (args_need(argc, argv, i, &v)) return -1;
+    static const char *const names[] = { "f32", "f16", "q8_0" };
+    for (int k = 0; k < 3; k++)
+        if (!strcmp(v, names[k])) { *out = SS_KV_F32 + k; return 0; }
+    fprintf(stderr, "slotswift: %s: unknown KV cache type '%s' (f32, f16, q8_0)\n", argv[*i - 1], v);
+    return -1;
+}
+
 #define IS(s) (!strcmp(f, s))
 int args_common(ss_args *a, int argc, char **argv, int *i) {
     const char *f = argv[*i];
@@ -67,6 +78,8 @@ int args_common(ss_args *a, int argc, char **argv, int *i) {
     else if (IS("-c") || IS("--ctx-size"))  r = args_int(argc, argv, i, 0, 1 << 22, &a->n_ctx);
     else if (IS("--kv-f32"))                a->kv_f32 = true;
     else if (IS("--kv-f16"))                a->kv_f32 = false;
+    else if (IS("-ctk") || IS("--cache-type-k")) r = args_kv_type(argc, argv, i, &a->kv_type_k);
+    else if (IS("-ctv") || IS("--cache-type-v")) r = args_kv_type(argc, argv, i, &a->kv_type_v);
     else if (IS("--temp"))                  r = args_float(argc, argv, i, 0, 100, &a->samp.temp);
     else if (IS("--top-k"))                 r = args_int(argc, argv, i, 0, 1 << 30, &a->samp.top_k);
     else if (IS("--top-p"))                 r = args_float(argc, argv, i, 0, 1, &a->samp.top_p);
@@ -129,6 +142,7 @@ void args_print_common_help(void) {
 "  -n, --n-predict N       tokens to generate (default 256, -1 = until end of generation)\n"
 "  -t, --threads N         threads (default: all cores)   -c, --ctx-size N   KV cache tokens\n"
 "  --kv-f32                keep the KV cache in F32 (default F16, as llama.cpp)\n"
+"  -ctk, -ctv TYPE         K / V cache type: f16 (default), q8_0 (about half the memory), f32\n"
 "sampling (llama.cpp names):\n"
 "  --temp T (0 = greedy)  --top-k K  --top-p P  --min-p P  --repeat-penalty R  --repeat-last-n N\n"
 "  --presence-penalty P  --frequency-penalty P  --seed S  --ignore-eos  --stop STRING (repeatable)\n"

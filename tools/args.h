@@ -19,6 +19,7 @@ typedef struct {
     int   threads;              // -t (0 = all cores)
     int   n_ctx;                // -c (0 = model default)
     bool  kv_f32;               // --kv-f32 (default: F16 K/V cache, as llama.cpp)
+    int   kv_type_k, kv_type_v;  // -ctk / -ctv: SS_KV_* (SS_KV_DEFAULT: as --kv-f32 says)
     ss_sampling_params samp;    // --temp --top-k --top-p --min-p --repeat-penalty --repeat-last-n
                                 // --presence-penalty --frequency-penalty --seed
     bool  ignore_eos;           // --ignore-eos

@@ -65,6 +65,9 @@ cJSON *settings_build(const ss_args *a, const ss_model *m, const char *data, int
     cJSON_AddItemToObject(o, "--slot-span", a->slot_span ? cJSON_CreateString(a->slot_span) : cJSON_CreateNull());
     cJSON_AddNumberToObject(o, "-c", n_ctx_flag);
     cJSON_AddBoolToObject(o, "--kv-f32", a->kv_f32);
+    static const char *const kv_names[] = { "default", "f32", "f16", "q8_0" };
+    cJSON_AddStringToObject(o, "-ctk", kv_names[a->kv_type_k]);
+    cJSON_AddStringToObject(o, "-ctv", kv_names[a->kv_type_v]);
     return o;
 }
 

@@ -12,7 +12,7 @@
 // Returns malloc'ed text, or NULL + err if the file cannot be read.
 char  *settings_file_id(const char *path, char *err, size_t errlen);
 // {"model": fingerprint, "data": file id, then the flags by name: "--chat", "--system", "-N",
-//  "-n", "--temp", ..., "--seed", "--stop", "--ignore-eos", "--slot-*", "-c", "--kv-f32"}.
+//  "-n", "--temp", ..., "--seed", "--stop", "--ignore-eos", "--slot-*", "-c", "--kv-f32", "-ctk", "-ctv"}.
 // n_ctx_flag is -c as given (0 = automatic). NULL + err if the data file cannot be read.
 cJSON *settings_build(const ss_args *a, const ss_model *m, const char *data, int n_cand, int n_ctx_flag,
                       char *err, size_t errlen);

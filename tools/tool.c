@@ -18,6 +18,8 @@ int tool_load(const ss_args *a, int n_seq, ss_model **m, ss_ctx **c) {
     p.n_ctx = a->n_ctx;
     p.n_threads = a->threads;
     p.kv_f16 = !a->kv_f32;
+    p.kv_type_k = a->kv_type_k;
+    p.kv_type_v = a->kv_type_v;
     if (n_seq + 2 > p.n_seq_max) p.n_seq_max = n_seq + 2;
     *c = ss_ctx_new(*m, &p, err, sizeof err);
     if (!*c) { fprintf(stderr, "slotswift: %s\n", err); ss_model_free(*m); *m = NULL; return -1; }

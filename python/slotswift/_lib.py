@@ -71,7 +71,7 @@ class ss_hparams(Structure):
 
 class ss_ctx_params(Structure):
     _fields_ = [("n_ctx", c_int), ("n_seq_max", c_int), ("n_batch", c_int), ("n_threads", c_int),
-                ("kv_f16", c_int), ("force_scalar", c_int)]
+                ("kv_f16", c_int), ("force_scalar", c_int), ("kv_type_k", c_int), ("kv_type_v", c_int)]
 
 
 class ss_batch(Structure):

@@ -11,7 +11,7 @@ static const ss_kernels kernels_scalar = {
     .name = "scalar", .simd = false,
     .dequant_row = ss_dequant_row, .vec_dot_n = ss_vec_dot_n_ref, .quant_act = ss_quant_act_ref,
     .axpy = ss_axpy_ref, .swiglu = ss_swiglu_ref,
-    .f32_to_f16 = ss_f32_to_f16_ref, .round_f16 = ss_round_f16_ref,
+    .attn_block = ss_attn_block_ref, .f32_to_f16 = ss_f32_to_f16_ref, .round_f16 = ss_round_f16_ref,
     .slot_dot_rows = ss_slot_dot_rows_ref, .slot_add_max = ss_slot_add_max_ref,
     .slot_exp_sum = ss_slot_exp_sum_ref, .slot_axpy = ss_slot_axpy_ref, .slot_gemm = ss_slot_gemm_ref,
     .slot_dot_f64 = ss_slot_dot_f64_ref, .slot_exp_axpy = ss_slot_exp_axpy_ref, .slot_gacc = ss_slot_gacc_ref,
@@ -60,12 +60,19 @@ static void gemm_avx2(uint32_t wtype, int layout, int64_t K, const void *w, size
     else ss_gemm_avx2(wtype, layout, K, w, w_stride, m, xp, xp_stride, n, out, ld_out);
 }
 
+// head dims that are not a multiple of 8 take the scalar reference
+static void attn_block_avx2(const ss_attn_rows *rows, int ne, int G, int hd, float scale, const void *k, const void *v,
+                            size_t k_stride, size_t v_stride, uint32_t type_k, uint32_t type_v, int pass, float *buf) {
+    if (hd % 8) ss_attn_block_ref(rows, ne, G, hd, scale, k, v, k_stride, v_stride, type_k, type_v, pass, buf);
+    else ss_attn_block_avx2(rows, ne, G, hd, scale, k, v, k_stride, v_stride, type_k, type_v, pass, buf);
+}
+
 static const ss_kernels kernels_avx2 = {
     .name = "avx2", .simd = true,
     .dequant_row = dequant_row_avx2, .vec_dot_n = vec_dot_n_avx2, .quant_act = quant_act_avx2,
     .axpy = ss_axpy_avx2, .swiglu = ss_swiglu_avx2,
     .gemm_has = gemm_has_avx2, .pack_act = pack_act_avx2, .pack_panel = pack_panel_avx2, .gemm = gemm_avx2,
-    .attn_dots = ss_attn_dots_avx2, .attn_axpys = ss_attn_axpys_avx2, .expf_row = ss_expf_avx2,
+    .attn_block = attn_block_avx2,
     .f32_to_f16 = ss_f32_to_f16_avx2, .round_f16 = ss_round_f16_avx2,
     .slot_dot_rows = ss_slot_dot_rows_avx2, .slot_add_max = ss_slot_add_max_avx2,
     .slot_exp_sum = ss_slot_exp_sum_avx2, .slot_axpy = ss_slot_axpy_avx2, .slot_gemm = ss_slot_gemm_avx2,

@@ -16,6 +16,7 @@
 #ifndef SS_KERNELS_H
 #define SS_KERNELS_H
 #include "ss_quant.h"
+#include "ss_attn.h"
 
 typedef struct ss_kernels {
     const char *name;     // "avx2" or "scalar"
@@ -41,12 +42,11 @@ typedef struct ss_kernels {
     void   (*gemm)(uint32_t wtype, int layout, int64_t K, const void *w, size_t w_stride, int64_t m,
                    const void *xp, size_t xp_stride, int64_t n, float *out, int64_t ld_out);
 
-    // ---- attention on the KV cache (ss_attn.h; SIMD, n a multiple of 8) ----
-    // s[g] = q[g*n ..] · k (G <= 8 heads sharing one K row, f16: K in F16)
-    void   (*attn_dots)(const float *q, int G, const void *k, int f16, int n, float *s);
-    // o[g*n + i] += p[g*p_stride] · v[i] for g < G
-    void   (*attn_axpys)(float *o, int G, const float *p, size_t p_stride, const void *v, int f16, int n);
-    void   (*expf_row)(float *x, int64_t n);                          // x = exp(x) in place
+    // ---- attention on the KV cache (ss_attn.h; both tables) ----
+    // one pass over one key block for ne entries × G heads (ss_attn_block_ref; SIMD: SIMD exp, FMA
+    // chains, within float rounding of the reference)
+    void   (*attn_block)(const ss_attn_rows *rows, int ne, int G, int hd, float scale, const void *k, const void *v,
+                         size_t k_stride, size_t v_stride, uint32_t type_k, uint32_t type_v, int pass, float *buf);
     // F16 conversions (both tables; bit-identical to ss_fp32_to_fp16, round to nearest even)
     void   (*f32_to_f16)(const float *x, uint16_t *y, int n);         // y = f16(x)
     void   (*round_f16)(const float *x, float *y, int n);             // y = f32(f16(x)), x == y allowed

@@ -39,13 +39,24 @@ ss_ctx *ss_ctx_new(ss_model *m, const ss_ctx_params *pp, char *err, size_t errle
         ss_err(err, errlen, "context parameters out of range (n_ctx %d, n_seq_max %d, n_batch %d)", p.n_ctx, p.n_seq_max, p.n_batch);
         return NULL;
     }
+    // the cache's types: SS_KV_* → SS_TYPE_*
+    uint32_t types[2];
+    for (int w = 0; w < 2; w++) {
+        const int t = w ? p.kv_type_v : p.kv_type_k;
+        if (t < SS_KV_DEFAULT || t > SS_KV_Q8_0) { ss_err(err, errlen, "unknown KV cache type %d for %s", t, w ? "V" : "K"); return NULL; }
+        types[w] = t == SS_KV_F32 ? SS_TYPE_F32 : t == SS_KV_Q8_0 ? SS_TYPE_Q8_0 : t == SS_KV_F16 || p.kv_f16 ? SS_TYPE_F16 : SS_TYPE_F32;
+        if (types[w] == SS_TYPE_Q8_0 && hp->head_dim % 32) {
+            ss_err(err, errlen, "KV cache type q8_0 needs a head dim that is a multiple of 32 (this model: %d); use f16", hp->head_dim);
+            return NULL;
+        }
+    }
     ss_ctx *c = ss_calloc(1, sizeof *c);
     if (!c) { ss_err(err, errlen, "out of memory allocating the context"); return NULL; }
     c->model = m;
     c->params = p;
     int kvd = hp->n_head_kv * hp->head_dim;
     int n_pages = (p.n_ctx + SS_KV_PAGE - 1) / SS_KV_PAGE + p.n_seq_max;
-    if (ss_kv_init(&c->kv, n_pages, hp->n_layer, kvd, p.kv_f16)) {
+    if (ss_kv_init(&c->kv, n_pages, hp->n_layer, kvd, types[0], types[1])) {
         ss_err(err, errlen, "cannot allocate the KV cache (%d tokens)", p.n_ctx);
         free(c); return NULL;
     }
@@ -64,7 +75,7 @@ ss_ctx *ss_ctx_new(ss_model *m, const ss_ctx_params *pp, char *err, size_t errle
     c->att = ss_malloc(sizeof(float) * B * HD);
     c->hb  = ss_malloc(sizeof(float) * B * F);
     c->hb2 = ss_malloc(sizeof(float) * B * F);
-    c->att_scores = ss_malloc(sizeof(float) * (size_t)c->params.n_threads * (p.n_ctx + 1) * (hp->n_head / hp->n_head_kv));
+    c->att_scores = ss_malloc(sizeof(float) * (size_t)c->params.n_threads * ss_attn_scratch_floats(hp, p.n_ctx));
     c->tmp_idx = ss_malloc(sizeof(int) * (p.n_seq_max > (int)B ? p.n_seq_max : (int)B));
     if (!c->x || !c->xb || !c->q || !c->k || !c->v || !c->att || !c->hb || !c->hb2 || !c->att_scores || !c->tmp_idx) goto oom;
     // the products' activation scratch for n_batch rows, reserved now: the forward pass's products

@@ -49,149 +49,138 @@ static void rope_table(const ss_model *m, int pos, float *cs, float *sn) {
     }
 }
 
-// ---- attention, threaded over (entry, kv head) pairs ----
-// Each K/V row of the cache is read once per step for all the query heads that share it (GQA).
-// (entry, kv head) items are handed out from an atomic counter, so a thread that is descheduled
-// holds up at most the item it is working on.
+// ---- attention: query windows × key blocks (KV pages), softmax normalizer online ----
+// The chunk's entries are cut into windows of up to ATT_QB consecutive entries (the positions of a
+// prompt, or the candidates of one decode step); an item is (window, kv head). An item walks the key
+// blocks j = 0, 1, ... twice (pass 1: online max and sum; pass 2: Σ p_t v_t with the normalized
+// weights; ss_attn.h) (page j of each entry's sequence, keys [32j, 32j+32)): the entries that see
+// block j (causal: position >= 32j; blocks past an entry's position are skipped whole) and whose
+// sequences hold the same physical page there are one tile (ss_attn_block), so a page is read and
+// converted once for all of them: once per window of a prompt, once for all forks sharing a prompt
+// page. Each query's result depends only on its own position and keys (the blocks are aligned to
+// absolute positions and the kernel treats rows independently), never on the window, the tiles or
+// the threads. Items are handed out from an atomic counter, latest windows (the longest) first.
+//
+// With an F16 cache, products are done as llama.cpp does them: q is rounded to F16 before q·k (F16
+// K), and the softmax weights are rounded to F16 before Σ p_t v_t (F16 V) (ggml converts the
+// activation operand of an F16 product to F16). Q8_0 K/V rows are dequantized to F32.
+#define ATT_QB 16
+
+_Static_assert(SS_ATTN_BLOCK == SS_KV_PAGE, "an attention key block is one KV page");
+
+// the score cache of a thread: the raw scores of ATT_SC entries at full context (decoding reads K once)
+#define ATT_SC 4
+static size_t sc_floats(const ss_hparams *hp, int n_ctx) {
+    return (size_t)ATT_SC * (hp->n_head / hp->n_head_kv) * ((size_t)n_ctx + SS_ATTN_BLOCK);
+}
+
+size_t ss_attn_scratch_floats(const ss_hparams *hp, int n_ctx) {
+    const size_t G = hp->n_head / hp->n_head_kv, hd = hp->head_dim;
+    // q copies, m and l, block buffer, score cache
+    return ATT_QB * G * hd + 2 * ATT_QB * G + 2 * SS_ATTN_BLOCK * hd + sc_floats(hp, n_ctx) + 16;
+}
+
 typedef struct {
     ss_ctx *c;
     const ss_batch *b;
-    int i0, n, layer;
+    int i0, n, layer, win, n_win;   // windows of `win` entries: [w*win, min(n, (w+1)*win))
     atomic_int next;
 } attn_job;
 
-
-// the K (kv = 0) or V (kv = 1) row of kv head kvh at position t of sequence s, layer `layer`
-static const void *attn_kv_row(const ss_kv *kv, const ss_seq *s, int layer, int which, int t, int kvh, int hd) {
-    size_t off = ss_kv_offset(kv, s->pages[t / SS_KV_PAGE], layer, which, t % SS_KV_PAGE) + (size_t)kvh * hd;
-    return (const char *)kv->data + off * (kv->f16 ? 2 : 4);
-}
-
-// attention of one entry's `group` query heads sharing kv head kvh, scalar reference path
-static void attn_item_ref(ss_ctx *c, const ss_seq *s, int pos, int layer, int kvh, const float *q0, float *o0, float *sc, size_t stride) {
-    const ss_model *m = c->model;
-    const ss_hparams *hp = &m->hp;
-    const int hd = hp->head_dim, group = hp->n_head / hp->n_head_kv;
-    const float scale = 1.0f / sqrtf((float)hd);
-    const ss_kv *kv = &c->kv;
-    const bool f16 = kv->f16;
-    float qr[16][256];
-    const float *q[16];
-    for (int g = 0; g < group; g++) {
-        q[g] = q0 + (size_t)g * hd;
-        if (f16) {
-            for (int z = 0; z < hd; z++) qr[g][z] = ss_fp16_to_fp32(ss_fp32_to_fp16(q[g][z]));
-            q[g] = qr[g];
-        }
-    }
-    // scores[g][t] = q_g · k_t / sqrt(hd), t = 0..pos
-    for (int t = 0; t <= pos; t++) {
-        const void *k = attn_kv_row(kv, s, layer, 0, t, kvh, hd);
-        for (int g = 0; g < group; g++) sc[g * stride + t] = ss_attn_dot_ref(q[g], k, f16, hd) * scale;
-    }
-    // softmax over t for each head
-    float inv[16];
-    for (int g = 0; g < group; g++) {
-        float *r = sc + g * stride, mx = -INFINITY;
-        for (int t = 0; t <= pos; t++) if (r[t] > mx) mx = r[t];
-        double sum = 0;
-        for (int t = 0; t <= pos; t++) { r[t] = expf(r[t] - mx); sum += r[t]; }
-        inv[g] = (float)(1.0 / sum);
-        memset(o0 + (size_t)g * hd, 0, sizeof(float) * hd);
-    }
-    // out_g = Σ_t softmax_g[t] · v_t
-    for (int t = 0; t <= pos; t++) {
-        const void *v = attn_kv_row(kv, s, layer, 1, t, kvh, hd);
-        for (int g = 0; g < group; g++) {
-            float p = sc[g * stride + t] * inv[g];
-            if (f16) p = ss_fp16_to_fp32(ss_fp32_to_fp16(p));
-            ss_attn_axpy_ref(o0 + (size_t)g * hd, p, v, f16, hd);
-        }
-    }
-}
-
-// the same with the SIMD kernels (c->kern): each K/V row converted once for the group, vector exp
-static void attn_item_simd(ss_ctx *c, const ss_seq *s, int pos, int layer, int kvh, const float *q0, float *o0, float *sc, size_t stride) {
-    const ss_model *m = c->model;
-    const ss_hparams *hp = &m->hp;
-    const int hd = hp->head_dim, group = hp->n_head / hp->n_head_kv;
-    const float scale = 1.0f / sqrtf((float)hd);
-    const ss_kv *kv = &c->kv;
-    const bool f16 = kv->f16;
-    const ss_kernels *K = c->kern;
-    float qr[16 * 256];
-    if (f16) K->round_f16(q0, qr, group * hd);
-    else memcpy(qr, q0, sizeof(float) * group * hd);
-    // scores[g][t] = q_g · k_t / sqrt(hd), t = 0..pos
-    for (int t = 0; t <= pos; t++) {
-        const void *k = attn_kv_row(kv, s, layer, 0, t, kvh, hd);
-        float d[8];
-        for (int g0 = 0; g0 < group; g0 += 8) {
-            const int G = group - g0 < 8 ? group - g0 : 8;
-            K->attn_dots(qr + (size_t)g0 * hd, G, k, f16, hd, d);
-            for (int g = 0; g < G; g++) sc[(g0 + g) * stride + t] = d[g] * scale;
-        }
-    }
-    // softmax over t for each head, the weights rounded to F16 with an F16 cache
-    for (int g = 0; g < group; g++) {
-        float *r = sc + g * stride, mx = -INFINITY;
-        for (int t = 0; t <= pos; t++) if (r[t] > mx) mx = r[t];
-        for (int t = 0; t <= pos; t++) r[t] -= mx;
-        K->expf_row(r, pos + 1);
-        double sum = 0;
-        for (int t = 0; t <= pos; t++) sum += r[t];
-        const float inv = (float)(1.0 / sum);
-        for (int t = 0; t <= pos; t++) r[t] *= inv;
-        if (f16) K->round_f16(r, r, pos + 1);
-    }
-    // out_g = Σ_t softmax_g[t] · v_t
-    memset(o0, 0, sizeof(float) * group * hd);
-    for (int t = 0; t <= pos; t++) {
-        const void *v = attn_kv_row(kv, s, layer, 1, t, kvh, hd);
-        for (int g0 = 0; g0 < group; g0 += 8) {
-            const int G = group - g0 < 8 ? group - g0 : 8;
-            K->attn_axpys(o0 + (size_t)g0 * hd, G, sc + g0 * stride + t, stride, v, f16, hd);
-        }
-    }
-}
-
-// With an F16 cache, products are done as llama.cpp does them: q is rounded to F16 before q·k,
-// and the softmax weights are rounded to F16 before Σ p_t v_t (ggml converts the activation
-// operand of an F16 product to F16).
 static void attn_worker(void *arg, int ith, int nth) {
+    (void)nth;
     attn_job *j = arg;
     ss_ctx *c = j->c;
     const ss_hparams *hp = &c->model->hp;
-    const int Hkv = hp->n_head_kv, hd = hp->head_dim, group = hp->n_head / Hkv;
-    const int HD = hp->n_head * hd;
-    const size_t stride = (size_t)c->params.n_ctx + 1;
-    float *sc = c->att_scores + (size_t)ith * stride * group;     // [group][n_ctx+1]
-    const bool simd = c->kern->simd && hd % 8 == 0;
+    const ss_kv *kv = &c->kv;
+    const int Hkv = hp->n_head_kv, hd = hp->head_dim, G = hp->n_head / Hkv, HD = hp->n_head * hd;
+    const float scale = 1.0f / sqrtf((float)hd);
+    float *qr = c->att_scores + (size_t)ith * ss_attn_scratch_floats(hp, c->params.n_ctx);   // [ATT_QB][G][hd]
+    float *ms = qr + (size_t)ATT_QB * G * hd, *ls = ms + ATT_QB * G, *buf = ls + ATT_QB * G;
+    float *scache = buf + 2 * SS_ATTN_BLOCK * hd;
+    const size_t sc_cap = sc_floats(hp, c->params.n_ctx);
+    ss_attn_rows rows[ATT_QB];
+    const ss_seq *seq[ATT_QB];
+    int pos[ATT_QB];
     for (;;) {
         const int item = atomic_fetch_add_explicit(&j->next, 1, memory_order_relaxed);
-        if (item >= j->n * Hkv) break;
-        const int i = item / Hkv, kvh = item % Hkv, e = j->i0 + i;
-        const ss_seq *s = &c->seqs[j->b->seq[e]];
-        const float *q0 = c->q + (size_t)i * HD + (size_t)kvh * group * hd;
-        float *o0 = c->att + (size_t)i * HD + (size_t)kvh * group * hd;
-        if (simd) attn_item_simd(c, s, j->b->pos[e], j->layer, kvh, q0, o0, sc, stride);
-        else attn_item_ref(c, s, j->b->pos[e], j->layer, kvh, q0, o0, sc, stride);
+        if (item >= j->n_win * Hkv) break;
+        const int w = j->n_win - 1 - item / Hkv, kvh = item % Hkv;
+        const int r0 = w * j->win, ne = j->n - r0 < j->win ? j->n - r0 : j->win;
+        int jmax = 0;
+        for (int e = 0; e < ne; e++) {
+            const int row = r0 + e, entry = j->i0 + row;
+            const float *q = c->q + (size_t)row * HD + (size_t)kvh * G * hd;
+            float *o = c->att + (size_t)row * HD + (size_t)kvh * G * hd, *qe = qr + (size_t)e * G * hd;
+            if (kv->type[0] == SS_TYPE_F16) c->kern->round_f16(q, qe, G * hd);
+            else memcpy(qe, q, sizeof(float) * G * hd);
+            memset(o, 0, sizeof(float) * G * hd);
+            for (int g = 0; g < G; g++) { ms[e * G + g] = -INFINITY; ls[e * G + g] = 0; }
+            seq[e] = &c->seqs[j->b->seq[entry]];
+            pos[e] = j->b->pos[entry];
+            if (pos[e] / SS_KV_PAGE > jmax) jmax = pos[e] / SS_KV_PAGE;
+            rows[e] = (ss_attn_rows){ qe, o, ms + e * G, ls + e * G, 0, NULL };
+        }
+        // the scores of pass 1 kept for pass 2 when they fit (decoding: few entries): entry e's block
+        // jb at scache[(e*(jmax+1) + jb)*G*32]
+        const size_t per_e = (size_t)(jmax + 1) * G * SS_ATTN_BLOCK;
+        const bool cache = (size_t)ne * per_e <= sc_cap;
+        // pass 1: the softmax normalizers; pass 2: the weighted sums of V (ss_attn.h)
+        for (int pass = 1; pass <= 2; pass++) {
+            if (pass == 2) for (int r = 0; r < ne * G; r++) ls[r] = 1.0f / ls[r];
+            for (int jb = 0; jb <= jmax; jb++) {
+                const int t0 = jb * SS_KV_PAGE;
+                bool done[ATT_QB] = { false };
+                for (int e = 0; e < ne; e++) {
+                    if (done[e] || pos[e] < t0) continue;
+                    // the tile: entries that see block jb in the same physical page
+                    const int page = seq[e]->pages[jb];
+                    ss_attn_rows tile[ATT_QB];
+                    int nt = 0;
+                    for (int e2 = e; e2 < ne; e2++) {
+                        if (done[e2] || pos[e2] < t0 || seq[e2]->pages[jb] != page) continue;
+                        done[e2] = true;
+                        tile[nt] = rows[e2];
+                        tile[nt].sc = cache ? scache + e2 * per_e + (size_t)jb * G * SS_ATTN_BLOCK : NULL;
+                        tile[nt++].nk = pos[e2] - t0 + 1 < SS_KV_PAGE ? pos[e2] - t0 + 1 : SS_KV_PAGE;
+                    }
+                    // head kvh's part of the rows: hd values, or hd/32 Q8_0 blocks
+                    const char *k = ss_kv_row(kv, page, j->layer, 0, 0) + kvh * ss_kv_row_bytes(kv->type[0], hd);
+                    const char *v = ss_kv_row(kv, page, j->layer, 1, 0) + kvh * ss_kv_row_bytes(kv->type[1], hd);
+                    c->kern->attn_block(tile, nt, G, hd, scale, k, v, kv->row_bytes[0], kv->row_bytes[1], kv->type[0], kv->type[1], pass, buf);
+                }
+            }
+        }
     }
 }
 
-// store k, v rows of entries [i0, i0+n) into their sequences' pages
+// attention of chunk rows [0, n) (entries i0..i0+n-1) at layer l: c->att[n, HD]
+static void attention(ss_ctx *c, const ss_batch *b, int i0, int n, int layer) {
+    const int Hkv = c->model->hp.n_head_kv, nth = ss_pool_n_threads(c->pool);
+    // windows of ATT_QB entries, smaller when that leaves threads idle (few decode entries)
+    int win = (n * Hkv + nth - 1) / nth;
+    win = win < 1 ? 1 : win > ATT_QB ? ATT_QB : win;
+    attn_job job = { c, b, i0, n, layer, win, (n + win - 1) / win, 0 };
+    atomic_init(&job.next, 0);
+    ss_pool_run(job.n_win * Hkv > 1 ? c->pool : NULL, attn_worker, &job);
+}
+
+// store k, v rows of entries [i0, i0+n) into their sequences' pages, converted to the cache's types
+// (Q8_0 rounded as ggml's x86 quantize_row_q8_0, which llama.cpp's copy into its cache uses)
 static void kv_store(ss_ctx *c, const ss_batch *b, int i0, int n, int layer) {
     ss_kv *kv = &c->kv;
-    int kvd = kv->kv_dim;
+    const int kvd = kv->kv_dim;
     for (int i = 0; i < n; i++) {
         const ss_seq *s = &c->seqs[b->seq[i0 + i]];
-        int t = b->pos[i0 + i];
-        int page = s->pages[t / SS_KV_PAGE];
+        const int t = b->pos[i0 + i], page = s->pages[t / SS_KV_PAGE];
         for (int which = 0; which < 2; which++) {
-            size_t off = ss_kv_offset(kv, page, layer, which, t % SS_KV_PAGE);
             const float *src = (which ? c->v : c->k) + (size_t)i * kvd;
-            if (kv->f16) c->kern->f32_to_f16(src, (uint16_t *)kv->data + off, kvd);
-            else memcpy((float *)kv->data + off, src, sizeof(float) * kvd);
+            char *dst = ss_kv_row(kv, page, layer, which, t % SS_KV_PAGE);
+            switch (kv->type[which]) {
+            case SS_TYPE_F16: c->kern->f32_to_f16(src, (uint16_t *)dst, kvd); break;
+            case SS_TYPE_Q8_0: c->kern->quant_act(SS_TYPE_Q8_0, src, dst, kvd); break;
+            default: memcpy(dst, src, sizeof(float) * kvd);
+            }
         }
     }
 }
@@ -279,9 +268,7 @@ static void forward_chunk(ss_ctx *c, const ss_batch *b, int i0, int n) {
             for (int h = 0; h < Hkv; h++) rope_head(k + h * hd, cs, sn, m->n_rot, hp->rope_neox);
         }
         kv_store(c, b, i0, n, l);
-        attn_job job = { c, b, i0, n, l, 0 };
-        atomic_init(&job.next, 0);
-        ss_pool_run(n * hp->n_head_kv > 1 ? c->pool : NULL, attn_worker, &job);
+        attention(c, b, i0, n, l);
         fw_matmul(c, b, i0, n, xb, D, c->att, HD, &L->wo);   // xb[n,D] = att[n,HD] · Wo[D,HD]^T
         for (size_t z = 0; z < (size_t)n * D; z++) x[z] += xb[z];
 

@@ -1,15 +1,28 @@
 // kv.c — paged KV cache: fixed pool of pages of SS_KV_PAGE tokens, refcounted so that forked
 // sequences share their common prefix; the partially filled last page is copied on write.
 #include "ss_model.h"
+#include "ss_quant.h"
 #include <stdlib.h>
 #include <string.h>
 
-int ss_kv_init(ss_kv *kv, int n_pages, int n_layer, int kv_dim, bool f16) {
+size_t ss_kv_row_bytes(uint32_t type, int n) {
+    switch (type) {
+    case SS_TYPE_F32: return (size_t)n * 4;
+    case SS_TYPE_F16: return (size_t)n * 2;
+    case SS_TYPE_Q8_0: return n % 32 ? 0 : (size_t)n / 32 * sizeof(ss_block_q8_0);
+    default: return 0;
+    }
+}
+
+int ss_kv_init(ss_kv *kv, int n_pages, int n_layer, int kv_dim, uint32_t type_k, uint32_t type_v) {
     memset(kv, 0, sizeof *kv);
-    kv->n_pages = n_pages; kv->n_layer = n_layer; kv->kv_dim = kv_dim; kv->f16 = f16;
-    kv->page_elems = (size_t)n_layer * 2 * SS_KV_PAGE * kv_dim;
-    size_t esz = f16 ? 2 : 4;
-    kv->data = calloc((size_t)n_pages * kv->page_elems, esz);
+    kv->n_pages = n_pages; kv->n_layer = n_layer; kv->kv_dim = kv_dim;
+    kv->type[0] = type_k; kv->type[1] = type_v;
+    kv->row_bytes[0] = ss_kv_row_bytes(type_k, kv_dim);
+    kv->row_bytes[1] = ss_kv_row_bytes(type_v, kv_dim);
+    if (!kv->row_bytes[0] || !kv->row_bytes[1]) return -1;
+    kv->page_bytes = (size_t)n_layer * SS_KV_PAGE * (kv->row_bytes[0] + kv->row_bytes[1]);
+    kv->data = calloc(n_pages, kv->page_bytes);
     if (!kv->data) return -1;
     kv->refcnt = ss_calloc(n_pages, sizeof(int));
     kv->free_list = ss_malloc(sizeof(int) * n_pages);
@@ -61,13 +74,11 @@ int ss_kv_seq_grow(ss_kv *kv, ss_seq *s, int n) {
     if (n <= 0) return 0;
     int need = (s->len + n + SS_KV_PAGE - 1) / SS_KV_PAGE;
     if (ss_kv_seq_reserve(s, need)) return -1;               // before any change
-    size_t esz = kv->f16 ? 2 : 4;
     if (s->len % SS_KV_PAGE) {
         int last = s->pages[s->n_pages - 1];
         if (kv->refcnt[last] > 1) {                          // copy-on-write
             int p = ss_kv_alloc_page(kv);
-            memcpy((char *)kv->data + (size_t)p * kv->page_elems * esz,
-                   (char *)kv->data + (size_t)last * kv->page_elems * esz, kv->page_elems * esz);
+            memcpy((char *)kv->data + (size_t)p * kv->page_bytes, (char *)kv->data + (size_t)last * kv->page_bytes, kv->page_bytes);
             ss_kv_unref(kv, last);
             s->pages[s->n_pages - 1] = p;
         }

@@ -31,16 +31,18 @@ struct ss_model {
 };
 
 // ---- paged KV cache ----
-// Pages of SS_KV_PAGE tokens hold K and V of every layer: page layout [layer][2][SS_KV_PAGE][kv_dim].
+// Pages of SS_KV_PAGE tokens hold K and V of every layer: page layout [layer][K, V][SS_KV_PAGE] rows,
+// a row = one token's kv_dim values of its type (F32, F16 or Q8_0 blocks of 32).
 // A sequence is a list of pages; fork shares pages (refcount), the partially filled last page
 // is copied on the first write (copy-on-write).
 #define SS_KV_PAGE 32
 
 typedef struct {
     int      n_pages, n_layer, kv_dim;
-    bool     f16;
-    size_t   page_elems;              // n_layer * 2 * SS_KV_PAGE * kv_dim
-    void    *data;                    // n_pages * page_elems (float or uint16_t)
+    uint32_t type[2];                 // K, V: SS_TYPE_F32, SS_TYPE_F16 or SS_TYPE_Q8_0
+    size_t   row_bytes[2];            // one token's K (V) row
+    size_t   page_bytes;              // n_layer * SS_KV_PAGE * (row_bytes[0] + row_bytes[1])
+    void    *data;                    // n_pages * page_bytes
     int     *refcnt;                  // [n_pages]
     int     *free_list; int n_free;
 } ss_kv;
@@ -52,13 +54,19 @@ typedef struct {
     float *delta;                     // [D] SLOT vector or NULL
 } ss_seq;
 
-int   ss_kv_init(ss_kv *kv, int n_pages, int n_layer, int kv_dim, bool f16);
+// floats of attention scratch per thread for a context of n_ctx tokens (forward.c)
+size_t ss_attn_scratch_floats(const ss_hparams *hp, int n_ctx);
+
+// bytes of a row of n values of a KV type (0: not a KV type, or n not a multiple of its block)
+size_t ss_kv_row_bytes(uint32_t type, int n);
+int   ss_kv_init(ss_kv *kv, int n_pages, int n_layer, int kv_dim, uint32_t type_k, uint32_t type_v);
 void  ss_kv_free(ss_kv *kv);
 int   ss_kv_alloc_page(ss_kv *kv);            // -1 if none free
 void  ss_kv_unref(ss_kv *kv, int page);
-// pointer to K (which=0) or V (which=1) of token slot `slot` (0..SS_KV_PAGE-1) of layer l in page p
-static inline size_t ss_kv_offset(const ss_kv *kv, int p, int l, int which, int slot) {
-    return (size_t)p * kv->page_elems + (((size_t)l * 2 + which) * SS_KV_PAGE + slot) * kv->kv_dim;
+// the K (which=0) or V (which=1) row of token slot `slot` (0..SS_KV_PAGE-1) of layer l in page p
+static inline char *ss_kv_row(const ss_kv *kv, int p, int l, int which, int slot) {
+    return (char *)kv->data + (size_t)p * kv->page_bytes + (size_t)l * SS_KV_PAGE * (kv->row_bytes[0] + kv->row_bytes[1])
+         + (which ? SS_KV_PAGE * kv->row_bytes[0] : 0) + (size_t)slot * kv->row_bytes[which];
 }
 // pages a sequence needs to grow from len to len+n (including a copy-on-write of a shared last page)
 int   ss_kv_pages_needed(const ss_kv *kv, const ss_seq *s, int n);
@@ -90,7 +98,7 @@ struct ss_ctx {
     int          *cap_layers; int n_cap; bool cap_norm;
     // scratch (sized for n_batch entries)
     float *x, *xb, *q, *k, *v, *att, *hb, *hb2;   // [B,D] [B,D] [B,H*hd] [B,kvd] [B,kvd] [B,H*hd] [B,F] [B,F]
-    float *att_scores;                // [n_threads, n_ctx]
+    float *att_scores;                // [n_threads, ss_attn_scratch_floats] attention scratch
     int   *tmp_idx;                   // [B]
     // outputs of the last decode
     int    n_out_entries;             // entries of the last batch

@@ -1,7 +1,10 @@
-// attn_avx2.c — attention inner loops on the KV cache (AVX2 + FMA + F16C), and the F16
+// attn_avx2.c — attention on the KV cache one key block at a time (AVX2 + FMA + F16C), and the F16
 // conversions of the forward pass (round-to-nearest-even, identical to ss_fp32_to_fp16).
 #include "ss_avx2.h"
+#include "ss_attn.h"
 #include <immintrin.h>
+#include <math.h>
+#include <string.h>
 
 static inline float hsum256(__m256 v) {
     __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
@@ -10,61 +13,138 @@ static inline float hsum256(__m256 v) {
     return _mm_cvtss_f32(s);
 }
 
-// Σ q[i]·k[i], k in F16 (n multiple of 8)
-float ss_attn_dot_f16_avx2(const float *q, const uint16_t *k, int n) {
-    __m256 acc = _mm256_setzero_ps();
-    for (int i = 0; i < n; i += 8)
-        acc = _mm256_fmadd_ps(_mm256_loadu_ps(q + i), _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(k + i))), acc);
-    return hsum256(acc);
+// y[0..hd) = a K/V row of `type` (F32, F16, Q8_0) in F32
+static inline void row_f32(const void *row, uint32_t type, float *y, int hd) {
+    if (type == SS_TYPE_F16)
+        for (int i = 0; i < hd; i += 8) _mm256_storeu_ps(y + i, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)((const uint16_t *)row + i))));
+    else if (type == SS_TYPE_F32) memcpy(y, row, sizeof(float) * hd);
+    else ss_dequant_row_avx2(type, row, y, hd);
 }
 
-float ss_attn_dot_f32_avx2(const float *q, const float *k, int n) {
-    __m256 acc = _mm256_setzero_ps();
-    for (int i = 0; i < n; i += 8) acc = _mm256_fmadd_ps(_mm256_loadu_ps(q + i), _mm256_loadu_ps(k + i), acc);
-    return hsum256(acc);
-}
-
-// o[i] += p · v[i], v in F16 (n multiple of 8)
-void ss_attn_axpy_f16_avx2(float *o, float p, const uint16_t *v, int n) {
-    __m256 pp = _mm256_set1_ps(p);
-    for (int i = 0; i < n; i += 8)
-        _mm256_storeu_ps(o + i, _mm256_fmadd_ps(pp, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(v + i))), _mm256_loadu_ps(o + i)));
-}
-
-void ss_attn_axpy_f32_avx2(float *o, float p, const float *v, int n) {
-    __m256 pp = _mm256_set1_ps(p);
-    for (int i = 0; i < n; i += 8)
-        _mm256_storeu_ps(o + i, _mm256_fmadd_ps(pp, _mm256_loadu_ps(v + i), _mm256_loadu_ps(o + i)));
-}
-
-// ---- several query heads sharing one K/V row (GQA): the row is loaded and converted once
-
-static inline __m256 load_kv(const void *p, int f16, int i) {
-    return f16 ? _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)((const uint16_t *)p + i))) : _mm256_loadu_ps((const float *)p + i);
-}
-
-// s[g] = q[g*n .. g*n+n) · k for g < G (G <= 8; n multiple of 8). Every s[g] is the same
-// sum, in the same order, as ss_attn_dot_*_avx2(q + g*n, k, n).
-void ss_attn_dots_avx2(const float *q, int G, const void *k, int f16, int n, float *s) {
-    __m256 acc[8];
-    for (int g = 0; g < G; g++) acc[g] = _mm256_setzero_ps();
-    for (int i = 0; i < n; i += 8) {
-        const __m256 kv = load_kv(k, f16, i);
-        for (int g = 0; g < G; g++) acc[g] = _mm256_fmadd_ps(_mm256_loadu_ps(q + (size_t)g * n + i), kv, acc[g]);
+// d[0..8) = q · kb[k*hd ..] for 8 key rows, each summed as hsum256(Σ_i fma(q[i:i+8], k[i:i+8])) sums
+// it (8 lane chains in i order, then ((l0+l4)+(l2+l6)) + ((l1+l5)+(l3+l7))), the 8 sums reduced
+// side by side
+static inline __m256 dots8(const float *q, const float *kb, int hd) {
+    __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
+    for (int i = 0; i < hd; i += 8) {
+        const __m256 x = _mm256_loadu_ps(q + i);
+        const float *k = kb + i;
+        a0 = _mm256_fmadd_ps(x, _mm256_loadu_ps(k), a0);          a1 = _mm256_fmadd_ps(x, _mm256_loadu_ps(k + hd), a1);
+        a2 = _mm256_fmadd_ps(x, _mm256_loadu_ps(k + 2 * hd), a2); a3 = _mm256_fmadd_ps(x, _mm256_loadu_ps(k + 3 * hd), a3);
+        a4 = _mm256_fmadd_ps(x, _mm256_loadu_ps(k + 4 * hd), a4); a5 = _mm256_fmadd_ps(x, _mm256_loadu_ps(k + 5 * hd), a5);
+        a6 = _mm256_fmadd_ps(x, _mm256_loadu_ps(k + 6 * hd), a6); a7 = _mm256_fmadd_ps(x, _mm256_loadu_ps(k + 7 * hd), a7);
     }
-    for (int g = 0; g < G; g++) s[g] = hsum256(acc[g]);
+    // per key: A = l0+l4, B = l1+l5, C = l2+l6, D = l3+l7 (two keys per vector: [key a | key b])
+    const __m256 x01 = _mm256_add_ps(_mm256_permute2f128_ps(a0, a1, 0x20), _mm256_permute2f128_ps(a0, a1, 0x31));
+    const __m256 x23 = _mm256_add_ps(_mm256_permute2f128_ps(a2, a3, 0x20), _mm256_permute2f128_ps(a2, a3, 0x31));
+    const __m256 x45 = _mm256_add_ps(_mm256_permute2f128_ps(a4, a5, 0x20), _mm256_permute2f128_ps(a4, a5, 0x31));
+    const __m256 x67 = _mm256_add_ps(_mm256_permute2f128_ps(a6, a7, 0x20), _mm256_permute2f128_ps(a6, a7, 0x31));
+    // A+C, B+D: [k0: A+C, B+D, k2: A+C, B+D | k1 .., k3 ..]
+    const __m256 u03 = _mm256_add_ps(_mm256_shuffle_ps(x01, x23, _MM_SHUFFLE(1, 0, 1, 0)), _mm256_shuffle_ps(x01, x23, _MM_SHUFFLE(3, 2, 3, 2)));
+    const __m256 u47 = _mm256_add_ps(_mm256_shuffle_ps(x45, x67, _MM_SHUFFLE(1, 0, 1, 0)), _mm256_shuffle_ps(x45, x67, _MM_SHUFFLE(3, 2, 3, 2)));
+    // (A+C) + (B+D): [k0 k2 k4 k6 | k1 k3 k5 k7], then in key order
+    const __m256 w = _mm256_add_ps(_mm256_shuffle_ps(u03, u47, _MM_SHUFFLE(2, 0, 2, 0)), _mm256_shuffle_ps(u03, u47, _MM_SHUFFLE(3, 1, 3, 1)));
+    return _mm256_permutevar8x32_ps(w, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
 }
 
-// o[g*n + i] += p[g*p_stride] · v[i] for g < G (n multiple of 8); the same operations as
-// ss_attn_axpy_*_avx2 for each g
-void ss_attn_axpys_avx2(float *o, int G, const float *p, size_t p_stride, const void *v, int f16, int n) {
-    for (int i = 0; i < n; i += 8) {
-        const __m256 vv = load_kv(v, f16, i);
-        for (int g = 0; g < G; g++) {
-            float *og = o + (size_t)g * n + i;
-            _mm256_storeu_ps(og, _mm256_fmadd_ps(_mm256_set1_ps(p[g * p_stride]), vv, _mm256_loadu_ps(og)));
+static inline float hmax256(__m256 v) {
+    __m128 s = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_max_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_max_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+// the valid-key masks of a row that sees nk keys of the block
+static inline void key_masks(int nk, __m256 mask[4]) {
+    const __m256 iota = _mm256_setr_ps(0, 1, 2, 3, 4, 5, 6, 7);
+    for (int c = 0; c < 4; c++) mask[c] = _mm256_cmp_ps(_mm256_add_ps(iota, _mm256_set1_ps((float)(8 * c))), _mm256_set1_ps((float)nk), _CMP_LT_OQ);
+}
+
+// e[32] = exp(d·scale - m) on the valid keys, 0 elsewhere (garbage scores past nk never reach exp)
+static inline void row_exp(const __m256 d[4], const __m256 mask[4], float scale, float m, float *e) {
+    const __m256 sc = _mm256_set1_ps(scale), mv = _mm256_set1_ps(m);
+    for (int c = 0; c < 4; c++)
+        _mm256_storeu_ps(e + 8 * c, _mm256_blendv_ps(_mm256_setzero_ps(), _mm256_sub_ps(_mm256_mul_ps(d[c], sc), mv), mask[c]));
+    ss_expf_avx2(e, SS_ATTN_BLOCK);
+    for (int c = 0; c < 4; c++) _mm256_storeu_ps(e + 8 * c, _mm256_and_ps(_mm256_loadu_ps(e + 8 * c), mask[c]));
+}
+
+// pass 1 of one row: m' = max(m, max s), l = l·exp(m - m') + Σ exp(s - m')
+static inline void row_pass1(const __m256 d[4], int nk, float scale, float *m, float *l) {
+    const __m256 sc = _mm256_set1_ps(scale), ninf = _mm256_set1_ps(-INFINITY);
+    __m256 mask[4], mx = ninf;
+    key_masks(nk, mask);
+    for (int c = 0; c < 4; c++) mx = _mm256_max_ps(mx, _mm256_blendv_ps(ninf, _mm256_mul_ps(d[c], sc), mask[c]));
+    const float mb = hmax256(mx), m1 = *m > mb ? *m : mb;
+    float e[SS_ATTN_BLOCK];
+    row_exp(d, mask, scale, m1, e);
+    const __m256 sum = _mm256_add_ps(_mm256_add_ps(_mm256_loadu_ps(e), _mm256_loadu_ps(e + 8)),
+                                     _mm256_add_ps(_mm256_loadu_ps(e + 16), _mm256_loadu_ps(e + 24)));
+    *l = *l * expf(*m - m1) + hsum256(sum);   // exp(-inf) = 0 on the first block
+    *m = m1;
+}
+
+// pass 2 of one row: o[hd] += Σ_{t<nk} f16?(exp(s_t - m)·inv) · VB[t][·] (VB rows hd apart), one
+// FMA chain per element in t order
+static inline void row_pass2(const __m256 d[4], int nk, float scale, float m, float inv, bool f16, float *o, const float *VB, int hd) {
+    __m256 mask[4];
+    key_masks(nk, mask);
+    float p[SS_ATTN_BLOCK];
+    row_exp(d, mask, scale, m, p);
+    for (int c = 0; c < 4; c++) {
+        __m256 x = _mm256_mul_ps(_mm256_loadu_ps(p + 8 * c), _mm256_set1_ps(inv));
+        if (f16) x = _mm256_cvtph_ps(_mm256_cvtps_ph(x, _MM_FROUND_TO_NEAREST_INT));
+        _mm256_storeu_ps(p + 8 * c, x);
+    }
+    int i = 0;
+    for (; i + 32 <= hd; i += 32) {
+        __m256 o0 = _mm256_loadu_ps(o + i), o1 = _mm256_loadu_ps(o + i + 8), o2 = _mm256_loadu_ps(o + i + 16), o3 = _mm256_loadu_ps(o + i + 24);
+        for (int t = 0; t < nk; t++) {
+            const __m256 pt = _mm256_broadcast_ss(p + t);
+            const float *vr = VB + (size_t)t * hd + i;
+            o0 = _mm256_fmadd_ps(pt, _mm256_loadu_ps(vr), o0); o1 = _mm256_fmadd_ps(pt, _mm256_loadu_ps(vr + 8), o1);
+            o2 = _mm256_fmadd_ps(pt, _mm256_loadu_ps(vr + 16), o2); o3 = _mm256_fmadd_ps(pt, _mm256_loadu_ps(vr + 24), o3);
         }
+        _mm256_storeu_ps(o + i, o0); _mm256_storeu_ps(o + i + 8, o1); _mm256_storeu_ps(o + i + 16, o2); _mm256_storeu_ps(o + i + 24, o3);
     }
+    for (; i < hd; i += 8) {
+        __m256 o0 = _mm256_loadu_ps(o + i);
+        for (int t = 0; t < nk; t++) o0 = _mm256_fmadd_ps(_mm256_broadcast_ss(p + t), _mm256_loadu_ps(VB + (size_t)t * hd + i), o0);
+        _mm256_storeu_ps(o + i, o0);
+    }
+}
+
+// ss_attn_block_ref with hd a multiple of 8: the block is converted to F32 once for all rows (K rows
+// of all 32 keys unless pass 2 has every row's scores; in pass 2 V rows of the keys any row sees);
+// per row, 32 scores in 4 × dots8
+void ss_attn_block_avx2(const ss_attn_rows *rows, int ne, int G, int hd, float scale, const void *k, const void *v,
+                        size_t k_stride, size_t v_stride, uint32_t type_k, uint32_t type_v, int pass, float *buf) {
+    float *KB = buf, *VB = buf + (size_t)SS_ATTN_BLOCK * hd;
+    // all 32 K rows (scores past a row's nk are computed, then masked out, never used), unless every
+    // row has its scores from pass 1
+    bool need_k = pass == 1;
+    for (int e = 0; e < ne; e++) need_k |= !rows[e].sc;
+    if (need_k)
+        for (int t = 0; t < SS_ATTN_BLOCK; t++) row_f32((const char *)k + t * k_stride, type_k, KB + (size_t)t * hd, hd);
+    if (pass == 2) {
+        int nkmax = 0;
+        for (int e = 0; e < ne; e++) if (rows[e].nk > nkmax) nkmax = rows[e].nk;
+        for (int t = 0; t < nkmax; t++) row_f32((const char *)v + t * v_stride, type_v, VB + (size_t)t * hd, hd);
+    }
+    for (int e = 0; e < ne; e++)
+        for (int g = 0; g < G; g++) {
+            const ss_attn_rows *x = &rows[e];
+            const float *q = x->q + (size_t)g * hd;
+            float *sc = x->sc ? x->sc + g * SS_ATTN_BLOCK : NULL;
+            __m256 d[4];
+            for (int c = 0; c < 4; c++) {
+                if (sc && pass == 2) d[c] = _mm256_loadu_ps(sc + 8 * c);
+                else d[c] = dots8(q, KB + (size_t)8 * c * hd, hd);
+                if (sc && pass == 1) _mm256_storeu_ps(sc + 8 * c, d[c]);
+            }
+            if (pass == 1) row_pass1(d, x->nk, scale, x->m + g, x->l + g);
+            else row_pass2(d, x->nk, scale, x->m[g], x->l[g], type_v == SS_TYPE_F16, x->o + (size_t)g * hd, VB, hd);
+        }
 }
 
 // ---- F16 conversions (round to nearest even; NaN stays NaN)

@@ -5,6 +5,7 @@
 #ifndef SS_AVX2_H
 #define SS_AVX2_H
 #include "ss_quant.h"
+#include "ss_attn.h"
 
 // ---- quant_avx2.c: rows; each returns false for a type it does not handle (the caller then uses
 // the scalar reference)
@@ -27,13 +28,10 @@ void ss_pack_panel_avx2(uint32_t wtype, const float *x, int64_t x_stride, int nr
 bool ss_gemm_panel_avx2(uint32_t wtype, int64_t K, const void *w, size_t ws, int64_t m,
                         const void *xp, size_t xs, int64_t n, float *out, int64_t ldo);
 
-// ---- attn_avx2.c: attention inner loops (n a multiple of 8) and F16 conversions
-float ss_attn_dot_f16_avx2(const float *q, const uint16_t *k, int n);
-float ss_attn_dot_f32_avx2(const float *q, const float *k, int n);
-void  ss_attn_axpy_f16_avx2(float *o, float p, const uint16_t *v, int n);
-void  ss_attn_axpy_f32_avx2(float *o, float p, const float *v, int n);
-void  ss_attn_dots_avx2(const float *q, int G, const void *k, int f16, int n, float *s);
-void  ss_attn_axpys_avx2(float *o, int G, const float *p, size_t p_stride, const void *v, int f16, int n);
+// ---- attn_avx2.c: attention on one key block, and F16 conversions
+// ss_attn_block_ref (ss_attn.h) for hd a multiple of 8; reads all SS_ATTN_BLOCK rows of k
+void  ss_attn_block_avx2(const ss_attn_rows *rows, int ne, int G, int hd, float scale, const void *k, const void *v,
+                         size_t k_stride, size_t v_stride, uint32_t type_k, uint32_t type_v, int pass, float *buf);
 void  ss_f32_to_f16_avx2(const float *x, uint16_t *y, int n);
 void  ss_round_f16_avx2(const float *x, float *y, int n);
 
