@@ -113,14 +113,33 @@ test: tests
 asan:
 	$(MAKE) BUILD=build-asan CC=clang OPT="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" test
 
-# libFuzzer targets (clang), run briefly on the seed corpus in CI
-FUZZ_SRC = $(wildcard fuzz/fuzz_*.c)
+# libFuzzer targets (clang), run briefly on the seed corpus in CI. The library and the tools'
+# readers are compiled once for all targets (build-fuzz/obj, ASan+UBSan, coverage for libFuzzer;
+# `make -j2 fuzz` compiles in parallel) and each target links fuzz/NAME.c with them.
+# A new target fuzz/fuzz_x.c: add one line `FUZZ_TARGETS += fuzz_x`.
+FUZZ_TARGETS  = fuzz_gguf
+FUZZ_TARGETS += fuzz_tokenizer
+FUZZ_TARGETS += fuzz_results
+FUZZ_TARGETS += fuzz_featmeta
+FUZZ_BUILD = build-fuzz
 # the tools' file readers some targets call (results files, feature-store meta)
 FUZZ_TOOL_SRC = tools/evalres.c tools/select.c tools/tool.c tools/args.c tools/featstore.c tools/settings.c tools/xalloc.c
-fuzz: $(BUILD)/libslotswift.a
-	@mkdir -p build-fuzz
-	for f in $(FUZZ_SRC); do n=$$(basename $$f .c); \
-	  clang -std=gnu11 -O1 -g $(INC) -Itools -fsanitize=fuzzer,address,undefined $$f $(CORE_SRC) $(AVX2_SRC) $(FUZZ_TOOL_SRC) $(filter -DSS_HAVE_AVX2,$(CFLAGS)) $(AVX2_FLAGS) -o build-fuzz/$$n $(TOOL_LIBS) -lm -lpthread || exit 1; done
+FUZZ_CFLAGS = -std=gnu11 -O1 -g $(INC) -Itools -pthread -fno-strict-aliasing $(filter -DSS_HAVE_AVX2,$(CFLAGS)) \
+              -fsanitize=address,undefined
+FUZZ_OBJ = $(patsubst %.c,$(FUZZ_BUILD)/obj/%.o,$(CORE_SRC) $(AVX2_SRC) $(FUZZ_TOOL_SRC))
+
+$(FUZZ_BUILD)/obj/%.o: %.c $(HDRS) Makefile
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+
+$(FUZZ_BUILD)/obj/%_avx2.o: %_avx2.c $(HDRS) Makefile
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link $(AVX2_FLAGS) -c $< -o $@
+
+$(FUZZ_TARGETS:%=$(FUZZ_BUILD)/%): $(FUZZ_BUILD)/%: fuzz/%.c $(FUZZ_OBJ)
+	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer $< $(FUZZ_OBJ) -o $@ $(TOOL_LIBS) -lm -lpthread
+
+fuzz: $(FUZZ_TARGETS:%=$(FUZZ_BUILD)/%)
 
 clean:
 	rm -rf build build-asan build-fuzz build-noavx2

@@ -36,7 +36,7 @@
 #include <stdint.h>
 #include <stdbool.h>
 
-#define SS_API_VERSION 2   // 2: ss_slot_params (kl_max, safe, min_gain), ss_slot_result (kl, scale, steps_done), ss_swift_spec (conf) grew
+#define SS_API_VERSION 2   // 2: the generation API (ss_gen_*); ss_ctx_params (kv_type_k, kv_type_v), ss_slot_params (kl_max, safe, min_gain), ss_slot_result (kl, scale, steps_done), ss_swift_spec (conf) grew
 
 // exported symbols of libslotswift.so (the library is built with -fvisibility=hidden)
 #ifndef SS_API
@@ -497,6 +497,9 @@ SS_API char *ss_answer_reference_gsm8k(const char *answer_field);
 SS_API bool  ss_answer_equal(const char *a, const char *b);
 // parse a number with the rules above; false if `s` is not a number
 SS_API bool  ss_answer_number(const char *s, double *out);
+// the numeric half of ss_answer_equal: two answers that parse as numbers x, y are equal iff this
+// holds (within 1e-6 relative and 0.005 absolute); a number never equals a non-number
+SS_API bool  ss_answer_number_equal(double x, double y);
 
 // ---------------------------------------------------------------- Best-of-N selection
 enum ss_select {
@@ -520,6 +523,94 @@ SS_API int  ss_select_pick(int method, const char *const *answers, const double 
                            const float *swift, const int *idx, int k);
 
 
+// ---------------------------------------------------------------- generation
+// N candidates from one prompt: prefill the prompt once, optionally run SLOT on its hidden states
+// (the delta then applies to every candidate), fork into N candidates that share the prompt's KV
+// pages and decode together in one batch per step, sample (candidate i draws with seed samp.seed + i),
+// stop (end-of-generation token, stop string, n_predict, context end), and optionally capture the
+// SWIFT features of every generated token (the end-of-generation token is fed once more for its
+// features) for a head's reward. The same parameters and seed give the same tokens, text,
+// log-probabilities and SLOT losses whatever else runs beside them (see the engine below).
+//
+// Both structs are plain C (usable from FFIs). Always start from ss_gen_params_default(): fields
+// may be added (at the end, with defaults that keep today's behaviour) in a later API version.
+
+// Per-token callback (ss_gen_params.on_token): candidate `cand` of request `req` (0 in ss_gen_run,
+// the prompt's index in ss_gen_run_multi, the engine's request id in ss_engine_*) sampled `tok`
+// with log-probability `logprob`; piece[0..n) is the text it completed (may be empty, e.g. inside
+// a UTF-8 character or a partial stop string; not NUL-terminated). Non-zero return cancels the
+// whole request (its candidates finish with SS_FINISH_CANCEL; ss_gen_run still returns 0).
+typedef int (*ss_token_cb)(void *ud, int req, int cand, ss_token tok, const char *piece, int n, float logprob);
+
+typedef struct ss_gen_params {
+    int   n_predict;                  // max new tokens per candidate (default 256; 0: none)
+    int   n_cand;                     // N candidates (default 1 = plain generation)
+    bool  ignore_eos;                 // do not stop at end-of-generation tokens
+    const char *const *stops; int n_stops;   // stop strings (cut off the text when matched)
+    ss_sampling_params samp;          // candidate i draws with seed samp.seed + i
+    ss_slot_params slot;              // SLOT on the prompt; slot.steps 0 = off (the default)
+    const uint8_t *slot_mask;         // [prompt length]: positions SLOT's loss counts; NULL = all
+    const ss_swift_spec *feat;        // features to capture (NULL = none)
+    const ss_swift_head *head;        // reward head (needs feat = &head->spec)
+    bool  keep_features;              // keep each candidate's feature rows (ss_gen_cand.features)
+    bool  features_f16;               // ... stored as F16
+    void (*on_piece)(void *ud, int cand, const char *s, int n);   // streaming text (s[0..n))
+    ss_token_cb on_token;             // per sampled token; non-zero return cancels
+    void *ud;                         // for on_piece, on_token and on_logits
+    void (*on_logits)(void *ud, int cand, const float *logits);  // raw logits[n_vocab] each token is sampled from
+    bool  early_stop;                 // exact early stop of the vote: once the finished candidates'
+                                      // answers decide the majority, the others stop (ss_gen_cand.stopped)
+    // adaptive sampling (vote): candidates start in waves of `adaptive` (0 = off: all N at once), forked
+    // from the prompt; after each wave, stop when the leading answer has >= adaptive_agree of the
+    // started candidates' votes, else start the next wave, up to n_cand; candidates never started
+    // are stopped (no tokens). Candidate i still samples with seed + i.
+    int   adaptive;
+    float adaptive_agree;             // (0, 1]; 0: SS_ADAPTIVE_AGREE
+} ss_gen_params;
+#define SS_ADAPTIVE_AGREE 0.75f
+
+SS_API void ss_gen_params_default(ss_gen_params *p);
+
+enum ss_finish { SS_FINISH_LENGTH = 0, SS_FINISH_EOG = 1, SS_FINISH_STOP = 2, SS_FINISH_CTX = 3, SS_FINISH_CANCEL = 4 };
+
+typedef struct {
+    char    *text;                    // generated text, NUL-terminated (a matched stop string is cut off)
+    int32_t *tokens; int n_tokens;    // sampled tokens (incl. the end-of-generation token)
+    float   *logprobs;                // [n_tokens] log p(token) under the raw model distribution
+    double   logprob_sum;             // Σ logprobs (in double, in token order)
+    float    logprob_min;             // min of logprobs (0 if none)
+    int      finish;                  // enum ss_finish
+    float    swift;                   // reward (head given)
+    void    *features; int n_feat_rows;   // [n_feat_rows, dim] F32 or F16 (keep_features)
+    bool     stopped;                 // stopped by early_stop / adaptive (finish SS_FINISH_CANCEL; text partial)
+} ss_gen_cand;
+
+typedef struct ss_gen_result {
+    int      n_prompt;                // prompt tokens
+    ss_gen_cand *cand; int n_cand;
+    double   t_prompt, t_slot, t_gen, t_swift;   // seconds
+    int      n_gen_tokens;            // tokens decoded after the prompt (all candidates)
+    float   *slot_losses;             // [slot.steps] SLOT's loss before each step (NULL without SLOT)
+    float    slot_loss_after;         // loss at the final delta (NAN with slot.no_loss_after)
+    size_t   slot_peak_bytes;
+    int      n_reused;                // prompt tokens whose KV came from the engine's prefix cache
+    float   *slot_kl, *slot_scale;    // [slot.steps] mean KL after each step, step scale (one block with slot_losses)
+    int      slot_steps;              // SLOT steps done (< slot.steps when slot.min_gain stopped it)
+} ss_gen_result;
+
+// Generate from prompt[0..n_prompt) on fresh sequences of c (freed before returning). Fills *r
+// (free it with ss_gen_result_free, also after an error). Returns 0, or -1 + err (empty prompt or
+// prompt over the context, bad parameters, out of memory, ...). Callbacks run on the calling thread.
+SS_API int  ss_gen_run(ss_ctx *c, const ss_token *prompt, int n_prompt, const ss_gen_params *p,
+                       ss_gen_result *r, char *err, size_t errlen);
+// P prompts at once: their prefills share batches, each gets its own SLOT delta, and all their
+// candidates decode together. params[q] may differ per prompt (seed, N, SLOT, mask) except the
+// captured features. Timings in each result are those of the whole run; n_gen_tokens counts all
+// prompts' tokens. Same results as running each prompt alone. res[0..P) as in ss_gen_run.
+SS_API int  ss_gen_run_multi(ss_ctx *c, int P, const ss_token *const *prompts, const int *lens,
+                             const ss_gen_params *const *params, ss_gen_result *res, char *err, size_t errlen);
+SS_API void ss_gen_result_free(ss_gen_result *r);   // frees what *r holds and zeroes it
+
 // ---------------------------------------------------------------- step-wise engine
 // The scheduler that generation runs on (ss_gen_run, the CLI, the server): requests join and
 // leave one running batch at every step. One ss_engine_step does, for every admitted request,
@@ -534,15 +625,7 @@ SS_API int  ss_select_pick(int method, const char *const *answers, const double 
 // cache; a prompt that starts with the same tokens forks them instead of recomputing them.
 // Not thread-safe: one thread calls every ss_engine_* function of an engine (a server serializes
 // them with a lock); callbacks run inside ss_engine_step.
-// ss_gen_params / ss_gen_result: the generation parameters and result (src/methods/ss_gen.h).
 typedef struct ss_engine ss_engine;
-typedef struct ss_gen_params ss_gen_params;
-typedef struct ss_gen_result ss_gen_result;
-
-// Per-token callback (ss_gen_params.on_token): candidate `cand` of request `req` sampled `tok`
-// with log-probability `logprob`; piece[0..n) is the text it completed (may be empty, e.g. inside
-// a UTF-8 character or a partial stop string). Non-zero return cancels the whole request.
-typedef int (*ss_token_cb)(void *ud, int req, int cand, ss_token tok, const char *piece, int n, float logprob);
 
 typedef struct {
     int  max_running;     // sequences decoding at once over all requests (0: the context's n_seq_max)

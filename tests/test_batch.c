@@ -10,8 +10,7 @@
 #include <math.h>
 #include <cmocka.h>
 #include "ss_model.h"
-#include "ss_gen.h"
-#include "ss_swift.h"
+#include "slotswift.h"
 
 #define STORIES "../shared/models/stories260K-f32.gguf"
 #define TINYMATH "../shared/testbed/tinymath-f32.gguf"

@@ -10,9 +10,7 @@
 #include <string.h>
 #include <math.h>
 #include <cmocka.h>
-#include "ss_model.h"
-#include "ss_gen.h"
-#include "ss_swift.h"
+#include "slotswift.h"
 
 // quantized weights (Q4_K/Q5_0/Q6_K/Q8_0): the prefill (panel) and decode (integer) kernels differ
 #define MODEL "../shared/models/llama-synth-mini-q4_k_m.gguf"
@@ -22,7 +20,7 @@
 static ss_model *g_model;
 
 static int setup(void **st) {
-    char err[SS_ERRLEN];
+    char err[512];
     g_model = ss_model_load(MODEL, err, sizeof err);
     if (!g_model) { fprintf(stderr, "%s\n", err); return -1; }
     return 0;
@@ -30,7 +28,7 @@ static int setup(void **st) {
 static int teardown(void **st) { ss_model_free(g_model); return 0; }
 
 static ss_ctx *ctx(int n_ctx) {
-    char err[SS_ERRLEN];
+    char err[512];
     ss_ctx_params p;
     ss_ctx_params_default(&p);
     p.n_ctx = n_ctx; p.n_threads = 2; p.n_seq_max = 24; p.n_batch = 128;
@@ -78,6 +76,7 @@ static void same_result(const ss_gen_result *a, const ss_gen_result *b) {
         const ss_gen_cand *x = &a->cand[k], *y = &b->cand[k];
         assert_int_equal(x->n_tokens, y->n_tokens);
         assert_memory_equal(x->tokens, y->tokens, sizeof(int32_t) * x->n_tokens);
+        assert_memory_equal(x->logprobs, y->logprobs, sizeof(float) * x->n_tokens);
         assert_string_equal(x->text, y->text);
         assert_memory_equal(&x->logprob_sum, &y->logprob_sum, sizeof(double));
         assert_memory_equal(&x->logprob_min, &y->logprob_min, sizeof(float));
@@ -92,7 +91,7 @@ static void same_result(const ss_gen_result *a, const ss_gen_result *b) {
 }
 
 static ss_engine *engine(ss_ctx *c, int chunk, bool reuse) {
-    char err[SS_ERRLEN];
+    char err[512];
     ss_engine_params ep;
     ss_engine_params_default(&ep);
     ep.prefill_chunk = chunk;
@@ -103,21 +102,21 @@ static ss_engine *engine(ss_ctx *c, int chunk, bool reuse) {
 }
 
 static int submit(ss_engine *e, const int32_t *t, int n, const ss_gen_params *p) {
-    char err[SS_ERRLEN];
+    char err[512];
     int id = ss_engine_submit(e, t, n, p, err, sizeof err);
     if (id < 0) fail_msg("%s", err);
     return id;
 }
 
 static int step(ss_engine *e) {
-    char err[SS_ERRLEN];
+    char err[512];
     int n = ss_engine_step(e, err, sizeof err);
     if (n < 0) fail_msg("%s", err);
     return n;
 }
 
 static void take(ss_engine *e, int id, ss_gen_result *r) {
-    char err[SS_ERRLEN];
+    char err[512];
     int rc = ss_engine_take(e, id, r, err, sizeof err);
     if (rc != 1) fail_msg("take %d: %d %s", id, rc, err);
 }
@@ -126,7 +125,7 @@ static void take(ss_engine *e, int id, ss_gen_result *r) {
 // 1, 7, 32, 64 tokens and the whole prompt: identical; the callback saw every token in order
 static void run_chunks(int slot_steps) {
     ss_ctx *c = ctx(1024);
-    char err[SS_ERRLEN];
+    char err[512];
     int32_t prompt[T_MAIN];
     make_prompt(prompt, T_MAIN, 1);
     ss_gen_params p;
@@ -178,7 +177,7 @@ static void test_chunks_slot(void **st) { run_chunks(3); }
 // with SLOT, one short) and with prefill chunks of 7: identical to ss_gen_run alone
 static void test_others(void **st) {
     ss_ctx *c = ctx(2048);
-    char err[SS_ERRLEN];
+    char err[512];
     int32_t prompt[T_MAIN], o1[70], o2[20], o3[130];
     make_prompt(prompt, T_MAIN, 1);
     make_prompt(o1, 70, 2); make_prompt(o2, 20, 3); make_prompt(o3, 130, 4);
@@ -221,10 +220,10 @@ static void test_others(void **st) {
 // requests that capture none, with chunked prefill and a prefix from the cache
 static void test_features(void **st) {
     ss_ctx *c = ctx(2048);
-    char err[SS_ERRLEN];
+    char err[512];
     ss_swift_spec spec;
-    assert_int_equal(ss_swift_spec_parse(&spec, "all", false, false, g_model->hp.n_layer, g_model->hp.n_embd,
-                                         g_model->hp.n_vocab, err, sizeof err), 0);
+    assert_int_equal(ss_swift_spec_parse(&spec, "all", false, false, ss_model_hparams(g_model)->n_layer, ss_model_hparams(g_model)->n_embd,
+                                         ss_model_hparams(g_model)->n_vocab, err, sizeof err), 0);
     int32_t prompt[T_MAIN], other[100];
     make_prompt(prompt, T_MAIN, 1);
     make_prompt(other, 100, 5);
@@ -258,7 +257,7 @@ static void test_features(void **st) {
 // again, take their prefix from the cache and give the same bits as computing it
 static void test_prefix(void **st) {
     ss_ctx *c = ctx(2048);
-    char err[SS_ERRLEN];
+    char err[512];
     int32_t prompt[T_MAIN], other[80];
     make_prompt(prompt, T_MAIN, 1);
     make_prompt(other, 80, 9);
@@ -318,7 +317,7 @@ static void test_cancel(void **st) {
     assert_int_equal(es.n_running_seqs, 0);
     assert_int_equal(es.n_finished, 1);
     ss_gen_result r;
-    char err[SS_ERRLEN];
+    char err[512];
     assert_int_equal(ss_engine_take(e, id, &r, err, sizeof err), 1);
     for (int k = 0; k < 3; k++) assert_int_equal(r.cand[k].finish, SS_FINISH_CANCEL);
     ss_gen_result_free(&r);
@@ -348,9 +347,54 @@ static void test_cancel(void **st) {
 }
 
 // refused requests: over the context, bad parameters, queue full; one message line each
+// ss_gen_cand.logprobs[t] = log softmax(raw logits)[tokens[t]], recomputed in double precision from
+// logits of the same tokens decoded one by one on a sequence of our own; their in-order double sum
+// is logprob_sum and their minimum logprob_min
+static void test_logprobs(void **st) {
+    ss_ctx *c = ctx(1024);
+    char err[512];
+    int32_t prompt[20];
+    make_prompt(prompt, 20, 3);
+    ss_gen_params p;
+    params(&p, 2, 5, 16);
+    ss_gen_result r;
+    assert_int_equal(ss_gen_run(c, prompt, 20, &p, &r, err, sizeof err), 0);
+    const int V = ss_model_hparams(g_model)->n_vocab;
+    for (int k = 0; k < 2; k++) {
+        const ss_gen_cand *cd = &r.cand[k];
+        assert_int_equal(cd->n_tokens, 16);
+        int seq = ss_seq_new(c);
+        ss_batch b = ss_batch_new(32);
+        for (int t = 0; t < 19; t++) ss_batch_add(&b, seq, t, prompt[t], SS_ROW_PROMPT);
+        assert_int_equal(ss_decode(c, &b), 0);
+        double sum = 0;
+        float mn = 0;
+        for (int t = 0; t < cd->n_tokens; t++) {
+            ss_batch_clear(&b);
+            ss_batch_add(&b, seq, 19 + t, t == 0 ? prompt[19] : cd->tokens[t - 1], SS_ROW_GEN | SS_OUT_LOGITS);
+            assert_int_equal(ss_decode(c, &b), 0);
+            const float *lg = ss_get_logits(c, 0);
+            double mx = -INFINITY, z = 0;
+            for (int v = 0; v < V; v++) mx = lg[v] > mx ? lg[v] : mx;
+            for (int v = 0; v < V; v++) z += exp((double)lg[v] - mx);
+            const double want = (double)lg[cd->tokens[t]] - mx - log(z);
+            assert_true(fabs(cd->logprobs[t] - want) < 1e-5);
+            sum += cd->logprobs[t];
+            if (t == 0 || cd->logprobs[t] < mn) mn = cd->logprobs[t];
+        }
+        assert_memory_equal(&sum, &cd->logprob_sum, sizeof sum);
+        assert_memory_equal(&mn, &cd->logprob_min, sizeof mn);
+        ss_batch_free(&b);
+        ss_seq_free(c, seq);
+    }
+    ss_gen_result_free(&r);
+    ss_gen_result_free(&r);      // (a freed result is zeroed: freeing it again is harmless)
+    ss_ctx_free(c);
+}
+
 static void test_refused(void **st) {
     ss_ctx *c = ctx(128);
-    char err[SS_ERRLEN];
+    char err[512];
     int32_t prompt[200];
     make_prompt(prompt, 200, 1);
     ss_engine_params ep;
@@ -403,6 +447,7 @@ int main(void) {
         cmocka_unit_test(test_features),
         cmocka_unit_test(test_cancel),
         cmocka_unit_test(test_refused),
+        cmocka_unit_test(test_logprobs),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

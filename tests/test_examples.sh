@@ -2,7 +2,9 @@
 # test_examples.sh — the library as a user gets it: `make install PREFIX=<tmp>` (header, static and
 # shared library, slotswift.pc), examples/simple.c built against the installed copy with
 # `pkg-config --cflags --libs slotswift` (shared, and static with --static), run on stories260K;
-# its greedy text must equal `slotswift generate --temp 0` for the same prompt and length.
+# its greedy text must equal `slotswift generate --temp 0` for the same prompt and length; and
+# examples/best_of.c (the generation API: N candidates, SLOT, streaming, selection) must print the
+# text `slotswift bon` selects for the same arguments.
 # Also: the shared library exports exactly the SS_API functions of include/slotswift.h.
 set -u
 cd "$(dirname "$0")/.."
@@ -52,6 +54,18 @@ for prompt in "Once upon a time" "The little dog"; do
     if [ -n "$want" ] && [ "$got" == "$want" ]; then ok "simple ($kind) = generate --temp 0: '$prompt'"
     else bad "simple ($kind) '$prompt': got '$got', want '$want'"; fi
   done
+done
+# Best-of-N through ss_gen_run: the text bon selects (vote, logprob; with SLOT)
+if cc -std=c11 -Wall -Werror examples/best_of.c $(pkg-config --cflags --libs slotswift) -lm -o "$T/best_of" 2>"$T/cc.log"
+then ok "examples/best_of.c against the shared library"; else bad "build best_of"; head -5 "$T/cc.log"; fi
+for args in "4 24 5 vote" "3 30 9 logprob" "4 24 5 logprob 2"; do
+  set -- $args
+  want=$("$BIN" bon -m "$ST" -p "Once upon a time" -N "$1" -n "$2" --seed "$3" --select "$4" ${5:+--slot-steps $5} 2>/dev/null)
+  got=$(LD_LIBRARY_PATH=$P/lib timeout 60 "$T/best_of" "$ST" "Once upon a time" $args 2>"$T/stream")
+  if [ -n "$want" ] && [ "$got" == "$want" ]; then ok "best_of = bon: N $1, n $2, seed $3, $4${5:+, SLOT $5 steps}"
+  else bad "best_of $args: got '$got', want '$want'"; fi
+  # candidate 0 streamed to stderr by the per-token callback: its text is in the stream
+  [ -n "$(head -1 "$T/stream")" ] && ok "best_of streams candidate 0" || bad "best_of: nothing streamed"
 done
 LD_LIBRARY_PATH=$P/lib "$T/simple_shared" /nonexistent.gguf hi 2>"$T/err" >/dev/null
 [ $? -eq 1 ] && [ "$(wc -l <"$T/err")" -eq 1 ] && ok "missing model: exit 1, one line" || bad "missing model: $(cat "$T/err")"

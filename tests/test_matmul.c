@@ -6,6 +6,7 @@
 //    against per-row ss_vec_dot_scalar on the same rounded activations (float reordering only),
 //    for every weight type, odd shapes, T = 1..9 and 1..4 threads, scalar and SIMD;
 //  - ss_matmul_multi == separate ss_matmul calls;
+//  - the activation scratch: its bound covers every product it is reserved for (no reallocation);
 //  - ss_matmul_swiglu: the up product == ss_matmul, silu(gate)*up against float64;
 //  - ss_matvec_t against a float64 loop; identical for every thread count;
 //  - ss_weight_row == ss_dequant_row of the row;
@@ -332,6 +333,54 @@ static void test_matmul_multi(void **state) {
     for (int i = 1; i < 3; i++) ss_pool_free(pools[i]);
 }
 
+// the activation scratch: ss_matmul_scratch_bound(T_max, W) >= the exact bytes of every product of
+// at most T_max rows (every kind, single matrices, pairs, all eight), for the SIMD and the scalar
+// kernels; and a pool scratch reserved with the bound is never reallocated by those products
+static void test_scratch_bound(void **state) {
+    (void)state;
+    const int64_t cols = 512, TMAX = 150;
+    static const uint32_t mt[] = {SS_TYPE_Q4_K, SS_TYPE_Q6_K, SS_TYPE_Q8_0, SS_TYPE_F32, SS_TYPE_F16,
+                                  SS_TYPE_Q4_1, SS_TYPE_BF16, SS_TYPE_Q5_0};
+    enum { N = 8 };
+    wmat m[N];
+    const ss_weight *W[N];
+    for (int i = 0; i < N; i++) { m[i] = make_weight(mt[i], 24, cols); W[i] = &m[i].W; }
+    for (int simd = 0; simd < 2; simd++) {
+        const ss_kernels *k = ss_kernels_get(!simd);
+        const size_t bound = ss_matmul_scratch_bound(k, TMAX, N, W);
+        size_t most = 0;
+        for (int64_t T = 1; T <= TMAX; T++)
+            for (int kind = SS_MM_AUTO; kind <= SS_MM_GEN; kind++) {
+                size_t b = ss_matmul_scratch_bytes(k, kind, T, N, W);
+                most = b > most ? b : most;
+                for (int i = 0; i < N; i++) {
+                    b = ss_matmul_scratch_bytes(k, kind, T, 1, &W[i]);
+                    assert_true(b <= ss_matmul_scratch_bound(k, TMAX, 1, &W[i]));
+                    most = b > most ? b : most;
+                    if (i + 1 < N) most = (b = ss_matmul_scratch_bytes(k, kind, T, 2, &W[i])) > most ? b : most;
+                }
+            }
+        assert_true(most <= bound && most > 0);
+        ss_pool *pool = ss_pool_new(2);
+        void *buf = ss_pool_scratch(pool, 0, bound);
+        assert_non_null(buf);
+        float *x = malloc(sizeof(float) * TMAX * cols), *out = malloc(sizeof(float) * TMAX * 24 * N);
+        for (int64_t z = 0; z < TMAX * cols; z++) x[z] = (float)rnd_normal();
+        float *outs[N];
+        int64_t ld[N];
+        for (int i = 0; i < N; i++) { outs[i] = out + (size_t)i * TMAX * 24; ld[i] = 24; }
+        for (int64_t T = 1; T <= TMAX; T += 37)
+            for (int kind = SS_MM_AUTO; kind <= SS_MM_GEN; kind++) {
+                assert_int_equal(ss_matmul_multi_k(k, pool, kind, N, outs, ld, x, T, W), 0);
+                assert_ptr_equal(ss_pool_scratch(pool, 0, 0), buf);
+            }
+        assert_int_equal(ss_matmul(k, NULL, out, 24, x, TMAX, W[0]), 0);   // (no pool: a buffer of the call)
+        free(x); free(out);
+        ss_pool_free(pool);
+    }
+    for (int i = 0; i < N; i++) free_weight(&m[i]);
+}
+
 // ss_matmul_swiglu: `up` is bit-identical to ss_matmul(Wup), `out` = silu(gate) * up within the
 // SIMD exp's error (4e-7 relative) of a float64 evaluation on ss_matmul's gate and up products;
 // gate and up of different types (different activation roundings), T = 1..9, 1..3 threads
@@ -504,6 +553,7 @@ int main(void) {
         cmocka_unit_test(test_matmul_long_rows),
         cmocka_unit_test(test_matmul_multi),
         cmocka_unit_test(test_matmul_swiglu),
+        cmocka_unit_test(test_scratch_bound),
         cmocka_unit_test(test_matvec_t),
         cmocka_unit_test(test_golden_lm_head),
     };

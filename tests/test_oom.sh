@@ -2,8 +2,11 @@
 # test_oom.sh — out of memory is an error, not a crash: commands run under a sweep of address-space
 # limits (ulimit -v) must either succeed or exit 1 with a one-line message (never a signal), and
 # the sweep must hit both outcomes. Covers model/tokenizer loading, the context, the KV cache and
-# decode (dump), and tokenizing with a PCRE2 pre-tokenizer (tokenize). Skipped under ASan (its
-# shadow memory needs terabytes of address space).
+# decode (dump), tokenizing with a PCRE2 pre-tokenizer (tokenize), generation (generate) and
+# Best-of-N with SLOT (bon). The small allocations of generation (the engine's requests, texts,
+# token arrays, batches) are reached by failing the N-th allocation and every later one instead
+# (tests/failmalloc.c, an LD_PRELOAD shim), for N over a whole run. Skipped under ASan (its shadow
+# memory needs terabytes of address space).
 set -u
 BIN=${SS_BIN:-build/slotswift}
 S=../shared/models
@@ -24,6 +27,31 @@ sweep() {   # sweep FROM TO STEP -- command...
   if [ $n_bad -eq 0 ] && [ $n_ok -gt 0 ] && [ $n_err -gt 0 ]; then echo "ok   $n_ok ran, $n_err one-line errors: $*"
   else echo "FAIL $n_ok ran, $n_err one-line errors, $n_bad crashes/bad exits: $*"; fail=1; fi
 }
+# fail_sweep -- command...: allocation N fails (and every later one), for every N from the first
+# allocation after the program's start (the count of `slotswift --help`: the dynamic libraries'
+# constructors allocate before main) to one past the run's total; that last run must succeed, the
+# others succeed or print one line and exit 1
+fail_sweep() {
+  shift
+  local n_ok=0 n_err=0 n_bad=0 start total
+  SS_FAIL_MALLOC_COUNT="$T/count" LD_PRELOAD="$T/failmalloc.so" "$BIN" --help >/dev/null 2>&1
+  start=$(cat "$T/count")
+  SS_FAIL_MALLOC_COUNT="$T/count" LD_PRELOAD="$T/failmalloc.so" "$@" >/dev/null 2>"$T/err" || { echo "FAIL (no failure injected): $*"; cat "$T/err"; fail=1; return; }
+  total=$(cat "$T/count")
+  for n in $(seq $((start + 1)) $((total + 1))); do
+    SS_FAIL_MALLOC_AT=$n LD_PRELOAD="$T/failmalloc.so" "$@" >/dev/null 2>"$T/err"; local rc=$?
+    if [ $rc -eq 0 ]; then n_ok=$((n_ok + 1))
+    elif [ $rc -eq 1 ] && [ "$(wc -l <"$T/err")" -eq 1 ]; then n_err=$((n_err + 1))
+    else n_bad=$((n_bad + 1)); echo "FAIL allocation $n of $total fails: exit $rc: $*"; head -3 "$T/err"; fi
+  done
+  if [ $n_bad -eq 0 ] && [ $n_ok -gt 0 ] && [ $n_err -gt 0 ]; then echo "ok   allocations $((start + 1))..$total: $n_ok ran, $n_err one-line errors: $*"
+  else echo "FAIL $n_ok ran, $n_err one-line errors, $n_bad crashes/bad exits: $*"; fail=1; fi
+}
+${CC:-cc} -O1 -shared -fPIC -o "$T/failmalloc.so" tests/failmalloc.c || { echo "FAIL: cannot build tests/failmalloc.c"; exit 1; }
 sweep 4000 40000 250 -- "$BIN" dump -m $S/stories260K-f32.gguf -p "Once upon a time" -n 4 -t 1 -c 128
 sweep 4000 120000 1000 -- "$BIN" tokenize -m $S/qwen2-synth-tiny-q4_k_m.gguf -p "Hello world, this is a test of 123 tokens."
+sweep 12000 20000 500 -- "$BIN" generate -m $S/stories260K-f32.gguf -p "Once upon a time" -n 8 -t 1 -c 256
+sweep 12000 20000 500 -- "$BIN" bon -m $S/stories260K-f32.gguf -p "Once upon a time" -N 3 -n 8 -t 1 -c 256 --json
+fail_sweep -- "$BIN" generate -m $S/stories260K-f32.gguf -p "Once upon a time" -n 8 -t 1 -c 256
+fail_sweep -- "$BIN" bon -m $S/stories260K-f32.gguf -p "Once upon a time" -N 3 -n 8 -t 1 -c 256 --slot-steps 2 --json
 exit $fail

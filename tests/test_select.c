@@ -11,7 +11,7 @@
 #include <string.h>
 #include <math.h>
 #include "select.h"
-#include "ss_sampling.h"
+#include "slotswift.h"
 
 static const char *pool[] = { "12", "12.0", "1,200", "1200", "$1200", "13", "", " ", "\\frac12", "\\frac{1}{2}", "0.5", "1/2",
                               "x = 4", "4", "abc", "ABC", "1450000", "1450001", "\\text{}", "50\\%", "50" };

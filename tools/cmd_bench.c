@@ -16,7 +16,7 @@
 #include "cmds.h"
 #include "tool.h"
 #include "ss_bench.h"
-#include "ss_gen.h"
+#include "slotswift.h"
 
 typedef struct { const char *name; int depth; double mean, sd, median; double gbs, gflops; double cores; } brow;
 

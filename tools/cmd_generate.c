@@ -7,7 +7,7 @@
 #include "tool.h"
 #include "settings.h"
 #include "slot_span.h"
-#include "ss_gen.h"
+#include "slotswift.h"
 
 static void gen_usage(void) {
     printf("usage: slotswift generate -m MODEL (-p PROMPT | -f FILE) [--chat] [--system TEXT] [-n N] [flags]\n\n");
@@ -52,12 +52,13 @@ int cmd_generate(int argc, char **argv) {
     settings_pick_seed(&a, NULL, NULL, "generate");   // the inputs are good: the run's seed
     gp.samp.seed = a.samp.seed;
     gp.slot.no_loss_after = true;   // generate prints the loss before each step, not after the last
-    gp.on_piece = print_piece;
     bool printed = false;
+    gp.on_piece = print_piece;
     gp.ud = &printed;
     ss_gen_result res;
     if (ss_gen_run(c, toks, T, &gp, &res, err, sizeof err)) {
-        fprintf(stderr, "%sslotswift generate: %s\n", printed ? "\n" : "", err);
+        if (printed) { printf("\n"); fflush(stdout); }   // (ends the streamed text's line)
+        fprintf(stderr, "slotswift generate: %s\n", err);
         goto done;
     }
     printf("\n");

@@ -9,6 +9,8 @@
 #include <string.h>
 #include <cjson/cJSON.h>
 #include "cmds.h"
+// a GGUF inspector: keys, tensors and their types through the library's internal GGUF reader (the
+// public header loads models; it does not offer a raw GGUF reader); the tokenizer through the API
 #include "ss_gguf.h"
 #include "ss_quant.h"
 #include "ss_vocab.h"
@@ -186,7 +188,7 @@ int cmd_info(int argc, char **argv) {
     memset(&m, 0, sizeof m);
     if (info_read(g, &m, err, sizeof err)) { fprintf(stderr, "slotswift: %s\n", err); ss_gguf_close(g); return 1; }
     ss_vocab *v = NULL;
-    if (ss_vocab_load(&v, g, err, sizeof err)) { fprintf(stderr, "slotswift: %s\n", err); ss_gguf_close(g); return 1; }
+    if (!(v = ss_vocab_load_file(path, err, sizeof err))) { fprintf(stderr, "slotswift: %s\n", err); ss_gguf_close(g); return 1; }
     char *tmpl = ss_gguf_get_str(g, "tokenizer.chat_template");
     const char *chat = tmpl ? ss_chat_family_name(ss_chat_detect(tmpl)) : "none";
     char *name = ss_gguf_get_str(g, "general.name");

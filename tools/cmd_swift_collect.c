@@ -14,7 +14,6 @@
 #include "slot_span.h"
 #include "slotswift.h"
 #include "ss_featstore.h"
-#include "ss_gen.h"
 #include "work.h"
 #include "ssmpi.h"
 

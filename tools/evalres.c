@@ -6,7 +6,7 @@
 #include "select.h"
 #include "tool.h"
 #include "ss_common.h"
-#include "ss_sampling.h"
+#include "slotswift.h"
 
 #define EVALRES_MAX_INDEX (1 << 30)
 

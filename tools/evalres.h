@@ -16,7 +16,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <cjson/cJSON.h>
-#include "ss_gen.h"
+#include "slotswift.h"
 
 #define EVALRES_KEY "slotswift_eval"
 

@@ -4,7 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <math.h>
-#include "ss_answer.h"
+#include "slotswift.h"
+#include "xalloc.h"
 
 static double cand_logprob_mean(const ss_gen_cand *c) {
     return c->n_tokens ? c->logprob_sum / c->n_tokens : -INFINITY;
@@ -56,9 +57,9 @@ int select_classes(char *const *answer, int n, int *cls) {
     // open-addressing table of distinct strings -> the first candidate holding it
     int cap = 16;
     while (cap < 2 * n) cap *= 2;
-    int *slot = ss_malloc(sizeof(int) * cap), *rep = ss_malloc(sizeof(int) * (n + 1)), n_cls = 0;
-    double *val = ss_malloc(sizeof(double) * (n + 1));   // [candidate] its number, for numeric answers
-    bool *num = ss_malloc(n + 1);
+    int *slot = tool_malloc(sizeof(int) * cap), *rep = tool_malloc(sizeof(int) * (n + 1)), n_cls = 0;
+    double *val = tool_malloc(sizeof(double) * (n + 1));   // [candidate] its number, for numeric answers
+    bool *num = tool_malloc(n + 1);
     for (int i = 0; i < cap; i++) slot[i] = -1;
     for (int j = 0; j < n; j++) {
         if (!answer[j]) { cls[j] = -1; continue; }

@@ -2,7 +2,7 @@
 // themselves are the library's (ss_select_pick, src/methods/select.c); this adapts the candidates.
 #ifndef SS_SELECT_H
 #define SS_SELECT_H
-#include "ss_gen.h"
+#include "slotswift.h"
 #include "xalloc.h"
 
 typedef struct {

@@ -11,7 +11,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include "tool.h"
-#include "ss_swift.h"
+#include "slotswift.h"
 
 #define SERVE_MAX_TOP 20          // top_logprobs limit (OpenAI's)
 #define SERVE_MAX_HEADS 8         // --swift NAME=HEAD.gguf

@@ -6,7 +6,6 @@
 #include "args.h"
 #include "slotswift.h"
 #include "ss_common.h"
-#include "ss_gen.h"
 
 // The context of one sequence (prompt + generated tokens): -c, else the model's trained context
 // (every command alike; -c beyond the trained context warns once, at load).

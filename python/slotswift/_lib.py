@@ -121,10 +121,47 @@ class ss_swift_acc(Structure):
     _fields_ = [("sum_gr", c_double), ("sum_g", c_double), ("sum_r", c_double), ("n", c_int)]
 
 
+# int (*ss_token_cb)(void *ud, int req, int cand, ss_token tok, const char *piece, int n, float logprob)
+ss_token_cb = ctypes.CFUNCTYPE(c_int, c_void_p, c_int, c_int, ss_token, POINTER(c_char), c_int, c_float)
+
+
+class ss_gen_params(Structure):
+    _fields_ = [("n_predict", c_int), ("n_cand", c_int), ("ignore_eos", c_bool),
+                ("stops", POINTER(c_char_p)), ("n_stops", c_int), ("samp", ss_sampling_params),
+                ("slot", ss_slot_params), ("slot_mask", POINTER(c_uint8)), ("feat", POINTER(ss_swift_spec)),
+                ("head", POINTER(ss_swift_head)), ("keep_features", c_bool), ("features_f16", c_bool),
+                ("on_piece", c_void_p), ("on_token", ss_token_cb), ("ud", c_void_p), ("on_logits", c_void_p),
+                ("early_stop", c_bool), ("adaptive", c_int), ("adaptive_agree", c_float)]
+
+
+class ss_gen_cand(Structure):
+    _fields_ = [("text", c_void_p), ("tokens", POINTER(c_int32)), ("n_tokens", c_int),
+                ("logprobs", POINTER(c_float)), ("logprob_sum", c_double), ("logprob_min", c_float),
+                ("finish", c_int), ("swift", c_float), ("features", c_void_p), ("n_feat_rows", c_int),
+                ("stopped", c_bool)]
+
+
+class ss_gen_result(Structure):
+    _fields_ = [("n_prompt", c_int), ("cand", POINTER(ss_gen_cand)), ("n_cand", c_int),
+                ("t_prompt", c_double), ("t_slot", c_double), ("t_gen", c_double), ("t_swift", c_double),
+                ("n_gen_tokens", c_int), ("slot_losses", POINTER(c_float)), ("slot_loss_after", c_float),
+                ("slot_peak_bytes", c_size_t), ("n_reused", c_int),
+                ("slot_kl", POINTER(c_float)), ("slot_scale", POINTER(c_float)), ("slot_steps", c_int)]
+
+
+class ss_engine_params(Structure):
+    _fields_ = [("max_running", c_int), ("max_queue", c_int), ("prefill_chunk", c_int),
+                ("prefix_reuse", c_bool), ("prefix_slots", c_int)]
+
+
+# enum ss_req_state
+REQ_QUEUED, REQ_PREFILL, REQ_SLOT, REQ_DECODE, REQ_DONE, REQ_CANCELLED, REQ_FAILED = range(7)
+
 # every mirrored struct by its C name (for the layout test)
 STRUCTS = {c.__name__: c for c in (ss_hparams, ss_ctx_params, ss_batch, ss_sampling_params, ss_detok,
                                    ss_chat_msg, ss_slot_params, ss_slot_result, ss_swift_spec,
-                                   ss_swift_head, ss_swift_acc)}
+                                   ss_swift_head, ss_swift_acc, ss_gen_params, ss_gen_cand, ss_gen_result,
+                                   ss_engine_params)}
 
 # ---------------------------------------------------------------- prototypes
 P = c_void_p            # opaque handles (ss_model *, ss_ctx *, ss_vocab *, ss_sampler *)
@@ -146,22 +183,14 @@ _protos = {
     "ss_ctx_error": (c_char_p, [P]),
     "ss_ctx_n_ctx": (c_int, [P]),
     "ss_ctx_n_threads": (c_int, [P]),
-    "ss_ctx_get_params": (POINTER(ss_ctx_params), [P]),
     "ss_seq_new": (c_int, [P]),
-    "ss_seq_fork": (c_int, [P, c_int]),
     "ss_seq_free": (None, [P, c_int]),
-    "ss_seq_len": (c_int, [P, c_int]),
-    "ss_seq_set_delta": (c_int, [P, c_int, FP]),
     "ss_kv_pages_used": (c_int, [P]),
     "ss_ctx_set_layers": (c_int, [P, POINTER(c_int), c_int, c_bool]),
-    "ss_ctx_layers_dim": (c_int, [P]),
     "ss_decode": (c_int, [P, POINTER(ss_batch)]),
-    "ss_get_logits": (FP, [P, c_int]),
-    "ss_get_hidden": (FP, [P, c_int]),
     "ss_get_layers": (FP, [P, c_int]),
     "ss_vocab_bos": (ss_token, [P]),
     "ss_vocab_add_bos": (c_bool, [P]),
-    "ss_vocab_is_eog": (c_bool, [P, ss_token]),
     "ss_tokenize": (c_int, [P, c_char_p, c_size_t, c_bool, c_bool, POINTER(ss_token), c_int]),
     "ss_tokenize_prompt": (c_int, [P, c_char_p, POINTER(ss_token), c_int]),
     "ss_token_to_piece": (c_int, [P, ss_token, c_char_p, c_int, c_bool]),
@@ -172,13 +201,7 @@ _protos = {
     "ss_model_chat_family": (c_int, [P]),
     "ss_model_chat_render": (c_void_p, [P, c_int, POINTER(ss_chat_msg), c_int, c_bool, c_char_p, c_size_t]),
     "ss_sampling_params_default": (None, [POINTER(ss_sampling_params)]),
-    "ss_sampler_new": (P, [POINTER(ss_sampling_params), c_int]),
-    "ss_sampler_free": (None, [P]),
-    "ss_sampler_accept": (None, [P, ss_token]),
-    "ss_sampler_sample": (ss_token, [P, FP, FP]),
     "ss_slot_params_default": (None, [POINTER(ss_slot_params)]),
-    "ss_slot_run": (c_int, [P, POINTER(ss_slot_params), FP, c_int, POINTER(ss_token), POINTER(c_uint8),
-                            FP, POINTER(ss_slot_result)]),
     "ss_swift_spec_parse": (c_int, [POINTER(ss_swift_spec), c_char_p, c_bool, c_bool, c_int, c_int, c_int,
                                     c_char_p, c_size_t]),
     "ss_swift_head_init": (c_int, [POINTER(ss_swift_head), POINTER(ss_swift_spec)]),
@@ -186,10 +209,16 @@ _protos = {
     "ss_swift_head_save": (c_int, [POINTER(ss_swift_head), c_char_p, c_char_p, c_size_t]),
     "ss_swift_head_load": (c_int, [POINTER(ss_swift_head), c_char_p, c_char_p, c_size_t]),
     "ss_model_check_head": (c_int, [P, POINTER(ss_swift_head), c_char_p, c_size_t]),
-    "ss_swift_acc_reset": (None, [POINTER(ss_swift_acc)]),
-    "ss_swift_acc_add": (None, [POINTER(ss_swift_acc), POINTER(ss_swift_head), FP]),
-    "ss_swift_acc_reward": (c_float, [POINTER(ss_swift_acc), POINTER(ss_swift_head)]),
     "ss_swift_reward": (c_float, [POINTER(ss_swift_head), FP, c_int]),
+    "ss_gen_params_default": (None, [POINTER(ss_gen_params)]),
+    "ss_gen_result_free": (None, [POINTER(ss_gen_result)]),
+    "ss_engine_params_default": (None, [POINTER(ss_engine_params)]),
+    "ss_engine_new": (P, [P, POINTER(ss_engine_params), c_char_p, c_size_t]),
+    "ss_engine_free": (None, [P]),
+    "ss_engine_submit": (c_int, [P, POINTER(ss_token), c_int, POINTER(ss_gen_params), c_char_p, c_size_t]),
+    "ss_engine_step": (c_int, [P, c_char_p, c_size_t]),
+    "ss_engine_poll": (c_int, [P, c_int]),
+    "ss_engine_take": (c_int, [P, c_int, POINTER(ss_gen_result), c_char_p, c_size_t]),
     "ss_answer_extract": (c_void_p, [c_char_p]),
     "ss_select_parse": (c_int, [c_char_p]),
     "ss_select_name": (c_char_p, [c_int]),

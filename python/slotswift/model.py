@@ -1,10 +1,11 @@
 """model.py — slotswift.Model: a GGUF model with its context (KV cache) over libslotswift.
 
 Tokenizing, chat rendering and hidden states call the library directly. Generation (generate,
-stream, best_of) is the library's generation loop (src/methods/gen.c) stepped from Python over the
-public API, with the same batches, the same samplers (candidate i draws with seed + i) and the same
-stop rules, so its results equal the CLI's `generate` / `bon` for the same arguments. Every library
-call releases the GIL (ctypes), and the GIL is held only between steps."""
+stream, best_of) is the library's own: a request (ss_gen_params) of the context's step-wise engine
+(ss_engine_*, the one the CLI's `generate` / `bon` run on through ss_gen_run), so its results equal
+the CLI's for the same arguments; streaming reads the per-token callback. Every library call
+releases the GIL (ctypes), so the GIL is held only between engine steps."""
+import contextlib
 import ctypes
 import math
 import os
@@ -16,16 +17,13 @@ from ._lib import Error, lib
 from ._arrays import shaped
 from .head import Head
 
-FINISH_REASONS = ("length", "eog", "stop", "ctx")   # enum ss_finish order
+FINISH_REASONS = ("length", "eog", "stop", "ctx", "cancel")   # enum ss_finish order
 _SLOT_SAFE_KL_MAX = ctypes.c_float(0.05).value   # SS_SLOT_SAFE_KL_MAX (slotswift.h)
 _SLOT_KEYS = ("steps", "lr", "beta1", "beta2", "eps", "wd", "kl_max", "safe", "min_gain")
 _SAMPLING_KEYS = ("temperature", "top_p", "top_k", "min_p", "repeat_penalty", "repeat_last_n",
                   "presence_penalty", "frequency_penalty", "seed")
-_PIECE_CAP = 512      # bytes per token piece (as gen.c)
-# batch entry flags (enum ss_out_flags); the row kinds pick the matmul kernels of the step-wise
-# engine (prompt rows: prefill kernels; the last prompt token and generated tokens: decode kernels),
-# so a result never depends on the batch's row count; a library without row kinds ignores them
-_OUT_LOGITS, _OUT_HIDDEN, _OUT_LAYERS, _ROW_PROMPT, _ROW_GEN = 1, 2, 4, 8, 16
+_PIECE_CAP = 512      # bytes per token piece in detokenize
+_OUT_LAYERS = 4       # batch entry flag SS_OUT_LAYERS (enum ss_out_flags)
 _DUMP_CHUNK = 64      # prompt positions per forward pass in hidden_states (as `slotswift dump`)
 
 
@@ -40,7 +38,7 @@ class Result:
     safe); slot_loss_after: loss at the final delta; swift: SWIFT reward (with a head)."""
 
     __slots__ = ("text", "tokens", "logprobs", "finish_reason", "slot_losses", "slot_kl", "slot_scale", "slot_loss_after",
-                 "swift", "prompt_tokens", "_text_bytes")
+                 "swift", "prompt_tokens", "_text_bytes", "_logprob_sum")
 
     def __init__(self):
         self.text = ""
@@ -54,14 +52,13 @@ class Result:
         self.swift = None
         self.prompt_tokens = []
         self._text_bytes = b""
+        self._logprob_sum = 0.0
 
     @property
     def logprob_mean(self):
-        """Mean token log-probability (-inf without tokens), as Best-of-N's logprob rule uses it."""
-        s = 0.0
-        for v in self.logprobs:     # summed in order in double precision, as the CLI does
-            s += v
-        return s / len(self.logprobs) if self.logprobs else -math.inf
+        """Mean token log-probability (-inf without tokens), as Best-of-N's logprob rule uses it
+        (the library's sum, in double precision in token order, over the token count)."""
+        return self._logprob_sum / len(self.tokens) if self.tokens else -math.inf
 
     @property
     def logprob_min(self):
@@ -104,7 +101,7 @@ class Stream:
 
     def __next__(self):
         try:
-            return next(self._gen)[1]
+            return next(self._gen)
         except StopIteration as e:
             self.result = e.value[0] if e.value else None
             raise
@@ -137,7 +134,7 @@ class Model:
     def __init__(self, path, n_ctx=0, threads=0, n_seq_max=64, kv_f32=False):
         self._m = None
         self._ctxs = {}
-        self._layers = {}
+        self._engines = {}
         self._lock = threading.RLock()
         if not isinstance(path, (str, bytes, os.PathLike)):
             raise Error(f"model path: expected a file name, got {type(path).__name__}")
@@ -169,6 +166,9 @@ class Model:
     def close(self):
         """Free the contexts and the model (also done by `with` and on garbage collection)."""
         with self._lock:
+            for e in self._engines.values():      # (an engine uses its context: freed first)
+                lib.ss_engine_free(e)
+            self._engines.clear()
             for c in self._ctxs.values():
                 lib.ss_ctx_free(c)
             self._ctxs.clear()
@@ -225,15 +225,11 @@ class Model:
         return Error(lib.ss_ctx_error(c).decode("utf-8", "replace"))
 
     def _set_layers(self, c, layers, norm):
-        """Make the context capture these layers (kept per context; set only when it changes)."""
-        want = (tuple(layers), bool(norm))
-        if self._layers.get(c) == want:
-            return
+        """Make the context capture these layers (set at every use: the engine sets its own for a
+        SWIFT head and clears them after)."""
         arr = (c_int * max(len(layers), 1))(*layers)
         if lib.ss_ctx_set_layers(c, arr if layers else None, len(layers), bool(norm)):
-            self._layers.pop(c, None)
             raise self._ctx_error(c)
-        self._layers[c] = want
 
     # ------------------------------------------------------------ text
     def tokenize(self, text, special=False, add_bos=None):
@@ -380,7 +376,7 @@ class Model:
         ends). slot: None, or dict(steps=, lr=, beta1=, beta2=, eps=, wd=) to run SLOT on the prompt.
         Returns a Result; with stream=True, a Stream that yields the text pieces."""
         kw = dict(temperature=temperature, top_p=top_p, top_k=top_k, min_p=min_p, seed=seed, **sampling)
-        gen = self._run(prompt, 1, max_tokens, kw, stop, slot, None, ignore_eos, self._n_ctx, self._n_seq_max)
+        gen = self._run(prompt, 1, max_tokens, kw, stop, slot, None, ignore_eos, self._n_ctx, self._n_seq_max, stream)
         if stream:
             return Stream(gen)
         return _drain(gen)[0]
@@ -420,7 +416,7 @@ class Model:
             need = 512 + n * (1024 if max_tokens < 0 else max_tokens + 2)
             n_ctx = max(need, 4096)
         n_seq = max(self._n_seq_max, n + 2)
-        res = _drain(self._run(prompt, n, max_tokens, sampling, stop, slot, head, ignore_eos, n_ctx, n_seq))
+        res = _drain(self._run(prompt, n, max_tokens, sampling, stop, slot, head, ignore_eos, n_ctx, n_seq, False))
         answers = [_lib.answer_extract(r.text) for r in res]
         enc = [a.encode("utf-8") if a is not None else None for a in answers]
         ans_arr = (c_char_p * n)(*enc)
@@ -489,212 +485,115 @@ class Model:
             setattr(p, k, _check_range("slot " + k, v, lo, hi, integer))
         return p
 
-    def _run(self, prompt, n_cand, max_tokens, sampling, stop, slot, head, ignore_eos, n_ctx, n_seq_max):
-        """Generator: yields (candidate, text piece) and returns the list of Results.
-        The steps of src/methods/gen.c (ss_gen_run) on the public API: prefill tokens 0..T-2 in
-        batches of n_batch (hidden rows kept for SLOT), SLOT on them, the last prompt token alone
-        with logits, forks for candidates 1..N-1, then one batch per step with every running
-        candidate; a finished candidate is fed once more to read its SWIFT features."""
+    def _engine(self, c):
+        """The step-wise engine (ss_engine_*) of context c: every generation on c is a request of
+        it (made on first use; no prefix cache, so nothing stays in the KV cache after a run)."""
+        e = self._engines.get(c)
+        if e is None:
+            ep = _lib.ss_engine_params()
+            lib.ss_engine_params_default(byref(ep))
+            ep.prefix_reuse = False
+            err = _lib.errbuf()
+            e = lib.ss_engine_new(c, byref(ep), err, _lib.ERRLEN)
+            if not e:
+                raise Error(_lib.errmsg(err))
+            self._engines[c] = e
+        return e
+
+    def _run(self, prompt, n_cand, max_tokens, sampling, stop, slot, head, ignore_eos, n_ctx, n_seq_max, stream):
+        """Generator over the library's generation (ss_gen_params, one request of the context's
+        engine, stepped by ss_engine_step with the GIL released): yields the text pieces of
+        candidate 0 when stream (from the per-token callback), returns the list of Results.
+        Closing it early cancels the request (its sequences are freed)."""
         self._live()
-        samp = self._sampling_params(sampling)
-        sp = self._slot_params(slot)
+        gp = _lib.ss_gen_params()
+        lib.ss_gen_params_default(byref(gp))
+        gp.samp = self._sampling_params(sampling)
+        gp.slot = self._slot_params(slot)
         stops = [stop] if isinstance(stop, str) else list(stop or [])
         for s in stops:
             if not isinstance(s, str) or not s:
                 raise Error("stop: expected non-empty strings")
-        stops_b = [s.encode("utf-8") for s in stops]
+        stops_c = (c_char_p * max(len(stops), 1))(*[s.encode("utf-8") for s in stops])
+        gp.stops, gp.n_stops = ctypes.cast(stops_c, ctypes.POINTER(c_char_p)), len(stops)
         _check_range("max_tokens", max_tokens, -1, 1 << 20, integer=True)
+        gp.n_cand, gp.ignore_eos = n_cand, bool(ignore_eos)
+        if head is not None:
+            gp.head = ctypes.pointer(head._h)
+            gp.feat = ctypes.pointer(head._h.spec)
         toks = self._prompt_tokens(prompt)
-        T, V, D = len(toks), self.n_vocab, self.n_embd
+        ctoks = (_lib.ss_token * max(len(toks), 1))(*toks)
+        pieces = []
+        if stream:   # the text each token of candidate 0 completed (the C buffer is valid during the call)
+            def on_token(ud, req, cand, tok, piece, n, logprob):
+                if cand == 0 and n > 0:
+                    pieces.append(ctypes.string_at(piece, n))
+                return 0
+            gp.on_token = _lib.ss_token_cb(on_token)
+        err = _lib.errbuf()
         with self._lock:
             c = self._context(n_ctx, n_seq_max)
-            n_ctx = lib.ss_ctx_n_ctx(c)
-            n_batch = lib.ss_ctx_get_params(c).contents.n_batch
-        n_predict = n_ctx if max_tokens < 0 else max_tokens
-        if T < 1:
-            raise Error("empty prompt")
-        if T >= n_ctx:
-            raise Error(f"prompt of {T} tokens does not fit the context of {n_ctx} tokens (use a larger n_ctx)")
-        if sp.steps > 0 and T < 2:
-            raise Error("SLOT needs a prompt of at least 2 tokens")
-        feat = None
-        if head is not None:
-            feat = (head.logits, list(head.layers), head.norm)
-        feat_flag = 0 if feat is None else (_OUT_LOGITS if feat[0] else _OUT_LAYERS)
-        ctoks = (_lib.ss_token * T)(*toks)
-        res = [Result() for _ in range(n_cand)]
-        seqs, smps = [-1] * n_cand, [None] * n_cand
-        detoks = [_lib.ss_detok() for _ in range(n_cand)]
-        texts = [bytearray() for _ in range(n_cand)]
-        accs = [_lib.ss_swift_acc() for _ in range(n_cand)] if head is not None else None
-        pending, done, final_feed = [-1] * n_cand, [False] * n_cand, [False] * n_cand
-        pbuf, fbuf, lp = ctypes.create_string_buffer(_PIECE_CAP), ctypes.create_string_buffer(64), c_float()
-        for r in res:
-            r.prompt_tokens = toks
-
-        def sample(i, logits, pieces):        # gen_sample() of gen.c
-            r = res[i]
-            tok = lib.ss_sampler_sample(smps[i], logits, byref(lp))
-            lib.ss_sampler_accept(smps[i], tok)
-            r.tokens.append(tok)
-            r.logprobs.append(lp.value)
-            finish = -1
-            if lib.ss_vocab_is_eog(self._vocab, tok) and not ignore_eos:
-                finish = 1
-            else:
-                n = lib.ss_detok_push(byref(detoks[i]), self._vocab, tok, pbuf, _PIECE_CAP)
-                if 0 < n <= _PIECE_CAP:
-                    t = texts[i]
-                    before = len(t)
-                    t += pbuf.raw[:n]
-                    hit = False
-                    if stops_b:     # the text as a C string (up to a NUL), cut at a stop string
-                        z = t.find(b"\0")
-                        s = bytes(t if z < 0 else t[:z])
-                        for sb in stops_b:
-                            k = s.find(sb)
-                            if k >= 0:
-                                del t[k:]
-                                hit = True
-                                break
-                    if len(t) > before:
-                        pieces.append((i, bytes(t[before:])))
-                    if hit:
-                        finish = 2
-                if finish < 0 and len(r.tokens) >= n_predict:
-                    finish = 0
-                if finish < 0 and lib.ss_seq_len(c, seqs[i]) + 1 >= n_ctx:
-                    finish = 3
-            pending[i] = tok
-            if finish >= 0:
-                r.finish_reason = FINISH_REASONS[finish]
-                if finish != 2:
-                    n = lib.ss_detok_flush(byref(detoks[i]), fbuf, 64)
-                    if 0 < n <= 64:
-                        texts[i] += fbuf.raw[:n]
-                        pieces.append((i, fbuf.raw[:n]))
-                if feat is not None and finish != 3 and lib.ss_seq_len(c, seqs[i]) < n_ctx:
-                    final_feed[i] = True
-                else:
-                    done[i] = True
-
-        def decoded(pieces):
-            return [(i, p.decode("utf-8", "replace")) for i, p in pieces]
-
-        b = _Batch(max(n_batch, n_cand))
+            gp.n_predict = lib.ss_ctx_n_ctx(c) if max_tokens < 0 else max_tokens
+            e = self._engine(c)
+            req = lib.ss_engine_submit(e, ctoks, len(toks), byref(gp), err, _lib.ERRLEN)
+            if req < 0:
+                raise Error(_lib.errmsg(err))
+        res = _lib.ss_gen_result()
+        taken = False
+        # a run that is not streamed holds the model for its whole duration (a SWIFT head's layers
+        # stay set); a stream holds it for one step at a time, so streams and calls interleave
+        whole = contextlib.nullcontext() if stream else self._lock
         try:
-            pieces = []
-            with self._lock:
-                if n_cand > lib.ss_ctx_get_params(c).contents.n_seq_max:
-                    raise Error(f"{n_cand} candidates exceed the context's {lib.ss_ctx_get_params(c).contents.n_seq_max} sequences")
-                seqs[0] = lib.ss_seq_new(c)
-                if seqs[0] < 0:
-                    raise self._ctx_error(c)
-                H = (c_float * (T * D))() if sp.steps > 0 else None
-                # ---- prefill: tokens 0..T-2 (hidden rows kept for SLOT) ----
-                for t0 in range(0, T - 1, n_batch):
-                    n = min(n_batch, T - 1 - t0)
-                    b.clear()
-                    for k in range(n):
-                        b.add(seqs[0], t0 + k, toks[t0 + k], _ROW_PROMPT | (_OUT_HIDDEN if H is not None else 0))
-                    if lib.ss_decode(c, b.ptr):
-                        raise self._ctx_error(c)
-                    if H is not None:
-                        for k in range(n):
-                            ctypes.memmove(ctypes.addressof(H) + 4 * (t0 + k) * D, lib.ss_get_hidden(c, k), 4 * D)
-                # ---- SLOT: delta from positions 0..T-2 ----
-                if H is not None:
-                    delta = (c_float * D)()
-                    losses, kls, scales = (c_float * sp.steps)(), (c_float * sp.steps)(), (c_float * sp.steps)()
-                    sr = _lib.ss_slot_result()
-                    sr.loss_before, sr.kl, sr.scale = losses, kls, scales
-                    if lib.ss_slot_run(c, byref(sp), H, T, ctoks, None, delta, byref(sr)):
-                        raise Error("SLOT: " + lib.ss_ctx_error(c).decode("utf-8", "replace"))
-                    for r in res:
-                        r.slot_losses = list(losses)[:sr.steps_done]
-                        r.slot_kl = list(kls)[:sr.steps_done]
-                        r.slot_scale = list(scales)[:sr.steps_done]
-                        r.slot_loss_after = sr.loss_after
-                    if lib.ss_seq_set_delta(c, seqs[0], delta):
-                        raise self._ctx_error(c)
-                    del H
-                # ---- the last prompt token, with logits (delta applied) ----
-                b.clear()
-                b.add(seqs[0], T - 1, toks[T - 1], _ROW_GEN | _OUT_LOGITS)
-                if lib.ss_decode(c, b.ptr):
-                    raise self._ctx_error(c)
-                logits0 = (c_float * V)()
-                ctypes.memmove(logits0, lib.ss_get_logits(c, 0), 4 * V)
-                # ---- candidates: forks of the prompt's sequence, samplers seeded seed + i ----
-                for i in range(n_cand):
-                    if i > 0:
-                        seqs[i] = lib.ss_seq_fork(c, seqs[0])
-                        if seqs[i] < 0:
-                            raise self._ctx_error(c)
-                    s = _lib.ss_sampling_params.from_buffer_copy(samp)
-                    s.seed = (samp.seed + i) & ((1 << 64) - 1)
-                    smps[i] = lib.ss_sampler_new(byref(s), V)
-                    if not smps[i]:
-                        raise Error("out of memory (sampler)")
-                    for t in toks:
-                        lib.ss_sampler_accept(smps[i], t)
-                    if accs is not None:
-                        lib.ss_swift_acc_reset(byref(accs[i]))
-                for i in range(n_cand):
-                    if n_predict <= 0:
-                        done[i] = True
-                        continue
-                    sample(i, logits0, pieces)
-            for ev in decoded(pieces):
-                yield ev
-            # ---- decode steps: every running candidate in one batch ----
-            while True:
-                pieces = []
-                with self._lock:
-                    self._live()            # closed while a stream was running
-                    b.clear()
-                    run = []
-                    for i in range(n_cand):
-                        if done[i]:
-                            continue
-                        fl = _ROW_GEN | feat_flag | (0 if final_feed[i] else _OUT_LOGITS)
-                        b.add(seqs[i], lib.ss_seq_len(c, seqs[i]), pending[i], fl)
-                        run.append(i)
-                    if not run:
-                        break
-                    if feat is not None and not feat[0]:
-                        self._set_layers(c, feat[1], feat[2])
-                    if lib.ss_decode(c, b.ptr):
-                        raise self._ctx_error(c)
-                    for e, i in enumerate(run):
-                        if feat is not None:
-                            x = lib.ss_get_logits(c, e) if feat[0] else lib.ss_get_layers(c, e)
-                            lib.ss_swift_acc_add(byref(accs[i]), byref(head._h), x)
-                        if final_feed[i]:
-                            done[i] = True
-                            continue
-                        sample(i, lib.ss_get_logits(c, e), pieces)
-                for ev in decoded(pieces):
-                    yield ev
-            for i, r in enumerate(res):
-                z = texts[i].find(b"\0")
-                r._text_bytes = bytes(texts[i] if z < 0 else texts[i][:z])
-                r.text = r._text_bytes.decode("utf-8", "replace")
-                if accs is not None:
-                    r.swift = lib.ss_swift_acc_reward(byref(accs[i]), byref(head._h))
-            return res
+            with whole:
+                while True:
+                    with self._lock:
+                        self._live()            # (closed while a stream was running)
+                        st = lib.ss_engine_poll(e, req)
+                        if st >= _lib.REQ_DONE:
+                            rc = lib.ss_engine_take(e, req, byref(res), err, _lib.ERRLEN)
+                            taken = True
+                            if rc != 1:
+                                raise Error(_lib.errmsg(err))
+                            break
+                        if lib.ss_engine_step(e, err, _lib.ERRLEN) < 0:
+                            raise Error(_lib.errmsg(err))
+                    if pieces:
+                        out, pieces[:] = b"".join(pieces), []
+                        yield out.decode("utf-8", "replace")
+            results = [_result(res.cand[i], toks, res, gp.slot.steps, head) for i in range(res.n_cand)]
+            return results
         finally:
             with self._lock:
-                for i in range(n_cand):
-                    if seqs[i] >= 0 and self._m:      # (a closed model's contexts are gone)
-                        lib.ss_seq_free(c, seqs[i])
-                    if smps[i]:
-                        lib.ss_sampler_free(smps[i])
+                if not taken and self._m:   # stopped early: cancel and forget the request
+                    lib.ss_engine_take(e, req, None, None, 0)
+                lib.ss_gen_result_free(byref(res))
 
 
 def _at(ptr, k):
     """Address of ptr[k] for a ctypes float pointer."""
     return ctypes.cast(ptr, ctypes.c_void_p).value + 4 * k
+
+
+def _result(cd, prompt_tokens, res, slot_steps, head):
+    """A Result from a candidate of an ss_gen_result (copied: the C result is freed after)."""
+    r = Result()
+    n = cd.n_tokens
+    r._text_bytes = ctypes.string_at(cd.text) if cd.text else b""
+    r.text = r._text_bytes.decode("utf-8", "replace")
+    r.tokens = cd.tokens[:n] if n else []
+    r.logprobs = cd.logprobs[:n] if n else []
+    r._logprob_sum = cd.logprob_sum
+    r.finish_reason = FINISH_REASONS[cd.finish]
+    r.prompt_tokens = prompt_tokens
+    if slot_steps > 0 and res.slot_losses:
+        done = res.slot_steps   # < slot_steps when min_gain stopped SLOT early
+        r.slot_losses = res.slot_losses[:done]
+        r.slot_kl = res.slot_kl[:done]
+        r.slot_scale = res.slot_scale[:done]
+        r.slot_loss_after = res.slot_loss_after
+    if head is not None:
+        r.swift = cd.swift
+    return r
 
 
 def _drain(gen):

@@ -177,23 +177,9 @@ static int mm_act_for(mm_task *m, uint32_t type) {
     return m->nact++;
 }
 
-// the common driver: m->n matrices with type/w/row_bytes/rows/out/ld_out (and the pair fields) set
-static void mm_run(ss_pool *pool, mm_task *m) {
-    uint64_t work = 0;
-    int64_t total_rows = 0;
-    size_t max_row_bytes = 0;
-    for (int i = 0; i < m->n; i++) {
-        const mm_mat *a = &m->m[i];
-        work += (uint64_t)a->rows * (uint64_t)m->cols * (uint64_t)m->T * (a->pair ? 2 : 1);
-        total_rows += a->rows;
-        size_t rb = a->row_bytes + (a->pair ? a->row_bytes2 : 0);
-        if (rb > max_row_bytes) max_row_bytes = rb;
-    }
-    if (total_rows == 0 || m->T <= 0) return;
-    ss_pool *run_pool = work < MM_MIN_PAR_WORK ? NULL : pool;
-    const int nth = ss_pool_n_threads(run_pool);
-
-    // 1. activations -> each distinct conversion
+// the conversions of m (its matrices' types, T, kind) into m->act with their offsets in one
+// scratch buffer; returns the buffer's bytes (0: every conversion uses x in place)
+static size_t mm_plan(mm_task *m) {
     m->nact = 0;
     for (int i = 0; i < m->n; i++) {
         m->m[i].act = mm_act_for(m, m->m[i].type);
@@ -206,11 +192,34 @@ static void mm_run(ss_pool *pool, mm_task *m) {
             const int64_t rows = m->act[q].layout == SS_PACK_PANEL ? (m->T + SS_PANEL_ROWS - 1) / SS_PANEL_ROWS * SS_PANEL_ROWS : m->T;
             bytes += ((size_t)rows * m->act[q].row + 63) & ~(size_t)63;
         }
+    return bytes;
+}
+
+// the common driver: m->n matrices with type/w/row_bytes/rows/out/ld_out (and the pair fields) set;
+// 0, or -1 when the activations' scratch cannot be allocated (nothing computed)
+static int mm_run(ss_pool *pool, mm_task *m) {
+    uint64_t work = 0;
+    int64_t total_rows = 0;
+    size_t max_row_bytes = 0;
+    for (int i = 0; i < m->n; i++) {
+        const mm_mat *a = &m->m[i];
+        work += (uint64_t)a->rows * (uint64_t)m->cols * (uint64_t)m->T * (a->pair ? 2 : 1);
+        total_rows += a->rows;
+        size_t rb = a->row_bytes + (a->pair ? a->row_bytes2 : 0);
+        if (rb > max_row_bytes) max_row_bytes = rb;
+    }
+    if (total_rows == 0 || m->T <= 0) return 0;
+    ss_pool *run_pool = work < MM_MIN_PAR_WORK ? NULL : pool;
+    const int nth = ss_pool_n_threads(run_pool);
+
+    // 1. activations -> each distinct conversion, in the pool's scratch (reserved by a context:
+    //    ss_matmul_scratch_bound) or, without a pool, a buffer of this call
+    const size_t bytes = mm_plan(m);
     void *heap = NULL;
     if (bytes) {
         uint8_t *scratch = pool ? ss_pool_scratch(pool, 0, bytes) : NULL;
         if (!scratch) scratch = heap = aligned_alloc(64, (bytes + 63) & ~(size_t)63);
-        if (!scratch) scratch = heap = ss_malloc(bytes);   // (not reached: aligned_alloc failing means OOM)
+        if (!scratch) return -1;
         for (int q = 0; q < m->nact; q++)
             if (m->act[q].off != (size_t)-1) m->act[q].buf = scratch + m->act[q].off;
         atomic_init(&m->next, 0);
@@ -239,6 +248,52 @@ static void mm_run(ss_pool *pool, mm_task *m) {
     atomic_init(&m->next, 0);
     ss_pool_run(m->total_chunks > 1 ? run_pool : NULL, mm_dot_fn, m);
     free(heap);
+    return 0;
+}
+
+static void mm_set(mm_mat *a, const ss_weight *W, int64_t r0, int64_t r1, float *out, int64_t ld_out);
+
+size_t ss_matmul_scratch_bytes(const ss_kernels *k, int kind, int64_t T, int n, const ss_weight *const W[]) {
+    mm_task m;
+    m.k = k;
+    m.n = n < SS_MATMUL_MAX ? n : SS_MATMUL_MAX;
+    m.cols = W[0]->cols;
+    m.T = T;
+    m.kind = kind;
+    m.x = NULL;
+    for (int i = 0; i < m.n; i++) mm_set(&m.m[i], W[i], 0, W[i]->rows, NULL, W[i]->rows);
+    return T > 0 ? mm_plan(&m) : 0;
+}
+
+// Every conversion of a call is (vec-dot type, gemm or not, layout), and a call's layout is the same
+// for all weights of one class (F32/F16/BF16 vs quantized: ss_gemm_layout); so the conversions of
+// any call are at most one per distinct (cols, vec-dot type, gemm, class) of W, each of at most T
+// rows rounded up to a panel, of the largest row any layout has.
+size_t ss_matmul_scratch_bound(const ss_kernels *k, int64_t T, int n, const ss_weight *const W[]) {
+    if (T <= 0) return 0;
+    const int64_t rows = (T + SS_PANEL_ROWS - 1) / SS_PANEL_ROWS * SS_PANEL_ROWS;
+    size_t bytes = 0;
+    for (int i = 0; i < n; i++) {
+        const uint32_t type = W[i]->type, vt = ss_vec_dot_type(type);
+        const bool gemm = k->simd && k->gemm_has(type);
+        const bool fl = type == SS_TYPE_F32 || type == SS_TYPE_F16 || type == SS_TYPE_BF16;
+        if (vt == SS_TYPE_F32) continue;          // x used in place
+        bool seen = false;
+        for (int j = 0; j < i && !seen; j++) {
+            const uint32_t tj = W[j]->type;
+            seen = W[j]->cols == W[i]->cols && ss_vec_dot_type(tj) == vt && (k->simd && k->gemm_has(tj)) == gemm &&
+                   (tj == SS_TYPE_F32 || tj == SS_TYPE_F16 || tj == SS_TYPE_BF16) == fl;
+        }
+        if (seen) continue;
+        size_t row = ss_row_size(vt, W[i]->cols);
+        if (gemm)
+            for (int layout = SS_PACK_INT; layout <= SS_PACK_PANEL; layout++) {
+                const size_t r = ss_pack_row_bytes(type, layout, W[i]->cols);
+                if (r > row) row = r;
+            }
+        bytes += ((size_t)rows * row + 63) & ~(size_t)63;
+    }
+    return bytes;
 }
 
 static void mm_set(mm_mat *a, const ss_weight *W, int64_t r0, int64_t r1, float *out, int64_t ld_out) {
@@ -251,8 +306,8 @@ static void mm_set(mm_mat *a, const ss_weight *W, int64_t r0, int64_t r1, float 
     a->ld_out = ld_out;
 }
 
-void ss_matmul_rows(const ss_kernels *k, ss_pool *pool, float *out, int64_t ld_out, const float *x, int64_t T,
-                    const ss_weight *W, int64_t r0, int64_t r1) {
+int ss_matmul_rows(const ss_kernels *k, ss_pool *pool, float *out, int64_t ld_out, const float *x, int64_t T,
+                   const ss_weight *W, int64_t r0, int64_t r1) {
     mm_task m;
     m.k = k;
     m.n = 1;
@@ -261,20 +316,20 @@ void ss_matmul_rows(const ss_kernels *k, ss_pool *pool, float *out, int64_t ld_o
     m.kind = SS_MM_AUTO;
     m.x = x;
     mm_set(&m.m[0], W, r0, r1, out, ld_out);
-    mm_run(pool, &m);
+    return mm_run(pool, &m);
 }
 
-void ss_matmul(const ss_kernels *k, ss_pool *pool, float *out, int64_t ld_out, const float *x, int64_t T, const ss_weight *W) {
-    ss_matmul_rows(k, pool, out, ld_out, x, T, W, 0, W->rows);
+int ss_matmul(const ss_kernels *k, ss_pool *pool, float *out, int64_t ld_out, const float *x, int64_t T, const ss_weight *W) {
+    return ss_matmul_rows(k, pool, out, ld_out, x, T, W, 0, W->rows);
 }
 
-void ss_matmul_multi(const ss_kernels *k, ss_pool *pool, int n, float *const out[], const int64_t ld_out[], const float *x,
-                     int64_t T, const ss_weight *const W[]) {
-    ss_matmul_multi_k(k, pool, SS_MM_AUTO, n, out, ld_out, x, T, W);
+int ss_matmul_multi(const ss_kernels *k, ss_pool *pool, int n, float *const out[], const int64_t ld_out[], const float *x,
+                    int64_t T, const ss_weight *const W[]) {
+    return ss_matmul_multi_k(k, pool, SS_MM_AUTO, n, out, ld_out, x, T, W);
 }
 
-void ss_matmul_multi_k(const ss_kernels *k, ss_pool *pool, int kind, int n, float *const out[], const int64_t ld_out[], const float *x,
-                       int64_t T, const ss_weight *const W[]) {
+int ss_matmul_multi_k(const ss_kernels *k, ss_pool *pool, int kind, int n, float *const out[], const int64_t ld_out[], const float *x,
+                      int64_t T, const ss_weight *const W[]) {
     for (int i0 = 0; i0 < n; i0 += SS_MATMUL_MAX) {    // more than SS_MATMUL_MAX: several passes
         mm_task m;
         m.k = k;
@@ -284,17 +339,18 @@ void ss_matmul_multi_k(const ss_kernels *k, ss_pool *pool, int kind, int n, floa
         m.kind = kind;
         m.x = x;
         for (int i = 0; i < m.n; i++) mm_set(&m.m[i], W[i0 + i], 0, W[i0 + i]->rows, out[i0 + i], ld_out[i0 + i]);
-        mm_run(pool, &m);
+        if (mm_run(pool, &m)) return -1;
     }
+    return 0;
 }
 
-void ss_matmul_swiglu(const ss_kernels *k, ss_pool *pool, float *out, int64_t ld_out, float *up, int64_t ld_up, const float *x,
-                      int64_t T, const ss_weight *Wgate, const ss_weight *Wup) {
-    ss_matmul_swiglu_k(k, pool, SS_MM_AUTO, out, ld_out, up, ld_up, x, T, Wgate, Wup);
+int ss_matmul_swiglu(const ss_kernels *k, ss_pool *pool, float *out, int64_t ld_out, float *up, int64_t ld_up, const float *x,
+                     int64_t T, const ss_weight *Wgate, const ss_weight *Wup) {
+    return ss_matmul_swiglu_k(k, pool, SS_MM_AUTO, out, ld_out, up, ld_up, x, T, Wgate, Wup);
 }
 
-void ss_matmul_swiglu_k(const ss_kernels *k, ss_pool *pool, int kind, float *out, int64_t ld_out, float *up, int64_t ld_up, const float *x,
-                        int64_t T, const ss_weight *Wgate, const ss_weight *Wup) {
+int ss_matmul_swiglu_k(const ss_kernels *k, ss_pool *pool, int kind, float *out, int64_t ld_out, float *up, int64_t ld_up, const float *x,
+                       int64_t T, const ss_weight *Wgate, const ss_weight *Wup) {
     mm_task m;
     m.k = k;
     m.n = 1;
@@ -312,7 +368,7 @@ void ss_matmul_swiglu_k(const ss_kernels *k, ss_pool *pool, int kind, float *out
     a->row_bytes2 = u.row_bytes;
     a->out2 = up;
     a->ld_out2 = ld_up;
-    mm_run(pool, &m);
+    return mm_run(pool, &m);
 }
 
 // ---------------------------------------------------------------------------------------------

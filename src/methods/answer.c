@@ -10,7 +10,7 @@
 // else if the normalised strings are identical. The numeric tolerance is also capped at 0.005
 // absolute, so large integers must match exactly (1e-6 relative alone would equate 1450000 and
 // 1450001, two GSM8K answers).
-#include "ss_answer.h"
+#include "ss_common.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -16,10 +16,12 @@
 // Admission (FIFO): its candidates fit max_running and the context's sequences, its worst-case
 // KV pages fit beside the active requests' (a request alone is always admitted, as ss_gen_run
 // always ran), and its captured features equal the active requests' (one set per context).
-#include "ss_gen.h"
+#include "ss_common.h"
+#include "ss_slot.h"
 #include "ss_model.h"
 #include "ss_vocab.h"
 #include "ss_vote.h"
+#include "ss_sampling.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -103,10 +105,16 @@ ss_engine *ss_engine_new(ss_ctx *c, const ss_engine_params *pp, char *err, size_
     if (p.prefill_chunk == 0) p.prefill_chunk = c->params.n_batch;
     if (p.prefix_slots == 0) p.prefix_slots = 8;
     ss_engine *e = ss_calloc(1, sizeof *e);
+    if (!e) { ss_err(err, errlen, "engine: out of memory"); return NULL; }
     e->c = c;
     e->p = p;
     e->b = ss_batch_new(c->params.n_batch);
     e->pre = ss_calloc(p.prefix_slots, sizeof(eng_prefix));
+    if (!e->b.cap || !e->pre) {
+        ss_engine_free(e);
+        ss_err(err, errlen, "engine: out of memory (batch of %d entries, %d prefix slots)", c->params.n_batch, p.prefix_slots);
+        return NULL;
+    }
     return e;
 }
 
@@ -125,11 +133,18 @@ static eng_req *find_req(const ss_engine *e, int id) {
     return NULL;
 }
 
-static void text_append(eng_cand *g, const char *s, int n) {
-    if (g->len + n + 1 > g->cap) { g->cap = (g->len + n + 1) * 2; g->text = ss_realloc(g->text, g->cap); }
+// false when out of memory (the text is unchanged)
+static bool text_append(eng_cand *g, const char *s, int n) {
+    if (g->len + n + 1 > g->cap) {
+        char *t = ss_realloc(g->text, (g->len + n + 1) * 2);
+        if (!t) return false;
+        g->text = t;
+        g->cap = (g->len + n + 1) * 2;
+    }
     memcpy(g->text + g->len, s, n);
     g->len += n;
     g->text[g->len] = 0;
+    return true;
 }
 
 // true if the text now contains a stop string (text is cut at its start)
@@ -141,21 +156,27 @@ static bool check_stops(eng_cand *g, const ss_gen_params *p) {
     return false;
 }
 
-static void keep_row(ss_gen_cand *cd, eng_cand *g, const float *x, int dim, bool f16) {
+// false when out of memory (the rows kept so far are unchanged)
+static bool keep_row(ss_gen_cand *cd, eng_cand *g, const float *x, int dim, bool f16) {
     size_t esz = f16 ? 2 : 4;
     if ((size_t)(cd->n_feat_rows + 1) > g->feat_cap) {
-        g->feat_cap = g->feat_cap ? g->feat_cap * 2 : 64;
-        cd->features = ss_realloc(cd->features, g->feat_cap * dim * esz);
+        const size_t cap = g->feat_cap ? g->feat_cap * 2 : 64;
+        void *f = ss_realloc(cd->features, cap * dim * esz);
+        if (!f) return false;
+        cd->features = f;
+        g->feat_cap = cap;
     }
     if (f16) {
         uint16_t *d = (uint16_t *)cd->features + (size_t)cd->n_feat_rows * dim;
         for (int i = 0; i < dim; i++) d[i] = ss_fp32_to_fp16(x[i]);
     } else memcpy((float *)cd->features + (size_t)cd->n_feat_rows * dim, x, sizeof(float) * dim);
     cd->n_feat_rows++;
+    return true;
 }
 
-// sample candidate i's next token from logits; decide whether it finishes; stream it
-static void cand_sample(ss_engine *e, eng_req *r, int i, const float *logits) {
+// sample candidate i's next token from logits; decide whether it finishes; stream it.
+// false when out of memory (the caller fails the request)
+static bool cand_sample(ss_engine *e, eng_req *r, int i, const float *logits) {
     ss_ctx *c = e->c;
     const ss_vocab *v = c->model->vocab;
     const ss_gen_params *p = &r->p;
@@ -170,6 +191,7 @@ static void cand_sample(ss_engine *e, eng_req *r, int i, const float *logits) {
     }
     if (p->on_logits) p->on_logits(p->ud, i, logits);
     ss_sampler_accept(g->smp, tok);
+    cd->logprobs[cd->n_tokens] = lp;
     cd->tokens[cd->n_tokens++] = tok;
     cd->logprob_sum += lp;
     if (cd->n_tokens == 1 || lp < cd->logprob_min) cd->logprob_min = lp;
@@ -182,7 +204,7 @@ static void cand_sample(ss_engine *e, eng_req *r, int i, const float *logits) {
         int n = ss_detok_push(&g->detok, v, tok, buf, sizeof buf);
         if (n > 0 && n <= (int)sizeof buf) {
             size_t before = g->len;
-            text_append(g, buf, n);
+            if (!text_append(g, buf, n)) return false;
             bool stop = p->n_stops && check_stops(g, p);
             if (p->on_piece && g->len > before) p->on_piece(p->ud, i, g->text + before, (int)(g->len - before));
             if (stop) finish = SS_FINISH_STOP;
@@ -198,7 +220,7 @@ static void cand_sample(ss_engine *e, eng_req *r, int i, const float *logits) {
             char buf[64];
             int n = ss_detok_flush(&g->detok, buf, sizeof buf);
             if (n > 0 && n <= (int)sizeof buf) {
-                text_append(g, buf, n);
+                if (!text_append(g, buf, n)) return false;
                 if (p->on_piece) p->on_piece(p->ud, i, buf, n);
             }
         }
@@ -209,6 +231,7 @@ static void cand_sample(ss_engine *e, eng_req *r, int i, const float *logits) {
     // (a stop string cut the text: start may be past the new end)
     const size_t from = start < g->len ? start : g->len;
     if (p->on_token && p->on_token(p->ud, r->id, i, tok, g->text + from, (int)(g->len - from), lp)) r->cancel = true;
+    return true;
 }
 
 // ---------------------------------------------------------------- prefix cache
@@ -259,10 +282,12 @@ static void prefix_keep(ss_engine *e, eng_req *r, int seqs_reserved) {
     if (seqs_reserved + e->n_pre + 1 > e->c->params.n_seq_max) return;   // no sequence to spare
     const int seq = ss_seq_fork(e->c, r->cand[0].seq);
     if (seq < 0) return;
+    int32_t *tok = ss_malloc(sizeof(int32_t) * n);
+    if (!tok) { ss_seq_free(e->c, seq); return; }   // out of memory: the prefix is just not kept
     eng_prefix *q = &e->pre[e->n_pre++];
     q->seq = seq;
     q->n = n;
-    q->tok = ss_malloc(sizeof(int32_t) * n);
+    q->tok = tok;
     memcpy(q->tok, r->prompt, sizeof(int32_t) * n);
     q->used = e->st.steps;
 }
@@ -311,14 +336,17 @@ static void req_leave(ss_engine *e, eng_req *r, int state) {
     }
 }
 
-// texts, rewards and timings into the result; DONE or CANCELLED
+static void req_fail(ss_engine *e, eng_req *r, const char *msg);
+
+// texts, rewards and timings into the result; DONE or CANCELLED (FAILED when out of memory)
 static void req_finish(ss_engine *e, eng_req *r, int state) {
     double now = ss_time();
     for (int i = 0; i < r->p.n_cand; i++) {
         eng_cand *g = &r->cand[i];
         ss_gen_cand *cd = &r->res.cand[i];
         if (!g->done) cd->finish = SS_FINISH_CANCEL;
-        cd->text = g->text ? g->text : ss_calloc(1, 1);
+        if (!g->text && !(g->text = ss_calloc(1, 1))) { req_fail(e, r, "generation: out of memory"); return; }
+        cd->text = g->text;
         g->text = NULL;
         if (r->p.head) cd->swift = ss_swift_acc_reward(&g->acc, r->p.head);
     }
@@ -369,21 +397,25 @@ int ss_engine_submit(ss_engine *e, const ss_token *prompt, int n, const ss_gen_p
     if (queued >= e->p.max_queue) return ss_err(err, errlen, "queue full (%d requests waiting)", queued);
 
     eng_req *r = ss_calloc(1, sizeof *r);
-    r->id = e->next_id++;
+    if (!r) return ss_err(err, errlen, "generation: out of memory");
     r->state = R_QUEUED;
     r->T = n;
-    r->prompt = ss_malloc(sizeof(int32_t) * n);
-    memcpy(r->prompt, prompt, sizeof(int32_t) * n);
     r->p = *p;
+    r->p.n_stops = 0;          // (until the copies exist: req_destroy frees what is set)
+    r->prompt = ss_malloc(sizeof(int32_t) * n);
+    if (!r->prompt) goto oom;
+    memcpy(r->prompt, prompt, sizeof(int32_t) * n);
     // (a sequence ends at the context's size first: the same results, a bounded token array)
     if (r->p.n_predict > ss_ctx_n_ctx(c)) r->p.n_predict = ss_ctx_n_ctx(c);
     if (p->n_stops) {
-        r->stops = ss_malloc(sizeof(char *) * p->n_stops);
-        for (int k = 0; k < p->n_stops; k++) r->stops[k] = strdup(p->stops[k] ? p->stops[k] : "");
+        if (!(r->stops = ss_calloc(p->n_stops, sizeof(char *)))) goto oom;
+        r->p.n_stops = p->n_stops;
+        for (int k = 0; k < p->n_stops; k++)
+            if (!(r->stops[k] = ss_strdup(p->stops[k] ? p->stops[k] : ""))) goto oom;
         r->p.stops = (const char *const *)r->stops;
     }
     if (p->slot_mask) {
-        r->mask = ss_malloc(n);
+        if (!(r->mask = ss_malloc(n))) goto oom;
         memcpy(r->mask, p->slot_mask, n);
         r->p.slot_mask = r->mask;
     }
@@ -392,14 +424,22 @@ int ss_engine_submit(ss_engine *e, const ss_token *prompt, int n, const ss_gen_p
     r->res.n_cand = p->n_cand;
     r->res.cand = ss_calloc(p->n_cand, sizeof(ss_gen_cand));
     r->cand = ss_calloc(p->n_cand, sizeof(eng_cand));
+    if (!r->res.cand || !r->cand) goto oom;
     for (int i = 0; i < p->n_cand; i++) { r->cand[i].seq = -1; r->cand[i].pending = -1; }
     r->root_seq = -1;
     if (e->n_req == e->cap_req) {
-        e->cap_req = e->cap_req ? 2 * e->cap_req : 16;
-        e->req = ss_realloc(e->req, sizeof(eng_req *) * e->cap_req);
+        const int cap = e->cap_req ? 2 * e->cap_req : 16;
+        eng_req **q = ss_realloc(e->req, sizeof(eng_req *) * cap);
+        if (!q) goto oom;
+        e->req = q;
+        e->cap_req = cap;
     }
+    r->id = e->next_id++;
     e->req[e->n_req++] = r;
     return r->id;
+oom:
+    req_destroy(r);
+    return ss_err(err, errlen, "generation: out of memory (prompt of %d tokens, %d candidates)", n, p->n_cand);
 }
 
 // admit r if it fits beside the active requests (evicting cached prefixes as needed); true if admitted
@@ -449,6 +489,10 @@ static bool req_admit(ss_engine *e, eng_req *r) {
     if (r->p.slot.steps > 0) {
         r->H = ss_calloc((size_t)r->T * c->model->hp.n_embd, sizeof(float));
         r->res.slot_losses = ss_calloc((size_t)r->p.slot.steps * 3, sizeof(float));
+        if (!r->H || !r->res.slot_losses) {
+            req_fail(e, r, "SLOT: out of memory (hidden rows of the prompt)");
+            return true;
+        }
         r->res.slot_kl = r->res.slot_losses + r->p.slot.steps;
         r->res.slot_scale = r->res.slot_kl + r->p.slot.steps;
     }
@@ -468,16 +512,21 @@ static bool cands_start(ss_engine *e, eng_req *r, int i0, int i1, int src, const
         ss_sampling_params sp = r->p.samp;
         sp.seed = r->p.samp.seed + (uint64_t)i;
         g->smp = ss_sampler_new(&sp, V);
-        for (int t = 0; t < r->T; t++) ss_sampler_accept(g->smp, r->prompt[t]);
         r->res.cand[i].tokens = ss_malloc(sizeof(int32_t) * (r->p.n_predict + 1));
+        r->res.cand[i].logprobs = ss_malloc(sizeof(float) * (r->p.n_predict + 1));
         g->text = ss_calloc(1, 1); g->cap = 1;
+        if (!g->smp || !r->res.cand[i].tokens || !r->res.cand[i].logprobs || !g->text) {
+            req_fail(e, r, "generation: out of memory (candidates)");
+            return false;
+        }
+        for (int t = 0; t < r->T; t++) ss_sampler_accept(g->smp, r->prompt[t]);
         if (r->p.head) ss_swift_acc_reset(&g->acc);
         g->started = true;
     }
     r->n_started = i1;
     for (int i = i0; i < i1; i++) {
         if (r->p.n_predict <= 0) { r->cand[i].done = true; continue; }
-        cand_sample(e, r, i, logits);
+        if (!cand_sample(e, r, i, logits)) { req_fail(e, r, "generation: out of memory (text)"); return false; }
     }
     return true;
 }
@@ -547,6 +596,7 @@ static void slot_step(ss_engine *e) {
     if (rc < 0) { req_fail(e, r, err); return; }
     if (rc > 0) return;
     float *delta = ss_malloc(sizeof(float) * D);
+    if (!delta) { req_fail(e, r, "SLOT: out of memory"); return; }
     ss_slot_result sr = { .kl = r->res.slot_kl, .scale = r->res.slot_scale };
     int frc = ss_slot_finish(r->slot, delta, &sr, err, sizeof err);
     r->slot = NULL;
@@ -556,8 +606,9 @@ static void slot_step(ss_engine *e) {
     r->res.slot_steps = sr.steps_done;
     r->res.slot_peak_bytes = sr.peak_bytes;
     r->res.t_slot = sr.seconds;
-    ss_seq_set_delta(c, r->cand[0].seq, delta);
+    const int drc = ss_seq_set_delta(c, r->cand[0].seq, delta);
     free(delta);
+    if (drc) { req_fail(e, r, ss_ctx_error(c)); return; }
     free(r->H); r->H = NULL;
     r->state = R_LAST;
 }
@@ -592,14 +643,21 @@ static void vote_early_stop(ss_engine *e, eng_req *r) {
 
 // ---------------------------------------------------------------- the step
 
-static void map_add(ss_engine *e, int ri, int cand) {
-    if (e->b.n > e->map_cap) {
-        e->map_cap = e->b.n * 2;
-        e->map_req = ss_realloc(e->map_req, sizeof(int) * e->map_cap);
-        e->map_cand = ss_realloc(e->map_cand, sizeof(int) * e->map_cap);
+// append a batch entry and its request / candidate; false when out of memory
+static bool batch_add(ss_engine *e, int ri, int cand, int seq, int pos, int32_t tok, int flags) {
+    if (e->b.n + 1 > e->map_cap) {
+        const int cap = (e->b.n + 1) * 2;
+        int *q = ss_realloc(e->map_req, sizeof(int) * cap);
+        if (!q) return false;
+        e->map_req = q;
+        if (!(q = ss_realloc(e->map_cand, sizeof(int) * cap))) return false;
+        e->map_cand = q;
+        e->map_cap = cap;
     }
+    if (ss_batch_add(&e->b, seq, pos, tok, flags)) return false;
     e->map_req[e->b.n - 1] = ri;
     e->map_cand[e->b.n - 1] = cand;
+    return true;
 }
 
 // outputs of batch entry k for its request
@@ -635,11 +693,14 @@ static void entry_done(ss_engine *e, int k) {
             x = g->xrow;
         }
         if (r->p.head) ss_swift_acc_add(&g->acc, r->p.head, x);
-        if (r->p.keep_features) keep_row(cd, g, x, r->p.feat->dim, r->p.features_f16);
+        if (r->p.keep_features && !keep_row(cd, g, x, r->p.feat->dim, r->p.features_f16)) {
+            req_fail(e, r, "generation: out of memory (features)");
+            return;
+        }
         r->res.t_swift += ss_time() - ts;
     }
     if (g->final_feed) { g->done = true; return; }
-    if (!r->cancel) cand_sample(e, r, i, ss_get_logits(c, k));
+    if (!r->cancel && !cand_sample(e, r, i, ss_get_logits(c, k))) req_fail(e, r, "generation: out of memory (text)");
 }
 
 int ss_engine_step(ss_engine *e, char *err, size_t errlen) {
@@ -657,24 +718,22 @@ int ss_engine_step(ss_engine *e, char *err, size_t errlen) {
         if (r->state != R_PREFILL) continue;
         const int seq = r->cand[0].seq;
         for (int t = r->n_past; t < r->T - 1 && budget > 0; t++, budget--) {
-            ss_batch_add(b, seq, t, r->prompt[t], SS_ROW_PROMPT | (r->H ? SS_OUT_HIDDEN : 0));
-            map_add(e, ri, -1);
+            if (!batch_add(e, ri, -1, seq, t, r->prompt[t], SS_ROW_PROMPT | (r->H ? SS_OUT_HIDDEN : 0))) goto oom;
             e->st.prompt_tokens++;
         }
     }
     for (int ri = 0; ri < e->n_req; ri++) {
         eng_req *r = e->req[ri];
         if (r->state == R_LAST) {
-            ss_batch_add(b, r->cand[0].seq, r->T - 1, r->prompt[r->T - 1], SS_ROW_GEN | SS_OUT_LOGITS);
-            map_add(e, ri, -1);
+            if (!batch_add(e, ri, -1, r->cand[0].seq, r->T - 1, r->prompt[r->T - 1], SS_ROW_GEN | SS_OUT_LOGITS)) goto oom;
             e->st.prompt_tokens++;
         } else if (r->state == R_DECODE) {
             const int ff = !r->p.feat ? 0 : r->p.feat->logits ? SS_OUT_LOGITS : SS_OUT_LAYERS;
             for (int i = 0; i < r->p.n_cand; i++) {
                 const eng_cand *g = &r->cand[i];
                 if (g->done || !g->started) continue;
-                ss_batch_add(b, g->seq, ss_seq_len(c, g->seq), g->pending, SS_ROW_GEN | ff | (g->final_feed ? 0 : SS_OUT_LOGITS));
-                map_add(e, ri, i);
+                if (!batch_add(e, ri, i, g->seq, ss_seq_len(c, g->seq), g->pending, SS_ROW_GEN | ff | (g->final_feed ? 0 : SS_OUT_LOGITS)))
+                    goto oom;
             }
         }
     }
@@ -707,8 +766,12 @@ int ss_engine_step(ss_engine *e, char *err, size_t errlen) {
     }
     int n = 0;
     for (int i = 0; i < e->n_req; i++) n += e->req[i]->state <= R_DECODE;
-    (void)err; (void)errlen;
     return n;
+oom: {   // the batch could not be built: nothing was decoded in this step
+    const int n_entries = b->n + 1;
+    ss_batch_clear(b);
+    return ss_err(err, errlen, "generation: out of memory (batch of %d entries)", n_entries);
+}
 }
 
 // ---------------------------------------------------------------- control and state

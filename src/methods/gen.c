@@ -1,5 +1,5 @@
 // gen.c — whole-prompt generation (prefill, SLOT, N candidates, SWIFT capture) on the step-wise engine (engine.c).
-#include "ss_gen.h"
+#include "ss_common.h"
 #include "ss_model.h"
 #include "ss_vocab.h"
 #include <stdio.h>
@@ -28,6 +28,7 @@ int ss_gen_run_multi(ss_ctx *c, int P, const int32_t *const *prompts, const int 
     ss_engine *e = ss_engine_new(c, &ep, err, errlen);
     if (!e) return -1;
     int *ids = ss_malloc(sizeof(int) * P);
+    if (!ids) { ss_engine_free(e); return ss_err(err, errlen, "generation: out of memory (%d prompts)", P); }
     int rc = 0, q = 0;
     for (; q < P && rc == 0; q++)
         if ((ids[q] = ss_engine_submit(e, prompts[q], lens[q], ps[q], err, errlen)) < 0) rc = -1;
@@ -50,8 +51,11 @@ int ss_gen_run(ss_ctx *c, const int32_t *prompt, int T, const ss_gen_params *p,
 }
 
 void ss_gen_result_free(ss_gen_result *r) {
+    if (!r) return;
     if (r->cand)
-        for (int i = 0; i < r->n_cand; i++) { free(r->cand[i].text); free(r->cand[i].tokens); free(r->cand[i].features); }
+        for (int i = 0; i < r->n_cand; i++) {
+            free(r->cand[i].text); free(r->cand[i].tokens); free(r->cand[i].logprobs); free(r->cand[i].features);
+        }
     free(r->cand); free(r->slot_losses);
     memset(r, 0, sizeof *r);
 }

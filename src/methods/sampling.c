@@ -15,7 +15,7 @@
 // tokens by logit (1/16 nat wide bins below the maximum), finds the bucket where the cumulative
 // mass reaches top_p and sorts only that bucket; min-p alone is one threshold pass. A full sort of
 // the vocabulary never happens.
-#include "ss_sampling.h"
+#include "ss_common.h"
 #include <math.h>
 #include <float.h>
 #include <stdlib.h>

@@ -18,7 +18,6 @@
 // the best validation epoch (the reference returns the last epoch's by aliasing the module).
 #include "ss_swift.h"
 #include "ss_adamw.h"
-#include "ss_sampling.h"
 #include "ss_gguf.h"
 #include "ss_quant.h"
 #include <stdio.h>

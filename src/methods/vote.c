@@ -17,7 +17,7 @@
 // could equal two finished numbers x != y. When two finished numbers differ by less than twice the
 // tolerance, the vote is reported undecided (never wrong, at worst later).
 #include "ss_vote.h"
-#include "ss_answer.h"
+#include "slotswift.h"   // ss_answer_*
 #include <math.h>
 #include <stdlib.h>
 

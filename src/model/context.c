@@ -12,6 +12,22 @@ void ss_ctx_params_default(ss_ctx_params *p) {
     p->kv_f16 = 1;        // as llama.cpp: F16 K/V (half the memory; products rounded like ggml's)
 }
 
+// an upper bound of the activation scratch of every product of the forward pass with at most T rows
+// (Q/K/V, output, gate/up, down per layer; the LM head)
+static size_t ctx_matmul_scratch(const ss_model *m, const ss_kernels *k, int64_t T) {
+    const ss_weight *out[1] = { &m->output };
+    size_t most = ss_matmul_scratch_bound(k, T, 1, out);
+    for (int l = 0; l < m->hp.n_layer; l++) {
+        const ss_layer *L = &m->layers[l];
+        const ss_weight *qkv[3] = { &L->wq, &L->wk, &L->wv }, *wo[1] = { &L->wo };
+        const ss_weight *gu[2] = { &L->w_gate, &L->w_up }, *down[1] = { &L->w_down };
+        const size_t b[4] = { ss_matmul_scratch_bound(k, T, 3, qkv), ss_matmul_scratch_bound(k, T, 1, wo),
+                              ss_matmul_scratch_bound(k, T, 2, gu), ss_matmul_scratch_bound(k, T, 1, down) };
+        for (int i = 0; i < 4; i++) most = b[i] > most ? b[i] : most;
+    }
+    return most;
+}
+
 ss_ctx *ss_ctx_new(ss_model *m, const ss_ctx_params *pp, char *err, size_t errlen) {
     ss_ctx_params p;
     if (pp) p = *pp; else ss_ctx_params_default(&p);
@@ -62,6 +78,10 @@ ss_ctx *ss_ctx_new(ss_model *m, const ss_ctx_params *pp, char *err, size_t errle
     c->att_scores = ss_malloc(sizeof(float) * (size_t)c->params.n_threads * ss_attn_scratch_floats(hp, p.n_ctx));
     c->tmp_idx = ss_malloc(sizeof(int) * (p.n_seq_max > (int)B ? p.n_seq_max : (int)B));
     if (!c->x || !c->xb || !c->q || !c->k || !c->v || !c->att || !c->hb || !c->hb2 || !c->att_scores || !c->tmp_idx) goto oom;
+    // the products' activation scratch for n_batch rows, reserved now: the forward pass's products
+    // (and ss_lm_head, n_batch rows at a time) then never allocate, so they cannot fail
+    const size_t mm_bytes = ctx_matmul_scratch(m, c->kern, B);
+    if (mm_bytes && !ss_pool_scratch(c->pool, 0, mm_bytes)) goto oom;
     return c;
 oom:
     ss_err(err, errlen, "out of memory allocating the context's buffers (n_ctx %d, n_batch %d)", p.n_ctx, p.n_batch);
@@ -92,7 +112,18 @@ const ss_ctx_params *ss_ctx_get_params(const ss_ctx *c) { return &c->params; }
 
 int ss_lm_head(ss_ctx *c, const float *x, int n, float *logits) {
     if (n < 0 || (n > 0 && (!x || !logits))) return ss_err(c->err, sizeof c->err, "lm_head: bad arguments (n %d)", n);
-    if (n > 0) ss_matmul(c->kern, c->pool, logits, c->model->hp.n_vocab, x, n, &c->model->output);
+    // logits[n, V] = x[n, D] · W^T, n_batch rows at a time (the scratch reserved for them), with the
+    // kernels ss_matmul picks for all n rows (SS_MM_PROMPT's are those of SS_GEMM_PANEL_MIN_T rows
+    // and more, SS_MM_GEN's those of fewer), so the chunks do not change any result
+    const int V = c->model->hp.n_vocab, D = c->model->hp.n_embd, B = c->params.n_batch;
+    const int kind = n >= SS_GEMM_PANEL_MIN_T ? SS_MM_PROMPT : SS_MM_GEN;
+    const ss_weight *const ws[1] = { &c->model->output };
+    const int64_t lds[1] = { V };
+    for (int r = 0; r < n; r += B) {
+        float *const outs[1] = { logits + (size_t)r * V };
+        if (ss_matmul_multi_k(c->kern, c->pool, kind, 1, outs, lds, x + (size_t)r * D, n - r < B ? n - r : B, ws))
+            return ss_err(c->err, sizeof c->err, "lm_head: out of memory");
+    }
     return 0;
 }
 
