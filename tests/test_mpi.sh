@@ -48,6 +48,14 @@ $MPIRUN -np 2 "$BIN" eval ${EV/--seed 3/--seed 4} --out "$T/e2.jsonl" >"$T/out" 
 [ $rc -ne 0 ] && grep -q 'resume with other settings: --seed was "3", now "4"' "$T/err" && cmp -s "$T/e2.jsonl" "$T/keep.jsonl" \
   && ok "eval -np 2: resume with another --seed refused, file unchanged" || bad "eval -np 2 --seed 4 over a --seed 3 file: exit $rc: $(head -3 "$T/err")"
 
+# without --seed, rank 0 draws the seed, prints it and sends it to every rank: the file equals one
+# process's run with that seed given
+$MPIRUN -np 2 "$BIN" eval ${EV/--seed 3/--limit 6} --out "$T/er.jsonl" >"$T/er.sum" 2>"$T/er.err"
+rs=$(sed -n 's/.*seed \([0-9]*\) (random.*/\1/p' "$T/er.err")
+if [ -n "$rs" ] && "$BIN" eval ${EV/--seed 3/--limit 6} --seed "$rs" --out "$T/er1.jsonl" >/dev/null 2>&1 && same_untimed "$T/er.jsonl" "$T/er1.jsonl"; then
+  ok "eval -np 2 without --seed: one random seed $rs for all ranks, results equal one process's with it"
+else bad "eval -np 2 without --seed: seed '$rs': $(head -3 "$T/er.err")"; fi
+
 # ---- swift-collect: one store whatever K, byte-identical to one process's
 "$BIN" swift-collect $CO --out "$T/c0" >"$T/out" 2>"$T/err" || bad "swift-collect without MPI: $(tail -2 "$T/err")"
 for K in 1 2 3; do

@@ -48,8 +48,8 @@ static int eval_resume(int fd, const char *path, const char *data, ss_args *a, c
     free(buf);
     if (rc) { fprintf(stderr, "slotswift eval: %s\n", err); return -1; }
     int n_done = 0;
-    // without --seed: the resumed run's, or random (one process: under MPI the ranks keep the default)
-    if (!ssmpi_active()) settings_pick_seed(a, f.settings, settings, "eval");
+    // without --seed: the resumed run's, or random (under MPI this is rank 0, which sends it to the others)
+    settings_pick_seed(a, f.settings, settings, "eval");
     if (!f.settings) {   // a new file: its first line is the settings record
         char *h = evalres_header(data, settings);
         ssize_t w = write(fd, h, strlen(h));
@@ -290,6 +290,7 @@ int cmd_eval(int argc, char **argv) {
         n_done = writer ? eval_resume(fd, out, data, &a, settings, done, n_items) : 0;
         cJSON_Delete(settings);
         if (n_done < 0) goto done;
+        ssmpi_bcast_u64(&a.samp.seed);   // rank 0's seed (random without --seed) on every rank
     }
     if (n_done) fprintf(stderr, "slotswift eval: resuming: %d of %d questions already in %s\n", n_done, n_items, out);
     {

@@ -203,12 +203,13 @@ int cmd_swift_collect(int argc, char **argv) {
     {   // every setting that changes the candidates (settings.h); the data file by identity, not path
         cJSON *st = settings_build(&a, m, data, N, n_ctx_flag, err, sizeof err);
         if (!st) { fprintf(stderr, "slotswift swift-collect: %s\n", err); goto done; }
-        if (!ssmpi_active()) {   // without --seed: the resumed store's seed, or a random one (one process)
+        if (ssmpi_rank() == 0) {   // without --seed: the resumed store's seed, or a random one
             ss_featstore_meta old;
             cJSON *was = resume && !ss_featstore_meta_read(&old, out, err, sizeof err) ? cJSON_Parse(old.collect) : NULL;
             settings_pick_seed(&a, was, st, "swift-collect");
             cJSON_Delete(was);
         }
+        ssmpi_bcast_u64(&a.samp.seed);   // under MPI: rank 0's seed on every rank
         char *s = cJSON_PrintUnformatted(st);
         cJSON_Delete(st);
         bool fits = strlen(s) < sizeof meta.collect;

@@ -34,6 +34,13 @@ int ssmpi_size(void) {
     return n;
 }
 
+void ssmpi_bcast_u64(uint64_t *v) {
+    if (!ssmpi_active()) return;   // one process
+    unsigned long long x = *v;
+    MPI_Bcast(&x, 1, MPI_UNSIGNED_LONG_LONG, 0, MPI_COMM_WORLD);
+    *v = (uint64_t)x;
+}
+
 int ssmpi_begin(void) {
     int provided = 0;
     if (MPI_Init_thread(NULL, NULL, MPI_THREAD_SERIALIZED, &provided) != MPI_SUCCESS) {

@@ -10,6 +10,7 @@
 #ifndef SS_TOOL_SSMPI_H
 #define SS_TOOL_SSMPI_H
 #include <stdbool.h>
+#include <stdint.h>
 #include "work.h"
 #include "ss_swift.h"
 
@@ -26,6 +27,9 @@ void ssmpi_end(int rc);
 bool ssmpi_active(void);
 int  ssmpi_rank(void);      // 0 when not under MPI
 int  ssmpi_size(void);      // 1 when not under MPI
+// rank 0's *v on every rank (a collective call: every rank makes it at the same point; nothing
+// without MPI)
+void ssmpi_bcast_u64(uint64_t *v);
 // run a work_job over every rank (see work.h); 0 on every rank, or the job is aborted
 int  ssmpi_work_run(const work_job *j);
 // swift-train's split over the ranks: contiguous example ranges of about equal token counts, and
@@ -38,6 +42,7 @@ static inline void ssmpi_end(int rc) { (void)rc; }
 static inline bool ssmpi_active(void) { return false; }
 static inline int  ssmpi_rank(void) { return 0; }
 static inline int  ssmpi_size(void) { return 1; }
+static inline void ssmpi_bcast_u64(uint64_t *v) { (void)v; }
 static inline int  ssmpi_work_run(const work_job *j) { return work_run_local(j); }
 static inline void ssmpi_train_dist(ss_swift_dist *d, const ss_swift_example *ex, int n) { (void)d; (void)ex; (void)n; }
 #endif

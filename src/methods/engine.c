@@ -543,6 +543,7 @@ static void req_start_decode(ss_engine *e, eng_req *r, const float *logits) {
         n0 = r->p.adaptive;
         if ((r->root_seq = ss_seq_fork(c, r->cand[0].seq)) < 0) { req_fail(e, r, ss_ctx_error(c)); return; }
         r->first_logits = ss_malloc(sizeof(float) * V);
+        if (!r->first_logits) { req_fail(e, r, "generation: out of memory (adaptive)"); return; }
         memcpy(r->first_logits, logits, sizeof(float) * V);
     }
     r->state = R_DECODE;
@@ -556,7 +557,7 @@ static void adaptive_wave(ss_engine *e, eng_req *r) {
     for (int i = 0; i < n; i++) if (!r->cand[i].done) return;
     if (n >= N) return;
     char **ans = ss_calloc(n, sizeof(char *));
-    if (!ans) return;
+    if (!ans) { req_fail(e, r, "generation: out of memory (adaptive)"); return; }
     for (int i = 0; i < n; i++)   // (a candidate stopped by early_stop has no answer)
         ans[i] = r->res.cand[i].stopped ? NULL : ss_answer_extract(r->cand[i].text ? r->cand[i].text : "");
     const bool agree = ss_vote_agree((const char *const *)ans, n, r->p.adaptive_agree > 0 ? r->p.adaptive_agree : SS_ADAPTIVE_AGREE);
