@@ -121,6 +121,7 @@ FUZZ_TARGETS  = fuzz_gguf
 FUZZ_TARGETS += fuzz_tokenizer
 FUZZ_TARGETS += fuzz_results
 FUZZ_TARGETS += fuzz_featmeta
+FUZZ_TARGETS += fuzz_dataset
 FUZZ_BUILD = build-fuzz
 # the tools' file readers some targets call (results files, feature-store meta)
 FUZZ_TOOL_SRC = tools/evalres.c tools/select.c tools/tool.c tools/args.c tools/featstore.c tools/settings.c tools/xalloc.c
