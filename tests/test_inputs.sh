@@ -62,7 +62,7 @@ PY
 
 # ---- 8. a NUL byte in a prompt or data file: refused with the file and its byte offset
 printf 'Once upon a time\0and the rest %.0s' $(seq 100) > "$T/nul.txt"
-for cmd in generate bon dump; do expect 2 "nul.txt: byte offset 16: NUL byte" "$BIN" $cmd -m $S -f "$T/nul.txt" -n 2 -t 1; done
+for cmd in generate bon dump; do expect 1 "nul.txt: byte offset 16: NUL byte" "$BIN" $cmd -m $S -f "$T/nul.txt" -n 2 -t 1; done
 expect 1 "nul.txt: byte offset 16: NUL byte" "$BIN" tokenize -m $S -f "$T/nul.txt"
 { sed -n 1p "$T/d2.jsonl"; printf '\0'; sed -n 2p "$T/d2.jsonl"; } > "$T/nul.jsonl"
 OFF=$(( $(sed -n 1p "$T/d2.jsonl" | wc -c) ))
@@ -74,10 +74,10 @@ expect 1 "nul.jsonl: byte offset $OFF: NUL byte" "$BIN" swift-collect -m $M --da
 # (in 1.5 GB of address space; an ASan build cannot run under ulimit -v: its shadow memory needs terabytes)
 ASAN=; nm "$BIN" 2>/dev/null | grep -q __asan_init && ASAN=1
 lim() { ( [ -n "$ASAN" ] || ulimit -v 1500000; exec timeout 60 "$@" ); }
-expect 2 "/dev/zero: byte offset 0: NUL byte" lim "$BIN" generate -m $S -f /dev/zero -n 2
+expect 1 "/dev/zero: byte offset 0: NUL byte" lim "$BIN" generate -m $S -f /dev/zero -n 2
 expect 1 "/dev/zero: byte offset 0: NUL byte" lim "$BIN" eval -m $S --data /dev/zero --out "$T/z.jsonl"
 expect 1 "/dev/urandom: byte offset [0-9]*: NUL byte" lim "$BIN" tokenize -m $S -f /dev/urandom
-expect 2 "larger than the limit of 64 MiB" lim "$BIN" generate -m $S -f <(yes) -n 2
+expect 1 "larger than the limit of 64 MiB" lim "$BIN" generate -m $S -f <(yes) -n 2
 expect 1 "larger than the limit of 64 MiB" lim "$BIN" tokenize -m $S -f <(yes)
 expect 1 "larger than the limit of 256 MiB" lim "$BIN" eval -m $S --data <(yes '{"question": "1+1", "answer": "#### 2"}') --out "$T/y.jsonl"
 
@@ -92,7 +92,7 @@ done
 
 # ---- 18. messages that name the cause
 mkdir "$T/adir"
-expect 2 "adir: is a directory, not a file" "$BIN" generate -m $S -f "$T/adir"
+expect 1 "adir: is a directory, not a file" "$BIN" generate -m $S -f "$T/adir"
 expect 1 "adir: is a directory, not a file" "$BIN" eval -m $S --data "$T/adir" --out "$T/x.jsonl"
 expect 1 "adir: is a directory, not a file" "$BIN" tokenize -m $S -f "$T/adir"
 expect 1 "^slotswift generate: the prompt is empty (no tokens)$" "$BIN" generate -m $M -p "" -n 2

@@ -161,13 +161,14 @@ void args_print_common_help(void) {
 "  --slot-min-gain G  stop SLOT early when a step lowers the loss by less than G (relative)\n");
 }
 
-char *args_prompt_text(const ss_args *a) {
+char *args_prompt_text(const ss_args *a, int *rc) {
     char err[SS_ERRLEN];
+    *rc = 2;   // a usage error, unless the file cannot be read
     if (a->prompt && a->prompt_file) { fprintf(stderr, "slotswift: give -p or -f, not both\n"); return NULL; }
     if (a->prompt) return tool_strdup(a->prompt);
     if (a->prompt_file) {
         char *t = ss_read_text(a->prompt_file, SS_PROMPT_MAX_BYTES, NULL, err, sizeof err);
-        if (!t) fprintf(stderr, "slotswift: %s\n", err);
+        if (!t) { fprintf(stderr, "slotswift: %s\n", err); *rc = 1; }
         return t;
     }
     fprintf(stderr, "slotswift: no prompt: give -p TEXT or -f FILE\n");

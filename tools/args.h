@@ -41,6 +41,6 @@ int  args_float(int argc, char **argv, int *i, double lo, double hi, float *out)
 // the common help text for the flags above
 void args_print_common_help(void);
 // the prompt text from -p or -f (malloc'ed), with an error message on failure
-char *args_prompt_text(const ss_args *a);
+char *args_prompt_text(const ss_args *a, int *rc);   // NULL + *rc: 2 bad flags, 1 the file (printed)
 
 #endif

@@ -65,8 +65,9 @@ int cmd_bon(int argc, char **argv) {
     if (head_path && !method_given) method = SS_SELECT_SWIFT;
     if (method == SS_SELECT_SWIFT && !head_path) { fprintf(stderr, "slotswift bon: --select swift needs --swift HEAD.gguf\n"); return 2; }
     if ((early_stop || adaptive) && method != SS_SELECT_VOTE) { fprintf(stderr, "slotswift bon: --early-stop and --adaptive need --select vote\n"); return 2; }
-    char *text = args_prompt_text(&a);
-    if (!text) return 2;
+    int prc;
+    char *text = args_prompt_text(&a, &prc);
+    if (!text) return prc;
     ss_model *m; ss_ctx *c;
     if (tool_load(&a, 1, N, &m, &c)) { free(text); return 1; }
     int rc = 1, T = 0;

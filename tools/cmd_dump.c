@@ -44,8 +44,9 @@ int cmd_dump(int argc, char **argv) {
         else { fprintf(stderr, "slotswift dump: unknown flag '%s'\n", argv[i]); return 2; }
     }
     if (a.n_predict < 0) a.n_predict = 1 << 20;
-    char *text = args_prompt_text(&a);
-    if (!text) return 2;
+    int prc;
+    char *text = args_prompt_text(&a, &prc);
+    if (!text) return prc;
     ss_model *m; ss_ctx *c;
     if (tool_load(&a, 1, 1, &m, &c)) { free(text); return 1; }
     int rc = 1;

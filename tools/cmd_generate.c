@@ -32,8 +32,9 @@ int cmd_generate(int argc, char **argv) {
         fprintf(stderr, "slotswift generate: unknown flag '%s'\n", argv[i]);
         return 2;
     }
-    char *text = args_prompt_text(&a);
-    if (!text) return 2;
+    int prc;
+    char *text = args_prompt_text(&a, &prc);
+    if (!text) return prc;
     ss_model *m; ss_ctx *c;
     if (tool_load(&a, 1, 1, &m, &c)) { free(text); return 1; }
     int rc = 1, T = 0;
