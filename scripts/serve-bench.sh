@@ -7,7 +7,8 @@
 # other streams is slot against extra. Both servers: THREADS threads, K sequences (--parallel K),
 # 512 tokens of context per sequence (-c 512·K: llama-server splits it between its K slots, slotswift
 # shares it), F16 KV cache, their default batch sizes. The two servers alternate (slotswift, then
-# llama-server, for each K); ROUNDS=N repeats it all N times, KS="1 4 8" picks the Ks.
+# llama-server, for each K; then the K = 8 runs with one more request, SLOT=0 skips them); ROUNDS=N
+# repeats it all N times, KS="1 4 8" picks the Ks.
 # llama-server: $LLAMA_SERVER, else built by scripts/llama-build.sh (the llama.cpp source of
 # scripts/llama-bench.sh). A benchmark, not a test: run it on an otherwise idle machine.
 set -euo pipefail
@@ -30,11 +31,17 @@ for round in $(seq "${ROUNDS:-1}"); do
     "$BIN" serve -m "$MODEL" --port "$PORT" -t "$T" -c $C --parallel $K --queue 64 >/dev/null 2>&1 & P=$!
     wait_up
     echo "slotswift    $(bench $K)"
-    if [ $K = 8 ]; then echo "slotswift    $(bench $K extra)"; echo "slotswift    $(bench $K slot)"; fi
     stop
     "$LS" -m "$MODEL" --port "$PORT" -t "$T" -c $C --parallel $K --cont-batching >/dev/null 2>&1 & P=$!
     wait_up
     echo "llama-server $(bench $K)"
     stop
+    if [ $K = 8 ] && [ "${SLOT:-1}" = 1 ]; then
+      "$BIN" serve -m "$MODEL" --port "$PORT" -t "$T" -c $C --parallel $K --queue 64 >/dev/null 2>&1 & P=$!
+      wait_up
+      echo "slotswift    $(bench $K extra)"
+      echo "slotswift    $(bench $K slot)"
+      stop
+    fi
   done
 done

@@ -282,6 +282,7 @@ static void prefix_keep(ss_engine *e, eng_req *r, int seqs_reserved) {
     if (seqs_reserved + e->n_pre + 1 > e->c->params.n_seq_max) return;   // no sequence to spare
     const int seq = ss_seq_fork(e->c, r->cand[0].seq);
     if (seq < 0) return;
+    ss_seq_truncate(e->c, seq, n);   // (the last prompt token may be in the cache too: same batch)
     int32_t *tok = ss_malloc(sizeof(int32_t) * n);
     if (!tok) { ss_seq_free(e->c, seq); return; }   // out of memory: the prefix is just not kept
     eng_prefix *q = &e->pre[e->n_pre++];
@@ -718,8 +719,15 @@ int ss_engine_step(ss_engine *e, char *err, size_t errlen) {
         eng_req *r = e->req[ri];
         if (r->state != R_PREFILL) continue;
         const int seq = r->cand[0].seq;
-        for (int t = r->n_past; t < r->T - 1 && budget > 0; t++, budget--) {
+        int t = r->n_past;
+        for (; t < r->T - 1 && budget > 0; t++, budget--) {
             if (!batch_add(e, ri, -1, seq, t, r->prompt[t], SS_ROW_PROMPT | (r->H ? SS_OUT_HIDDEN : 0))) goto oom;
+            e->st.prompt_tokens++;
+        }
+        // the prefill ends in this batch and no SLOT comes between: the last prompt token (LAST)
+        // joins the same batch, after its prompt rows (its first token one step sooner)
+        if (t == r->T - 1 && r->p.slot.steps <= 0) {
+            if (!batch_add(e, ri, -1, seq, t, r->prompt[t], SS_ROW_GEN | SS_OUT_LOGITS)) goto oom;
             e->st.prompt_tokens++;
         }
     }
