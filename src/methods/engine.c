@@ -5,10 +5,12 @@
 //            its KV pages are then kept as a cached prefix (a sequence forked at length T-1);
 //   SLOT:    one AdamW step per engine step (ss_slot_step), one request at a time, then delta;
 //   LAST:    the last prompt token with logits (SS_ROW_GEN, delta applied), then the fork into
-//            N candidates (sharing the prompt's pages) and their first tokens;
+//            N candidates (sharing the prompt's pages) and their first tokens; without SLOT in
+//            the batch of the last prefill chunk, after the prompt rows (one step sooner);
 //   DECODE:  one token per running candidate per step; a finished candidate with SWIFT features
 //            is fed once more for the features of its last token.
-// One step builds one batch: prefill rows first (at most prefill_chunk), then the LAST rows and
+// One step builds one batch: prefill rows first (at most prefill_chunk; the LAST row of a prompt
+// that ends there and has no SLOT right after its rows), then the other LAST rows and
 // every running candidate's row, and runs one ss_decode; then one SLOT step. The row kinds make
 // every row's numerics independent of the batch (see SS_ROW_PROMPT in slotswift.h), and the
 // attention of a row reads every key/value, its own included, from the cache, so a request's
