@@ -118,6 +118,30 @@ static void panel_prefetch(const ss_type_info_t *ti, const uint8_t *w, size_t ws
         _mm_prefetch((const char *)w + (l / per_row) * ws + off + (l % per_row) * 64, _MM_HINT_T0);
 }
 
+// out[16p + l][6g + r] = acc[g][p][r][l] for the rows r < mr of the group and l < nn (acc: tiles
+// of 6 × 16 floats, [g][p] at (g * PANEL_NP + p) * 96); whole tiles are transposed in registers
+static void panel_store(const float *acc, int ng, int np, int mr, int64_t nn, float *out, int64_t ldo) {
+    for (int g = 0; g < ng; g++)
+        for (int p = 0; p < np; p++) {
+            const float *a = acc + (g * PANEL_NP + p) * PANEL_MR * PANEL_NR;
+            if (g * PANEL_MR + PANEL_MR <= mr && p * PANEL_NR + PANEL_NR <= nn) {
+                const __m256i m6 = _mm256_setr_epi32(-1, -1, -1, -1, -1, -1, 0, 0);
+                for (int h = 0; h < 2; h++) {
+                    __m256 v[8];
+                    for (int r = 0; r < PANEL_MR; r++) v[r] = _mm256_load_ps(a + r * PANEL_NR + 8 * h);
+                    v[6] = v[7] = _mm256_setzero_ps();
+                    transpose8(v);
+                    for (int l = 0; l < 8; l++)
+                        _mm256_maskstore_ps(out + (p * PANEL_NR + 8 * h + l) * ldo + g * PANEL_MR, m6, v[l]);
+                }
+                continue;
+            }
+            for (int r = 0; r < PANEL_MR && g * PANEL_MR + r < mr; r++)
+                for (int l = 0; l < PANEL_NR && p * PANEL_NR + l < nn; l++)
+                    out[(p * PANEL_NR + l) * ldo + g * PANEL_MR + r] = a[r * PANEL_NR + l];
+        }
+}
+
 bool ss_gemm_panel_avx2(uint32_t wtype, int64_t K, const void *w, size_t ws, int64_t m,
                         const void *xp, size_t xs, int64_t n, float *out, int64_t ldo) {
     const ss_type_info_t *ti = ss_type_info(wtype);
@@ -147,27 +171,189 @@ bool ss_gemm_panel_avx2(uint32_t wtype, int64_t K, const void *w, size_t ws, int
                     }
                 }
             }
-            // out[j0 + 16p + l][i0 + 6g + r] = acc[g][p][r][l]
-            for (int g = 0; g < ng; g++)
-                for (int p = 0; p < np; p++) {
-                    const float *a = acc + (g * PANEL_NP + p) * PANEL_MR * PANEL_NR;
-                    if (g * PANEL_MR + PANEL_MR <= mr && p * PANEL_NR + PANEL_NR <= nn) {   // whole tile: transposed in registers
-                        const __m256i m6 = _mm256_setr_epi32(-1, -1, -1, -1, -1, -1, 0, 0);
-                        for (int h = 0; h < 2; h++) {
-                            __m256 v[8];
-                            for (int r = 0; r < PANEL_MR; r++) v[r] = _mm256_load_ps(a + r * PANEL_NR + 8 * h);
-                            v[6] = v[7] = _mm256_setzero_ps();
-                            transpose8(v);
-                            for (int l = 0; l < 8; l++)
-                                _mm256_maskstore_ps(out + (j0 + p * PANEL_NR + 8 * h + l) * ldo + i0 + g * PANEL_MR, m6, v[l]);
-                        }
-                        continue;
-                    }
-                    for (int r = 0; r < PANEL_MR && g * PANEL_MR + r < mr; r++)
-                        for (int l = 0; l < PANEL_NR && p * PANEL_NR + l < nn; l++)
-                            out[(j0 + p * PANEL_NR + l) * ldo + i0 + g * PANEL_MR + r] = a[r * PANEL_NR + l];
-                }
+            panel_store(acc, ng, np, mr, nn, out + j0 * ldo + i0, ldo);
         }
     }
+    return true;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The integer panel kernel (SS_PACK_IPANEL): the quantized types in their integer form (qgemm.c:
+// W[k] = sc[b] q[k] + mn[b] per sub-block b of S values) against int8 activations. The blocking
+// is the f32 kernel's (weight groups of PANEL_MG rows × K-blocks of PANEL_KC, unpacked once to
+// int8 for all activation panels; 6 × 16 register tiles), and per sub-block and tile
+//   a[r][l] = Σ_{k in b} (qx[l][k] + 128) q[r][k] - 128 Σ_{k in b} q[r][k]     (int32, exact)
+// with vpdpbusd (AVX-VNNI: u8 × s8, four products a lane, no saturation) or, without VNNI, the same
+// sums from vpmaddwd on the even and odd bytes widened to 16 bits. Then, in k order,
+//   c[r][l] = fma((float) a[r][l], sc[r][b] · dx[l][b], c[r][l])   (+ the min term, Q4_K / Q5_K)
+// exactly as ss_gemm_ipanel_ref, so VNNI, plain AVX2 and the scalar definition agree bit for bit.
+// The float accumulators c live in the group's accumulator tiles (L1): the 12 integer
+// accumulators, two activation vectors and a weight broadcast fill the 16 registers.
+
+#define IP_SUBS (PANEL_KC / 16)   // sub-blocks per K-block at most (S = 16)
+
+// one weight group's K-block in integer form (rows past the matrix: zeros)
+typedef struct {
+    _Alignas(32) int8_t q[PANEL_MG][PANEL_KC];
+    float sc[PANEL_MG][IP_SUBS], mn[PANEL_MG][IP_SUBS];
+    int32_t corr[PANEL_MG][IP_SUBS];   // -128 Σ_{k in b} q[k]: removes the activations' +128
+} ipanel_w;
+
+// one activation panel: rows x[r] (r < nr) rounded to the vec-dot type by quant_act (bit-identical
+// to ss_quant_act_ref), into the SS_PACK_IPANEL layout (ss_quant.h)
+void ss_pack_ipanel_avx2(uint32_t wtype, const float *x, int64_t x_stride, int nr, int64_t K, uint8_t *dst) {
+    const uint32_t vt = ss_vec_dot_type(wtype);
+    float *dx = (float *)(dst + 16 * K), *xs = (float *)(dst + 18 * K);
+    _Alignas(32) uint8_t blk[sizeof(ss_block_q8_K) * (PANEL_KC / SS_QK_K) + sizeof(ss_block_q8_0) * (PANEL_KC / SS_QK)];
+    for (int64_t k0 = 0; k0 < K; k0 += PANEL_KC) {
+        const int64_t kc = K - k0 < PANEL_KC ? K - k0 : PANEL_KC;
+        for (int r = 0; r < PANEL_NR; r++) {
+            if (r < nr && !ss_quant_act_avx2(vt, x + r * x_stride + k0, blk, kc)) ss_quant_act_ref(wtype, x + r * x_stride + k0, blk, kc);
+            for (int64_t b = 0; b < kc / 32; b++) {
+                const int64_t gb = k0 / 32 + b;
+                const int8_t *q = NULL;
+                float d = 0.0f;
+                if (r < nr && vt == SS_TYPE_Q8_0) {
+                    const ss_block_q8_0 *x8 = (const ss_block_q8_0 *)blk + b;
+                    q = x8->qs;
+                    d = _cvtsh_ss(x8->d);
+                } else if (r < nr) {
+                    const ss_block_q8_K *x8 = (const ss_block_q8_K *)blk + b / 8;
+                    q = x8->qs + 32 * (b % 8);
+                    d = x8->d;
+                }
+                int32_t sum = 0;
+                for (int t = 0; t < 8; t++) {
+                    uint32_t v = 0;
+                    if (q) {
+                        memcpy(&v, q + 4 * t, 4);
+                        sum += q[4 * t] + q[4 * t + 1] + q[4 * t + 2] + q[4 * t + 3];
+                    }
+                    v ^= 0x80808080u;   // + 128 in each byte
+                    memcpy(dst + (size_t)(gb * 8 + t) * 64 + 4 * r, &v, 4);
+                }
+                dx[gb * PANEL_NR + r] = d;
+                xs[gb * PANEL_NR + r] = (float)sum;
+            }
+        }
+    }
+}
+
+// acc += Σ_{4 bytes of a lane} x (unsigned) · w (signed), exactly (vpdpbusd's definition)
+static ALWAYS_INLINE __m256i ip_dot(__m256i acc, __m256i x, __m256i w, const int vnni) {
+    if (vnni) {
+        __asm__("%{vex%} vpdpbusd %2, %1, %0" : "+x"(acc) : "x"(x), "x"(w));
+        return acc;
+    }
+    const __m256i xe = _mm256_and_si256(x, _mm256_set1_epi16(0xFF)), xo = _mm256_srli_epi16(x, 8);
+    const __m256i we = _mm256_srai_epi16(_mm256_slli_epi16(w, 8), 8), wo = _mm256_srai_epi16(w, 8);
+    return _mm256_add_epi32(acc, _mm256_add_epi32(_mm256_madd_epi16(xe, we), _mm256_madd_epi16(xo, wo)));
+}
+
+#define IP_ACC(i)   __m256i a##i##0 = _mm256_set1_epi32(W->corr[r0 + (i)][b]), a##i##1 = a##i##0;
+#define IP_DOT(i)   { int32_t wq; memcpy(&wq, W->q[r0 + (i)] + k, 4);                               \
+                      const __m256i wv = _mm256_set1_epi32(wq);                                     \
+                      a##i##0 = ip_dot(a##i##0, x0, wv, vnni); a##i##1 = ip_dot(a##i##1, x1, wv, vnni); }
+#define IP_SCALE(i) { const __m256 s = _mm256_set1_ps(W->sc[r0 + (i)][b]);                           \
+                      __m256 c0 = _mm256_load_ps(c + (i) * 16), c1 = _mm256_load_ps(c + (i) * 16 + 8);  \
+                      c0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(a##i##0), _mm256_mul_ps(s, d0), c0);     \
+                      c1 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(a##i##1), _mm256_mul_ps(s, d1), c1);     \
+                      if (has_min) {                                                                \
+                          const __m256 mm = _mm256_set1_ps(W->mn[r0 + (i)][b]);                      \
+                          c0 = _mm256_fmadd_ps(_mm256_load_ps(xs + bx * 16), _mm256_mul_ps(mm, d0), c0);   \
+                          c1 = _mm256_fmadd_ps(_mm256_load_ps(xs + bx * 16 + 8), _mm256_mul_ps(mm, d1), c1); \
+                      }                                                                             \
+                      _mm256_store_ps(c + (i) * 16, c0); _mm256_store_ps(c + (i) * 16 + 8, c1); }
+#define IP_ALL(F)   F(0) F(1) F(2) F(3) F(4) F(5)
+
+// c[r][0:16] += the K-block's sub-blocks of weight rows r0..r0+5 against one panel (xq: its
+// values from the K-block's start, dx and xs: its block scales and sums from there)
+static ALWAYS_INLINE void ipanel_tile(int64_t kc, const uint8_t *xq, const float *dx, const float *xs, const ipanel_w *W,
+                                      int r0, float *c, const int S, const int has_min, const int vnni) {
+    for (int b = 0; b < kc / S; b++) {
+        IP_ALL(IP_ACC)
+        for (int k = b * S; k < (b + 1) * S; k += 4) {
+            const __m256i x0 = _mm256_load_si256((const __m256i *)(xq + k * 16)), x1 = _mm256_load_si256((const __m256i *)(xq + k * 16 + 32));
+            IP_ALL(IP_DOT)
+        }
+        const int bx = b * S / 32;   // the activations' block of 32
+        const __m256 d0 = _mm256_load_ps(dx + bx * 16), d1 = _mm256_load_ps(dx + bx * 16 + 8);
+        IP_ALL(IP_SCALE)
+    }
+}
+
+// the group's K-block in integer form
+static void ipanel_unpack(uint32_t wtype, const uint8_t *w, size_t ws, int mr, int mg, int64_t k0, int64_t kc, int S, ipanel_w *W) {
+    for (int r = 0; r < mg; r++) {
+        if (r >= mr) {
+            memset(W->q[r], 0, (size_t)kc);
+            memset(W->sc[r], 0, sizeof W->sc[r]);
+            memset(W->mn[r], 0, sizeof W->mn[r]);
+            memset(W->corr[r], 0, sizeof W->corr[r]);
+            continue;
+        }
+        ss_ipanel_unpack_ref(wtype, w + r * ws, k0, kc, W->q[r], W->sc[r], W->mn[r]);
+        for (int b = 0; b < kc / S; b++) {
+            int32_t sum = 0;
+            for (int k = b * S; k < (b + 1) * S; k++) sum += W->q[r][k];
+            W->corr[r][b] = -128 * sum;
+        }
+    }
+}
+
+static ALWAYS_INLINE void ipanel_run(uint32_t wtype, int64_t K, const uint8_t *W, size_t ws, int64_t m, const uint8_t *X, size_t xs,
+                                     int64_t n, float *out, int64_t ldo, const int S, const int has_min, const int vnni) {
+    const ss_type_info_t *ti = ss_type_info(wtype);
+    ipanel_w wi;                                                                      // 21 KB
+    _Alignas(32) float acc[(PANEL_MG / PANEL_MR) * PANEL_NP * PANEL_MR * PANEL_NR];   // 48 KB
+    const size_t panel = (size_t)PANEL_NR * xs;
+    for (int64_t j0 = 0; j0 < n; j0 += PANEL_NP * PANEL_NR) {
+        const int64_t nn = n - j0 < PANEL_NP * PANEL_NR ? n - j0 : PANEL_NP * PANEL_NR;
+        const int np = (int)((nn + PANEL_NR - 1) / PANEL_NR);
+        for (int64_t i0 = 0; i0 < m; i0 += PANEL_MG) {
+            const int mr = m - i0 < PANEL_MG ? (int)(m - i0) : PANEL_MG;
+            const int mg = (mr + PANEL_MR - 1) / PANEL_MR * PANEL_MR, ng = mg / PANEL_MR;
+            memset(acc, 0, sizeof acc);
+            for (int64_t k0 = 0; k0 < K; k0 += PANEL_KC) {
+                const int64_t kc = K - k0 < PANEL_KC ? K - k0 : PANEL_KC;
+                if (i0 == 0 && k0 == 0) panel_prefetch(ti, W, ws, mr, 0, kc, 0, 1);
+                ipanel_unpack(wtype, W + (size_t)i0 * ws, ws, mr, mg, k0, kc, S, &wi);
+                const int64_t ni0 = k0 + kc < K ? i0 : i0 + PANEL_MG, nk0 = k0 + kc < K ? k0 + kc : 0;
+                const int nmr = ni0 >= m ? 0 : m - ni0 < PANEL_MG ? (int)(m - ni0) : PANEL_MG;
+                const int64_t nkc = K - nk0 < PANEL_KC ? K - nk0 : PANEL_KC;
+                for (int p = 0; p < np; p++) {
+                    const uint8_t *xp = X + (size_t)(j0 / PANEL_NR + p) * panel;
+                    const float *dx = (const float *)(xp + 16 * K) + k0 / 32 * PANEL_NR, *xsum = (const float *)(xp + 18 * K) + k0 / 32 * PANEL_NR;
+                    for (int g = 0; g < ng; g++) {
+                        panel_prefetch(ti, W + (size_t)ni0 * ws, ws, nmr, nk0, nkc, p * ng + g, np * ng);
+                        ipanel_tile(kc, xp + k0 * PANEL_NR, dx, xsum, &wi, g * PANEL_MR, acc + (g * PANEL_NP + p) * PANEL_MR * PANEL_NR,
+                                    S, has_min, vnni);
+                    }
+                }
+            }
+            panel_store(acc, ng, np, mr, nn, out + j0 * ldo + i0, ldo);
+        }
+    }
+}
+
+// the variants: (sub-block size, min term) × (VNNI or not)
+#define IP_VARIANT(name, S, MIN, VNNI)                                                                 \
+    static void name(uint32_t wtype, int64_t K, const uint8_t *W, size_t ws, int64_t m, const uint8_t *X, size_t xs, \
+                     int64_t n, float *out, int64_t ldo) { ipanel_run(wtype, K, W, ws, m, X, xs, n, out, ldo, S, MIN, VNNI); }
+IP_VARIANT(ipanel_32,       32, 0, 0)
+IP_VARIANT(ipanel_32_min,   32, 1, 0)
+IP_VARIANT(ipanel_16,       16, 0, 0)
+IP_VARIANT(ipanel_32_v,     32, 0, 1)
+IP_VARIANT(ipanel_32_min_v, 32, 1, 1)
+IP_VARIANT(ipanel_16_v,     16, 0, 1)
+
+bool ss_gemm_ipanel_avx2(uint32_t wtype, bool vnni, int64_t K, const void *w, size_t ws, int64_t m,
+                         const void *xp, size_t xs, int64_t n, float *out, int64_t ldo) {
+    const int S = ss_ipanel_sub(wtype);
+    if (!S) return false;
+    const bool mn = ss_ipanel_has_min(wtype);
+    void (*f)(uint32_t, int64_t, const uint8_t *, size_t, int64_t, const uint8_t *, size_t, int64_t, float *, int64_t) =
+        S == 16 ? (vnni ? ipanel_16_v : ipanel_16) : mn ? (vnni ? ipanel_32_min_v : ipanel_32_min) : (vnni ? ipanel_32_v : ipanel_32);
+    f(wtype, K, w, ws, m, xp, xs, n, out, ldo);
     return true;
 }
