@@ -125,14 +125,16 @@ static void panel_store(const float *acc, int ng, int np, int mr, int64_t nn, fl
         for (int p = 0; p < np; p++) {
             const float *a = acc + (g * PANEL_NP + p) * PANEL_MR * PANEL_NR;
             if (g * PANEL_MR + PANEL_MR <= mr && p * PANEL_NR + PANEL_NR <= nn) {
-                const __m256i m6 = _mm256_setr_epi32(-1, -1, -1, -1, -1, -1, 0, 0);
                 for (int h = 0; h < 2; h++) {
                     __m256 v[8];
                     for (int r = 0; r < PANEL_MR; r++) v[r] = _mm256_load_ps(a + r * PANEL_NR + 8 * h);
                     v[6] = v[7] = _mm256_setzero_ps();
                     transpose8(v);
-                    for (int l = 0; l < 8; l++)
-                        _mm256_maskstore_ps(out + (p * PANEL_NR + 8 * h + l) * ldo + g * PANEL_MR, m6, v[l]);
+                    for (int l = 0; l < 8; l++) {   // 4 + 2 floats (masked stores are slow on AMD)
+                        float *o = out + (p * PANEL_NR + 8 * h + l) * ldo + g * PANEL_MR;
+                        _mm_storeu_ps(o, _mm256_castps256_ps128(v[l]));
+                        _mm_storel_pi((__m64 *)(o + 4), _mm256_extractf128_ps(v[l], 1));
+                    }
                 }
                 continue;
             }
@@ -282,7 +284,73 @@ static ALWAYS_INLINE void ipanel_tile(int64_t kc, const uint8_t *xq, const float
     }
 }
 
-// the group's K-block in integer form
+// values [k0, k0 + kc) of a row in integer form (ss_ipanel_unpack_ref's q, sc, mn, bit for bit), SIMD
+// for Q8_0, Q4_0, Q4_K and Q6_K, the scalar definition for the others
+static void ipanel_unpack_row(uint32_t wtype, const uint8_t *row, int64_t k0, int64_t kc, int8_t *q, float *sc, float *mn) {
+    const ss_type_info_t *ti = ss_type_info(wtype);
+    const uint8_t *blk = row + (size_t)(k0 / ti->blck) * ti->type_size;
+    const __m256i m4 = _mm256_set1_epi8(0xF);
+    switch (wtype) {
+    case SS_TYPE_Q8_0:
+        for (int64_t b = 0; b < kc / 32; b++, blk += sizeof(ss_block_q8_0)) {
+            const ss_block_q8_0 *x = (const ss_block_q8_0 *)blk;
+            _mm256_store_si256((__m256i *)(q + 32 * b), _mm256_loadu_si256((const __m256i *)x->qs));
+            sc[b] = _cvtsh_ss(x->d);
+        }
+        return;
+    case SS_TYPE_Q4_0:
+        for (int64_t b = 0; b < kc / 32; b++, blk += sizeof(ss_block_q4_0)) {
+            const ss_block_q4_0 *x = (const ss_block_q4_0 *)blk;
+            const __m128i v = _mm_loadu_si128((const __m128i *)x->qs);
+            const __m256i lh = _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(v, 4), v), m4);   // values 0..15, 16..31
+            _mm256_store_si256((__m256i *)(q + 32 * b), _mm256_sub_epi8(lh, _mm256_set1_epi8(8)));
+            sc[b] = _cvtsh_ss(x->d);
+        }
+        return;
+    case SS_TYPE_Q4_K:
+        for (int64_t k = 0; k < kc; k += SS_QK_K, blk += sizeof(ss_block_q4_K)) {
+            const ss_block_q4_K *x = (const ss_block_q4_K *)blk;
+            const float d = _cvtsh_ss(x->d), dmin = _cvtsh_ss(x->dmin);
+            for (int g = 0; g < 4; g++) {
+                const __m256i v = _mm256_loadu_si256((const __m256i *)(x->qs + 32 * g));
+                _mm256_store_si256((__m256i *)(q + k + 64 * g), _mm256_and_si256(v, m4));
+                _mm256_store_si256((__m256i *)(q + k + 64 * g + 32), _mm256_and_si256(_mm256_srli_epi16(v, 4), m4));
+            }
+            for (int b = 0; b < 8; b++) {
+                uint8_t s, m;
+                ss_get_scale_min_k4(b, x->scales, &s, &m);
+                sc[k / 32 + b] = d * s;
+                mn[k / 32 + b] = -(dmin * m);
+            }
+        }
+        return;
+    case SS_TYPE_Q6_K:
+        for (int64_t k = 0; k < kc; k += SS_QK_K, blk += sizeof(ss_block_q6_K)) {
+            const ss_block_q6_K *x = (const ss_block_q6_K *)blk;
+            const float d = _cvtsh_ss(x->d);
+            const __m256i m3 = _mm256_set1_epi8(3), o32 = _mm256_set1_epi8(32);
+            for (int h = 0; h < 2; h++) {
+                const __m256i l0 = _mm256_loadu_si256((const __m256i *)(x->ql + 64 * h)), l1 = _mm256_loadu_si256((const __m256i *)(x->ql + 64 * h + 32));
+                const __m256i hb = _mm256_loadu_si256((const __m256i *)(x->qh + 32 * h));
+                int8_t *d8 = q + k + 128 * h;
+                // value = (nibble | 2 bits of qh << 4) - 32
+#define Q6_STORE(off, nib, sh) _mm256_store_si256((__m256i *)(d8 + (off)), _mm256_sub_epi8(_mm256_or_si256(nib, \
+                    _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hb, sh), m3), 4)), o32))
+                Q6_STORE(0,  _mm256_and_si256(l0, m4), 0);
+                Q6_STORE(32, _mm256_and_si256(l1, m4), 2);
+                Q6_STORE(64, _mm256_and_si256(_mm256_srli_epi16(l0, 4), m4), 4);
+                Q6_STORE(96, _mm256_and_si256(_mm256_srli_epi16(l1, 4), m4), 6);
+#undef Q6_STORE
+            }
+            for (int b = 0; b < 16; b++) sc[k / 16 + b] = d * x->scales[b];
+        }
+        return;
+    default:
+        ss_ipanel_unpack_ref(wtype, row, k0, kc, q, sc, mn);
+    }
+}
+
+// the group's K-block in integer form, and the corrections -128 Σ q per sub-block
 static void ipanel_unpack(uint32_t wtype, const uint8_t *w, size_t ws, int mr, int mg, int64_t k0, int64_t kc, int S, ipanel_w *W) {
     for (int r = 0; r < mg; r++) {
         if (r >= mr) {
@@ -292,11 +360,17 @@ static void ipanel_unpack(uint32_t wtype, const uint8_t *w, size_t ws, int mr, i
             memset(W->corr[r], 0, sizeof W->corr[r]);
             continue;
         }
-        ss_ipanel_unpack_ref(wtype, w + r * ws, k0, kc, W->q[r], W->sc[r], W->mn[r]);
-        for (int b = 0; b < kc / S; b++) {
-            int32_t sum = 0;
-            for (int k = b * S; k < (b + 1) * S; k++) sum += W->q[r][k];
-            W->corr[r][b] = -128 * sum;
+        ipanel_unpack_row(wtype, w + r * ws, k0, kc, W->q[r], W->sc[r], W->mn[r]);
+        // Σ q over 8 bytes = sad(q + 128, 0) - 1024 (64-bit lanes)
+        for (int k = 0; k < kc; k += 32) {
+            const __m256i v = _mm256_xor_si256(_mm256_load_si256((const __m256i *)(W->q[r] + k)), _mm256_set1_epi8((char)0x80));
+            const __m256i s8 = _mm256_sub_epi64(_mm256_sad_epu8(v, _mm256_setzero_si256()), _mm256_set1_epi64x(1024));
+            int64_t t[4];
+            _mm256_storeu_si256((__m256i *)t, s8);
+            if (S == 16) {
+                W->corr[r][k / 16] = (int32_t)(-128 * (t[0] + t[1]));
+                W->corr[r][k / 16 + 1] = (int32_t)(-128 * (t[2] + t[3]));
+            } else W->corr[r][k / 32] = (int32_t)(-128 * (t[0] + t[1] + t[2] + t[3]));
         }
     }
 }
