@@ -671,7 +671,7 @@ static void test_gemm(void **state) {
             for (int li = 0; li < 2; li++) {
                 const int layout = layouts[li];
                 if (li == 1 && layout == layouts[0]) break;
-                const bool panel = ss_pack_is_panel(layout);
+                const bool panel = layout == SS_PACK_PANEL;
                 n_panel += panel;
                 size_t rb = ss_row_size(wt, K), xb = ss_row_size(vt, K), pb = ss_pack_row_bytes(wt, layout, K);
                 assert_int_equal(pb % 64, 0);
@@ -683,10 +683,10 @@ static void test_gemm(void **state) {
                 for (int j = 0; j < N; j++) {
                     kv->quant_act(wt, x + j * K, xq + j * xb, K);
                     if (!panel) kv->pack_act(wt, layout, x + j * K, K, xp + j * pb);
-                    else if (j == 0) kv->pack_panel(wt, layout, x, K, N, K, xp);
+                    else if (j == 0) kv->pack_panel(wt, x, K, N, K, xp);
                     // the packed row holds exactly the standard activation's values
                     const uint8_t *p = xp + j * pb, *q = xq + j * xb;
-                    if (layout == SS_PACK_IPANEL) {   // qx + 128 in groups of 4, block scales and sums
+                    if (panel) {   // qx + 128 in groups of 4, block scales and sums
                         const float *dx = (const float *)(xp + 16 * K), *xs = (const float *)(xp + 18 * K);
                         for (int64_t b = 0; b < K / 32; b++) {
                             const int8_t *qs = vt == SS_TYPE_Q8_0 ? ((const ss_block_q8_0 *)q)[b].qs : ((const ss_block_q8_K *)q)[b / 8].qs + 32 * (b % 8);
@@ -701,13 +701,6 @@ static void test_gemm(void **state) {
                             if (j == N - 1)
                                 for (int l = N; l < SS_PANEL_ROWS; l++) assert_true(dx[b * SS_PANEL_ROWS + l] == 0.0f);
                         }
-                    } else if (panel) {
-                        ss_dequant_row(vt, q, deq, K);
-                        for (int64_t k2 = 0; k2 < K; k2++)
-                            assert_int_equal(fbits(((const float *)xp)[k2 * SS_PANEL_ROWS + j]), fbits(deq[k2]));
-                        if (j == N - 1)
-                            for (int64_t k2 = 0; k2 < K; k2++)
-                                for (int l = N; l < SS_PANEL_ROWS; l++) assert_true(((const float *)xp)[k2 * SS_PANEL_ROWS + l] == 0.0f);
                     } else if (layout == SS_PACK_F32) {
                         ss_dequant_row(vt, q, deq, K);
                         assert_memory_equal(p, deq, sizeof(float) * K);
@@ -751,7 +744,7 @@ static void test_gemm(void **state) {
                 for (int mm = 1; mm <= M; mm++)
                     for (int nn = 1; nn <= N; nn++) {
                         int i0 = (mm * 7 + nn) % (M - mm + 1), j0 = (nn * 5 + mm) % (N - nn + 1);
-                        if (panel) kv->pack_panel(wt, layout, x + j0 * K, K, nn, K, xsub);   // panels start at a row
+                        if (panel) kv->pack_panel(wt, x + j0 * K, K, nn, K, xsub);   // panels start at a row
                         kv->gemm(wt, layout, K, w + i0 * rb, rb, mm, panel ? xsub : xp + j0 * pb, pb, nn, &sub[0][0], M);
                         for (int j = 0; j < nn; j++)
                             for (int i = 0; i < mm; i++)
@@ -768,58 +761,11 @@ static void test_gemm(void **state) {
     assert_int_equal(ss_gemm_layout(SS_TYPE_Q8_0, 4096, SS_GEMM_PANEL_MIN_T - 1), SS_PACK_INT);
     assert_int_equal(ss_gemm_layout(SS_TYPE_F16, 4096, SS_GEMM_PANEL_MIN_T - 1), SS_PACK_F32);
     assert_int_equal(ss_gemm_layout(SS_TYPE_F16, 4096, 1000), SS_PACK_F32);
-    assert_int_equal(ss_gemm_layout(SS_TYPE_Q5_0, 4096, SS_GEMM_PANEL_MIN_T), SS_PACK_IPANEL);
+    assert_int_equal(ss_gemm_layout(SS_TYPE_Q5_0, 4096, SS_GEMM_PANEL_MIN_T), SS_PACK_PANEL);
     free(x); free(wf); free(w); free(xq); free(xp); free(xsub); free(deq);
 }
 
-// the panel kernel (SS_PACK_PANEL) bit for bit against its definition, in scalar code: out[j][i]
-// = the FMA chain over k of the scalar-dequantized weight row and the activation row rounded by
-// ss_quant_act_ref (dequantized). Shapes cover several weight-row groups (96) with a partial one,
-// several activation panels with a partial one, one pass of more than 256 activation rows, and
-// K-blocks (256) with a partial last one.
-static void test_gemm_panel(void **state) {
-    (void)state;
-    if (!have_simd()) return;
-    const ss_kernels *kv = ss_kernels_get(false);
-    static const uint32_t pt[] = {SS_TYPE_F16, SS_TYPE_BF16, SS_TYPE_Q4_0, SS_TYPE_Q5_0, SS_TYPE_Q8_0,
-                                  SS_TYPE_Q4_K, SS_TYPE_Q5_K, SS_TYPE_Q6_K};
-    for (int ti = 0; ti < (int)(sizeof pt / sizeof pt[0]); ti++) {
-        const uint32_t wt = pt[ti], vt = ss_vec_dot_type(wt);
-        const int64_t M = 203, N = ti == 0 ? 300 : 37;
-        const int64_t K = ss_type_info(wt)->blck == 256 ? 256 * 5 : ti == 0 ? 1000 : 32 * 27;
-        const size_t rb = ss_row_size(wt, K), xb = ss_row_size(vt, K), pb = ss_pack_row_bytes(wt, SS_PACK_PANEL, K);
-        const int64_t npan = (N + SS_PANEL_ROWS - 1) / SS_PANEL_ROWS;
-        uint8_t *w = malloc(M * rb), *xq = malloc(xb), *xp = aligned_alloc(64, npan * SS_PANEL_ROWS * pb);
-        float *x = malloc(sizeof(float) * N * K), *wd = malloc(sizeof(float) * M * K), *xd = malloc(sizeof(float) * N * K);
-        float *out = malloc(sizeof(float) * N * M);
-        for (int64_t i = 0; i < M; i++) {
-            fill_data(wd, K, 32, 1.0);
-            if (i % 3) ss_quant_row(wt, wd, w + i * rb, K);
-            else random_row(wt, w + i * rb, K);
-        }
-        fill_data(x, N * K, 32, 0.7);
-        // the reference: scalar code only
-        for (int64_t i = 0; i < M; i++) ss_dequant_row(wt, w + i * rb, wd + i * K, K);
-        for (int64_t j = 0; j < N; j++) {
-            ss_quant_act_ref(wt, x + j * K, xq, K);
-            ss_dequant_row(vt, xq, xd + j * K, K);
-        }
-        for (int64_t j = 0; j < N; j += SS_PANEL_ROWS)
-            kv->pack_panel(wt, SS_PACK_PANEL, x + j * K, K, N - j < SS_PANEL_ROWS ? (int)(N - j) : SS_PANEL_ROWS, K, xp + j * pb);
-        kv->gemm(wt, SS_PACK_PANEL, K, w, rb, M, xp, pb, N, out, M);
-        for (int64_t j = 0; j < N; j++)
-            for (int64_t i = 0; i < M; i++) {
-                float s = 0.0f;
-                for (int64_t k = 0; k < K; k++) s = fmaf(wd[i * K + k], xd[j * K + k], s);
-                if (fbits(s) != fbits(out[j * M + i]))
-                    fail_msg("%s panel K=%lld (%lld,%lld): %.9g, FMA chain %.9g", ss_type_name(wt), (long long)K,
-                             (long long)i, (long long)j, out[j * M + i], s);
-            }
-        free(w); free(xq); free(xp); free(x); free(wd); free(xd); free(out);
-    }
-}
-
-// the integer panel kernel (SS_PACK_IPANEL) bit for bit against its scalar definition
+// the panel kernel (SS_PACK_PANEL) bit for bit against its scalar definition
 // (ss_gemm_ipanel_ref), with and without VNNI, and that definition against independent math:
 //  - the integer form of each weight row (ss_ipanel_unpack_ref) gives the dequantized row
 //    exactly: sc[b] q[k] + mn[b] == ss_dequant_row's value, in double then rounded once;
@@ -828,7 +774,7 @@ static void test_gemm_panel(void **state) {
 //  - shapes: several weight-row groups (48) with a partial one, partial activation panels, one
 //    pass of more than 256 activation rows, K-blocks (256) with a partial last one, and the
 //    through-the-table product (ss_matmul's path) equal to the direct kernel.
-static void test_gemm_ipanel(void **state) {
+static void test_gemm_panel(void **state) {
     (void)state;
     if (!have_simd()) return;
     const ss_kernels *kv = ss_kernels_get(false);
@@ -839,7 +785,7 @@ static void test_gemm_ipanel(void **state) {
         assert_true(S == 16 || S == 32);
         const int64_t M = 101, N = ti == 0 ? 300 : 37;
         const int64_t K = ss_type_info(wt)->blck == 256 ? 256 * 3 : 32 * 27;
-        const size_t rb = ss_row_size(wt, K), xb = ss_row_size(vt, K), pb = ss_pack_row_bytes(wt, SS_PACK_IPANEL, K);
+        const size_t rb = ss_row_size(wt, K), xb = ss_row_size(vt, K), pb = ss_pack_row_bytes(wt, SS_PACK_PANEL, K);
         const int64_t npan = (N + SS_PANEL_ROWS - 1) / SS_PANEL_ROWS;
         uint8_t *w = malloc(M * rb), *xq = malloc(N * xb), *xp = aligned_alloc(64, npan * SS_PANEL_ROWS * pb);
         float *x = malloc(sizeof(float) * N * K), *wd = malloc(sizeof(float) * K), *xd = malloc(sizeof(float) * K);
@@ -869,19 +815,19 @@ static void test_gemm_ipanel(void **state) {
                              (long long)j, ref[j * M + i], d, as);
             }
         for (int64_t j = 0; j < N; j += SS_PANEL_ROWS)
-            kv->pack_panel(wt, SS_PACK_IPANEL, x + j * K, K, N - j < SS_PANEL_ROWS ? (int)(N - j) : SS_PANEL_ROWS, K, xp + j * pb);
+            kv->pack_panel(wt, x + j * K, K, N - j < SS_PANEL_ROWS ? (int)(N - j) : SS_PANEL_ROWS, K, xp + j * pb);
         for (int v = 0; v < 3; v++) {   // plain AVX2, VNNI (when the CPU has it), the table's choice
             if (v == 1 && !ss_cpu_has_avxvnni()) continue;
             memset(out, 0xff, sizeof(float) * N * M);
 #ifdef SS_HAVE_AVX2
-            if (v < 2) assert_true(ss_gemm_ipanel_avx2(wt, v == 1, K, w, rb, M, xp, pb, N, out, M));
+            if (v < 2) assert_true(ss_gemm_panel_avx2(wt, v == 1, K, w, rb, M, xp, pb, N, out, M));
             else
 #endif
-            kv->gemm(wt, SS_PACK_IPANEL, K, w, rb, M, xp, pb, N, out, M);
+            kv->gemm(wt, SS_PACK_PANEL, K, w, rb, M, xp, pb, N, out, M);
             for (int64_t j = 0; j < N; j++)
                 for (int64_t i = 0; i < M; i++)
                     if (fbits(out[j * M + i]) != fbits(ref[j * M + i]))
-                        fail_msg("%s ipanel (variant %d) K=%lld (%lld,%lld): %.9g, definition %.9g", ss_type_name(wt), v,
+                        fail_msg("%s panel (variant %d) K=%lld (%lld,%lld): %.9g, definition %.9g", ss_type_name(wt), v,
                                  (long long)K, (long long)i, (long long)j, out[j * M + i], ref[j * M + i]);
         }
         free(w); free(xq); free(xp); free(x); free(wd); free(xd); free(out); free(ref); free(sc); free(mn); free(q);
@@ -989,7 +935,6 @@ int main(void) {
         cmocka_unit_test(test_simd_vs_scalar),
         cmocka_unit_test(test_gemm),
         cmocka_unit_test(test_gemm_panel),
-        cmocka_unit_test(test_gemm_ipanel),
         cmocka_unit_test(test_swiglu),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -51,16 +51,14 @@ static bool gemm_has_avx2(uint32_t wtype) { return wtype != SS_TYPE_F32 && ss_ge
 static void pack_act_avx2(uint32_t wtype, int layout, const float *x, int64_t K, void *dst) {
     ss_pack_act_avx2(wtype, layout, x, K, dst);
 }
-static void pack_panel_avx2(uint32_t wtype, int layout, const float *x, int64_t x_stride, int nr, int64_t K, void *dst) {
-    if (layout == SS_PACK_IPANEL) ss_pack_ipanel_avx2(wtype, x, x_stride, nr, K, dst);
-    else ss_pack_panel_avx2(wtype, x, x_stride, nr, K, dst);
+static void pack_panel_avx2(uint32_t wtype, const float *x, int64_t x_stride, int nr, int64_t K, void *dst) {
+    ss_pack_panel_avx2(wtype, x, x_stride, nr, K, dst);
 }
-// the panel layouts (prefill) go to gemm_avx2.c's panel kernels (the integer one with vpdpbusd
-// when the CPU has AVX-VNNI), the others to the register tiles
+// the panel layout (prefill) goes to gemm_avx2.c's panel kernel (with vpdpbusd when the CPU has
+// AVX-VNNI), the others to the register tiles
 static void gemm_avx2(uint32_t wtype, int layout, int64_t K, const void *w, size_t w_stride, int64_t m,
                       const void *xp, size_t xp_stride, int64_t n, float *out, int64_t ld_out) {
-    if (layout == SS_PACK_IPANEL) ss_gemm_ipanel_avx2(wtype, ss_cpu_has_avxvnni(), K, w, w_stride, m, xp, xp_stride, n, out, ld_out);
-    else if (layout == SS_PACK_PANEL) ss_gemm_panel_avx2(wtype, K, w, w_stride, m, xp, xp_stride, n, out, ld_out);
+    if (layout == SS_PACK_PANEL) ss_gemm_panel_avx2(wtype, ss_cpu_has_avxvnni(), K, w, w_stride, m, xp, xp_stride, n, out, ld_out);
     else ss_gemm_avx2(wtype, layout, K, w, w_stride, m, xp, xp_stride, n, out, ld_out);
 }
 

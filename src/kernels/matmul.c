@@ -71,13 +71,13 @@ typedef struct {
     atomic_llong next;        // next chunk (or conversion item) to hand out
 } mm_task;
 
-// row t of conversion a (the panel layouts: the panel of rows t..t+15, done by t % 16 == 0)
+// row t of conversion a (SS_PACK_PANEL: the panel of rows t..t+15, done by t % 16 == 0)
 static void mm_convert_row(const mm_task *m, const mm_act *a, int64_t t) {
     uint8_t *dst = (uint8_t *)a->buf + (size_t)t * a->row;
     const float *x = m->x + t * m->cols;
-    if (ss_pack_is_panel(a->layout)) {   // (only the gemm conversions have layouts other than SS_PACK_INT)
+    if (a->layout == SS_PACK_PANEL) {   // (only the gemm conversions have layouts other than SS_PACK_INT)
         if (t % SS_PANEL_ROWS == 0)
-            m->k->pack_panel(a->wtype, a->layout, x, m->cols, m->T - t < SS_PANEL_ROWS ? (int)(m->T - t) : SS_PANEL_ROWS, m->cols, dst);
+            m->k->pack_panel(a->wtype, x, m->cols, m->T - t < SS_PANEL_ROWS ? (int)(m->T - t) : SS_PANEL_ROWS, m->cols, dst);
     } else if (a->gemm) m->k->pack_act(a->wtype, a->layout, x, m->cols, dst);
     else m->k->quant_act(a->wtype, x, dst, m->cols);
 }
@@ -99,7 +99,7 @@ static void mm_part(const mm_task *m, uint32_t type, const uint8_t *w, size_t ro
                     float *out, int64_t ld_out, int64_t ra, int64_t rb) {
     const int64_t T = m->T, cols = m->cols;
     const uint8_t *wr = w + (size_t)ra * row_bytes;
-    if (ss_pack_is_panel(a->layout)) {   // (blocked for the caches inside)
+    if (a->layout == SS_PACK_PANEL) {   // (blocked for the caches inside)
         m->k->gemm(type, a->layout, cols, wr, row_bytes, rb - ra, a->buf, a->row, T, out + ra, ld_out);
         return;
     }
@@ -189,7 +189,7 @@ static size_t mm_plan(mm_task *m) {
     for (int q = 0; q < m->nact; q++)
         if (m->act[q].off != (size_t)-1) {
             m->act[q].off = bytes;
-            const int64_t rows = ss_pack_is_panel(m->act[q].layout) ? (m->T + SS_PANEL_ROWS - 1) / SS_PANEL_ROWS * SS_PANEL_ROWS : m->T;
+            const int64_t rows = m->act[q].layout == SS_PACK_PANEL ? (m->T + SS_PANEL_ROWS - 1) / SS_PANEL_ROWS * SS_PANEL_ROWS : m->T;
             bytes += ((size_t)rows * m->act[q].row + 63) & ~(size_t)63;
         }
     return bytes;
@@ -233,7 +233,7 @@ static int mm_run(ss_pool *pool, mm_task *m) {
     int64_t fair = (total_rows + MM_CHUNKS_PER_TH * nth - 1) / (MM_CHUNKS_PER_TH * nth);
     int64_t cap = max_row_bytes ? (int64_t)(MM_CHUNK_BYTES / max_row_bytes) : fair;
     bool panel = false;   // the panel kernel reads all activations per chunk: larger chunks
-    for (int q = 0; q < m->nact; q++) panel |= ss_pack_is_panel(m->act[q].layout);
+    for (int q = 0; q < m->nact; q++) panel |= m->act[q].layout == SS_PACK_PANEL;
     if (panel && cap < MM_PANEL_CHUNK_ROWS) cap = MM_PANEL_CHUNK_ROWS;
     int64_t chunk = fair < cap ? fair : cap;
     chunk = (chunk + MM_ROW_ALIGN - 1) / MM_ROW_ALIGN * MM_ROW_ALIGN;
@@ -287,7 +287,7 @@ size_t ss_matmul_scratch_bound(const ss_kernels *k, int64_t T, int n, const ss_w
         if (seen) continue;
         size_t row = ss_row_size(vt, W[i]->cols);
         if (gemm)
-            for (int layout = SS_PACK_INT; layout <= SS_PACK_IPANEL; layout++) {
+            for (int layout = SS_PACK_INT; layout <= SS_PACK_PANEL; layout++) {
                 const size_t r = ss_pack_row_bytes(type, layout, W[i]->cols);
                 if (r > row) row = r;
             }

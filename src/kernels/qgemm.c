@@ -1,5 +1,5 @@
 // qgemm.c — the integer form of quantized weight rows, and the scalar definition of the integer
-// panel product (SS_PACK_IPANEL: prefill of the quantized types; the SIMD kernel is
+// panel product (SS_PACK_PANEL: prefill of the quantized types; the SIMD kernel is
 // x86/gemm_avx2.c's, bit for bit the same; the tests compare the two).
 //
 // Integer form: every quantized weight row is, per sub-block b of S = ss_ipanel_sub(type) values,

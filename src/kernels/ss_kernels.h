@@ -38,8 +38,8 @@ typedef struct ss_kernels {
     // ---- matrix-matrix products on packed activations (ss_quant.h; SIMD) ----
     bool   (*gemm_has)(uint32_t wtype);   // (also false for F32: the row kernel agrees best with llama.cpp)
     void   (*pack_act)(uint32_t wtype, int layout, const float *x, int64_t K, void *dst);
-    // one panel of nr <= SS_PANEL_ROWS rows (x_stride floats apart) in layout SS_PACK_PANEL or _IPANEL
-    void   (*pack_panel)(uint32_t wtype, int layout, const float *x, int64_t x_stride, int nr, int64_t K, void *dst);
+    // one panel of nr <= SS_PANEL_ROWS rows (x_stride floats apart) in layout SS_PACK_PANEL
+    void   (*pack_panel)(uint32_t wtype, const float *x, int64_t x_stride, int nr, int64_t K, void *dst);
     void   (*gemm)(uint32_t wtype, int layout, int64_t K, const void *w, size_t w_stride, int64_t m,
                    const void *xp, size_t xp_stride, int64_t n, float *out, int64_t ld_out);
 
