@@ -788,7 +788,8 @@ int ss_swift_train_dist(ss_swift_head *h, const ss_swift_example *ex, int n, con
         swift_note(p, "swift-train: %d examples, %d questions (%d validation), loss %s: %d training %s, %d validation %s, dim %d",
                 n, nq, n_val_q, ss_swift_loss_name(p->loss), ntu, p->loss == SS_SWIFT_PAIRWISE ? "pairs" : "examples",
                 nvu, p->loss == SS_SWIFT_PAIRWISE ? "pairs" : "examples", F);
-        if (!have_val) swift_note(p, "swift-train: no validation set: training all %d epochs, keeping the last", p->epochs);
+        if (!have_val && !(p->select == SS_SWIFT_SELECT_BON && n_val_ex > 0))
+            swift_note(p, "swift-train: no validation set: training all %d epochs, keeping the last", p->epochs);
     }
 
     // AdamW state over the 2F + 2 parameters
@@ -847,7 +848,8 @@ int ss_swift_train_dist(ss_swift_head *h, const ss_swift_example *ex, int n, con
     ss_swift_train_result r = { 0 };
     r.val_loss = r.val_acc = NAN;
     // the epoch kept by validation best-of-N: the init (epoch 0) is the first candidate; 0 epochs: the init
-    const bool by_bon = p->select == SS_SWIFT_SELECT_BON && have_val;
+    // (held-out questions without a (correct, wrong) pair still count: pairwise validation loss or not)
+    const bool by_bon = p->select == SS_SWIFT_SELECT_BON && n_val_ex > 0;
     if (by_bon || p->epochs == 0) {
         int corr, vq;
         double rnd, orc;
@@ -857,12 +859,17 @@ int ss_swift_train_dist(ss_swift_head *h, const ss_swift_example *ex, int n, con
             r.val_loss = swift_eval_units(&w, ex, vu, nvu, p->loss, false, &corr) / nvu;
             r.val_acc = (double)corr / nvu;
         }
-        if (have_val) swift_val_bon(&w, ex, n, is_val, &best_bon, &rnd, &orc, &vq);
+        if (by_bon) swift_val_bon(&w, ex, n, is_val, &best_bon, &rnd, &orc, &vq);
         else vq = 1;
         if (w.xchg_failed || !vq) rc = ss_err(err, errlen, w.xchg_failed ? "swift train: the exchange between processes failed (epoch 0)"
                                                         : "swift train: out of memory (validation best-of-N)");
-        else swift_note(p, "epoch 0 (init)  train loss %.5f acc %.4f  val loss %.5f acc %.4f  val best-of-N %.4f",
-                        r.train_loss, r.train_acc, r.val_loss, r.val_acc, best_bon);
+        else {
+            char vl[32], va[32], vb[32];
+            swift_fmt_num(vl, sizeof vl, r.val_loss); swift_fmt_num(va, sizeof va, r.val_acc);
+            swift_fmt_num(vb, sizeof vb, by_bon ? best_bon : NAN);
+            swift_note(p, "epoch 0 (init)  train loss %.5f acc %.4f  val loss %s acc %s  val best-of-N %s",
+                       r.train_loss, r.train_acc, vl, va, vb);
+        }
     }
 
     for (int epoch = 1; epoch <= p->epochs && rc == 0; epoch++) {
@@ -900,10 +907,12 @@ int ss_swift_train_dist(ss_swift_head *h, const ss_swift_example *ex, int n, con
             break;
         }
         double va_loss = NAN, va_acc = NAN, va_bon = NAN;
-        if (have_val) {
+        if (have_val || by_bon) {
             int corr, vq = 1;
-            va_loss = swift_eval_units(&w, ex, vu, nvu, p->loss, false, &corr) / nvu;
-            va_acc = (double)corr / nvu;
+            if (have_val) {
+                va_loss = swift_eval_units(&w, ex, vu, nvu, p->loss, false, &corr) / nvu;
+                va_acc = (double)corr / nvu;
+            }
             if (by_bon && !w.xchg_failed) {
                 double rnd, orc;
                 swift_val_bon(&w, ex, n, is_val, &va_bon, &rnd, &orc, &vq);
@@ -936,11 +945,11 @@ int ss_swift_train_dist(ss_swift_head *h, const ss_swift_example *ex, int n, con
             char vb[48] = "";
             if (by_bon) snprintf(vb, sizeof vb, "  val best-of-N %.4f", va_bon);
             swift_note(p, "epoch %d/%d  train loss %.5f acc %.4f  val loss %s acc %s%s%s", epoch, p->epochs, tr_loss, tr_acc, vl, va, vb,
-                       improved && have_val ? "  (best)" : "");
+                       improved && (have_val || by_bon) ? "  (best)" : "");
         }
         epochs_run = epoch;
         if (p->on_epoch) p->on_epoch(p->on_epoch_ud, epoch, tr_loss, tr_acc, va_loss, va_acc);
-        if (have_val && p->patience > 0 && bad_epochs >= p->patience) {
+        if ((have_val || by_bon) && p->patience > 0 && bad_epochs >= p->patience) {
             swift_note(p, "swift-train: early stop after epoch %d (no improvement for %d epochs)", epoch, bad_epochs);
             break;
         }
@@ -977,7 +986,7 @@ int ss_swift_train_dist(ss_swift_head *h, const ss_swift_example *ex, int n, con
                  anchor ? "conf(mean token log-prob; decay toward it)" : "uniform(1/sqrt(dim))", by_bon ? "val_best_of_n" : "val_loss");
         double bon = NAN, rnd = NAN, orc = NAN;
         int vq = 0;
-        if (have_val) swift_val_selection(h, ex, n, is_val, dist, &bon, &rnd, &orc, &vq);
+        if (n_val_ex > 0) swift_val_selection(h, ex, n, is_val, dist, &bon, &rnd, &orc, &vq);
         if (vq)
             swift_note(p, "swift-train: best-of-N on the %d validation questions: head %.4f, random pick %.4f, oracle %.4f",
                     vq, bon, rnd, orc);
