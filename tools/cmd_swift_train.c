@@ -31,7 +31,7 @@ static void swift_train_usage(FILE *f) {
 "  --wd WD             AdamW decoupled weight decay (default 1e-5)\n"
 "  --epochs N          maximum epochs (default 40; 0: the init itself, e.g. with --init conf)\n"
 "  --val F             fraction of questions held out for validation (default 0.2; 0 = none)\n"
-"  --patience N        stop after N epochs without a better validation loss (default 3; 0 = never)\n"
+"  --patience N        stop after N epochs without a better validation loss / best-of-N (default 3; 0 = never)\n"
 "  --batch B           examples (pairs for pairwise) per step (default 16)\n"
 "  --swift-layers SPEC train on a subset of the stored layers (e.g. last4 of a store collected with all)\n"
 "  --swift-conf        the store has the confidence features (swift-collect --swift-conf): required with\n"
