@@ -624,7 +624,8 @@ SS_API void ss_gen_result_free(ss_gen_result *r);   // frees what *r holds and z
 // ---------------------------------------------------------------- step-wise engine
 // The scheduler that generation runs on (ss_gen_run, the CLI, the server): requests join and
 // leave one running batch at every step. One ss_engine_step does, for every admitted request,
-//   (a) one chunk of prompt prefill (at most prefill_chunk prompt tokens per step, all requests),
+//   (a) one chunk of prompt prefill (at most prefill_chunk prompt tokens per step, all requests;
+//       a prompt whose prefill ends in the chunk and that has no SLOT gets its first token too),
 //   (b) ONE SLOT AdamW step (one request optimizes at a time; other SLOT requests wait their turn),
 //   (c) one decode step for every running candidate of every request (one batched ss_decode).
 // Batch invariance: a request's tokens, text, logprobs and SLOT losses depend only on its prompt

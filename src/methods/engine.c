@@ -5,10 +5,12 @@
 //            its KV pages are then kept as a cached prefix (a sequence forked at length T-1);
 //   SLOT:    one AdamW step per engine step (ss_slot_step), one request at a time, then delta;
 //   LAST:    the last prompt token with logits (SS_ROW_GEN, delta applied), then the fork into
-//            N candidates (sharing the prompt's pages) and their first tokens;
+//            N candidates (sharing the prompt's pages) and their first tokens; without SLOT in
+//            the batch of the last prefill chunk, after the prompt rows (one step sooner);
 //   DECODE:  one token per running candidate per step; a finished candidate with SWIFT features
 //            is fed once more for the features of its last token.
-// One step builds one batch: prefill rows first (at most prefill_chunk), then the LAST rows and
+// One step builds one batch: prefill rows first (at most prefill_chunk; the LAST row of a prompt
+// that ends there and has no SLOT right after its rows), then the other LAST rows and
 // every running candidate's row, and runs one ss_decode; then one SLOT step. The row kinds make
 // every row's numerics independent of the batch (see SS_ROW_PROMPT in slotswift.h), and the
 // attention of a row reads every key/value, its own included, from the cache, so a request's
@@ -282,6 +284,7 @@ static void prefix_keep(ss_engine *e, eng_req *r, int seqs_reserved) {
     if (seqs_reserved + e->n_pre + 1 > e->c->params.n_seq_max) return;   // no sequence to spare
     const int seq = ss_seq_fork(e->c, r->cand[0].seq);
     if (seq < 0) return;
+    ss_seq_truncate(e->c, seq, n);   // (the last prompt token may be in the cache too: same batch)
     int32_t *tok = ss_malloc(sizeof(int32_t) * n);
     if (!tok) { ss_seq_free(e->c, seq); return; }   // out of memory: the prefix is just not kept
     eng_prefix *q = &e->pre[e->n_pre++];
@@ -718,8 +721,15 @@ int ss_engine_step(ss_engine *e, char *err, size_t errlen) {
         eng_req *r = e->req[ri];
         if (r->state != R_PREFILL) continue;
         const int seq = r->cand[0].seq;
-        for (int t = r->n_past; t < r->T - 1 && budget > 0; t++, budget--) {
+        int t = r->n_past;
+        for (; t < r->T - 1 && budget > 0; t++, budget--) {
             if (!batch_add(e, ri, -1, seq, t, r->prompt[t], SS_ROW_PROMPT | (r->H ? SS_OUT_HIDDEN : 0))) goto oom;
+            e->st.prompt_tokens++;
+        }
+        // the prefill ends in this batch and no SLOT comes between: the last prompt token (LAST)
+        // joins the same batch, after its prompt rows (its first token one step sooner)
+        if (t == r->T - 1 && r->p.slot.steps <= 0) {
+            if (!batch_add(e, ri, -1, seq, t, r->prompt[t], SS_ROW_GEN | SS_OUT_LOGITS)) goto oom;
             e->st.prompt_tokens++;
         }
     }
