@@ -36,7 +36,7 @@
 #include <stdint.h>
 #include <stdbool.h>
 
-#define SS_API_VERSION 2   // 2: the generation API (ss_gen_*); ss_ctx_params (kv_type_k, kv_type_v), ss_slot_params (kl_max, safe, min_gain), ss_slot_result (kl, scale, steps_done), ss_swift_spec (conf) grew
+#define SS_API_VERSION 2   // 2: the generation API (ss_gen_*); ss_ctx_params (kv_type_k, kv_type_v), ss_slot_params (kl_max, safe, min_gain), ss_slot_result (kl, scale, steps_done), ss_swift_spec (conf), ss_swift_train_params (init, select) grew
 
 // exported symbols of libslotswift.so (the library is built with -fvisibility=hidden)
 #ifndef SS_API
@@ -433,17 +433,27 @@ typedef struct {
 } ss_swift_example;
 
 enum ss_swift_loss { SS_SWIFT_BCE = 0, SS_SWIFT_HINGE = 1, SS_SWIFT_PAIRWISE = 2 };
+// the starting point: nn.Linear's uniform init, or the confidence solution (needs spec.conf): gate
+// W_g = 0, b_g = 0 (a constant gate), W_r = e_logprob, b_r = 0, so R = the mean token log-probability
+// (what `--select logprob` ranks by); its weight decay pulls toward that init instead of toward 0
+enum ss_swift_init { SS_SWIFT_INIT_UNIFORM = 0, SS_SWIFT_INIT_CONF = 1 };
+// the epoch kept: lowest validation loss, or highest validation best-of-N accuracy (the mean label of
+// each held-out question's highest-reward candidate; epoch 0 = the init is a candidate; ties keep the
+// earlier epoch)
+enum ss_swift_select { SS_SWIFT_SELECT_LOSS = 0, SS_SWIFT_SELECT_BON = 1 };
 
 typedef struct {
     int   loss;           // enum ss_swift_loss
     float lr, wd;         // 1e-4, 1e-5 (AdamW, betas 0.9/0.999, eps 1e-8)
-    int   epochs;         // 40
+    int   epochs;         // 40 (0: the init itself)
     float val_frac;       // 0.2 (split by question)
     int   patience;       // 3
     uint64_t seed;
     int   batch;          // examples per step (default 16)
     bool  no_gate;
     bool  standardize;    // train on z-scored features (stats of the training split), folded back into W, b
+    int   init;           // enum ss_swift_init (default uniform)
+    int   select;         // enum ss_swift_select (default loss)
     // optional reports (the library prints nothing): after every epoch (val_* are NAN without a
     // validation set) ...
     void (*on_epoch)(void *ud, int epoch, double train_loss, double train_acc, double val_loss, double val_acc);

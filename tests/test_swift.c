@@ -434,6 +434,226 @@ static void test_best_epoch(void **st) {
     free_examples(&s);
 }
 
+// ---------------------------------------------------------------- confidence init, epoch kept by best-of-N
+
+// n examples over nq questions with F = H hidden features (N(0,1)) + the 2 confidence features
+// (log p in [-2, 0), entropy in [0, 2)); labels: random, or (by_lp) correct iff the candidate has the
+// highest mean log p of its question
+static exset make_conf_examples(int n, int nq, int H, bool by_lp) {
+    const int F = H + SS_SWIFT_CONF_DIM;
+    exset s = make_examples(n, nq, F, 2, 7, 1.0, false, NULL, 0);
+    for (int k = 0; k < n; k++) {
+        float *x = s.bufs[k];
+        for (int t = 0; t < s.ex[k].T; t++) { x[t * F + H] = (float)(-2 * urand()); x[t * F + H + 1] = (float)(2 * urand()); }
+    }
+    if (by_lp)
+        for (int k = 0; k < n; k++) {
+            int best = -1;
+            double bl = 0;
+            for (int j = 0; j < n; j++) {
+                if (s.ex[j].question != s.ex[k].question) continue;
+                double m = 0;
+                for (int t = 0; t < s.ex[j].T; t++) m += feat(&s.ex[j], F, t, H) / s.ex[j].T;
+                if (best < 0 || m > bl) { best = j; bl = m; }
+            }
+            s.ex[k].label = best == k ? 1.0f : 0.0f;
+        }
+    return s;
+}
+
+static ss_swift_spec conf_spec(int H) {
+    ss_swift_spec s = make_spec(H);
+    ss_swift_spec_set_conf(&s, true);
+    return s;
+}
+
+// best-of-N over the examples with in[k] (float64 reference rewards; the first candidate on ties)
+static double ref_bon(const double *Wd, const double *bd, bool no_gate, const ss_swift_example *ex, int n, int F, const bool *in) {
+    double sum = 0;
+    int nq = 0;
+    for (int k = 0; k < n; k++) {
+        if (!in[k]) continue;
+        bool first = true;
+        for (int j = 0; j < k; j++) first &= !(in[j] && ex[j].question == ex[k].question);
+        if (!first) continue;
+        int best = k;
+        double Rb = ref_reward(Wd, bd, no_gate, &ex[k], F);
+        for (int j = k + 1; j < n; j++) {
+            if (!in[j] || ex[j].question != ex[k].question) continue;
+            double R = ref_reward(Wd, bd, no_gate, &ex[j], F);
+            if (R > Rb) { best = j; Rb = R; }
+        }
+        sum += ex[best].label;
+        nq++;
+    }
+    return sum / nq;
+}
+
+typedef struct { double bon[64]; int n; } notes_t;
+static void on_note(void *ud, const char *line) {   // "epoch E ... val best-of-N X"
+    notes_t *c = ud;
+    const char *b = strstr(line, "val best-of-N ");
+    int e;
+    if (!b || sscanf(line, "epoch %d", &e) != 1) return;
+    assert_int_equal(e, c->n);
+    c->bon[c->n++] = atof(b + 14);
+}
+
+static void test_conf_init(void **st) {
+    (void)st;
+    enum { H = 5, F = H + SS_SWIFT_CONF_DIM, n = 240, nq = 40 };
+    char err[SS_ERRLEN];
+    const double lpW[2 * F] = { [F + H] = 1.0 }, zb[2] = { 0, 0 };   // R = mean log p (constant gate)
+    exset s = make_conf_examples(n, nq, H, false);
+    bool all[n];
+    for (int k = 0; k < n; k++) all[k] = true;
+
+    // 0 epochs: the init itself, exactly W_r = e_logp and zeros elsewhere (with --standardize too), whose
+    // rewards are the mean log-probabilities
+    for (int std = 0; std < 2; std++) {
+        ss_swift_head h;
+        ss_swift_spec spec = conf_spec(H);
+        ss_swift_head_init(&h, &spec);
+        ss_swift_train_params p;
+        ss_swift_train_params_default(&p);
+        p.init = SS_SWIFT_INIT_CONF;
+        p.epochs = 0;
+        p.standardize = std;
+        ss_swift_train_result r;
+        assert_int_equal(ss_swift_train(&h, s.ex, n, &p, &r, err, sizeof err), 0);
+        assert_int_equal(r.best_epoch, 0);
+        for (int i = 0; i < 2 * F; i++) assert_true(h.W[i] == (float)lpW[i]);
+        assert_true(h.b[0] == 0 && h.b[1] == 0);
+        for (int k = 0; k < n; k++) {
+            double m = 0;
+            for (int t = 0; t < s.ex[k].T; t++) m += feat(&s.ex[k], F, t, H);
+            assert_true(fabs(ss_swift_reward(&h, s.ex[k].X, s.ex[k].T) - m / s.ex[k].T) < 1e-6);
+        }
+        ss_swift_head_free(&h);
+    }
+
+    // refused without the confidence features
+    {
+        ss_swift_head h;
+        ss_swift_spec spec = make_spec(F);
+        ss_swift_head_init(&h, &spec);
+        ss_swift_train_params p;
+        ss_swift_train_params_default(&p);
+        p.init = SS_SWIFT_INIT_CONF;
+        assert_int_equal(ss_swift_train(&h, s.ex, n, &p, NULL, err, sizeof err), -1);
+        assert_non_null(strstr(err, "confidence"));
+        p.init = 7;
+        assert_int_equal(ss_swift_train(&h, s.ex, n, &p, NULL, err, sizeof err), -1);
+        p.init = SS_SWIFT_INIT_UNIFORM;
+        p.select = 7;
+        assert_int_equal(ss_swift_train(&h, s.ex, n, &p, NULL, err, sizeof err), -1);
+        ss_swift_head_free(&h);
+    }
+
+    // --select-epoch bon: the epoch with the highest validation best-of-N is kept (epoch 0 = the init,
+    // whose value is the mean-log-prob pick recomputed here); the kept head's best-of-N recomputed in float64
+    {
+        ss_swift_head h;
+        ss_swift_spec spec = conf_spec(H);
+        ss_swift_head_init(&h, &spec);
+        ss_swift_train_params p;
+        ss_swift_train_params_default(&p);
+        p.init = SS_SWIFT_INIT_CONF;
+        p.select = SS_SWIFT_SELECT_BON;
+        p.lr = 0.05f;
+        p.epochs = 12;
+        p.patience = 0;
+        p.seed = 5;
+        notes_t c = { .n = 0 };
+        p.on_note = on_note;
+        p.ud = &c;
+        bool is_val[n];
+        assert_true(ss_swift_split(s.ex, n, p.val_frac, p.seed, is_val) > 0);
+        ss_swift_train_result r;
+        assert_int_equal(ss_swift_train(&h, s.ex, n, &p, &r, err, sizeof err), 0);
+        assert_int_equal(c.n, 13);
+        int best = 0;
+        for (int e = 1; e < c.n; e++) if (c.bon[e] > c.bon[best]) best = e;
+        assert_int_equal(r.best_epoch, best);
+        assert_true(fabs(c.bon[0] - ref_bon(lpW, zb, false, s.ex, n, F, is_val)) < 1e-4);
+        double Wd[2 * F], bd[2] = { h.b[0], h.b[1] };
+        for (int i = 0; i < 2 * F; i++) Wd[i] = h.W[i];
+        assert_true(fabs(ref_bon(Wd, bd, false, s.ex, n, F, is_val) - c.bon[best]) < 1e-4);
+        printf("conf init: val best-of-N at the init %.4f, kept epoch %d: %.4f\n", c.bon[0], best, c.bon[best]);
+        ss_swift_head_free(&h);
+    }
+
+    // when the init is already the oracle on the held-out questions no epoch beats it: the init is kept, exactly
+    {
+        exset s2 = make_conf_examples(n, nq, H, true);
+        ss_swift_head h;
+        ss_swift_spec spec = conf_spec(H);
+        ss_swift_head_init(&h, &spec);
+        ss_swift_train_params p;
+        ss_swift_train_params_default(&p);
+        p.init = SS_SWIFT_INIT_CONF;
+        p.select = SS_SWIFT_SELECT_BON;
+        p.standardize = true;
+        p.lr = 0.05f;
+        p.epochs = 4;
+        p.patience = 0;
+        ss_swift_train_result r;
+        assert_int_equal(ss_swift_train(&h, s2.ex, n, &p, &r, err, sizeof err), 0);
+        assert_int_equal(r.best_epoch, 0);
+        assert_int_equal(r.epochs_run, 4);
+        for (int i = 0; i < 2 * F; i++) assert_true(h.W[i] == (float)lpW[i]);
+        assert_true(ref_bon(lpW, zb, false, s2.ex, n, F, all) == 1.0);
+        ss_swift_head_free(&h);
+        free_examples(&s2);
+    }
+
+    // the weight decay pulls toward the init: two full-batch AdamW steps recomputed here in double,
+    //   p_k = p0 + (p_{k-1} - p0)(1 - lr wd) - lr mhat_k / (sqrt(vhat_k) + eps)
+    // with the gradients of ss_swift_loss_grad (finite-difference-tested above) at p0 and p1
+    {
+        ss_swift_head h, h1;
+        ss_swift_spec spec = conf_spec(H);
+        ss_swift_head_init(&h, &spec);
+        ss_swift_head_init(&h1, &spec);
+        ss_swift_train_params p;
+        ss_swift_train_params_default(&p);
+        p.init = SS_SWIFT_INIT_CONF;
+        p.lr = 0.1f;
+        p.wd = 5.0f;
+        p.val_frac = 0;
+        p.batch = n;
+        p.epochs = 2;
+        ss_swift_train_result r;
+        assert_int_equal(ss_swift_train(&h, s.ex, n, &p, &r, err, sizeof err), 0);
+        const int np = 2 * F + 2;
+        double p0[2 * F + 2] = { 0 }, q[2 * F + 2], m[2 * F + 2] = { 0 }, v[2 * F + 2] = { 0 };
+        p0[F + H] = 1.0;
+        memcpy(q, p0, sizeof q);
+        const double lr = p.lr, wd = p.wd, b1 = 0.9, b2 = 0.999;
+        for (int step = 1; step <= 2; step++) {
+            for (int i = 0; i < 2 * F; i++) h1.W[i] = (float)q[i];
+            h1.b[0] = (float)q[2 * F]; h1.b[1] = (float)q[2 * F + 1];
+            float gW[2 * F], gb[2];
+            ss_swift_loss_grad(&h1, s.ex, n, SS_SWIFT_BCE, gW, gb);
+            for (int i = 0; i < np; i++) {
+                double g = i < 2 * F ? gW[i] : gb[i - 2 * F];
+                m[i] = b1 * m[i] + (1 - b1) * g;
+                v[i] = b2 * v[i] + (1 - b2) * g * g;
+                double mh = m[i] / (1 - pow(b1, step)), vh = v[i] / (1 - pow(b2, step));
+                q[i] = p0[i] + (q[i] - p0[i]) * (1 - lr * wd) - lr * mh / (sqrt(vh) + 1e-8);
+            }
+        }
+        for (int i = 0; i < np; i++) {
+            double got = i < 2 * F ? h.W[i] : h.b[i - 2 * F];
+            assert_true(fabs(got - q[i]) < 1e-4);
+        }
+        assert_true(h.W[F + H] > 0.75);   // decayed toward 0 it would be about 0.5 - 0.2
+        ss_swift_head_free(&h);
+        ss_swift_head_free(&h1);
+    }
+    free_examples(&s);
+}
+
 static void test_train_errors(void **st) {
     (void)st;
     enum { F = 3 };
@@ -781,6 +1001,7 @@ int main(void) {
         cmocka_unit_test(test_train_dist),
         cmocka_unit_test(test_standardize_fold),
         cmocka_unit_test(test_train_errors),
+        cmocka_unit_test(test_conf_init),
         cmocka_unit_test(test_combine),
         cmocka_unit_test(test_head_file),
     };

@@ -99,7 +99,7 @@ expect 2 "$BIN" swift-train --out "$T/x.gguf"
 expect 2 "$BIN" swift-train --in "$T/store"
 expect 2 "$BIN" swift-train --in "$T/store" --out "$T/x.gguf" --loss l2
 expect 2 "$BIN" swift-train --in "$T/store" --out "$T/x.gguf" --lr abc
-expect 2 "$BIN" swift-train --in "$T/store" --out "$T/x.gguf" --epochs 0
+expect 2 "$BIN" swift-train --in "$T/store" --out "$T/x.gguf" --epochs -1
 expect 2 "$BIN" swift-train --in "$T/store" --out "$T/x.gguf" --val 1.5
 expect 2 "$BIN" swift-train --in "$T/store" --out "$T/x.gguf" --bogus
 expect 2 "$BIN" swift-train --in "$T/store" --out

@@ -4,7 +4,8 @@
 # features, plus two columns (log p of the token, entropy of its distribution; their values against
 # a teacher-forced recomputation: tests/test_batch.c); swift-train refuses a store with them without
 # --swift-conf and the other way round, keeps them with --swift-layers; the head records them
-# (swift.conf) and bon / eval use them.
+# (swift.conf) and bon / eval use them. --init conf starts from the mean-log-prob head (with 0 epochs
+# it is that head: eval's rewards are logprob_mean), --select-epoch bon reports the init as epoch 0.
 set -u
 BIN=${SS_BIN:-build/slotswift}
 TB=../shared/testbed
@@ -59,6 +60,44 @@ assert kv['swift.conf'] is True and kv['swift.dim'] == 258 and ten['swift.W'][0]
 kv, _, _ = gguf_read(sys.argv[2])
 assert 'swift.conf' not in kv
 " "$T/h1.gguf" "$T/hp.gguf" || fail "head file keys"
+# --init conf --epochs 0: the mean-log-prob head (W_r = e_logp, the rest 0); eval with it gives every
+# candidate the reward logprob_mean and picks what --select logprob picks (the first of the highest)
+"$BIN" swift-train --in "$T/conf" --out "$T/h0.gguf" --swift-conf --init conf --epochs 0 -q >/dev/null 2>"$T/err" || { cat "$T/err"; fail "train --init conf --epochs 0"; }
+python3 -c "
+import sys, struct; sys.path.insert(0, 'scripts')
+from gguf_read import gguf_read
+kv, ten, blob = gguf_read(sys.argv[1])
+F = kv['swift.dim']
+W = struct.unpack_from('<%df' % (2 * F), blob, ten['swift.W'][2]); b = struct.unpack_from('<2f', blob, ten['swift.b'][2])
+assert W[F + F - 2] == 1.0 and sum(1 for w in W if w != 0) == 1 and b == (0.0, 0.0), (W[F + F - 2], b)
+" "$T/h0.gguf" || fail "--init conf --epochs 0: head weights"
+"$BIN" eval $S --swift "$T/h0.gguf" --out "$T/e0.jsonl" >"$T/e0.sum" 2>"$T/err" || { cat "$T/err"; fail "eval with the conf-init head"; }
+python3 - "$T/e0.jsonl" "$T/e0.sum" <<'PY' || fail "the conf-init head is not the mean log-prob"
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1])][1:]
+assert len(rows) == 8
+for r in rows:
+    c = r["candidates"]
+    assert all(abs(x["swift"] - x["logprob_mean"]) <= 1e-6 * max(1, abs(x["logprob_mean"])) for x in c)
+    lp = [x["logprob_mean"] for x in c]
+    assert r["selected"] == lp.index(max(lp)), (r["selected"], lp)
+s = json.load(open(sys.argv[2]))
+assert s["selected_at_k"] == s["logprob_at_k"], (s["selected_at_k"], s["logprob_at_k"])
+PY
+# --select-epoch bon: epoch 0 (the init) is reported and the kept epoch is recorded in the head
+"$BIN" swift-train --in "$T/conf" --out "$T/hb.gguf" --swift-conf --init conf --select-epoch bon --loss pairwise --epochs 2 >"$T/out" 2>"$T/err" || { cat "$T/err"; fail "train --select-epoch bon"; }
+grep -q "^epoch 0 (init) .*val best-of-N" "$T/err" || fail "no epoch 0 line: $(cat "$T/err")"
+python3 -c "
+import sys, json; sys.path.insert(0, 'scripts')
+from gguf_read import gguf_read
+kv, _, _ = gguf_read(sys.argv[1]); t = json.loads(kv['swift.train_info'])
+assert t['select'] == 'val_best_of_n' and t['init'].startswith('conf') and 0 <= t['best_epoch'] <= 2, t
+" "$T/hb.gguf" || fail "train_info of --select-epoch bon"
+# bad values: exit 2, one line naming the flag
+for bad in "--init conf|--init conf" "--swift-conf --init zero|--init: 'zero'" "--swift-conf --select-epoch best|--select-epoch: 'best'"; do
+  "$BIN" swift-train --in "$T/plain" --out "$T/x.gguf" ${bad%%|*} >/dev/null 2>"$T/err"; [ $? -eq 2 ] || fail "${bad%%|*}: not exit 2"
+  expect_one_line; grep -qF -- "${bad#*|}" "$T/err" || fail "${bad%%|*}: $(cat "$T/err")"
+done
 # bon and eval with the head: the features are computed (the reward is a number)
 Q="Jack has 47 stamps. Adam has 18 more stamps than Jack. How many stamps does Adam have?"
 "$BIN" bon -m $TB/tinymath-f32.gguf --chat -p "$Q" -N 3 --temp 0.8 -n 60 -t 2 --swift "$T/h1.gguf" --json >"$T/b.json" 2>"$T/err" || { cat "$T/err"; fail "bon --swift conf head"; }

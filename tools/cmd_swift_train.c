@@ -29,9 +29,9 @@ static void swift_train_usage(FILE *f) {
 "  --loss L            bce (default) | hinge | pairwise\n"
 "  --lr LR             AdamW learning rate (default 1e-4)\n"
 "  --wd WD             AdamW decoupled weight decay (default 1e-5)\n"
-"  --epochs N          maximum epochs (default 40)\n"
+"  --epochs N          maximum epochs (default 40; 0: the init itself, e.g. with --init conf)\n"
 "  --val F             fraction of questions held out for validation (default 0.2; 0 = none)\n"
-"  --patience N        stop after N epochs without a better validation loss (default 3; 0 = never)\n"
+"  --patience N        stop after N epochs without a better validation loss / best-of-N (default 3; 0 = never)\n"
 "  --batch B           examples (pairs for pairwise) per step (default 16)\n"
 "  --swift-layers SPEC train on a subset of the stored layers (e.g. last4 of a store collected with all)\n"
 "  --swift-conf        the store has the confidence features (swift-collect --swift-conf): required with\n"
@@ -39,8 +39,12 @@ static void swift_train_usage(FILE *f) {
 "  --seed S            seed of the init, the split and the shuffles (default 42)\n"
 "  --no-gate           plain mean of the token rewards (no gate)\n"
 "  --standardize       train on z-scored features (training-split statistics), folded back into the head\n"
-"  -q, --quiet         no progress / per-epoch lines\n"
-"The weights of the epoch with the best validation loss are kept.\n");
+"  --init I            uniform (default: nn.Linear's) | conf: start from the confidence solution, R = the\n"
+"                      mean token log-prob (what --select logprob ranks by; needs --swift-conf); --wd then\n"
+"                      pulls the weights toward that init instead of toward 0\n"
+"  --select-epoch S    loss (default): keep the epoch with the lowest validation loss | bon: the highest\n"
+"                      validation best-of-N accuracy (the init, epoch 0, included; ties keep the earlier)\n"
+"  -q, --quiet         no progress / per-epoch lines\n");
 }
 
 static int swift_train_seed(int argc, char **argv, int *i, uint64_t *out) {
@@ -108,7 +112,7 @@ static int select_layers(ss_featstore_data *d, const char *spec, int lo, int hi,
 }
 
 int cmd_swift_train(int argc, char **argv) {
-    const char *in = NULL, *out = NULL, *loss = "bce", *subset = NULL;
+    const char *in = NULL, *out = NULL, *loss = "bce", *subset = NULL, *init = "uniform", *select = "loss";
     ss_swift_train_params p;
     ss_swift_train_params_default(&p);
     bool progress = true, conf = false;
@@ -121,7 +125,7 @@ int cmd_swift_train(int argc, char **argv) {
         else if (!strcmp(f, "--loss")) r = args_need(argc, argv, &i, &loss);
         else if (!strcmp(f, "--lr")) r = args_float(argc, argv, &i, 1e-12, 10, &p.lr);
         else if (!strcmp(f, "--wd")) r = args_float(argc, argv, &i, 0, 10, &p.wd);
-        else if (!strcmp(f, "--epochs")) r = args_int(argc, argv, &i, 1, 1000000, &p.epochs);
+        else if (!strcmp(f, "--epochs")) r = args_int(argc, argv, &i, 0, 1000000, &p.epochs);
         else if (!strcmp(f, "--val")) r = args_float(argc, argv, &i, 0, 0.95, &p.val_frac);
         else if (!strcmp(f, "--patience")) r = args_int(argc, argv, &i, 0, 1000000, &p.patience);
         else if (!strcmp(f, "--batch")) r = args_int(argc, argv, &i, 1, 1 << 20, &p.batch);
@@ -130,6 +134,8 @@ int cmd_swift_train(int argc, char **argv) {
         else if (!strcmp(f, "--standardize")) p.standardize = true;
         else if (!strcmp(f, "--swift-conf")) conf = true;
         else if (!strcmp(f, "--swift-layers")) r = args_need(argc, argv, &i, &subset);
+        else if (!strcmp(f, "--init")) r = args_need(argc, argv, &i, &init);
+        else if (!strcmp(f, "--select-epoch")) r = args_need(argc, argv, &i, &select);
         else if (!strcmp(f, "-q") || !strcmp(f, "--quiet")) progress = false;
         else { fprintf(stderr, "slotswift: swift-train: unknown flag '%s' (see --help)\n", f); return 2; }
         if (r) return 2;
@@ -138,6 +144,16 @@ int cmd_swift_train(int argc, char **argv) {
     if (!out) { fprintf(stderr, "slotswift: swift-train: missing --out HEAD.gguf\n"); return 2; }
     p.loss = ss_swift_loss_parse(loss);
     if (p.loss < 0) { fprintf(stderr, "slotswift: --loss: '%s' is not bce, hinge or pairwise\n", loss); return 2; }
+    if (!strcmp(init, "uniform")) p.init = SS_SWIFT_INIT_UNIFORM;
+    else if (!strcmp(init, "conf")) p.init = SS_SWIFT_INIT_CONF;
+    else { fprintf(stderr, "slotswift: --init: '%s' is not uniform or conf\n", init); return 2; }
+    if (!strcmp(select, "loss")) p.select = SS_SWIFT_SELECT_LOSS;
+    else if (!strcmp(select, "bon")) p.select = SS_SWIFT_SELECT_BON;
+    else { fprintf(stderr, "slotswift: --select-epoch: '%s' is not loss or bon\n", select); return 2; }
+    if (p.init == SS_SWIFT_INIT_CONF && !conf) {
+        fprintf(stderr, "slotswift: --init conf: needs the confidence features (--swift-conf)\n");
+        return 2;
+    }
 
     // fail before training when the head cannot be written: its directory must exist and be writable
     // (under MPI, rank 0 writes it)

@@ -631,24 +631,23 @@ int ss_swift_split(const ss_swift_example *ex, int n, float val_frac, uint64_t s
     return n_val_q;
 }
 
-// Best-of-N on the validation questions: the mean label of each question's highest-reward candidate
-// (what the head is for), next to the mean label (a random pick) and the oracle (any correct).
-static void swift_val_selection(const ss_swift_head *h, const ss_swift_example *ex, int n, const bool *is_val,
-                                const ss_swift_dist *dist, double *sel, double *rnd, double *oracle, int *nq_out) {
-    swift_work w;
+// Best-of-N on the validation questions with w's head (in w's feature coordinates): the mean label of
+// each question's highest-reward candidate (the first on ties; what the head is for), next to the mean
+// label (a random pick) and the oracle (any correct). *nq_out = 0 when out of memory or the exchange
+// between processes failed (no report).
+static void swift_val_bon(swift_work *w, const ss_swift_example *ex, int n, const bool *is_val,
+                          double *sel, double *rnd, double *oracle, int *nq_out) {
     *sel = *rnd = *oracle = NAN;
     *nq_out = 0;
-    if (swift_work_init(&w, h, ex, n)) return;                 // out of memory: no report
-    w.dist = dist;
     double *R = ss_calloc(n > 0 ? n : 1, sizeof(double));
     bool *seen = ss_calloc(n > 0 ? n : 1, sizeof(bool));
-    if (!R || !seen) { free(R); free(seen); swift_work_free(&w); return; }
+    if (!R || !seen) { free(R); free(seen); return; }
     for (int k = 0; k < n; k++) {
-        if (!is_val[k] || !swift_owns(&w, k)) continue;
+        if (!is_val[k] || !swift_owns(w, k)) continue;
         double S;
-        R[k] = swift_forward(&w, &ex[k], 0, &S);
+        R[k] = swift_forward(w, &ex[k], 0, &S);
     }
-    if (dist && !swift_sum(&w, R, n)) { free(R); free(seen); swift_work_free(&w); return; }
+    if (w->dist && !swift_sum(w, R, n)) { free(R); free(seen); return; }
     double a = 0, b = 0, c = 0;
     int nq = 0;
     for (int k = 0; k < n; k++) {
@@ -669,6 +668,17 @@ static void swift_val_selection(const ss_swift_head *h, const ss_swift_example *
     *sel = nq ? a / nq : NAN; *rnd = nq ? b / nq : NAN; *oracle = nq ? c / nq : NAN;
     *nq_out = nq;
     free(seen); free(R);
+}
+
+// swift_val_bon with the head h on raw features
+static void swift_val_selection(const ss_swift_head *h, const ss_swift_example *ex, int n, const bool *is_val,
+                                const ss_swift_dist *dist, double *sel, double *rnd, double *oracle, int *nq_out) {
+    swift_work w;
+    *sel = *rnd = *oracle = NAN;
+    *nq_out = 0;
+    if (swift_work_init(&w, h, ex, n)) return;                 // out of memory: no report
+    w.dist = dist;
+    swift_val_bon(&w, ex, n, is_val, sel, rnd, oracle, nq_out);
     swift_work_free(&w);
 }
 
@@ -708,6 +718,16 @@ static int swift_check_features(const ss_swift_example *ex, int n, int F, const 
     return ss_err(err, errlen, "swift train: example %d: token %zu: feature %zu is not finite", i, (size_t)bad[1], (size_t)bad[2]);
 }
 
+// the confidence solution (a constant gate, the reward reads the log-probability feature) in coordinates
+// where that feature is (lp - mu) / sd: W = 0 except W_r[lp] = sd, b_g = 0, b_r = mu, so that
+// r_t = lp_t and R = mean_t lp_t (raw features: sd = 1, mu = 0)
+static void swift_init_conf(ss_swift_head *h, double sd, double mu) {
+    memset(h->W, 0, 2 * (size_t)h->dim * sizeof(float));
+    h->W[(size_t)h->dim + h->dim - SS_SWIFT_CONF_DIM] = (float)sd;
+    h->b[0] = 0;
+    h->b[1] = (float)mu;
+}
+
 int ss_swift_train_dist(ss_swift_head *h, const ss_swift_example *ex, int n, const ss_swift_train_params *p,
                         const ss_swift_dist *dist, ss_swift_train_result *res, char *err, size_t errlen) {
     const int F = h->dim;
@@ -716,7 +736,11 @@ int ss_swift_train_dist(ss_swift_head *h, const ss_swift_example *ex, int n, con
     if (!ss_swift_loss_name(p->loss)) return ss_err(err, errlen, "swift train: unknown loss %d", p->loss);
     if (!(p->lr > 0) || !isfinite(p->lr)) return ss_err(err, errlen, "swift train: learning rate must be > 0");
     if (!(p->wd >= 0) || !isfinite(p->wd)) return ss_err(err, errlen, "swift train: weight decay must be >= 0");
-    if (p->epochs < 1) return ss_err(err, errlen, "swift train: epochs must be >= 1");
+    if (p->epochs < 0) return ss_err(err, errlen, "swift train: epochs must be >= 0");
+    if (p->init != SS_SWIFT_INIT_UNIFORM && p->init != SS_SWIFT_INIT_CONF) return ss_err(err, errlen, "swift train: unknown init %d", p->init);
+    if (p->select != SS_SWIFT_SELECT_LOSS && p->select != SS_SWIFT_SELECT_BON) return ss_err(err, errlen, "swift train: unknown epoch selection %d", p->select);
+    if (p->init == SS_SWIFT_INIT_CONF && (!h->spec.conf || F < SS_SWIFT_CONF_DIM))
+        return ss_err(err, errlen, "swift train: the confidence init needs the confidence features (--swift-conf)");
     if (p->batch < 1) return ss_err(err, errlen, "swift train: batch must be >= 1");
     if (!(p->val_frac >= 0 && p->val_frac < 1)) return ss_err(err, errlen, "swift train: validation fraction must be in [0, 1)");
     if (dist && (dist->size < 1 || dist->rank < 0 || dist->rank >= dist->size || dist->lo < 0 || dist->hi > n || dist->lo > dist->hi || !dist->sum))
@@ -764,7 +788,8 @@ int ss_swift_train_dist(ss_swift_head *h, const ss_swift_example *ex, int n, con
         swift_note(p, "swift-train: %d examples, %d questions (%d validation), loss %s: %d training %s, %d validation %s, dim %d",
                 n, nq, n_val_q, ss_swift_loss_name(p->loss), ntu, p->loss == SS_SWIFT_PAIRWISE ? "pairs" : "examples",
                 nvu, p->loss == SS_SWIFT_PAIRWISE ? "pairs" : "examples", F);
-        if (!have_val) swift_note(p, "swift-train: no validation set: training all %d epochs, keeping the last", p->epochs);
+        if (!have_val && !(p->select == SS_SWIFT_SELECT_BON && n_val_ex > 0))
+            swift_note(p, "swift-train: no validation set: training all %d epochs, keeping the last", p->epochs);
     }
 
     // AdamW state over the 2F + 2 parameters
@@ -793,18 +818,61 @@ int ss_swift_train_dist(ss_swift_head *h, const ss_swift_example *ex, int n, con
         if (xf) return ss_err(err, errlen, "swift train: the exchange between processes failed (standardization)");
         return ss_err(err, errlen, "swift train: out of memory (dim %d, %d examples)", F, n);
     }
+    float *anchor = NULL;   // --init conf: the init, which the weight decay pulls toward ([2F + 2])
+    if (p->init == SS_SWIFT_INIT_CONF) {
+        const int lp = F - SS_SWIFT_CONF_DIM;
+        if (mu && !(inv_sd[lp] > 0)) {
+            swift_work_free(&w);
+            free(mu); free(inv_sd); free(m); free(v); free(bestW); free(qs); free(is_val); free(tu); free(vu);
+            return ss_err(err, errlen, "swift train: the log-probability feature is constant in the training split (confidence init)");
+        }
+        swift_init_conf(h, mu ? 1.0 / inv_sd[lp] : 1.0, mu ? mu[lp] : 0.0);
+        anchor = ss_malloc((np + 2) * sizeof(float));
+        if (!anchor) {
+            swift_work_free(&w);
+            free(mu); free(inv_sd); free(m); free(v); free(bestW); free(qs); free(is_val); free(tu); free(vu);
+            return ss_err(err, errlen, "swift train: out of memory (dim %d)", F);
+        }
+        memcpy(anchor, h->W, np * sizeof(float));
+        anchor[np] = h->b[0]; anchor[np + 1] = h->b[1];
+    }
     memcpy(bestW, h->W, np * sizeof(float));
+    bestb[0] = h->b[0]; bestb[1] = h->b[1];
 
     ss_adamw opt;   // torch.optim.AdamW with betas 0.9/0.999, eps 1e-8
     ss_adamw_init(&opt, p->lr, 0.9, 0.999, 1e-8, p->wd);
     int steps_per_epoch = (ntu + p->batch - 1) / p->batch;
     long total_steps = (long)steps_per_epoch * p->epochs, done_steps = 0;
-    double best_val = INFINITY;
+    double best_val = INFINITY, best_bon = -INFINITY;
     int best_epoch = 0, bad_epochs = 0, epochs_run = 0, rc = 0;
     ss_swift_train_result r = { 0 };
     r.val_loss = r.val_acc = NAN;
+    // the epoch kept by validation best-of-N: the init (epoch 0) is the first candidate; 0 epochs: the init
+    // (held-out questions without a (correct, wrong) pair still count: pairwise validation loss or not)
+    const bool by_bon = p->select == SS_SWIFT_SELECT_BON && n_val_ex > 0;
+    if (by_bon || p->epochs == 0) {
+        int corr, vq;
+        double rnd, orc;
+        r.train_loss = swift_eval_units(&w, ex, tu, ntu, p->loss, false, &corr) / ntu;
+        r.train_acc = (double)corr / ntu;
+        if (have_val) {
+            r.val_loss = swift_eval_units(&w, ex, vu, nvu, p->loss, false, &corr) / nvu;
+            r.val_acc = (double)corr / nvu;
+        }
+        if (by_bon) swift_val_bon(&w, ex, n, is_val, &best_bon, &rnd, &orc, &vq);
+        else vq = 1;
+        if (w.xchg_failed || !vq) rc = ss_err(err, errlen, w.xchg_failed ? "swift train: the exchange between processes failed (epoch 0)"
+                                                        : "swift train: out of memory (validation best-of-N)");
+        else {
+            char vl[32], va[32], vb[32];
+            swift_fmt_num(vl, sizeof vl, r.val_loss); swift_fmt_num(va, sizeof va, r.val_acc);
+            swift_fmt_num(vb, sizeof vb, by_bon ? best_bon : NAN);
+            swift_note(p, "epoch 0 (init)  train loss %.5f acc %.4f  val loss %s acc %s  val best-of-N %s",
+                       r.train_loss, r.train_acc, vl, va, vb);
+        }
+    }
 
-    for (int epoch = 1; epoch <= p->epochs; epoch++) {
+    for (int epoch = 1; epoch <= p->epochs && rc == 0; epoch++) {
         swift_shuffle_units(tu, ntu, &rng);
         double tr_sum = 0;
         long tr_correct = 0;
@@ -819,7 +887,10 @@ int ss_swift_train_dist(ss_swift_head *h, const ss_swift_example *ex, int n, con
                 float *par = i < np ? &h->W[i] : &h->b[i - np];
                 if (h->no_gate && (i < (size_t)F || i == np)) continue;   // the gate is not a parameter
                 double mi = m[i], vi = v[i];
-                *par = (float)ss_adamw_update(&opt, *par, g, &mi, &vi);
+                if (anchor)   // decoupled decay toward the init: p - p0 *= 1 - lr wd, then the Adam step
+                    *par = (float)(anchor[i] + ss_adamw_update(&opt, (double)*par - anchor[i], g, &mi, &vi));
+                else
+                    *par = (float)ss_adamw_update(&opt, *par, g, &mi, &vi);
                 m[i] = (float)mi;
                 v[i] = (float)vi;
             }
@@ -835,19 +906,30 @@ int ss_swift_train_dist(ss_swift_head *h, const ss_swift_example *ex, int n, con
             rc = ss_err(err, errlen, "swift train: the loss is not finite at epoch %d (lower --lr?)", epoch);
             break;
         }
-        double va_loss = NAN, va_acc = NAN;
-        if (have_val) {
-            int corr;
-            va_loss = swift_eval_units(&w, ex, vu, nvu, p->loss, false, &corr) / nvu;
-            va_acc = (double)corr / nvu;
+        double va_loss = NAN, va_acc = NAN, va_bon = NAN;
+        if (have_val || by_bon) {
+            int corr, vq = 1;
+            if (have_val) {
+                va_loss = swift_eval_units(&w, ex, vu, nvu, p->loss, false, &corr) / nvu;
+                va_acc = (double)corr / nvu;
+            }
+            if (by_bon && !w.xchg_failed) {
+                double rnd, orc;
+                swift_val_bon(&w, ex, n, is_val, &va_bon, &rnd, &orc, &vq);
+            }
             if (w.xchg_failed) {
                 rc = ss_err(err, errlen, "swift train: the exchange between processes failed at epoch %d", epoch);
                 break;
             }
+            if (!vq) {
+                rc = ss_err(err, errlen, "swift train: out of memory (validation best-of-N)");
+                break;
+            }
         }
-        bool improved = have_val ? va_loss < best_val : true;
+        bool improved = by_bon ? va_bon > best_bon : have_val ? va_loss < best_val : true;
         if (improved) {
             best_val = have_val ? va_loss : best_val;
+            if (by_bon) best_bon = va_bon;
             best_epoch = epoch;
             bad_epochs = 0;
             memcpy(bestW, h->W, np * sizeof(float));
@@ -860,11 +942,14 @@ int ss_swift_train_dist(ss_swift_head *h, const ss_swift_example *ex, int n, con
             char vl[32], va[32];
             swift_fmt_num(vl, sizeof vl, va_loss);
             swift_fmt_num(va, sizeof va, va_acc);
-            swift_note(p, "epoch %d/%d  train loss %.5f acc %.4f  val loss %s acc %s%s", epoch, p->epochs, tr_loss, tr_acc, vl, va, improved && have_val ? "  (best)" : "");
+            char vb[48] = "";
+            if (by_bon) snprintf(vb, sizeof vb, "  val best-of-N %.4f", va_bon);
+            swift_note(p, "epoch %d/%d  train loss %.5f acc %.4f  val loss %s acc %s%s%s", epoch, p->epochs, tr_loss, tr_acc, vl, va, vb,
+                       improved && (have_val || by_bon) ? "  (best)" : "");
         }
         epochs_run = epoch;
         if (p->on_epoch) p->on_epoch(p->on_epoch_ud, epoch, tr_loss, tr_acc, va_loss, va_acc);
-        if (have_val && p->patience > 0 && bad_epochs >= p->patience) {
+        if ((have_val || by_bon) && p->patience > 0 && bad_epochs >= p->patience) {
             swift_note(p, "swift-train: early stop after epoch %d (no improvement for %d epochs)", epoch, bad_epochs);
             break;
         }
@@ -884,6 +969,7 @@ int ss_swift_train_dist(ss_swift_head *h, const ss_swift_example *ex, int n, con
                 h->b[row] = (float)(h->b[row] - shift);
             }
         }
+        if (best_epoch == 0 && anchor) swift_init_conf(h, 1.0, 0.0);   // the init itself, exactly (not refolded)
         r.best_epoch = best_epoch;
         r.epochs_run = epochs_run;
         if (res) *res = r;
@@ -894,12 +980,13 @@ int ss_swift_train_dist(ss_swift_head *h, const ss_swift_example *ex, int n, con
                  "{\"loss\":\"%s\",\"lr\":%g,\"wd\":%g,\"epochs\":%d,\"epochs_run\":%d,\"best_epoch\":%d,"
                  "\"batch\":%d,\"val_frac\":%g,\"patience\":%d,\"seed\":%llu,\"no_gate\":%s,\"standardize\":%s,"
                  "\"n_examples\":%d,\"n_questions\":%d,\"n_val_questions\":%d,\"n_val_examples\":%d,"
-                 "\"n_train_units\":%d,\"n_val_units\":%d,\"init\":\"uniform(1/sqrt(dim))\",\"optimizer\":\"adamw(0.9,0.999,1e-8)\"}",
+                 "\"n_train_units\":%d,\"n_val_units\":%d,\"init\":\"%s\",\"select\":\"%s\",\"optimizer\":\"adamw(0.9,0.999,1e-8)\"}",
                  ss_swift_loss_name(p->loss), p->lr, p->wd, p->epochs, epochs_run, best_epoch, p->batch, p->val_frac,
-                 p->patience, (unsigned long long)p->seed, p->no_gate ? "true" : "false", p->standardize ? "true" : "false", n, nq, n_val_q, n_val_ex, ntu, nvu);
+                 p->patience, (unsigned long long)p->seed, p->no_gate ? "true" : "false", p->standardize ? "true" : "false", n, nq, n_val_q, n_val_ex, ntu, nvu,
+                 anchor ? "conf(mean token log-prob; decay toward it)" : "uniform(1/sqrt(dim))", by_bon ? "val_best_of_n" : "val_loss");
         double bon = NAN, rnd = NAN, orc = NAN;
         int vq = 0;
-        if (have_val) swift_val_selection(h, ex, n, is_val, dist, &bon, &rnd, &orc, &vq);
+        if (n_val_ex > 0) swift_val_selection(h, ex, n, is_val, dist, &bon, &rnd, &orc, &vq);
         if (vq)
             swift_note(p, "swift-train: best-of-N on the %d validation questions: head %.4f, random pick %.4f, oracle %.4f",
                     vq, bon, rnd, orc);
@@ -913,7 +1000,7 @@ int ss_swift_train_dist(ss_swift_head *h, const ss_swift_example *ex, int n, con
     }
     swift_work_free(&w);
     free(mu); free(inv_sd);
-    free(m); free(v); free(bestW); free(qs); free(is_val); free(tu); free(vu);
+    free(m); free(v); free(bestW); free(qs); free(is_val); free(tu); free(vu); free(anchor);
     return rc;
 }
 
