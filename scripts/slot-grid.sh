@@ -78,6 +78,26 @@ test_table() {   # PREFIX TITLE: rows = lr x steps, columns = plain SLOT and --s
   done
 }
 
+pick_x() {   # TUNE.md TUNE2.md: the README's rule. X is admissible when on tinymath every setting is at
+  # most 0.5 points below greedy and on tinymath-fmt no setting's lenient accuracy is below no SLOT's; the
+  # admissible X with the highest mean strict accuracy over the settings (ties: the larger X; none: the smallest)
+  python3 - "$1" "$2" <<'PY'
+import sys
+def rows(path):   # header X values, the "no SLOT" row, the settings' rows (cells without "no bound")
+    lines = [l.strip().strip('|').split('|') for l in open(path) if l.startswith('| ')]
+    xs = [float(c.split('=')[1]) for c in lines[0][2:]]
+    return xs, lines[1][1].strip(), [[c.strip() for c in r[2:]] for r in lines[2:]]
+xs, greedy, tm = rows(sys.argv[1])
+_, none, fmt = rows(sys.argv[2])
+sfl = lambda c: [float(v) for v in c.split('/')]   # strict, format, lenient
+ok = [j for j in range(len(xs)) if all(float(r[j]) >= float(greedy) - 0.5 - 1e-9 for r in tm)
+      and all(sfl(r[j])[2] >= sfl(none)[2] - 1e-9 for r in fmt)]
+mean = lambda j: sum(sfl(r[j])[0] for r in fmt) / len(fmt)
+j = max(ok, key=lambda j: (round(mean(j), 9), xs[j])) if ok else 0
+print(f"rule: admissible X {[xs[i] for i in ok]}, mean strict {[round(mean(i), 4) for i in range(len(xs))]} -> X = {xs[j]}")
+PY
+}
+
 for part in $PARTS; do
   case $part in
   tune)
@@ -85,7 +105,8 @@ for part in $PARTS; do
     tune_table tune "tinymath swift_train.jsonl, first $TUNE: accuracy %" > tune.md
     use "$TB2/tinymath-fmt-f32.gguf" "$TB2/tune.jsonl" "$TUNE2" fmt
     tune_table tune2 "tinymath-fmt tune.jsonl, first $TUNE2: strict/format/lenient" > tune2.md
-    cat tune.md tune2.md ;;
+    cat tune.md tune2.md
+    pick_x tune.md tune2.md ;;
   test)
     use "$TB/tinymath-f32.gguf" "$TB/test.jsonl" "$LIMIT" acc
     test_table tm "tinymath test.jsonl, first $LIMIT: accuracy %" > tinymath.md
