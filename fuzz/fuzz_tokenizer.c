@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "ss_vocab.h"
+#include "../tests/ref_utf8.h"
 
 typedef struct { ss_gguf *g; ss_vocab *v; } fuzz_vocab;
 static fuzz_vocab vocabs[2];
@@ -29,29 +30,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
     return 0;
 }
 
-static bool fuzz_utf8_valid(const unsigned char *u, size_t n) {
-    for (size_t i = 0; i < n; ) {
-        unsigned c = u[i], cp, min;
-        size_t k;
-        if (c < 0x80) { i++; continue; }
-        else if ((c & 0xe0) == 0xc0) { k = 2; cp = c & 0x1f; min = 0x80; }
-        else if ((c & 0xf0) == 0xe0) { k = 3; cp = c & 0x0f; min = 0x800; }
-        else if ((c & 0xf8) == 0xf0) { k = 4; cp = c & 0x07; min = 0x10000; }
-        else return false;
-        if (i + k > n) return false;
-        for (size_t j = 1; j < k; j++) {
-            if ((u[i + j] & 0xc0) != 0x80) return false;
-            cp = (cp << 6) | (u[i + j] & 0x3f);
-        }
-        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return false;
-        i += k;
-    }
-    return true;
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     const char *text = (const char *)data;
-    bool valid = fuzz_utf8_valid(data, size);
+    bool valid = ref_utf8_valid(data, size);
     bool has_2581 = memmem(data, size, "\xe2\x96\x81", 3) != NULL;
     for (int vi = 0; vi < 2; vi++) {
         const ss_vocab *v = vocabs[vi].v;
@@ -73,7 +54,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
             for (int i = 0; i < n; i++) {
                 int c = ss_detok_push(&d, v, ids[i], chunk, sizeof chunk);
                 if (c < 0 || m + (size_t)c > cap) abort();
-                if (valid && !special && !fuzz_utf8_valid((const unsigned char *)chunk, (size_t)c)) abort();
+                if (valid && !special && !ref_utf8_valid((const unsigned char *)chunk, (size_t)c)) abort();
                 memcpy(out + m, chunk, (size_t)c);
                 m += (size_t)c;
             }

@@ -1,5 +1,6 @@
 # expect.sh — helpers of the shell tests, sourced after $T (the test's temp dir) is set:
-# ok / bad (sets fail=1), expect CODE PATTERN CMD..., same FILE FILE WHAT, and DEVFULL / DEVNULL.
+# ok / bad (sets fail=1), expect CODE PATTERN CMD..., expect_rc CODE CMD..., same FILE FILE WHAT, and
+# DEVFULL / DEVNULL.
 # the devices the refusal tests write to: nodes of our own under $T when we may create them (as
 # root, a bug would otherwise replace the system's /dev/full), else the system's (not writable)
 DEVFULL=$T/full; DEVNULL=$T/null
@@ -19,3 +20,9 @@ expect() {
   ok "exit $want${pat:+, '$pat'}: ${*:2:6}"
 }
 same() { cmp -s "$1" "$2" && ok "$3" || bad "$3"; }
+# expect_rc CODE CMD...: exit code CODE (within 120 s); stdout, stderr kept in $T/out, $T/err
+expect_rc() {
+  local want=$1; shift
+  timeout 120 "$@" >"$T/out" 2>"$T/err"; local rc=$?
+  if [ "$rc" -eq "$want" ]; then ok "exit $rc: $*"; else bad "exit $rc (want $want): $*"; head -5 "$T/err"; fi
+}

@@ -7,9 +7,7 @@ BIN=${SS_BIN:-build/slotswift}
 ST=../shared/models/stories260K-f32.gguf
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
-fail=0
-ok()  { echo "ok   $*"; }
-bad() { echo "FAIL $*"; fail=1; }
+. "$(dirname "$0")/expect.sh"   # ok / bad / expect / expect_rc, fail=0
 
 timeout 300 "$BIN" bench -m "$ST" -p 16 -n 8 -b 1,3 -r 3 -t 2 --json >"$T/out" 2>"$T/err"
 rc=$?

@@ -8,14 +8,7 @@ ST=$S/models/stories260K-f32.gguf
 TM=$S/testbed/tinymath-f32.gguf
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
-fail=0
-ok()  { echo "ok   $*"; }
-bad() { echo "FAIL $*"; fail=1; }
-expect_rc() {
-  local want=$1; shift
-  timeout 120 "$@" >"$T/out" 2>"$T/err"; local rc=$?
-  if [ "$rc" -eq "$want" ]; then ok "exit $rc: $*"; else bad "exit $rc (want $want): $*"; head -5 "$T/err"; fi
-}
+. "$(dirname "$0")/expect.sh"   # ok / bad / expect / expect_rc, fail=0
 # the error is one line naming what is wrong
 expect_err() {
   if grep -q -- "$1" "$T/err" && [ "$(wc -l <"$T/err")" -le 2 ]; then ok "message has '$1'"; else bad "message lacks '$1': $(head -3 "$T/err")"; fi

@@ -12,9 +12,7 @@ BIN=${SS_BIN:-build/slotswift}
 ST=../shared/models/stories260K-f32.gguf
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
-fail=0
-ok()  { echo "ok   $*"; }
-bad() { echo "FAIL $*"; fail=1; }
+. "$(dirname "$0")/expect.sh"   # ok / bad / expect / expect_rc, fail=0
 
 # install the build the tests run on (BUILD, NO_AVX2 as given), except a sanitizer build: then the
 # regular one in build/ (the example is linked without the sanitizer runtime)

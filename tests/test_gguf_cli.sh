@@ -7,16 +7,8 @@ BIN=${SS_BIN:-build/slotswift}
 S=../shared
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
-fail=0
-ok()  { echo "ok   $*"; }
-bad() { echo "FAIL $*"; fail=1; }
+. "$(dirname "$0")/expect.sh"   # ok / bad / expect / expect_rc, fail=0
 
-# expect_rc RC CMD...: run, keep stdout/stderr in $T/out, $T/err
-expect_rc() {
-  local want=$1; shift
-  "$@" >"$T/out" 2>"$T/err"; local rc=$?
-  if [ "$rc" -eq "$want" ]; then ok "exit $rc: $*"; else bad "exit $rc (want $want): $*"; cat "$T/err"; fi
-}
 
 # independent reader: prints "name type [ne0, ne1...]" per tensor, then "kv KEY VALUE" for scalars
 cat >"$T/gguf_list.py" <<'PY'

@@ -9,9 +9,7 @@ BIN=${SS_BIN:-build/slotswift}
 S=../shared/models/stories260K-f32.gguf
 T=$(mktemp -d /tmp/test_gguf_refuse.XXXXXX)
 trap 'rm -rf "$T"' EXIT
-fail=0
-ok()  { echo "ok   $*"; }
-bad() { echo "FAIL $*"; fail=1; }
+. "$(dirname "$0")/expect.sh"   # ok / bad / expect / expect_rc, fail=0
 edit() { python3 tests/gguf_edit.py "$S" "$T/$1.gguf" "${@:2}" || bad "gguf_edit.py $*"; }
 # refused FILE PATTERN [META]: generate and info exit 1, stderr exactly one line matching PATTERN;
 # META=meta: info printed the metadata (architecture line) before the error

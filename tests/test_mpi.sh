@@ -23,9 +23,7 @@ MPIRUN="mpirun --oversubscribe --allow-run-as-root"
 # stacks (plugins kept loaded, full unwinding) match tests/lsan-mpi.supp, every other leak still fails
 export OMPI_MCA_mca_base_component_disable_dlclose=1
 export LSAN_OPTIONS="suppressions=$PWD/tests/lsan-mpi.supp:fast_unwind_on_malloc=0:print_suppressions=0${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
-fail=0
-ok()  { echo "ok   $*"; }
-bad() { echo "FAIL $*"; fail=1; }
+. "$(dirname "$0")/expect.sh"   # ok / bad / expect / expect_rc, fail=0
 # a results file or summary without its timing fields ("seconds" per question, "sec_per_question")
 untimed() { sed -E 's/"seconds":[^,]*,//; s/,"sec_per_question":[^,}]*//' "$1"; }
 same_untimed() { cmp -s <(untimed "$1") <(untimed "$2"); }

@@ -24,6 +24,7 @@
 #include "ss_vocab.h"
 #include "ss_vocab_pre.h"
 #include "cmds.h"
+#include "ref_utf8.h"
 
 #define TOKDIR "../shared/tokenizers/"
 
@@ -69,28 +70,6 @@ static void print_ids(const char *what, const int32_t *t, int n) {
     fprintf(stderr, "  %s:", what);
     for (int i = 0; i < n; i++) fprintf(stderr, " %d", t[i]);
     fprintf(stderr, "\n");
-}
-
-// strict UTF-8 validity (no overlongs, surrogates, or code points above U+10FFFF)
-static bool utf8_valid(const char *s, size_t n) {
-    const unsigned char *u = (const unsigned char *)s;
-    for (size_t i = 0; i < n; ) {
-        unsigned c = u[i];
-        size_t k; unsigned cp, min;
-        if (c < 0x80) { i++; continue; }
-        else if ((c & 0xe0) == 0xc0) { k = 2; cp = c & 0x1f; min = 0x80; }
-        else if ((c & 0xf0) == 0xe0) { k = 3; cp = c & 0x0f; min = 0x800; }
-        else if ((c & 0xf8) == 0xf0) { k = 4; cp = c & 0x07; min = 0x10000; }
-        else return false;
-        if (i + k > n) return false;
-        for (size_t j = 1; j < k; j++) {
-            if ((u[i + j] & 0xc0) != 0x80) return false;
-            cp = (cp << 6) | (u[i + j] & 0x3f);
-        }
-        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return false;
-        i += k;
-    }
-    return true;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -254,7 +233,7 @@ static void check_roundtrip(const ss_vocab *v, const char *text, size_t len, con
         char chunk[1024];
         int c = ss_detok_push(&d, v, t[i], chunk, sizeof chunk);
         assert_true(c >= 0);
-        if (!utf8_valid(chunk, c)) fail_msg("%s: chunk of token %d is not whole UTF-8 characters", where, i);
+        if (!ref_utf8_valid(chunk, c)) fail_msg("%s: chunk of token %d is not whole UTF-8 characters", where, i);
         memcpy(buf + m, chunk, c);
         m += c;
     }
@@ -280,7 +259,7 @@ static void test_roundtrip(void **state) {
         vec *v;
         int n = read_vectors(vocab_files[f], &v);
         for (int i = 0; i < n; i++) {
-            if (!utf8_valid(v[i].text, v[i].len) || strstr(v[i].text, "\xe2\x96\x81")) continue;   // U+2581 decodes to ' ' in SPM
+            if (!ref_utf8_valid(v[i].text, v[i].len) || strstr(v[i].text, "\xe2\x96\x81")) continue;   // U+2581 decodes to ' ' in SPM
             check_roundtrip(l.v, v[i].text, v[i].len, vocab_files[f]);
             texts++;
         }

@@ -551,6 +551,14 @@ char *ss_gguf_get_str(const ss_gguf *g, const char *key) {
     return ss_strndup(kv->v.s.ptr, (size_t)kv->v.s.len);
 }
 
+int ss_gguf_get_str_opt(const ss_gguf *g, const char *key, char **out) {
+    const ss_gguf_kv *kv = ss_gguf_find(g, key);
+    *out = NULL;
+    if (!kv || kv->type != SS_GGUF_STRING) return 0;
+    *out = ss_strndup(kv->v.s.ptr, (size_t)kv->v.s.len);
+    return *out ? 0 : -1;
+}
+
 // ---------------------------------------------------------------- writer
 
 typedef struct { uint8_t *p; size_t n, cap; bool oom; } gguf_buf;   // oom: a growth failed (bytes lost)

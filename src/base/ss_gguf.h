@@ -71,6 +71,9 @@ double      ss_gguf_get_float(const ss_gguf *g, const char *key, double def);
 bool        ss_gguf_get_bool(const ss_gguf *g, const char *key, bool def);
 // returns a malloc'ed NUL-terminated copy, or NULL when missing / not a string
 char       *ss_gguf_get_str(const ss_gguf *g, const char *key);
+// the same telling the two NULLs apart: 0 with *out = the copy (NULL when missing / not a string),
+// -1 when the key is a string but its copy could not be allocated
+int         ss_gguf_get_str_opt(const ss_gguf *g, const char *key, char **out);
 // the same for architecture keys "ARCH.SUFFIX" (e.g. arch "qwen2", suffix "block_count")
 int64_t     ss_gguf_get_arch_int(const ss_gguf *g, const char *arch, const char *suffix, int64_t def);
 double      ss_gguf_get_arch_float(const ss_gguf *g, const char *arch, const char *suffix, double def);

@@ -1005,12 +1005,12 @@ int ss_swift_head_save(const ss_swift_head *h, const char *path, char *err, size
     return rc;
 }
 
-// copy a string key into buf (truncating); -1 if missing or not a string
+// copy a string key into buf (truncating; no allocation, so no failure but a missing key); -1 if
+// missing or not a string
 static int swift_get_str(const ss_gguf *g, const char *key, char *buf, size_t n) {
-    char *s = ss_gguf_get_str(g, key);
-    if (!s) return -1;
-    snprintf(buf, n, "%s", s);
-    free(s);
+    const ss_gguf_kv *kv = ss_gguf_find(g, key);
+    if (!kv || kv->type != SS_GGUF_STRING) return -1;
+    snprintf(buf, n, "%.*s", (int)(kv->v.s.len < n ? kv->v.s.len : n - 1), kv->v.s.ptr);
     return 0;
 }
 

@@ -110,7 +110,8 @@ ss_model *ss_model_load(const char *path, char *err, size_t errlen) {
     const ss_gguf *g = m->gguf;
     ss_hparams *hp = &m->hp;
 
-    char *arch = ss_gguf_get_str(g, "general.architecture");
+    char *arch;
+    if (ss_gguf_get_str_opt(g, "general.architecture", &arch)) { ss_err(err, errlen, "%s: out of memory", path); goto fail; }
     if (!arch) { ss_err(err, errlen, "%s: missing key general.architecture", path); goto fail; }
     if (!strcmp(arch, "llama")) hp->arch = SS_ARCH_LLAMA;
     else if (!strcmp(arch, "qwen2")) hp->arch = SS_ARCH_QWEN2;
@@ -118,7 +119,7 @@ ss_model *ss_model_load(const char *path, char *err, size_t errlen) {
         ss_err(err, errlen, "%s: general.architecture: unsupported architecture '%s' (supported: llama, qwen2)", path, arch);
         free(arch); goto fail;
     }
-    m->name = ss_gguf_get_str(g, "general.name");
+    if (ss_gguf_get_str_opt(g, "general.name", &m->name)) { ss_err(err, errlen, "%s: out of memory", path); free(arch); goto fail; }
     if (!m->name) {
         const char *base = strrchr(path, '/');
         m->name = ss_strdup(base ? base + 1 : path);
@@ -138,7 +139,8 @@ ss_model *ss_model_load(const char *path, char *err, size_t errlen) {
     {
         char key[256];
         snprintf(key, sizeof key, "%s.rope.scaling.type", arch);
-        char *st = ss_gguf_get_str(g, key);
+        char *st;
+        if (ss_gguf_get_str_opt(g, key, &st)) { ss_err(err, errlen, "%s: out of memory", path); free(arch); goto fail; }
         double factor = ss_gguf_get_arch_float(g, arch, "rope.scaling.factor", 0.0);
         if (st && strcmp(st, "none") && strcmp(st, "linear") && strcmp(st, "llama3")) {
             ss_err(err, errlen, "%s: %s: unsupported rope scaling '%s'", path, key, st);
@@ -223,7 +225,10 @@ ss_model *ss_model_load(const char *path, char *err, size_t errlen) {
     }
 
     if (ss_vocab_load(&m->vocab, g, err, errlen)) goto fail;
-    m->chat_template = ss_gguf_get_str(g, "tokenizer.chat_template");   // NULL when none
+    if (ss_gguf_get_str_opt(g, "tokenizer.chat_template", &m->chat_template)) {   // NULL when none
+        ss_err(err, errlen, "%s: out of memory", path);
+        goto fail;
+    }
     if (ss_vocab_n_tokens(m->vocab) != hp->n_vocab) {   // every row a token, every token a row
         ss_err(err, errlen, "%s: tokenizer has %d tokens but token_embd.weight has %d rows", path,
                ss_vocab_n_tokens(m->vocab), hp->n_vocab);
