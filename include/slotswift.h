@@ -560,14 +560,22 @@ typedef struct ss_gen_params {
     void (*on_logits)(void *ud, int cand, const float *logits);  // raw logits[n_vocab] each token is sampled from
     bool  early_stop;                 // exact early stop of the vote: once the finished candidates'
                                       // answers decide the majority, the others stop (ss_gen_cand.stopped)
-    // adaptive sampling (vote): candidates start in waves of `adaptive` (0 = off: all N at once), forked
-    // from the prompt; after each wave, stop when the leading answer has >= adaptive_agree of the
-    // started candidates' votes, else start the next wave, up to n_cand; candidates never started
-    // are stopped (no tokens). Candidate i still samples with seed + i.
+    // adaptive sampling (vote; after Adaptive-Consistency and Early-Stopping Self-Consistency): the
+    // first `adaptive` candidates start (0 = off: all N at once), later waves of max(1, n/2) more are
+    // forked from the prompt, up to n_cand. When a wave is done (n started, the leading answer with a
+    // votes, the second with b), sampling stops when (1) the vote over all n_cand is decided whatever
+    // the others would answer, or (2) P(Binomial(a+b+1, 1/2) <= a) (the Beta(a+1, b+1) posterior that
+    // the leader beats the runner-up) > adaptive_conf and a >= adaptive_agree * n, or (3) a > b and a
+    // candidate with the leading answer has a geometric-mean token probability > adaptive_tokp.
+    // Candidates never started are stopped (no tokens). Candidate i still samples with seed + i.
     int   adaptive;
-    float adaptive_agree;             // (0, 1]; 0: SS_ADAPTIVE_AGREE
+    float adaptive_agree;             // [0, 1]; 0: no share needed (the default)
+    float adaptive_conf;              // [0, 1]; 0: SS_ADAPTIVE_CONF (1: rule 2 off)
+    float adaptive_tokp;              // [0, 1]; 0: SS_ADAPTIVE_TOKP (1: rule 3 off)
 } ss_gen_params;
-#define SS_ADAPTIVE_AGREE 0.75f
+#define SS_ADAPTIVE_WAVE 1
+#define SS_ADAPTIVE_CONF 0.9f
+#define SS_ADAPTIVE_TOKP 0.95f   // (chosen on swift_train.jsonl problems: README "Adaptive sampling")
 
 SS_API void ss_gen_params_default(ss_gen_params *p);
 
@@ -614,7 +622,8 @@ SS_API void ss_gen_result_free(ss_gen_result *r);   // frees what *r holds and z
 // ---------------------------------------------------------------- step-wise engine
 // The scheduler that generation runs on (ss_gen_run, the CLI, the server): requests join and
 // leave one running batch at every step. One ss_engine_step does, for every admitted request,
-//   (a) one chunk of prompt prefill (at most prefill_chunk prompt tokens per step, all requests),
+//   (a) one chunk of prompt prefill (at most prefill_chunk prompt tokens per step, all requests;
+//       a prompt whose prefill ends in the chunk and that has no SLOT gets its first token too),
 //   (b) ONE SLOT AdamW step (one request optimizes at a time; other SLOT requests wait their turn),
 //   (c) one decode step for every running candidate of every request (one batched ss_decode).
 // Batch invariance: a request's tokens, text, logprobs and SLOT losses depend only on its prompt

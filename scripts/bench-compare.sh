@@ -5,15 +5,15 @@
 # Tests (override with the environment): PP="128 512 2048" prompts; TG="2048 8192" depths for 64
 # generated tokens; B8="2048" depths for 8 candidates generating 64 tokens after a shared prompt
 # (llama-batched-bench -pps); CTK=f16|q8_0 the K/V cache type. An empty list skips its tests.
-# llama.cpp: build it once with scripts/llama-bench.sh, or point LLAMA_BIN at a build's bin/.
+# llama.cpp: LLAMA_BIN (a build's bin/), else built once by scripts/llama-build.sh.
 set -euo pipefail
 MODEL=${1:?usage: scripts/bench-compare.sh MODEL.gguf [THREADS] [REPEATS]}
 T=${2:-2}
 R=${3:-3}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 SS=${SS_BIN:-$ROOT/build/slotswift}
-LB=${LLAMA_BIN:-${LLAMA_DIR:-$ROOT/build-llama.cpp}/src/build/bin}
-[ -x "$LB/llama-bench" ] || { echo "bench-compare: no llama-bench in $LB: run scripts/llama-bench.sh once or set LLAMA_BIN" >&2; exit 2; }
+LB=${LLAMA_BIN:-$("$ROOT/scripts/llama-build.sh" llama-bench llama-batched-bench)}
+[ -x "$LB/llama-bench" ] || { echo "bench-compare: no llama-bench in $LB (LLAMA_BIN)" >&2; exit 2; }
 PP=${PP-128 512 2048}
 TG=${TG-2048 8192}
 B8=${B8-2048}

@@ -2,26 +2,14 @@
 # scripts/llama-bench.sh MODEL.gguf [THREADS] [CTK] — llama.cpp's own llama-bench and llama-batched-bench
 # on the same file with the tests of the README's speed table, for ratios measured in one run next to
 # `slotswift bench` (CTK: the K/V cache type, f16 (default) or q8_0, as -ctk/-ctv; q8_0 V needs -fa).
-# llama.cpp's source comes from the npm registry: the node-llama-cpp package carries a git bundle of
-# the llama.cpp release it binds (no other download); it is built once under $LLAMA_DIR (default
-# build-llama.cpp/, about 10 minutes on 2 cores) with -march=native, CPU only.
+# llama.cpp is built once by scripts/llama-build.sh (from the npm registry's node-llama-cpp git bundle,
+# under $LLAMA_DIR, default build-llama.cpp/).
 set -euo pipefail
 MODEL=${1:?usage: scripts/llama-bench.sh MODEL.gguf [THREADS]}
 T=${2:-2}
 CT=${3:-f16}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-D=${LLAMA_DIR:-$ROOT/build-llama.cpp}
-if [ ! -x "$D/src/build/bin/llama-bench" ] || [ ! -x "$D/src/build/bin/llama-batched-bench" ]; then
-  command -v npm >/dev/null || apt-get install -y npm
-  mkdir -p "$D" && cd "$D"
-  [ -d node_modules/node-llama-cpp ] || npm install --no-audit --no-fund --ignore-scripts node-llama-cpp@3.22.1 >/dev/null
-  [ -d src ] || git clone -q node_modules/node-llama-cpp/llama/gitRelease.bundle src
-  cd src
-  cmake -B build -DCMAKE_BUILD_TYPE=Release -DGGML_NATIVE=ON -DLLAMA_CURL=OFF -DLLAMA_BUILD_TESTS=OFF \
-        -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_SERVER=OFF >/dev/null
-  cmake --build build --target llama-bench llama-batched-bench -j2 >/dev/null
-fi
-B=$D/src/build/bin
+B=$("$ROOT/scripts/llama-build.sh" llama-bench llama-batched-bench)
 "$B/llama-bench" --version 2>&1 | sed -n 1p   # (sed reads it all: no SIGPIPE under pipefail)
 KV=(-ctk "$CT" -ctv "$CT")
 [ "$CT" = f16 ] || KV+=(-fa 1)

@@ -3,7 +3,8 @@
 # with and without it on the first 7 test problems (N 8, T 0.8) selects the same answer on every
 # question; some candidates are stopped (marked "stopped": true, no answer), never more tokens are
 # generated; the candidates that were not stopped are identical to the full run's (same seeds).
-# Also bon --json with/without, and the flag refused without --select vote.
+# Adaptive sampling against an independent implementation of its rule. Also bon --json with/without,
+# and the flags refused without --select vote.
 set -u
 BIN=${SS_BIN:-build/slotswift}
 TB=../shared/testbed
@@ -32,26 +33,52 @@ for a, b in zip(full, es):
 assert stopped > 0 and saved > 0, (stopped, saved)
 print(f"early stop: same answers on 7 questions, {stopped} candidates stopped, {saved} tokens saved")
 PY
-# adaptive sampling (waves of 4, agreement 0.75): the started candidates are the full run's first
-# ones (same seeds), a question stops after a wave only when 3 of its 4 (or more) agree
+# adaptive sampling (first wave 1, then max(1, n/2) more; README "Adaptive sampling"): the started
+# candidates are the full run's first ones (same seeds), and a question stops after n exactly when an
+# independent re-implementation of the rule (Beta posterior by math.comb, the exact decision by
+# enumerating the unstarted candidates' answers, the confidence part) says so, with the defaults and
+# with --adaptive-conf 0.85 --adaptive-tokp 0.99 --adaptive-wave 2
 "$BIN" eval $S --data $TB/test.jsonl --limit 7 --adaptive --out "$T/ad.jsonl" >"$T/ad.sum" 2>"$T/err" || { echo "FAIL eval --adaptive"; tail -3 "$T/err"; exit 1; }
-python3 - "$T/full.jsonl" "$T/ad.jsonl" <<'PY' || fail=1
-import collections, json, sys
+"$BIN" eval $S --data $TB/test.jsonl --limit 7 --adaptive-wave 2 --adaptive-conf 0.85 --adaptive-tokp 0.99 --out "$T/ad2.jsonl" >"$T/ad2.sum" 2>"$T/err" || { echo "FAIL eval --adaptive-wave 2"; tail -3 "$T/err"; exit 1; }
+python3 - "$T/full.jsonl" "$T/ad.jsonl" "$T/ad2.jsonl" <<'PY' || fail=1
+import itertools, json, math, sys
 full = [json.loads(l) for l in open(sys.argv[1])][1:]
-ad = [json.loads(l) for l in open(sys.argv[2])][1:]
-waves = 0
-for a, b in zip(full, ad):
-    started = [c for c in b["candidates"] if not c.get("stopped")]
-    n = len(started)
-    assert n in (4, 8) and all(c.get("stopped") and c["tokens"] == 0 for c in b["candidates"][n:])
-    for ca, cb in zip(a["candidates"], started):
-        assert ca["text"] == cb["text"] and ca["answer"] == cb["answer"]
-    votes = collections.Counter(c["answer"] for c in started[:4] if c["answer"] is not None)
-    lead = max(votes.values()) if votes else 0
-    assert (n == 4) == (lead >= 3), (b["index"], n, votes)
-    waves += n == 4
-assert waves > 0
-print(f"adaptive: {waves} of 7 questions stopped after the first wave, candidates as the full run's")
+def same(x, y):
+    if x is None or y is None or x == "" or y == "": return False
+    try: return abs(float(x) - float(y)) <= max(0.005, 1e-6 * max(abs(float(x)), abs(float(y))))
+    except ValueError: return x == y
+def pick(ans):   # the vote: first candidate with the most votes
+    v = [sum(same(a, b) for b in ans) if a is not None else 0 for a in ans]
+    return ans[v.index(max(v))] if max(v) else None
+def stop(ans, lp, N, conf, tokp):
+    n = len(ans)
+    v = [sum(same(a, b) for b in ans) for a in ans]
+    a = max(v)
+    if a == 0: return False
+    L = ans[v.index(a)]
+    b = max([v[i] for i in range(n) if not same(ans[i], L)] or [0])
+    # every answer of the unstarted: one of the started ones', none, or one new answer (the worst new case)
+    if all(same(pick(ans + list(c)), L) for c in itertools.product(set(ans) | {None, "new answer"}, repeat=N - n)):
+        return True
+    if sum(math.comb(a + b + 1, k) for k in range(a + 1)) / 2 ** (a + b + 1) > conf: return True
+    return a > b and any(same(ans[i], L) and lp[i] > math.log(tokp) for i in range(n))
+for path, k0, conf, tokp in ((sys.argv[2], 1, 0.9, 0.95), (sys.argv[3], 2, 0.85, 0.99)):
+    ad = [json.loads(l) for l in open(path)][1:]
+    short = 0
+    for a, b in zip(full, ad):
+        N = len(a["candidates"])
+        started = [c for c in b["candidates"] if not c.get("stopped")]
+        n = len(started)
+        assert all(c.get("stopped") and c["tokens"] == 0 for c in b["candidates"][n:])
+        for ca, cb in zip(a["candidates"], started):
+            assert ca["text"] == cb["text"] and ca["answer"] == cb["answer"]
+        m = k0   # the waves the rule walks through
+        while m < N and not stop([c["answer"] for c in a["candidates"][:m]], [c["logprob_mean"] for c in a["candidates"][:m]], N, conf, tokp):
+            m += max(1, m // 2)
+        assert n == min(m, N), (path, b["index"], n, m)
+        short += n < N
+    assert short > 0
+    print(f"adaptive (first wave {k0}): {short} of 7 questions stopped before N, as the rule says; candidates as the full run's")
 PY
 "$BIN" eval $S --data $TB/test.jsonl --limit 1 --adaptive --select logprob --out "$T/x.jsonl" >/dev/null 2>"$T/err" && { echo "FAIL --adaptive with logprob accepted"; fail=1; }
 # the summary's vote@8 (and the selected answers' accuracy) are the full run's

@@ -145,10 +145,11 @@ static void run_chunks(int slot_steps) {
         int id = submit(e, prompt, T_MAIN, &q);
         int steps = 0;
         while (step(e) > 0) steps++;
-        // step calls: the prefill chunks (the last one also does SLOT step 1), the other SLOT steps
-        // one per step, the last prompt token with the first sampled token, 23 more tokens
+        // step calls: the prefill chunks, 23 more tokens; without SLOT the last chunk also has the
+        // last prompt token and the first sampled token; with SLOT it does SLOT step 1, the other
+        // SLOT steps take one step each, then one step for the last prompt token and first token
         const int prefill = chunks[ci] ? (T_MAIN - 1 + chunks[ci] - 1) / chunks[ci] : 1;
-        assert_int_equal(steps + 1, prefill + (slot_steps ? slot_steps - 1 : 0) + 24);
+        assert_int_equal(steps + 1, prefill + slot_steps + 23);
         ss_gen_result r;
         assert_int_equal(ss_engine_poll(e, id), SS_REQ_DONE);
         take(e, id, &r);

@@ -35,6 +35,19 @@ for cmd in "generate -p 1+1= -n 2" "bon -p 1+1= -n 2 -N 2" "dump -p 1+1= -n 2" "
   grep -q warning "$T/err" && bad "7: ${cmd%% *} -c 512 warns" || true
   rm -rf "$T/w.jsonl" "$T/wfs"
 done
+# serve alike: its ready line names the context (-c: the KV cache requests share, and the longest
+# request's context); without -c the trained context; beyond it one warning at load
+serve_ctx() {   # serve_ctx ARGS...: start, wait for the ready line, SIGTERM; prints "context N, W warnings"
+  "$BIN" serve -m $M --port 0 -t 1 --parallel 2 "$@" >"$T/sout" 2>"$T/err" & local pid=$!
+  for _ in $(seq 300); do grep -q "listening on" "$T/sout" && break; kill -0 $pid 2>/dev/null || break; sleep 0.1; done
+  kill -TERM $pid 2>/dev/null; wait $pid
+  echo "$(grep -o 'context [0-9]*' "$T/sout"), $(grep -c warning "$T/err") warnings"
+}
+r=$(serve_ctx); [ "$r" = "context 512, 0 warnings" ] && ok "7: serve: context 512, no warning" || bad "7: serve: $r: $(cat "$T/err")"
+r=$(serve_ctx -c 1024)
+[ "$r" = "context 1024, 1 warnings" ] && grep -q "warning: -c 1024 is beyond the model's trained context of 512 tokens" "$T/err" \
+  && ok "7: serve -c 1024: runs, one warning" || bad "7: serve -c 1024: $r: $(cat "$T/err")"
+r=$(serve_ctx -c 512); [ "$r" = "context 512, 0 warnings" ] && ok "7: serve -c 512: no warning" || bad "7: serve -c 512: $r"
 # -n beyond the context: every candidate stops exactly at the context (128 - prompt tokens)
 P="Once upon a time there was a little girl named Lily who loved to play in the park with her"
 PT=$(ntok $S "$P")

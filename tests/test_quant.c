@@ -23,6 +23,9 @@
 #include "ss_attn.h"
 #include "ss_slotk.h"
 #include "ss_gguf.h"
+#ifdef SS_HAVE_AVX2
+#include "x86/ss_avx2.h"
+#endif
 
 // ------------------------------------------------------------------------------------ helpers
 
@@ -155,6 +158,23 @@ static void test_type_table(void **state) {
 }
 
 // ------------------------------------------------------------------------------------ fp16 / bf16
+
+// whether the kernel lists `flag` for the CPU (/proc/cpuinfo; an independent view of cpuid): 1, 0,
+// or -1 when the file cannot be read (not Linux)
+static int cpuinfo_has_flag(const char *flag) {
+    FILE *f = fopen("/proc/cpuinfo", "r");
+    if (!f) return -1;
+    char line[8192];
+    int found = -1;
+    while (found < 0 && fgets(line, sizeof line, f))
+        if (!strncmp(line, "flags", 5)) {
+            found = 0;
+            for (char *t = strtok(strchr(line, ':') ? strchr(line, ':') + 1 : line, " \t\n"); t; t = strtok(NULL, " \t\n"))
+                if (!strcmp(t, flag)) found = 1;
+        }
+    fclose(f);
+    return found;
+}
 
 static uint32_t fbits(float f) { uint32_t u; memcpy(&u, &f, 4); return u; }
 static float bitsf(uint32_t u) { float f; memcpy(&f, &u, 4); return f; }
@@ -683,13 +703,21 @@ static void test_gemm(void **state) {
                     else if (j == 0) kv->pack_panel(wt, x, K, N, K, xp);
                     // the packed row holds exactly the standard activation's values
                     const uint8_t *p = xp + j * pb, *q = xq + j * xb;
-                    if (panel) {
-                        ss_dequant_row(vt, q, deq, K);
-                        for (int64_t k2 = 0; k2 < K; k2++)
-                            assert_int_equal(fbits(((const float *)xp)[k2 * SS_PANEL_ROWS + j]), fbits(deq[k2]));
-                        if (j == N - 1)
-                            for (int64_t k2 = 0; k2 < K; k2++)
-                                for (int l = N; l < SS_PANEL_ROWS; l++) assert_true(((const float *)xp)[k2 * SS_PANEL_ROWS + l] == 0.0f);
+                    if (panel) {   // qx + 128 in groups of 4, block scales and sums
+                        const float *dx = (const float *)(xp + 16 * K), *xs = (const float *)(xp + 18 * K);
+                        for (int64_t b = 0; b < K / 32; b++) {
+                            const int8_t *qs = vt == SS_TYPE_Q8_0 ? ((const ss_block_q8_0 *)q)[b].qs : ((const ss_block_q8_K *)q)[b / 8].qs + 32 * (b % 8);
+                            const float d = vt == SS_TYPE_Q8_0 ? ss_fp16_to_fp32(((const ss_block_q8_0 *)q)[b].d) : ((const ss_block_q8_K *)q)[b / 8].d;
+                            int sum = 0;
+                            for (int k2 = 0; k2 < 32; k2++) {
+                                sum += qs[k2];
+                                assert_int_equal(xp[(32 * b + k2) / 4 * 64 + 4 * j + k2 % 4], (uint8_t)(qs[k2] + 128));
+                            }
+                            assert_int_equal(fbits(dx[b * SS_PANEL_ROWS + j]), fbits(d));
+                            assert_true(xs[b * SS_PANEL_ROWS + j] == (float)sum);
+                            if (j == N - 1)
+                                for (int l = N; l < SS_PANEL_ROWS; l++) assert_true(dx[b * SS_PANEL_ROWS + l] == 0.0f);
+                        }
                     } else if (layout == SS_PACK_F32) {
                         ss_dequant_row(vt, q, deq, K);
                         assert_memory_equal(p, deq, sizeof(float) * K);
@@ -754,50 +782,72 @@ static void test_gemm(void **state) {
     free(x); free(wf); free(w); free(xq); free(xp); free(xsub); free(deq);
 }
 
-// the panel kernel (SS_PACK_PANEL) bit for bit against its definition, in scalar code: out[j][i]
-// = the FMA chain over k of the scalar-dequantized weight row and the activation row rounded by
-// ss_quant_act_ref (dequantized). Shapes cover several weight-row groups (96) with a partial one,
-// several activation panels with a partial one, one pass of more than 256 activation rows, and
-// K-blocks (256) with a partial last one.
+// the panel kernel (SS_PACK_PANEL) bit for bit against its scalar definition
+// (ss_gemm_ipanel_ref), with and without VNNI, and that definition against independent math:
+//  - the integer form of each weight row (ss_ipanel_unpack_ref) gives the dequantized row
+//    exactly: sc[b] q[k] + mn[b] == ss_dequant_row's value, in double then rounded once;
+//  - every result within 2e-6 of sum |w x| of the double-precision dot product of the
+//    dequantized rows (the float chain rounds once per sub-block);
+//  - shapes: several weight-row groups (48) with a partial one, partial activation panels, one
+//    pass of more than 256 activation rows, K-blocks (256) with a partial last one, and the
+//    through-the-table product (ss_matmul's path) equal to the direct kernel.
 static void test_gemm_panel(void **state) {
     (void)state;
     if (!have_simd()) return;
     const ss_kernels *kv = ss_kernels_get(false);
-    static const uint32_t pt[] = {SS_TYPE_F16, SS_TYPE_BF16, SS_TYPE_Q4_0, SS_TYPE_Q5_0, SS_TYPE_Q8_0,
-                                  SS_TYPE_Q4_K, SS_TYPE_Q5_K, SS_TYPE_Q6_K};
+    static const uint32_t pt[] = {SS_TYPE_Q8_0, SS_TYPE_Q4_0, SS_TYPE_Q5_0, SS_TYPE_Q4_K, SS_TYPE_Q5_K, SS_TYPE_Q6_K};
     for (int ti = 0; ti < (int)(sizeof pt / sizeof pt[0]); ti++) {
         const uint32_t wt = pt[ti], vt = ss_vec_dot_type(wt);
-        const int64_t M = 203, N = ti == 0 ? 300 : 37;
-        const int64_t K = ss_type_info(wt)->blck == 256 ? 256 * 5 : ti == 0 ? 1000 : 32 * 27;
+        const int S = ss_ipanel_sub(wt);
+        assert_true(S == 16 || S == 32);
+        const int64_t M = 101, N = ti == 0 ? 300 : 37;
+        const int64_t K = ss_type_info(wt)->blck == 256 ? 256 * 3 : 32 * 27;
         const size_t rb = ss_row_size(wt, K), xb = ss_row_size(vt, K), pb = ss_pack_row_bytes(wt, SS_PACK_PANEL, K);
         const int64_t npan = (N + SS_PANEL_ROWS - 1) / SS_PANEL_ROWS;
-        uint8_t *w = malloc(M * rb), *xq = malloc(xb), *xp = aligned_alloc(64, npan * SS_PANEL_ROWS * pb);
-        float *x = malloc(sizeof(float) * N * K), *wd = malloc(sizeof(float) * M * K), *xd = malloc(sizeof(float) * N * K);
-        float *out = malloc(sizeof(float) * N * M);
+        uint8_t *w = malloc(M * rb), *xq = malloc(N * xb), *xp = aligned_alloc(64, npan * SS_PANEL_ROWS * pb);
+        float *x = malloc(sizeof(float) * N * K), *wd = malloc(sizeof(float) * K), *xd = malloc(sizeof(float) * K);
+        float *out = malloc(sizeof(float) * N * M), *ref = malloc(sizeof(float) * N * M), *sc = malloc(sizeof(float) * K), *mn = malloc(sizeof(float) * K);
+        int8_t *q = malloc(K);
         for (int64_t i = 0; i < M; i++) {
             fill_data(wd, K, 32, 1.0);
             if (i % 3) ss_quant_row(wt, wd, w + i * rb, K);
             else random_row(wt, w + i * rb, K);
+            // the integer form is the dequantized row
+            ss_dequant_row(wt, w + i * rb, wd, K);
+            ss_ipanel_unpack_ref(wt, w + i * rb, 0, K, q, sc, mn);
+            for (int64_t k = 0; k < K; k++)
+                if ((float)((double)sc[k / S] * q[k] + mn[k / S]) != wd[k])   // (== : -0 and 0 alike)
+                    fail_msg("%s row %lld value %lld: integer form %g * %d + %g, dequantized %.9g", ss_type_name(wt), (long long)i,
+                             (long long)k, sc[k / S], q[k], mn[k / S], wd[k]);
         }
         fill_data(x, N * K, 32, 0.7);
-        // the reference: scalar code only
-        for (int64_t i = 0; i < M; i++) ss_dequant_row(wt, w + i * rb, wd + i * K, K);
-        for (int64_t j = 0; j < N; j++) {
-            ss_quant_act_ref(wt, x + j * K, xq, K);
-            ss_dequant_row(vt, xq, xd + j * K, K);
-        }
+        for (int64_t j = 0; j < N; j++) ss_quant_act_ref(wt, x + j * K, xq + j * xb, K);
+        ss_gemm_ipanel_ref(wt, K, w, rb, M, xq, xb, N, ref, M);
+        for (int64_t i = 0; i < M; i++)
+            for (int64_t j = 0; j < N; j++) {
+                double as;
+                const double d = dot_deq(wt, w + i * rb, vt, xq + j * xb, K, &as);
+                if (fabs(ref[j * M + i] - d) > 2e-6 * as + 1e-30)
+                    fail_msg("%s (%lld,%lld): integer definition %.9g, double %.9g (sum |wx| %.3g)", ss_type_name(wt), (long long)i,
+                             (long long)j, ref[j * M + i], d, as);
+            }
         for (int64_t j = 0; j < N; j += SS_PANEL_ROWS)
             kv->pack_panel(wt, x + j * K, K, N - j < SS_PANEL_ROWS ? (int)(N - j) : SS_PANEL_ROWS, K, xp + j * pb);
-        kv->gemm(wt, SS_PACK_PANEL, K, w, rb, M, xp, pb, N, out, M);
-        for (int64_t j = 0; j < N; j++)
-            for (int64_t i = 0; i < M; i++) {
-                float s = 0.0f;
-                for (int64_t k = 0; k < K; k++) s = fmaf(wd[i * K + k], xd[j * K + k], s);
-                if (fbits(s) != fbits(out[j * M + i]))
-                    fail_msg("%s panel K=%lld (%lld,%lld): %.9g, FMA chain %.9g", ss_type_name(wt), (long long)K,
-                             (long long)i, (long long)j, out[j * M + i], s);
-            }
-        free(w); free(xq); free(xp); free(x); free(wd); free(xd); free(out);
+        for (int v = 0; v < 3; v++) {   // plain AVX2, VNNI (when the CPU has it), the table's choice
+            if (v == 1 && !ss_cpu_has_avxvnni()) continue;
+            memset(out, 0xff, sizeof(float) * N * M);
+#ifdef SS_HAVE_AVX2
+            if (v < 2) assert_true(ss_gemm_panel_avx2(wt, v == 1, K, w, rb, M, xp, pb, N, out, M));
+            else
+#endif
+            kv->gemm(wt, SS_PACK_PANEL, K, w, rb, M, xp, pb, N, out, M);
+            for (int64_t j = 0; j < N; j++)
+                for (int64_t i = 0; i < M; i++)
+                    if (fbits(out[j * M + i]) != fbits(ref[j * M + i]))
+                        fail_msg("%s panel (variant %d) K=%lld (%lld,%lld): %.9g, definition %.9g", ss_type_name(wt), v,
+                                 (long long)K, (long long)i, (long long)j, out[j * M + i], ref[j * M + i]);
+        }
+        free(w); free(xq); free(xp); free(x); free(wd); free(xd); free(out); free(ref); free(sc); free(mn); free(q);
     }
 }
 
@@ -878,9 +928,12 @@ static void test_dispatch(void **state) {
     const bool cpu = false;                                  // no leaves built: scalar only
 #endif
     assert_int_equal(ss_cpu_has_avx2(), cpu);
+    if (!cpu) assert_false(ss_cpu_has_avxvnni());
     assert_int_equal(kv->simd, cpu);
     if (!cpu) { assert_ptr_equal(kv, ks); return; }
     assert_string_equal(kv->name, "avx2");
+    const int vnni = cpuinfo_has_flag("avx_vnni");
+    if (vnni >= 0) assert_int_equal(ss_cpu_has_avxvnni(), vnni);
     void (*const *e)(void) = (void (*const *)(void))&kv->dequant_row;   // every function pointer set
     for (; (const char *)e < (const char *)(kv + 1); e++) assert_non_null(*e);
 }

@@ -4,6 +4,8 @@
 // of the unfinished candidates (each: one of the alphabet, none, or a fresh answer) are voted with
 // ss_select_pick over all n; "decided" must hold exactly when every completion selects the same
 // answer, and the winner must hold it. Plus constructed tie cases and the numeric-tolerance guard.
+// Adaptive sampling's stopping rule (ss_vote_adaptive_stop): its Beta posterior against a Simpson
+// integration, its parts on constructed cases, its exact part against the same brute force.
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -11,6 +13,7 @@
 #include <cmocka.h>
 #include <stdio.h>
 #include <string.h>
+#include <math.h>
 #include "ss_vote.h"
 
 // "5" and "5.0" are one answer; "" equals nothing; NULL = no answer
@@ -138,24 +141,115 @@ static void test_vote_ties(void **st) {
     assert_int_equal(ss_vote_decided(a9, f9, 0, &w), -1);
 }
 
-// adaptive sampling's rule: the leader's votes >= agree * n (and at least one)
-static void test_vote_agree(void **st) {
+// adaptive sampling's Beta criterion: P(X > 1/2) for X ~ Beta(a+1, b+1), against a float64
+// Simpson integration of the Beta density (lgamma normalisation) and hand-computed values
+#define assert_close(x, y, tol) assert_true(fabs((x) - (y)) <= (tol))
+
+static double beta_tail_simpson(int a, int b) {
+    const int K = 20000;   // even number of intervals over [1/2, 1]
+    const double h = 0.5 / K, lB = lgamma(a + 1.0) + lgamma(b + 1.0) - lgamma(a + b + 2.0);
+    double s = 0;
+    for (int k = 0; k <= K; k++) {
+        const double x = 0.5 + k * h, w = k == 0 || k == K ? 1 : k % 2 ? 4 : 2;
+        const double f = x >= 1 ? (b == 0 ? exp(-lB) : 0) : exp(a * log(x) + b * log1p(-x) - lB);
+        s += w * f;
+    }
+    return s * h / 3;
+}
+
+static void test_vote_beta_conf(void **st) {
     (void)st;
-    const char *a[4] = { "5", "5.0", "5", "7" };
-    assert_true(ss_vote_agree(a, 4, 0.75f));     // 3 of 4
-    assert_false(ss_vote_agree(a, 4, 0.8f));
-    const char *b[4] = { "5", "7", NULL, "" };
-    assert_true(ss_vote_agree(b, 4, 0.25f));
-    assert_false(ss_vote_agree(b, 4, 0.5f));
-    const char *c[2] = { NULL, "" };
-    assert_false(ss_vote_agree(c, 2, 0.01f));    // no answer: never agreed
+    assert_close(ss_vote_beta_conf(0, 0), 0.5, 1e-12);
+    assert_close(ss_vote_beta_conf(1, 0), 0.75, 1e-12);
+    assert_close(ss_vote_beta_conf(2, 0), 7.0 / 8, 1e-12);
+    assert_close(ss_vote_beta_conf(3, 0), 15.0 / 16, 1e-12);
+    assert_close(ss_vote_beta_conf(3, 1), 26.0 / 32, 1e-12);   // 1 - (C(5,4) + C(5,5)) / 32
+    assert_close(ss_vote_beta_conf(2, 2), 0.5, 1e-12);
+    for (int a = 0; a <= 30; a++)
+        for (int b = 0; b <= 30; b++) {
+            const double want = beta_tail_simpson(a, b);
+            if (fabs(ss_vote_beta_conf(a, b) - want) > 1e-9) fail_msg("a %d b %d: %.12g, Simpson %.12g", a, b, ss_vote_beta_conf(a, b), want);
+        }
+    assert_true(isnan(ss_vote_beta_conf(-1, 0)));
+}
+
+// the stopping rule on constructed cases: each of its three parts alone, and their thresholds
+static void test_vote_adaptive_stop(void **st) {
+    (void)st;
+    const double lo[8] = { -1, -1, -1, -1, -1, -1, -1, -1 };   // geometric-mean token probability e^-1
+    const double hi[8] = { -0.01, -0.01, -0.01, -0.01, -0.01, -0.01, -0.01, -0.01 };   // e^-0.01 = 0.990
+    const ss_vote_rule def = { 0.9f, 0, 0.95f }, off = { 1, 0, 1 };
+    const char *one[1] = { "5" };
+    assert_int_equal(ss_vote_adaptive_stop(one, lo, 1, 8, &def), 0);   // Beta(2,1): 0.75
+    assert_int_equal(ss_vote_adaptive_stop(one, hi, 1, 8, &def), 1);   // confident: 0.990 > 0.95
+    const ss_vote_rule tok99 = { 0.9f, 0, 0.995f };
+    assert_int_equal(ss_vote_adaptive_stop(one, hi, 1, 8, &tok99), 0);
+    const char *two[2] = { "5", "5.0" };                                 // one answer, 2 votes
+    assert_int_equal(ss_vote_adaptive_stop(two, lo, 2, 8, &def), 0);   // 7/8 < 0.9
+    const ss_vote_rule c85 = { 0.85f, 0, 1 };
+    assert_int_equal(ss_vote_adaptive_stop(two, lo, 2, 8, &c85), 1);  // 7/8 > 0.85
+    const char *three[3] = { "5", "5", "5" };
+    assert_int_equal(ss_vote_adaptive_stop(three, lo, 3, 8, &def), 1); // 15/16
+    const char *tie[2] = { "5", "7" };                                   // confident but tied: go on
+    assert_int_equal(ss_vote_adaptive_stop(tie, hi, 2, 8, &def), 0);
+    // the confident candidate must hold the leading answer
+    const char *lead[3] = { "5", "5", "7" };
+    const double lp3[3] = { -1, -1, -0.01 };
+    assert_int_equal(ss_vote_adaptive_stop(lead, lp3, 3, 8, &def), 0);
+    const double lp3b[3] = { -1, -0.01, -1 };
+    assert_int_equal(ss_vote_adaptive_stop(lead, lp3b, 3, 8, &def), 1);
+    // the share: 3 of 5 lead with the runner-up at 1 (Beta(4,2): 26/32 = 0.8125)
+    const char *five[5] = { "5", "5", "5", "7", "x" };
+    const ss_vote_rule c80a60 = { 0.8f, 0.6f, 1 }, c80a70 = { 0.8f, 0.7f, 1 };
+    assert_int_equal(ss_vote_adaptive_stop(five, lo, 5, 16, &c80a60), 1);
+    assert_int_equal(ss_vote_adaptive_stop(five, lo, 5, 16, &c80a70), 0);
+    // exact: 5, 5, 7 with one of 4 left is decided (a 7 ties at 2, the lower first index wins), with
+    // two left it is not
+    assert_int_equal(ss_vote_adaptive_stop(lead, lo, 3, 4, &off), 1);
+    assert_int_equal(ss_vote_adaptive_stop(lead, lo, 3, 5, &off), 0);
+    // no answer: never stops; bad arguments
+    const char *none[2] = { NULL, "" };
+    assert_int_equal(ss_vote_adaptive_stop(none, hi, 2, 2 + 0, &def), 0);
+    assert_int_equal(ss_vote_adaptive_stop(none, hi, 2, 1, &def), -1);
+    assert_int_equal(ss_vote_adaptive_stop(none, NULL, 2, 4, &def), -1);
+}
+
+// the exact part against brute force: with the other two parts off, a stop after n of N candidates
+// happens exactly when every answer of the N - n unstarted ones selects the same answer
+static void test_vote_adaptive_exact_brute(void **st) {
+    (void)st;
+    const ss_vote_rule off = { 1, 0, 1 };
+    const double lp[6] = { 0 };
+    long stops = 0, cases = 0;
+    for (int N = 2; N <= 6; N++)
+        for (int n = 1; n < N; n++) {
+            int total = 1;
+            for (int i = 0; i < n; i++) total *= NA;
+            for (int code = 0; code < total; code++) {
+                const char *ans[6] = { 0 };
+                bool fin[6] = { 0 };
+                for (int i = 0, c = code; i < n; i++, c /= NA) { ans[i] = ALPHA[c % NA]; fin[i] = true; }
+                const int r = ss_vote_adaptive_stop(ans, lp, n, N, &off);
+                assert_true(r == 0 || r == 1);
+                const char *cur[6];
+                memcpy(cur, ans, sizeof cur);
+                const int w0 = ss_select_pick(SS_SELECT_VOTE, cur, NULL, NULL, NULL, N);   // the unstarted: no answer
+                int n_compl = 0;
+                int brute = cur[w0] ? all_complete(cur, fin, N, 0, cur[w0], &n_compl) : 0;
+                if (r != brute) fail_msg("N %d n %d code %d: stop %d, brute force %d", N, n, code, r, brute);
+                stops += r; cases++;
+            }
+        }
+    assert_true(stops > 0 && stops < cases);
 }
 
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_vote_brute_force),
         cmocka_unit_test(test_vote_ties),
-        cmocka_unit_test(test_vote_agree),
+        cmocka_unit_test(test_vote_beta_conf),
+        cmocka_unit_test(test_vote_adaptive_stop),
+        cmocka_unit_test(test_vote_adaptive_exact_brute),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -43,6 +43,39 @@ int args_float(int argc, char **argv, int *i, double lo, double hi, float *out) 
     return 0;
 }
 
+int args_vote_flag(args_vote *v, int argc, char **argv, int *i) {
+    const char *f = argv[*i];
+    int rc = 0;
+    if (!strcmp(f, "--early-stop")) v->early_stop = true;
+    else if (!strcmp(f, "--adaptive")) { if (!v->wave) v->wave = SS_ADAPTIVE_WAVE; }
+    else if (!strcmp(f, "--adaptive-wave")) rc = args_int(argc, argv, i, 1, 1024, &v->wave);
+    else if (!strcmp(f, "--adaptive-agree")) rc = args_float(argc, argv, i, 0, 1, &v->agree);
+    else if (!strcmp(f, "--adaptive-conf")) rc = args_float(argc, argv, i, 0.01, 1, &v->conf);
+    else if (!strcmp(f, "--adaptive-tokp")) rc = args_float(argc, argv, i, 0.01, 1, &v->tokp);
+    else return 0;
+    return rc ? -1 : 1;
+}
+
+void args_vote_apply(const args_vote *v, ss_gen_params *gp) {
+    gp->early_stop = v->early_stop;
+    gp->adaptive = v->wave;
+    gp->adaptive_agree = v->agree;
+    gp->adaptive_conf = v->conf > 0 ? v->conf : SS_ADAPTIVE_CONF;
+    gp->adaptive_tokp = v->tokp > 0 ? v->tokp : SS_ADAPTIVE_TOKP;
+}
+
+void args_print_vote_help(void) {
+    printf("  --early-stop: (vote) stop the unfinished candidates once the finished ones decide the vote\n"
+           "      (same answer as the full vote; stopped candidates are marked \"stopped\": true)\n"
+           "  --adaptive: (vote) start %d candidate(s), then waves of max(1, n/2) more while undecided, up to N;\n"
+           "      after each wave, stop when the vote over N is decided, or the Beta posterior that the leading\n"
+           "      answer beats the second exceeds P with >= A of the votes, or a leading candidate's geometric-mean\n"
+           "      token probability exceeds Q (README \"Adaptive sampling\")\n"
+           "  --adaptive-wave K (%d) first wave, --adaptive-conf P (%g), --adaptive-agree A (0),\n"
+           "      --adaptive-tokp Q (%g; 1 = off)\n\n",
+           SS_ADAPTIVE_WAVE, SS_ADAPTIVE_WAVE, SS_ADAPTIVE_CONF, SS_ADAPTIVE_TOKP);
+}
+
 static int args_u64(int argc, char **argv, int *i, uint64_t *out) {
     const char *flag = argv[*i], *v;
     if (args_need(argc, argv, i, &v)) return -1;

@@ -38,6 +38,13 @@ int  args_common(ss_args *a, int argc, char **argv, int *i);
 int  args_need(int argc, char **argv, int *i, const char **out);      // string value
 int  args_int(int argc, char **argv, int *i, long lo, long hi, int *out);
 int  args_float(int argc, char **argv, int *i, double lo, double hi, float *out);
+// the vote's stopping flags of bon and eval: --early-stop, --adaptive, --adaptive-wave K,
+// --adaptive-agree A, --adaptive-conf P, --adaptive-tokp Q (ss_gen_params' fields; 0 = the default)
+typedef struct { bool early_stop; int wave; float agree, conf, tokp; } args_vote;
+// 1 consumed (advancing *i past its value), 0 not a vote flag, -1 bad value (printed)
+int  args_vote_flag(args_vote *v, int argc, char **argv, int *i);
+void args_vote_apply(const args_vote *v, ss_gen_params *gp);
+void args_print_vote_help(void);
 // the common help text for the flags above
 void args_print_common_help(void);
 // the prompt text from -p or -f (malloc'ed), with an error message on failure

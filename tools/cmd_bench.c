@@ -174,7 +174,7 @@ int cmd_bench(int argc, char **argv) {
         a.n_ctx = (int)need;
     }
     ss_model *m; ss_ctx *c;
-    if (tool_load_kv(&a, a.n_ctx, maxb, &m, &c)) return 1;   // speed only: -c is the bench's KV cache, no warning
+    if (tool_load_kv(&a, a.n_ctx, maxb, false, &m, &c)) return 1;   // speed only: -c is the bench's KV cache, no warning
     const ss_hparams *hp = ss_model_hparams(m);
     int V = hp->n_vocab;
     const char *type = ftype_name(ss_model_meta_int(m, "general.file_type", -1));

@@ -13,11 +13,8 @@
 
 static void bon_usage(void) {
     printf("usage: slotswift bon -m MODEL (-p PROMPT | -f FILE) [--chat] -N 8 [--select swift|vote|first|logprob]\n"
-           "                     [--swift HEAD.gguf] [--json] [--early-stop] [flags]\n"
-           "  --early-stop: (vote) stop the unfinished candidates once the finished ones decide the vote\n"
-           "      (same answer as the full vote; stopped candidates are marked \"stopped\": true)\n"
-           "  --adaptive [--adaptive-wave K (4)] [--adaptive-agree A (0.75)]: (vote) candidates start in waves of K;\n"
-           "      after each wave, stop when the leading answer has >= A of the votes, else start the next wave\n\n");
+           "                     [--swift HEAD.gguf] [--json] [--early-stop] [--adaptive ...] [flags]\n");
+    args_print_vote_help();
     args_print_common_help();
 }
 
@@ -37,14 +34,15 @@ int cmd_bon(int argc, char **argv) {
     ss_args a;
     args_init(&a);
     int N = 8, method = SS_SELECT_VOTE;
-    bool json = false, method_given = false, early_stop = false;
-    int adaptive = 0;
-    float agree = SS_ADAPTIVE_AGREE;
+    bool json = false, method_given = false;
+    args_vote vote = { 0 };
     const char *head_path = NULL;
     for (int i = 1; i < argc;) {
         int r = args_common(&a, argc, argv, &i);
         if (r < 0) return 2;
         if (r > 0) continue;
+        if ((r = args_vote_flag(&vote, argc, argv, &i)) < 0) return 2;
+        if (r > 0) { i++; continue; }
         const char *f = argv[i], *v;
         if (!strcmp(f, "-N")) { if (args_int(argc, argv, &i, 1, 1024, &N)) return 2; }
         else if (!strcmp(f, "--select")) {
@@ -54,17 +52,13 @@ int cmd_bon(int argc, char **argv) {
         }
         else if (!strcmp(f, "--swift")) { if (args_need(argc, argv, &i, &head_path)) return 2; }
         else if (!strcmp(f, "--json")) json = true;
-        else if (!strcmp(f, "--early-stop")) early_stop = true;
-        else if (!strcmp(f, "--adaptive")) { if (!adaptive) adaptive = 4; }
-        else if (!strcmp(f, "--adaptive-wave")) { if (args_int(argc, argv, &i, 1, 1024, &adaptive)) return 2; }
-        else if (!strcmp(f, "--adaptive-agree")) { if (args_float(argc, argv, &i, 0.01, 1, &agree)) return 2; }
         else if (!strcmp(f, "-h") || !strcmp(f, "--help")) { bon_usage(); return 0; }
         else { fprintf(stderr, "slotswift bon: unknown flag '%s'\n", f); return 2; }
         i++;
     }
     if (head_path && !method_given) method = SS_SELECT_SWIFT;
     if (method == SS_SELECT_SWIFT && !head_path) { fprintf(stderr, "slotswift bon: --select swift needs --swift HEAD.gguf\n"); return 2; }
-    if ((early_stop || adaptive) && method != SS_SELECT_VOTE) { fprintf(stderr, "slotswift bon: --early-stop and --adaptive need --select vote\n"); return 2; }
+    if ((vote.early_stop || vote.wave) && method != SS_SELECT_VOTE) { fprintf(stderr, "slotswift bon: --early-stop and --adaptive need --select vote\n"); return 2; }
     int prc;
     char *text = args_prompt_text(&a, &prc);
     if (!text) return prc;
@@ -89,8 +83,7 @@ int cmd_bon(int argc, char **argv) {
     settings_pick_seed(&a, NULL, NULL, "bon");   // the inputs are good: the run's seed
     gp.samp.seed = a.samp.seed;
     if (have_head) { gp.feat = &head.spec; gp.head = &head; }
-    gp.early_stop = early_stop;
-    gp.adaptive = adaptive; gp.adaptive_agree = agree;
+    args_vote_apply(&vote, &gp);
     ss_gen_result res;
     if (ss_gen_run(c, toks, T, &gp, &res, err, sizeof err)) { fprintf(stderr, "slotswift bon: %s\n", err); goto done; }
     cand_info ci;

@@ -28,11 +28,9 @@ static void eval_usage(void) {
            "                      [-N N] [--select swift|vote|first|logprob] [--swift HEAD.gguf] [--subsets S] [--parallel P]\n"
            "                      [--early-stop] [--adaptive ...] [flags]\n"
            "  --parallel P: P questions decode together (default 1); results are the same as one at a time\n"
-           "  --early-stop: (vote) stop a question's unfinished candidates once the finished ones decide the vote\n"
-           "      (vote@N unchanged; stopped candidates: \"stopped\": true, no answer; pass@k, vote@k < N see fewer answers)\n"
-           "  --adaptive [--adaptive-wave K (4)] [--adaptive-agree A (0.75)]: (vote) candidates start in waves of K;\n"
-           "      after each wave, stop when the leading answer has >= A of the votes, else start the next wave\n"
-           "  greedy with --temp 0; with N > 1 the N candidates of a question decode together.\n\n");
+           "  greedy with --temp 0; with N > 1 the N candidates of a question decode together.\n"
+           "  (stopped candidates have no answer: pass@k and vote@k for k < N see fewer answers; vote@N is unchanged)\n");
+    args_print_vote_help();
     args_print_common_help();
 }
 
@@ -107,8 +105,7 @@ typedef struct {
     ss_gen_params *gps;
     const ss_gen_params **gpp;
     ss_gen_result *res;
-    bool early_stop;              // --early-stop
-    int adaptive; float agree;    // --adaptive-wave, --adaptive-agree (0: off)
+    args_vote vote;               // --early-stop, --adaptive ...
 } eval_run;
 
 // question qi's result line (one JSON object and its newline); *correct: the selected answer's grade
@@ -175,8 +172,7 @@ static int eval_group(void *ud, const int *grp, int ng, work_result *out) {
             bad = true;
         }
         if (ev->head) { ev->gps[g].feat = &ev->head->spec; ev->gps[g].head = ev->head; }
-        ev->gps[g].early_stop = ev->early_stop;
-        ev->gps[g].adaptive = ev->adaptive; ev->gps[g].adaptive_agree = ev->agree;
+        args_vote_apply(&ev->vote, &ev->gps[g]);
         ev->gpp[g] = &ev->gps[g];
     }
     int r = bad ? -1 : ss_gen_run_multi(ev->c, ng, (const int32_t *const *)ev->toks, ev->lens, ev->gpp, ev->res, err, sizeof err);
@@ -214,14 +210,14 @@ int cmd_eval(int argc, char **argv) {
     ss_args a;
     args_init(&a);
     int N = 1, method = -1, limit = -1, subsets = 64, par = 1;
-    bool early_stop = false;
-    int adaptive = 0;
-    float agree = SS_ADAPTIVE_AGREE;
+    args_vote vote = { 0 };
     const char *data = NULL, *out = NULL, *head_path = NULL, *v;
     for (int i = 1; i < argc;) {
         int r = args_common(&a, argc, argv, &i);
         if (r < 0) return 2;
         if (r > 0) continue;
+        if ((r = args_vote_flag(&vote, argc, argv, &i)) < 0) return 2;
+        if (r > 0) { i++; continue; }
         const char *f = argv[i];
         if (!strcmp(f, "-N")) { if (args_int(argc, argv, &i, 1, 1024, &N)) return 2; }
         else if (!strcmp(f, "--data")) { if (args_need(argc, argv, &i, &data)) return 2; }
@@ -230,10 +226,6 @@ int cmd_eval(int argc, char **argv) {
         else if (!strcmp(f, "--parallel")) { if (args_int(argc, argv, &i, 1, 256, &par)) return 2; }
         else if (!strcmp(f, "--subsets")) { if (args_int(argc, argv, &i, 1, 1 << 20, &subsets)) return 2; }
         else if (!strcmp(f, "--swift")) { if (args_need(argc, argv, &i, &head_path)) return 2; }
-        else if (!strcmp(f, "--early-stop")) early_stop = true;
-        else if (!strcmp(f, "--adaptive")) { if (!adaptive) adaptive = 4; }
-        else if (!strcmp(f, "--adaptive-wave")) { if (args_int(argc, argv, &i, 1, 1024, &adaptive)) return 2; }
-        else if (!strcmp(f, "--adaptive-agree")) { if (args_float(argc, argv, &i, 0.01, 1, &agree)) return 2; }
         else if (!strcmp(f, "--select")) {
             if (args_need(argc, argv, &i, &v)) return 2;
             if ((method = ss_select_parse(v)) < 0) { fprintf(stderr, "slotswift eval: --select: unknown method '%s' (swift, vote, first, logprob)\n", v); return 2; }
@@ -246,7 +238,7 @@ int cmd_eval(int argc, char **argv) {
     if (a.prompt || a.prompt_file) { fprintf(stderr, "slotswift eval: prompts come from --data, not -p/-f\n"); return 2; }
     if (method < 0) method = head_path ? SS_SELECT_SWIFT : N > 1 ? SS_SELECT_VOTE : SS_SELECT_FIRST;
     if (method == SS_SELECT_SWIFT && !head_path) { fprintf(stderr, "slotswift eval: --select swift needs --swift HEAD.gguf\n"); return 2; }
-    if ((early_stop || adaptive) && method != SS_SELECT_VOTE) { fprintf(stderr, "slotswift eval: --early-stop and --adaptive need --select vote\n"); return 2; }
+    if ((vote.early_stop || vote.wave) && method != SS_SELECT_VOTE) { fprintf(stderr, "slotswift eval: --early-stop and --adaptive need --select vote\n"); return 2; }
     tool_item *items;
     int n_items = tool_read_dataset(data, &items);
     if (n_items < 0) return 1;
@@ -284,8 +276,15 @@ int cmd_eval(int argc, char **argv) {
         char *hid = head_path ? settings_file_id(head_path, err, sizeof err) : NULL;
         cJSON_AddItemToObject(settings, "--swift", hid ? cJSON_CreateString(hid) : cJSON_CreateNull());
         cJSON_AddStringToObject(settings, "--select", ss_select_name(method));
-        if (early_stop) cJSON_AddBoolToObject(settings, "--early-stop", true);   // only when set: older files resume
-        if (adaptive) { cJSON_AddNumberToObject(settings, "--adaptive-wave", adaptive); cJSON_AddNumberToObject(settings, "--adaptive-agree", agree); }
+        if (vote.early_stop) cJSON_AddBoolToObject(settings, "--early-stop", true);   // only when set: older files resume
+        if (vote.wave) {
+            ss_gen_params vp;
+            args_vote_apply(&vote, &vp);
+            cJSON_AddNumberToObject(settings, "--adaptive-wave", vp.adaptive);
+            cJSON_AddNumberToObject(settings, "--adaptive-agree", vp.adaptive_agree);
+            cJSON_AddNumberToObject(settings, "--adaptive-conf", vp.adaptive_conf);
+            cJSON_AddNumberToObject(settings, "--adaptive-tokp", vp.adaptive_tokp);
+        }
         free(hid);
         n_done = writer ? eval_resume(fd, out, data, &a, settings, done, n_items) : 0;
         cJSON_Delete(settings);
@@ -295,7 +294,7 @@ int cmd_eval(int argc, char **argv) {
     if (n_done) fprintf(stderr, "slotswift eval: resuming: %d of %d questions already in %s\n", n_done, n_items, out);
     {
         eval_run ev = { &a, m, c, items, N, method, have_head ? &head : NULL, fd, out, 0, 0, lens, toks, masks, gps, gpp, res,
-                        early_stop, adaptive, agree };
+                        vote };
         work_job job = { "eval", n_items, done, par, eval_group, eval_store, eval_extra, &ev, NULL };
         if (ssmpi_active() ? ssmpi_work_run(&job) : work_run_local(&job)) goto done;
     }

@@ -18,7 +18,8 @@ static void serve_usage(void) {
            "                       [--max-body BYTES] [--chat-template FAMILY] [--log text|json] [sampling flags]\n\n"
            "  --host ADDR          address to listen on (default 127.0.0.1; 0.0.0.0 = every interface)\n"
            "  --port N             port (default 8080; 0 = any free port, printed in the ready line)\n"
-           "  -c CTX               KV cache size in tokens, shared by all running sequences (and the longest request)\n"
+           "  -c CTX               KV cache size in tokens, shared by all running sequences (and the longest request);\n"
+           "                       default: the model's trained context (beyond it: a warning)\n"
            "  --parallel N         sequences decoding at once (a request's n / best_of candidates count; default 4)\n"
            "  --queue N            requests waiting beyond that get 503 + Retry-After (default 64)\n"
            "  --swift NAME=FILE    a SWIFT reward head requests can name in \"swift_head\" (repeatable)\n"
@@ -90,7 +91,7 @@ int cmd_serve(int argc, char **argv) {
     int port = 0, rc = 1;
     serve_http *h = serve_http_start(&ho, &cfg, &port, err, sizeof err);
     if (!h) { fprintf(stderr, "slotswift serve: %s\n", err); return 1; }
-    if (tool_load_kv(&a, 0, parallel, &cfg.model, &cfg.ctx)) goto done;
+    if (tool_load_kv(&a, 0, parallel, true, &cfg.model, &cfg.ctx)) goto done;
     cfg.model_id = ss_model_name(cfg.model);
     { const char *t = ss_model_chat_template(cfg.model); cfg.chat_tmpl = t ? ss_strdup(t) : NULL; }
     cfg.chat_family = tmpl_fam != SS_CHAT_UNKNOWN ? tmpl_fam : ss_chat_detect(cfg.chat_tmpl);

@@ -134,8 +134,10 @@ typedef struct {
     int   best_of;                // candidates per prompt (0 = not asked: n candidates, all returned)
     int   select;                 // SEL_* when best_of is given
     bool  early_stop;             // "early_stop" (select vote): stop candidates once the vote is decided
-    int   adaptive;               // "adaptive" (select vote): wave size (true = 4; 0 off)
-    float adaptive_agree;         // "adaptive_agree" (default SS_ADAPTIVE_AGREE)
+    int   adaptive;               // "adaptive" (select vote): first wave (true = SS_ADAPTIVE_WAVE; 0 off)
+    float adaptive_agree;         // "adaptive_agree" (default 0: no share needed)
+    float adaptive_conf;          // "adaptive_conf" (default SS_ADAPTIVE_CONF)
+    float adaptive_tokp;          // "adaptive_tokp" (default SS_ADAPTIVE_TOKP)
     int   head;                   // index into cfg->head or -1
     int   logprobs;               // -1: none; chat: top_logprobs; completions: the `logprobs` count
     bool  stream, include_usage, extensions;

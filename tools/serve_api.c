@@ -3,7 +3,7 @@
 // jobs become a chat.completion / text_completion object; running jobs become chat.completion.chunk
 // / text_completion stream events. Plus /tokenize, /detokenize and /v1/models (llama-server's shapes).
 // Extensions: "slot" (SLOT for this request), "best_of" + "select" + "swift_head" (per-choice
-// "logprob_mean", "swift", "answer", "votes"), "early_stop" and "adaptive" + "adaptive_agree" (with
+// "logprob_mean", "swift", "answer", "votes"), "early_stop" and "adaptive" + "adaptive_agree" / "_conf" / "_tokp" (with
 // select "vote": candidates stop once the vote is decided / start in waves, per-choice "stopped");
 // llama.cpp's top_k, min_p, repeat_penalty, ignore_eos.
 #include "serve.h"
@@ -365,12 +365,17 @@ int serve_api_parse(const serve_cfg *cfg, int kind, const char *body, size_t len
     if (get_bool(o, "early_stop", &call->early_stop, e)) goto fail;
     if (call->early_stop && (!bo_given || call->select != SS_SELECT_VOTE))
         BAD("early_stop", "'early_stop' needs 'best_of' with 'select': \"vote\"");
-    {   // "adaptive": true (waves of 4) or the wave size; "adaptive_agree": the stopping share
+    {   // "adaptive": true (first wave SS_ADAPTIVE_WAVE) or the first wave's size; "adaptive_agree",
+        // "adaptive_conf", "adaptive_tokp": the stopping rule's thresholds (ss_gen_params)
         const cJSON *ad = cJSON_GetObjectItemCaseSensitive(o, "adaptive");
-        if (cJSON_IsBool(ad)) call->adaptive = cJSON_IsTrue(ad) ? 4 : 0;
+        if (cJSON_IsBool(ad)) call->adaptive = cJSON_IsTrue(ad) ? SS_ADAPTIVE_WAVE : 0;
         else if (get_int(o, "adaptive", 1, 1024, &call->adaptive, NULL, e)) goto fail;
-        call->adaptive_agree = SS_ADAPTIVE_AGREE;
-        if (get_num(o, "adaptive_agree", 0.01, 1, &call->adaptive_agree, e)) goto fail;
+        call->adaptive_agree = 0;
+        call->adaptive_conf = SS_ADAPTIVE_CONF;
+        call->adaptive_tokp = SS_ADAPTIVE_TOKP;
+        if (get_num(o, "adaptive_agree", 0, 1, &call->adaptive_agree, e)) goto fail;
+        if (get_num(o, "adaptive_conf", 0.01, 1, &call->adaptive_conf, e)) goto fail;
+        if (get_num(o, "adaptive_tokp", 0.01, 1, &call->adaptive_tokp, e)) goto fail;
         if (call->adaptive && (!bo_given || call->select != SS_SELECT_VOTE))
             BAD("adaptive", "'adaptive' needs 'best_of' with 'select': \"vote\"");
     }
@@ -399,6 +404,7 @@ int serve_api_parse(const serve_cfg *cfg, int kind, const char *body, size_t len
         gp->slot = slot;
         gp->early_stop = call->early_stop;
         gp->adaptive = call->adaptive; gp->adaptive_agree = call->adaptive_agree;
+        gp->adaptive_conf = call->adaptive_conf; gp->adaptive_tokp = call->adaptive_tokp;
         // tokens of room: up to the context; and every candidate's tokens must fit the KV cache.
         // Left out, max_tokens is what fits in the request's share of the cache (kv x n_cand /
         // parallel, as llama-server's slots split -c), so that requests without it still run side

@@ -80,14 +80,17 @@ static void cancel_call(http_req *r) {
 }
 
 // wait up to 50 ms for news from job j; notices a client that went away and queue timeouts
-static void wait_news(http_req *r, serve_job *j) {
+// wait (at most 50 ms: then the client and the deadline are checked) until job j has more than
+// `seen` tokens (seen < 0: tokens do not count) or is done; a token that came after the caller
+// looked is not waited for
+static void wait_news(http_req *r, serve_job *j, int seen) {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     ts.tv_nsec += 50 * 1000000L;
     if (ts.tv_nsec >= 1000000000L) { ts.tv_sec++; ts.tv_nsec -= 1000000000L; }
     pthread_mutex_lock(&j->mu);
     int state = j->state;
-    if (state != JOB_DONE) pthread_cond_timedwait(&j->cv, &j->mu, &ts);
+    if (state != JOB_DONE && (seen < 0 || j->n_gen == seen)) pthread_cond_timedwait(&j->cv, &j->mu, &ts);
     state = j->state;
     pthread_mutex_unlock(&j->mu);
     if (state == JOB_DONE) return;
@@ -150,16 +153,16 @@ static ssize_t stream_reader(void *cls, uint64_t pos, char *buf, size_t max) {
         r->slen = r->soff = 0;
         if (r->call.stream_done) return MHD_CONTENT_READER_END_OF_STREAM;
         if (r->gone) return MHD_CONTENT_READER_END_WITH_ERROR;
-        serve_api_stream(r->h->cfg, &r->call, &r->sbuf, &r->slen);
-        if (r->slen == 0 && !r->call.stream_done) {
-            for (int q = 0; q < r->call.n_jobs; q++) {     // wait on the first unfinished job
-                serve_job *j = r->call.jobs[q];
-                pthread_mutex_lock(&j->mu);
-                bool d = j->state == JOB_DONE;
-                pthread_mutex_unlock(&j->mu);
-                if (!d) { wait_news(r, j); break; }
-            }
+        serve_job *w = NULL;   // the first unfinished job and its tokens before the events are made
+        int seen = 0;
+        for (int q = 0; q < r->call.n_jobs && !w; q++) {
+            serve_job *j = r->call.jobs[q];
+            pthread_mutex_lock(&j->mu);
+            if (j->state != JOB_DONE) { w = j; seen = j->n_gen; }
+            pthread_mutex_unlock(&j->mu);
         }
+        serve_api_stream(r->h->cfg, &r->call, &r->sbuf, &r->slen);
+        if (r->slen == 0 && !r->call.stream_done && w) wait_news(r, w, seen);
     }
 }
 
@@ -187,7 +190,7 @@ static enum MHD_Result completions(http_req *r, struct MHD_Connection *conn, int
             pthread_mutex_lock(&j->mu);
             bool d = j->state == JOB_DONE;
             pthread_mutex_unlock(&j->mu);
-            if (!d) { wait_news(r, j); break; }
+            if (!d) { wait_news(r, j, r->stream ? 0 : -1); break; }   // (stream: until its first token)
         }
         if (r->gone) return MHD_NO;    // closes the connection; logged as 499
     }

@@ -40,6 +40,14 @@ static ss_model *tool_load_model(const ss_args *a) {
     return m;
 }
 
+// the one warning when -c (a sequence's context) is beyond the model's trained context
+static void ctx_warn(const ss_args *a, const ss_model *m) {
+    const int train = ss_model_hparams(m)->n_ctx_train;
+    if (a->n_ctx > train)
+        fprintf(stderr, "slotswift: warning: -c %d is beyond the model's trained context of %d tokens: "
+                "output past position %d may be wrong\n", a->n_ctx, train, train);
+}
+
 // a context of kv_tokens KV tokens (at least the sequence context) for n_seq sequences
 static ss_ctx *tool_new_ctx(const ss_args *a, ss_model *m, int64_t kv_tokens, int n_seq) {
     char err[SS_ERRLEN];
@@ -75,9 +83,10 @@ int tool_load_data(const ss_args *a, int n_prompts, int n_cand, const tool_item 
     return 0;
 }
 
-int tool_load_kv(const ss_args *a, int64_t kv_tokens, int n_seq, ss_model **m, ss_ctx **c) {
+int tool_load_kv(const ss_args *a, int64_t kv_tokens, int n_seq, bool warn, ss_model **m, ss_ctx **c) {
     *c = NULL;
     if (!(*m = tool_load_model(a))) return -1;
+    if (warn) ctx_warn(a, *m);
     if (!(*c = tool_new_ctx(a, *m, kv_tokens, n_seq))) { ss_model_free(*m); *m = NULL; return -1; }
     return 0;
 }
@@ -85,10 +94,8 @@ int tool_load_kv(const ss_args *a, int64_t kv_tokens, int n_seq, ss_model **m, s
 int tool_load(const ss_args *a, int n_prompts, int n_cand, ss_model **m, ss_ctx **c) {
     *c = NULL;
     if (!(*m = tool_load_model(a))) return -1;
-    const int ctx = tool_ctx_seq(a, *m), train = ss_model_hparams(*m)->n_ctx_train;
-    if (a->n_ctx > train)   // (the one warning: -c is a sequence's context here, not a shared KV pool)
-        fprintf(stderr, "slotswift: warning: -c %d is beyond the model's trained context of %d tokens: "
-                "output past position %d may be wrong\n", a->n_ctx, train, train);
+    const int ctx = tool_ctx_seq(a, *m);
+    ctx_warn(a, *m);
     const int64_t kv = tool_kv_need(ctx, a->n_predict, n_cand, n_prompts);
     if (kv > TOOL_CTX_MAX)
         fprintf(stderr, "slotswift: %d prompt%s x %d candidate%s of up to %d tokens each (the context; -n %d) need a KV cache "

@@ -20,9 +20,10 @@ int  tool_load(const ss_args *a, int n_prompts, int n_cand, ss_model **m, ss_ctx
 typedef struct tool_item tool_item;
 int  tool_load_data(const ss_args *a, int n_prompts, int n_cand, const tool_item *items, int n_items, const char *cmd,
                     ss_model **m, ss_ctx **c);
-// the same with a KV cache of kv_tokens (at least the context) for n_seq sequences (serve, bench:
-// there -c is the KV cache that requests share, and it does not warn)
-int  tool_load_kv(const ss_args *a, int64_t kv_tokens, int n_seq, ss_model **m, ss_ctx **c);
+// the same with a KV cache of kv_tokens (at least the context) for n_seq sequences, warning about -c
+// when `warn` (serve: -c is the KV cache that requests share and the longest request's context;
+// bench: a speed test, no warning)
+int  tool_load_kv(const ss_args *a, int64_t kv_tokens, int n_seq, bool warn, ss_model **m, ss_ctx **c);
 // Render `user` (+ a->system) with the model's chat template when a->chat, else use it raw.
 // Returns malloc'ed text, NULL on error (printed).
 char *tool_render_prompt(const ss_model *m, const ss_args *a, const char *user);

@@ -19,6 +19,8 @@ from .head import Head
 
 FINISH_REASONS = ("length", "eog", "stop", "ctx", "cancel")   # enum ss_finish order
 _SLOT_SAFE_KL_MAX = ctypes.c_float(0.05).value   # SS_SLOT_SAFE_KL_MAX (slotswift.h)
+_ADAPTIVE_WAVE = 1   # SS_ADAPTIVE_WAVE (slotswift.h): adaptive=True's first wave
+_SELECT_VOTE = 1     # SS_SELECT_VOTE
 _SLOT_KEYS = ("steps", "lr", "beta1", "beta2", "eps", "wd", "kl_max", "safe", "min_gain")
 _SAMPLING_KEYS = ("temperature", "top_p", "top_k", "min_p", "repeat_penalty", "repeat_last_n",
                   "presence_penalty", "frequency_penalty", "seed")
@@ -31,13 +33,14 @@ class Result:
     """One generated completion.
     text: generated text (a matched stop string cut off); tokens: sampled token ids (the
     end-of-generation token included); logprobs: log p(token) under the model's raw distribution;
-    finish_reason: "length" | "eog" | "stop" | "ctx"; prompt_tokens: the prompt as tokenized
+    finish_reason: "length" | "eog" | "stop" | "ctx" | "cancel"; stopped: best_of's early stop or
+    adaptive sampling stopped it (text partial, no answer); prompt_tokens: the prompt as tokenized
     (hidden_states(prompt_tokens + tokens) gives the response's features); slot_losses: SLOT's loss before each step
     (None without SLOT); slot_kl, slot_scale: per step, the mean KL between the prompt's next-token
     distributions without and with delta after the step and the step scale used (trust region: slot kl_max /
     safe); slot_loss_after: loss at the final delta; swift: SWIFT reward (with a head)."""
 
-    __slots__ = ("text", "tokens", "logprobs", "finish_reason", "slot_losses", "slot_kl", "slot_scale", "slot_loss_after",
+    __slots__ = ("text", "tokens", "logprobs", "finish_reason", "stopped", "slot_losses", "slot_kl", "slot_scale", "slot_loss_after",
                  "swift", "prompt_tokens", "_text_bytes", "_logprob_sum")
 
     def __init__(self):
@@ -45,6 +48,7 @@ class Result:
         self.tokens = []
         self.logprobs = []
         self.finish_reason = None
+        self.stopped = False
         self.slot_losses = None
         self.slot_kl = None
         self.slot_scale = None
@@ -386,13 +390,19 @@ class Model:
         return self.generate(prompt, stream=True, **kw)
 
     def best_of(self, prompt, n=8, select=None, head=None, max_tokens=256, stop=None, slot=None,
-                ignore_eos=False, **sampling):
+                ignore_eos=False, early_stop=False, adaptive=None, adaptive_conf=None, adaptive_agree=None,
+                adaptive_tokp=None, **sampling):
         """Best-of-N as `slotswift bon --json`: n candidates (candidate i samples with seed + i)
         from one prefill (SLOT once on the prompt if slot is given), then one is selected by
         "vote" (self-consistency over extracted answers; the default), "logprob" (highest mean
         token log-probability), "swift" (highest reward of a SWIFT head: the default when head is
-        given) or "first". head: a Head or a head file. Returns a BestOf (a dict equal to bon's
-        JSON, with .results and .text)."""
+        given) or "first". head: a Head or a head file. With select "vote": early_stop=True stops
+        the unfinished candidates once the finished ones decide the vote (`bon --early-stop`);
+        adaptive=True (first wave of the library's default) or K (`bon --adaptive-wave K`) starts
+        candidates in waves while the answer is undecided, with adaptive_conf / adaptive_agree /
+        adaptive_tokp as `--adaptive-conf` / `--adaptive-agree` / `--adaptive-tokp` (None: the
+        defaults); stopped candidates are marked "stopped": True and have no answer. Returns a
+        BestOf (a dict equal to bon's JSON, with .results and .text)."""
         self._live()
         _check_range("n", n, 1, 1024, integer=True)
         if head is not None and not isinstance(head, Head):
@@ -404,6 +414,7 @@ class Model:
             raise Error(f"best_of: select: unknown method '{select}' (swift, vote, first, logprob)")
         if method == 3 and head is None:
             raise Error("best_of: select='swift' needs a SWIFT head (head=...)")
+        vote = self._vote_params(method, early_stop, adaptive, adaptive_conf, adaptive_agree, adaptive_tokp)
         if head is not None and head.conf:
             raise Error(f"{head.path or 'head'}: the head reads the confidence features (--swift-conf), which this "
                         "package does not compute: use `slotswift bon --swift` or the server")
@@ -416,8 +427,8 @@ class Model:
             need = 512 + n * (1024 if max_tokens < 0 else max_tokens + 2)
             n_ctx = max(need, 4096)
         n_seq = max(self._n_seq_max, n + 2)
-        res = _drain(self._run(prompt, n, max_tokens, sampling, stop, slot, head, ignore_eos, n_ctx, n_seq, False))
-        answers = [_lib.answer_extract(r.text) for r in res]
+        res = _drain(self._run(prompt, n, max_tokens, sampling, stop, slot, head, ignore_eos, n_ctx, n_seq, False, vote))
+        answers = [None if r.stopped else _lib.answer_extract(r.text) for r in res]
         enc = [a.encode("utf-8") if a is not None else None for a in answers]
         ans_arr = (c_char_p * n)(*enc)
         votes = (c_int * n)()
@@ -431,7 +442,7 @@ class Model:
                   "logprob_mean": _json_float(f32(lp_mean[i])),
                   "logprob_min": _json_float(f32(r.logprob_min)),
                   "swift": _json_float(r.swift) if head is not None else None,
-                  "votes": votes[i]} for i, r in enumerate(res)]
+                  "votes": votes[i], **({"stopped": True} if r.stopped else {})} for i, r in enumerate(res)]
         out = {"selected": sel, "select": lib.ss_select_name(method).decode(), "candidates": cands}
         if res and res[0].slot_losses is not None:   # SLOT's per-step report, as bon's "slot" object
             sp, r = self._slot_params(slot), res[0]
@@ -442,6 +453,27 @@ class Model:
         return BestOf(out, res)
 
     # ------------------------------------------------------------ the generation loop
+    @staticmethod
+    def _vote_params(method, early_stop, adaptive, conf, agree, tokp):
+        """(early_stop, first wave, agree, conf, tokp) for ss_gen_params, checked as bon checks its flags."""
+        if not isinstance(early_stop, bool):
+            raise Error("best_of: early_stop: expected True or False")
+        wave = 0
+        if adaptive is True:
+            wave = _ADAPTIVE_WAVE
+        elif adaptive not in (None, False):
+            wave = _check_range("adaptive", adaptive, 1, 1024, integer=True)
+        if (early_stop or wave) and method != _SELECT_VOTE:
+            raise Error("best_of: early_stop and adaptive need select='vote'")
+        vals = []
+        for name, v in (("adaptive_agree", agree), ("adaptive_conf", conf), ("adaptive_tokp", tokp)):
+            if v is not None:
+                if not wave:
+                    raise Error(f"best_of: {name} needs adaptive")
+                v = _check_range(name, v, 0 if name == "adaptive_agree" else 0.01, 1)
+            vals.append(v)
+        return early_stop, wave, vals[0] or 0.0, vals[1] or 0.0, vals[2] or 0.0
+
     def _sampling_params(self, kw):
         p = _lib.ss_sampling_params()
         lib.ss_sampling_params_default(byref(p))
@@ -500,7 +532,7 @@ class Model:
             self._engines[c] = e
         return e
 
-    def _run(self, prompt, n_cand, max_tokens, sampling, stop, slot, head, ignore_eos, n_ctx, n_seq_max, stream):
+    def _run(self, prompt, n_cand, max_tokens, sampling, stop, slot, head, ignore_eos, n_ctx, n_seq_max, stream, vote=None):
         """Generator over the library's generation (ss_gen_params, one request of the context's
         engine, stepped by ss_engine_step with the GIL released): yields the text pieces of
         candidate 0 when stream (from the per-token callback), returns the list of Results.
@@ -518,6 +550,8 @@ class Model:
         gp.stops, gp.n_stops = ctypes.cast(stops_c, ctypes.POINTER(c_char_p)), len(stops)
         _check_range("max_tokens", max_tokens, -1, 1 << 20, integer=True)
         gp.n_cand, gp.ignore_eos = n_cand, bool(ignore_eos)
+        if vote is not None:   # 0 = the library's default threshold
+            gp.early_stop, gp.adaptive, gp.adaptive_agree, gp.adaptive_conf, gp.adaptive_tokp = vote
         if head is not None:
             gp.head = ctypes.pointer(head._h)
             gp.feat = ctypes.pointer(head._h.spec)
@@ -584,6 +618,7 @@ def _result(cd, prompt_tokens, res, slot_steps, head):
     r.logprobs = cd.logprobs[:n] if n else []
     r._logprob_sum = cd.logprob_sum
     r.finish_reason = FINISH_REASONS[cd.finish]
+    r.stopped = bool(cd.stopped)
     r.prompt_tokens = prompt_tokens
     if slot_steps > 0 and res.slot_losses:
         done = res.slot_steps   # < slot_steps when min_gain stopped SLOT early

@@ -54,10 +54,11 @@ static void pack_act_avx2(uint32_t wtype, int layout, const float *x, int64_t K,
 static void pack_panel_avx2(uint32_t wtype, const float *x, int64_t x_stride, int nr, int64_t K, void *dst) {
     ss_pack_panel_avx2(wtype, x, x_stride, nr, K, dst);
 }
-// the panel layout (prefill) goes to gemm_avx2.c's panel kernel, the others to the register tiles
+// the panel layout (prefill) goes to gemm_avx2.c's panel kernel (with vpdpbusd when the CPU has
+// AVX-VNNI), the others to the register tiles
 static void gemm_avx2(uint32_t wtype, int layout, int64_t K, const void *w, size_t w_stride, int64_t m,
                       const void *xp, size_t xp_stride, int64_t n, float *out, int64_t ld_out) {
-    if (layout == SS_PACK_PANEL) ss_gemm_panel_avx2(wtype, K, w, w_stride, m, xp, xp_stride, n, out, ld_out);
+    if (layout == SS_PACK_PANEL) ss_gemm_panel_avx2(wtype, ss_cpu_has_avxvnni(), K, w, w_stride, m, xp, xp_stride, n, out, ld_out);
     else ss_gemm_avx2(wtype, layout, K, w, w_stride, m, xp, xp_stride, n, out, ld_out);
 }
 
@@ -82,17 +83,28 @@ static const ss_kernels kernels_avx2 = {
     .slot_dot_q8_0 = ss_slot_dot_q8_0_avx2, .slot_gacc_q8_0 = ss_slot_gacc_q8_0_avx2,
 };
 
-// the probe's result, computed once (a fact about the machine, not a setting): -1 = not yet
-static int cpu_avx2 = -1;
+// AVX-VNNI: cpuid leaf 7 sub-leaf 1, EAX bit 4 (VEX-encoded vpdpbusd on YMM registers)
+static int cpu_check_avxvnni(void) {
+    unsigned a, b, c, d;
+    if (!cpu_check_avx2() || __get_cpuid_max(0, NULL) < 7) return 0;
+    __cpuid_count(7, 1, a, b, c, d);
+    return (a & (1u << 4)) ? 1 : 0;
+}
 
-bool ss_cpu_has_avx2(void) {
-    int s = __atomic_load_n(&cpu_avx2, __ATOMIC_RELAXED);
+// the probes' results, computed once (facts about the machine, not settings): -1 = not yet
+static int cpu_avx2 = -1, cpu_avxvnni = -1;
+
+static bool cpu_probe(int *cache, int (*check)(void)) {
+    int s = __atomic_load_n(cache, __ATOMIC_RELAXED);
     if (s < 0) {
-        s = cpu_check_avx2();
-        __atomic_store_n(&cpu_avx2, s, __ATOMIC_RELAXED);
+        s = check();
+        __atomic_store_n(cache, s, __ATOMIC_RELAXED);
     }
     return s == 1;
 }
+
+bool ss_cpu_has_avx2(void) { return cpu_probe(&cpu_avx2, cpu_check_avx2); }
+bool ss_cpu_has_avxvnni(void) { return cpu_probe(&cpu_avxvnni, cpu_check_avxvnni); }
 
 const ss_kernels *ss_kernels_get(bool force_scalar) {
     return !force_scalar && ss_cpu_has_avx2() ? &kernels_avx2 : &kernels_scalar;
@@ -101,6 +113,7 @@ const ss_kernels *ss_kernels_get(bool force_scalar) {
 #else   // no SIMD leaves in this build (make NO_AVX2=1, or not x86)
 
 bool ss_cpu_has_avx2(void) { return false; }
+bool ss_cpu_has_avxvnni(void) { return false; }
 
 const ss_kernels *ss_kernels_get(bool force_scalar) {
     (void)force_scalar;

@@ -916,10 +916,11 @@ void ss_swiglu_ref(float *g, const float *u, int64_t n) {
 // measured, faster below; and a row's result is then the same in prefill and in decode)
 int ss_gemm_layout(uint32_t wtype, int64_t K, int64_t T) {
     if (wtype == SS_TYPE_F32 || wtype == SS_TYPE_F16 || wtype == SS_TYPE_BF16) return SS_PACK_F32;
-    return T >= SS_GEMM_PANEL_MIN_T ? SS_PACK_PANEL : SS_PACK_INT;
+    return T >= SS_GEMM_PANEL_MIN_T && ss_ipanel_sub(wtype) ? SS_PACK_PANEL : SS_PACK_INT;
 }
 
 size_t ss_pack_row_bytes(uint32_t wtype, int layout, int64_t K) {
+    if (layout == SS_PACK_PANEL) return ss_pack_align64(5 * (size_t)K / 4);   // (16 K + 2 K + 2 K) / 16
     if (layout != SS_PACK_INT) return ss_pack_align64(4 * (size_t)K);
     switch (ss_vec_dot_type(wtype)) {
     case SS_TYPE_Q8_0: return ss_pack_align64(ss_pack_q8_0_sofs(K) + 4 * (size_t)((K / 32 + 7) / 8 * 8));

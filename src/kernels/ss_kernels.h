@@ -38,6 +38,7 @@ typedef struct ss_kernels {
     // ---- matrix-matrix products on packed activations (ss_quant.h; SIMD) ----
     bool   (*gemm_has)(uint32_t wtype);   // (also false for F32: the row kernel agrees best with llama.cpp)
     void   (*pack_act)(uint32_t wtype, int layout, const float *x, int64_t K, void *dst);
+    // one panel of nr <= SS_PANEL_ROWS rows (x_stride floats apart) in layout SS_PACK_PANEL
     void   (*pack_panel)(uint32_t wtype, const float *x, int64_t x_stride, int nr, int64_t K, void *dst);
     void   (*gemm)(uint32_t wtype, int layout, int64_t K, const void *w, size_t w_stride, int64_t m,
                    const void *xp, size_t xp_stride, int64_t n, float *out, int64_t ld_out);
@@ -69,6 +70,9 @@ typedef struct ss_kernels {
 // The CPU probe: true when the AVX2 kernels are built in (SS_HAVE_AVX2) and the CPU runs them
 // (cpuid: AVX2, FMA, F16C; the OS saves the YMM registers: XCR0 bits 1 and 2). Checked once.
 bool ss_cpu_has_avx2(void);
+// ... and the CPU also has AVX-VNNI (cpuid 7.1: EAX bit 4): the integer panel kernel then uses
+// vpdpbusd (same results, faster). Checked once.
+bool ss_cpu_has_avxvnni(void);
 
 // The kernels to use: the AVX2 table when ss_cpu_has_avx2() and not force_scalar, else the scalar
 // table (the references; tests compare the two). Both tables are constant.

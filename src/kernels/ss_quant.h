@@ -73,12 +73,10 @@ void  ss_swiglu_ref(float *g, const float *u, int64_t n);
 //                  of 16 (Q8_0's scaled block sums dy Σqy) after those (pack_act, per row);
 //   SS_PACK_F32:   the rounded values as f32 (exactly representable), per row (pack_act): F16/
 //                  BF16 weights, converted in registers by their tiles;
-//   SS_PACK_PANEL: the rounded values as f32 in panels of SS_PANEL_ROWS rows, transposed
-//                  (pack_panel; see x86/gemm_avx2.c): the quantized types from
-//                  SS_GEMM_PANEL_MIN_T activation rows (prefill); any type with a SIMD row
-//                  dequantizer can use it. The weights are dequantized to f32 once per call
-//                  and multiplied in an outer-product register tile; each result is the FMA chain
-//                  s = fma(W[i,k], X[j,k], s) for k = 0..K-1 from s = 0, exactly.
+//   SS_PACK_PANEL: the rounded values as int8 in panels of SS_PANEL_ROWS rows (pack_panel; see
+//                  x86/gemm_avx2.c): the quantized types with an integer form (ss_ipanel_sub)
+//                  from SS_GEMM_PANEL_MIN_T activation rows (prefill): integer products per
+//                  sub-block, scaled in float; qgemm.c defines each result (ss_gemm_ipanel_ref).
 // ss_gemm_layout gives the layout to use for a product of T activation rows (a pure function of
 // the weight type, K and T). Packed rows are ss_pack_row_bytes() apart in a 64-byte aligned
 // buffer (panels: 16 such rows; the X of ss_gemm then starts at a panel). For a given layout,
@@ -89,13 +87,27 @@ void  ss_swiglu_ref(float *g, const float *u, int64_t n);
 // (gemm_has); other types go through vec_dot_n.
 enum { SS_PACK_INT = 0, SS_PACK_F32 = 1, SS_PACK_PANEL = 2 };
 #define SS_PANEL_ROWS 16          // SS_PACK_PANEL: activation rows per panel
-#define SS_GEMM_PANEL_MIN_T 64    // activation rows from which SS_PACK_PANEL is used (measured: 0.9x at 40, 1.0-1.1x at 64, 1.05-1.3x at 96-512)
+#define SS_GEMM_PANEL_MIN_T 64    // activation rows from which SS_PACK_PANEL is used (by T; prompt rows always: ss_matmul_multi_k)
 // Packed row layouts (byte offsets; every part 32-byte aligned):
 //   Q8_0 (for Q4_0/Q5_0/Q8_0 weights): int8 values [K] at 0; block scales (float) [nb rounded up
 //        to 8, zero padded] at dofs; dy_b Σ_k qy_bk (float, exact) [same, zero padded] at sofs
 //   Q8_K (for Q4_K/Q5_K/Q6_K): int8 values [K] at 0; scales (float) [K/256] at dofs; sums of
 //        16 values (int16) [K/16] at bofs
-//   SS_PACK_F32: f32 values [K]; SS_PACK_PANEL: see above
+//   SS_PACK_F32: f32 values [K]
+//   SS_PACK_PANEL (a panel of 16 rows r, as 16 rows of ss_pack_row_bytes): qx + 128 as uint8 in
+//        groups of 4 values per row, value k of row r at byte 64 (k/4) + 4 r + k%4; then at 16 K
+//        the block scales dx (float) [K/32][16]; then at 18 K the block sums Σ qx (float, exact)
+//        [K/32][16]; rows past the last: qx = 0, dx = 0
+// the integer form (qgemm.c): sub-block size S of wtype's integer form (0: none) and whether it
+// has the min term; W[k] = sc[b] q[k] + mn[b] for the values [k0, k0 + kc) of a row (k0, kc
+// multiples of the block; q[kc], sc and mn [kc / S])
+int  ss_ipanel_sub(uint32_t wtype);
+bool ss_ipanel_has_min(uint32_t wtype);
+void ss_ipanel_unpack_ref(uint32_t wtype, const void *row, int64_t k0, int64_t kc, int8_t *q, float *sc, float *mn);
+// out[j*ldo + i] = the integer panel product (qgemm.c's definition) of weight row i (ws bytes
+// apart) and activation row j (ss_quant_act_ref's blocks, xqs bytes apart), i < m, j < n
+void ss_gemm_ipanel_ref(uint32_t wtype, int64_t K, const void *w, size_t ws, int64_t m,
+                        const void *xq, size_t xqs, int64_t n, float *out, int64_t ldo);
 static inline size_t ss_pack_align64(size_t x) { return (x + 63) / 64 * 64; }
 static inline size_t ss_pack_q8_0_dofs(int64_t K) { return ss_pack_align64((size_t)K); }
 static inline size_t ss_pack_q8_0_sofs(int64_t K) { return ss_pack_align64(ss_pack_q8_0_dofs(K) + 4 * (size_t)((K / 32 + 7) / 8 * 8)); }

@@ -5,10 +5,12 @@
 //            its KV pages are then kept as a cached prefix (a sequence forked at length T-1);
 //   SLOT:    one AdamW step per engine step (ss_slot_step), one request at a time, then delta;
 //   LAST:    the last prompt token with logits (SS_ROW_GEN, delta applied), then the fork into
-//            N candidates (sharing the prompt's pages) and their first tokens;
+//            N candidates (sharing the prompt's pages) and their first tokens; without SLOT in
+//            the batch of the last prefill chunk, after the prompt rows (one step sooner);
 //   DECODE:  one token per running candidate per step; a finished candidate with SWIFT features
 //            is fed once more for the features of its last token.
-// One step builds one batch: prefill rows first (at most prefill_chunk), then the LAST rows and
+// One step builds one batch: prefill rows first (at most prefill_chunk; the LAST row of a prompt
+// that ends there and has no SLOT right after its rows), then the other LAST rows and
 // every running candidate's row, and runs one ss_decode; then one SLOT step. The row kinds make
 // every row's numerics independent of the batch (see SS_ROW_PROMPT in slotswift.h), and the
 // attention of a row reads every key/value, its own included, from the cache, so a request's
@@ -22,6 +24,7 @@
 #include "ss_vocab.h"
 #include "ss_vote.h"
 #include "ss_sampling.h"
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -282,6 +285,7 @@ static void prefix_keep(ss_engine *e, eng_req *r, int seqs_reserved) {
     if (seqs_reserved + e->n_pre + 1 > e->c->params.n_seq_max) return;   // no sequence to spare
     const int seq = ss_seq_fork(e->c, r->cand[0].seq);
     if (seq < 0) return;
+    ss_seq_truncate(e->c, seq, n);   // (the last prompt token may be in the cache too: same batch)
     int32_t *tok = ss_malloc(sizeof(int32_t) * n);
     if (!tok) { ss_seq_free(e->c, seq); return; }   // out of memory: the prefix is just not kept
     eng_prefix *q = &e->pre[e->n_pre++];
@@ -382,8 +386,10 @@ int ss_engine_submit(ss_engine *e, const ss_token *prompt, int n, const ss_gen_p
     if (p->n_cand > e->p.max_running)
         return ss_err(err, errlen, "%d candidates exceed the engine's %d running sequences", p->n_cand, e->p.max_running);
     if (p->n_predict < 0) return ss_err(err, errlen, "negative number of tokens to predict (%d)", p->n_predict);
-    if (p->adaptive < 0 || !(p->adaptive_agree >= 0 && p->adaptive_agree <= 1))
-        return ss_err(err, errlen, "adaptive sampling: wave %d must be >= 0 and agreement %g in [0, 1]", p->adaptive, p->adaptive_agree);
+    if (p->adaptive < 0 || !(p->adaptive_agree >= 0 && p->adaptive_agree <= 1) || !(p->adaptive_conf >= 0 && p->adaptive_conf <= 1)
+        || !(p->adaptive_tokp >= 0 && p->adaptive_tokp <= 1))
+        return ss_err(err, errlen, "adaptive sampling: first wave %d must be >= 0, agreement %g, confidence %g and token probability %g in [0, 1]",
+                      p->adaptive, p->adaptive_agree, p->adaptive_conf, p->adaptive_tokp);
     if (p->n_stops < 0 || (p->n_stops && !p->stops)) return ss_err(err, errlen, "bad stop strings");
     if (p->slot.steps > 0 && n < 2) return ss_err(err, errlen, "SLOT needs a prompt of at least 2 tokens");
     if (p->head && !p->feat) return ss_err(err, errlen, "a SWIFT head needs its feature spec");
@@ -550,22 +556,30 @@ static void req_start_decode(ss_engine *e, eng_req *r, const float *logits) {
     cands_start(e, r, 0, n0, r->cand[0].seq, logits);
 }
 
-// adaptive: when every started candidate is done, stop (ss_vote_agree on their answers: the others
-// never start) or start the next wave
+// adaptive: when every started candidate is done, stop (ss_vote_adaptive_stop on their answers and
+// mean token log-probabilities: the others never start) or start the next wave of max(1, n/2) more
 static void adaptive_wave(ss_engine *e, eng_req *r) {
     const int n = r->n_started, N = r->p.n_cand;
     for (int i = 0; i < n; i++) if (!r->cand[i].done) return;
     if (n >= N) return;
     char **ans = ss_calloc(n, sizeof(char *));
-    if (!ans) { req_fail(e, r, "generation: out of memory (adaptive)"); return; }
-    for (int i = 0; i < n; i++)   // (a candidate stopped by early_stop has no answer)
-        ans[i] = r->res.cand[i].stopped ? NULL : ss_answer_extract(r->cand[i].text ? r->cand[i].text : "");
-    const bool agree = ss_vote_agree((const char *const *)ans, n, r->p.adaptive_agree > 0 ? r->p.adaptive_agree : SS_ADAPTIVE_AGREE);
+    double *lp = ss_malloc(sizeof(double) * n);
+    if (!ans || !lp) { free(ans); free(lp); req_fail(e, r, "generation: out of memory (adaptive)"); return; }
+    for (int i = 0; i < n; i++) {   // (a candidate stopped by early_stop has no answer)
+        const ss_gen_cand *cd = &r->res.cand[i];
+        ans[i] = cd->stopped ? NULL : ss_answer_extract(r->cand[i].text ? r->cand[i].text : "");
+        lp[i] = cd->n_tokens > 0 && !cd->stopped ? cd->logprob_sum / cd->n_tokens : -INFINITY;
+    }
+    const ss_vote_rule rule = { r->p.adaptive_conf > 0 ? r->p.adaptive_conf : SS_ADAPTIVE_CONF,
+                                r->p.adaptive_agree,
+                                r->p.adaptive_tokp > 0 ? r->p.adaptive_tokp : SS_ADAPTIVE_TOKP };
+    const int stop = ss_vote_adaptive_stop((const char *const *)ans, lp, n, N, &rule);
     for (int i = 0; i < n; i++) free(ans[i]);
-    free(ans);
-    if (!agree) {
-        const int n1 = n + r->p.adaptive < N ? n + r->p.adaptive : N;
-        cands_start(e, r, n, n1, r->root_seq, r->first_logits);
+    free(ans); free(lp);
+    if (stop < 0) { req_fail(e, r, "generation: out of memory (adaptive)"); return; }
+    if (!stop) {
+        const int w = n / 2 > 1 ? n / 2 : 1;
+        cands_start(e, r, n, n + w < N ? n + w : N, r->root_seq, r->first_logits);
         return;
     }
     for (int i = n; i < N; i++) {   // decided: the rest never start
@@ -718,8 +732,15 @@ int ss_engine_step(ss_engine *e, char *err, size_t errlen) {
         eng_req *r = e->req[ri];
         if (r->state != R_PREFILL) continue;
         const int seq = r->cand[0].seq;
-        for (int t = r->n_past; t < r->T - 1 && budget > 0; t++, budget--) {
+        int t = r->n_past;
+        for (; t < r->T - 1 && budget > 0; t++, budget--) {
             if (!batch_add(e, ri, -1, seq, t, r->prompt[t], SS_ROW_PROMPT | (r->H ? SS_OUT_HIDDEN : 0))) goto oom;
+            e->st.prompt_tokens++;
+        }
+        // the prefill ends in this batch and no SLOT comes between: the last prompt token (LAST)
+        // joins the same batch, after its prompt rows (its first token one step sooner)
+        if (t == r->T - 1 && r->p.slot.steps <= 0) {
+            if (!batch_add(e, ri, -1, seq, t, r->prompt[t], SS_ROW_GEN | SS_OUT_LOGITS)) goto oom;
             e->st.prompt_tokens++;
         }
     }

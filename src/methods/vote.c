@@ -69,11 +69,45 @@ out:
     return rc;
 }
 
-bool ss_vote_agree(const char *const *answers, int n, float agree) {
-    int *votes = malloc(sizeof(int) * (n > 0 ? n : 1)), best = 0;
-    if (!votes) return false;   // out of memory: go on sampling (the full vote)
+// P(p_1 > p_2) for p_1 ~ Beta(a + 1, b + 1) (the leader's share of the two leading answers under a
+// uniform prior, Adaptive-Consistency's Beta stopping criterion) = P(p_1 > 1/2)
+//   = 1 - I_{1/2}(a + 1, b + 1) = P(Binomial(a + b + 1, 1/2) <= a) = Σ_{k=0..a} C(a+b+1, k) / 2^(a+b+1)
+// (terms in log space: lgamma, no overflow for large counts)
+double ss_vote_beta_conf(int a, int b) {
+    if (a < 0 || b < 0) return NAN;
+    const int n = a + b + 1;
+    const double lg = lgamma(n + 1.0) - n * log(2.0);
+    double s = 0;
+    for (int k = 0; k <= a; k++) s += exp(lg - lgamma(k + 1.0) - lgamma(n - k + 1.0));
+    return s < 1 ? s : 1;
+}
+
+int ss_vote_adaptive_stop(const char *const *answers, const double *lp_mean, int n, int N, const ss_vote_rule *rule) {
+    if (n < 1 || N < n || !answers || !lp_mean || !rule) return -1;
+    int *votes = malloc(sizeof(int) * n);
+    const char **all = calloc(N, sizeof(char *));
+    bool *started = calloc(N, sizeof(bool));
+    int rc = -1;
+    if (!votes || !all || !started) goto out;
     ss_select_votes(answers, n, votes);
-    for (int i = 0; i < n; i++) if (votes[i] > best) best = votes[i];
-    free(votes);
-    return best >= 1 && best >= (double)agree * n;
+    int L = -1, a = 0, b = 0;   // the leader (first candidate with the most votes), its votes, the runner-up's
+    for (int i = 0; i < n; i++) if (votes[i] > a) { a = votes[i]; L = i; }
+    rc = 0;
+    if (L < 0) goto out;   // no answer yet
+    for (int i = 0; i < n; i++)
+        if (votes[i] > b && !ss_answer_equal(answers[i], answers[L])) b = votes[i];
+    // 1. exact: the vote over all N is decided whatever the unstarted candidates answer
+    for (int i = 0; i < n; i++) { all[i] = answers[i]; started[i] = true; }
+    int w;
+    if (n < N && ss_vote_decided(all, started, N, &w) == 1) { rc = 1; goto out; }
+    // 2. Beta posterior that the leader beats the runner-up, with the leader's share of the started
+    // (agree is a float: 0.6f * 5 is 3.0000001, the tolerance keeps 3 of 5 at agree 0.6)
+    if (ss_vote_beta_conf(a, b) > rule->conf && a >= (double)rule->agree * n - 1e-4) { rc = 1; goto out; }
+    // 3. confidence: a leading candidate whose mean token log-probability exceeds log(tokp)
+    if (a > b)
+        for (int i = 0; i < n; i++)
+            if (votes[i] == a && ss_answer_equal(answers[i], answers[L]) && lp_mean[i] > log(rule->tokp)) { rc = 1; goto out; }
+out:
+    free(votes); free(all); free(started);
+    return rc;
 }

@@ -1,6 +1,7 @@
 """best_of() equals `slotswift bon --json` (vote / logprob / first / swift with a head written by
 Head.save), SLOT included; a head saved from Python gives `eval --swift` the same rewards; the
-rewards equal the SWIFT formula over hidden_states() features (an independent numpy computation)."""
+rewards equal the SWIFT formula over hidden_states() features (an independent numpy computation);
+best_of's early_stop / adaptive equal bon's --early-stop / --adaptive flags."""
 import json
 
 import numpy as np
@@ -125,3 +126,35 @@ def test_best_of_quantized_equals_bon(slotswift):
     out, _ = cli("bon", "-m", TINYMATH_Q4, "-t", 2, "--json", "--chat", "-p", q, "-N", 3, "--select", "logprob",
                  "-n", 40, "--seed", 2, "--slot-steps", 2, "--slot-lr", 0.05)
     assert dict(res) == f32(json.loads(out))
+
+
+@pytest.mark.parametrize("kw,flags", [({"early_stop": True}, ["--early-stop"]),
+                                      ({"adaptive": True}, ["--adaptive"]),
+                                      ({"adaptive": 2, "adaptive_conf": 0.85, "adaptive_agree": 0.5, "adaptive_tokp": 0.99},
+                                       ["--adaptive-wave", 2, "--adaptive-conf", 0.85, "--adaptive-agree", 0.5, "--adaptive-tokp", 0.99])])
+def test_best_of_vote_stops_equal_bon(tinymath, kw, flags):
+    """the same candidates, stopped ones ("stopped": true, no answer) and selection as bon with the flags"""
+    stopped = 0
+    for qi in (0, 3, 10):
+        q = question(qi)["question"]
+        res = tinymath.best_of([{"role": "user", "content": q}], n=8, select="vote", max_tokens=100, seed=5,
+                               temperature=0.8, top_p=0.95, top_k=0, min_p=0, **kw)
+        ref = bon("--chat", "-p", q, "-N", 8, "--select", "vote", "-n", 100, "--seed", 5, "--temp", 0.8,
+                  "--top-p", 0.95, "--top-k", 0, "--min-p", 0, *flags)
+        assert dict(res) == ref
+        assert [r.stopped for r in res.results] == [c.get("stopped", False) for c in ref["candidates"]]
+        stopped += sum(r.stopped for r in res.results)
+    assert stopped > 0
+
+
+def test_best_of_vote_stop_errors(tinymath):
+    from slotswift import Error
+    msgs = [({"select": "logprob", "early_stop": True}, "need select='vote'"),
+            ({"select": "logprob", "adaptive": 2}, "need select='vote'"),
+            ({"adaptive_conf": 0.9}, "needs adaptive"),
+            ({"adaptive": True, "adaptive_tokp": 1.5}, "adaptive_tokp"),
+            ({"adaptive": -1}, "adaptive"),
+            ({"early_stop": 1}, "early_stop")]
+    for kw, msg in msgs:
+        with pytest.raises(Error, match=msg):
+            tinymath.best_of("2+2=", n=2, max_tokens=4, **kw)

@@ -138,12 +138,16 @@ await assert.rejects(chat.chat.completions.create({ model: 'tinymath', messages:
                      (e) => e.status === 400 && e.error?.param === 'early_stop');
 ok('best_of 4 select vote early_stop == bon --select vote');
 const b5 = await chat.chat.completions.create({ model: 'tinymath', messages: user, temperature: 0.8, seed: 11, max_tokens: 48,
-                                                best_of: 4, n: 4, select: 'vote', adaptive: 2, adaptive_agree: 0.5 });
+                                                best_of: 4, n: 4, select: 'vote', adaptive: 2, adaptive_agree: 0.5,
+                                                adaptive_conf: 0.85, adaptive_tokp: 0.99 });
 assert.equal(b5.choices.length, 4);
 assert.ok(b5.choices.every((c) => c.stopped === undefined ? c.message.content.length > 0 : c.stopped === true));
 await assert.rejects(chat.chat.completions.create({ model: 'tinymath', messages: user, best_of: 2, adaptive: true }),
                      (e) => e.status === 400 && e.error?.param === 'adaptive');
-ok('best_of adaptive: waves of 2; refused without select vote');
+await assert.rejects(chat.chat.completions.create({ model: 'tinymath', messages: user, best_of: 2, select: 'vote', adaptive: true,
+                                                    adaptive_tokp: 2 }),
+                     (e) => e.status === 400 && e.error?.param === 'adaptive_tokp');
+ok('best_of adaptive: first wave of 2, thresholds; refused without select vote or out of range');
 const b3 = await chat.chat.completions.create({ model: 'tinymath', messages: user, temperature: 0.8, seed: 11, max_tokens: 48,
                                                 best_of: 3, swift_head: 'h' });
 assert.equal(b3.choices[0].message.content, exp('bonswift.txt'));

@@ -1,7 +1,7 @@
 // ss_avx2.h — the x86 SIMD leaves (AVX2/FMA/F16C; compiled with -mavx2 -mfma -mf16c, only when the
 // Makefile defines SS_HAVE_AVX2). Call them only through the dispatch table (ss_kernels.h), or in
 // tests after ss_cpu_has_avx2(). They depend on the formats and scalar references (ss_quant.h)
-// only; gemm_avx2.c uses quant_avx2.c's row helpers (dequant, pack), nothing else calls back.
+// only; gemm_avx2.c uses quant_avx2.c's activation rounding, nothing else calls back.
 #ifndef SS_AVX2_H
 #define SS_AVX2_H
 #include "ss_quant.h"
@@ -23,9 +23,11 @@ bool ss_gemm_avx2(uint32_t wtype, int layout, int64_t K, const void *w, size_t w
                   const void *xp, size_t xs, int64_t n, float *out, int64_t ldo);
 bool ss_pack_act_avx2(uint32_t wtype, int layout, const float *x, int64_t K, void *dst);
 
-// ---- gemm_avx2.c: the panel kernel (layout SS_PACK_PANEL)
-void ss_pack_panel_avx2(uint32_t wtype, const float *x, int64_t x_stride, int nr, int64_t K, float *dst);
-bool ss_gemm_panel_avx2(uint32_t wtype, int64_t K, const void *w, size_t ws, int64_t m,
+// ---- gemm_avx2.c: the panel kernel (layout SS_PACK_PANEL; false for types without an integer
+// form), with vpdpbusd when vnni (the CPU has AVX-VNNI: ss_cpu_has_avxvnni) or without: the same
+// bits either way
+void ss_pack_panel_avx2(uint32_t wtype, const float *x, int64_t x_stride, int nr, int64_t K, uint8_t *dst);
+bool ss_gemm_panel_avx2(uint32_t wtype, bool vnni, int64_t K, const void *w, size_t ws, int64_t m,
                         const void *xp, size_t xs, int64_t n, float *out, int64_t ldo);
 
 // ---- attn_avx2.c: attention on one key block, and F16 conversions
