@@ -4,7 +4,8 @@
 # for each test, so both see the same machine), printed as the README's markdown table with ratios.
 # Tests (override with the environment): PP="128 512 2048" prompts; TG="2048 8192" depths for 64
 # generated tokens; B8="2048" depths for 8 candidates generating 64 tokens after a shared prompt
-# (llama-batched-bench -pps); CTK=f16|q8_0 the K/V cache type. An empty list skips its tests.
+# (llama-batched-bench -pps -kvu: one KV buffer, so the shared prompt fits once); CTK=f16|q8_0 the
+# K/V cache type. An empty list skips its tests.
 # llama.cpp: LLAMA_BIN (a build's bin/), else built once by scripts/llama-build.sh.
 set -euo pipefail
 MODEL=${1:?usage: scripts/bench-compare.sh MODEL.gguf [THREADS] [REPEATS]}
@@ -33,7 +34,7 @@ theirs() {   # theirs LLAMA-BENCH-FLAGS... → t/s (mean of the repeats, as llam
     python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["avg_ts"])'
 }
 theirs_batched() {   # theirs_batched DEPTH → S_TG t/s of 8 sequences after a shared DEPTH-token prompt
-  "$LB/llama-batched-bench" -m "$MODEL" -c $(($1 + 8 * 64 + 64)) -b 2048 -ub 512 -npp "$1" -ntg 64 -npl 8 -pps \
+  "$LB/llama-batched-bench" -m "$MODEL" -c $(($1 + 8 * 64 + 64)) -b 2048 -ub 512 -npp "$1" -ntg 64 -npl 8 -pps -kvu \
     -t "$T" "${LKV[@]}" 2>/dev/null |
     awk -F'|' '/^\|/ && $4+0 == 8 { gsub(/ /, "", $9); print $9 }'
 }

@@ -19,4 +19,4 @@ KV=(-ctk "$CT" -ctv "$CT")
 "$B/llama-bench" -m "$MODEL" -p 0 -n 64 -d 2048,8192 -t "$T" -r 3 "${KV[@]}"
 # 1 and 8 sequences generating 64 tokens after a shared 2048-token prompt (S_TG t/s = generated
 # tokens/s), as `slotswift bench -p 0 -n 64 -d 2048 -b 1,8`
-"$B/llama-batched-bench" -m "$MODEL" -c 4096 -b 2048 -ub 512 -npp 2048 -ntg 64 -npl 1,8 -pps -t "$T" "${KV[@]}" 2>/dev/null | grep -E '^\|'
+"$B/llama-batched-bench" -m "$MODEL" -c 4096 -b 2048 -ub 512 -npp 2048 -ntg 64 -npl 1,8 -pps -kvu -t "$T" "${KV[@]}" 2>/dev/null | grep -E '^\|'
