@@ -499,6 +499,13 @@ static void on_note(void *ud, const char *line) {   // "epoch E ... val best-of-
     c->bon[c->n++] = atof(b + 14);
 }
 
+
+// a head of the given layout and default training parameters, initialized at the confidence head
+static void conf_setup(ss_swift_head *h, ss_swift_spec spec, ss_swift_train_params *p) {
+    ss_swift_head_init(h, &spec);
+    ss_swift_train_params_default(p);
+    p->init = SS_SWIFT_INIT_CONF;
+}
 static void test_conf_init(void **st) {
     (void)st;
     enum { H = 5, F = H + SS_SWIFT_CONF_DIM, n = 240, nq = 40 };
@@ -512,11 +519,8 @@ static void test_conf_init(void **st) {
     // rewards are the mean log-probabilities
     for (int std = 0; std < 2; std++) {
         ss_swift_head h;
-        ss_swift_spec spec = conf_spec(H);
-        ss_swift_head_init(&h, &spec);
         ss_swift_train_params p;
-        ss_swift_train_params_default(&p);
-        p.init = SS_SWIFT_INIT_CONF;
+        conf_setup(&h, conf_spec(H), &p);
         p.epochs = 0;
         p.standardize = std;
         ss_swift_train_result r;
@@ -535,11 +539,8 @@ static void test_conf_init(void **st) {
     // refused without the confidence features
     {
         ss_swift_head h;
-        ss_swift_spec spec = make_spec(F);
-        ss_swift_head_init(&h, &spec);
         ss_swift_train_params p;
-        ss_swift_train_params_default(&p);
-        p.init = SS_SWIFT_INIT_CONF;
+        conf_setup(&h, make_spec(F), &p);
         assert_int_equal(ss_swift_train(&h, s.ex, n, &p, NULL, err, sizeof err), -1);
         assert_non_null(strstr(err, "confidence"));
         p.init = 7;
@@ -554,11 +555,8 @@ static void test_conf_init(void **st) {
     // whose value is the mean-log-prob pick recomputed here); the kept head's best-of-N recomputed in float64
     {
         ss_swift_head h;
-        ss_swift_spec spec = conf_spec(H);
-        ss_swift_head_init(&h, &spec);
         ss_swift_train_params p;
-        ss_swift_train_params_default(&p);
-        p.init = SS_SWIFT_INIT_CONF;
+        conf_setup(&h, conf_spec(H), &p);
         p.select = SS_SWIFT_SELECT_BON;
         p.lr = 0.05f;
         p.epochs = 12;
@@ -587,11 +585,8 @@ static void test_conf_init(void **st) {
     {
         exset s2 = make_conf_examples(n, nq, H, true);
         ss_swift_head h;
-        ss_swift_spec spec = conf_spec(H);
-        ss_swift_head_init(&h, &spec);
         ss_swift_train_params p;
-        ss_swift_train_params_default(&p);
-        p.init = SS_SWIFT_INIT_CONF;
+        conf_setup(&h, conf_spec(H), &p);
         p.select = SS_SWIFT_SELECT_BON;
         p.standardize = true;
         p.lr = 0.05f;
