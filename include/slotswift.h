@@ -531,6 +531,14 @@ SS_API void ss_select_votes(const char *const *answers, int n, int *votes);
 // method needs is NULL.
 SS_API int  ss_select_pick(int method, const char *const *answers, const double *logprob_mean,
                            const float *swift, const int *idx, int k);
+// The confidence-weighted vote over n candidates (adaptive sampling with adaptive_margin): candidate i
+// weighs w_i = exp(gamma * logprob_mean[i]) (its geometric-mean token probability to the power gamma;
+// 0 without an answer or with logprob_mean -inf/NaN), an answer class the sum of its candidates'
+// weights. Returns the first candidate of the heaviest class (ties: the class whose first candidate
+// comes first), *margin (may be NULL) = its weight minus the next heaviest class's (0 when none);
+// -1 and *margin 0 when no candidate has an answer, or on bad arguments / out of memory.
+SS_API int  ss_select_weighted_vote(const char *const *answers, const double *logprob_mean, int n,
+                                    double gamma, double *margin);
 
 
 // ---------------------------------------------------------------- generation
@@ -576,16 +584,23 @@ typedef struct ss_gen_params {
     // votes, the second with b), sampling stops when (1) the vote over all n_cand is decided whatever
     // the others would answer, or (2) P(Binomial(a+b+1, 1/2) <= a) (the Beta(a+1, b+1) posterior that
     // the leader beats the runner-up) > adaptive_conf and a >= adaptive_agree * n, or (3) a > b and a
-    // candidate with the leading answer has a geometric-mean token probability > adaptive_tokp.
+    // candidate with the leading answer has a geometric-mean token probability > adaptive_tokp, or
+    // (4, adaptive_margin > 0) in the confidence-weighted vote (ss_select_weighted_vote, weights
+    // exp(adaptive_gamma * logprob_mean)) the heaviest answer outweighs the next by > adaptive_margin;
+    // with (4) the selected answer is that weighted vote's (the caller picks with
+    // ss_select_weighted_vote; bon, eval and the server do).
     // Candidates never started are stopped (no tokens). Candidate i still samples with seed + i.
     int   adaptive;
     float adaptive_agree;             // [0, 1]; 0: no share needed (the default)
     float adaptive_conf;              // [0, 1]; 0: SS_ADAPTIVE_CONF (1: rule 2 off)
     float adaptive_tokp;              // [0, 1]; 0: SS_ADAPTIVE_TOKP (1: rule 3 off)
+    float adaptive_margin;            // >= 0; 0: rule 4 off and the plain vote (the default)
+    float adaptive_gamma;             // > 0 with a margin; 0: SS_ADAPTIVE_GAMMA
 } ss_gen_params;
 #define SS_ADAPTIVE_WAVE 1
 #define SS_ADAPTIVE_CONF 0.9f
 #define SS_ADAPTIVE_TOKP 0.95f   // (chosen on swift_train.jsonl problems: README "Adaptive sampling")
+#define SS_ADAPTIVE_GAMMA 24.0f  // the weighted vote's exponent (chosen the same way)
 
 SS_API void ss_gen_params_default(ss_gen_params *p);
 

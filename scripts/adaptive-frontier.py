@@ -9,6 +9,10 @@ a share of vote@N's (stdlib only).
 
   adaptive-frontier.py FULL.jsonl [-N 8] --rule SPEC      one rule (default: the engine's defaults)
   adaptive-frontier.py FULL.jsonl [-N 8] --sweep          the family: Pareto frontier, best in budget
+  adaptive-frontier.py FULL.jsonl --choose [--margin M] [--family NAME] [--engine-waves]
+        the tuning choice: over the family, at N = 8 (the first 8 candidates) and N = 16 both,
+        the setting with the smallest larger token share among those within --loss - M points
+        of vote@N at both (FULL: a vote@16 run)
   adaptive-frontier.py FULL.jsonl [-N 8] --rule SPEC --check ADAPTIVE.jsonl
         compare with a real `eval --adaptive` run of the same settings (same candidates started,
         same tokens, same selected answer on every question; exit 1 otherwise)
@@ -24,12 +28,14 @@ candidates are those of a vote@8 run). Rule SPEC: comma-separated key=value (uns
   dir=P       Dirichlet rule: P(the leader's share is the largest) > P under Dirichlet(c_k + 1) over
               the observed answer classes (one class: a zero-count second class is added, = Beta)
   esc=W       Early-Stopping Self-Consistency: the last W answers are all the same answer
-  wmargin=G:T weighted margin: with weights w_i = exp(logprob_mean_i)^G, the leading class's weight
-              exceeds every other class's by more than T
-  pick=vote|wvote   the final answer: the vote (the engine's; default) or the vote weighted by
-              exp(logprob_mean)^G (G from wmargin, else 1)
-The engine's rule is wave, exact, conf, agree, tokp (defaults: wave=1,conf=0.9,tokp=0.95); the rest
-are simulated only. Thresholds are compared as the engine does (float32 flags, strict >).
+  wmargin=G:T weighted margin: with weights w_i = exp(logprob_mean_i)^G, the heaviest answer's
+              summed weight exceeds every other answer's by more than T (the engine's
+              --adaptive-margin T --adaptive-gamma G)
+  pick=vote|wvote[:G]   the final answer: the vote (default) or the vote weighted by
+              exp(logprob_mean)^G (G given, else wmargin's, else 1)
+The engine's rule is wave, exact, conf, agree, tokp, wmargin with pick=wvote (its defaults:
+wave=1,conf=0.9,tokp=0.95); the rest (other waves, dir, esc, wmargin with the plain vote, pick=wvote
+without wmargin) are simulated only. Thresholds are compared as the engine does (float32 flags, strict >).
 """
 import argparse
 import json
@@ -107,14 +113,19 @@ def vote_pick(ans):
     return v.index(max(v)) if v and max(v) > 0 else -1
 
 
-def wvote_pick(ans, w):
-    """the first candidate of the class with the largest summed weight (-1: none)"""
-    best, bi = -1.0, -1
-    for f, mem in classes(ans):
-        s = sum(w[i] for i in mem)
-        if s > best:
-            best, bi = s, f
-    return bi
+def wvote(ans, w):
+    """ss_select_weighted_vote: W_i = the summed weight of the candidates whose answer equals i's;
+    (the first i with the largest W_i, W_i minus the largest W_j of another answer); (-1, 0): none"""
+    W = [sum(w[j] for j in range(len(ans)) if same(a, ans[j])) if a is not None and same(a, a) else None
+         for a in ans]
+    best = -1
+    for i, x in enumerate(W):
+        if x is not None and (best < 0 or x > W[best]):
+            best = i
+    if best < 0:
+        return -1, 0.0
+    second = max([W[j] for j in range(len(ans)) if W[j] is not None and not same(ans[j], ans[best])] or [0.0])
+    return best, W[best] - second
 
 
 def beta_conf(a, b):
@@ -221,10 +232,8 @@ class Prefix:
     def weighted(self, g):
         """(weights, weighted pick, margin of the weighted leader over the next class)"""
         if g not in self._w:
-            w = [math.exp(g * x) if x is not None else 0.0 for x in self.lp]
-            sums = sorted((sum(w[i] for i in m) for _, m in self.cls), reverse=True)
-            margin = (sums[0] - (sums[1] if len(sums) > 1 else 0.0)) if sums else 0.0
-            self._w[g] = (w, wvote_pick(self.ans, w), margin)
+            w = [math.exp(f32(g) * x) if x is not None and a is not None else 0.0 for x, a in zip(self.lp, self.ans)]
+            self._w[g] = (w,) + wvote(self.ans, w)
         return self._w[g]
 
 
@@ -251,9 +260,11 @@ def parse_rule(spec):
             g, t = v.split(":")
             r[k] = (float(g), float(t))
         elif k == "pick":
-            if v not in ("vote", "wvote"):
-                sys.exit(f"rule {spec!r}: pick must be vote or wvote")
-            r[k] = v
+            if v.split(":")[0] not in ("vote", "wvote"):
+                sys.exit(f"rule {spec!r}: pick must be vote or wvote[:G]")
+            r[k] = v.split(":")[0]
+            if ":" in v:
+                r["pickg"] = float(v.split(":")[1])
         else:
             sys.exit(f"rule {spec!r}: unknown key {k!r}")
     return r
@@ -271,7 +282,7 @@ def rule_str(r):
     if "wmargin" in r:
         parts.append("wmargin=%g:%g" % r["wmargin"])
     if r["pick"] != "vote":
-        parts.append("pick=" + r["pick"])
+        parts.append("pick=" + r["pick"] + (":%g" % r["pickg"] if "pickg" in r else ""))
     return ",".join(parts)
 
 
@@ -291,9 +302,13 @@ def stops(r, p):
         return True
     if "wmargin" in r:
         g, t = r["wmargin"]
-        if p.weighted(g)[2] > t:
+        if p.weighted(g)[2] > f32(t):
             return True
     return False
+
+
+def pick_gamma(r):
+    return r["pickg"] if "pickg" in r else r["wmargin"][0] if "wmargin" in r else 1.0
 
 
 def waves(r, N):
@@ -330,7 +345,7 @@ class Replay:
                 if n >= self.N or stops(r, p):
                     break
             if r["pick"] == "wvote":
-                sel = p.weighted(r["wmargin"][0] if "wmargin" in r else 1.0)[1]
+                sel = p.weighted(pick_gamma(r))[1]
             else:
                 sel = p.vote
             out.append((n, p.tokens, sel, sel >= 0 and q[sel][1]))
@@ -382,13 +397,23 @@ def family(N):
                 if tokp:
                     r["tokp"] = tokp
                 rules.append(("ESC windows", r))
-    for g in (1, 2, 4, 8, 16, 32, 64):
-        for t in (0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.2, 1.5, 2.0, 2.5, 3.0, 4.0):
+    for g in (1, 2, 4, 8, 16, 24, 32, 48, 64, 96):
+        for t in (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.2, 1.5, 2.0, 2.5, 3.0, 4.0):
             for wave in (1, 2):
                 for sched in ("half", 1):
                     for pick in ("vote", "wvote"):
                         r = {"wave": wave, "sched": sched, "exact": 1, "pick": pick, "wmargin": (g, t)}
                         rules.append(("weighted margin" + (", weighted pick" if pick == "wvote" else ""), r))
+    for g in (16, 32, 64):
+        for wave in (1, 2):
+            for conf in (OFF, 0.8, 0.9, 0.95):
+                for tokp in tokps:
+                    r = {"wave": wave, "sched": "half", "exact": 1, "pick": "wvote", "pickg": g}
+                    if conf:
+                        r["conf"] = conf
+                    if tokp:
+                        r["tokp"] = tokp
+                    rules.append(("ours, weighted pick", r))
     return rules
 
 
@@ -410,6 +435,9 @@ def sweep(rep, args):
         res.append((100 * (rep.full_acc - acc), frac, ncand, fam, rule_str(r)))
     print(f"{len(rep.qs)} questions, N = {rep.N}: vote@N {100 * rep.full_acc:.1f}%, "
           f"{rep.full_tokens / len(rep.qs):.1f} tokens / question; {len(res)} settings")
+    print("  the weighted vote over all N (no stop), weights exp(G * logprob_mean): " + ", ".join(
+        f"G {g:g} {100 * rep.score({'wave': rep.N, 'sched': 'half', 'exact': 0, 'pick': 'wvote', 'pickg': g})[0]:.1f}%"
+        for g in (1, 8, 16, 32, 64, 1e4)))
     fams = []
     for x in res:
         if x[3] not in fams:
@@ -430,6 +458,29 @@ def sweep(rep, args):
     print(f"settings meeting both (loss <= {args.loss:g}, tokens <= {100 * args.frac:g}%): {len(ok)}")
     for x in sorted(ok, key=lambda x: (x[1], x[0]))[:10]:
         print(f"  loss {x[0]:+5.1f}  tokens {100 * x[1]:5.1f}%  [{x[3]}] {x[4]}")
+
+
+def choose(qs, args):
+    reps = {N: Replay([q[:N] for q in qs]) for N in (8, 16)}
+    res = []
+    for fam, r in family(8):
+        if args.family and fam not in args.family:
+            continue
+        if args.engine_waves and r["sched"] != "half":
+            continue
+        row = []
+        for N, rep in reps.items():
+            acc, frac, _ = rep.score(r)
+            row += [100 * (rep.full_acc - acc), frac]
+        res.append((max(row[1], row[3]), row, fam, rule_str(r)))
+    lim = args.loss - args.margin
+    ok = sorted((x for x in res if x[1][0] <= lim + 1e-9 and x[1][2] <= lim + 1e-9), key=lambda x: (x[0], x[1][0] + x[1][2]))
+    print(f"{len(qs)} questions; {len(res)} settings; within {lim:g} points of vote@N at N = 8 and 16, the fewest tokens:")
+    for x in ok[:args.top]:
+        l8, f8, l16, f16 = x[1]
+        print(f"  N=8: loss {l8:+.1f} tokens {100 * f8:5.1f}% | N=16: loss {l16:+.1f} tokens {100 * f16:5.1f}%  [{x[2]}] {x[3]}")
+    if not ok:
+        print("  none")
 
 
 def check(rep, r, path):
@@ -460,6 +511,11 @@ def main():
     ap.add_argument("--limit", type=int, help="the first LIMIT questions only")
     ap.add_argument("--rule", action="append", help=f"rule SPEC (repeatable; default {DEFAULT})")
     ap.add_argument("--sweep", action="store_true", help="sweep the family")
+    ap.add_argument("--choose", action="store_true", help="the tuning choice at N = 8 and 16 (see above)")
+    ap.add_argument("--margin", type=float, default=0.0, help="--choose: points kept in reserve below --loss (0)")
+    ap.add_argument("--family", action="append", help="--choose: only these families (repeatable)")
+    ap.add_argument("--engine-waves", action="store_true", help="--choose: only the engine's waves (sched=half)")
+    ap.add_argument("--top", type=int, default=10, help="--choose: print this many (10)")
     ap.add_argument("--check", help="eval --adaptive results to compare with (one --rule)")
     ap.add_argument("--loss", type=float, default=0.5, help="the target's accuracy loss in points (0.5)")
     ap.add_argument("--frac", type=float, default=0.4, help="the target's token share (0.4)")
@@ -470,6 +526,11 @@ def main():
         qs = qs[:args.limit]
     if not qs:
         sys.exit(f"{args.full}: no questions")
+    if args.choose:
+        if len(qs[0]) < 16:
+            sys.exit(f"{args.full}: --choose needs a vote@16 run")
+        choose(qs, args)
+        return
     rep = Replay(qs)
     if args.sweep:
         sweep(rep, args)

@@ -5,7 +5,9 @@
 // ss_select_pick over all n; "decided" must hold exactly when every completion selects the same
 // answer, and the winner must hold it. Plus constructed tie cases and the numeric-tolerance guard.
 // Adaptive sampling's stopping rule (ss_vote_adaptive_stop): its Beta posterior against a Simpson
-// integration, its parts on constructed cases, its exact part against the same brute force.
+// integration, its parts on constructed cases, its exact part against the same brute force. The
+// confidence-weighted vote (ss_select_weighted_vote) and the rule's weighted-margin part against a
+// long-double recomputation over every small case, with the answer classes written out by hand.
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -178,15 +180,15 @@ static void test_vote_adaptive_stop(void **st) {
     (void)st;
     const double lo[8] = { -1, -1, -1, -1, -1, -1, -1, -1 };   // geometric-mean token probability e^-1
     const double hi[8] = { -0.01, -0.01, -0.01, -0.01, -0.01, -0.01, -0.01, -0.01 };   // e^-0.01 = 0.990
-    const ss_vote_rule def = { 0.9f, 0, 0.95f }, off = { 1, 0, 1 };
+    const ss_vote_rule def = { 0.9f, 0, 0.95f, 0, 0 }, off = { 1, 0, 1, 0, 0 };
     const char *one[1] = { "5" };
     assert_int_equal(ss_vote_adaptive_stop(one, lo, 1, 8, &def), 0);   // Beta(2,1): 0.75
     assert_int_equal(ss_vote_adaptive_stop(one, hi, 1, 8, &def), 1);   // confident: 0.990 > 0.95
-    const ss_vote_rule tok99 = { 0.9f, 0, 0.995f };
+    const ss_vote_rule tok99 = { 0.9f, 0, 0.995f, 0, 0 };
     assert_int_equal(ss_vote_adaptive_stop(one, hi, 1, 8, &tok99), 0);
     const char *two[2] = { "5", "5.0" };                                 // one answer, 2 votes
     assert_int_equal(ss_vote_adaptive_stop(two, lo, 2, 8, &def), 0);   // 7/8 < 0.9
-    const ss_vote_rule c85 = { 0.85f, 0, 1 };
+    const ss_vote_rule c85 = { 0.85f, 0, 1, 0, 0 };
     assert_int_equal(ss_vote_adaptive_stop(two, lo, 2, 8, &c85), 1);  // 7/8 > 0.85
     const char *three[3] = { "5", "5", "5" };
     assert_int_equal(ss_vote_adaptive_stop(three, lo, 3, 8, &def), 1); // 15/16
@@ -200,7 +202,7 @@ static void test_vote_adaptive_stop(void **st) {
     assert_int_equal(ss_vote_adaptive_stop(lead, lp3b, 3, 8, &def), 1);
     // the share: 3 of 5 lead with the runner-up at 1 (Beta(4,2): 26/32 = 0.8125)
     const char *five[5] = { "5", "5", "5", "7", "x" };
-    const ss_vote_rule c80a60 = { 0.8f, 0.6f, 1 }, c80a70 = { 0.8f, 0.7f, 1 };
+    const ss_vote_rule c80a60 = { 0.8f, 0.6f, 1, 0, 0 }, c80a70 = { 0.8f, 0.7f, 1, 0, 0 };
     assert_int_equal(ss_vote_adaptive_stop(five, lo, 5, 16, &c80a60), 1);
     assert_int_equal(ss_vote_adaptive_stop(five, lo, 5, 16, &c80a70), 0);
     // exact: 5, 5, 7 with one of 4 left is decided (a 7 ties at 2, the lower first index wins), with
@@ -218,7 +220,7 @@ static void test_vote_adaptive_stop(void **st) {
 // happens exactly when every answer of the N - n unstarted ones selects the same answer
 static void test_vote_adaptive_exact_brute(void **st) {
     (void)st;
-    const ss_vote_rule off = { 1, 0, 1 };
+    const ss_vote_rule off = { 1, 0, 1, 0, 0 };
     const double lp[6] = { 0 };
     long stops = 0, cases = 0;
     for (int N = 2; N <= 6; N++)
@@ -243,6 +245,84 @@ static void test_vote_adaptive_exact_brute(void **st) {
     assert_true(stops > 0 && stops < cases);
 }
 
+// ALPHA's answer classes written out: "5" = "5.0" (0), "7" (1), "x" (2); "" and NULL: none (-1)
+static const int ALPHA_CLASS[NA] = { 0, 0, 1, 2, -1, -1 };
+
+// the weighted vote by hand: class weights Σ exp(gamma · lp) in long double, the heaviest class (ties:
+// the one whose first candidate comes first), its first candidate, its margin over the next class
+static int weighted_ref(const int *code, const double *lp, int n, double gamma, long double *margin) {
+    long double W[3] = { 0 };
+    int first[3] = { -1, -1, -1 };
+    for (int i = 0; i < n; i++) {
+        const int k = ALPHA_CLASS[code[i]];
+        if (k < 0) continue;
+        if (first[k] < 0) first[k] = i;
+        if (lp[i] > -INFINITY) W[k] += expl((long double)gamma * lp[i]);
+    }
+    int best = -1;
+    for (int i = 0; i < n; i++) {   // classes in the order of their first candidates
+        const int k = ALPHA_CLASS[code[i]];
+        if (k < 0 || first[k] != i) continue;
+        if (best < 0 || W[k] > W[ALPHA_CLASS[code[best]]]) best = i;
+    }
+    *margin = 0;
+    if (best < 0) return -1;
+    long double second = 0;
+    for (int k = 0; k < 3; k++) if (first[k] >= 0 && k != ALPHA_CLASS[code[best]] && W[k] > second) second = W[k];
+    *margin = W[ALPHA_CLASS[code[best]]] - second;
+    return best;
+}
+
+// every case of n <= 3 candidates (answers from ALPHA, lp from {-0.01, -0.3, -inf}), gamma 1 and 24:
+// the pick and the margin against weighted_ref, and the rule's part (4) alone (N = n: the exact part
+// has nothing to decide; Beta and confidence off) stops exactly when the margin exceeds the threshold
+static void test_vote_weighted(void **st) {
+    (void)st;
+    const double LP[3] = { -0.01, -0.3, -INFINITY };
+    const float gammas[2] = { 1, 24 }, margins[3] = { 0.05f, 0.5f, 1.2f };
+    long cases = 0, stops = 0;
+    for (int n = 1; n <= 3; n++) {
+        int total = 1;
+        for (int i = 0; i < n; i++) total *= NA * 3;
+        for (int code = 0; code < total; code++) {
+            int ac[4];
+            const char *ans[4];
+            double lp[4];
+            for (int i = 0, c = code; i < n; i++, c /= NA * 3) { ac[i] = c % NA; ans[i] = ALPHA[ac[i]]; lp[i] = LP[(c / NA) % 3]; }
+            for (int g = 0; g < 2; g++) {
+                long double want_m;
+                const int want = weighted_ref(ac, lp, n, gammas[g], &want_m);
+                double m = -1;
+                const int got = ss_select_weighted_vote(ans, lp, n, gammas[g], &m);
+                if (got != want || fabsl((long double)m - want_m) > 1e-12L * (1 + want_m))
+                    fail_msg("n %d code %d gamma %g: pick %d margin %.17g, by hand %d %.17Lg", n, code, gammas[g], got, m, want, want_m);
+                for (int t = 0; t < 3; t++) {
+                    const ss_vote_rule r = { 1, 0, 1, margins[t], gammas[g] };
+                    const int s = ss_vote_adaptive_stop(ans, lp, n, n, &r);
+                    if (s != (want_m > margins[t])) fail_msg("n %d code %d gamma %g margin %g: stop %d", n, code, gammas[g], margins[t], s);
+                    stops += s; cases++;
+                }
+            }
+        }
+    }
+    assert_true(stops > 0 && stops < cases);
+    // constructed: a confident single answer against two agreeing less confident ones
+    const char *a3[3] = { "7", "5", "5.0" };
+    const double l3[3] = { -0.01, -0.2, -0.2 };   // gamma 24: 0.787 against 2 * 0.0082
+    double m;
+    assert_int_equal(ss_select_weighted_vote(a3, l3, 3, 24, &m), 0);
+    assert_true(fabs(m - (exp(-0.24) - 2 * exp(-4.8))) < 1e-15);
+    assert_int_equal(ss_select_weighted_vote(a3, l3, 3, 1, &m), 1);   // gamma 1: 0.990 against 1.637
+    assert_int_equal(ss_select_pick(SS_SELECT_VOTE, a3, NULL, NULL, NULL, 3), 1);
+    // no answer; bad arguments
+    const char *none[2] = { NULL, "" };
+    assert_int_equal(ss_select_weighted_vote(none, l3, 2, 24, &m), -1);
+    assert_true(m == 0);
+    assert_int_equal(ss_select_weighted_vote(a3, NULL, 3, 24, &m), -1);
+    assert_int_equal(ss_select_weighted_vote(a3, l3, 0, 24, &m), -1);
+    assert_int_equal(ss_select_weighted_vote(a3, l3, 3, NAN, &m), -1);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_vote_brute_force),
@@ -250,6 +330,7 @@ int main(void) {
         cmocka_unit_test(test_vote_beta_conf),
         cmocka_unit_test(test_vote_adaptive_stop),
         cmocka_unit_test(test_vote_adaptive_exact_brute),
+        cmocka_unit_test(test_vote_weighted),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

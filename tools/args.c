@@ -52,6 +52,8 @@ int args_vote_flag(args_vote *v, int argc, char **argv, int *i) {
     else if (!strcmp(f, "--adaptive-agree")) rc = args_float(argc, argv, i, 0, 1, &v->agree);
     else if (!strcmp(f, "--adaptive-conf")) rc = args_float(argc, argv, i, 0.01, 1, &v->conf);
     else if (!strcmp(f, "--adaptive-tokp")) rc = args_float(argc, argv, i, 0.01, 1, &v->tokp);
+    else if (!strcmp(f, "--adaptive-margin")) rc = args_float(argc, argv, i, 0, 1e6, &v->margin);
+    else if (!strcmp(f, "--adaptive-gamma")) rc = args_float(argc, argv, i, 0.01, 1e6, &v->gamma);
     else return 0;
     return rc ? -1 : 1;
 }
@@ -62,6 +64,8 @@ void args_vote_apply(const args_vote *v, ss_gen_params *gp) {
     gp->adaptive_agree = v->agree;
     gp->adaptive_conf = v->conf > 0 ? v->conf : SS_ADAPTIVE_CONF;
     gp->adaptive_tokp = v->tokp > 0 ? v->tokp : SS_ADAPTIVE_TOKP;
+    gp->adaptive_margin = v->margin;
+    gp->adaptive_gamma = v->gamma > 0 ? v->gamma : SS_ADAPTIVE_GAMMA;
 }
 
 void args_print_vote_help(void) {
@@ -70,10 +74,12 @@ void args_print_vote_help(void) {
            "  --adaptive: (vote) start %d candidate(s), then waves of max(1, n/2) more while undecided, up to N;\n"
            "      after each wave, stop when the vote over N is decided, or the Beta posterior that the leading\n"
            "      answer beats the second exceeds P with >= A of the votes, or a leading candidate's geometric-mean\n"
-           "      token probability exceeds Q (README \"Adaptive sampling\")\n"
+           "      token probability exceeds Q, or (with --adaptive-margin T) in the vote weighted by\n"
+           "      exp(G * mean token log-probability) the heaviest answer outweighs the next by more than T;\n"
+           "      with T the selected answer is that weighted vote's (README \"Adaptive sampling\")\n"
            "  --adaptive-wave K (%d) first wave, --adaptive-conf P (%g), --adaptive-agree A (0),\n"
-           "      --adaptive-tokp Q (%g; 1 = off)\n\n",
-           SS_ADAPTIVE_WAVE, SS_ADAPTIVE_WAVE, SS_ADAPTIVE_CONF, SS_ADAPTIVE_TOKP);
+           "      --adaptive-tokp Q (%g; 1 = off), --adaptive-margin T (0 = off), --adaptive-gamma G (%g)\n\n",
+           SS_ADAPTIVE_WAVE, SS_ADAPTIVE_WAVE, SS_ADAPTIVE_CONF, SS_ADAPTIVE_TOKP, SS_ADAPTIVE_GAMMA);
 }
 
 static int args_u64(int argc, char **argv, int *i, uint64_t *out) {

@@ -39,8 +39,9 @@ int  args_need(int argc, char **argv, int *i, const char **out);      // string 
 int  args_int(int argc, char **argv, int *i, long lo, long hi, int *out);
 int  args_float(int argc, char **argv, int *i, double lo, double hi, float *out);
 // the vote's stopping flags of bon and eval: --early-stop, --adaptive, --adaptive-wave K,
-// --adaptive-agree A, --adaptive-conf P, --adaptive-tokp Q (ss_gen_params' fields; 0 = the default)
-typedef struct { bool early_stop; int wave; float agree, conf, tokp; } args_vote;
+// --adaptive-agree A, --adaptive-conf P, --adaptive-tokp Q, --adaptive-margin T, --adaptive-gamma G
+// (ss_gen_params' fields; 0 = the default)
+typedef struct { bool early_stop; int wave; float agree, conf, tokp, margin, gamma; } args_vote;
 // 1 consumed (advancing *i past its value), 0 not a vote flag, -1 bad value (printed)
 int  args_vote_flag(args_vote *v, int argc, char **argv, int *i);
 void args_vote_apply(const args_vote *v, ss_gen_params *gp);

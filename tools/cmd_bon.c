@@ -88,7 +88,7 @@ int cmd_bon(int argc, char **argv) {
     if (ss_gen_run(c, toks, T, &gp, &res, err, sizeof err)) { fprintf(stderr, "slotswift bon: %s\n", err); goto done; }
     cand_info ci;
     cand_info_fill(&ci, res.cand, N);
-    int sel = select_pick(method, res.cand, &ci, N);
+    int sel = select_pick_gen(method, res.cand, &ci, N, &gp);
     if (json) {
         printf("{\"selected\":%d,\"select\":\"%s\",\"candidates\":[", sel, ss_select_name(method));
         for (int i = 0; i < N; i++) {

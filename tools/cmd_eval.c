@@ -113,7 +113,9 @@ static char *eval_line(const eval_run *ev, int qi, const ss_gen_result *r, doubl
     int N = ev->N;
     cand_info ci;
     cand_info_fill(&ci, r->cand, N);
-    int sel = select_pick(ev->method, r->cand, &ci, N);
+    ss_gen_params vp = { 0 };   // (the vote fields)
+    args_vote_apply(&ev->vote, &vp);
+    int sel = select_pick_gen(ev->method, r->cand, &ci, N, &vp);
     int total_tokens = 0;
     for (int j = 0; j < N; j++) total_tokens += r->cand[j].n_tokens;
     bool sel_ok = ci.answer[sel] && ss_answer_equal(ci.answer[sel], ev->items[qi].reference);
@@ -284,6 +286,10 @@ int cmd_eval(int argc, char **argv) {
             cJSON_AddNumberToObject(settings, "--adaptive-agree", vp.adaptive_agree);
             cJSON_AddNumberToObject(settings, "--adaptive-conf", vp.adaptive_conf);
             cJSON_AddNumberToObject(settings, "--adaptive-tokp", vp.adaptive_tokp);
+            if (vp.adaptive_margin > 0) {   // (only when set: older files resume)
+                cJSON_AddNumberToObject(settings, "--adaptive-margin", vp.adaptive_margin);
+                cJSON_AddNumberToObject(settings, "--adaptive-gamma", vp.adaptive_gamma);
+            }
         }
         free(hid);
         n_done = writer ? eval_resume(fd, out, data, &a, settings, done, n_items) : 0;

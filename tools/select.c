@@ -47,6 +47,17 @@ int select_pick(int method, const ss_gen_cand *c, const cand_info *ci, int n) {
     return r;
 }
 
+int select_pick_gen(int method, const ss_gen_cand *c, const cand_info *ci, int n, const ss_gen_params *gp) {
+    if (method == SS_SELECT_VOTE && gp->adaptive > 0 && gp->adaptive_margin > 0) {
+        double *lp = tool_malloc(sizeof(double) * n);
+        for (int i = 0; i < n; i++) lp[i] = cand_logprob_mean(&c[i]);   // (as the engine's rule reads them)
+        int r = ss_select_weighted_vote((const char *const *)ci->answer, lp, n, gp->adaptive_gamma, NULL);
+        free(lp);
+        if (r >= 0) return r;
+    }
+    return select_pick(method, c, ci, n);
+}
+
 static uint64_t select_hash(const char *s) {
     uint64_t h = 0xcbf29ce484222325ULL;
     for (; *s; s++) { h ^= (uint8_t)*s; h *= 0x100000001b3ULL; }

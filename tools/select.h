@@ -15,6 +15,10 @@ void cand_info_fill(cand_info *ci, const ss_gen_cand *c, int n);
 void cand_info_free(cand_info *ci, int n);
 // index chosen among candidates [0, n) (the first n of a larger set: selected@k uses the first k)
 int  select_pick(int method, const ss_gen_cand *c, const cand_info *ci, int n);
+// the selected candidate of a run with the vote fields of gp: adaptive sampling with a weighted
+// margin (gp->adaptive, gp->adaptive_margin > 0) selects by the confidence-weighted vote
+// (ss_select_weighted_vote; no answer at all: select_pick's), anything else as select_pick
+int  select_pick_gen(int method, const ss_gen_cand *c, const cand_info *ci, int n, const ss_gen_params *gp);
 // the same on an arbitrary subset idx[0..k)
 int  select_pick_subset(int method, const ss_gen_cand *c, char **answer, const int *idx, int k);
 

@@ -132,7 +132,8 @@ class ss_gen_params(Structure):
                 ("head", POINTER(ss_swift_head)), ("keep_features", c_bool), ("features_f16", c_bool),
                 ("on_piece", c_void_p), ("on_token", ss_token_cb), ("ud", c_void_p), ("on_logits", c_void_p),
                 ("early_stop", c_bool), ("adaptive", c_int), ("adaptive_agree", c_float),
-                ("adaptive_conf", c_float), ("adaptive_tokp", c_float)]
+                ("adaptive_conf", c_float), ("adaptive_tokp", c_float), ("adaptive_margin", c_float),
+                ("adaptive_gamma", c_float)]
 
 
 class ss_gen_cand(Structure):

@@ -390,6 +390,9 @@ int ss_engine_submit(ss_engine *e, const ss_token *prompt, int n, const ss_gen_p
         || !(p->adaptive_tokp >= 0 && p->adaptive_tokp <= 1))
         return ss_err(err, errlen, "adaptive sampling: first wave %d must be >= 0, agreement %g, confidence %g and token probability %g in [0, 1]",
                       p->adaptive, p->adaptive_agree, p->adaptive_conf, p->adaptive_tokp);
+    if (!(p->adaptive_margin >= 0 && p->adaptive_margin < INFINITY) || !(p->adaptive_gamma >= 0 && p->adaptive_gamma < INFINITY))
+        return ss_err(err, errlen, "adaptive sampling: weighted margin %g and exponent %g must be finite and >= 0",
+                      p->adaptive_margin, p->adaptive_gamma);
     if (p->n_stops < 0 || (p->n_stops && !p->stops)) return ss_err(err, errlen, "bad stop strings");
     if (p->slot.steps > 0 && n < 2) return ss_err(err, errlen, "SLOT needs a prompt of at least 2 tokens");
     if (p->head && !p->feat) return ss_err(err, errlen, "a SWIFT head needs its feature spec");
@@ -572,7 +575,9 @@ static void adaptive_wave(ss_engine *e, eng_req *r) {
     }
     const ss_vote_rule rule = { r->p.adaptive_conf > 0 ? r->p.adaptive_conf : SS_ADAPTIVE_CONF,
                                 r->p.adaptive_agree,
-                                r->p.adaptive_tokp > 0 ? r->p.adaptive_tokp : SS_ADAPTIVE_TOKP };
+                                r->p.adaptive_tokp > 0 ? r->p.adaptive_tokp : SS_ADAPTIVE_TOKP,
+                                r->p.adaptive_margin,
+                                r->p.adaptive_gamma > 0 ? r->p.adaptive_gamma : SS_ADAPTIVE_GAMMA };
     const int stop = ss_vote_adaptive_stop((const char *const *)ans, lp, n, N, &rule);
     for (int i = 0; i < n; i++) free(ans[i]);
     free(ans); free(lp);

@@ -6,6 +6,7 @@
 //   swift:   the highest SWIFT reward (first on ties)
 #include "ss_common.h"
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const char *const select_names[] = { "first", "vote", "logprob", "swift" };
@@ -52,5 +53,37 @@ int ss_select_pick(int method, const char *const *answers, const double *logprob
         if (v > bv) { bv = v; best = i; }
     }
 #undef CAND
+    return best;
+}
+
+// W_i = Σ_{j : answer_j equals answer_i} exp(gamma · lp_j) (in index order, double), the pick =
+// the first i with the largest W_i, margin = W_pick − max{W_j : answer_j differs from the pick's}
+// (each candidate's class weight as ss_select_votes counts its votes)
+int ss_select_weighted_vote(const char *const *answers, const double *logprob_mean, int n,
+                            double gamma, double *margin) {
+    if (margin) *margin = 0;
+    if (n < 1 || !answers || !logprob_mean || !(gamma >= 0)) return -1;
+    double *w = ss_malloc(sizeof(double) * n), *W = ss_malloc(sizeof(double) * n);
+    int best = -1;
+    if (!w || !W) goto out;
+    for (int i = 0; i < n; i++) {
+        const double lp = logprob_mean[i];
+        w[i] = answers[i] && lp > -INFINITY && lp == lp ? exp(gamma * lp) : 0;   // (NaN: 0)
+    }
+    for (int i = 0; i < n; i++) {
+        W[i] = 0;
+        if (!answers[i] || !ss_answer_equal(answers[i], answers[i])) continue;
+        for (int j = 0; j < n; j++)
+            if (answers[j] && ss_answer_equal(answers[i], answers[j])) W[i] += w[j];
+        if (best < 0 || W[i] > W[best]) best = i;
+    }
+    if (best >= 0 && margin) {
+        double second = 0;
+        for (int j = 0; j < n; j++)
+            if (W[j] > second && !ss_answer_equal(answers[j], answers[best])) second = W[j];
+        *margin = W[best] - second;
+    }
+out:
+    free(w); free(W);
     return best;
 }

@@ -17,6 +17,9 @@ typedef struct {
     float agree;   // ... and the leader has >= agree * n of the n started candidates' votes
     float tokp;    // stop when a candidate of the leading answer (which has more votes than any
                    // other) has a geometric-mean token probability exp(logprob_mean) > tokp (1: off)
+    float margin;  // stop when the confidence-weighted vote's heaviest answer outweighs the next by
+                   // more than margin (ss_select_weighted_vote; 0: off) ...
+    float gamma;   // ... with weights exp(gamma * logprob_mean)
 } ss_vote_rule;
 
 // P(p_1 > p_2) under Beta(a + 1, b + 1) for a leader with a votes and a runner-up with b:
@@ -28,7 +31,8 @@ double ss_vote_beta_conf(int a, int b);
 // Stop when (1) the vote over all N is decided whatever the N - n others answer (ss_vote_decided),
 // or (2) ss_vote_beta_conf(a, b) > rule->conf and a >= rule->agree * n (a, b: the leading and the
 // second answer's votes), or (3) a > b and a candidate with the leading answer has lp_mean >
-// log(rule->tokp). No answer at all: 0.
+// log(rule->tokp), or (4) rule->margin > 0 and the weighted vote's margin > rule->margin. No answer
+// at all: 0.
 int ss_vote_adaptive_stop(const char *const *answers, const double *lp_mean, int n, int N, const ss_vote_rule *rule);
 
 #endif

@@ -107,6 +107,13 @@ int ss_vote_adaptive_stop(const char *const *answers, const double *lp_mean, int
     if (a > b)
         for (int i = 0; i < n; i++)
             if (votes[i] == a && ss_answer_equal(answers[i], answers[L]) && lp_mean[i] > log(rule->tokp)) { rc = 1; goto out; }
+    // 4. the confidence-weighted vote: its heaviest answer outweighs the next by more than margin
+    // (out of memory: margin 0, sampling goes on)
+    if (rule->margin > 0) {
+        double m;
+        ss_select_weighted_vote(answers, lp_mean, n, rule->gamma, &m);
+        if (m > rule->margin) rc = 1;
+    }
 out:
     free(votes); free(all); free(started);
     return rc;
