@@ -3,7 +3,8 @@
 # with and without it on the first 7 test problems (N 8, T 0.8) selects the same answer on every
 # question; some candidates are stopped (marked "stopped": true, no answer), never more tokens are
 # generated; the candidates that were not stopped are identical to the full run's (same seeds).
-# Adaptive sampling against an independent implementation of its rule. Also bon --json with/without,
+# Adaptive sampling against an independent implementation of its rule, and the offline replay of
+# scripts/adaptive-frontier.py against the real runs. Also bon --json with/without,
 # and the flags refused without --select vote.
 set -u
 BIN=${SS_BIN:-build/slotswift}
@@ -80,6 +81,15 @@ for path, k0, conf, tokp in ((sys.argv[2], 1, 0.9, 0.95), (sys.argv[3], 2, 0.85,
     assert short > 0
     print(f"adaptive (first wave {k0}): {short} of 7 questions stopped before N, as the rule says; candidates as the full run's")
 PY
+# the weighted margin (the selected answer: the confidence-weighted vote), and the offline replay
+# (scripts/adaptive-frontier.py) against all three adaptive runs: same candidates started, same
+# tokens, same selected answer on every question
+"$BIN" eval $S --data $TB/test.jsonl --limit 7 --adaptive-wave 2 --adaptive-conf 1 --adaptive-tokp 1 --adaptive-margin 0.1 --adaptive-gamma 24 --out "$T/adw.jsonl" >"$T/adw.sum" 2>"$T/err" || { echo "FAIL eval --adaptive-margin"; tail -3 "$T/err"; exit 1; }
+for run in "ad.jsonl wave=1,conf=0.9,tokp=0.95" "ad2.jsonl wave=2,conf=0.85,tokp=0.99" "adw.jsonl wave=2,conf=1,tokp=1,wmargin=24:0.1,pick=wvote"; do
+  set -- $run
+  python3 scripts/adaptive-frontier.py "$T/full.jsonl" --rule "$2" --check "$T/$1" >"$T/chk" || { echo "FAIL replay of $1"; cat "$T/chk"; fail=1; }
+done
+python3 -c "import json,sys; assert json.loads(open(sys.argv[1]).readline())['settings']['--adaptive-margin'] > 0.09" "$T/adw.jsonl" || { echo "FAIL --adaptive-margin not recorded"; fail=1; }
 "$BIN" eval $S --data $TB/test.jsonl --limit 1 --adaptive --select logprob --out "$T/x.jsonl" >/dev/null 2>"$T/err" && { echo "FAIL --adaptive with logprob accepted"; fail=1; }
 # the summary's vote@8 (and the selected answers' accuracy) are the full run's
 python3 -c "import json,sys; a=json.load(open(sys.argv[1])); b=json.load(open(sys.argv[2])); assert a['vote_at_k']['8']==b['vote_at_k']['8'] and a['accuracy']==b['accuracy']" "$T/full.sum" "$T/es.sum" || { echo "FAIL summary"; fail=1; }
