@@ -454,6 +454,14 @@ def sweep(rep, args):
         fa = f"{100 * a[1]:5.1f}% (loss {a[0]:+.1f}) {a[4]}" if a else "none"
         fb = f"loss {b[0]:+.1f} ({100 * b[1]:.1f}%) {b[4]}" if b else "none"
         print(f"  {fam:34s} {fa} | {fb}")
+    print("the frontier at token budgets (least loss within the budget; the plain vote as the answer | the weighted vote):")
+    for b in (0.2, 0.3, 0.4, 0.5, 0.6):
+        row = []
+        for weighted in (False, True):
+            sub = [x for x in res if x[1] <= b + 1e-12 and ("weighted pick" in x[3]) == weighted]
+            x = min(sub, key=lambda x: (x[0], x[1]), default=None)
+            row.append(f"loss {x[0]:+.1f} ({100 * x[1]:.1f}%) {x[4]}" if x else "none")
+        print(f"  <= {100 * b:.0f}%: {row[0]} | {row[1]}")
     ok = [x for x in res if x[0] <= args.loss + 1e-9 and x[1] <= args.frac + 1e-12]
     print(f"settings meeting both (loss <= {args.loss:g}, tokens <= {100 * args.frac:g}%): {len(ok)}")
     for x in sorted(ok, key=lambda x: (x[1], x[0]))[:10]:
