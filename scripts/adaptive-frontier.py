@@ -513,7 +513,7 @@ def check(rep, r, path):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("full", help="eval --out file of a full vote@N run (--select vote, no --adaptive)")
     ap.add_argument("-N", type=int, help="replay the first N candidates (default: all)")
     ap.add_argument("--limit", type=int, help="the first LIMIT questions only")
