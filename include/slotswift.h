@@ -588,7 +588,7 @@ typedef struct ss_gen_params {
     // (4, adaptive_margin > 0) in the confidence-weighted vote (ss_select_weighted_vote, weights
     // exp(adaptive_gamma * logprob_mean)) the heaviest answer outweighs the next by > adaptive_margin;
     // with (4) the selected answer is that weighted vote's (the caller picks with
-    // ss_select_weighted_vote; bon, eval and the server do).
+    // ss_select_weighted_vote; bon and eval do).
     // Candidates never started are stopped (no tokens). Candidate i still samples with seed + i.
     int   adaptive;
     float adaptive_agree;             // [0, 1]; 0: no share needed (the default)
