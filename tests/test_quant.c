@@ -790,11 +790,16 @@ static void test_gemm(void **state) {
 //    dequantized rows (the float chain rounds once per sub-block);
 //  - shapes: several weight-row groups (48) with a partial one, partial activation panels, one
 //    pass of more than 256 activation rows, K-blocks (256) with a partial last one, and the
-//    through-the-table product (ss_matmul's path) equal to the direct kernel.
+//    through-the-table product (ss_matmul's path) equal to the direct kernel;
+//  - the largest integer sums: Q8_0 rows of all -128 and all 127 against constant activation rows
+//    (every qx = 127 or -127);
+//  - the scalar definition also in builds / on CPUs without the SIMD kernel; the VNNI variant
+//    says when the CPU cannot run it.
 static void test_gemm_panel(void **state) {
     (void)state;
-    if (!have_simd()) return;
+    const bool simd = have_simd();
     const ss_kernels *kv = ss_kernels_get(false);
+    if (simd && !ss_cpu_has_avxvnni()) fprintf(stderr, "note: CPU without AVX-VNNI, the panel kernel's VNNI variant not run\n");
     static const uint32_t pt[] = {SS_TYPE_Q8_0, SS_TYPE_Q4_0, SS_TYPE_Q5_0, SS_TYPE_Q4_K, SS_TYPE_Q5_K, SS_TYPE_Q6_K};
     for (int ti = 0; ti < (int)(sizeof pt / sizeof pt[0]); ti++) {
         const uint32_t wt = pt[ti], vt = ss_vec_dot_type(wt);
@@ -812,6 +817,8 @@ static void test_gemm_panel(void **state) {
             fill_data(wd, K, 32, 1.0);
             if (i % 3) ss_quant_row(wt, wd, w + i * rb, K);
             else random_row(wt, w + i * rb, K);
+            if (wt == SS_TYPE_Q8_0 && (i == 1 || i == 2))   // extreme rows: every q = -128 / 127
+                for (int64_t b = 0; b < K / 32; b++) memset(((ss_block_q8_0 *)(w + i * rb))[b].qs, i == 1 ? 0x80 : 0x7f, 32);
             // the integer form is the dequantized row
             ss_dequant_row(wt, w + i * rb, wd, K);
             ss_ipanel_unpack_ref(wt, w + i * rb, 0, K, q, sc, mn);
@@ -821,6 +828,7 @@ static void test_gemm_panel(void **state) {
                              (long long)k, sc[k / S], q[k], mn[k / S], wd[k]);
         }
         fill_data(x, N * K, 32, 0.7);
+        for (int64_t k = 0; k < K; k++) { x[k] = 0.5f; x[K + k] = -0.25f; }   // constant rows: qx = ±127
         for (int64_t j = 0; j < N; j++) ss_quant_act_ref(wt, x + j * K, xq + j * xb, K);
         ss_gemm_ipanel_ref(wt, K, w, rb, M, xq, xb, N, ref, M);
         for (int64_t i = 0; i < M; i++)
@@ -831,9 +839,9 @@ static void test_gemm_panel(void **state) {
                     fail_msg("%s (%lld,%lld): integer definition %.9g, double %.9g (sum |wx| %.3g)", ss_type_name(wt), (long long)i,
                              (long long)j, ref[j * M + i], d, as);
             }
-        for (int64_t j = 0; j < N; j += SS_PANEL_ROWS)
+        for (int64_t j = 0; simd && j < N; j += SS_PANEL_ROWS)
             kv->pack_panel(wt, x + j * K, K, N - j < SS_PANEL_ROWS ? (int)(N - j) : SS_PANEL_ROWS, K, xp + j * pb);
-        for (int v = 0; v < 3; v++) {   // plain AVX2, VNNI (when the CPU has it), the table's choice
+        for (int v = 0; simd && v < 3; v++) {   // plain AVX2, VNNI (when the CPU has it), the table's choice
             if (v == 1 && !ss_cpu_has_avxvnni()) continue;
             memset(out, 0xff, sizeof(float) * N * M);
 #ifdef SS_HAVE_AVX2
