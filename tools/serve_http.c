@@ -79,7 +79,6 @@ static void cancel_call(http_req *r) {
     for (int q = 0; q < r->call.n_jobs; q++) serve_sched_cancel(r->h->cfg->sched, r->call.jobs[q]);
 }
 
-// wait up to 50 ms for news from job j; notices a client that went away and queue timeouts
 // wait (at most 50 ms: then the client and the deadline are checked) until job j has more than
 // `seen` tokens (seen < 0: tokens do not count) or is done; a token that came after the caller
 // looked is not waited for
