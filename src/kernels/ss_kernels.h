@@ -73,6 +73,10 @@ bool ss_cpu_has_avx2(void);
 // ... and the CPU also has AVX-VNNI (cpuid 7.1: EAX bit 4): the integer panel kernel then uses
 // vpdpbusd (same results, faster). Checked once.
 bool ss_cpu_has_avxvnni(void);
+// ... and the CPU also has AVX-512 F, BW, DQ and VL (cpuid 7.0: EBX bits 16, 17, 30, 31; the OS
+// saves the opmask and ZMM registers: XCR0 bits 5, 6, 7): the F16/BF16 register tiles then use
+// 512-bit registers (same results, faster). Checked once.
+bool ss_cpu_has_avx512(void);
 
 // The kernels to use: the AVX2 table when ss_cpu_has_avx2() and not force_scalar, else the scalar
 // table (the references; tests compare the two). Both tables are constant.
