@@ -22,12 +22,10 @@
 #define TM 6   // weight rows per register tile (3 pairs; the matmul's chunks are multiples of 12)
 #define TN 8   // activation rows per register tile (the matmul's activation tiles are multiples of 8)
 
-// weight rows p and p + ws (two = 0: row p only, lanes 8-15 zero), values k..k+7 as f32;
-// kind 1 = F16, 2 = BF16
-static ALWAYS_INLINE __m512 load_pair(const int kind, const uint8_t *p, size_t ws, const int two) {
-    const __m128i lo = _mm_loadu_si128((const __m128i *)p);
-    const __m256i h = two ? _mm256_inserti128_si256(_mm256_castsi128_si256(lo), _mm_loadu_si128((const __m128i *)(p + ws)), 1)
-                          : _mm256_zextsi128_si256(lo);
+// weight rows p and p + ws2 (lanes 0-7, 8-15), values k..k+7 as f32; kind 1 = F16, 2 = BF16
+static ALWAYS_INLINE __m512 load_pair(const int kind, const uint8_t *p, size_t ws2) {
+    const __m256i h = _mm256_inserti128_si256(_mm256_castsi128_si256(_mm_loadu_si128((const __m128i *)p)),
+                                              _mm_loadu_si128((const __m128i *)(p + ws2)), 1);
     if (kind == 1) return _mm512_cvtph_ps(h);
     return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));   // bf16: the top 16 bits
 }
@@ -48,65 +46,80 @@ static ALWAYS_INLINE float scalar_w(const int kind, const uint8_t *p) {
     return kind == 1 ? _cvtsh_ss(h) : ss_bf16_to_fp32(h);
 }
 
-// accumulators c<p><j>: plain variables (the conditions on the compile-time RM, RN remove the unused)
+// accumulators c<p><j>: plain variables (the conditions on the compile-time RP, RN remove the unused)
 #define ACC_P(p) __m512 c##p##0 = _mm512_setzero_ps(), c##p##1 = c##p##0, c##p##2 = c##p##0, c##p##3 = c##p##0, \
                         c##p##4 = c##p##0, c##p##5 = c##p##0, c##p##6 = c##p##0, c##p##7 = c##p##0;
-#define W_P(p)   const __m512 w##p = 2 * (p) < RM ? load_pair(kind, w + 2 * (p) * ws + k * 2, ws, 2 * (p) + 1 < RM) : _mm512_setzero_ps();
-#define FMA(p, j) if (2 * (p) < RM) c##p##j = _mm512_fmadd_ps(w##p, xv, c##p##j);
+#define W_P(p)   const __m512 w##p = (p) < RP ? load_pair(kind, w + 2 * (p) * ws + k * 2, (p) == RP - 1 ? ws_last : ws) : _mm512_setzero_ps();
+#define FMA(p, j) if ((p) < RP) c##p##j = _mm512_fmadd_ps(w##p, xv, c##p##j);
 #define X_J(j)   if ((j) < RN) {                                                                 \
         const __m512 xv = _mm512_broadcast_f32x8(_mm256_loadu_ps((const float *)(xp + (j) * xs) + k)); \
         FMA(0, j) FMA(1, j) FMA(2, j) }
-#define STORE(p, j) if (2 * (p) < RM && (j) < RN) {                                             \
-        float s[2];                                                                              \
-        hsum_halves(c##p##j, s);                                                                 \
-        const float *x = (const float *)(xp + (j) * xs);                                         \
-        for (int h = 0; h < 2 && 2 * (p) + h < RM; h++) {                                        \
-            const uint8_t *wr = w + (2 * (p) + h) * ws;                                          \
-            for (int64_t kk = k; kk < K; kk++) s[h] = __builtin_fmaf(scalar_w(kind, wr + kk * 2), x[kk], s[h]); \
-            out[(j) * ldo + 2 * (p) + h] = s[h];                                                 \
-        } }
+#define SAVE(p, j) if ((p) < RP && (j) < RN) _mm512_store_ps(c + ((p) * TN + (j)) * 16, c##p##j);
 #define FOR_J(M, p) M(p, 0) M(p, 1) M(p, 2) M(p, 3) M(p, 4) M(p, 5) M(p, 6) M(p, 7)
 
-// out[j * ldo + i] for i < RM, j < RN; pf: prefetch the rows [2 RM, 3 RM) (8 RM values a step: the
-// tile's K steps cover RM rows of K values, a contiguous stream)
-static ALWAYS_INLINE void tile_f(const int kind, const int RM, const int RN, int64_t K, const uint8_t *w, size_t ws,
-                                 const uint8_t *xp, size_t xs, float *out, int64_t ldo, int pf) {
+// the chains of RP row pairs × RN activation rows over the whole steps of 8 values, into c[p][j][16]
+// (lanes 0-7: row 2p, 8-15: row 2p + 1). The second row of the last pair is ws_last bytes after its
+// first (0 when the tile has an odd row count: the first row again, its chains unused). pf: prefetch
+// the rows [4 RP, 6 RP) (16 RP values a step: the tile's K steps cover 2 RP rows of K values, a
+// contiguous stream)
+static ALWAYS_INLINE void tile_f(const int kind, const int RP, const int RN, int64_t K, const uint8_t *w, size_t ws, size_t ws_last,
+                                 const uint8_t *xp, size_t xs, float *c, int pf) {
     ACC_P(0) ACC_P(1) ACC_P(2)
-    int64_t k = 0;
-    for (; k + 8 <= K; k += 8) {
+    for (int64_t k = 0; k + 8 <= K; k += 8) {
         if (pf)
-            for (int o = 0; o < 16 * RM; o += 64) _mm_prefetch((const char *)w + 2 * RM * ws + k * RM * 2 + o, _MM_HINT_T0);
+            for (int o = 0; o < 32 * RP; o += 64) _mm_prefetch((const char *)w + 4 * RP * ws + k * RP * 4 + o, _MM_HINT_T0);
         W_P(0) W_P(1) W_P(2)
         X_J(0) X_J(1) X_J(2) X_J(3) X_J(4) X_J(5) X_J(6) X_J(7)
     }
-    FOR_J(STORE, 0) FOR_J(STORE, 1) FOR_J(STORE, 2)
+    FOR_J(SAVE, 0) FOR_J(SAVE, 1) FOR_J(SAVE, 2)
 }
 
-typedef void (*tile_fn)(int64_t K, const uint8_t *w, size_t ws, const uint8_t *xp, size_t xs, float *out, int64_t ldo, int pf);
+// out[j * ldo + i] for i < rm, j < rn: the tree sums of the chains c (tile_f) and the tail values
+// K8 .. K - 1 as scalar fmas
+static __attribute__((noinline)) void tile_finish(int kind, int rm, int rn, int64_t K, const uint8_t *w, size_t ws,
+                                                  const uint8_t *xp, size_t xs, const float *c, float *out, int64_t ldo) {
+    const int64_t k8 = K / 8 * 8;
+    for (int p = 0; 2 * p < rm; p++)
+        for (int j = 0; j < rn; j++) {
+            float s[2];
+            hsum_halves(_mm512_load_ps(c + (p * TN + j) * 16), s);
+            const float *x = (const float *)(xp + j * xs);
+            for (int h = 0; h < 2 && 2 * p + h < rm; h++) {
+                const uint8_t *wr = w + (2 * p + h) * ws;
+                for (int64_t kk = k8; kk < K; kk++) s[h] = __builtin_fmaf(scalar_w(kind, wr + kk * 2), x[kk], s[h]);
+                out[j * ldo + 2 * p + h] = s[h];
+            }
+        }
+}
 
-// the tiles RM × RN (1..TM × 1..TN) of each kind: tab[kind - 1][(RM - 1) * TN + RN - 1]
-#define TILE(kind, RM, RN) static void tile_##kind##_##RM##_##RN(int64_t K, const uint8_t *w, size_t ws, const uint8_t *xp, \
-        size_t xs, float *out, int64_t ldo, int pf) { tile_f(kind, RM, RN, K, w, ws, xp, xs, out, ldo, pf); }
-#define TILE_ROW(kind, RM) TILE(kind, RM, 1) TILE(kind, RM, 2) TILE(kind, RM, 3) TILE(kind, RM, 4) \
-                           TILE(kind, RM, 5) TILE(kind, RM, 6) TILE(kind, RM, 7) TILE(kind, RM, 8)
-#define TILE_ALL(kind) TILE_ROW(kind, 1) TILE_ROW(kind, 2) TILE_ROW(kind, 3) TILE_ROW(kind, 4) TILE_ROW(kind, 5) TILE_ROW(kind, 6)
-#define TAB_ROW(kind, RM) tile_##kind##_##RM##_1, tile_##kind##_##RM##_2, tile_##kind##_##RM##_3, tile_##kind##_##RM##_4, \
-                          tile_##kind##_##RM##_5, tile_##kind##_##RM##_6, tile_##kind##_##RM##_7, tile_##kind##_##RM##_8
-#define TAB_ALL(kind) { TAB_ROW(kind, 1), TAB_ROW(kind, 2), TAB_ROW(kind, 3), TAB_ROW(kind, 4), TAB_ROW(kind, 5), TAB_ROW(kind, 6) }
+typedef void (*tile_fn)(int64_t K, const uint8_t *w, size_t ws, size_t ws_last, const uint8_t *xp, size_t xs, float *c, int pf);
+
+// the tiles RP × RN (1..TM/2 × 1..TN) of each kind: tab[kind - 1][(RP - 1) * TN + RN - 1]
+#define TILE(kind, RP, RN) static void tile_##kind##_##RP##_##RN(int64_t K, const uint8_t *w, size_t ws, size_t ws_last, \
+        const uint8_t *xp, size_t xs, float *c, int pf) { tile_f(kind, RP, RN, K, w, ws, ws_last, xp, xs, c, pf); }
+#define TILE_ROW(kind, RP) TILE(kind, RP, 1) TILE(kind, RP, 2) TILE(kind, RP, 3) TILE(kind, RP, 4) \
+                           TILE(kind, RP, 5) TILE(kind, RP, 6) TILE(kind, RP, 7) TILE(kind, RP, 8)
+#define TILE_ALL(kind) TILE_ROW(kind, 1) TILE_ROW(kind, 2) TILE_ROW(kind, 3)
+#define TAB_ROW(kind, RP) tile_##kind##_##RP##_1, tile_##kind##_##RP##_2, tile_##kind##_##RP##_3, tile_##kind##_##RP##_4, \
+                          tile_##kind##_##RP##_5, tile_##kind##_##RP##_6, tile_##kind##_##RP##_7, tile_##kind##_##RP##_8
+#define TAB_ALL(kind) { TAB_ROW(kind, 1), TAB_ROW(kind, 2), TAB_ROW(kind, 3) }
 TILE_ALL(1)
 TILE_ALL(2)
-static const tile_fn tiles[2][TM * TN] = { TAB_ALL(1), TAB_ALL(2) };
+static const tile_fn tiles[2][TM / 2 * TN] = { TAB_ALL(1), TAB_ALL(2) };
 
 bool ss_gemm_f_avx512(uint32_t wtype, int64_t K, const void *w, size_t ws, int64_t m,
                       const void *xp, size_t xs, int64_t n, float *out, int64_t ldo) {
     if (wtype != SS_TYPE_F16 && wtype != SS_TYPE_BF16) return false;
-    const tile_fn *tab = tiles[wtype == SS_TYPE_F16 ? 0 : 1];
+    const int kind = wtype == SS_TYPE_F16 ? 1 : 2;
+    const tile_fn *tab = tiles[kind - 1];
     const uint8_t *W = w, *X = xp;
+    _Alignas(64) float c[TM / 2 * TN * 16];
     for (int64_t i0 = 0; i0 < m; i0 += TM) {
-        const int rm = m - i0 < TM ? (int)(m - i0) : TM;
+        const int rm = m - i0 < TM ? (int)(m - i0) : TM, rp = (rm + 1) / 2;
         for (int64_t j0 = 0; j0 < n; j0 += TN) {
             const int rn = n - j0 < TN ? (int)(n - j0) : TN;
-            tab[(rm - 1) * TN + (rn - 1)](K, W + i0 * ws, ws, X + j0 * xs, xs, out + j0 * ldo + i0, ldo, j0 == 0);
+            tab[(rp - 1) * TN + (rn - 1)](K, W + i0 * ws, ws, rm % 2 ? 0 : ws, X + j0 * xs, xs, c, j0 == 0);
+            tile_finish(kind, rm, rn, K, W + i0 * ws, ws, X + j0 * xs, xs, c, out + j0 * ldo + i0, ldo);
         }
     }
     return true;
