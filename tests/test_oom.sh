@@ -57,8 +57,8 @@ fail_sweep() {
 ${CC:-cc} -O1 -shared -fPIC -o "$T/failmalloc.so" tests/failmalloc.c || { echo "FAIL: cannot build tests/failmalloc.c"; exit 1; }
 sweep 4000 40000 250 -- "$BIN" dump -m $S/stories260K-f32.gguf -p "Once upon a time" -n 4 -t 1 -c 128
 sweep 4000 120000 1000 -- "$BIN" tokenize -m $S/qwen2-synth-tiny-q4_k_m.gguf -p "Hello world, this is a test of 123 tokens."
-sweep 12000 20000 500 -- "$BIN" generate -m $S/stories260K-f32.gguf -p "Once upon a time" -n 8 -t 1 -c 128 --seed 1
-sweep 12000 20000 500 -- "$BIN" bon -m $S/stories260K-f32.gguf -p "Once upon a time" -N 3 -n 8 -t 1 -c 128 --seed 1 --json
+sweep 8000 40000 1000 -- "$BIN" generate -m $S/stories260K-f32.gguf -p "Once upon a time" -n 8 -t 1 -c 128 --seed 1
+sweep 8000 40000 1000 -- "$BIN" bon -m $S/stories260K-f32.gguf -p "Once upon a time" -N 3 -n 8 -t 1 -c 128 --seed 1 --json
 fail_sweep -- "$BIN" generate -m $S/stories260K-f32.gguf -p "Once upon a time" -n 8 -t 1 -c 128 --seed 1
 fail_sweep -- "$BIN" bon -m $S/stories260K-f32.gguf -p "Once upon a time" -N 3 -n 8 -t 1 -c 128 --seed 1 --slot-steps 2 --json
 fail_sweep same -- "$BIN" info --json $S/stories260K-f32.gguf
