@@ -7,8 +7,8 @@ OPT     ?= -O2 -g
 # the library's layers, bottom up: base (errors, files, threads, GGUF) -> kernels -> model (weights,
 # KV cache, forward) -> text (tokenizer, chat templates) -> methods (sampling, generation, SLOT,
 # SWIFT, answers). Inside kernels, one way too: formats and scalar references (quant.c, attn.c,
-# slotk.c) -> x86/*_avx2.c SIMD leaves -> dispatch.c (the one CPU probe, the scalar and AVX2
-# tables of ss_kernels.h) -> matmul.c (the products, calling the table they are given).
+# slotk.c) -> x86/*_avx2.c, *_avx512.c SIMD leaves -> dispatch.c (the one CPU probe, the scalar
+# and AVX2 tables of ss_kernels.h) -> matmul.c (the products, calling the table they are given).
 LAYERS  = base kernels model text methods
 INC     = -Iinclude $(LAYERS:%=-Isrc/%)
 CFLAGS  += -std=gnu11 $(OPT) -Wall -Wextra -Wno-unused-parameter -Wno-sign-compare $(INC) -pthread -fno-strict-aliasing
@@ -21,8 +21,9 @@ PREFIX  ?= /usr/local
 SO_VERSION = 1
 TEST_LIBS = -lcmocka
 
-# The AVX2/FMA/F16C leaves (*_avx2.c) are built when the compiler targets x86 and NO_AVX2 is not
-# 1 (`make NO_AVX2=1`: the scalar kernels only, as on arm64); SS_HAVE_AVX2 tells the dispatch.
+# The AVX2/FMA/F16C leaves (*_avx2.c) and the AVX-512 leaves (*_avx512.c) are built when the
+# compiler targets x86 and NO_AVX2 is not 1 (`make NO_AVX2=1`: the scalar kernels only, as on
+# arm64); SS_HAVE_AVX2 tells the dispatch.
 NO_AVX2 ?= 0
 ifneq ($(NO_AVX2),1)
 ifneq ($(filter x86_64% i386% i486% i586% i686% amd64%,$(shell $(CC) -dumpmachine)),)
@@ -43,9 +44,10 @@ endif
 CORE_SRC  = $(wildcard $(LAYERS:%=src/%/*.c))
 TOOL_SRC  = $(filter-out %_avx2.c,$(wildcard tools/*.c))
 ifeq ($(AVX2),1)
-AVX2_SRC  = $(wildcard src/kernels/x86/*_avx2.c)
+AVX2_SRC  = $(wildcard src/kernels/x86/*_avx2.c) $(wildcard src/kernels/x86/*_avx512.c)
 TOOL_AVX2 = $(wildcard tools/*_avx2.c)
 AVX2_FLAGS = -mavx2 -mfma -mf16c
+AVX512_FLAGS = -mavx512f -mavx512bw -mavx512dq -mavx512vl -mf16c -mfma
 CFLAGS    += -DSS_HAVE_AVX2
 endif
 TEST_SRC  = $(wildcard tests/test_*.c)
@@ -70,6 +72,11 @@ $(BUILD)/%.o: %.c $(HDRS) Makefile
 $(BUILD)/%_avx2.o: %_avx2.c $(HDRS) Makefile
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(AVX2_FLAGS) -c $< -o $@
+
+# ... and for AVX-512 (the dispatch calls them only when the CPU has AVX-512 F/BW/DQ/VL)
+$(BUILD)/%_avx512.o: %_avx512.c $(HDRS) Makefile
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(AVX512_FLAGS) -c $< -o $@
 
 $(BUILD)/libslotswift.a: $(CORE_OBJ)
 	@rm -f $@
@@ -136,6 +143,10 @@ $(FUZZ_BUILD)/obj/%.o: %.c $(HDRS) Makefile
 $(FUZZ_BUILD)/obj/%_avx2.o: %_avx2.c $(HDRS) Makefile
 	@mkdir -p $(dir $@)
 	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link $(AVX2_FLAGS) -c $< -o $@
+
+$(FUZZ_BUILD)/obj/%_avx512.o: %_avx512.c $(HDRS) Makefile
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link $(AVX512_FLAGS) -c $< -o $@
 
 $(FUZZ_TARGETS:%=$(FUZZ_BUILD)/%): $(FUZZ_BUILD)/%: fuzz/%.c $(FUZZ_OBJ)
 	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer $< $(FUZZ_OBJ) -o $@ $(TOOL_LIBS) -lm -lpthread

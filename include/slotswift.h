@@ -452,8 +452,6 @@ typedef struct {
     int   batch;          // examples per step (default 16)
     bool  no_gate;
     bool  standardize;    // train on z-scored features (stats of the training split), folded back into W, b
-    int   init;           // enum ss_swift_init (default uniform)
-    int   select;         // enum ss_swift_select (default loss)
     // optional reports (the library prints nothing): after every epoch (val_* are NAN without a
     // validation set) ...
     void (*on_epoch)(void *ud, int epoch, double train_loss, double train_acc, double val_loss, double val_acc);
@@ -463,6 +461,9 @@ typedef struct {
     // ... and one-line notes (data summary, early stop, best-of-N on the validation questions)
     void (*on_note)(void *ud, const char *line);
     void *ud;             // for on_step and on_note
+    // (API version 2: fields added at the end, as the structs' rule is)
+    int   init;           // enum ss_swift_init (default uniform)
+    int   select;         // enum ss_swift_select (default loss)
 } ss_swift_train_params;
 
 SS_API void ss_swift_train_params_default(ss_swift_train_params *p);

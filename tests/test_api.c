@@ -42,6 +42,20 @@ static void test_version_and_meta(void **st) {
     ss_model_free(m);
 }
 
+// the structs' growth rule (slotswift.h: fields are added at the end): every field a struct gained
+// in API version 2 lies after all of its version-1 fields, so version 1's fields keep their offsets
+#define AFTER(T, v1_last, v2_first) assert_true(offsetof(T, v2_first) > offsetof(T, v1_last))
+static void test_struct_growth(void **st) {
+    (void)st;
+    AFTER(ss_ctx_params, force_scalar, kv_type_k);
+    AFTER(ss_slot_params, kern, kl_max);
+    AFTER(ss_slot_result, peak_bytes, kl);
+    AFTER(ss_swift_spec, dim, conf);
+    AFTER(ss_swift_train_params, ud, init);       // (they were inserted before the callbacks)
+    AFTER(ss_swift_train_params, ud, select);
+}
+#undef AFTER
+
 // logits of the last prompt token from ss_decode == ss_lm_head(its hidden state), bit for bit
 static void test_lm_head(void **st) {
     (void)st;
@@ -175,6 +189,7 @@ static void test_select(void **st) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_version_and_meta),
+        cmocka_unit_test(test_struct_growth),
         cmocka_unit_test(test_lm_head),
         cmocka_unit_test(test_tokenize_prompt),
         cmocka_unit_test(test_chat),

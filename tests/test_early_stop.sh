@@ -46,7 +46,9 @@ import itertools, json, math, sys
 full = [json.loads(l) for l in open(sys.argv[1])][1:]
 def same(x, y):
     if x is None or y is None or x == "" or y == "": return False
-    try: return abs(float(x) - float(y)) <= max(0.005, 1e-6 * max(abs(float(x)), abs(float(y))))
+    try:   # ss_answer_number_equal: within 1e-6 relative AND 0.005 absolute
+        fx, fy = float(x), float(y)
+        return fx == fy or (abs(fx - fy) <= 1e-6 * max(abs(fx), abs(fy)) and abs(fx - fy) <= 5e-3)
     except ValueError: return x == y
 def pick(ans):   # the vote: first candidate with the most votes
     v = [sum(same(a, b) for b in ans) if a is not None else 0 for a in ans]

@@ -1,7 +1,8 @@
 // test_engine.c — the step-wise engine: batch invariance (a seeded request gives the same tokens,
 // texts, log-probabilities and SLOT losses alone through ss_gen_run, beside other requests that join
 // and leave, with any prefill chunk size, with its prefix from the cache), cancellation freeing the
-// KV pages, per-token callbacks in order, and refused requests.
+// KV pages, per-token callbacks in order, refused requests, and adaptive sampling within the
+// candidates' sequences.
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -296,6 +297,39 @@ static void test_prefix(void **st) {
     ss_ctx_free(c);
 }
 
+// adaptive sampling uses no sequence beyond its candidates': a request with as many candidates as
+// the context has sequences (n_seq_max 24) runs all its waves (no answers: every wave starts),
+// also beside a cached prefix (the engine keeps one when a sequence is spare) and after it
+static void test_adaptive_seqs(void **st) {
+    ss_ctx *c = ctx(2048);
+    int32_t prompt[20];
+    make_prompt(prompt, 20, 5);
+    for (int rep = 0; rep < 2; rep++) {
+        ss_engine *e = engine(c, 0, rep == 1);
+        ss_gen_params p;
+        params(&p, rep == 0 ? 24 : 23, 7, 2);
+        p.adaptive = 1;
+        p.adaptive_conf = 1; p.adaptive_tokp = 1;   // rules 2, 3 off; no answers: rule 1 never stops
+        p.stops = NULL;
+        int id = submit(e, prompt, 20, &p);
+        while (step(e) > 0) {}
+        ss_gen_result r;
+        assert_int_equal(ss_engine_poll(e, id), SS_REQ_DONE);
+        take(e, id, &r);
+        for (int i = 0; i < r.n_cand; i++) {
+            assert_false(r.cand[i].stopped);
+            assert_int_equal(r.cand[i].n_tokens, 2);
+        }
+        ss_gen_result_free(&r);
+        ss_engine_state es;
+        ss_engine_state_get(e, &es);
+        assert_int_equal(es.n_cached_prefixes, rep);   // (rep 1: 23 candidates + the prefix = 24)
+        ss_engine_free(e);
+        assert_int_equal(ss_kv_pages_used(c), 0);
+    }
+    ss_ctx_free(c);
+}
+
 // cancel (by call and by the callback's return) frees the request's KV pages within the step
 static void test_cancel(void **st) {
     ss_ctx *c = ctx(1024);
@@ -447,6 +481,7 @@ int main(void) {
         cmocka_unit_test(test_prefix),
         cmocka_unit_test(test_features),
         cmocka_unit_test(test_cancel),
+        cmocka_unit_test(test_adaptive_seqs),
         cmocka_unit_test(test_refused),
         cmocka_unit_test(test_logprobs),
     };

@@ -9,7 +9,9 @@
 //  - quantize -> dequantize error within each format's stated bound;
 //  - integer dot products (ss_vec_dot_scalar) against float64 dots of dequantized values;
 //  - AVX2 kernels against the scalar ones (dot products within float reordering, activation
-//    conversion bit-identical).
+//    conversion bit-identical);
+//  - the F16/BF16 register tiles (AVX2 and AVX-512) bit for bit against the scalar statement of
+//    their summation order.
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -25,6 +27,7 @@
 #include "ss_gguf.h"
 #ifdef SS_HAVE_AVX2
 #include "x86/ss_avx2.h"
+#include "x86/ss_avx512.h"
 #endif
 
 // ------------------------------------------------------------------------------------ helpers
@@ -790,11 +793,16 @@ static void test_gemm(void **state) {
 //    dequantized rows (the float chain rounds once per sub-block);
 //  - shapes: several weight-row groups (48) with a partial one, partial activation panels, one
 //    pass of more than 256 activation rows, K-blocks (256) with a partial last one, and the
-//    through-the-table product (ss_matmul's path) equal to the direct kernel.
+//    through-the-table product (ss_matmul's path) equal to the direct kernel;
+//  - the largest integer sums: Q8_0 rows of all -128 and all 127 against constant activation rows
+//    (every qx = 127 or -127);
+//  - the scalar definition also in builds / on CPUs without the SIMD kernel; the VNNI variant
+//    says when the CPU cannot run it.
 static void test_gemm_panel(void **state) {
     (void)state;
-    if (!have_simd()) return;
+    const bool simd = have_simd();
     const ss_kernels *kv = ss_kernels_get(false);
+    if (simd && !ss_cpu_has_avxvnni()) fprintf(stderr, "note: CPU without AVX-VNNI, the panel kernel's VNNI variant not run\n");
     static const uint32_t pt[] = {SS_TYPE_Q8_0, SS_TYPE_Q4_0, SS_TYPE_Q5_0, SS_TYPE_Q4_K, SS_TYPE_Q5_K, SS_TYPE_Q6_K};
     for (int ti = 0; ti < (int)(sizeof pt / sizeof pt[0]); ti++) {
         const uint32_t wt = pt[ti], vt = ss_vec_dot_type(wt);
@@ -812,6 +820,8 @@ static void test_gemm_panel(void **state) {
             fill_data(wd, K, 32, 1.0);
             if (i % 3) ss_quant_row(wt, wd, w + i * rb, K);
             else random_row(wt, w + i * rb, K);
+            if (wt == SS_TYPE_Q8_0 && (i == 1 || i == 2))   // extreme rows: every q = -128 / 127
+                for (int64_t b = 0; b < K / 32; b++) memset(((ss_block_q8_0 *)(w + i * rb))[b].qs, i == 1 ? 0x80 : 0x7f, 32);
             // the integer form is the dequantized row
             ss_dequant_row(wt, w + i * rb, wd, K);
             ss_ipanel_unpack_ref(wt, w + i * rb, 0, K, q, sc, mn);
@@ -821,6 +831,7 @@ static void test_gemm_panel(void **state) {
                              (long long)k, sc[k / S], q[k], mn[k / S], wd[k]);
         }
         fill_data(x, N * K, 32, 0.7);
+        for (int64_t k = 0; k < K; k++) { x[k] = 0.5f; x[K + k] = -0.25f; }   // constant rows: qx = ±127
         for (int64_t j = 0; j < N; j++) ss_quant_act_ref(wt, x + j * K, xq + j * xb, K);
         ss_gemm_ipanel_ref(wt, K, w, rb, M, xq, xb, N, ref, M);
         for (int64_t i = 0; i < M; i++)
@@ -831,9 +842,9 @@ static void test_gemm_panel(void **state) {
                     fail_msg("%s (%lld,%lld): integer definition %.9g, double %.9g (sum |wx| %.3g)", ss_type_name(wt), (long long)i,
                              (long long)j, ref[j * M + i], d, as);
             }
-        for (int64_t j = 0; j < N; j += SS_PANEL_ROWS)
+        for (int64_t j = 0; simd && j < N; j += SS_PANEL_ROWS)
             kv->pack_panel(wt, x + j * K, K, N - j < SS_PANEL_ROWS ? (int)(N - j) : SS_PANEL_ROWS, K, xp + j * pb);
-        for (int v = 0; v < 3; v++) {   // plain AVX2, VNNI (when the CPU has it), the table's choice
+        for (int v = 0; simd && v < 3; v++) {   // plain AVX2, VNNI (when the CPU has it), the table's choice
             if (v == 1 && !ss_cpu_has_avxvnni()) continue;
             memset(out, 0xff, sizeof(float) * N * M);
 #ifdef SS_HAVE_AVX2
@@ -849,6 +860,91 @@ static void test_gemm_panel(void **state) {
         }
         free(w); free(xq); free(xp); free(x); free(wd); free(xd); free(out); free(ref); free(sc); free(mn); free(q);
     }
+}
+
+// the summation order of the F16/BF16 register tiles (quant_avx2.c's tile_f, gemm_avx512.c), in
+// scalar code: eight lane chains c[l] = fma(w[k + l], x[k + l], c[l]) over the whole steps of 8,
+// the tree ((c0 + c4) + (c2 + c6)) + ((c1 + c5) + (c3 + c7)), then the tail as scalar fmas
+static float f_tile_order_ref(uint32_t wt, const uint16_t *w, const float *x, int64_t K) {
+    float c[8] = {0};
+    int64_t k = 0;
+    for (; k + 8 <= K; k += 8)
+        for (int l = 0; l < 8; l++) {
+            const float wv = wt == SS_TYPE_F16 ? ss_fp16_to_fp32(w[k + l]) : ss_bf16_to_fp32(w[k + l]);
+            c[l] = fmaf(wv, x[k + l], c[l]);
+        }
+    float s = ((c[0] + c[4]) + (c[2] + c[6])) + ((c[1] + c[5]) + (c[3] + c[7]));
+    for (; k < K; k++) s = fmaf(wt == SS_TYPE_F16 ? ss_fp16_to_fp32(w[k]) : ss_bf16_to_fp32(w[k]), x[k], s);
+    return s;
+}
+
+// F16 / BF16 weights (layout SS_PACK_F32): the AVX2 tiles (ss_gemm_avx2), the AVX-512 tiles
+// (ss_gemm_f_avx512, when the CPU has AVX-512) and the table's gemm, bit for bit against
+// f_tile_order_ref, which is itself within float reordering (1e-5 of sum |w x|) of the float64
+// dot; shapes: row and activation counts around the tiles (AVX2 4 × 3, AVX-512 6 × 8) and K
+// with and without a tail of fewer than 8 values; outputs outside [n, m] of ldo untouched
+static void test_gemm_f_tiles(void **state) {
+    (void)state;
+    if (!have_simd()) return;
+#ifdef SS_HAVE_AVX2
+    const bool avx512 = ss_cpu_has_avx512();
+    if (!avx512) fprintf(stderr, "note: CPU without AVX-512 F/BW/DQ/VL, the AVX-512 F16/BF16 tiles not compared\n");
+    const ss_kernels *kv = ss_kernels_get(false);
+    static const struct { int64_t m, n, K; } sh[] = {
+        {1, 2, 8}, {2, 1, 7}, {5, 3, 13}, {6, 8, 64}, {7, 9, 33}, {12, 16, 896}, {13, 17, 905}, {25, 11, 1000}, {3, 40, 4864 + 3},
+    };
+    static const uint32_t ft[] = {SS_TYPE_F16, SS_TYPE_BF16};
+    int n_cmp = 0;
+    for (int ti = 0; ti < 2; ti++)
+        for (size_t si = 0; si < sizeof sh / sizeof sh[0]; si++) {
+            const uint32_t wt = ft[ti];
+            const int64_t m = sh[si].m, n = sh[si].n, K = sh[si].K, ldo = m + 3;
+            const size_t rb = ss_row_size(wt, K), pb = ss_pack_row_bytes(wt, SS_PACK_F32, K);
+            uint8_t *w = malloc(m * rb), *xp = aligned_alloc(64, n * pb);
+            float *x = malloc(sizeof(float) * K), *wf = malloc(sizeof(float) * K), *ref = malloc(sizeof(float) * n * m);
+            float *out = malloc(sizeof(float) * n * ldo);
+            for (int64_t i = 0; i < m; i++) {
+                fill_data(wf, K, 32, i % 4 == 3 ? 1e3 : 1.0);
+                ss_quant_row(wt, wf, w + i * rb, K);
+            }
+            for (int64_t j = 0; j < n; j++) {
+                fill_data(x, K, 32, 0.2 + j);
+                kv->pack_act(wt, SS_PACK_F32, x, K, xp + j * pb);   // x rounded to the weight type, as f32
+            }
+            for (int64_t j = 0; j < n; j++)
+                for (int64_t i = 0; i < m; i++) {
+                    const float *xj = (const float *)(xp + j * pb);
+                    ref[j * m + i] = f_tile_order_ref(wt, (const uint16_t *)(w + i * rb), xj, K);
+                    float *wd = wf;
+                    ss_dequant_row(wt, w + i * rb, wd, K);
+                    double d = 0, as = 0;
+                    for (int64_t k = 0; k < K; k++) { d += (double)wd[k] * xj[k]; as += fabs((double)wd[k] * xj[k]); }
+                    if (fabs(ref[j * m + i] - d) > 1e-5 * as + 1e-30)
+                        fail_msg("%s K=%lld (%lld,%lld): tile order %.9g, double %.9g", ss_type_name(wt), (long long)K,
+                                 (long long)i, (long long)j, ref[j * m + i], d);
+                }
+            for (int v = 0; v < 3; v++) {   // AVX2 tiles, AVX-512 tiles, the table's choice
+                if (v == 1 && !avx512) continue;
+                for (int64_t i = 0; i < n * ldo; i++) out[i] = NAN;
+                if (v == 0) assert_true(ss_gemm_avx2(wt, SS_PACK_F32, K, w, rb, m, xp, pb, n, out, ldo));
+                else if (v == 1) assert_true(ss_gemm_f_avx512(wt, K, w, rb, m, xp, pb, n, out, ldo));
+                else kv->gemm(wt, SS_PACK_F32, K, w, rb, m, xp, pb, n, out, ldo);
+                for (int64_t j = 0; j < n; j++)
+                    for (int64_t i = 0; i < ldo; i++) {
+                        if (i >= m) { assert_true(isnan(out[j * ldo + i])); continue; }
+                        if (fbits(out[j * ldo + i]) != fbits(ref[j * m + i]))
+                            fail_msg("%s %s m=%lld n=%lld K=%lld (%lld,%lld): %.9g, order definition %.9g", ss_type_name(wt),
+                                     v == 0 ? "avx2" : v == 1 ? "avx512" : "table", (long long)m, (long long)n, (long long)K,
+                                     (long long)i, (long long)j, out[j * ldo + i], ref[j * m + i]);
+                        n_cmp++;
+                    }
+            }
+            free(w); free(xp); free(x); free(wf); free(ref); free(out);
+        }
+    assert_true(n_cmp > 0);
+    assert_false(ss_gemm_f_avx512(SS_TYPE_F32, 8, NULL, 0, 0, NULL, 0, 0, NULL, 0));   // F16 / BF16 only
+    assert_false(ss_gemm_f_avx512(SS_TYPE_Q8_0, 32, NULL, 0, 0, NULL, 0, 0, NULL, 0));
+#endif
 }
 
 // swiglu: silu(g) * u against expf in double precision (SIMD exp within a few ulp)
@@ -929,11 +1025,17 @@ static void test_dispatch(void **state) {
 #endif
     assert_int_equal(ss_cpu_has_avx2(), cpu);
     if (!cpu) assert_false(ss_cpu_has_avxvnni());
+    if (!cpu) assert_false(ss_cpu_has_avx512());
     assert_int_equal(kv->simd, cpu);
     if (!cpu) { assert_ptr_equal(kv, ks); return; }
     assert_string_equal(kv->name, "avx2");
     const int vnni = cpuinfo_has_flag("avx_vnni");
     if (vnni >= 0) assert_int_equal(ss_cpu_has_avxvnni(), vnni);
+#if defined(SS_HAVE_AVX2)
+    // AVX-512 F/BW/DQ/VL usable (the compiler's builtins also check that the OS saves the ZMM state)
+    assert_int_equal(ss_cpu_has_avx512(), __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+                                          __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl"));
+#endif
     void (*const *e)(void) = (void (*const *)(void))&kv->dequant_row;   // every function pointer set
     for (; (const char *)e < (const char *)(kv + 1); e++) assert_non_null(*e);
 }
@@ -953,6 +1055,7 @@ int main(void) {
         cmocka_unit_test(test_simd_vs_scalar),
         cmocka_unit_test(test_gemm),
         cmocka_unit_test(test_gemm_panel),
+        cmocka_unit_test(test_gemm_f_tiles),
         cmocka_unit_test(test_swiglu),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -336,8 +336,9 @@ static void gm_usage(FILE *f) {
 
 // --shape-from: the hyperparameters and tensor layout of an existing llama/qwen2 GGUF
 static int gm_shape_from(gm_shape *s, const ss_gguf *g, char **name, char *err, size_t errlen) {
-    char *arch = ss_gguf_get_str(g, "general.architecture");
+    char *arch;
     memset(s, 0, sizeof *s);
+    if (ss_gguf_get_str_opt(g, "general.architecture", &arch)) return ss_err(err, errlen, "%s: out of memory", g->path);
     if (!arch || (strcmp(arch, "llama") && strcmp(arch, "qwen2"))) {
         ss_err(err, errlen, "%s: general.architecture: %s%s%s (supported: llama, qwen2)", g->path,
                arch ? "unsupported architecture '" : "missing", arch ? arch : "", arch ? "'" : "");
@@ -376,7 +377,7 @@ static int gm_shape_from(gm_shape *s, const ss_gguf *g, char **name, char *err, 
         s->llama3_rope = 1;
         s->rope_freqs = rf->data;
     }
-    *name = ss_gguf_get_str(g, "general.name");
+    if (ss_gguf_get_str_opt(g, "general.name", name)) return ss_err(err, errlen, "%s: out of memory", g->path);
     s->name = *name ? *name : "model";
     s->like = "shape-from";
     return 0;
@@ -465,7 +466,14 @@ int cmd_gen_model(int argc, char **argv) {
         return 1;
     }
     int64_t n_tok = (int64_t)tok->arr_n, n_vocab = n_tok;
-    char *pre = ss_gguf_get_str(vg, "tokenizer.ggml.pre");
+    char *pre;
+    if (ss_gguf_get_str_opt(vg, "tokenizer.ggml.pre", &pre)) {
+        fprintf(stderr, "slotswift: %s: out of memory\n", vocab_path);
+        ss_gguf_close(vg);
+        ss_gguf_close(sg);
+        free(custom_name);
+        return 1;
+    }
     int64_t n_pad = 0;   // [PAD] tokens appended (convert_hf_to_gguf pads the vocab up to the embedding rows)
     if (s->n_vocab && s->n_vocab != n_tok) {
         if (n_tok < s->n_vocab && s->vocab_pre && pre && !strcmp(pre, s->vocab_pre)) {
@@ -480,6 +488,13 @@ int cmd_gen_model(int argc, char **argv) {
 
     // ---- metadata, in the converter's order
     ss_gguf_writer *w = ss_gguf_writer_new();
+    if (!w) {
+        fprintf(stderr, "slotswift: gen-model: out of memory\n");
+        ss_gguf_close(vg);
+        ss_gguf_close(sg);
+        free(custom_name);
+        return 1;
+    }
     char key[128], desc[256];
 #define GM_KEY(suffix) (snprintf(key, sizeof key, "%s.%s", s->arch, suffix), key)
     ss_gguf_writer_set_str(w, "general.architecture", s->arch);
@@ -554,7 +569,8 @@ int cmd_gen_model(int argc, char **argv) {
         n_params += t->ne[0] * t->ne[1];
         ss_gguf_writer_add_tensor_rows(w, t->name, t->type, t->n_dims, t->ne, gm_rows, t);
     }
-    uint64_t fsize = ss_gguf_writer_file_size(w);
+    uint64_t fsize = ss_gguf_writer_file_size(w);   // (0: the writer ran out of memory)
+    if (!fsize) { fprintf(stderr, "slotswift: gen-model: out of memory (the file's metadata)\n"); rc = 1; goto done; }
     if (dry_run || verbose) {
         for (int i = 0; i < plan.n; i++) {
             gm_tensor *t = &plan.t[i];

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <cjson/cJSON.h>
 #include "cmds.h"
+#include "xalloc.h"
 // a GGUF inspector: keys, tensors and their types through the library's internal GGUF reader (the
 // public header loads models; it does not offer a raw GGUF reader); the tokenizer through the API
 #include "ss_gguf.h"
@@ -85,7 +86,8 @@ static int info_read(const ss_gguf *g, info_model *m, char *err, size_t errlen) 
 
     char key[160];
     snprintf(key, sizeof key, "%s.rope.scaling.type", arch);
-    char *st = ss_gguf_get_str(g, key);
+    char *st;
+    if (ss_gguf_get_str_opt(g, key, &st)) return ss_err(err, errlen, "%s: out of memory", path);
     m->rope_factor = ss_gguf_get_arch_float(g, arch, "rope.scaling.factor", 0);
     if (ss_gguf_find_tensor(g, "rope_freqs.weight")) snprintf(m->rope_scaling, sizeof m->rope_scaling, "llama3");
     else if (st) snprintf(m->rope_scaling, sizeof m->rope_scaling, "%.31s", st);
@@ -156,6 +158,9 @@ static void info_usage(FILE *f) {
 }
 
 int cmd_info(int argc, char **argv) {
+    // cJSON allocates through the tools' allocator: out of memory exits with one line (instead of
+    // fields silently left out and a NULL printed)
+    cJSON_InitHooks(&(cJSON_Hooks){ .malloc_fn = tool_malloc, .free_fn = free });
     const char *path = NULL;
     int json = 0;
     for (int i = 1; i < argc; i++) {
@@ -189,9 +194,13 @@ int cmd_info(int argc, char **argv) {
     if (info_read(g, &m, err, sizeof err)) { fprintf(stderr, "slotswift: %s\n", err); ss_gguf_close(g); return 1; }
     ss_vocab *v = NULL;
     if (!(v = ss_vocab_load_file(path, err, sizeof err))) { fprintf(stderr, "slotswift: %s\n", err); ss_gguf_close(g); return 1; }
-    char *tmpl = ss_gguf_get_str(g, "tokenizer.chat_template");
+    char *tmpl, *name = NULL;   // (NULL: not in the file)
+    if (ss_gguf_get_str_opt(g, "tokenizer.chat_template", &tmpl) || ss_gguf_get_str_opt(g, "general.name", &name)) {
+        fprintf(stderr, "slotswift: %s: out of memory\n", path);
+        free(tmpl); ss_vocab_free(v); ss_gguf_close(g);
+        return 1;
+    }
     const char *chat = tmpl ? ss_chat_family_name(ss_chat_detect(tmpl)) : "none";
-    char *name = ss_gguf_get_str(g, "general.name");
 
     if (json) {
         cJSON *o = cJSON_CreateObject();

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "cmds.h"
+#include <cjson/cJSON.h>
 #include "serve.h"
 
 static void serve_usage(void) {
@@ -36,6 +37,8 @@ static void serve_usage(void) {
 int cmd_serve(int argc, char **argv) {
     ss_args a;
     args_init(&a);
+    // requests' JSON is parsed and built by cJSON: out of memory there ends the server as everywhere else
+    cJSON_InitHooks(&(cJSON_Hooks){ .malloc_fn = tool_malloc, .free_fn = free });
     serve_http_opts ho = { .host = "127.0.0.1", .port = 8080, .max_body = 1 << 20 };
     int parallel = 4, queue = 64, n_heads = 0, port_given = 8080;
     float timeout = 0;

@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include "tool.h"
+#include "xalloc.h"   // the server's allocations: out of memory ends it with one line (exit 1), never a crash
 #include "slotswift.h"
 
 #define SERVE_MAX_TOP 20          // top_logprobs limit (OpenAI's)

@@ -79,7 +79,6 @@ static void cancel_call(http_req *r) {
     for (int q = 0; q < r->call.n_jobs; q++) serve_sched_cancel(r->h->cfg->sched, r->call.jobs[q]);
 }
 
-// wait up to 50 ms for news from job j; notices a client that went away and queue timeouts
 // wait (at most 50 ms: then the client and the deadline are checked) until job j has more than
 // `seen` tokens (seen < 0: tokens do not count) or is done; a token that came after the caller
 // looked is not waited for
@@ -241,7 +240,7 @@ static enum MHD_Result route(http_req *r, struct MHD_Connection *conn) {
     bool ready = __atomic_load_n(&h->ready, __ATOMIC_ACQUIRE);
     if (k == 0) {
         if (!ready) return fail(r, conn, 503, "server_error", "loading", "the model is loading", NULL);
-        return send_json(r, conn, 200, ss_strdup("{\"status\":\"ok\"}"));
+        return send_json(r, conn, 200, tool_strdup("{\"status\":\"ok\"}"));
     }
     if (!authorized(h, conn))
         return fail(r, conn, 401, "invalid_request_error", "invalid_api_key",
@@ -270,7 +269,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     serve_http *h = cls;
     http_req *r = *con_cls;
     if (!r) {   // first call: headers only
-        r = ss_calloc(1, sizeof *r);
+        r = tool_calloc(1, sizeof *r);
         r->h = h;
         r->id = __atomic_add_fetch(&h->next_id, 1, __ATOMIC_RELAXED);
         r->t0 = ss_time();
@@ -293,7 +292,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     if (*upload_size) {   // body bytes: kept up to the limit, the rest read and dropped
         if (!r->too_big && r->len + *upload_size > h->o.max_body) { r->too_big = true; free(r->body); r->body = NULL; r->len = 0; }
         if (!r->too_big) {
-            r->body = ss_realloc(r->body, r->len + *upload_size + 1);
+            r->body = tool_realloc(r->body, r->len + *upload_size + 1);
             memcpy(r->body + r->len, upload, *upload_size);
             r->len += *upload_size;
             r->body[r->len] = 0;
@@ -349,7 +348,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 
 // ---------------------------------------------------------------- daemon
 serve_http *serve_http_start(const serve_http_opts *o, serve_cfg *cfg, int *port, char *err, size_t errlen) {
-    serve_http *h = ss_calloc(1, sizeof *h);
+    serve_http *h = tool_calloc(1, sizeof *h);
     h->o = *o; h->cfg = cfg;
     h->listen_fd = -1;
     struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE }, *ai = NULL;

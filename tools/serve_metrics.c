@@ -42,7 +42,7 @@ static void sb_printf(sbuf *b, const char *fmt, ...) {
         va_end(ap);
         if (n >= 0 && b->len + n < b->cap) { b->len += n; return; }
         b->cap = (b->cap + n + 1) * 2;
-        b->s = ss_realloc(b->s, b->cap);
+        b->s = tool_realloc(b->s, b->cap);
     }
 }
 
@@ -59,7 +59,7 @@ static void hist_text(sbuf *b, const char *name, const char *help, const serve_h
 }
 
 char *serve_metrics_text(serve_metrics *m, const char *model) {
-    sbuf b = { ss_malloc(4096), 0, 4096 };
+    sbuf b = { tool_malloc(4096), 0, 4096 };
     b.s[0] = 0;
     pthread_mutex_lock(&m->mu);
     sb_printf(&b, "# HELP slotswift_requests_total HTTP requests answered, by status (499: the client went away)\n"

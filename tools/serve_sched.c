@@ -35,7 +35,7 @@ typedef struct {                                 // the adapter's part of a job 
 } job_ud;
 
 serve_job *serve_job_new(void) {
-    serve_job *j = ss_calloc(1, sizeof *j);
+    serve_job *j = tool_calloc(1, sizeof *j);
     pthread_mutex_init(&j->mu, NULL);
     pthread_cond_init(&j->cv, NULL);
     j->refs = 1;
@@ -70,7 +70,7 @@ int serve_sched_job_tokens(int n_prompt, int n_cand, int n_predict) {
 
 // ---- callbacks from ss_engine_step (worker thread) ----
 static void out_text(serve_cand_out *o, const char *s, int n) {
-    if (o->len + n + 1 > o->cap) { o->cap = (o->len + n + 1) * 2; o->text = ss_realloc(o->text, o->cap); }
+    if (o->len + n + 1 > o->cap) { o->cap = (o->len + n + 1) * 2; o->text = tool_realloc(o->text, o->cap); }
     memcpy(o->text + o->len, s, n);
     o->len += n;
     o->text[o->len] = 0;
@@ -114,7 +114,7 @@ static int on_token(void *ud, int req, int cand, ss_token tok, const char *piece
     pthread_mutex_unlock(&s->mu);
     pthread_mutex_lock(&j->mu);
     serve_cand_out *o = &j->out[cand];
-    if (o->n_toks == o->cap_toks) { o->cap_toks = o->cap_toks ? o->cap_toks * 2 : 64; o->toks = ss_realloc(o->toks, sizeof(serve_tok) * o->cap_toks); }
+    if (o->n_toks == o->cap_toks) { o->cap_toks = o->cap_toks ? o->cap_toks * 2 : 64; o->toks = tool_realloc(o->toks, sizeof(serve_tok) * o->cap_toks); }
     o->toks[o->n_toks++] = t;
     if (n > 0) out_text(o, piece, n);
     bool first = j->n_gen == 0;
@@ -165,15 +165,15 @@ static void submit_waiting(serve_sched *s, double now) {
             job_finish(j, expired ? JOB_TIMEOUT_QUEUED : JOB_CANCELLED, NULL);
             continue;
         }
-        job_ud *u = ss_calloc(1, sizeof *u);
+        job_ud *u = tool_calloc(1, sizeof *u);
         u->s = s; u->j = j;
-        u->top = ss_calloc(j->gp.n_cand, sizeof(serve_tok));
+        u->top = tool_calloc(j->gp.n_cand, sizeof(serve_tok));
         j->priv = u;
         j->gp.on_token = on_token;
         j->gp.on_logits = j->top_logprobs > 0 ? on_logits : NULL;
         j->gp.ud = u;
         j->eng_id = ss_engine_submit(s->e, j->prompt, j->n_prompt, &j->gp, err, sizeof err);
-        if (s->n_act == s->cap_act) { s->cap_act = s->cap_act ? 2 * s->cap_act : 16; s->act = ss_realloc(s->act, sizeof(serve_job *) * s->cap_act); }
+        if (s->n_act == s->cap_act) { s->cap_act = s->cap_act ? 2 * s->cap_act : 16; s->act = tool_realloc(s->act, sizeof(serve_job *) * s->cap_act); }
         s->act[s->n_act++] = j;
         if (j->eng_id < 0) { act_remove(s, s->n_act - 1); job_finish(j, JOB_ERROR, err); }
     }
@@ -235,7 +235,7 @@ static void *worker(void *arg) {
             j->end = end;
             snprintf(j->err, sizeof j->err, "%s", rc < 0 ? err : t < 0 ? jerr : end == JOB_SHUTDOWN ? "the server is shutting down" : "");
             pthread_mutex_unlock(&j->mu);
-            if (n_done == s->cap_done) { s->cap_done = s->cap_done ? 2 * s->cap_done : 16; s->done = ss_realloc(s->done, sizeof(serve_job *) * s->cap_done); }
+            if (n_done == s->cap_done) { s->cap_done = s->cap_done ? 2 * s->cap_done : 16; s->done = tool_realloc(s->done, sizeof(serve_job *) * s->cap_done); }
             s->done[n_done++] = j;
         }
         ss_engine_state st;
@@ -256,7 +256,7 @@ static void *worker(void *arg) {
 }
 
 serve_sched *serve_sched_new(ss_ctx *c, int parallel, int queue_max, serve_metrics *m) {
-    serve_sched *s = ss_calloc(1, sizeof *s);
+    serve_sched *s = tool_calloc(1, sizeof *s);
     s->c = c; s->parallel = parallel; s->queue_max = queue_max; s->m = m;
     ss_engine_params ep;
     ss_engine_params_default(&ep);
@@ -277,7 +277,7 @@ serve_sched *serve_sched_new(ss_ctx *c, int parallel, int queue_max, serve_metri
 int serve_sched_submit(serve_sched *s, serve_job *j) {
     pthread_mutex_lock(&s->mu);
     if (s->stop || s->n_queued + s->eng_queued >= s->queue_max) { pthread_mutex_unlock(&s->mu); return -1; }
-    j->out = ss_calloc(j->gp.n_cand, sizeof(serve_cand_out));
+    j->out = tool_calloc(j->gp.n_cand, sizeof(serve_cand_out));
     j->state = JOB_QUEUED;
     j->t_submit = ss_time();
     j->next = NULL;

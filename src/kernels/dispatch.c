@@ -5,6 +5,7 @@
 #include "ss_slotk.h"
 #ifdef SS_HAVE_AVX2
 #include "x86/ss_avx2.h"
+#include "x86/ss_avx512.h"
 #endif
 
 static const ss_kernels kernels_scalar = {
@@ -55,11 +56,18 @@ static void pack_panel_avx2(uint32_t wtype, const float *x, int64_t x_stride, in
     ss_pack_panel_avx2(wtype, x, x_stride, nr, K, dst);
 }
 // the panel layout (prefill) goes to gemm_avx2.c's panel kernel (with vpdpbusd when the CPU has
-// AVX-VNNI), the others to the register tiles
+// AVX-VNNI); F16/BF16 weights with several activation rows to gemm_avx512.c's tiles when the CPU
+// has AVX-512 (the same bits as the AVX2 tiles; one row, decode, stays on the AVX2 tiles, which
+// prefetch the streamed rows); the others to quant_avx2.c's register tiles
 static void gemm_avx2(uint32_t wtype, int layout, int64_t K, const void *w, size_t w_stride, int64_t m,
                       const void *xp, size_t xp_stride, int64_t n, float *out, int64_t ld_out) {
-    if (layout == SS_PACK_PANEL) ss_gemm_panel_avx2(wtype, ss_cpu_has_avxvnni(), K, w, w_stride, m, xp, xp_stride, n, out, ld_out);
-    else ss_gemm_avx2(wtype, layout, K, w, w_stride, m, xp, xp_stride, n, out, ld_out);
+    if (layout == SS_PACK_PANEL) {
+        ss_gemm_panel_avx2(wtype, ss_cpu_has_avxvnni(), K, w, w_stride, m, xp, xp_stride, n, out, ld_out);
+        return;
+    }
+    if (layout == SS_PACK_F32 && n > 1 && ss_cpu_has_avx512() && ss_gemm_f_avx512(wtype, K, w, w_stride, m, xp, xp_stride, n, out, ld_out))
+        return;
+    ss_gemm_avx2(wtype, layout, K, w, w_stride, m, xp, xp_stride, n, out, ld_out);
 }
 
 // head dims that are not a multiple of 8 take the scalar reference
@@ -91,8 +99,21 @@ static int cpu_check_avxvnni(void) {
     return (a & (1u << 4)) ? 1 : 0;
 }
 
+// AVX-512 F, DQ, BW, VL (cpuid leaf 7 sub-leaf 0, EBX bits 16, 17, 30, 31), and the OS saves the
+// opmask and ZMM registers too (XCR0 bits 5, 6, 7 besides 1, 2)
+static int cpu_check_avx512(void) {
+    unsigned a, b, c, d;
+    if (!cpu_check_avx2()) return 0;
+    unsigned xlo, xhi;
+    __asm__ volatile("xgetbv" : "=a"(xlo), "=d"(xhi) : "c"(0));
+    if ((xlo & 0xE6) != 0xE6) return 0;
+    __cpuid_count(7, 0, a, b, c, d);
+    const unsigned need = (1u << 16) | (1u << 17) | (1u << 30) | (1u << 31);
+    return (b & need) == need ? 1 : 0;
+}
+
 // the probes' results, computed once (facts about the machine, not settings): -1 = not yet
-static int cpu_avx2 = -1, cpu_avxvnni = -1;
+static int cpu_avx2 = -1, cpu_avxvnni = -1, cpu_avx512 = -1;
 
 static bool cpu_probe(int *cache, int (*check)(void)) {
     int s = __atomic_load_n(cache, __ATOMIC_RELAXED);
@@ -105,6 +126,7 @@ static bool cpu_probe(int *cache, int (*check)(void)) {
 
 bool ss_cpu_has_avx2(void) { return cpu_probe(&cpu_avx2, cpu_check_avx2); }
 bool ss_cpu_has_avxvnni(void) { return cpu_probe(&cpu_avxvnni, cpu_check_avxvnni); }
+bool ss_cpu_has_avx512(void) { return cpu_probe(&cpu_avx512, cpu_check_avx512); }
 
 const ss_kernels *ss_kernels_get(bool force_scalar) {
     return !force_scalar && ss_cpu_has_avx2() ? &kernels_avx2 : &kernels_scalar;
@@ -114,6 +136,7 @@ const ss_kernels *ss_kernels_get(bool force_scalar) {
 
 bool ss_cpu_has_avx2(void) { return false; }
 bool ss_cpu_has_avxvnni(void) { return false; }
+bool ss_cpu_has_avx512(void) { return false; }
 
 const ss_kernels *ss_kernels_get(bool force_scalar) {
     (void)force_scalar;

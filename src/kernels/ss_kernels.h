@@ -4,9 +4,9 @@
 // Layers of src/kernels, each using only the ones below it:
 //   1. formats and scalar references: quant.c (ss_quant.h: block layouts, fp16/bf16, dequantize,
 //      quantize, scalar dot products), attn.c (ss_attn.h), slotk.c (ss_slotk.h: SLOT's kernels);
-//   2. SIMD leaves: x86/*_avx2.c (x86/ss_avx2.h), built only on x86 without NO_AVX2 (the Makefile
-//      then defines SS_HAVE_AVX2); they use layer 1's headers only (gemm_avx2.c also uses
-//      quant_avx2.c's row helpers, never the other way round);
+//   2. SIMD leaves: x86/*_avx2.c (x86/ss_avx2.h) and x86/*_avx512.c (x86/ss_avx512.h), built only
+//      on x86 without NO_AVX2 (the Makefile then defines SS_HAVE_AVX2); they use layer 1's headers
+//      only (gemm_avx2.c also uses quant_avx2.c's row helpers, never the other way round);
 //   3. this dispatch (dispatch.c): the one CPU probe and the two tables;
 //   4. the matrix products (matmul.c), which call the table they are given.
 //
@@ -73,6 +73,10 @@ bool ss_cpu_has_avx2(void);
 // ... and the CPU also has AVX-VNNI (cpuid 7.1: EAX bit 4): the integer panel kernel then uses
 // vpdpbusd (same results, faster). Checked once.
 bool ss_cpu_has_avxvnni(void);
+// ... and the CPU also has AVX-512 F, BW, DQ and VL (cpuid 7.0: EBX bits 16, 17, 30, 31; the OS
+// saves the opmask and ZMM registers: XCR0 bits 5, 6, 7): the F16/BF16 register tiles then use
+// 512-bit registers (same results, faster). Checked once.
+bool ss_cpu_has_avx512(void);
 
 // The kernels to use: the AVX2 table when ss_cpu_has_avx2() and not force_scalar, else the scalar
 // table (the references; tests compare the two). Both tables are constant.

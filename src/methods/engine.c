@@ -62,7 +62,6 @@ typedef struct {
     ss_gen_result res;
     bool cancel;              // a callback asked for it (done at the end of the step)
     bool vote_check;          // early_stop: a candidate finished in this step
-    int root_seq;             // adaptive: the prompt (with delta), later waves fork from it (-1: none)
     float *first_logits;      // adaptive: the last prompt token's logits [n_vocab] (first tokens)
     int n_started;            // candidates started
     double t_admit, t_first;
@@ -306,8 +305,6 @@ static int req_pages(const ss_ctx *c, int T, const ss_gen_params *p) {
 }
 
 static void req_free_seqs(ss_engine *e, eng_req *r) {
-    if (r->root_seq >= 0) ss_seq_free(e->c, r->root_seq);
-    r->root_seq = -1;
     if (!r->cand) return;
     for (int i = 0; i < r->p.n_cand; i++) {
         eng_cand *g = &r->cand[i];
@@ -435,7 +432,6 @@ int ss_engine_submit(ss_engine *e, const ss_token *prompt, int n, const ss_gen_p
     r->cand = ss_calloc(p->n_cand, sizeof(eng_cand));
     if (!r->res.cand || !r->cand) goto oom;
     for (int i = 0; i < p->n_cand; i++) { r->cand[i].seq = -1; r->cand[i].pending = -1; }
-    r->root_seq = -1;
     if (e->n_req == e->cap_req) {
         const int cap = e->cap_req ? 2 * e->cap_req : 16;
         eng_req **q = ss_realloc(e->req, sizeof(eng_req *) * cap);
@@ -510,14 +506,19 @@ static bool req_admit(ss_engine *e, eng_req *r) {
     return true;
 }
 
-// start candidates [i0, i1): forks of seq src (candidate 0 keeps the prompt's own sequence when
-// src is its), samplers seeded seed + i, first tokens from logits; false when the request failed
-static bool cands_start(ss_engine *e, eng_req *r, int i0, int i1, int src, const float *logits) {
+// start candidates [i0, i1): forks of candidate 0's sequence cut to the prompt (candidate 0 keeps
+// the prompt's own sequence; adaptive's later waves: its generated tokens are cut off, so a wave
+// needs no sequence beyond the candidates'), samplers seeded seed + i, first tokens from logits;
+// false when the request failed
+static bool cands_start(ss_engine *e, eng_req *r, int i0, int i1, const float *logits) {
     ss_ctx *c = e->c;
     const int V = c->model->hp.n_vocab;
     for (int i = i0; i < i1; i++) {
         eng_cand *g = &r->cand[i];
-        if (!(i == 0 && src == r->cand[0].seq) && (g->seq = ss_seq_fork(c, src)) < 0) { req_fail(e, r, ss_ctx_error(c)); return false; }
+        if (i > 0 && ((g->seq = ss_seq_fork(c, r->cand[0].seq)) < 0 || ss_seq_truncate(c, g->seq, r->T))) {
+            req_fail(e, r, ss_ctx_error(c));
+            return false;
+        }
         ss_sampling_params sp = r->p.samp;
         sp.seed = r->p.samp.seed + (uint64_t)i;
         g->smp = ss_sampler_new(&sp, V);
@@ -540,8 +541,8 @@ static bool cands_start(ss_engine *e, eng_req *r, int i0, int i1, int src, const
     return true;
 }
 
-// the last prompt token's logits: fork into the candidates (adaptive: the first wave, and a root
-// sequence for the later ones), first tokens
+// the last prompt token's logits: fork into the candidates (adaptive: the first wave; the logits
+// kept for the later ones), first tokens
 static void req_start_decode(ss_engine *e, eng_req *r, const float *logits) {
     ss_ctx *c = e->c;
     const int V = c->model->hp.n_vocab;
@@ -550,13 +551,12 @@ static void req_start_decode(ss_engine *e, eng_req *r, const float *logits) {
     int n0 = r->p.n_cand;
     if (r->p.adaptive > 0 && r->p.adaptive < r->p.n_cand) {
         n0 = r->p.adaptive;
-        if ((r->root_seq = ss_seq_fork(c, r->cand[0].seq)) < 0) { req_fail(e, r, ss_ctx_error(c)); return; }
         r->first_logits = ss_malloc(sizeof(float) * V);
         if (!r->first_logits) { req_fail(e, r, "generation: out of memory (adaptive)"); return; }
         memcpy(r->first_logits, logits, sizeof(float) * V);
     }
     r->state = R_DECODE;
-    cands_start(e, r, 0, n0, r->cand[0].seq, logits);
+    cands_start(e, r, 0, n0, logits);
 }
 
 // adaptive: when every started candidate is done, stop (ss_vote_adaptive_stop on their answers and
@@ -584,7 +584,7 @@ static void adaptive_wave(ss_engine *e, eng_req *r) {
     if (stop < 0) { req_fail(e, r, "generation: out of memory (adaptive)"); return; }
     if (!stop) {
         const int w = n / 2 > 1 ? n / 2 : 1;
-        cands_start(e, r, n, n + w < N ? n + w : N, r->root_seq, r->first_logits);
+        cands_start(e, r, n, n + w < N ? n + w : N, r->first_logits);
         return;
     }
     for (int i = n; i < N; i++) {   // decided: the rest never start
