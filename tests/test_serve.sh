@@ -37,6 +37,12 @@ sed -n 's/^slot: step [0-9]* loss //p' "$T/slot.err" >"$E/slot_losses.txt"
 "$BIN" generate -m $CHAT_MODEL --chat -p "$Q" --temp 0 -n 48 -t 1 --slot-steps 3 --slot-lr 0.5 --slot-safe >"$E/slotsafe.txt" 2>/dev/null || { echo "FAIL generate slot-safe"; exit 1; }
 "$BIN" bon -m $CHAT_MODEL --chat -p "$Q" -N 4 --temp 0.8 --seed 11 -n 48 -t 1 --select logprob >"$E/bon.txt" 2>/dev/null || { echo "FAIL bon"; exit 1; }
 "$BIN" bon -m $CHAT_MODEL --chat -p "$Q" -N 4 --temp 0.8 --seed 11 -n 48 -t 1 --select vote >"$E/bonvote.txt" 2>/dev/null || { echo "FAIL bon vote"; exit 1; }
+# adaptive with the weighted margin: seed 40 all 4 run and the weighted vote picks another answer than
+# the vote; gamma 20, margin 0.22 stops after the first wave of 2
+for m in "0.25 24" "0.22 20"; do set -- $m
+  "$BIN" bon -m $CHAT_MODEL --chat -p "$Q" -N 4 --temp 0.8 --seed 40 -n 48 -t 1 --select vote --adaptive-wave 2 \
+    --adaptive-margin $1 --adaptive-gamma $2 --json >"$E/bonmargin-$1-$2.json" 2>/dev/null || { echo "FAIL bon adaptive-margin"; exit 1; }
+done
 # a SWIFT head for this model (tiny training run, as tests/test_tinymath.sh) (short answers: some wrong, a store of one label is refused)
 "$BIN" swift-collect -m $CHAT_MODEL --data $TB/swift_train.jsonl --chat -N 2 --temp 0.8 --seed 3 -n 14 -t 1 --limit 6 \
   --swift-layers last2 --out "$T/feat" >/dev/null 2>&1 && "$BIN" swift-train --in "$T/feat" --out "$T/head.gguf" --epochs 2 --val 0 -q >/dev/null 2>&1 \

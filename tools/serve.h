@@ -139,6 +139,8 @@ typedef struct {
     float adaptive_agree;         // "adaptive_agree" (default 0: no share needed)
     float adaptive_conf;          // "adaptive_conf" (default SS_ADAPTIVE_CONF)
     float adaptive_tokp;          // "adaptive_tokp" (default SS_ADAPTIVE_TOKP)
+    float adaptive_margin;        // "adaptive_margin" (default 0: off; set: the weighted vote selects)
+    float adaptive_gamma;         // "adaptive_gamma" (default SS_ADAPTIVE_GAMMA)
     int   head;                   // index into cfg->head or -1
     int   logprobs;               // -1: none; chat: top_logprobs; completions: the `logprobs` count
     bool  stream, include_usage, extensions;

@@ -3,8 +3,8 @@
 // jobs become a chat.completion / text_completion object; running jobs become chat.completion.chunk
 // / text_completion stream events. Plus /tokenize, /detokenize and /v1/models (llama-server's shapes).
 // Extensions: "slot" (SLOT for this request), "best_of" + "select" + "swift_head" (per-choice
-// "logprob_mean", "swift", "answer", "votes"), "early_stop" and "adaptive" + "adaptive_agree" / "_conf" / "_tokp" (with
-// select "vote": candidates stop once the vote is decided / start in waves, per-choice "stopped");
+// "logprob_mean", "swift", "answer", "votes"), "early_stop" and "adaptive" + "adaptive_agree" / "_conf" / "_tokp" / "_margin" / "_gamma"
+// (with select "vote": candidates stop once the vote is decided / start in waves, per-choice "stopped");
 // llama.cpp's top_k, min_p, repeat_penalty, ignore_eos.
 #include "serve.h"
 #include "select.h"
@@ -366,16 +366,21 @@ int serve_api_parse(const serve_cfg *cfg, int kind, const char *body, size_t len
     if (call->early_stop && (!bo_given || call->select != SS_SELECT_VOTE))
         BAD("early_stop", "'early_stop' needs 'best_of' with 'select': \"vote\"");
     {   // "adaptive": true (first wave SS_ADAPTIVE_WAVE) or the first wave's size; "adaptive_agree",
-        // "adaptive_conf", "adaptive_tokp": the stopping rule's thresholds (ss_gen_params)
+        // "adaptive_conf", "adaptive_tokp", "adaptive_margin", "adaptive_gamma": the stopping rule's
+        // thresholds (ss_gen_params; the ranges of bon's --adaptive-* flags)
         const cJSON *ad = cJSON_GetObjectItemCaseSensitive(o, "adaptive");
         if (cJSON_IsBool(ad)) call->adaptive = cJSON_IsTrue(ad) ? SS_ADAPTIVE_WAVE : 0;
         else if (get_int(o, "adaptive", 1, 1024, &call->adaptive, NULL, e)) goto fail;
         call->adaptive_agree = 0;
         call->adaptive_conf = SS_ADAPTIVE_CONF;
         call->adaptive_tokp = SS_ADAPTIVE_TOKP;
+        call->adaptive_margin = 0;
+        call->adaptive_gamma = SS_ADAPTIVE_GAMMA;
         if (get_num(o, "adaptive_agree", 0, 1, &call->adaptive_agree, e)) goto fail;
         if (get_num(o, "adaptive_conf", 0.01, 1, &call->adaptive_conf, e)) goto fail;
         if (get_num(o, "adaptive_tokp", 0.01, 1, &call->adaptive_tokp, e)) goto fail;
+        if (get_num(o, "adaptive_margin", 0, 1e6, &call->adaptive_margin, e)) goto fail;
+        if (get_num(o, "adaptive_gamma", 0.01, 1e6, &call->adaptive_gamma, e)) goto fail;
         if (call->adaptive && (!bo_given || call->select != SS_SELECT_VOTE))
             BAD("adaptive", "'adaptive' needs 'best_of' with 'select': \"vote\"");
     }
@@ -405,6 +410,7 @@ int serve_api_parse(const serve_cfg *cfg, int kind, const char *body, size_t len
         gp->early_stop = call->early_stop;
         gp->adaptive = call->adaptive; gp->adaptive_agree = call->adaptive_agree;
         gp->adaptive_conf = call->adaptive_conf; gp->adaptive_tokp = call->adaptive_tokp;
+        gp->adaptive_margin = call->adaptive_margin; gp->adaptive_gamma = call->adaptive_gamma;
         // tokens of room: up to the context; and every candidate's tokens must fit the KV cache.
         // Left out, max_tokens is what fits in the request's share of the cache (kv x n_cand /
         // parallel, as llama-server's slots split -c), so that requests without it still run side
@@ -556,13 +562,15 @@ static cJSON *envelope(const serve_call *call, const char *object) {
 }
 
 // the order in which a job's candidates are returned: all in order, or the n best by the selection
+// (with an adaptive margin the first is the confidence-weighted vote's, as bon's; the rest by the vote)
 static void choose(const serve_call *call, serve_job *j, int *order, cand_info *ci) {
     int N = j->gp.n_cand;
     if (!call->best_of) { for (int i = 0; i < N; i++) order[i] = i; return; }
     int *idx = tool_malloc(sizeof(int) * N), k = N;
     for (int i = 0; i < N; i++) idx[i] = i;
     for (int r = 0; r < call->n; r++) {
-        int pick = select_pick_subset(call->select, j->res.cand, ci->answer, idx, k), a = 0;
+        int pick = r == 0 ? select_pick_gen(call->select, j->res.cand, ci, N, &j->gp)
+                          : select_pick_subset(call->select, j->res.cand, ci->answer, idx, k), a = 0;
         order[r] = pick;
         while (idx[a] != pick) a++;
         memmove(idx + a, idx + a + 1, sizeof(int) * (k - a - 1));

@@ -2,7 +2,8 @@
 // Run by tests/test_serve.sh, which starts the servers and computes the expected texts with the CLI:
 //   SS_CHAT_URL (tinymath, chat), SS_TEXT_URL (stories260K, completions), SS_KEY, SS_EXP (a directory:
 //   greedy.txt = `generate --chat --temp 0`, comp.txt = `generate --temp 0`, bon.txt = `bon --select
-//   logprob`, bonswift.txt = `bon --swift`, slot.txt = `generate --slot-steps 3 --temp 0`, q.txt = the question)
+//   logprob`, bonswift.txt = `bon --swift`, slot.txt = `generate --slot-steps 3 --temp 0`, q.txt = the question,
+//   bonmargin-M-G.json = `bon --adaptive-wave 2 --adaptive-margin M --adaptive-gamma G --json`)
 import OpenAI from 'openai';
 import { readFileSync } from 'node:fs';
 import assert from 'node:assert/strict';
@@ -148,6 +149,26 @@ await assert.rejects(chat.chat.completions.create({ model: 'tinymath', messages:
                                                     adaptive_tokp: 2 }),
                      (e) => e.status === 400 && e.error?.param === 'adaptive_tokp');
 ok('best_of adaptive: first wave of 2, thresholds; refused without select vote or out of range');
+for (const [margin, gamma] of [[0.25, 24], [0.22, 20]]) {   // == bon --adaptive-wave 2 --adaptive-margin M --adaptive-gamma G --json
+  const ref = JSON.parse(exp(`bonmargin-${margin}-${gamma}.json`));
+  const r = await chat.chat.completions.create({ model: 'tinymath', messages: user, temperature: 0.8, seed: 40, max_tokens: 48,
+                                                 best_of: 4, n: 4, select: 'vote', adaptive: 2, adaptive_margin: margin,
+                                                 adaptive_gamma: gamma });
+  const sel = ref.candidates[ref.selected];
+  assert.equal(r.choices[0].candidate, ref.selected);
+  assert.equal(r.choices[0].message.content, sel.text);
+  assert.equal(r.choices[0].answer, sel.answer);
+  for (const c of r.choices) assert.equal(c.stopped ?? false, ref.candidates[c.candidate].stopped ?? false);
+  if (gamma === 24) assert.ok(ref.candidates.some((c) => c.votes > sel.votes));   // the plain vote would pick another answer
+  else assert.ok(ref.candidates.some((c) => c.stopped));
+}
+await assert.rejects(chat.chat.completions.create({ model: 'tinymath', messages: user, best_of: 2, select: 'vote', adaptive: true,
+                                                    adaptive_margin: -1 }),
+                     (e) => e.status === 400 && e.error?.param === 'adaptive_margin');
+await assert.rejects(chat.chat.completions.create({ model: 'tinymath', messages: user, best_of: 2, select: 'vote', adaptive: true,
+                                                    adaptive_margin: 0.2, adaptive_gamma: 'x' }),
+                     (e) => e.status === 400 && e.error?.param === 'adaptive_gamma');
+ok('best_of adaptive_margin / adaptive_gamma == bon --adaptive-margin / --adaptive-gamma (weighted vote, stops); bad values 400');
 const b3 = await chat.chat.completions.create({ model: 'tinymath', messages: user, temperature: 0.8, seed: 11, max_tokens: 48,
                                                 best_of: 3, swift_head: 'h' });
 assert.equal(b3.choices[0].message.content, exp('bonswift.txt'));
