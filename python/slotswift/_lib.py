@@ -226,6 +226,7 @@ _protos = {
     "ss_select_name": (c_char_p, [c_int]),
     "ss_select_votes": (None, [POINTER(c_char_p), c_int, POINTER(c_int)]),
     "ss_select_pick": (c_int, [c_int, POINTER(c_char_p), POINTER(c_double), FP, POINTER(c_int), c_int]),
+    "ss_select_weighted_vote": (c_int, [POINTER(c_char_p), POINTER(c_double), c_int, c_double, POINTER(c_double)]),
 }
 _missing = [n for n in _protos if not hasattr(lib, n)]
 if _missing:

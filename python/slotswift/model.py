@@ -20,6 +20,7 @@ from .head import Head
 FINISH_REASONS = ("length", "eog", "stop", "ctx", "cancel")   # enum ss_finish order
 _SLOT_SAFE_KL_MAX = ctypes.c_float(0.05).value   # SS_SLOT_SAFE_KL_MAX (slotswift.h)
 _ADAPTIVE_WAVE = 1   # SS_ADAPTIVE_WAVE (slotswift.h): adaptive=True's first wave
+_ADAPTIVE_GAMMA = 24.0   # SS_ADAPTIVE_GAMMA (slotswift.h): the weighted vote's default exponent
 _SELECT_VOTE = 1     # SS_SELECT_VOTE
 _SLOT_KEYS = ("steps", "lr", "beta1", "beta2", "eps", "wd", "kl_max", "safe", "min_gain")
 _SAMPLING_KEYS = ("temperature", "top_p", "top_k", "min_p", "repeat_penalty", "repeat_last_n",
@@ -391,7 +392,7 @@ class Model:
 
     def best_of(self, prompt, n=8, select=None, head=None, max_tokens=256, stop=None, slot=None,
                 ignore_eos=False, early_stop=False, adaptive=None, adaptive_conf=None, adaptive_agree=None,
-                adaptive_tokp=None, **sampling):
+                adaptive_tokp=None, adaptive_margin=None, adaptive_gamma=None, **sampling):
         """Best-of-N as `slotswift bon --json`: n candidates (candidate i samples with seed + i)
         from one prefill (SLOT once on the prompt if slot is given), then one is selected by
         "vote" (self-consistency over extracted answers; the default), "logprob" (highest mean
@@ -400,8 +401,10 @@ class Model:
         the unfinished candidates once the finished ones decide the vote (`bon --early-stop`);
         adaptive=True (first wave of the library's default) or K (`bon --adaptive-wave K`) starts
         candidates in waves while the answer is undecided, with adaptive_conf / adaptive_agree /
-        adaptive_tokp as `--adaptive-conf` / `--adaptive-agree` / `--adaptive-tokp` (None: the
-        defaults); stopped candidates are marked "stopped": True and have no answer. Returns a
+        adaptive_tokp / adaptive_margin / adaptive_gamma as `--adaptive-conf` / `--adaptive-agree` /
+        `--adaptive-tokp` / `--adaptive-margin` / `--adaptive-gamma` (None: the defaults; with a
+        margin the selection is the confidence-weighted vote, ss_select_weighted_vote); stopped
+        candidates are marked "stopped": True and have no answer. Returns a
         BestOf (a dict equal to bon's JSON, with .results and .text)."""
         self._live()
         _check_range("n", n, 1, 1024, integer=True)
@@ -414,7 +417,8 @@ class Model:
             raise Error(f"best_of: select: unknown method '{select}' (swift, vote, first, logprob)")
         if method == 3 and head is None:
             raise Error("best_of: select='swift' needs a SWIFT head (head=...)")
-        vote = self._vote_params(method, early_stop, adaptive, adaptive_conf, adaptive_agree, adaptive_tokp)
+        vote = self._vote_params(method, early_stop, adaptive, adaptive_conf, adaptive_agree, adaptive_tokp,
+                                 adaptive_margin, adaptive_gamma)
         if head is not None and head.conf:
             raise Error(f"{head.path or 'head'}: the head reads the confidence features (--swift-conf), which this "
                         "package does not compute: use `slotswift bon --swift` or the server")
@@ -437,6 +441,10 @@ class Model:
         lp_mean = [r.logprob_mean for r in res]
         sw = (c_float * n)(*[r.swift if r.swift is not None else 0.0 for r in res])
         sel = lib.ss_select_pick(method, ans_arr, (c_double * n)(*lp_mean), sw, None, n)
+        if vote[1] and vote[5] > 0:   # adaptive with a margin: the weighted vote's choice (as bon)
+            gamma = ctypes.c_float(vote[6] or _ADAPTIVE_GAMMA).value   # (the float of ss_gen_params)
+            w = lib.ss_select_weighted_vote(ans_arr, (c_double * n)(*lp_mean), n, gamma, None)
+            sel = w if w >= 0 else sel
         f32 = lambda x: ctypes.c_float(x).value
         cands = [{"text": r.text, "answer": answers[i], "tokens": len(r.tokens),
                   "logprob_mean": _json_float(f32(lp_mean[i])),
@@ -454,8 +462,9 @@ class Model:
 
     # ------------------------------------------------------------ the generation loop
     @staticmethod
-    def _vote_params(method, early_stop, adaptive, conf, agree, tokp):
-        """(early_stop, first wave, agree, conf, tokp) for ss_gen_params, checked as bon checks its flags."""
+    def _vote_params(method, early_stop, adaptive, conf, agree, tokp, margin=None, gamma=None):
+        """(early_stop, first wave, agree, conf, tokp, margin, gamma) for ss_gen_params, checked as
+        bon checks its flags."""
         if not isinstance(early_stop, bool):
             raise Error("best_of: early_stop: expected True or False")
         wave = 0
@@ -466,13 +475,15 @@ class Model:
         if (early_stop or wave) and method != _SELECT_VOTE:
             raise Error("best_of: early_stop and adaptive need select='vote'")
         vals = []
-        for name, v in (("adaptive_agree", agree), ("adaptive_conf", conf), ("adaptive_tokp", tokp)):
+        for name, v, lo, hi in (("adaptive_agree", agree, 0, 1), ("adaptive_conf", conf, 0.01, 1),
+                                ("adaptive_tokp", tokp, 0.01, 1), ("adaptive_margin", margin, 0, 1e6),
+                                ("adaptive_gamma", gamma, 0.01, 1e6)):
             if v is not None:
                 if not wave:
                     raise Error(f"best_of: {name} needs adaptive")
-                v = _check_range(name, v, 0 if name == "adaptive_agree" else 0.01, 1)
-            vals.append(v)
-        return early_stop, wave, vals[0] or 0.0, vals[1] or 0.0, vals[2] or 0.0
+                v = _check_range(name, v, lo, hi)
+            vals.append(v or 0.0)
+        return (early_stop, wave, *vals)
 
     def _sampling_params(self, kw):
         p = _lib.ss_sampling_params()
@@ -551,7 +562,8 @@ class Model:
         _check_range("max_tokens", max_tokens, -1, 1 << 20, integer=True)
         gp.n_cand, gp.ignore_eos = n_cand, bool(ignore_eos)
         if vote is not None:   # 0 = the library's default threshold
-            gp.early_stop, gp.adaptive, gp.adaptive_agree, gp.adaptive_conf, gp.adaptive_tokp = vote
+            (gp.early_stop, gp.adaptive, gp.adaptive_agree, gp.adaptive_conf, gp.adaptive_tokp,
+             gp.adaptive_margin, gp.adaptive_gamma) = vote
         if head is not None:
             gp.head = ctypes.pointer(head._h)
             gp.feat = ctypes.pointer(head._h.spec)

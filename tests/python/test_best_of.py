@@ -1,7 +1,8 @@
 """best_of() equals `slotswift bon --json` (vote / logprob / first / swift with a head written by
 Head.save), SLOT included; a head saved from Python gives `eval --swift` the same rewards; the
 rewards equal the SWIFT formula over hidden_states() features (an independent numpy computation);
-best_of's early_stop / adaptive equal bon's --early-stop / --adaptive flags."""
+best_of's early_stop / adaptive (adaptive_margin / adaptive_gamma too) equal bon's --early-stop /
+--adaptive flags."""
 import json
 
 import numpy as np
@@ -131,7 +132,9 @@ def test_best_of_quantized_equals_bon(slotswift):
 @pytest.mark.parametrize("kw,flags", [({"early_stop": True}, ["--early-stop"]),
                                       ({"adaptive": True}, ["--adaptive"]),
                                       ({"adaptive": 2, "adaptive_conf": 0.85, "adaptive_agree": 0.5, "adaptive_tokp": 0.99},
-                                       ["--adaptive-wave", 2, "--adaptive-conf", 0.85, "--adaptive-agree", 0.5, "--adaptive-tokp", 0.99])])
+                                       ["--adaptive-wave", 2, "--adaptive-conf", 0.85, "--adaptive-agree", 0.5, "--adaptive-tokp", 0.99]),
+                                      ({"adaptive": 2, "adaptive_margin": 0.5, "adaptive_gamma": 20.3},
+                                       ["--adaptive-wave", 2, "--adaptive-margin", 0.5, "--adaptive-gamma", 20.3])])
 def test_best_of_vote_stops_equal_bon(tinymath, kw, flags):
     """the same candidates, stopped ones ("stopped": true, no answer) and selection as bon with the flags"""
     stopped = 0
@@ -147,6 +150,23 @@ def test_best_of_vote_stops_equal_bon(tinymath, kw, flags):
     assert stopped > 0
 
 
+@pytest.mark.parametrize("margin,gamma", [(0.25, None), (0.22, 20)])
+def test_best_of_adaptive_margin_equals_bon(tinymath, margin, gamma):
+    """the weighted vote's selection as bon's: with margin 0.25 (gamma 24) all 4 run and it picks another
+    answer than the vote; gamma 20, margin 0.22 stops after the first wave of 2"""
+    q = "Max has 5 apples. He buys 3 more. How many apples does Max have now?"
+    res = tinymath.best_of([{"role": "user", "content": q}], n=4, select="vote", max_tokens=48, seed=40,
+                           temperature=0.8, adaptive=2, adaptive_margin=margin, adaptive_gamma=gamma)
+    ref = bon("--chat", "-p", q, "-N", 4, "--select", "vote", "-n", 48, "--seed", 40, "--temp", 0.8,
+              "--adaptive-wave", 2, "--adaptive-margin", margin, *(["--adaptive-gamma", gamma] if gamma else []))
+    assert dict(res) == ref
+    sel = ref["candidates"][ref["selected"]]
+    if gamma is None:
+        assert any(c["votes"] > sel["votes"] for c in ref["candidates"])
+    else:
+        assert any(c.get("stopped") for c in ref["candidates"])
+
+
 def test_best_of_vote_stop_errors(tinymath):
     from slotswift import Error
     msgs = [({"select": "logprob", "early_stop": True}, "need select='vote'"),
@@ -154,6 +174,9 @@ def test_best_of_vote_stop_errors(tinymath):
             ({"adaptive_conf": 0.9}, "needs adaptive"),
             ({"adaptive": True, "adaptive_tokp": 1.5}, "adaptive_tokp"),
             ({"adaptive": -1}, "adaptive"),
+            ({"adaptive_margin": 0.1}, "needs adaptive"),
+            ({"adaptive": True, "adaptive_margin": -1}, "adaptive_margin"),
+            ({"adaptive": True, "adaptive_margin": 0.1, "adaptive_gamma": 0}, "adaptive_gamma"),
             ({"early_stop": 1}, "early_stop")]
     for kw, msg in msgs:
         with pytest.raises(Error, match=msg):
