@@ -59,7 +59,7 @@ static void pack_panel_avx2(uint32_t wtype, const float *x, int64_t x_stride, in
 static void gemm_avx2(uint32_t wtype, int layout, int64_t K, const void *w, size_t w_stride, int64_t m,
                       const void *xp, size_t xp_stride, int64_t n, float *out, int64_t ld_out) {
     if (layout == SS_PACK_PANEL) ss_gemm_panel_avx2(wtype, ss_cpu_has_avxvnni(), K, w, w_stride, m, xp, xp_stride, n, out, ld_out);
-    else ss_gemm_avx2(wtype, layout, K, w, w_stride, m, xp, xp_stride, n, out, ld_out);
+    else ss_gemm_avx2(wtype, layout, ss_cpu_has_avx512vnni(), K, w, w_stride, m, xp, xp_stride, n, out, ld_out);
 }
 
 // head dims that are not a multiple of 8 take the scalar reference
@@ -91,8 +91,20 @@ static int cpu_check_avxvnni(void) {
     return (a & (1u << 4)) ? 1 : 0;
 }
 
+// AVX-512 F, BW, VL and VNNI (cpuid leaf 7: EBX bits 16, 30, 31, ECX bit 11), and the OS saves the
+// opmask and ZMM registers (XCR0 bits 5, 6, 7)
+static int cpu_check_avx512vnni(void) {
+    unsigned a, b, c, d;
+    if (!cpu_check_avx2()) return 0;
+    __cpuid_count(7, 0, a, b, c, d);
+    if (!((b & (1u << 16)) && (b & (1u << 30)) && (b & (1u << 31)) && (c & (1u << 11)))) return 0;
+    unsigned xlo, xhi;
+    __asm__ volatile("xgetbv" : "=a"(xlo), "=d"(xhi) : "c"(0));
+    return (xlo & 0xE6) == 0xE6 ? 1 : 0;
+}
+
 // the probes' results, computed once (facts about the machine, not settings): -1 = not yet
-static int cpu_avx2 = -1, cpu_avxvnni = -1;
+static int cpu_avx2 = -1, cpu_avxvnni = -1, cpu_avx512vnni = -1;
 
 static bool cpu_probe(int *cache, int (*check)(void)) {
     int s = __atomic_load_n(cache, __ATOMIC_RELAXED);
@@ -105,6 +117,7 @@ static bool cpu_probe(int *cache, int (*check)(void)) {
 
 bool ss_cpu_has_avx2(void) { return cpu_probe(&cpu_avx2, cpu_check_avx2); }
 bool ss_cpu_has_avxvnni(void) { return cpu_probe(&cpu_avxvnni, cpu_check_avxvnni); }
+bool ss_cpu_has_avx512vnni(void) { return cpu_probe(&cpu_avx512vnni, cpu_check_avx512vnni); }
 
 const ss_kernels *ss_kernels_get(bool force_scalar) {
     return !force_scalar && ss_cpu_has_avx2() ? &kernels_avx2 : &kernels_scalar;
@@ -114,6 +127,7 @@ const ss_kernels *ss_kernels_get(bool force_scalar) {
 
 bool ss_cpu_has_avx2(void) { return false; }
 bool ss_cpu_has_avxvnni(void) { return false; }
+bool ss_cpu_has_avx512vnni(void) { return false; }
 
 const ss_kernels *ss_kernels_get(bool force_scalar) {
     (void)force_scalar;

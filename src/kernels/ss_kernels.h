@@ -73,6 +73,9 @@ bool ss_cpu_has_avx2(void);
 // ... and the CPU also has AVX-VNNI (cpuid 7.1: EAX bit 4): the integer panel kernel then uses
 // vpdpbusd (same results, faster). Checked once.
 bool ss_cpu_has_avxvnni(void);
+// ... and AVX-512 F/BW/VL/VNNI with the ZMM state saved by the OS (cpuid 7.0, XCR0 bits 5-7): the
+// single-row (decode) Q4_K / Q6_K products then use 512-bit tiles (same results, faster). Checked once.
+bool ss_cpu_has_avx512vnni(void);
 
 // The kernels to use: the AVX2 table when ss_cpu_has_avx2() and not force_scalar, else the scalar
 // table (the references; tests compare the two). Both tables are constant.
