@@ -800,15 +800,20 @@ static ALWAYS_INLINE void tile_q8(const int wt, const int RM, const int RN, int6
 //   Σ_superblocks dy * (d Σ_s sc_s (q·qy)_s - dmin Σ_s m_s Σqy_s)   (s: 8 sub-blocks of 32)
 // The 6-bit scales are unpacked in registers (a store and reload of them stalls on store
 // forwarding) and broadcast per sub-block with byte shuffles.
-static ALWAYS_INLINE __m256i k4_scales_mins(const uint8_t *s12) {
-    const uint32_t kmask1 = 0x3f3f3f3f, kmask2 = 0x0f0f0f0f, kmask3 = 0x03030303;
-    uint32_t u0, u1, u2;
-    memcpy(&u0, s12, 4); memcpy(&u1, s12 + 4, 4); memcpy(&u2, s12 + 8, 4);
-    const uint32_t sc03 = u0 & kmask1, sc47 = (u2 & kmask2) | (((u0 >> 6) & kmask3) << 4);
-    const uint32_t m03 = u1 & kmask1, m47 = ((u2 >> 4) & kmask2) | (((u1 >> 6) & kmask3) << 4);
-    // int16 lanes: sc_0..sc_7 | m_0..m_7
-    return _mm256_cvtepu8_epi16(_mm_set_epi64x((long long)(((uint64_t)m47 << 32) | m03), (long long)(((uint64_t)sc47 << 32) | sc03)));
+
+// the 12 packed bytes at s12 (reading 16: the block goes on) -> bytes sc_0..7, m_0..7 as
+// ss_get_scale_min_k4, with byte shuffles: j < 4: sc_j = q[j] & 63, m_j = q[j+4] & 63; j >= 4:
+// sc_j = (q[j+4] & 15) | (q[j-4] >> 6) << 4, m_j = (q[j+4] >> 4) | (q[j] >> 6) << 4
+static ALWAYS_INLINE __m128i k4_scales_mins(const uint8_t *s12) {
+    const __m128i v = _mm_loadu_si128((const __m128i *)s12);
+    const __m128i p = _mm_shuffle_epi8(v, _mm_setr_epi8(0, 1, 2, 3, 8, 9, 10, 11, 4, 5, 6, 7, 8, 9, 10, 11));
+    const __m128i r = _mm_shuffle_epi8(v, _mm_setr_epi8(-1, -1, -1, -1, 0, 1, 2, 3, -1, -1, -1, -1, 4, 5, 6, 7));
+    const __m128i t1 = _mm_and_si128(p, _mm_setr_epi8(63, 63, 63, 63, 15, 15, 15, 15, 63, 63, 63, 63, 0, 0, 0, 0));
+    const __m128i t2 = _mm_and_si128(_mm_srli_epi16(p, 4), _mm_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 15, 15, 15, 15));
+    const __m128i t3 = _mm_and_si128(_mm_srli_epi16(r, 2), _mm_setr_epi8(0, 0, 0, 0, 48, 48, 48, 48, 0, 0, 0, 0, 48, 48, 48, 48));
+    return _mm_or_si128(t1, _mm_or_si128(t2, t3));
 }
+
 // byte-shuffle pattern selecting int16 lane k (within each 128-bit lane) for all 8 lanes
 static ALWAYS_INLINE __m256i sel16(int k) { return _mm256_set1_epi16((short)(((2 * k + 1) << 8) | (2 * k))); }
 
@@ -826,10 +831,10 @@ static ALWAYS_INLINE __m256i sel16(int k) { return _mm256_set1_epi16((short)(((2
     }
 #define K4_ROW(i) if ((i) < RM) {                                                                        \
         const uint8_t *blk = w + (i) * ws + b * bsz;                                                     \
-        const __m256i sm = k4_scales_mins(blk + 4);                                                      \
-        const __m256i scs = _mm256_permute2x128_si256(sm, sm, 0x00);       /* sc_0..7 in both lanes */   \
+        const __m128i sm = k4_scales_mins(blk + 4);                        /* sc_0..7 | m_0..7 bytes */  \
+        const __m256i scs = _mm256_cvtepu8_epi16(_mm_unpacklo_epi64(sm, sm));   /* sc_0..7 in both lanes */ \
         /* m_0 m_0 m_1 m_1 ... m_7 m_7: madd with the 16 sums of 16 gives m_s Σqy_s */                   \
-        const __m256i mins = _mm256_shuffle_epi8(_mm256_permute2x128_si256(sm, sm, 0x11), dup);          \
+        const __m256i mins = _mm256_cvtepu8_epi16(_mm_shuffle_epi8(sm, dup8));                           \
         const uint8_t *qs = blk + 16 + (five ? 32 : 0);                                                  \
         const __m256i hbits = five ? _mm256_loadu_si256((const __m256i *)(blk + 16)) : _mm256_setzero_si256(); \
         ISUM_DECL;                                                                                       \
@@ -857,7 +862,7 @@ static ALWAYS_INLINE void tile_q45k(const int five, const int RM, const int RN, 
     const size_t bsz = five ? sizeof(ss_block_q5_K) : sizeof(ss_block_q4_K);
     const size_t dofs = ss_pack_q8_K_dofs(K), bofs = ss_pack_q8_K_bofs(K);
     const __m256i m4 = _mm256_set1_epi8(0xF), one = _mm256_set1_epi8(1);
-    const __m256i dup = _mm256_setr_epi8(0, 1, 0, 1, 2, 3, 2, 3, 4, 5, 4, 5, 6, 7, 6, 7, 8, 9, 8, 9, 10, 11, 10, 11, 12, 13, 12, 13, 14, 15, 14, 15);
+    const __m128i dup8 = _mm_setr_epi8(8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13, 14, 14, 15, 15);
     ACC_DECL;
     for (int64_t b = 0; b < nb; b++) {
         if (pf) prefetch_span(w + 2 * RM * ws + b * RM * bsz, RM * bsz);
@@ -934,25 +939,12 @@ static ALWAYS_INLINE void tile_q6k(const int RM, const int RN, int64_t K, const 
 // (K4_FIN, K6_FIN).
 #define T512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma,f16c")))
 
-// the 12 packed bytes at s12 (reading 16: the block goes on) -> bytes sc_0..7, m_0..7 as
-// ss_get_scale_min_k4, with byte shuffles: j < 4: sc_j = q[j] & 63, m_j = q[j+4] & 63; j >= 4:
-// sc_j = (q[j+4] & 15) | (q[j-4] >> 6) << 4, m_j = (q[j+4] >> 4) | (q[j] >> 6) << 4
-static ALWAYS_INLINE __m128i k4_scales_mins_v(const uint8_t *s12) {
-    const __m128i v = _mm_loadu_si128((const __m128i *)s12);
-    const __m128i p = _mm_shuffle_epi8(v, _mm_setr_epi8(0, 1, 2, 3, 8, 9, 10, 11, 4, 5, 6, 7, 8, 9, 10, 11));
-    const __m128i r = _mm_shuffle_epi8(v, _mm_setr_epi8(-1, -1, -1, -1, 0, 1, 2, 3, -1, -1, -1, -1, 4, 5, 6, 7));
-    const __m128i t1 = _mm_and_si128(p, _mm_setr_epi8(63, 63, 63, 63, 15, 15, 15, 15, 63, 63, 63, 63, 0, 0, 0, 0));
-    const __m128i t2 = _mm_and_si128(_mm_srli_epi16(p, 4), _mm_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 15, 15, 15, 15));
-    const __m128i t3 = _mm_and_si128(_mm_srli_epi16(r, 2), _mm_setr_epi8(0, 0, 0, 0, 48, 48, 48, 48, 0, 0, 0, 0, 48, 48, 48, 48));
-    return _mm_or_si128(t1, _mm_or_si128(t2, t3));
-}
-
 // lanes 0..7 = int32 lane a of v, lanes 8..15 = lane b (a, b < 16)
 #define PERM2(v, a, b) _mm512_permutexvar_epi32(_mm512_set_epi32(b, b, b, b, b, b, b, b, a, a, a, a, a, a, a, a), v)
 
 #define K4Z_ROW(i) if ((i) < RM) {                                                                       \
         const uint8_t *blk = w + (i) * ws + b * bsz;                                                     \
-        const __m128i sm = k4_scales_mins_v(blk + 4);                      /* sc_0..7 | m_0..7 bytes */  \
+        const __m128i sm = k4_scales_mins(blk + 4);                      /* sc_0..7 | m_0..7 bytes */  \
         const __m512i sc32 = _mm512_cvtepu8_epi32(sm);                     /* (sc_s, 0) int16 pairs */   \
         const __m256i mins = _mm256_cvtepu8_epi16(_mm_shuffle_epi8(sm, dup8));   /* m_0 m_0 m_1 m_1 .. */ \
         __m512i isz = _mm512_setzero_si512();                                                            \
