@@ -690,6 +690,14 @@ void ss_axpy_avx2(float a, const float *x, float *y, int64_t n) {
 static ALWAYS_INLINE void prefetch_span(const uint8_t *p, size_t bytes) {
     for (size_t o = 0; o < bytes; o += 64) _mm_prefetch((const char *)p + o, _MM_HINT_T0);
 }
+// the super-block loop of the K-quant tiles: ROW(i) for each weight row i < RM of block b (bsz
+// bytes), prefetching when pf, then the RM × RN results stored
+#define K_TILE_BLOCKS(ROW, bsz) ACC_DECL;                                                                \
+    for (int64_t b = 0; b < nb; b++) {                                                                   \
+        if (pf) prefetch_span(w + 2 * RM * ws + b * RM * (bsz), RM * (bsz));                             \
+        FOR_I(ROW)                                                                                       \
+    }                                                                                                    \
+    FOR_IJ(ACC_STORE)
 
 // ---- Q4_0 / Q5_0 / Q8_0 weights × Q8_0 activations: Σ_b dw_b dy_b Σ_k qw qy
 // Q8_0: qw signed, products as |qw| * (sign(qw) qy). Q4_0 / Q5_0: qw = n - off with n unsigned
@@ -863,12 +871,7 @@ static ALWAYS_INLINE void tile_q45k(const int five, const int RM, const int RN, 
     const size_t dofs = ss_pack_q8_K_dofs(K), bofs = ss_pack_q8_K_bofs(K);
     const __m256i m4 = _mm256_set1_epi8(0xF), one = _mm256_set1_epi8(1);
     const __m128i dup8 = _mm_setr_epi8(8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13, 14, 14, 15, 15);
-    ACC_DECL;
-    for (int64_t b = 0; b < nb; b++) {
-        if (pf) prefetch_span(w + 2 * RM * ws + b * RM * bsz, RM * bsz);
-        FOR_I(K4_ROW)
-    }
-    FOR_IJ(ACC_STORE)
+    K_TILE_BLOCKS(K4_ROW, bsz)
 }
 
 // pattern selecting int16 lane k in the low 128-bit lane and lane k+1 in the high one
@@ -918,12 +921,7 @@ static ALWAYS_INLINE void tile_q6k(const int RM, const int RN, int64_t K, const 
     const int64_t nb = K / SS_QK_K;
     const size_t dofs = ss_pack_q8_K_dofs(K), bofs = ss_pack_q8_K_bofs(K);
     const __m256i m4 = _mm256_set1_epi8(0xF), m2 = _mm256_set1_epi8(3);
-    ACC_DECL;
-    for (int64_t b = 0; b < nb; b++) {
-        if (pf) prefetch_span(w + 2 * RM * ws + b * RM * sizeof(ss_block_q6_K), RM * sizeof(ss_block_q6_K));
-        FOR_I(K6_ROW)
-    }
-    FOR_IJ(ACC_STORE)
+    K_TILE_BLOCKS(K6_ROW, sizeof(ss_block_q6_K))
 }
 
 // ---- single-row products (decode) of Q4_K / Q6_K with AVX-512 (F, BW, VL, VNNI: 512-bit vpdpbusd
@@ -972,12 +970,7 @@ static ALWAYS_INLINE T512 void tile_q4k_z(const int RM, int64_t K, const uint8_t
     const int64_t ldo = 1;
     const __m512i m4z = _mm512_set1_epi8(0xF), sh4 = _mm512_set_epi64(4, 4, 4, 4, 0, 0, 0, 0);
     const __m128i dup8 = _mm_setr_epi8(8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13, 14, 14, 15, 15);
-    ACC_DECL;
-    for (int64_t b = 0; b < nb; b++) {
-        if (pf) prefetch_span(w + 2 * RM * ws + b * RM * bsz, RM * bsz);
-        FOR_I(K4Z_ROW)
-    }
-    FOR_IJ(ACC_STORE)
+    K_TILE_BLOCKS(K4Z_ROW, bsz)
 }
 
 // Q6_K: half h of a super-block, chunk pair j: chunks 2j (ql[64h..] low nibbles / ql[64h+32..] low
@@ -1017,12 +1010,7 @@ static ALWAYS_INLINE T512 void tile_q6k_z(const int RM, int64_t K, const uint8_t
     const int64_t ldo = 1;
     const __m512i m4z = _mm512_set1_epi8(0xF), m30 = _mm512_set1_epi8(0x30);
     const __m512i sh42 = _mm512_set_epi64(2, 2, 2, 2, 4, 4, 4, 4), sh02 = _mm512_set_epi64(2, 2, 2, 2, 0, 0, 0, 0);
-    ACC_DECL;
-    for (int64_t b = 0; b < nb; b++) {
-        if (pf) prefetch_span(w + 2 * RM * ws + b * RM * sizeof(ss_block_q6_K), RM * sizeof(ss_block_q6_K));
-        FOR_I(K6Z_ROW)
-    }
-    FOR_IJ(ACC_STORE)
+    K_TILE_BLOCKS(K6Z_ROW, sizeof(ss_block_q6_K))
 }
 
 static T512 void tile_q4k_z1(int64_t K, const uint8_t *w, size_t ws, const uint8_t *xp, float *out, int pf) { tile_q4k_z(1, K, w, ws, xp, out, pf); }
