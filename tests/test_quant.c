@@ -926,7 +926,7 @@ static void test_gemm_f_tiles(void **state) {
             for (int v = 0; v < 3; v++) {   // AVX2 tiles, AVX-512 tiles, the table's choice
                 if (v == 1 && !avx512) continue;
                 for (int64_t i = 0; i < n * ldo; i++) out[i] = NAN;
-                if (v == 0) assert_true(ss_gemm_avx2(wt, SS_PACK_F32, K, w, rb, m, xp, pb, n, out, ldo));
+                if (v == 0) assert_true(ss_gemm_avx2(wt, SS_PACK_F32, false, K, w, rb, m, xp, pb, n, out, ldo));
                 else if (v == 1) assert_true(ss_gemm_f_avx512(wt, K, w, rb, m, xp, pb, n, out, ldo));
                 else kv->gemm(wt, SS_PACK_F32, K, w, rb, m, xp, pb, n, out, ldo);
                 for (int64_t j = 0; j < n; j++)
@@ -944,6 +944,66 @@ static void test_gemm_f_tiles(void **state) {
     assert_true(n_cmp > 0);
     assert_false(ss_gemm_f_avx512(SS_TYPE_F32, 8, NULL, 0, 0, NULL, 0, 0, NULL, 0));   // F16 / BF16 only
     assert_false(ss_gemm_f_avx512(SS_TYPE_Q8_0, 32, NULL, 0, 0, NULL, 0, 0, NULL, 0));
+#endif
+}
+
+// single-row (decode) products of Q4_K / Q6_K on the AVX-512 tiles (when the CPU has AVX-512
+// F/BW/VL/VNNI): bit for bit the AVX2 tiles' results, for random bytes (every scale and quant
+// pattern), quantized rows and rows of extreme values (all scales and quants at their maxima, the
+// most negative Q6_K scales) against ordinary, constant and saturating (|x| max in every block)
+// activations, an odd number of rows (a single-row tail) and several K; the AVX2 tiles themselves
+// are checked against the scalar definition in test_gemm
+static void test_gemv_avx512(void **state) {
+    (void)state;
+    if (!have_simd()) return;
+#ifdef SS_HAVE_AVX2
+    if (!ss_cpu_has_avx512vnni()) {
+        fprintf(stderr, "note: CPU without AVX-512 VNNI, the 512-bit decode tiles are not compared\n");
+        return;
+    }
+    enum { M = 7 };
+    static const uint32_t wts[] = { SS_TYPE_Q4_K, SS_TYPE_Q6_K };
+    static const int64_t Ks[] = { 256, 768, 256 * 35 };
+    for (int ti = 0; ti < 2; ti++)
+        for (int ki = 0; ki < 3; ki++) {
+            const uint32_t wt = wts[ti];
+            const int64_t K = Ks[ki];
+            const size_t rb = ss_row_size(wt, K);
+            const int layout = ss_gemm_layout(wt, K, 1);
+            uint8_t *w = malloc(M * rb), *xp = aligned_alloc(64, ss_pack_row_bytes(wt, layout, K));
+            float *x = malloc(sizeof(float) * K), *wf = malloc(sizeof(float) * K);
+            for (int i = 0; i < M; i++) {
+                uint8_t *row = w + i * rb;
+                if (i == M - 1) {   // extremes: every quant and scale byte at its maximum
+                    memset(row, 0xff, rb);
+                    for (int64_t b = 0; b < K / 256; b++) {
+                        if (wt == SS_TYPE_Q4_K) { ss_block_q4_K *q = (ss_block_q4_K *)row + b; q->d = q->dmin = ss_fp32_to_fp16(0.01f); }
+                        else {
+                            ss_block_q6_K *q = (ss_block_q6_K *)row + b;
+                            for (int j = 0; j < 16; j++) q->scales[j] = (int8_t)(j % 2 ? -128 : 127);
+                            q->d = ss_fp32_to_fp16(0.001f);
+                        }
+                    }
+                } else if (i % 2) random_row(wt, row, K);
+                else { fill_data(wf, K, 32, 1.0); ss_quant_row(wt, wf, row, K); }
+            }
+            for (int a = 0; a < 3; a++) {
+                if (a == 0) fill_data(x, K, 32, 0.3);
+                for (int64_t k = 0; k < K; k++) {
+                    if (a == 1) x[k] = 0.5f;                          // constant: every qy = 127
+                    if (a == 2) x[k] = k % 3 ? -1.0f : 0.25f;         // qy = -127 and 32
+                }
+                assert_true(ss_pack_act_avx2(wt, layout, x, K, xp));
+                float o2[M], o5[M];
+                memset(o2, 0xff, sizeof o2); memset(o5, 0, sizeof o5);
+                assert_true(ss_gemm_avx2(wt, layout, false, K, w, rb, M, xp, 0, 1, o2, 1));
+                assert_true(ss_gemm_avx2(wt, layout, true, K, w, rb, M, xp, 0, 1, o5, 1));
+                for (int i = 0; i < M; i++)
+                    if (fbits(o2[i]) != fbits(o5[i]))
+                        fail_msg("%s K=%lld activations %d row %d: AVX-512 %.9g, AVX2 %.9g", ss_type_name(wt), (long long)K, a, i, o5[i], o2[i]);
+            }
+            free(w); free(xp); free(x); free(wf);
+        }
 #endif
 }
 
@@ -1056,6 +1116,7 @@ int main(void) {
         cmocka_unit_test(test_gemm),
         cmocka_unit_test(test_gemm_panel),
         cmocka_unit_test(test_gemm_f_tiles),
+        cmocka_unit_test(test_gemv_avx512),
         cmocka_unit_test(test_swiglu),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

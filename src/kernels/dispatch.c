@@ -67,7 +67,7 @@ static void gemm_avx2(uint32_t wtype, int layout, int64_t K, const void *w, size
     }
     if (layout == SS_PACK_F32 && n > 1 && ss_cpu_has_avx512() && ss_gemm_f_avx512(wtype, K, w, w_stride, m, xp, xp_stride, n, out, ld_out))
         return;
-    ss_gemm_avx2(wtype, layout, K, w, w_stride, m, xp, xp_stride, n, out, ld_out);
+    ss_gemm_avx2(wtype, layout, ss_cpu_has_avx512vnni(), K, w, w_stride, m, xp, xp_stride, n, out, ld_out);
 }
 
 // head dims that are not a multiple of 8 take the scalar reference
@@ -112,8 +112,16 @@ static int cpu_check_avx512(void) {
     return (b & need) == need ? 1 : 0;
 }
 
+// ... and AVX-512 VNNI (cpuid leaf 7 sub-leaf 0, ECX bit 11): the 512-bit decode tiles of Q4_K / Q6_K
+static int cpu_check_avx512vnni(void) {
+    unsigned a, b, c, d;
+    if (!cpu_check_avx512()) return 0;
+    __cpuid_count(7, 0, a, b, c, d);
+    return (c & (1u << 11)) ? 1 : 0;
+}
+
 // the probes' results, computed once (facts about the machine, not settings): -1 = not yet
-static int cpu_avx2 = -1, cpu_avxvnni = -1, cpu_avx512 = -1;
+static int cpu_avx2 = -1, cpu_avxvnni = -1, cpu_avx512 = -1, cpu_avx512vnni = -1;
 
 static bool cpu_probe(int *cache, int (*check)(void)) {
     int s = __atomic_load_n(cache, __ATOMIC_RELAXED);
@@ -127,6 +135,7 @@ static bool cpu_probe(int *cache, int (*check)(void)) {
 bool ss_cpu_has_avx2(void) { return cpu_probe(&cpu_avx2, cpu_check_avx2); }
 bool ss_cpu_has_avxvnni(void) { return cpu_probe(&cpu_avxvnni, cpu_check_avxvnni); }
 bool ss_cpu_has_avx512(void) { return cpu_probe(&cpu_avx512, cpu_check_avx512); }
+bool ss_cpu_has_avx512vnni(void) { return cpu_probe(&cpu_avx512vnni, cpu_check_avx512vnni); }
 
 const ss_kernels *ss_kernels_get(bool force_scalar) {
     return !force_scalar && ss_cpu_has_avx2() ? &kernels_avx2 : &kernels_scalar;
@@ -137,6 +146,7 @@ const ss_kernels *ss_kernels_get(bool force_scalar) {
 bool ss_cpu_has_avx2(void) { return false; }
 bool ss_cpu_has_avxvnni(void) { return false; }
 bool ss_cpu_has_avx512(void) { return false; }
+bool ss_cpu_has_avx512vnni(void) { return false; }
 
 const ss_kernels *ss_kernels_get(bool force_scalar) {
     (void)force_scalar;

@@ -77,6 +77,9 @@ bool ss_cpu_has_avxvnni(void);
 // saves the opmask and ZMM registers: XCR0 bits 5, 6, 7): the F16/BF16 register tiles then use
 // 512-bit registers (same results, faster). Checked once.
 bool ss_cpu_has_avx512(void);
+// ... and AVX-512 VNNI besides (cpuid 7.0: ECX bit 11): the
+// single-row (decode) Q4_K / Q6_K products then use 512-bit tiles (same results, faster). Checked once.
+bool ss_cpu_has_avx512vnni(void);
 
 // The kernels to use: the AVX2 table when ss_cpu_has_avx2() and not force_scalar, else the scalar
 // table (the references; tests compare the two). Both tables are constant.

@@ -96,7 +96,23 @@ static inline void row_pass2(const __m256 d[4], int nk, float scale, float m, fl
         if (f16) x = _mm256_cvtph_ps(_mm256_cvtps_ph(x, _MM_FROUND_TO_NEAREST_INT));
         _mm256_storeu_ps(p + 8 * c, x);
     }
+    // 64 output elements at a time: 8 independent FMA chains cover the FMA latency (with 4, the loop
+    // ran at one FMA per cycle); each element is still one chain in t order
     int i = 0;
+    for (; i + 64 <= hd; i += 64) {
+        __m256 o0 = _mm256_loadu_ps(o + i), o1 = _mm256_loadu_ps(o + i + 8), o2 = _mm256_loadu_ps(o + i + 16), o3 = _mm256_loadu_ps(o + i + 24);
+        __m256 o4 = _mm256_loadu_ps(o + i + 32), o5 = _mm256_loadu_ps(o + i + 40), o6 = _mm256_loadu_ps(o + i + 48), o7 = _mm256_loadu_ps(o + i + 56);
+        for (int t = 0; t < nk; t++) {
+            const __m256 pt = _mm256_broadcast_ss(p + t);
+            const float *vr = VB + (size_t)t * hd + i;
+            o0 = _mm256_fmadd_ps(pt, _mm256_loadu_ps(vr), o0); o1 = _mm256_fmadd_ps(pt, _mm256_loadu_ps(vr + 8), o1);
+            o2 = _mm256_fmadd_ps(pt, _mm256_loadu_ps(vr + 16), o2); o3 = _mm256_fmadd_ps(pt, _mm256_loadu_ps(vr + 24), o3);
+            o4 = _mm256_fmadd_ps(pt, _mm256_loadu_ps(vr + 32), o4); o5 = _mm256_fmadd_ps(pt, _mm256_loadu_ps(vr + 40), o5);
+            o6 = _mm256_fmadd_ps(pt, _mm256_loadu_ps(vr + 48), o6); o7 = _mm256_fmadd_ps(pt, _mm256_loadu_ps(vr + 56), o7);
+        }
+        _mm256_storeu_ps(o + i, o0); _mm256_storeu_ps(o + i + 8, o1); _mm256_storeu_ps(o + i + 16, o2); _mm256_storeu_ps(o + i + 24, o3);
+        _mm256_storeu_ps(o + i + 32, o4); _mm256_storeu_ps(o + i + 40, o5); _mm256_storeu_ps(o + i + 48, o6); _mm256_storeu_ps(o + i + 56, o7);
+    }
     for (; i + 32 <= hd; i += 32) {
         __m256 o0 = _mm256_loadu_ps(o + i), o1 = _mm256_loadu_ps(o + i + 8), o2 = _mm256_loadu_ps(o + i + 16), o3 = _mm256_loadu_ps(o + i + 24);
         for (int t = 0; t < nk; t++) {

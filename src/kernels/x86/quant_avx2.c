@@ -690,6 +690,14 @@ void ss_axpy_avx2(float a, const float *x, float *y, int64_t n) {
 static ALWAYS_INLINE void prefetch_span(const uint8_t *p, size_t bytes) {
     for (size_t o = 0; o < bytes; o += 64) _mm_prefetch((const char *)p + o, _MM_HINT_T0);
 }
+// the super-block loop of the K-quant tiles: ROW(i) for each weight row i < RM of block b (bsz
+// bytes), prefetching when pf, then the RM × RN results stored
+#define K_TILE_BLOCKS(ROW, bsz) ACC_DECL;                                                                \
+    for (int64_t b = 0; b < nb; b++) {                                                                   \
+        if (pf) prefetch_span(w + 2 * RM * ws + b * RM * (bsz), RM * (bsz));                             \
+        FOR_I(ROW)                                                                                       \
+    }                                                                                                    \
+    FOR_IJ(ACC_STORE)
 
 // ---- Q4_0 / Q5_0 / Q8_0 weights × Q8_0 activations: Σ_b dw_b dy_b Σ_k qw qy
 // Q8_0: qw signed, products as |qw| * (sign(qw) qy). Q4_0 / Q5_0: qw = n - off with n unsigned
@@ -800,15 +808,20 @@ static ALWAYS_INLINE void tile_q8(const int wt, const int RM, const int RN, int6
 //   Σ_superblocks dy * (d Σ_s sc_s (q·qy)_s - dmin Σ_s m_s Σqy_s)   (s: 8 sub-blocks of 32)
 // The 6-bit scales are unpacked in registers (a store and reload of them stalls on store
 // forwarding) and broadcast per sub-block with byte shuffles.
-static ALWAYS_INLINE __m256i k4_scales_mins(const uint8_t *s12) {
-    const uint32_t kmask1 = 0x3f3f3f3f, kmask2 = 0x0f0f0f0f, kmask3 = 0x03030303;
-    uint32_t u0, u1, u2;
-    memcpy(&u0, s12, 4); memcpy(&u1, s12 + 4, 4); memcpy(&u2, s12 + 8, 4);
-    const uint32_t sc03 = u0 & kmask1, sc47 = (u2 & kmask2) | (((u0 >> 6) & kmask3) << 4);
-    const uint32_t m03 = u1 & kmask1, m47 = ((u2 >> 4) & kmask2) | (((u1 >> 6) & kmask3) << 4);
-    // int16 lanes: sc_0..sc_7 | m_0..m_7
-    return _mm256_cvtepu8_epi16(_mm_set_epi64x((long long)(((uint64_t)m47 << 32) | m03), (long long)(((uint64_t)sc47 << 32) | sc03)));
+
+// the 12 packed bytes at s12 (reading 16: the block goes on) -> bytes sc_0..7, m_0..7 as
+// ss_get_scale_min_k4, with byte shuffles: j < 4: sc_j = q[j] & 63, m_j = q[j+4] & 63; j >= 4:
+// sc_j = (q[j+4] & 15) | (q[j-4] >> 6) << 4, m_j = (q[j+4] >> 4) | (q[j] >> 6) << 4
+static ALWAYS_INLINE __m128i k4_scales_mins(const uint8_t *s12) {
+    const __m128i v = _mm_loadu_si128((const __m128i *)s12);
+    const __m128i p = _mm_shuffle_epi8(v, _mm_setr_epi8(0, 1, 2, 3, 8, 9, 10, 11, 4, 5, 6, 7, 8, 9, 10, 11));
+    const __m128i r = _mm_shuffle_epi8(v, _mm_setr_epi8(-1, -1, -1, -1, 0, 1, 2, 3, -1, -1, -1, -1, 4, 5, 6, 7));
+    const __m128i t1 = _mm_and_si128(p, _mm_setr_epi8(63, 63, 63, 63, 15, 15, 15, 15, 63, 63, 63, 63, 0, 0, 0, 0));
+    const __m128i t2 = _mm_and_si128(_mm_srli_epi16(p, 4), _mm_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 15, 15, 15, 15));
+    const __m128i t3 = _mm_and_si128(_mm_srli_epi16(r, 2), _mm_setr_epi8(0, 0, 0, 0, 48, 48, 48, 48, 0, 0, 0, 0, 48, 48, 48, 48));
+    return _mm_or_si128(t1, _mm_or_si128(t2, t3));
 }
+
 // byte-shuffle pattern selecting int16 lane k (within each 128-bit lane) for all 8 lanes
 static ALWAYS_INLINE __m256i sel16(int k) { return _mm256_set1_epi16((short)(((2 * k + 1) << 8) | (2 * k))); }
 
@@ -826,10 +839,10 @@ static ALWAYS_INLINE __m256i sel16(int k) { return _mm256_set1_epi16((short)(((2
     }
 #define K4_ROW(i) if ((i) < RM) {                                                                        \
         const uint8_t *blk = w + (i) * ws + b * bsz;                                                     \
-        const __m256i sm = k4_scales_mins(blk + 4);                                                      \
-        const __m256i scs = _mm256_permute2x128_si256(sm, sm, 0x00);       /* sc_0..7 in both lanes */   \
+        const __m128i sm = k4_scales_mins(blk + 4);                        /* sc_0..7 | m_0..7 bytes */  \
+        const __m256i scs = _mm256_cvtepu8_epi16(_mm_unpacklo_epi64(sm, sm));   /* sc_0..7 in both lanes */ \
         /* m_0 m_0 m_1 m_1 ... m_7 m_7: madd with the 16 sums of 16 gives m_s Σqy_s */                   \
-        const __m256i mins = _mm256_shuffle_epi8(_mm256_permute2x128_si256(sm, sm, 0x11), dup);          \
+        const __m256i mins = _mm256_cvtepu8_epi16(_mm_shuffle_epi8(sm, dup8));                           \
         const uint8_t *qs = blk + 16 + (five ? 32 : 0);                                                  \
         const __m256i hbits = five ? _mm256_loadu_si256((const __m256i *)(blk + 16)) : _mm256_setzero_si256(); \
         ISUM_DECL;                                                                                       \
@@ -857,13 +870,8 @@ static ALWAYS_INLINE void tile_q45k(const int five, const int RM, const int RN, 
     const size_t bsz = five ? sizeof(ss_block_q5_K) : sizeof(ss_block_q4_K);
     const size_t dofs = ss_pack_q8_K_dofs(K), bofs = ss_pack_q8_K_bofs(K);
     const __m256i m4 = _mm256_set1_epi8(0xF), one = _mm256_set1_epi8(1);
-    const __m256i dup = _mm256_setr_epi8(0, 1, 0, 1, 2, 3, 2, 3, 4, 5, 4, 5, 6, 7, 6, 7, 8, 9, 8, 9, 10, 11, 10, 11, 12, 13, 12, 13, 14, 15, 14, 15);
-    ACC_DECL;
-    for (int64_t b = 0; b < nb; b++) {
-        if (pf) prefetch_span(w + 2 * RM * ws + b * RM * bsz, RM * bsz);
-        FOR_I(K4_ROW)
-    }
-    FOR_IJ(ACC_STORE)
+    const __m128i dup8 = _mm_setr_epi8(8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13, 14, 14, 15, 15);
+    K_TILE_BLOCKS(K4_ROW, bsz)
 }
 
 // pattern selecting int16 lane k in the low 128-bit lane and lane k+1 in the high one
@@ -913,13 +921,102 @@ static ALWAYS_INLINE void tile_q6k(const int RM, const int RN, int64_t K, const 
     const int64_t nb = K / SS_QK_K;
     const size_t dofs = ss_pack_q8_K_dofs(K), bofs = ss_pack_q8_K_bofs(K);
     const __m256i m4 = _mm256_set1_epi8(0xF), m2 = _mm256_set1_epi8(3);
-    ACC_DECL;
-    for (int64_t b = 0; b < nb; b++) {
-        if (pf) prefetch_span(w + 2 * RM * ws + b * RM * sizeof(ss_block_q6_K), RM * sizeof(ss_block_q6_K));
-        FOR_I(K6_ROW)
-    }
-    FOR_IJ(ACC_STORE)
+    K_TILE_BLOCKS(K6_ROW, sizeof(ss_block_q6_K))
 }
+
+// ---- single-row products (decode) of Q4_K / Q6_K with AVX-512 (F, BW, VL, VNNI: 512-bit vpdpbusd
+// and vpdpwssd), called only when the CPU has them (ss_cpu_has_avx512vnni). One 512-bit integer
+// dot covers 64 weights where the AVX2 tiles need two maddubs, two madd and two shuffles per 64, and
+// the AVX2 tiles' decode loop is bound by the number of vector instructions.
+// Same bits as the AVX2 tiles: the integer sums are exact and land in the same 32-bit lanes. In
+// the AVX2 tiles lane l of a super-block's int32 sum holds Σ_c sc_c·(Σ of the products of bytes
+// 4l..4l+3 of the 32-value chunk c); here chunks c, c' share one 512-bit vector (c in lanes 0..7,
+// c' in lanes 8..15), each lane's 4 products come from vpdpbusd (u8 weights × s8 activations, no
+// saturation) and fit in int16, so vpdpwssd with (sc, 0) int16 pairs adds sc·partial exactly; the
+// two halves are added at the end of the super-block. The float steps are the AVX2 tiles' own
+// (K4_FIN, K6_FIN).
+#define T512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma,f16c")))
+
+// lanes 0..7 = int32 lane a of v, lanes 8..15 = lane b (a, b < 16)
+#define PERM2(v, a, b) _mm512_permutexvar_epi32(_mm512_set_epi32(b, b, b, b, b, b, b, b, a, a, a, a, a, a, a, a), v)
+
+#define K4Z_ROW(i) if ((i) < RM) {                                                                       \
+        const uint8_t *blk = w + (i) * ws + b * bsz;                                                     \
+        const __m128i sm = k4_scales_mins(blk + 4);                      /* sc_0..7 | m_0..7 bytes */  \
+        const __m512i sc32 = _mm512_cvtepu8_epi32(sm);                     /* (sc_s, 0) int16 pairs */   \
+        const __m256i mins = _mm256_cvtepu8_epi16(_mm_shuffle_epi8(sm, dup8));   /* m_0 m_0 m_1 m_1 .. */ \
+        __m512i isz = _mm512_setzero_si512();                                                            \
+        _Pragma("GCC unroll 4") for (int g = 0; g < 4; g++) {                                            \
+            /* q bytes of chunk pair (2g, 2g+1): low nibbles in lanes 0..7, high nibbles in 8..15 */     \
+            const __m512i q = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)(blk + 16 + 32 * g))); \
+            const __m512i wq = _mm512_and_si512(_mm512_srlv_epi64(q, sh4), m4z);                        \
+            const __m512i y = _mm512_loadu_si512((const void *)(xp + b * SS_QK_K + 64 * g));            \
+            const __m512i p = _mm512_dpbusd_epi32(_mm512_setzero_si512(), wq, y);                        \
+            isz = _mm512_dpwssd_epi32(isz, p, PERM2(sc32, 2 * g, 2 * g + 1));                            \
+        }                                                                                                \
+        const __m256i is0 = _mm256_add_epi32(_mm512_castsi512_si256(isz), _mm512_extracti64x4_epi64(isz, 1)); \
+        uint32_t dd;                                                                                     \
+        memcpy(&dd, blk, 4);                                 /* d, dmin */                               \
+        const __m128 dm = _mm_cvtph_ps(_mm_cvtsi32_si128((int)dd));                                      \
+        const __m256 dv = _mm256_broadcastss_ps(dm), mv = _mm256_broadcastss_ps(_mm_movehdup_ps(dm));    \
+        K4_FIN(i, 0)                                                                                     \
+    }
+
+static ALWAYS_INLINE T512 void tile_q4k_z(const int RM, int64_t K, const uint8_t *w, size_t ws, const uint8_t *xp, float *out, int pf) {
+    const int RN = 1;
+    const int64_t nb = K / SS_QK_K;
+    const size_t bsz = sizeof(ss_block_q4_K), xs = 0;
+    const size_t dofs = ss_pack_q8_K_dofs(K), bofs = ss_pack_q8_K_bofs(K);
+    const int64_t ldo = 1;
+    const __m512i m4z = _mm512_set1_epi8(0xF), sh4 = _mm512_set_epi64(4, 4, 4, 4, 0, 0, 0, 0);
+    const __m128i dup8 = _mm_setr_epi8(8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13, 14, 14, 15, 15);
+    K_TILE_BLOCKS(K4Z_ROW, bsz)
+}
+
+// Q6_K: half h of a super-block, chunk pair j: chunks 2j (ql[64h..] low nibbles / ql[64h+32..] low
+// nibbles for j = 0, high nibbles for j = 1) and 2j+1; the 2 high bits of chunk k are bits 2k, 2k+1
+// of qh[32h..], moved to bits 4, 5 by a shift per 256-bit half (64-bit shifts: the bits that cross
+// into the next byte are masked off)
+#define K6Z_ROW(i) if ((i) < RM) {                                                                       \
+        const ss_block_q6_K *x = (const ss_block_q6_K *)(w + (i) * ws) + b;                              \
+        const __m256i sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)x->scales));         \
+        const __m512i sc32 = _mm512_cvtepu16_epi32(sc16);                  /* (sc_s, 0) int16 pairs */   \
+        __m512i isz = _mm512_setzero_si512();                                                            \
+        _Pragma("GCC unroll 2") for (int h = 0; h < 2; h++) {                                            \
+            const __m512i ql = _mm512_loadu_si512((const void *)(x->ql + 64 * h));                       \
+            const __m512i qh = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)(x->qh + 32 * h))); \
+            _Pragma("GCC unroll 2") for (int j = 0; j < 2; j++) {                                        \
+                const __m512i lq = j ? _mm512_and_si512(_mm512_srli_epi16(ql, 4), m4z) : _mm512_and_si512(ql, m4z); \
+                const __m512i hq = _mm512_and_si512(j ? _mm512_srlv_epi64(qh, sh02) : _mm512_sllv_epi64(qh, sh42), m30); \
+                const __m512i y = _mm512_loadu_si512((const void *)(xp + b * SS_QK_K + 128 * h + 64 * j)); \
+                const __m512i p = _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_or_si512(lq, hq), y); \
+                /* lanes 0..3, 4..7, 8..11, 12..15: scales sc[8h+4j .. 8h+4j+3] */                       \
+                const int s0 = 8 * h + 4 * j;                                                            \
+                const __m512i scv = _mm512_permutexvar_epi32(_mm512_set_epi32(s0 + 3, s0 + 3, s0 + 3, s0 + 3, s0 + 2, s0 + 2, s0 + 2, s0 + 2, \
+                                                                              s0 + 1, s0 + 1, s0 + 1, s0 + 1, s0, s0, s0, s0), sc32); \
+                isz = _mm512_dpwssd_epi32(isz, p, scv);                                                  \
+            }                                                                                            \
+        }                                                                                                \
+        const __m256i is0 = _mm256_add_epi32(_mm512_castsi512_si256(isz), _mm512_extracti64x4_epi64(isz, 1)); \
+        const __m256 dv = _mm256_set1_ps(h2f(x->d));                                                     \
+        K6_FIN(i, 0)                                                                                     \
+    }
+
+static ALWAYS_INLINE T512 void tile_q6k_z(const int RM, int64_t K, const uint8_t *w, size_t ws, const uint8_t *xp, float *out, int pf) {
+    const int RN = 1;
+    const int64_t nb = K / SS_QK_K;
+    const size_t xs = 0;
+    const size_t dofs = ss_pack_q8_K_dofs(K), bofs = ss_pack_q8_K_bofs(K);
+    const int64_t ldo = 1;
+    const __m512i m4z = _mm512_set1_epi8(0xF), m30 = _mm512_set1_epi8(0x30);
+    const __m512i sh42 = _mm512_set_epi64(2, 2, 2, 2, 4, 4, 4, 4), sh02 = _mm512_set_epi64(2, 2, 2, 2, 0, 0, 0, 0);
+    K_TILE_BLOCKS(K6Z_ROW, sizeof(ss_block_q6_K))
+}
+
+static T512 void tile_q4k_z1(int64_t K, const uint8_t *w, size_t ws, const uint8_t *xp, float *out, int pf) { tile_q4k_z(1, K, w, ws, xp, out, pf); }
+static T512 void tile_q4k_z2(int64_t K, const uint8_t *w, size_t ws, const uint8_t *xp, float *out, int pf) { tile_q4k_z(2, K, w, ws, xp, out, pf); }
+static T512 void tile_q6k_z1(int64_t K, const uint8_t *w, size_t ws, const uint8_t *xp, float *out, int pf) { tile_q6k_z(1, K, w, ws, xp, out, pf); }
+static T512 void tile_q6k_z2(int64_t K, const uint8_t *w, size_t ws, const uint8_t *xp, float *out, int pf) { tile_q6k_z(2, K, w, ws, xp, out, pf); }
 
 // ---- F32 / F16 / BF16 weights × f32 activations (already rounded to the weight's type)
 #define F_PAIR(i, j) if ((i) < RM && (j) < RN) a##i##j = _mm256_fmadd_ps(wv, _mm256_loadu_ps((const float *)(xp + (j) * xs) + k), a##i##j);
@@ -1059,12 +1156,27 @@ static __attribute__((noinline)) void gemm_tiles(const gemm_kernel *kn, uint32_t
     }
 }
 
-bool ss_gemm_avx2(uint32_t wtype, int layout, int64_t K, const void *w, size_t ws, int64_t m,
+// one activation row (decode) of Q4_K / Q6_K with the AVX-512 tiles: row tiles of 2 (as the AVX2
+// tiles' rm1), the first prefetching ahead
+static __attribute__((noinline)) void gemv_z(uint32_t wtype, int64_t K, const uint8_t *W, size_t ws, int64_t m,
+                                             const uint8_t *X, float *out) {
+    const bool q6 = wtype == SS_TYPE_Q6_K;
+    for (int64_t i0 = 0; i0 < m; i0 += 2) {
+        if (m - i0 >= 2) (q6 ? tile_q6k_z2 : tile_q4k_z2)(K, W + i0 * ws, ws, X, out + i0, 1);
+        else (q6 ? tile_q6k_z1 : tile_q4k_z1)(K, W + i0 * ws, ws, X, out + i0, 1);
+    }
+}
+
+bool ss_gemm_avx2(uint32_t wtype, int layout, bool avx512, int64_t K, const void *w, size_t ws, int64_t m,
                   const void *xp, size_t xs, int64_t n, float *out, int64_t ldo) {
     gemm_kernel kn;
     if (!gemm_kernel_for(wtype, &kn) || layout == SS_PACK_PANEL) return false;   // (panels: gemm_avx2.c)
     const bool fweights = wtype == SS_TYPE_F16 || wtype == SS_TYPE_BF16 || wtype == SS_TYPE_F32;
     if ((layout == SS_PACK_F32) != fweights) return false;   // (ss_gemm_layout never asks for this)
+    if (avx512 && n == 1 && (wtype == SS_TYPE_Q4_K || wtype == SS_TYPE_Q6_K)) {
+        gemv_z(wtype, K, w, ws, m, xp, out);
+        return true;
+    }
     gemm_tiles(&kn, wtype, K, w, ws, m, xp, xs, n, out, ldo);
     return true;
 }
