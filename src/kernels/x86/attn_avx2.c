@@ -21,6 +21,21 @@ static inline void row_f32(const void *row, uint32_t type, float *y, int hd) {
     else ss_dequant_row_avx2(type, row, y, hd);
 }
 
+// [hsum256(a0), .., hsum256(a7)] with hsum256's order per key: ((l0+l4)+(l2+l6)) + ((l1+l5)+(l3+l7))
+static inline __m256 sums8(__m256 a0, __m256 a1, __m256 a2, __m256 a3, __m256 a4, __m256 a5, __m256 a6, __m256 a7) {
+    // per key: A = l0+l4, B = l1+l5, C = l2+l6, D = l3+l7 (two keys per vector: [key a | key b])
+    const __m256 x01 = _mm256_add_ps(_mm256_permute2f128_ps(a0, a1, 0x20), _mm256_permute2f128_ps(a0, a1, 0x31));
+    const __m256 x23 = _mm256_add_ps(_mm256_permute2f128_ps(a2, a3, 0x20), _mm256_permute2f128_ps(a2, a3, 0x31));
+    const __m256 x45 = _mm256_add_ps(_mm256_permute2f128_ps(a4, a5, 0x20), _mm256_permute2f128_ps(a4, a5, 0x31));
+    const __m256 x67 = _mm256_add_ps(_mm256_permute2f128_ps(a6, a7, 0x20), _mm256_permute2f128_ps(a6, a7, 0x31));
+    // A+C, B+D: [k0: A+C, B+D, k2: A+C, B+D | k1 .., k3 ..]
+    const __m256 u03 = _mm256_add_ps(_mm256_shuffle_ps(x01, x23, _MM_SHUFFLE(1, 0, 1, 0)), _mm256_shuffle_ps(x01, x23, _MM_SHUFFLE(3, 2, 3, 2)));
+    const __m256 u47 = _mm256_add_ps(_mm256_shuffle_ps(x45, x67, _MM_SHUFFLE(1, 0, 1, 0)), _mm256_shuffle_ps(x45, x67, _MM_SHUFFLE(3, 2, 3, 2)));
+    // (A+C) + (B+D): [k0 k2 k4 k6 | k1 k3 k5 k7], then in key order
+    const __m256 w = _mm256_add_ps(_mm256_shuffle_ps(u03, u47, _MM_SHUFFLE(2, 0, 2, 0)), _mm256_shuffle_ps(u03, u47, _MM_SHUFFLE(3, 1, 3, 1)));
+    return _mm256_permutevar8x32_ps(w, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+}
+
 // d[0..8) = q · kb[k*hd ..] for 8 key rows, each summed as hsum256(Σ_i fma(q[i:i+8], k[i:i+8])) sums
 // it (8 lane chains in i order, then ((l0+l4)+(l2+l6)) + ((l1+l5)+(l3+l7))), the 8 sums reduced
 // side by side
@@ -34,17 +49,7 @@ static inline __m256 dots8(const float *q, const float *kb, int hd) {
         a4 = _mm256_fmadd_ps(x, _mm256_loadu_ps(k + 4 * hd), a4); a5 = _mm256_fmadd_ps(x, _mm256_loadu_ps(k + 5 * hd), a5);
         a6 = _mm256_fmadd_ps(x, _mm256_loadu_ps(k + 6 * hd), a6); a7 = _mm256_fmadd_ps(x, _mm256_loadu_ps(k + 7 * hd), a7);
     }
-    // per key: A = l0+l4, B = l1+l5, C = l2+l6, D = l3+l7 (two keys per vector: [key a | key b])
-    const __m256 x01 = _mm256_add_ps(_mm256_permute2f128_ps(a0, a1, 0x20), _mm256_permute2f128_ps(a0, a1, 0x31));
-    const __m256 x23 = _mm256_add_ps(_mm256_permute2f128_ps(a2, a3, 0x20), _mm256_permute2f128_ps(a2, a3, 0x31));
-    const __m256 x45 = _mm256_add_ps(_mm256_permute2f128_ps(a4, a5, 0x20), _mm256_permute2f128_ps(a4, a5, 0x31));
-    const __m256 x67 = _mm256_add_ps(_mm256_permute2f128_ps(a6, a7, 0x20), _mm256_permute2f128_ps(a6, a7, 0x31));
-    // A+C, B+D: [k0: A+C, B+D, k2: A+C, B+D | k1 .., k3 ..]
-    const __m256 u03 = _mm256_add_ps(_mm256_shuffle_ps(x01, x23, _MM_SHUFFLE(1, 0, 1, 0)), _mm256_shuffle_ps(x01, x23, _MM_SHUFFLE(3, 2, 3, 2)));
-    const __m256 u47 = _mm256_add_ps(_mm256_shuffle_ps(x45, x67, _MM_SHUFFLE(1, 0, 1, 0)), _mm256_shuffle_ps(x45, x67, _MM_SHUFFLE(3, 2, 3, 2)));
-    // (A+C) + (B+D): [k0 k2 k4 k6 | k1 k3 k5 k7], then in key order
-    const __m256 w = _mm256_add_ps(_mm256_shuffle_ps(u03, u47, _MM_SHUFFLE(2, 0, 2, 0)), _mm256_shuffle_ps(u03, u47, _MM_SHUFFLE(3, 1, 3, 1)));
-    return _mm256_permutevar8x32_ps(w, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+    return sums8(a0, a1, a2, a3, a4, a5, a6, a7);
 }
 
 static inline float hmax256(__m256 v) {
@@ -84,18 +89,23 @@ static inline void row_pass1(const __m256 d[4], int nk, float scale, float *m, f
     *m = m1;
 }
 
-// pass 2 of one row: o[hd] += Σ_{t<nk} f16?(exp(s_t - m)·inv) · VB[t][·] (VB rows hd apart), one
-// FMA chain per element in t order
-static inline void row_pass2(const __m256 d[4], int nk, float scale, float m, float inv, bool f16, float *o, const float *VB, int hd) {
+// p[32] = f16?(exp(s_t - m)·inv) on the row's valid keys t < nk, 0 elsewhere (s_t = d_t·scale)
+static inline void row_weights(const __m256 d[4], int nk, float scale, float m, float inv, bool f16, float *p) {
     __m256 mask[4];
     key_masks(nk, mask);
-    float p[SS_ATTN_BLOCK];
     row_exp(d, mask, scale, m, p);
     for (int c = 0; c < 4; c++) {
         __m256 x = _mm256_mul_ps(_mm256_loadu_ps(p + 8 * c), _mm256_set1_ps(inv));
         if (f16) x = _mm256_cvtph_ps(_mm256_cvtps_ph(x, _MM_FROUND_TO_NEAREST_INT));
         _mm256_storeu_ps(p + 8 * c, x);
     }
+}
+
+// pass 2 of one row: o[hd] += Σ_{t<nk} f16?(exp(s_t - m)·inv) · VB[t][·] (VB rows hd apart), one
+// FMA chain per element in t order
+static inline void row_pass2(const __m256 d[4], int nk, float scale, float m, float inv, bool f16, float *o, const float *VB, int hd) {
+    float p[SS_ATTN_BLOCK];
+    row_weights(d, nk, scale, m, inv, f16, p);
     // 64 output elements at a time: 8 independent FMA chains cover the FMA latency (with 4, the loop
     // ran at one FMA per cycle); each element is still one chain in t order
     int i = 0;
@@ -130,11 +140,118 @@ static inline void row_pass2(const __m256 d[4], int nk, float scale, float m, fl
     }
 }
 
-// ss_attn_block_ref with hd a multiple of 8: the block is converted to F32 once for all rows (K rows
+// ---- F16 K and V read in place: the G heads of a row in tiles of up to GT heads, each K/V chunk
+// loaded and converted (exact) once per tile instead of into a buffer; every sum keeps the order of
+// dots8 / row_pass2, so the bits are those of the F32-buffer path
+
+enum { GT = 3 };   // heads per register tile: 3 heads × 4 keys (or 4 × 8 outputs) = 12 accumulators
+
+static inline __m256 load_h8(const uint16_t *h) { return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)h)); }
+
+// d[g][c] = the 8 scores q_g · k_{8c+j} (j < 8) of heads g < gh (q_g = q + g·hd) against the block's
+// 32 F16 K rows (ks bytes apart), 4 keys at a time; per (g, t) 8 lane chains in i order, then sums8
+static inline __attribute__((always_inline)) void dots_f16(const float *q, int gh, int hd, const char *k, size_t ks, __m256 d[GT][4]) {
+    for (int c = 0; c < 4; c++) {
+        __m256 A[GT][8];
+        for (int h = 0; h < 8; h += 4) {
+            const uint16_t *k0 = (const uint16_t *)(k + (size_t)(8 * c + h) * ks), *k1 = (const uint16_t *)((const char *)k0 + ks);
+            const uint16_t *k2 = (const uint16_t *)((const char *)k1 + ks), *k3 = (const uint16_t *)((const char *)k2 + ks);
+            __m256 a[GT][4];
+#pragma GCC unroll 3
+            for (int g = 0; g < gh; g++) a[g][0] = a[g][1] = a[g][2] = a[g][3] = _mm256_setzero_ps();
+            for (int i = 0; i < hd; i += 8) {
+                const __m256 x0 = load_h8(k0 + i), x1 = load_h8(k1 + i), x2 = load_h8(k2 + i), x3 = load_h8(k3 + i);
+#pragma GCC unroll 3
+                for (int g = 0; g < gh; g++) {
+                    const __m256 qg = _mm256_loadu_ps(q + (size_t)g * hd + i);
+                    a[g][0] = _mm256_fmadd_ps(qg, x0, a[g][0]); a[g][1] = _mm256_fmadd_ps(qg, x1, a[g][1]);
+                    a[g][2] = _mm256_fmadd_ps(qg, x2, a[g][2]); a[g][3] = _mm256_fmadd_ps(qg, x3, a[g][3]);
+                }
+            }
+#pragma GCC unroll 3
+            for (int g = 0; g < gh; g++) for (int j = 0; j < 4; j++) A[g][h + j] = a[g][j];
+        }
+#pragma GCC unroll 3
+        for (int g = 0; g < gh; g++) d[g][c] = sums8(A[g][0], A[g][1], A[g][2], A[g][3], A[g][4], A[g][5], A[g][6], A[g][7]);
+    }
+}
+
+// o_g[hd] += Σ_{t<nk} p_g[t] · v_t for heads g < gh (p_g = p + g·SS_ATTN_BLOCK, o_g = o + g·hd), V rows
+// F16 (vs bytes apart) converted once per tile; one FMA chain per element in t order (as row_pass2)
+static inline __attribute__((always_inline)) void acc_f16(const float *p, int gh, int nk, const char *v, size_t vs, float *o, int hd) {
+    int i = 0;
+    for (; i + 32 <= hd; i += 32) {
+        __m256 a[GT][4];
+#pragma GCC unroll 3
+        for (int g = 0; g < gh; g++) for (int j = 0; j < 4; j++) a[g][j] = _mm256_loadu_ps(o + (size_t)g * hd + i + 8 * j);
+        for (int t = 0; t < nk; t++) {
+            const uint16_t *vr = (const uint16_t *)(v + (size_t)t * vs) + i;
+            const __m256 x0 = load_h8(vr), x1 = load_h8(vr + 8), x2 = load_h8(vr + 16), x3 = load_h8(vr + 24);
+#pragma GCC unroll 3
+            for (int g = 0; g < gh; g++) {
+                const __m256 pt = _mm256_broadcast_ss(p + g * SS_ATTN_BLOCK + t);
+                a[g][0] = _mm256_fmadd_ps(pt, x0, a[g][0]); a[g][1] = _mm256_fmadd_ps(pt, x1, a[g][1]);
+                a[g][2] = _mm256_fmadd_ps(pt, x2, a[g][2]); a[g][3] = _mm256_fmadd_ps(pt, x3, a[g][3]);
+            }
+        }
+#pragma GCC unroll 3
+        for (int g = 0; g < gh; g++) for (int j = 0; j < 4; j++) _mm256_storeu_ps(o + (size_t)g * hd + i + 8 * j, a[g][j]);
+    }
+    for (; i < hd; i += 8) {
+        __m256 a[GT];
+#pragma GCC unroll 3
+        for (int g = 0; g < gh; g++) a[g] = _mm256_loadu_ps(o + (size_t)g * hd + i);
+        for (int t = 0; t < nk; t++) {
+            const __m256 x0 = load_h8((const uint16_t *)(v + (size_t)t * vs) + i);
+#pragma GCC unroll 3
+            for (int g = 0; g < gh; g++) a[g] = _mm256_fmadd_ps(_mm256_broadcast_ss(p + g * SS_ATTN_BLOCK + t), x0, a[g]);
+        }
+#pragma GCC unroll 3
+        for (int g = 0; g < gh; g++) _mm256_storeu_ps(o + (size_t)g * hd + i, a[g]);
+    }
+}
+
+// ss_attn_block_avx2 with F16 K and V: per row, heads g0 .. g0+gh-1 (gh ≤ GT) share each K/V chunk
+static void attn_block_f16(const ss_attn_rows *rows, int ne, int G, int hd, float scale, const char *k, const char *v,
+                           size_t k_stride, size_t v_stride, int pass) {
+    for (int e = 0; e < ne; e++) {
+        const ss_attn_rows *x = &rows[e];
+        for (int g0 = 0; g0 < G; g0 += GT) {
+            const int gh = G - g0 < GT ? G - g0 : GT;
+            const float *q = x->q + (size_t)g0 * hd;
+            float *sc = x->sc ? x->sc + g0 * SS_ATTN_BLOCK : NULL;
+            __m256 d[GT][4];
+            if (sc && pass == 2)
+                for (int g = 0; g < gh; g++) for (int c = 0; c < 4; c++) d[g][c] = _mm256_loadu_ps(sc + g * SS_ATTN_BLOCK + 8 * c);
+            else if (gh == 3) dots_f16(q, 3, hd, k, k_stride, d);
+            else if (gh == 2) dots_f16(q, 2, hd, k, k_stride, d);
+            else dots_f16(q, 1, hd, k, k_stride, d);
+            if (sc && pass == 1)
+                for (int g = 0; g < gh; g++) for (int c = 0; c < 4; c++) _mm256_storeu_ps(sc + g * SS_ATTN_BLOCK + 8 * c, d[g][c]);
+            if (pass == 1) {
+                for (int g = 0; g < gh; g++) row_pass1(d[g], x->nk, scale, x->m + g0 + g, x->l + g0 + g);
+                continue;
+            }
+            float p[GT * SS_ATTN_BLOCK];
+            for (int g = 0; g < gh; g++) row_weights(d[g], x->nk, scale, x->m[g0 + g], x->l[g0 + g], true, p + g * SS_ATTN_BLOCK);
+            float *o = x->o + (size_t)g0 * hd;
+            if (gh == 3) acc_f16(p, 3, x->nk, v, v_stride, o, hd);
+            else if (gh == 2) acc_f16(p, 2, x->nk, v, v_stride, o, hd);
+            else acc_f16(p, 1, x->nk, v, v_stride, o, hd);
+        }
+    }
+}
+
+// ss_attn_block_ref with hd a multiple of 8: F16 K and V are read in place (attn_block_f16); other
+// types: the block is converted to F32 once for all rows (K rows
 // of all 32 keys unless pass 2 has every row's scores; in pass 2 V rows of the keys any row sees);
 // per row, 32 scores in 4 × dots8
 void ss_attn_block_avx2(const ss_attn_rows *rows, int ne, int G, int hd, float scale, const void *k, const void *v,
                         size_t k_stride, size_t v_stride, uint32_t type_k, uint32_t type_v, int pass, float *buf) {
+    if (type_k == SS_TYPE_F16 && type_v == SS_TYPE_F16) {
+        attn_block_f16(rows, ne, G, hd, scale, k, v, k_stride, v_stride, pass);
+        return;
+    }
     float *KB = buf, *VB = buf + (size_t)SS_ATTN_BLOCK * hd;
     // all 32 K rows (scores past a row's nk are computed, then masked out, never used), unless every
     // row has its scores from pass 1
