@@ -148,16 +148,19 @@ static void test_block_rows_independent(void **st) {
     }
 }
 
-// the AVX2 kernel against the scalar reference on the same blocks: F32 and Q8_0 within float rounding
+// the AVX2 kernel against the scalar reference on the same blocks: F32, Q8_0 and F16 (read in place,
+// heads in tiles of 3: G = 1..8 covers full and partial tiles) within float rounding
 static void test_block_avx2_vs_ref(void **st) {
     (void)st;
     if (!ss_kernels_get(false)->simd) skip();
     srand(5);
-    for (int T = 1; T <= 200; T += 13) {
-        const int hd = T % 2 ? 64 + 32 * (T % 3) : 64 + 8 * (T % 3), G = 1 + T % 8;
-        kvpages p = kv_make(T, hd, T % 2 ? SS_TYPE_Q8_0 : SS_TYPE_F32, 1.5f);
+    for (int T = 1; T <= 200; T += 13)
+    for (int f16 = 0; f16 < 2; f16++) {
+        const int hd = T % 2 ? 64 + 32 * (T % 3) : 64 + 8 * (T % 3), G = 1 + (T + f16) % 8;
+        kvpages p = kv_make(T, hd, f16 ? SS_TYPE_F16 : T % 2 ? SS_TYPE_Q8_0 : SS_TYPE_F32, 1.5f);
         float *q = malloc(sizeof(float) * G * hd), *a = malloc(sizeof(float) * G * hd), *b = malloc(sizeof(float) * G * hd);
         for (int i = 0; i < G * hd; i++) q[i] = frand();
+        if (f16) ss_round_f16_ref(q, q, G * hd);
         attend(ss_kernels_get(false), &p, 1, G, q, &T, a, T % 3 == 0);
         attend(ss_kernels_get(true), &p, 1, G, q, &T, b, T % 3 == 1);
         for (int i = 0; i < G * hd; i++) assert_true(fabs(a[i] - b[i]) <= 2e-6);
