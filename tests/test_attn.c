@@ -149,7 +149,7 @@ static void test_block_rows_independent(void **st) {
 }
 
 // the AVX2 kernel against the scalar reference on the same blocks: F32, Q8_0 and F16 (read in place,
-// heads in tiles of 3: G = 1..8 covers full and partial tiles) within float rounding
+// heads in tiles of 2: G = 1..8 covers full and partial tiles) within float rounding
 static void test_block_avx2_vs_ref(void **st) {
     (void)st;
     if (!ss_kernels_get(false)->simd) skip();

@@ -144,7 +144,8 @@ static inline void row_pass2(const __m256 d[4], int nk, float scale, float m, fl
 // loaded and converted (exact) once per tile instead of into a buffer; every sum keeps the order of
 // dots8 / row_pass2, so the bits are those of the F32-buffer path
 
-enum { GT = 3 };   // heads per register tile: 3 heads × 4 keys (or 4 × 8 outputs) = 12 accumulators
+enum { GT = 2 };   // heads per register tile: 2 heads × 4 keys (or 4 × 8 outputs) = 8 accumulators (3
+                   // heads spilled registers and ran slower)
 
 static inline __m256 load_h8(const uint16_t *h) { return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)h)); }
 
@@ -157,21 +158,21 @@ static inline __attribute__((always_inline)) void dots_f16(const float *q, int g
             const uint16_t *k0 = (const uint16_t *)(k + (size_t)(8 * c + h) * ks), *k1 = (const uint16_t *)((const char *)k0 + ks);
             const uint16_t *k2 = (const uint16_t *)((const char *)k1 + ks), *k3 = (const uint16_t *)((const char *)k2 + ks);
             __m256 a[GT][4];
-#pragma GCC unroll 3
+#pragma GCC unroll 2
             for (int g = 0; g < gh; g++) a[g][0] = a[g][1] = a[g][2] = a[g][3] = _mm256_setzero_ps();
             for (int i = 0; i < hd; i += 8) {
                 const __m256 x0 = load_h8(k0 + i), x1 = load_h8(k1 + i), x2 = load_h8(k2 + i), x3 = load_h8(k3 + i);
-#pragma GCC unroll 3
+#pragma GCC unroll 2
                 for (int g = 0; g < gh; g++) {
                     const __m256 qg = _mm256_loadu_ps(q + (size_t)g * hd + i);
                     a[g][0] = _mm256_fmadd_ps(qg, x0, a[g][0]); a[g][1] = _mm256_fmadd_ps(qg, x1, a[g][1]);
                     a[g][2] = _mm256_fmadd_ps(qg, x2, a[g][2]); a[g][3] = _mm256_fmadd_ps(qg, x3, a[g][3]);
                 }
             }
-#pragma GCC unroll 3
+#pragma GCC unroll 2
             for (int g = 0; g < gh; g++) for (int j = 0; j < 4; j++) A[g][h + j] = a[g][j];
         }
-#pragma GCC unroll 3
+#pragma GCC unroll 2
         for (int g = 0; g < gh; g++) d[g][c] = sums8(A[g][0], A[g][1], A[g][2], A[g][3], A[g][4], A[g][5], A[g][6], A[g][7]);
     }
 }
@@ -182,31 +183,31 @@ static inline __attribute__((always_inline)) void acc_f16(const float *p, int gh
     int i = 0;
     for (; i + 32 <= hd; i += 32) {
         __m256 a[GT][4];
-#pragma GCC unroll 3
+#pragma GCC unroll 2
         for (int g = 0; g < gh; g++) for (int j = 0; j < 4; j++) a[g][j] = _mm256_loadu_ps(o + (size_t)g * hd + i + 8 * j);
         for (int t = 0; t < nk; t++) {
             const uint16_t *vr = (const uint16_t *)(v + (size_t)t * vs) + i;
             const __m256 x0 = load_h8(vr), x1 = load_h8(vr + 8), x2 = load_h8(vr + 16), x3 = load_h8(vr + 24);
-#pragma GCC unroll 3
+#pragma GCC unroll 2
             for (int g = 0; g < gh; g++) {
                 const __m256 pt = _mm256_broadcast_ss(p + g * SS_ATTN_BLOCK + t);
                 a[g][0] = _mm256_fmadd_ps(pt, x0, a[g][0]); a[g][1] = _mm256_fmadd_ps(pt, x1, a[g][1]);
                 a[g][2] = _mm256_fmadd_ps(pt, x2, a[g][2]); a[g][3] = _mm256_fmadd_ps(pt, x3, a[g][3]);
             }
         }
-#pragma GCC unroll 3
+#pragma GCC unroll 2
         for (int g = 0; g < gh; g++) for (int j = 0; j < 4; j++) _mm256_storeu_ps(o + (size_t)g * hd + i + 8 * j, a[g][j]);
     }
     for (; i < hd; i += 8) {
         __m256 a[GT];
-#pragma GCC unroll 3
+#pragma GCC unroll 2
         for (int g = 0; g < gh; g++) a[g] = _mm256_loadu_ps(o + (size_t)g * hd + i);
         for (int t = 0; t < nk; t++) {
             const __m256 x0 = load_h8((const uint16_t *)(v + (size_t)t * vs) + i);
-#pragma GCC unroll 3
+#pragma GCC unroll 2
             for (int g = 0; g < gh; g++) a[g] = _mm256_fmadd_ps(_mm256_broadcast_ss(p + g * SS_ATTN_BLOCK + t), x0, a[g]);
         }
-#pragma GCC unroll 3
+#pragma GCC unroll 2
         for (int g = 0; g < gh; g++) _mm256_storeu_ps(o + (size_t)g * hd + i, a[g]);
     }
 }
@@ -223,7 +224,6 @@ static void attn_block_f16(const ss_attn_rows *rows, int ne, int G, int hd, floa
             __m256 d[GT][4];
             if (sc && pass == 2)
                 for (int g = 0; g < gh; g++) for (int c = 0; c < 4; c++) d[g][c] = _mm256_loadu_ps(sc + g * SS_ATTN_BLOCK + 8 * c);
-            else if (gh == 3) dots_f16(q, 3, hd, k, k_stride, d);
             else if (gh == 2) dots_f16(q, 2, hd, k, k_stride, d);
             else dots_f16(q, 1, hd, k, k_stride, d);
             if (sc && pass == 1)
@@ -235,8 +235,7 @@ static void attn_block_f16(const ss_attn_rows *rows, int ne, int G, int hd, floa
             float p[GT * SS_ATTN_BLOCK];
             for (int g = 0; g < gh; g++) row_weights(d[g], x->nk, scale, x->m[g0 + g], x->l[g0 + g], true, p + g * SS_ATTN_BLOCK);
             float *o = x->o + (size_t)g0 * hd;
-            if (gh == 3) acc_f16(p, 3, x->nk, v, v_stride, o, hd);
-            else if (gh == 2) acc_f16(p, 2, x->nk, v, v_stride, o, hd);
+            if (gh == 2) acc_f16(p, 2, x->nk, v, v_stride, o, hd);
             else acc_f16(p, 1, x->nk, v, v_stride, o, hd);
         }
     }
