@@ -926,7 +926,7 @@ static void test_gemm_f_tiles(void **state) {
             for (int v = 0; v < 3; v++) {   // AVX2 tiles, AVX-512 tiles, the table's choice
                 if (v == 1 && !avx512) continue;
                 for (int64_t i = 0; i < n * ldo; i++) out[i] = NAN;
-                if (v == 0) assert_true(ss_gemm_avx2(wt, SS_PACK_F32, false, K, w, rb, m, xp, pb, n, out, ldo));
+                if (v == 0) assert_true(ss_gemm_avx2(wt, SS_PACK_F32, K, w, rb, m, xp, pb, n, out, ldo));
                 else if (v == 1) assert_true(ss_gemm_f_avx512(wt, K, w, rb, m, xp, pb, n, out, ldo));
                 else kv->gemm(wt, SS_PACK_F32, K, w, rb, m, xp, pb, n, out, ldo);
                 for (int64_t j = 0; j < n; j++)
@@ -996,8 +996,8 @@ static void test_gemv_avx512(void **state) {
                 assert_true(ss_pack_act_avx2(wt, layout, x, K, xp));
                 float o2[M], o5[M];
                 memset(o2, 0xff, sizeof o2); memset(o5, 0, sizeof o5);
-                assert_true(ss_gemm_avx2(wt, layout, false, K, w, rb, M, xp, 0, 1, o2, 1));
-                assert_true(ss_gemm_avx2(wt, layout, true, K, w, rb, M, xp, 0, 1, o5, 1));
+                assert_true(ss_gemm_avx2(wt, layout, K, w, rb, M, xp, 0, 1, o2, 1));
+                assert_true(ss_gemv_kq_avx512(wt, K, w, rb, M, xp, o5));
                 for (int i = 0; i < M; i++)
                     if (fbits(o2[i]) != fbits(o5[i]))
                         fail_msg("%s K=%lld activations %d row %d: AVX-512 %.9g, AVX2 %.9g", ss_type_name(wt), (long long)K, a, i, o5[i], o2[i]);

@@ -22,15 +22,20 @@ static const ss_kernels kernels_scalar = {
 #ifdef SS_HAVE_AVX2
 #include <cpuid.h>
 
+// the low half of XCR0: the register states the OS saves (call only when cpuid says OSXSAVE)
+static unsigned xcr0(void) {
+    unsigned xlo, xhi;
+    __asm__ volatile("xgetbv" : "=a"(xlo), "=d"(xhi) : "c"(0));
+    return xlo;
+}
+
 // AVX2 + FMA + F16C, and the OS saves the YMM registers (XCR0 bits 1, 2)
 static int cpu_check_avx2(void) {
     unsigned a, b, c, d;
     if (!__get_cpuid(1, &a, &b, &c, &d)) return 0;
     const bool fma = c & (1u << 12), osxsave = c & (1u << 27), avx = c & (1u << 28), f16c = c & (1u << 29);
     if (!(fma && osxsave && avx && f16c)) return 0;
-    unsigned xlo, xhi;
-    __asm__ volatile("xgetbv" : "=a"(xlo), "=d"(xhi) : "c"(0));
-    if ((xlo & 6) != 6) return 0;
+    if ((xcr0() & 6) != 6) return 0;
     if (__get_cpuid_max(0, NULL) < 7) return 0;
     __cpuid_count(7, 0, a, b, c, d);
     return (b & (1u << 5)) ? 1 : 0;
@@ -58,7 +63,8 @@ static void pack_panel_avx2(uint32_t wtype, const float *x, int64_t x_stride, in
 // the panel layout (prefill) goes to gemm_avx2.c's panel kernel (with vpdpbusd when the CPU has
 // AVX-VNNI); F16/BF16 weights with several activation rows to gemm_avx512.c's tiles when the CPU
 // has AVX-512 (the same bits as the AVX2 tiles; one row, decode, stays on the AVX2 tiles, which
-// prefetch the streamed rows); the others to quant_avx2.c's register tiles
+// prefetch the streamed rows); one row of Q4_K / Q6_K (decode) to quant_avx2.c's 512-bit tiles when
+// the CPU has AVX-512 VNNI (the same bits again); the others to quant_avx2.c's register tiles
 static void gemm_avx2(uint32_t wtype, int layout, int64_t K, const void *w, size_t w_stride, int64_t m,
                       const void *xp, size_t xp_stride, int64_t n, float *out, int64_t ld_out) {
     if (layout == SS_PACK_PANEL) {
@@ -67,7 +73,9 @@ static void gemm_avx2(uint32_t wtype, int layout, int64_t K, const void *w, size
     }
     if (layout == SS_PACK_F32 && n > 1 && ss_cpu_has_avx512() && ss_gemm_f_avx512(wtype, K, w, w_stride, m, xp, xp_stride, n, out, ld_out))
         return;
-    ss_gemm_avx2(wtype, layout, ss_cpu_has_avx512vnni(), K, w, w_stride, m, xp, xp_stride, n, out, ld_out);
+    if (layout == SS_PACK_INT && n == 1 && ss_cpu_has_avx512vnni() && ss_gemv_kq_avx512(wtype, K, w, w_stride, m, xp, out))
+        return;
+    ss_gemm_avx2(wtype, layout, K, w, w_stride, m, xp, xp_stride, n, out, ld_out);
 }
 
 // head dims that are not a multiple of 8 take the scalar reference
@@ -104,9 +112,7 @@ static int cpu_check_avxvnni(void) {
 static int cpu_check_avx512(void) {
     unsigned a, b, c, d;
     if (!cpu_check_avx2()) return 0;
-    unsigned xlo, xhi;
-    __asm__ volatile("xgetbv" : "=a"(xlo), "=d"(xhi) : "c"(0));
-    if ((xlo & 0xE6) != 0xE6) return 0;
+    if ((xcr0() & 0xE6) != 0xE6) return 0;
     __cpuid_count(7, 0, a, b, c, d);
     const unsigned need = (1u << 16) | (1u << 17) | (1u << 30) | (1u << 31);
     return (b & need) == need ? 1 : 0;

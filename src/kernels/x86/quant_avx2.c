@@ -1157,26 +1157,24 @@ static __attribute__((noinline)) void gemm_tiles(const gemm_kernel *kn, uint32_t
 }
 
 // one activation row (decode) of Q4_K / Q6_K with the AVX-512 tiles: row tiles of 2 (as the AVX2
-// tiles' rm1), the first prefetching ahead
-static __attribute__((noinline)) void gemv_z(uint32_t wtype, int64_t K, const uint8_t *W, size_t ws, int64_t m,
-                                             const uint8_t *X, float *out) {
+// tiles' rm1), the first prefetching ahead; other types: false
+bool ss_gemv_kq_avx512(uint32_t wtype, int64_t K, const void *w, size_t ws, int64_t m, const void *xp, float *out) {
+    if (wtype != SS_TYPE_Q4_K && wtype != SS_TYPE_Q6_K) return false;
     const bool q6 = wtype == SS_TYPE_Q6_K;
+    const uint8_t *W = w, *X = xp;
     for (int64_t i0 = 0; i0 < m; i0 += 2) {
         if (m - i0 >= 2) (q6 ? tile_q6k_z2 : tile_q4k_z2)(K, W + i0 * ws, ws, X, out + i0, 1);
         else (q6 ? tile_q6k_z1 : tile_q4k_z1)(K, W + i0 * ws, ws, X, out + i0, 1);
     }
+    return true;
 }
 
-bool ss_gemm_avx2(uint32_t wtype, int layout, bool avx512, int64_t K, const void *w, size_t ws, int64_t m,
+bool ss_gemm_avx2(uint32_t wtype, int layout, int64_t K, const void *w, size_t ws, int64_t m,
                   const void *xp, size_t xs, int64_t n, float *out, int64_t ldo) {
     gemm_kernel kn;
     if (!gemm_kernel_for(wtype, &kn) || layout == SS_PACK_PANEL) return false;   // (panels: gemm_avx2.c)
     const bool fweights = wtype == SS_TYPE_F16 || wtype == SS_TYPE_BF16 || wtype == SS_TYPE_F32;
     if ((layout == SS_PACK_F32) != fweights) return false;   // (ss_gemm_layout never asks for this)
-    if (avx512 && n == 1 && (wtype == SS_TYPE_Q4_K || wtype == SS_TYPE_Q6_K)) {
-        gemv_z(wtype, K, w, ws, m, xp, out);
-        return true;
-    }
     gemm_tiles(&kn, wtype, K, w, ws, m, xp, xs, n, out, ldo);
     return true;
 }

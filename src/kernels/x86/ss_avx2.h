@@ -17,13 +17,15 @@ void ss_fp16_to_fp32_row_avx2(const uint16_t *x, float *y, int64_t n);
 void ss_axpy_avx2(float a, const float *x, float *y, int64_t n);                // y += a*x (fused)
 void ss_swiglu_avx2(float *g, const float *u, int64_t n);
 void ss_expf_avx2(float *x, int64_t n);
-// quant_avx2.c: matrix-matrix register tiles (layouts SS_PACK_INT and SS_PACK_F32; false for others);
-// with avx512 (the CPU has AVX-512 F/BW/VL/VNNI: ss_cpu_has_avx512vnni) one activation row of Q4_K /
-// Q6_K takes 512-bit tiles: the same bits either way
+// quant_avx2.c: matrix-matrix register tiles (layouts SS_PACK_INT and SS_PACK_F32; false for others)
 bool ss_gemm_has_avx2(uint32_t wtype);
-bool ss_gemm_avx2(uint32_t wtype, int layout, bool avx512, int64_t K, const void *w, size_t ws, int64_t m,
+bool ss_gemm_avx2(uint32_t wtype, int layout, int64_t K, const void *w, size_t ws, int64_t m,
                   const void *xp, size_t xs, int64_t n, float *out, int64_t ldo);
 bool ss_pack_act_avx2(uint32_t wtype, int layout, const float *x, int64_t K, void *dst);
+// ... one activation row (decode, layout SS_PACK_INT) of Q4_K / Q6_K on 512-bit tiles, the same bits
+// as ss_gemm_avx2's; only when the CPU has AVX-512 F/BW/VL/VNNI (ss_cpu_has_avx512vnni); other
+// types: false
+bool ss_gemv_kq_avx512(uint32_t wtype, int64_t K, const void *w, size_t ws, int64_t m, const void *xp, float *out);
 
 // ---- gemm_avx2.c: the panel kernel (layout SS_PACK_PANEL; false for types without an integer
 // form), with vpdpbusd when vnni (the CPU has AVX-VNNI: ss_cpu_has_avxvnni) or without: the same
