@@ -60,15 +60,17 @@ static void pack_act_avx2(uint32_t wtype, int layout, const float *x, int64_t K,
 static void pack_panel_avx2(uint32_t wtype, const float *x, int64_t x_stride, int nr, int64_t K, void *dst) {
     ss_pack_panel_avx2(wtype, x, x_stride, nr, K, dst);
 }
-// the panel layout (prefill) goes to gemm_avx2.c's panel kernel (with vpdpbusd when the CPU has
-// AVX-VNNI); F16/BF16 weights with several activation rows to gemm_avx512.c's tiles when the CPU
-// has AVX-512 (the same bits as the AVX2 tiles; one row, decode, stays on the AVX2 tiles, which
-// prefetch the streamed rows); one row of Q4_K / Q6_K (decode) to quant_avx2.c's 512-bit tiles when
+// the panel layout (prefill) goes to gemm_avx512.c's 512-bit panel tiles when the CPU has AVX-512
+// VNNI, else to gemm_avx2.c's (with vpdpbusd when the CPU has AVX-VNNI): the same bits; F16/BF16
+// weights with several activation rows to gemm_avx512.c's tiles when the CPU has AVX-512 (the same
+// bits as the AVX2 tiles; one row, decode, stays on the AVX2 tiles, which prefetch the streamed
+// rows); one row of Q4_K / Q6_K (decode) to quant_avx2.c's 512-bit tiles when
 // the CPU has AVX-512 VNNI (the same bits again); the others to quant_avx2.c's register tiles
 static void gemm_avx2(uint32_t wtype, int layout, int64_t K, const void *w, size_t w_stride, int64_t m,
                       const void *xp, size_t xp_stride, int64_t n, float *out, int64_t ld_out) {
     if (layout == SS_PACK_PANEL) {
-        ss_gemm_panel_avx2(wtype, ss_cpu_has_avxvnni(), K, w, w_stride, m, xp, xp_stride, n, out, ld_out);
+        if (!(ss_cpu_has_avx512vnni() && ss_gemm_panel_avx512(wtype, K, w, w_stride, m, xp, xp_stride, n, out, ld_out)))
+            ss_gemm_panel_avx2(wtype, ss_cpu_has_avxvnni(), K, w, w_stride, m, xp, xp_stride, n, out, ld_out);
         return;
     }
     if (layout == SS_PACK_F32 && n > 1 && ss_cpu_has_avx512() && ss_gemm_f_avx512(wtype, K, w, w_stride, m, xp, xp_stride, n, out, ld_out))

@@ -26,10 +26,10 @@
 #include <string.h>
 
 #define ALWAYS_INLINE inline __attribute__((always_inline))
-#define PANEL_NR 16     // activation rows per panel (two vectors)
-#define PANEL_MR 6      // weight rows per register tile
-#define PANEL_MG 48     // weight rows unpacked together (a multiple of PANEL_MR)
-#define PANEL_KC 256    // K-block (a multiple of every block size)
+#define PANEL_NR SS_IPANEL_NR
+#define PANEL_MR SS_IPANEL_MR
+#define PANEL_MG SS_IPANEL_MG
+#define PANEL_KC SS_IPANEL_KC
 #define PANEL_NP 16     // activation panels per pass (256 rows)
 
 // 8×8 transpose of r[0..7]
@@ -84,15 +84,6 @@ static void panel_store(const float *acc, int ng, int np, int mr, int64_t nn, fl
                     out[(p * PANEL_NR + l) * ldo + g * PANEL_MR + r] = a[r * PANEL_NR + l];
         }
 }
-
-#define IP_SUBS (PANEL_KC / 16)   // sub-blocks per K-block at most (S = 16)
-
-// one weight group's K-block in integer form (rows past the matrix: zeros)
-typedef struct {
-    _Alignas(32) int8_t q[PANEL_MG][PANEL_KC];
-    float sc[PANEL_MG][IP_SUBS], mn[PANEL_MG][IP_SUBS];
-    int32_t corr[PANEL_MG][IP_SUBS];   // -128 Σ_{k in b} q[k]: removes the activations' +128
-} ipanel_w;
 
 // one activation panel: rows x[r] (r < nr) rounded to the vec-dot type by quant_act (bit-identical
 // to ss_quant_act_ref), into the SS_PACK_PANEL layout (ss_quant.h)
@@ -163,7 +154,7 @@ static ALWAYS_INLINE __m256i ip_dot(__m256i acc, __m256i x, __m256i w, const int
 
 // c[r][0:16] += the K-block's sub-blocks of weight rows r0..r0+5 against one panel (xq: its
 // values from the K-block's start, dx and xs: its block scales and sums from there)
-static ALWAYS_INLINE void ipanel_tile(int64_t kc, const uint8_t *xq, const float *dx, const float *xs, const ipanel_w *W,
+static ALWAYS_INLINE void ipanel_tile(int64_t kc, const uint8_t *xq, const float *dx, const float *xs, const ss_ipanel_w *W,
                                       int r0, float *c, const int S, const int has_min, const int vnni) {
     for (int b = 0; b < kc / S; b++) {
         IP_ALL(IP_ACC)
@@ -177,8 +168,9 @@ static ALWAYS_INLINE void ipanel_tile(int64_t kc, const uint8_t *xq, const float
     }
 }
 
-// values [k0, k0 + kc) of a row in integer form (ss_ipanel_unpack_ref's q, sc, mn, bit for bit), SIMD
-// for Q8_0, Q4_0, Q4_K and Q6_K, the scalar definition for the others
+// values [k0, k0 + kc) of a row in integer form (ss_ipanel_unpack_ref's q, sc, mn, bit for bit, mn
+// only for the types with the min term), in SIMD: the values as in the formats' dequantization, the
+// scales as the same float products (d · s, -(dmin · m), exact conversions of the small integers)
 static void ipanel_unpack_row(uint32_t wtype, const uint8_t *row, int64_t k0, int64_t kc, int8_t *q, float *sc, float *mn) {
     const ss_type_info_t *ti = ss_type_info(wtype);
     const uint8_t *blk = row + (size_t)(k0 / ti->blck) * ti->type_size;
@@ -191,36 +183,46 @@ static void ipanel_unpack_row(uint32_t wtype, const uint8_t *row, int64_t k0, in
             sc[b] = _cvtsh_ss(x->d);
         }
         return;
-    case SS_TYPE_Q4_0:
-        for (int64_t b = 0; b < kc / 32; b++, blk += sizeof(ss_block_q4_0)) {
-            const ss_block_q4_0 *x = (const ss_block_q4_0 *)blk;
-            const __m128i v = _mm_loadu_si128((const __m128i *)x->qs);
-            const __m256i lh = _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(v, 4), v), m4);   // values 0..15, 16..31
-            _mm256_store_si256((__m256i *)(q + 32 * b), _mm256_sub_epi8(lh, _mm256_set1_epi8(8)));
-            sc[b] = _cvtsh_ss(x->d);
+    case SS_TYPE_Q4_0: case SS_TYPE_Q5_0:   // n - 8 (Q4_0), (n | 5th bit << 4) - 16 (Q5_0)
+        for (int64_t b = 0; b < kc / 32; b++, blk += ti->type_size) {
+            const bool q5 = wtype == SS_TYPE_Q5_0;
+            const __m128i v = _mm_loadu_si128((const __m128i *)(blk + (q5 ? 6 : 2)));
+            __m256i lh = _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(v, 4), v), m4);   // values 0..15, 16..31
+            if (q5) lh = _mm256_or_si256(lh, ss_bits_to_0x10(blk + 2));
+            _mm256_store_si256((__m256i *)(q + 32 * b), _mm256_sub_epi8(lh, _mm256_set1_epi8(q5 ? 16 : 8)));
+            uint16_t d;
+            memcpy(&d, blk, 2);
+            sc[b] = _cvtsh_ss(d);
         }
         return;
-    case SS_TYPE_Q4_K:
-        for (int64_t k = 0; k < kc; k += SS_QK_K, blk += sizeof(ss_block_q4_K)) {
-            const ss_block_q4_K *x = (const ss_block_q4_K *)blk;
-            const float d = _cvtsh_ss(x->d), dmin = _cvtsh_ss(x->dmin);
+    case SS_TYPE_Q4_K: case SS_TYPE_Q5_K:   // group g of 64: low nibbles = sub-block 2g, high = 2g + 1
+        for (int64_t k = 0; k < kc; k += SS_QK_K, blk += ti->type_size) {
+            const bool q5 = wtype == SS_TYPE_Q5_K;
+            const uint8_t *qs = blk + (q5 ? 48 : 16);   // (d, dmin, scales[12] first in both)
+            const __m256i hb = q5 ? _mm256_loadu_si256((const __m256i *)(blk + 16)) : _mm256_setzero_si256(), one = _mm256_set1_epi8(1);
             for (int g = 0; g < 4; g++) {
-                const __m256i v = _mm256_loadu_si256((const __m256i *)(x->qs + 32 * g));
-                _mm256_store_si256((__m256i *)(q + k + 64 * g), _mm256_and_si256(v, m4));
-                _mm256_store_si256((__m256i *)(q + k + 64 * g + 32), _mm256_and_si256(_mm256_srli_epi16(v, 4), m4));
+                const __m256i v = _mm256_loadu_si256((const __m256i *)(qs + 32 * g));
+                __m256i lo = _mm256_and_si256(v, m4), hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), m4);
+                if (q5) {   // + 16 where bit 2g (2g + 1) of qh[l] is set
+                    lo = _mm256_or_si256(lo, _mm256_slli_epi16(_mm256_and_si256(_mm256_srl_epi16(hb, _mm_cvtsi32_si128(2 * g)), one), 4));
+                    hi = _mm256_or_si256(hi, _mm256_slli_epi16(_mm256_and_si256(_mm256_srl_epi16(hb, _mm_cvtsi32_si128(2 * g + 1)), one), 4));
+                }
+                _mm256_store_si256((__m256i *)(q + k + 64 * g), lo);
+                _mm256_store_si256((__m256i *)(q + k + 64 * g + 32), hi);
             }
-            for (int b = 0; b < 8; b++) {
-                uint8_t s, m;
-                ss_get_scale_min_k4(b, x->scales, &s, &m);
-                sc[k / 32 + b] = d * s;
-                mn[k / 32 + b] = -(dmin * m);
-            }
+            uint32_t dd;
+            memcpy(&dd, blk, 4);
+            const __m128 dm = _mm_cvtph_ps(_mm_cvtsi32_si128((int)dd));   // d, dmin
+            const __m128i sm = ss_k4_scales_mins(blk + 4);                 // bytes sc_0..7, m_0..7
+            const __m256 s8 = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(sm)), m8 = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_srli_si128(sm, 8)));
+            _mm256_storeu_ps(sc + k / 32, _mm256_mul_ps(_mm256_broadcastss_ps(dm), s8));
+            _mm256_storeu_ps(mn + k / 32, _mm256_xor_ps(_mm256_mul_ps(_mm256_broadcastss_ps(_mm_movehdup_ps(dm)), m8), _mm256_set1_ps(-0.0f)));
         }
         return;
     case SS_TYPE_Q6_K:
         for (int64_t k = 0; k < kc; k += SS_QK_K, blk += sizeof(ss_block_q6_K)) {
             const ss_block_q6_K *x = (const ss_block_q6_K *)blk;
-            const float d = _cvtsh_ss(x->d);
+            const __m256 d = _mm256_set1_ps(_cvtsh_ss(x->d));
             const __m256i m3 = _mm256_set1_epi8(3), o32 = _mm256_set1_epi8(32);
             for (int h = 0; h < 2; h++) {
                 const __m256i l0 = _mm256_loadu_si256((const __m256i *)(x->ql + 64 * h)), l1 = _mm256_loadu_si256((const __m256i *)(x->ql + 64 * h + 32));
@@ -235,7 +237,8 @@ static void ipanel_unpack_row(uint32_t wtype, const uint8_t *row, int64_t k0, in
                 Q6_STORE(96, _mm256_and_si256(_mm256_srli_epi16(l1, 4), m4), 6);
 #undef Q6_STORE
             }
-            for (int b = 0; b < 16; b++) sc[k / 16 + b] = d * x->scales[b];
+            for (int h = 0; h < 2; h++)   // sc = d · scales (int8)
+                _mm256_storeu_ps(sc + k / 16 + 8 * h, _mm256_mul_ps(d, _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)(x->scales + 8 * h))))));
         }
         return;
     default:
@@ -243,8 +246,41 @@ static void ipanel_unpack_row(uint32_t wtype, const uint8_t *row, int64_t k0, in
     }
 }
 
-// the group's K-block in integer form, and the corrections -128 Σ q per sub-block
-static void ipanel_unpack(uint32_t wtype, const uint8_t *w, size_t ws, int mr, int mg, int64_t k0, int64_t kc, int S, ipanel_w *W) {
+// corr[b] = -128 Σ_{k in b} q[k] for the sub-blocks (S values) of q[0:kc], 256 values at a time:
+// sad(q + 128, 0) gives 4 sums of 8 bytes of (q + 128) per vector; the sums of 8 vectors are
+// gathered into 8 int32 per 128-bit half (t[v] = low half, high half: w0 for v < 4, w1 for v >= 4),
+// then per vector (S = 32) or per half (S = 16); corr = 128 (128 S - Σ (q + 128))
+static void ipanel_corr(const int8_t *q, int64_t kc, int S, int32_t *corr) {
+    const __m256i x80 = _mm256_set1_epi8((char)0x80);
+    for (int64_t k = 0; k < kc; k += SS_IPANEL_KC) {
+        const int nv = (int)((kc - k) / 32 < 8 ? (kc - k) / 32 : 8);
+        __m256i t[8];
+        for (int v = 0; v < 8; v++)   // (vectors past kc: q = 0, corr 0, not stored)
+            t[v] = _mm256_sad_epu8(v < nv ? _mm256_xor_si256(_mm256_load_si256((const __m256i *)(q + k + 32 * v)), x80) : x80,
+                                   _mm256_setzero_si256());
+        __m256i w[2];
+        for (int h = 0; h < 2; h++) {   // [t0L t1L t2L t3L | t0H t1H t2H t3H] of vectors 4h..4h+3
+            const __m256i u01 = _mm256_or_si256(t[4 * h], _mm256_slli_epi64(t[4 * h + 1], 32));
+            const __m256i u23 = _mm256_or_si256(t[4 * h + 2], _mm256_slli_epi64(t[4 * h + 3], 32));
+            w[h] = _mm256_add_epi32(_mm256_unpacklo_epi64(u01, u23), _mm256_unpackhi_epi64(u01, u23));
+        }
+        const __m256i bias = _mm256_set1_epi32(128 * S);
+        if (S == 32) {
+            const __m256i s = _mm256_add_epi32(_mm256_permute2x128_si256(w[0], w[1], 0x20), _mm256_permute2x128_si256(w[0], w[1], 0x31));
+            _Alignas(32) int32_t c[8];
+            _mm256_store_si256((__m256i *)c, _mm256_slli_epi32(_mm256_sub_epi32(bias, s), 7));
+            memcpy(corr + k / 32, c, sizeof(int32_t) * nv);
+        } else {   // S = 16 (kc a multiple of 256)
+            const __m256i ord = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
+            for (int h = 0; h < 2; h++)
+                _mm256_storeu_si256((__m256i *)(corr + k / 16 + 8 * h),
+                                    _mm256_slli_epi32(_mm256_sub_epi32(bias, _mm256_permutevar8x32_epi32(w[h], ord)), 7));
+        }
+    }
+}
+
+// the group's K-block in integer form, and the corrections
+static void ipanel_unpack(uint32_t wtype, const uint8_t *w, size_t ws, int mr, int mg, int64_t k0, int64_t kc, int S, ss_ipanel_w *W) {
     for (int r = 0; r < mg; r++) {
         if (r >= mr) {
             memset(W->q[r], 0, (size_t)kc);
@@ -254,29 +290,21 @@ static void ipanel_unpack(uint32_t wtype, const uint8_t *w, size_t ws, int mr, i
             continue;
         }
         ipanel_unpack_row(wtype, w + r * ws, k0, kc, W->q[r], W->sc[r], W->mn[r]);
-        // Σ q over 8 bytes = sad(q + 128, 0) - 1024 (64-bit lanes)
-        for (int k = 0; k < kc; k += 32) {
-            const __m256i v = _mm256_xor_si256(_mm256_load_si256((const __m256i *)(W->q[r] + k)), _mm256_set1_epi8((char)0x80));
-            const __m256i s8 = _mm256_sub_epi64(_mm256_sad_epu8(v, _mm256_setzero_si256()), _mm256_set1_epi64x(1024));
-            int64_t t[4];
-            _mm256_storeu_si256((__m256i *)t, s8);
-            if (S == 16) {
-                W->corr[r][k / 16] = (int32_t)(-128 * (t[0] + t[1]));
-                W->corr[r][k / 16 + 1] = (int32_t)(-128 * (t[2] + t[3]));
-            } else W->corr[r][k / 32] = (int32_t)(-128 * (t[0] + t[1] + t[2] + t[3]));
-        }
+        ipanel_corr(W->q[r], kc, S, W->corr[r]);
     }
 }
 
-static ALWAYS_INLINE void ipanel_run(uint32_t wtype, int64_t K, const uint8_t *W, size_t ws, int64_t m, const uint8_t *X, size_t xs,
-                                     int64_t n, float *out, int64_t ldo, const int S, const int has_min, const int vnni) {
+void ss_ipanel_run_avx2(uint32_t wtype, int64_t K, const void *w, size_t ws, int64_t m, const void *xp, size_t xs,
+                        int64_t n, float *out, int64_t ldo, ss_ipanel_tile_fn tile, int tile_np) {
     const ss_type_info_t *ti = ss_type_info(wtype);
-    ipanel_w wi;                                                                      // 21 KB
-    _Alignas(32) float acc[(PANEL_MG / PANEL_MR) * PANEL_NP * PANEL_MR * PANEL_NR];   // 48 KB
+    const int S = ss_ipanel_sub(wtype);
+    const uint8_t *W = w, *X = xp;
+    ss_ipanel_w wi;                                                                   // 21 KB
+    _Alignas(64) float acc[(PANEL_MG / PANEL_MR) * PANEL_NP * PANEL_MR * PANEL_NR];   // 48 KB
     const size_t panel = (size_t)PANEL_NR * xs;
     for (int64_t j0 = 0; j0 < n; j0 += PANEL_NP * PANEL_NR) {
         const int64_t nn = n - j0 < PANEL_NP * PANEL_NR ? n - j0 : PANEL_NP * PANEL_NR;
-        const int np = (int)((nn + PANEL_NR - 1) / PANEL_NR);
+        const int np = (int)((nn + PANEL_NR - 1) / PANEL_NR), nt = (np + tile_np - 1) / tile_np;
         for (int64_t i0 = 0; i0 < m; i0 += PANEL_MG) {
             const int mr = m - i0 < PANEL_MG ? (int)(m - i0) : PANEL_MG;
             const int mg = (mr + PANEL_MR - 1) / PANEL_MR * PANEL_MR, ng = mg / PANEL_MR;
@@ -288,13 +316,12 @@ static ALWAYS_INLINE void ipanel_run(uint32_t wtype, int64_t K, const uint8_t *W
                 const int64_t ni0 = k0 + kc < K ? i0 : i0 + PANEL_MG, nk0 = k0 + kc < K ? k0 + kc : 0;
                 const int nmr = ni0 >= m ? 0 : m - ni0 < PANEL_MG ? (int)(m - ni0) : PANEL_MG;
                 const int64_t nkc = K - nk0 < PANEL_KC ? K - nk0 : PANEL_KC;
-                for (int p = 0; p < np; p++) {
-                    const uint8_t *xp = X + (size_t)(j0 / PANEL_NR + p) * panel;
-                    const float *dx = (const float *)(xp + 16 * K) + k0 / 32 * PANEL_NR, *xsum = (const float *)(xp + 18 * K) + k0 / 32 * PANEL_NR;
+                for (int t = 0; t < nt; t++) {   // tiles of tile_np panels (the last may have fewer)
+                    const int p = t * tile_np, tnp = np - p < tile_np ? np - p : tile_np;
                     for (int g = 0; g < ng; g++) {
-                        panel_prefetch(ti, W + (size_t)ni0 * ws, ws, nmr, nk0, nkc, p * ng + g, np * ng);
-                        ipanel_tile(kc, xp + k0 * PANEL_NR, dx, xsum, &wi, g * PANEL_MR, acc + (g * PANEL_NP + p) * PANEL_MR * PANEL_NR,
-                                    S, has_min, vnni);
+                        panel_prefetch(ti, W + (size_t)ni0 * ws, ws, nmr, nk0, nkc, t * ng + g, nt * ng);
+                        tile(K, k0, kc, X + (size_t)(j0 / PANEL_NR + p) * panel, panel, tnp, &wi, g * PANEL_MR,
+                             acc + (g * PANEL_NP + p) * PANEL_MR * PANEL_NR);
                     }
                 }
             }
@@ -303,10 +330,11 @@ static ALWAYS_INLINE void ipanel_run(uint32_t wtype, int64_t K, const uint8_t *W
     }
 }
 
-// the variants: (sub-block size, min term) × (VNNI or not)
+// the tiles: (sub-block size, min term) × (VNNI or not), one panel
 #define IP_VARIANT(name, S, MIN, VNNI)                                                                 \
-    static void name(uint32_t wtype, int64_t K, const uint8_t *W, size_t ws, int64_t m, const uint8_t *X, size_t xs, \
-                     int64_t n, float *out, int64_t ldo) { ipanel_run(wtype, K, W, ws, m, X, xs, n, out, ldo, S, MIN, VNNI); }
+    static void name(int64_t K, int64_t k0, int64_t kc, const uint8_t *xp, size_t ps, int np, const ss_ipanel_w *W, int r0, float *c) { \
+        ipanel_tile(kc, xp + k0 * PANEL_NR, (const float *)(xp + 16 * K) + k0 / 32 * PANEL_NR,                  \
+                    (const float *)(xp + 18 * K) + k0 / 32 * PANEL_NR, W, r0, c, S, MIN, VNNI); }
 IP_VARIANT(ipanel_32,       32, 0, 0)
 IP_VARIANT(ipanel_32_min,   32, 1, 0)
 IP_VARIANT(ipanel_16,       16, 0, 0)
@@ -319,8 +347,8 @@ bool ss_gemm_panel_avx2(uint32_t wtype, bool vnni, int64_t K, const void *w, siz
     const int S = ss_ipanel_sub(wtype);
     if (!S) return false;
     const bool mn = ss_ipanel_has_min(wtype);
-    void (*f)(uint32_t, int64_t, const uint8_t *, size_t, int64_t, const uint8_t *, size_t, int64_t, float *, int64_t) =
+    const ss_ipanel_tile_fn tile =
         S == 16 ? (vnni ? ipanel_16_v : ipanel_16) : mn ? (vnni ? ipanel_32_min_v : ipanel_32_min) : (vnni ? ipanel_32_v : ipanel_32);
-    f(wtype, K, w, ws, m, xp, xs, n, out, ldo);
+    ss_ipanel_run_avx2(wtype, K, w, ws, m, xp, xs, n, out, ldo, tile, 1);
     return true;
 }

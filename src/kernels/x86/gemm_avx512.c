@@ -21,6 +21,7 @@
 // the 512-bit FMA peak; a step's 24 FMAs take ~14 cycles instead of 12 (the joins, conversions and
 // broadcasts share the pipes).
 #include "ss_avx512.h"
+#include "ss_avx2.h"
 #include <immintrin.h>
 
 #define ALWAYS_INLINE inline __attribute__((always_inline))
@@ -127,5 +128,77 @@ bool ss_gemm_f_avx512(uint32_t wtype, int64_t K, const void *w, size_t ws, int64
             tile_finish(kind, rm, rn, K, W + i0 * ws, ws, X + j0 * xs, xs, c, out + j0 * ldo + i0, ldo);
         }
     }
+    return true;
+}
+
+// ---- the panel kernel's 512-bit tiles (prefill of the quantized types with an integer form;
+// gemm_avx2.c's driver unpacks the weights and calls them), for CPUs with AVX-512 VNNI
+// (ss_cpu_has_avx512vnni): 6 weight rows × 2 panels (32 activation rows). Per sub-block b of S values
+//   a[r][l] = corr[r][b] + Σ_{k in b} (qx[l][k] + 128) q[r][k]                 (int32, exact)
+// with 512-bit vpdpbusd: one load holds a panel's 16 rows × 4 values (the panel layout, ss_quant.h),
+// a broadcast the 4 values of a weight row; then, in k order,
+//   c[r][l] = fma((float) a[r][l], sc[r][b] · dx[l][b], c[r][l])
+//   c[r][l] = fma(xs[l][b], mn[r][b] · dx[l][b], c[r][l])          (Q4_K / Q5_K)
+// the operations of gemm_avx2.c's tiles and of ss_gemm_ipanel_ref, so all three agree bit for bit.
+// Registers: 12 integer and 12 float accumulators (the float ones stay in registers for the whole
+// K-block: loaded from and stored to the accumulator tiles once per K-block, not per sub-block), two
+// activation vectors and a weight broadcast.
+#define TV __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni,fma")))
+
+#define ZP_C(i)     __m512 c##i##0 = _mm512_load_ps(c + (i) * 16), c##i##1 = NP > 1 ? _mm512_load_ps(c + 96 + (i) * 16) : c##i##0;
+#define ZP_ACC(i)   __m512i a##i##0 = _mm512_set1_epi32(W->corr[r0 + (i)][b]), a##i##1 = a##i##0;
+#define ZP_DOT(i)   { int32_t wq; __builtin_memcpy(&wq, W->q[r0 + (i)] + k, 4);                                 \
+                      const __m512i wv = _mm512_set1_epi32(wq);                                                 \
+                      a##i##0 = _mm512_dpbusd_epi32(a##i##0, x0, wv);                                           \
+                      if (NP > 1) a##i##1 = _mm512_dpbusd_epi32(a##i##1, x1, wv); }
+#define ZP_SCALE(i) { const __m512 s = _mm512_set1_ps(W->sc[r0 + (i)][b]);                                      \
+                      c##i##0 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(a##i##0), _mm512_mul_ps(s, d0), c##i##0);    \
+                      if (NP > 1) c##i##1 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(a##i##1), _mm512_mul_ps(s, d1), c##i##1); \
+                      if (has_min) {                                                                            \
+                          const __m512 mm = _mm512_set1_ps(W->mn[r0 + (i)][b]);                                 \
+                          c##i##0 = _mm512_fmadd_ps(_mm512_load_ps(xs0 + bx * 16), _mm512_mul_ps(mm, d0), c##i##0); \
+                          if (NP > 1) c##i##1 = _mm512_fmadd_ps(_mm512_load_ps(xs1 + bx * 16), _mm512_mul_ps(mm, d1), c##i##1); \
+                      } }
+#define ZP_STORE(i) { _mm512_store_ps(c + (i) * 16, c##i##0); if (NP > 1) _mm512_store_ps(c + 96 + (i) * 16, c##i##1); }
+#define ZP_ALL(F)   F(0) F(1) F(2) F(3) F(4) F(5)
+
+// c[p][r][0:16] += the K-block [k0, k0 + kc) of weight rows r0..r0+5 against panels p < NP (1 or 2;
+// xp: the first panel, ps bytes to the second; K: the panels' row length)
+static ALWAYS_INLINE TV void ipanel_tile_z(const int S, const int has_min, const int NP, int64_t K, int64_t k0, int64_t kc,
+                                           const uint8_t *xp, size_t ps, const ss_ipanel_w *W, int r0, float *c) {
+    const uint8_t *xq0 = xp + k0 * SS_IPANEL_NR, *xq1 = xq0 + ps;
+    const float *dx0 = (const float *)(xp + 16 * K) + k0 / 32 * SS_IPANEL_NR, *dx1 = (const float *)((const uint8_t *)dx0 + ps);
+    const float *xs0 = (const float *)(xp + 18 * K) + k0 / 32 * SS_IPANEL_NR, *xs1 = (const float *)((const uint8_t *)xs0 + ps);
+    ZP_ALL(ZP_C)
+    for (int b = 0; b < kc / S; b++) {
+        ZP_ALL(ZP_ACC)
+        for (int k = b * S; k < (b + 1) * S; k += 4) {
+            const __m512i x0 = _mm512_load_si512((const void *)(xq0 + k * 16));
+            const __m512i x1 = NP > 1 ? _mm512_load_si512((const void *)(xq1 + k * 16)) : x0;
+            ZP_ALL(ZP_DOT)
+        }
+        const int bx = b * S / 32;   // the activations' block of 32
+        const __m512 d0 = _mm512_load_ps(dx0 + bx * 16), d1 = NP > 1 ? _mm512_load_ps(dx1 + bx * 16) : d0;
+        ZP_ALL(ZP_SCALE)
+    }
+    ZP_ALL(ZP_STORE)
+}
+
+// the tiles: (sub-block size, min term) × (panels), called through ss_ipanel_tile_fn with np <= 2
+#define ZP_VARIANT(name, S, MIN)                                                                             \
+    static TV void name(int64_t K, int64_t k0, int64_t kc, const uint8_t *xp, size_t ps, int np, const ss_ipanel_w *W, int r0, float *c) { \
+        if (np == 2) ipanel_tile_z(S, MIN, 2, K, k0, kc, xp, ps, W, r0, c);                                 \
+        else ipanel_tile_z(S, MIN, 1, K, k0, kc, xp, ps, W, r0, c);                                         \
+    }
+ZP_VARIANT(ipanel_z_32,     32, 0)
+ZP_VARIANT(ipanel_z_32_min, 32, 1)
+ZP_VARIANT(ipanel_z_16,     16, 0)
+
+bool ss_gemm_panel_avx512(uint32_t wtype, int64_t K, const void *w, size_t ws, int64_t m,
+                          const void *xp, size_t xs, int64_t n, float *out, int64_t ldo) {
+    const int S = ss_ipanel_sub(wtype);
+    if (!S) return false;
+    const ss_ipanel_tile_fn tile = S == 16 ? ipanel_z_16 : ss_ipanel_has_min(wtype) ? ipanel_z_32_min : ipanel_z_32;
+    ss_ipanel_run_avx2(wtype, K, w, ws, m, xp, xs, n, out, ldo, tile, 2);
     return true;
 }

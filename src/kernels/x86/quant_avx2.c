@@ -53,18 +53,6 @@ static ALWAYS_INLINE __m256i bits_to_bytes(const uint8_t *qh) {
     return _mm256_cmpeq_epi8(bytes, _mm256_set1_epi64x(-1));
 }
 
-// 32 bits (little-endian qh[4]) -> 32 bytes, byte j = 0x10 if bit j is set else 0 (the 5th bit
-// of Q5_0/Q5_1 in place): byte j = qh[j/8] & (1 << j%8) is 0 or 2^(j%8), then sign(c, .) maps
-// that to c_j or 0 with c_j = 16, except -16 for j%8 = 7 (where the byte 0x80 is negative).
-// One vector op fewer than bits_to_bytes + and.
-static ALWAYS_INLINE __m256i bits_to_0x10(const uint8_t *qh) {
-    const __m256i shuf = _mm256_setr_epi64x(0x0000000000000000LL, 0x0101010101010101LL,
-                                            0x0202020202020202LL, 0x0303030303030303LL);
-    __m256i bytes = _mm256_shuffle_epi8(_mm256_broadcastd_epi32(_mm_loadu_si32(qh)), shuf);   // byte j = qh[j/8]
-    bytes = _mm256_and_si256(bytes, _mm256_set1_epi64x(0x8040201008040201LL));               // bit j%8 only
-    return _mm256_sign_epi8(_mm256_set1_epi64x((long long)0xF010101010101010ULL), bytes);
-}
-
 // sum of products of signed bytes, per group of 4 -> 8 int32 (x may be -128, y may not)
 static ALWAYS_INLINE __m256i dot_i8(__m256i x, __m256i y) {
     __m256i ax = _mm256_sign_epi8(x, x), sy = _mm256_sign_epi8(y, x);
@@ -150,7 +138,7 @@ static ALWAYS_INLINE void dot_q5_1(int nr, int64_t nb, float *s, const ss_block_
     for (int r = 0; r < nr; r++) { acc[r] = _mm256_setzero_ps(); summ[r] = 0; }
     for (int64_t i = 0; i < nb; i++) {
         const float dx = h2f(x[i].d), mx = h2f(x[i].m);
-        const __m256i hi = bits_to_0x10(x[i].qh);
+        const __m256i hi = ss_bits_to_0x10(x[i].qh);
         const __m256i qx = _mm256_or_si256(unpack_nibbles(x[i].qs), hi);
         for (int r = 0; r < nr; r++) {
             const ss_block_q8_1 *b = (const ss_block_q8_1 *)(y + r * ys) + i;
@@ -554,7 +542,7 @@ static void deq_q5_0(const ss_block_q5_0 *x, float *y, int64_t nb) {
 static void deq_q5_1(const ss_block_q5_1 *x, float *y, int64_t nb) {
     for (int64_t i = 0; i < nb; i++, y += SS_QK) {
         const __m256 d = _mm256_set1_ps(h2f(x[i].d)), m = _mm256_set1_ps(h2f(x[i].m));
-        const __m256i hi = bits_to_0x10(x[i].qh);
+        const __m256i hi = ss_bits_to_0x10(x[i].qh);
         store_deq32(y, _mm256_or_si256(unpack_nibbles(x[i].qs), hi), d, d, m, m, 1);
     }
 }
@@ -713,7 +701,7 @@ static ALWAYS_INLINE __m256i decode_q8fam(const int wt, const uint8_t *blk) {
     const __m256i n = _mm256_and_si256(_mm256_srlv_epi32(_mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)qs)),
                                                          _mm256_setr_epi32(0, 0, 0, 0, 4, 4, 4, 4)), _mm256_set1_epi8(0xF));
     if (wt == SS_TYPE_Q4_0) return n;
-    return _mm256_or_si256(n, bits_to_0x10(blk + 2));   // Q5_0
+    return _mm256_or_si256(n, ss_bits_to_0x10(blk + 2));   // Q5_0
 }
 
 // 8 fp16 block scales of a row (blocks b0..b0+7, bsz bytes apart; the ones at or past nb are 0),
@@ -809,19 +797,6 @@ static ALWAYS_INLINE void tile_q8(const int wt, const int RM, const int RN, int6
 // The 6-bit scales are unpacked in registers (a store and reload of them stalls on store
 // forwarding) and broadcast per sub-block with byte shuffles.
 
-// the 12 packed bytes at s12 (reading 16: the block goes on) -> bytes sc_0..7, m_0..7 as
-// ss_get_scale_min_k4, with byte shuffles: j < 4: sc_j = q[j] & 63, m_j = q[j+4] & 63; j >= 4:
-// sc_j = (q[j+4] & 15) | (q[j-4] >> 6) << 4, m_j = (q[j+4] >> 4) | (q[j] >> 6) << 4
-static ALWAYS_INLINE __m128i k4_scales_mins(const uint8_t *s12) {
-    const __m128i v = _mm_loadu_si128((const __m128i *)s12);
-    const __m128i p = _mm_shuffle_epi8(v, _mm_setr_epi8(0, 1, 2, 3, 8, 9, 10, 11, 4, 5, 6, 7, 8, 9, 10, 11));
-    const __m128i r = _mm_shuffle_epi8(v, _mm_setr_epi8(-1, -1, -1, -1, 0, 1, 2, 3, -1, -1, -1, -1, 4, 5, 6, 7));
-    const __m128i t1 = _mm_and_si128(p, _mm_setr_epi8(63, 63, 63, 63, 15, 15, 15, 15, 63, 63, 63, 63, 0, 0, 0, 0));
-    const __m128i t2 = _mm_and_si128(_mm_srli_epi16(p, 4), _mm_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 15, 15, 15, 15));
-    const __m128i t3 = _mm_and_si128(_mm_srli_epi16(r, 2), _mm_setr_epi8(0, 0, 0, 0, 48, 48, 48, 48, 0, 0, 0, 0, 48, 48, 48, 48));
-    return _mm_or_si128(t1, _mm_or_si128(t2, t3));
-}
-
 // byte-shuffle pattern selecting int16 lane k (within each 128-bit lane) for all 8 lanes
 static ALWAYS_INLINE __m256i sel16(int k) { return _mm256_set1_epi16((short)(((2 * k + 1) << 8) | (2 * k))); }
 
@@ -839,7 +814,7 @@ static ALWAYS_INLINE __m256i sel16(int k) { return _mm256_set1_epi16((short)(((2
     }
 #define K4_ROW(i) if ((i) < RM) {                                                                        \
         const uint8_t *blk = w + (i) * ws + b * bsz;                                                     \
-        const __m128i sm = k4_scales_mins(blk + 4);                        /* sc_0..7 | m_0..7 bytes */  \
+        const __m128i sm = ss_k4_scales_mins(blk + 4);                        /* sc_0..7 | m_0..7 bytes */  \
         const __m256i scs = _mm256_cvtepu8_epi16(_mm_unpacklo_epi64(sm, sm));   /* sc_0..7 in both lanes */ \
         /* m_0 m_0 m_1 m_1 ... m_7 m_7: madd with the 16 sums of 16 gives m_s Σqy_s */                   \
         const __m256i mins = _mm256_cvtepu8_epi16(_mm_shuffle_epi8(sm, dup8));                           \
@@ -942,7 +917,7 @@ static ALWAYS_INLINE void tile_q6k(const int RM, const int RN, int64_t K, const 
 
 #define K4Z_ROW(i) if ((i) < RM) {                                                                       \
         const uint8_t *blk = w + (i) * ws + b * bsz;                                                     \
-        const __m128i sm = k4_scales_mins(blk + 4);                      /* sc_0..7 | m_0..7 bytes */  \
+        const __m128i sm = ss_k4_scales_mins(blk + 4);                      /* sc_0..7 | m_0..7 bytes */  \
         const __m512i sc32 = _mm512_cvtepu8_epi32(sm);                     /* (sc_s, 0) int16 pairs */   \
         const __m256i mins = _mm256_cvtepu8_epi16(_mm_shuffle_epi8(sm, dup8));   /* m_0 m_0 m_1 m_1 .. */ \
         __m512i isz = _mm512_setzero_si512();                                                            \

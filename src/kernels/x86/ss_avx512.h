@@ -11,5 +11,10 @@
 // bytes apart), bit-identical to ss_gemm_avx2 with the same arguments (same FMA chains per output)
 bool ss_gemm_f_avx512(uint32_t wtype, int64_t K, const void *w, size_t ws, int64_t m,
                       const void *xp, size_t xs, int64_t n, float *out, int64_t ldo);
+// ---- gemm_avx512.c: the panel kernel (layout SS_PACK_PANEL; false for types without an integer
+// form) on 512-bit tiles, through gemm_avx2.c's driver; only when the CPU has AVX-512 VNNI
+// (ss_cpu_has_avx512vnni). Bit-identical to ss_gemm_panel_avx2 and ss_gemm_ipanel_ref.
+bool ss_gemm_panel_avx512(uint32_t wtype, int64_t K, const void *w, size_t ws, int64_t m,
+                          const void *xp, size_t xs, int64_t n, float *out, int64_t ldo);
 
 #endif
