@@ -786,7 +786,8 @@ static void test_gemm(void **state) {
 }
 
 // the panel kernel (SS_PACK_PANEL) bit for bit against its scalar definition
-// (ss_gemm_ipanel_ref), with and without VNNI, and that definition against independent math:
+// (ss_gemm_ipanel_ref), with and without VNNI, 256- and 512-bit, and that definition against
+// independent math:
 //  - the integer form of each weight row (ss_ipanel_unpack_ref) gives the dequantized row
 //    exactly: sc[b] q[k] + mn[b] == ss_dequant_row's value, in double then rounded once;
 //  - every result within 2e-6 of sum |w x| of the double-precision dot product of the
@@ -803,6 +804,7 @@ static void test_gemm_panel(void **state) {
     const bool simd = have_simd();
     const ss_kernels *kv = ss_kernels_get(false);
     if (simd && !ss_cpu_has_avxvnni()) fprintf(stderr, "note: CPU without AVX-VNNI, the panel kernel's VNNI variant not run\n");
+    if (simd && !ss_cpu_has_avx512vnni()) fprintf(stderr, "note: CPU without AVX-512 VNNI, the panel kernel's 512-bit tiles not run\n");
     static const uint32_t pt[] = {SS_TYPE_Q8_0, SS_TYPE_Q4_0, SS_TYPE_Q5_0, SS_TYPE_Q4_K, SS_TYPE_Q5_K, SS_TYPE_Q6_K};
     for (int ti = 0; ti < (int)(sizeof pt / sizeof pt[0]); ti++) {
         const uint32_t wt = pt[ti], vt = ss_vec_dot_type(wt);
@@ -844,11 +846,13 @@ static void test_gemm_panel(void **state) {
             }
         for (int64_t j = 0; simd && j < N; j += SS_PANEL_ROWS)
             kv->pack_panel(wt, x + j * K, K, N - j < SS_PANEL_ROWS ? (int)(N - j) : SS_PANEL_ROWS, K, xp + j * pb);
-        for (int v = 0; simd && v < 3; v++) {   // plain AVX2, VNNI (when the CPU has it), the table's choice
-            if (v == 1 && !ss_cpu_has_avxvnni()) continue;
+        // plain AVX2, AVX-VNNI, AVX-512 VNNI (when the CPU has them), the table's choice
+        for (int v = 0; simd && v < 4; v++) {
+            if ((v == 1 && !ss_cpu_has_avxvnni()) || (v == 2 && !ss_cpu_has_avx512vnni())) continue;
             memset(out, 0xff, sizeof(float) * N * M);
 #ifdef SS_HAVE_AVX2
             if (v < 2) assert_true(ss_gemm_panel_avx2(wt, v == 1, K, w, rb, M, xp, pb, N, out, M));
+            else if (v == 2) assert_true(ss_gemm_panel_avx512(wt, K, w, rb, M, xp, pb, N, out, M));
             else
 #endif
             kv->gemm(wt, SS_PACK_PANEL, K, w, rb, M, xp, pb, N, out, M);
@@ -860,6 +864,71 @@ static void test_gemm_panel(void **state) {
         }
         free(w); free(xq); free(xp); free(x); free(wd); free(xd); free(out); free(ref); free(sc); free(mn); free(q);
     }
+}
+
+// the panel kernel's 512-bit tiles (ss_gemm_panel_avx512, when the CPU has AVX-512 VNNI) bit for bit
+// against the scalar definition (ss_gemm_ipanel_ref) and the AVX2 tiles, for every type with an
+// integer form and shapes around the blocking: 1..49 weight rows (tiles of 6, groups of 48, partial
+// ones), 1..290 activation rows (panels of 16, tiles of 2 panels, an odd last panel, a pass of 256
+// plus a partial one), K of one block to several K-blocks of 256 with a partial last; outputs
+// outside [n, m] of ldo untouched; rows of extreme values (every byte 0xff / 0x80: the largest
+// K-quant scales, Q8_0 q = -1 / -128) among random and quantized rows
+static void test_gemm_panel_avx512(void **state) {
+    (void)state;
+    if (!have_simd()) return;
+#ifdef SS_HAVE_AVX2
+    if (!ss_cpu_has_avx512vnni()) {
+        fprintf(stderr, "note: CPU without AVX-512 VNNI, the panel kernel's 512-bit tiles are not compared\n");
+        return;
+    }
+    static const uint32_t pt[] = {SS_TYPE_Q8_0, SS_TYPE_Q4_0, SS_TYPE_Q5_0, SS_TYPE_Q4_K, SS_TYPE_Q5_K, SS_TYPE_Q6_K};
+    static const struct { int64_t m, n, kb; } sh[] = {   // kb: K in blocks of the type
+        {1, 1, 1}, {6, 16, 2}, {7, 33, 3}, {12, 32, 9}, {49, 17, 1}, {48, 48, 10}, {5, 290, 2},
+    };
+    const ss_kernels *kv = ss_kernels_get(false);
+    for (int ti = 0; ti < (int)(sizeof pt / sizeof pt[0]); ti++)
+        for (size_t si = 0; si < sizeof sh / sizeof sh[0]; si++) {
+            const uint32_t wt = pt[ti], vt = ss_vec_dot_type(wt);
+            const int64_t m = sh[si].m, n = sh[si].n, K = sh[si].kb * ss_type_info(wt)->blck, ldo = m + 3;
+            const size_t rb = ss_row_size(wt, K), xb = ss_row_size(vt, K), pb = ss_pack_row_bytes(wt, SS_PACK_PANEL, K);
+            const int64_t npan = (n + SS_PANEL_ROWS - 1) / SS_PANEL_ROWS;
+            uint8_t *w = malloc(m * rb), *xq = malloc(n * xb), *xp = aligned_alloc(64, npan * SS_PANEL_ROWS * pb);
+            float *x = malloc(sizeof(float) * n * K), *wf = malloc(sizeof(float) * K);
+            float *ref = malloc(sizeof(float) * n * m), *o2 = malloc(sizeof(float) * n * ldo), *o5 = malloc(sizeof(float) * n * ldo);
+            for (int64_t i = 0; i < m; i++) {
+                if (i % 5 == 3) memset(w + i * rb, i % 2 ? 0xff : 0x80, rb);   // (fp16 scales 0xffff / 0x8080: NaN / -6e-5 ..)
+                else if (i % 2) random_row(wt, w + i * rb, K);
+                else { fill_data(wf, K, 32, 1.0); ss_quant_row(wt, wf, w + i * rb, K); }
+                if (i % 5 == 3)   // finite scales: d = dmin = 0.01 at the start of each block
+                    for (int64_t b = 0; b < K / ss_type_info(wt)->blck; b++) {
+                        uint8_t *blk = w + i * rb + b * ss_type_info(wt)->type_size;
+                        const uint16_t h = ss_fp32_to_fp16(0.01f);
+                        const size_t at = wt == SS_TYPE_Q6_K ? offsetof(ss_block_q6_K, d) : 0;
+                        memcpy(blk + at, &h, 2);
+                        if (wt == SS_TYPE_Q4_K || wt == SS_TYPE_Q5_K) memcpy(blk + 2, &h, 2);
+                    }
+            }
+            fill_data(x, n * K, 32, 0.7);
+            for (int64_t j = 0; j < n; j++) ss_quant_act_ref(wt, x + j * K, xq + j * xb, K);
+            for (int64_t j = 0; j < n; j += SS_PANEL_ROWS)
+                kv->pack_panel(wt, x + j * K, K, n - j < SS_PANEL_ROWS ? (int)(n - j) : SS_PANEL_ROWS, K, xp + j * pb);
+            ss_gemm_ipanel_ref(wt, K, w, rb, m, xq, xb, n, ref, m);
+            memset(o2, 0x7f, sizeof(float) * n * ldo); memset(o5, 0x7f, sizeof(float) * n * ldo);
+            assert_true(ss_gemm_panel_avx2(wt, false, K, w, rb, m, xp, pb, n, o2, ldo));
+            assert_true(ss_gemm_panel_avx512(wt, K, w, rb, m, xp, pb, n, o5, ldo));
+            for (int64_t j = 0; j < n; j++)
+                for (int64_t i = 0; i < ldo; i++) {
+                    const uint32_t want = i < m ? fbits(ref[j * m + i]) : 0x7f7f7f7fu;
+                    if (fbits(o5[j * ldo + i]) != want || fbits(o2[j * ldo + i]) != want)
+                        fail_msg("%s m=%lld n=%lld K=%lld (%lld,%lld): AVX-512 %.9g, AVX2 %.9g, definition %.9g", ss_type_name(wt),
+                                 (long long)m, (long long)n, (long long)K, (long long)i, (long long)j, o5[j * ldo + i], o2[j * ldo + i],
+                                 i < m ? ref[j * m + i] : bitsf(want));
+                }
+            free(w); free(xq); free(xp); free(x); free(wf); free(ref); free(o2); free(o5);
+        }
+    assert_false(ss_gemm_panel_avx512(SS_TYPE_F16, 32, NULL, 0, 0, NULL, 0, 0, NULL, 0));   // no integer form
+    assert_false(ss_gemm_panel_avx512(SS_TYPE_Q4_1, 32, NULL, 0, 0, NULL, 0, 0, NULL, 0));
+#endif
 }
 
 // the summation order of the F16/BF16 register tiles (quant_avx2.c's tile_f, gemm_avx512.c), in
@@ -1115,6 +1184,7 @@ int main(void) {
         cmocka_unit_test(test_simd_vs_scalar),
         cmocka_unit_test(test_gemm),
         cmocka_unit_test(test_gemm_panel),
+        cmocka_unit_test(test_gemm_panel_avx512),
         cmocka_unit_test(test_gemm_f_tiles),
         cmocka_unit_test(test_gemv_avx512),
         cmocka_unit_test(test_swiglu),

@@ -48,15 +48,26 @@ static ALWAYS_INLINE void transpose8(__m256 r[8]) {
     r[3] = _mm256_permute2f128_ps(u3, u7, 0x20); r[7] = _mm256_permute2f128_ps(u3, u7, 0x31);
 }
 
-// prefetch part `part` of `parts` of the weight slice W[0:mr, k0 : k0 + kc] (rows ws bytes apart):
-// the next slice is fetched a few lines per register tile while the current one is multiplied, so
-// that dequantizing it does not wait for memory
-static void panel_prefetch(const ss_type_info_t *ti, const uint8_t *w, size_t ws, int mr, int64_t k0, int64_t kc,
-                           int part, int parts) {
+// the prefetch of a weight slice W[0:mr, k0 : k0 + kc] (rows ws bytes apart), a few lines per
+// register tile: the next slice is fetched while the current one is multiplied, so that unpacking
+// it does not wait for memory. A cursor (line col of the row at p; lines left), no divisions per line.
+typedef struct { const uint8_t *p; size_t ws; int per_row, col, left; } panel_pf;
+
+static void panel_pf_start(panel_pf *f, const ss_type_info_t *ti, const uint8_t *w, size_t ws, int mr, int64_t k0, int64_t kc) {
     const size_t off = (size_t)(k0 / ti->blck) * ti->type_size, len = (size_t)(kc / ti->blck) * ti->type_size;
-    const size_t per_row = (len + 63) / 64, lines = per_row * (size_t)mr;
-    for (size_t l = lines * part / parts; l < lines * (part + 1) / parts; l++)
-        _mm_prefetch((const char *)w + (l / per_row) * ws + off + (l % per_row) * 64, _MM_HINT_T0);
+    f->p = w + off;
+    f->ws = ws;
+    f->per_row = (int)((len + 63) / 64);
+    f->col = 0;
+    f->left = f->per_row * mr;
+}
+
+// the next n lines of the slice (or those left)
+static ALWAYS_INLINE void panel_pf_step(panel_pf *f, int n) {
+    for (; n > 0 && f->left > 0; n--, f->left--) {
+        _mm_prefetch((const char *)f->p + 64 * f->col, _MM_HINT_T0);
+        if (++f->col == f->per_row) { f->col = 0; f->p += f->ws; }
+    }
 }
 
 // out[16p + l][6g + r] = acc[g][p][r][l] for the rows r < mr of the group and l < nn (acc: tiles
@@ -255,7 +266,7 @@ static void ipanel_corr(const int8_t *q, int64_t kc, int S, int32_t *corr) {
     for (int64_t k = 0; k < kc; k += SS_IPANEL_KC) {
         const int nv = (int)((kc - k) / 32 < 8 ? (kc - k) / 32 : 8);
         __m256i t[8];
-        for (int v = 0; v < 8; v++)   // (vectors past kc: q = 0, corr 0, not stored)
+        for (int v = 0; v < 8; v++)   // (vectors past kc: q = 0, corr 0, past kc / S)
             t[v] = _mm256_sad_epu8(v < nv ? _mm256_xor_si256(_mm256_load_si256((const __m256i *)(q + k + 32 * v)), x80) : x80,
                                    _mm256_setzero_si256());
         __m256i w[2];
@@ -267,9 +278,7 @@ static void ipanel_corr(const int8_t *q, int64_t kc, int S, int32_t *corr) {
         const __m256i bias = _mm256_set1_epi32(128 * S);
         if (S == 32) {
             const __m256i s = _mm256_add_epi32(_mm256_permute2x128_si256(w[0], w[1], 0x20), _mm256_permute2x128_si256(w[0], w[1], 0x31));
-            _Alignas(32) int32_t c[8];
-            _mm256_store_si256((__m256i *)c, _mm256_slli_epi32(_mm256_sub_epi32(bias, s), 7));
-            memcpy(corr + k / 32, c, sizeof(int32_t) * nv);
+            _mm256_storeu_si256((__m256i *)(corr + k / 32), _mm256_slli_epi32(_mm256_sub_epi32(bias, s), 7));
         } else {   // S = 16 (kc a multiple of 256)
             const __m256i ord = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
             for (int h = 0; h < 2; h++)
@@ -311,15 +320,21 @@ void ss_ipanel_run_avx2(uint32_t wtype, int64_t K, const void *w, size_t ws, int
             memset(acc, 0, sizeof acc);
             for (int64_t k0 = 0; k0 < K; k0 += PANEL_KC) {
                 const int64_t kc = K - k0 < PANEL_KC ? K - k0 : PANEL_KC;
-                if (i0 == 0 && k0 == 0) panel_prefetch(ti, W, ws, mr, 0, kc, 0, 1);
+                panel_pf pf;
+                if (i0 == 0 && k0 == 0) {
+                    panel_pf_start(&pf, ti, W, ws, mr, 0, kc);
+                    panel_pf_step(&pf, pf.left);
+                }
                 ipanel_unpack(wtype, W + (size_t)i0 * ws, ws, mr, mg, k0, kc, S, &wi);
                 const int64_t ni0 = k0 + kc < K ? i0 : i0 + PANEL_MG, nk0 = k0 + kc < K ? k0 + kc : 0;
                 const int nmr = ni0 >= m ? 0 : m - ni0 < PANEL_MG ? (int)(m - ni0) : PANEL_MG;
                 const int64_t nkc = K - nk0 < PANEL_KC ? K - nk0 : PANEL_KC;
+                panel_pf_start(&pf, ti, W + (size_t)ni0 * ws, ws, nmr, nk0, nkc);   // the next slice
+                const int pf_n = (pf.left + nt * ng - 1) / (nt * ng);                 // lines per tile
                 for (int t = 0; t < nt; t++) {   // tiles of tile_np panels (the last may have fewer)
                     const int p = t * tile_np, tnp = np - p < tile_np ? np - p : tile_np;
                     for (int g = 0; g < ng; g++) {
-                        panel_prefetch(ti, W + (size_t)ni0 * ws, ws, nmr, nk0, nkc, t * ng + g, nt * ng);
+                        panel_pf_step(&pf, pf_n);
                         tile(K, k0, kc, X + (size_t)(j0 / PANEL_NR + p) * panel, panel, tnp, &wi, g * PANEL_MR,
                              acc + (g * PANEL_NP + p) * PANEL_MR * PANEL_NR);
                     }
