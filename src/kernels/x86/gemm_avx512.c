@@ -172,7 +172,8 @@ static ALWAYS_INLINE TV void ipanel_tile_z(const int S, const int has_min, const
     ZP_ALL(ZP_C)
     for (int b = 0; b < kc / S; b++) {
         ZP_ALL(ZP_ACC)
-        for (int k = b * S; k < (b + 1) * S; k += 4) {
+        _Pragma("GCC unroll 8") for (int t = 0; t < S / 4; t++) {   // values k .. k + 3
+            const int k = b * S + 4 * t;
             const __m512i x0 = _mm512_load_si512((const void *)(xq0 + k * 16));
             const __m512i x1 = NP > 1 ? _mm512_load_si512((const void *)(xq1 + k * 16)) : x0;
             ZP_ALL(ZP_DOT)
