@@ -48,36 +48,39 @@ static ALWAYS_INLINE void transpose8(__m256 r[8]) {
     r[3] = _mm256_permute2f128_ps(u3, u7, 0x20); r[7] = _mm256_permute2f128_ps(u3, u7, 0x31);
 }
 
-// the prefetch of a weight slice W[0:mr, k0 : k0 + kc] (rows ws bytes apart), a few lines per
-// register tile: the next slice is fetched while the current one is multiplied, so that unpacking
-// it does not wait for memory. A cursor (line col of the row at p; lines left), no divisions per line.
-typedef struct { const uint8_t *p; size_t ws; int per_row, col, left; } panel_pf;
+// the prefetch of `rows` rows of `bytes` bytes from p (rows `stride` bytes apart), a few lines per
+// register tile: the weight slice W[0:mr, k0 : k0 + kc] of the next K-block while the current one
+// is multiplied (so that unpacking it does not wait for memory), and during the last K-block the
+// output block (so that storing it does not wait for the lines). A cursor (line col of the row at
+// p; lines left), no divisions per line.
+typedef struct { const uint8_t *p; size_t stride; int per_row, col, left; } panel_pf;
 
-static void panel_pf_start(panel_pf *f, const ss_type_info_t *ti, const uint8_t *w, size_t ws, int mr, int64_t k0, int64_t kc) {
-    const size_t off = (size_t)(k0 / ti->blck) * ti->type_size, len = (size_t)(kc / ti->blck) * ti->type_size;
-    f->p = w + off;
-    f->ws = ws;
-    f->per_row = (int)((len + 63) / 64);
+static void panel_pf_start(panel_pf *f, const void *p, size_t stride, size_t bytes, int rows) {
+    f->p = p;
+    f->stride = stride;
+    f->per_row = (int)((bytes + 63) / 64);
     f->col = 0;
-    f->left = f->per_row * mr;
+    f->left = f->per_row * rows;
 }
 
 // the next n lines of the slice (or those left)
 static ALWAYS_INLINE void panel_pf_step(panel_pf *f, int n) {
     for (; n > 0 && f->left > 0; n--, f->left--) {
         _mm_prefetch((const char *)f->p + 64 * f->col, _MM_HINT_T0);
-        if (++f->col == f->per_row) { f->col = 0; f->p += f->ws; }
+        if (++f->col == f->per_row) { f->col = 0; f->p += f->stride; }
     }
 }
 
 // out[16p + l][6g + r] = acc[g][p][r][l] for the rows r < mr of the group and l < nn (acc: tiles
-// of 6 × 16 floats, [g][p] at (g * PANEL_NP + p) * 96); whole tiles are transposed in registers
+// of 6 × 16 floats, [g][p] at (g * PANEL_NP + p) * 96); whole tiles are transposed in registers.
+// Eight output rows at a time, each written across the group (its 48 floats) before the next
+// eight: the lines are written while they are in L1
 static void panel_store(const float *acc, int ng, int np, int mr, int64_t nn, float *out, int64_t ldo) {
-    for (int g = 0; g < ng; g++)
-        for (int p = 0; p < np; p++) {
-            const float *a = acc + (g * PANEL_NP + p) * PANEL_MR * PANEL_NR;
-            if (g * PANEL_MR + PANEL_MR <= mr && p * PANEL_NR + PANEL_NR <= nn) {
-                for (int h = 0; h < 2; h++) {
+    for (int p = 0; p < np; p++)
+        for (int h = 0; h < 2; h++)
+            for (int g = 0; g < ng; g++) {
+                const float *a = acc + (g * PANEL_NP + p) * PANEL_MR * PANEL_NR;
+                if (g * PANEL_MR + PANEL_MR <= mr && p * PANEL_NR + PANEL_NR <= nn) {
                     __m256 v[8];
                     for (int r = 0; r < PANEL_MR; r++) v[r] = _mm256_load_ps(a + r * PANEL_NR + 8 * h);
                     v[6] = v[7] = _mm256_setzero_ps();
@@ -87,13 +90,11 @@ static void panel_store(const float *acc, int ng, int np, int mr, int64_t nn, fl
                         _mm_storeu_ps(o, _mm256_castps256_ps128(v[l]));
                         _mm_storel_pi((__m64 *)(o + 4), _mm256_extractf128_ps(v[l], 1));
                     }
-                }
-                continue;
+                } else
+                    for (int r = 0; r < PANEL_MR && g * PANEL_MR + r < mr; r++)
+                        for (int l = 8 * h; l < 8 * h + 8 && p * PANEL_NR + l < nn; l++)
+                            out[(p * PANEL_NR + l) * ldo + g * PANEL_MR + r] = a[r * PANEL_NR + l];
             }
-            for (int r = 0; r < PANEL_MR && g * PANEL_MR + r < mr; r++)
-                for (int l = 0; l < PANEL_NR && p * PANEL_NR + l < nn; l++)
-                    out[(p * PANEL_NR + l) * ldo + g * PANEL_MR + r] = a[r * PANEL_NR + l];
-        }
 }
 
 // one activation panel: rows x[r] (r < nr) rounded to the vec-dot type by quant_act (bit-identical
@@ -266,7 +267,7 @@ static void ipanel_corr(const int8_t *q, int64_t kc, int S, int32_t *corr) {
     for (int64_t k = 0; k < kc; k += SS_IPANEL_KC) {
         const int nv = (int)((kc - k) / 32 < 8 ? (kc - k) / 32 : 8);
         __m256i t[8];
-        for (int v = 0; v < 8; v++)   // (vectors past kc: q = 0, corr 0, past kc / S)
+        _Pragma("GCC unroll 8") for (int v = 0; v < 8; v++)   // (vectors past kc: q = 0, corr 0, past kc / S)
             t[v] = _mm256_sad_epu8(v < nv ? _mm256_xor_si256(_mm256_load_si256((const __m256i *)(q + k + 32 * v)), x80) : x80,
                                    _mm256_setzero_si256());
         __m256i w[2];
@@ -320,21 +321,28 @@ void ss_ipanel_run_avx2(uint32_t wtype, int64_t K, const void *w, size_t ws, int
             memset(acc, 0, sizeof acc);
             for (int64_t k0 = 0; k0 < K; k0 += PANEL_KC) {
                 const int64_t kc = K - k0 < PANEL_KC ? K - k0 : PANEL_KC;
-                panel_pf pf;
+                panel_pf pf, po;
                 if (i0 == 0 && k0 == 0) {
-                    panel_pf_start(&pf, ti, W, ws, mr, 0, kc);
+                    panel_pf_start(&pf, W, ws, (size_t)(kc / ti->blck) * ti->type_size, mr);
                     panel_pf_step(&pf, pf.left);
                 }
                 ipanel_unpack(wtype, W + (size_t)i0 * ws, ws, mr, mg, k0, kc, S, &wi);
                 const int64_t ni0 = k0 + kc < K ? i0 : i0 + PANEL_MG, nk0 = k0 + kc < K ? k0 + kc : 0;
                 const int nmr = ni0 >= m ? 0 : m - ni0 < PANEL_MG ? (int)(m - ni0) : PANEL_MG;
                 const int64_t nkc = K - nk0 < PANEL_KC ? K - nk0 : PANEL_KC;
-                panel_pf_start(&pf, ti, W + (size_t)ni0 * ws, ws, nmr, nk0, nkc);   // the next slice
-                const int pf_n = (pf.left + nt * ng - 1) / (nt * ng);                 // lines per tile
+                // the next slice; in the last K-block the output rows' lines [i0, i0 + mr) too
+                panel_pf_start(&pf, W + (size_t)ni0 * ws + (size_t)(nk0 / ti->blck) * ti->type_size, ws,
+                               (size_t)(nkc / ti->blck) * ti->type_size, nmr);
+                const float *o0 = out + j0 * ldo + i0;
+                const uintptr_t o_off = (uintptr_t)o0 % 64;
+                panel_pf_start(&po, (const uint8_t *)o0 - o_off, (size_t)ldo * sizeof(float), o_off + (size_t)mr * sizeof(float),
+                               k0 + kc < K ? 0 : (int)nn);
+                const int pf_n = (pf.left + nt * ng - 1) / (nt * ng), po_n = (po.left + nt * ng - 1) / (nt * ng);   // lines per tile
                 for (int t = 0; t < nt; t++) {   // tiles of tile_np panels (the last may have fewer)
                     const int p = t * tile_np, tnp = np - p < tile_np ? np - p : tile_np;
                     for (int g = 0; g < ng; g++) {
                         panel_pf_step(&pf, pf_n);
+                        panel_pf_step(&po, po_n);
                         tile(K, k0, kc, X + (size_t)(j0 / PANEL_NR + p) * panel, panel, tnp, &wi, g * PANEL_MR,
                              acc + (g * PANEL_NP + p) * PANEL_MR * PANEL_NR);
                     }
