@@ -18,6 +18,8 @@
 // the group's accumulator tiles (L1): the 12 integer accumulators, two activation vectors and a
 // weight broadcast fill the 16 registers. Measured (Qwen2.5-0.5B shapes, 1 thread): ~2.2x the
 // tokens per CPU-second of the f32 panel kernel it replaced (weights dequantized to f32, FMA).
+// The blocking, the unpacking and the stores (ss_ipanel_run_avx2) also drive gemm_avx512.c's
+// 512-bit tiles (6 rows × 2 panels), through a tile function.
 //
 // Panel layout (SS_PACK_PANEL, ss_quant.h): 16 rows; qx + 128 as uint8 in groups of 4 values per
 // row, then the block scales and block sums of the rows as floats.

@@ -1,6 +1,8 @@
 // gemm_avx512.c — F16 / BF16 weights × f32 activations on 512-bit registers (the prefill path of
-// F16/BF16 models). Compiled with -mavx512f -mavx512bw -mavx512dq -mavx512vl -mf16c -mfma; reached
-// through the dispatch (dispatch.c, when ss_cpu_has_avx512()). Uses ss_quant.h only.
+// F16/BF16 models), and the 512-bit VNNI tiles of the quantized types' panel kernel (at the end).
+// Compiled with -mavx512f -mavx512bw -mavx512dq -mavx512vl -mf16c -mfma (the VNNI tiles: a target
+// attribute); reached through the dispatch (dispatch.c, when ss_cpu_has_avx512() / _avx512vnni()).
+// Uses ss_quant.h, and gemm_avx2.c's panel driver for the VNNI tiles.
 //
 //   out[j, i] = W_i · X_j   (W: [m, K] F16 or BF16 rows, X: [n, K] f32 rows already rounded to W's type)
 //
