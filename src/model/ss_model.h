@@ -43,6 +43,8 @@ typedef struct {
     size_t   row_bytes[2];            // one token's K (V) row
     size_t   page_bytes;              // n_layer * SS_KV_PAGE * (row_bytes[0] + row_bytes[1])
     void    *data;                    // n_pages * page_bytes
+    void    *map;                     // the mapping data lies in (kv_map), map_bytes long
+    size_t   map_bytes;
     int     *refcnt;                  // [n_pages]
     int     *free_list; int n_free;
 } ss_kv;
