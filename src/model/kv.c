@@ -31,14 +31,14 @@ static int kv_map(ss_kv *kv, size_t n) {
     return 0;
 }
 
-int ss_kv_init(ss_kv *kv, int n_pages, int n_layer, int kv_dim, uint32_t type_k, uint32_t type_v) {
+int ss_kv_init(ss_kv *kv, int n_pages, int n_layer, int n_head_kv, int head_dim, uint32_t type_k, uint32_t type_v) {
     memset(kv, 0, sizeof *kv);
-    kv->n_pages = n_pages; kv->n_layer = n_layer; kv->kv_dim = kv_dim;
+    kv->n_pages = n_pages; kv->n_layer = n_layer; kv->n_head_kv = n_head_kv; kv->head_dim = head_dim;
     kv->type[0] = type_k; kv->type[1] = type_v;
-    kv->row_bytes[0] = ss_kv_row_bytes(type_k, kv_dim);
-    kv->row_bytes[1] = ss_kv_row_bytes(type_v, kv_dim);
+    kv->row_bytes[0] = ss_kv_row_bytes(type_k, head_dim);
+    kv->row_bytes[1] = ss_kv_row_bytes(type_v, head_dim);
     if (!kv->row_bytes[0] || !kv->row_bytes[1]) return -1;
-    kv->page_bytes = (size_t)n_layer * SS_KV_PAGE * (kv->row_bytes[0] + kv->row_bytes[1]);
+    kv->page_bytes = (size_t)n_layer * SS_KV_PAGE * n_head_kv * (kv->row_bytes[0] + kv->row_bytes[1]);
     if (n_pages <= 0 || kv->page_bytes > SIZE_MAX / 2 / (size_t)n_pages || kv_map(kv, (size_t)n_pages * kv->page_bytes)) return -1;
     kv->refcnt = ss_calloc(n_pages, sizeof(int));
     kv->free_list = ss_malloc(sizeof(int) * n_pages);
