@@ -13,6 +13,10 @@
 #include "ss_kernels.h"
 #include "ss_attn.h"
 #include "ss_quant.h"
+#ifdef SS_HAVE_AVX2
+#include "x86/ss_avx2.h"
+#include "x86/ss_avx512.h"
+#endif
 
 static float frand(void) { return (float)((double)rand() / RAND_MAX * 2 - 1); }
 static uint32_t fbits(float f) { uint32_t u; memcpy(&u, &f, 4); return u; }
@@ -70,6 +74,20 @@ static void attend(const ss_kernels *K, const kvpages *p, int ne, int G, const f
     }
     free(m); free(l); free(buf); free(sc);
 }
+
+#ifdef SS_HAVE_AVX2
+// attend() on one kernel function instead of a table: the AVX2 kernel, or the AVX-512 F16 one
+typedef void (*block_fn)(const ss_attn_rows *, int, int, int, float, const void *, const void *, size_t, size_t, uint32_t, uint32_t, int, float *);
+static void block_avx512(const ss_attn_rows *rows, int ne, int G, int hd, float scale, const void *k, const void *v,
+                         size_t ks, size_t vs, uint32_t tk, uint32_t tv, int pass, float *buf) {
+    assert_true(ss_attn_block_f16_avx512(rows, ne, G, hd, scale, k, v, ks, vs, pass, buf));
+}
+static void attend_fn(block_fn f, const kvpages *p, int ne, int G, const float *q, const int *len, float *out, bool cache) {
+    ss_kernels K = *ss_kernels_get(false);
+    K.attn_block = f;
+    attend(&K, p, ne, G, q, len, out, cache);
+}
+#endif
 
 // softmax(q·K^T/sqrt(hd)) V over keys [0, len) in float64
 static void attend_f64(const kvpages *p, const float *q, int len, double *out) {
@@ -168,6 +186,38 @@ static void test_block_avx2_vs_ref(void **st) {
     }
 }
 
+// the AVX-512 F16 kernel against the AVX2 one, bit for bit: group sizes 1..11 (full and partial head
+// pairs, more than the 8 heads of one tile), head dims 32..256, several entries of different lengths
+// in one tile, with and without the score cache; a head dim that is not a multiple of 32 is refused
+static void test_block_avx512_vs_avx2(void **st) {
+    (void)st;
+#ifdef SS_HAVE_AVX2
+    if (!ss_cpu_has_avx512()) skip();
+    srand(6);
+    for (int G = 1; G <= 11; G++)
+    for (int hi = 0; hi < 4; hi++) {
+        const int hd = (int[]){ 32, 64, 128, 256 }[hi], T = 1 + (G * 37 + hi * 53) % 150, ne = 1 + (G + hi) % 3;
+        const int len[3] = { T, 1 + T / 3, T > 40 ? T - 40 : 1 };
+        kvpages p = kv_make(T, hd, SS_TYPE_F16, 1.5f);
+        float *q = malloc(sizeof(float) * ne * G * hd), *a = malloc(sizeof(float) * ne * G * hd), *b = malloc(sizeof(float) * ne * G * hd);
+        for (int i = 0; i < ne * G * hd; i++) q[i] = 2 * frand();
+        ss_round_f16_ref(q, q, ne * G * hd);
+        for (int cache = 0; cache < 2; cache++) {
+            attend_fn(ss_attn_block_avx2, &p, ne, G, q, len, a, cache);
+            attend_fn(block_avx512, &p, ne, G, q, len, b, cache);
+            for (int i = 0; i < ne * G * hd; i++)
+                if (fbits(a[i]) != fbits(b[i])) fail_msg("G %d hd %d T %d cache %d: out[%d] %.9g != %.9g", G, hd, T, cache, i, b[i], a[i]);
+        }
+        free(q); free(a); free(b); kv_free(&p);
+    }
+    ss_attn_rows r = { 0 };
+    float buf[2 * SS_ATTN_BLOCK * 40];
+    assert_false(ss_attn_block_f16_avx512(&r, 1, 1, 40, 1.0f, buf, buf, 80, 80, 1, buf));
+#else
+    skip();
+#endif
+}
+
 // F16 conversions of both kernel tables (SIMD where there is, scalar) == ss_fp32_to_fp16 (round
 // to nearest even) on every non-NaN class: normals, ties, subnormals, overflow to inf, zeros of
 // both signs; lengths with tails
@@ -204,7 +254,7 @@ static void test_f16_conversions(void **st) {
 
 int main(void) {
     const struct CMUnitTest tests[] = { cmocka_unit_test(test_block_vs_f64), cmocka_unit_test(test_block_rows_independent),
-                                        cmocka_unit_test(test_block_avx2_vs_ref),
+                                        cmocka_unit_test(test_block_avx2_vs_ref), cmocka_unit_test(test_block_avx512_vs_avx2),
                                         cmocka_unit_test(test_f16_conversions) };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

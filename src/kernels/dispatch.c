@@ -80,10 +80,13 @@ static void gemm_avx2(uint32_t wtype, int layout, int64_t K, const void *w, size
     ss_gemm_avx2(wtype, layout, K, w, w_stride, m, xp, xp_stride, n, out, ld_out);
 }
 
-// head dims that are not a multiple of 8 take the scalar reference
+// head dims that are not a multiple of 8 take the scalar reference; an F16 cache goes to
+// attn_avx512.c's tiles when the CPU has AVX-512 (the same bits as attn_avx2.c's)
 static void attn_block_avx2(const ss_attn_rows *rows, int ne, int G, int hd, float scale, const void *k, const void *v,
                             size_t k_stride, size_t v_stride, uint32_t type_k, uint32_t type_v, int pass, float *buf) {
     if (hd % 8) ss_attn_block_ref(rows, ne, G, hd, scale, k, v, k_stride, v_stride, type_k, type_v, pass, buf);
+    else if (type_k == SS_TYPE_F16 && type_v == SS_TYPE_F16 && ss_cpu_has_avx512() &&
+             ss_attn_block_f16_avx512(rows, ne, G, hd, scale, k, v, k_stride, v_stride, pass, buf)) return;
     else ss_attn_block_avx2(rows, ne, G, hd, scale, k, v, k_stride, v_stride, type_k, type_v, pass, buf);
 }
 

@@ -54,9 +54,9 @@ ss_ctx *ss_ctx_new(ss_model *m, const ss_ctx_params *pp, char *err, size_t errle
     if (!c) { ss_err(err, errlen, "out of memory allocating the context"); return NULL; }
     c->model = m;
     c->params = p;
-    int kvd = hp->n_head_kv * hp->head_dim;
+    const int kvd = hp->n_head_kv * hp->head_dim;
     int n_pages = (p.n_ctx + SS_KV_PAGE - 1) / SS_KV_PAGE + p.n_seq_max;
-    if (ss_kv_init(&c->kv, n_pages, hp->n_layer, kvd, types[0], types[1])) {
+    if (ss_kv_init(&c->kv, n_pages, hp->n_layer, hp->n_head_kv, hp->head_dim, types[0], types[1])) {
         ss_err(err, errlen, "out of memory for the KV cache (%d tokens)", p.n_ctx);
         free(c); return NULL;
     }

@@ -130,7 +130,7 @@ static void attn_worker(void *arg, int ith, int nth) {
             if (pass == 2) for (int r = 0; r < ne * G; r++) ls[r] = 1.0f / ls[r];
             for (int jb = 0; jb <= jmax; jb++) {
                 const int t0 = jb * SS_KV_PAGE;
-                bool done[ATT_QB] = { false };
+                bool done[ATT_QB] = { false }, fetched = false;
                 for (int e = 0; e < ne; e++) {
                     if (done[e] || pos[e] < t0) continue;
                     // the tile: entries that see block jb in the same physical page
@@ -145,8 +145,14 @@ static void attn_worker(void *arg, int ith, int nth) {
                         tile[nt++].nk = pos[e2] - t0 + 1 < SS_KV_PAGE ? pos[e2] - t0 + 1 : SS_KV_PAGE;
                     }
                     // head kvh's part of the rows: hd values, or hd/32 Q8_0 blocks
-                    const char *k = ss_kv_row(kv, page, j->layer, 0, 0) + kvh * ss_kv_row_bytes(kv->type[0], hd);
-                    const char *v = ss_kv_row(kv, page, j->layer, 1, 0) + kvh * ss_kv_row_bytes(kv->type[1], hd);
+                    const char *k = ss_kv_rows(kv, page, j->layer, 0, kvh), *v = ss_kv_rows(kv, page, j->layer, 1, kvh);
+                    // the next block of this head (K in pass 1, V in pass 2) into the cache while this one is
+                    // computed: the hardware prefetcher restarts at every page
+                    if (!fetched && pos[e] >= t0 + SS_KV_PAGE) {
+                        fetched = true;
+                        const char *nx = ss_kv_rows(kv, seq[e]->pages[jb + 1], j->layer, pass - 1, kvh);
+                        for (size_t off = 0; off < SS_KV_PAGE * kv->row_bytes[pass - 1]; off += 64) __builtin_prefetch(nx + off);
+                    }
                     c->kern->attn_block(tile, nt, G, hd, scale, k, v, kv->row_bytes[0], kv->row_bytes[1], kv->type[0], kv->type[1], pass, buf);
                 }
             }
@@ -169,17 +175,20 @@ static void attention(ss_ctx *c, const ss_batch *b, int i0, int n, int layer) {
 // (Q8_0 rounded as ggml's x86 quantize_row_q8_0, which llama.cpp's copy into its cache uses)
 static void kv_store(ss_ctx *c, const ss_batch *b, int i0, int n, int layer) {
     ss_kv *kv = &c->kv;
-    const int kvd = kv->kv_dim;
+    const int kvd = kv->n_head_kv * kv->head_dim, hd = kv->head_dim;
     for (int i = 0; i < n; i++) {
         const ss_seq *s = &c->seqs[b->seq[i0 + i]];
         const int t = b->pos[i0 + i], page = s->pages[t / SS_KV_PAGE];
         for (int which = 0; which < 2; which++) {
             const float *src = (which ? c->v : c->k) + (size_t)i * kvd;
-            char *dst = ss_kv_row(kv, page, layer, which, t % SS_KV_PAGE);
-            switch (kv->type[which]) {
-            case SS_TYPE_F16: c->kern->f32_to_f16(src, (uint16_t *)dst, kvd); break;
-            case SS_TYPE_Q8_0: c->kern->quant_act(SS_TYPE_Q8_0, src, dst, kvd); break;
-            default: memcpy(dst, src, sizeof(float) * kvd);
+            for (int h = 0; h < kv->n_head_kv; h++) {   // head h's row: hd values (Q8_0: hd/32 blocks)
+                char *dst = ss_kv_rows(kv, page, layer, which, h) + (size_t)(t % SS_KV_PAGE) * kv->row_bytes[which];
+                const float *x = src + (size_t)h * hd;
+                switch (kv->type[which]) {
+                case SS_TYPE_F16: c->kern->f32_to_f16(x, (uint16_t *)dst, hd); break;
+                case SS_TYPE_Q8_0: c->kern->quant_act(SS_TYPE_Q8_0, x, dst, hd); break;
+                default: memcpy(dst, x, sizeof(float) * hd);
+                }
             }
         }
     }

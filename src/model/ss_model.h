@@ -31,18 +31,21 @@ struct ss_model {
 };
 
 // ---- paged KV cache ----
-// Pages of SS_KV_PAGE tokens hold K and V of every layer: page layout [layer][K, V][SS_KV_PAGE] rows,
-// a row = one token's kv_dim values of its type (F32, F16 or Q8_0 blocks of 32).
+// Pages of SS_KV_PAGE tokens hold K and V of every layer: page layout [layer][K, V][kv head][SS_KV_PAGE]
+// rows, a row = one token's head_dim values of one head, of its type (F32, F16 or Q8_0 blocks of 32):
+// the attention of one head reads its block of a page as one contiguous run.
 // A sequence is a list of pages; fork shares pages (refcount), the partially filled last page
 // is copied on the first write (copy-on-write).
 #define SS_KV_PAGE 32
 
 typedef struct {
-    int      n_pages, n_layer, kv_dim;
+    int      n_pages, n_layer, n_head_kv, head_dim;
     uint32_t type[2];                 // K, V: SS_TYPE_F32, SS_TYPE_F16 or SS_TYPE_Q8_0
-    size_t   row_bytes[2];            // one token's K (V) row
-    size_t   page_bytes;              // n_layer * SS_KV_PAGE * (row_bytes[0] + row_bytes[1])
+    size_t   row_bytes[2];            // one token's K (V) row of one head
+    size_t   page_bytes;              // n_layer * SS_KV_PAGE * n_head_kv * (row_bytes[0] + row_bytes[1])
     void    *data;                    // n_pages * page_bytes
+    void    *map;                     // the mapping data lies in (kv_map), map_bytes long
+    size_t   map_bytes;
     int     *refcnt;                  // [n_pages]
     int     *free_list; int n_free;
 } ss_kv;
@@ -59,14 +62,16 @@ size_t ss_attn_scratch_floats(const ss_hparams *hp, int n_ctx);
 
 // bytes of a row of n values of a KV type (0: not a KV type, or n not a multiple of its block)
 size_t ss_kv_row_bytes(uint32_t type, int n);
-int   ss_kv_init(ss_kv *kv, int n_pages, int n_layer, int kv_dim, uint32_t type_k, uint32_t type_v);
+int   ss_kv_init(ss_kv *kv, int n_pages, int n_layer, int n_head_kv, int head_dim, uint32_t type_k, uint32_t type_v);
 void  ss_kv_free(ss_kv *kv);
 int   ss_kv_alloc_page(ss_kv *kv);            // -1 if none free
 void  ss_kv_unref(ss_kv *kv, int page);
-// the K (which=0) or V (which=1) row of token slot `slot` (0..SS_KV_PAGE-1) of layer l in page p
-static inline char *ss_kv_row(const ss_kv *kv, int p, int l, int which, int slot) {
-    return (char *)kv->data + (size_t)p * kv->page_bytes + (size_t)l * SS_KV_PAGE * (kv->row_bytes[0] + kv->row_bytes[1])
-         + (which ? SS_KV_PAGE * kv->row_bytes[0] : 0) + (size_t)slot * kv->row_bytes[which];
+// the K (which=0) or V (which=1) rows of kv head h in layer l of page p: SS_KV_PAGE rows, token slot
+// t's at + t * row_bytes[which]
+static inline char *ss_kv_rows(const ss_kv *kv, int p, int l, int which, int h) {
+    const size_t layer = (size_t)SS_KV_PAGE * kv->n_head_kv * (kv->row_bytes[0] + kv->row_bytes[1]);
+    return (char *)kv->data + (size_t)p * kv->page_bytes + (size_t)l * layer
+         + (which ? (size_t)SS_KV_PAGE * kv->n_head_kv * kv->row_bytes[0] : 0) + (size_t)h * SS_KV_PAGE * kv->row_bytes[which];
 }
 // pages a sequence needs to grow from len to len+n (including a copy-on-write of a shared last page)
 int   ss_kv_pages_needed(const ss_kv *kv, const ss_seq *s, int n);

@@ -5,6 +5,7 @@
 #ifndef SS_AVX512_H
 #define SS_AVX512_H
 #include "ss_quant.h"
+#include "ss_attn.h"
 
 // ---- gemm_avx512.c: F16 / BF16 weights × f32 activations (layout SS_PACK_F32; false for other
 // types): out[j*ldo + i] = W_i · X_j for m weight rows (ws bytes apart) and n activation rows (xs
@@ -16,5 +17,10 @@ bool ss_gemm_f_avx512(uint32_t wtype, int64_t K, const void *w, size_t ws, int64
 // (ss_cpu_has_avx512vnni). Bit-identical to ss_gemm_panel_avx2 and ss_gemm_ipanel_ref.
 bool ss_gemm_panel_avx512(uint32_t wtype, int64_t K, const void *w, size_t ws, int64_t m,
                           const void *xp, size_t xs, int64_t n, float *out, int64_t ldo);
+
+// ---- attn_avx512.c: ss_attn_block_avx2 with F16 K and V (type_k = type_v = SS_TYPE_F16), the same
+// bits; false (nothing done) when hd is not a multiple of 32
+bool ss_attn_block_f16_avx512(const ss_attn_rows *rows, int ne, int G, int hd, float scale, const void *k, const void *v,
+                              size_t k_stride, size_t v_stride, int pass, float *buf);
 
 #endif
