@@ -1,6 +1,6 @@
 // ss_attn.h — attention on the KV cache, one key block at a time with an online softmax, and the
 // F16 conversions of the forward pass: the scalar references (attn.c). The AVX2 kernels
-// (x86/attn_avx2.c) are reached through the dispatch table (ss_kernels.h); tests/test_attn.c
+// (x86/attn_avx2.c, and x86/attn_avx512.c for F16 K/V) are reached through the dispatch table (ss_kernels.h); tests/test_attn.c
 // compares the two.
 #ifndef SS_ATTN_H
 #define SS_ATTN_H
