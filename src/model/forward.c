@@ -144,7 +144,7 @@ static void attn_worker(void *arg, int ith, int nth) {
                         tile[nt].sc = cache ? scache + e2 * per_e + (size_t)jb * G * SS_ATTN_BLOCK : NULL;
                         tile[nt++].nk = pos[e2] - t0 + 1 < SS_KV_PAGE ? pos[e2] - t0 + 1 : SS_KV_PAGE;
                     }
-                    // head kvh's part of the rows: hd values, or hd/32 Q8_0 blocks
+                    // head kvh's 32 K and V rows in this page (hd values each, or hd/32 Q8_0 blocks)
                     const char *k = ss_kv_rows(kv, page, j->layer, 0, kvh), *v = ss_kv_rows(kv, page, j->layer, 1, kvh);
                     // the next block of this head (K in pass 1, V in pass 2) into the cache while this one is
                     // computed: the hardware prefetcher restarts at every page

@@ -73,6 +73,8 @@ static inline void row_pass2(const __m256 d[4], int nk, float scale, float m, fl
 enum { GT = 2 };   // heads per register tile: 2 heads × 4 keys (or 4 × 8 outputs) = 8 accumulators (3
                    // heads spilled registers and ran slower)
 
+// 8 F16 values at h as f32 (exact)
+static inline __m256 load_h8(const uint16_t *h) { return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)h)); }
 
 // d[g][c] = the 8 scores q_g · k_{8c+j} (j < 8) of heads g < gh (q_g = q + g·hd) against the block's
 // 32 F16 K rows (ks bytes apart), 4 keys at a time; per (g, t) 8 lane chains in i order, then sums8

@@ -81,6 +81,4 @@ static inline void row_weights(const __m256 d[4], int nk, float scale, float m, 
     }
 }
 
-static inline __m256 load_h8(const uint16_t *h) { return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)h)); }
-
 #endif
